@@ -1,0 +1,92 @@
+"""The ``fairpatrol`` command line (typer + rich). Heavy modules are imported inside the commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Simulate and audit place-based predictive policing on real data.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="results directory")] = Path("results"),
+    preset: Annotated[str | None, typer.Option(help="built-in study: baltimore-agg, chicago-theft")] = None,
+    days: Annotated[int | None, typer.Option(help="override the horizon (days)")] = None,
+    runs: Annotated[int | None, typer.Option(help="override the number of runs")] = None,
+    seed: Annotated[int | None, typer.Option(help="override the seed")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing results directory")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
+) -> None:
+    """Run a study (every algorithm × officers × reporting cell, all runs) and write tidy results."""
+    from fairpatrol.errors import FairpatrolError
+
+    try:
+        _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
+    except FairpatrolError as err:
+        _fail(str(err))
+
+
+def _run(scenario: Path | None, out: Path, preset: str | None, days: int | None, runs: int | None,
+         seed: int | None, overwrite: bool, quiet: bool) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fairpatrol.config import load_preset, load_scenario
+    from fairpatrol.errors import ConfigError, FairpatrolError
+    from fairpatrol.results import headline_table, summary_frame, write_results
+    from fairpatrol.sim.study import run_study
+
+    if (scenario is None) == (preset is None):
+        raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
+    overrides = {"days": days, "runs": runs, "seed": seed}
+    config = load_preset(preset, **overrides) if preset else load_scenario(scenario, **overrides)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
+    console = Console(stderr=True, quiet=quiet)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("days"), TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(f"{config.name}: {len(config.algorithms)} algorithms", total=None)
+        bar.update(task, total=len(config.algorithms) * config.days)
+        result = run_study(config, progress=lambda n: bar.advance(task, n))
+    path = write_results(result, out, overwrite=overwrite)
+    if not quiet:
+        from rich.table import Table
+
+        table = Table(title=f"{config.name}: mean over {config.runs} runs of the daily value [95 % interval]",
+                      title_justify="left")
+        wide = headline_table(summary_frame(result))
+        for col in wide.columns:
+            table.add_column(col)
+        for row in wide.itertuples(index=False):
+            table.add_row(*[str(v) for v in row])
+        out_console = Console()
+        out_console.print(table)
+        g1, g2 = result.group_pair
+        out_console.print(f"gaps compare {g1} and {g2} areas; {result.seconds:.1f} s simulated")
+    typer.echo(f"results written to {path}")
+
+
+@app.command()
+def datasets() -> None:
+    """List the bundled datasets and presets."""
+    from fairpatrol.config import preset_names
+    from fairpatrol.data import BUNDLED_INCIDENTS
+
+    for name, (city, desc) in BUNDLED_INCIDENTS.items():
+        typer.echo(f"{name:24s} {city:10s} {desc}")
+    typer.echo("presets: " + ", ".join(preset_names()))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

@@ -1,0 +1,68 @@
+"""Projection and point-in-area assignment (shapely 2 STRtree, vectorised)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from fairpatrol.data.areas import Areas
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def project(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Project WGS84 ``lon``/``lat`` (degrees) to ``crs``; returns (x, y) float arrays (metres)."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    x, y = _transformer("EPSG:4326", crs).transform(lon, lat)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _lowest_per_input(pairs: np.ndarray, n: int) -> np.ndarray:
+    """From STRtree (input, tree) index pairs, the lowest tree index per input (-1 if none)."""
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    if pairs.size:
+        np.minimum.at(out, pairs[0], pairs[1].astype(np.int64))
+    out[out == np.iinfo(np.int64).max] = -1
+    return out
+
+
+def assign_areas(
+    x: np.ndarray, y: np.ndarray, areas: Areas, *, tolerance_m: float = 250.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Assign projected points (``areas.crs`` metres) to areas.
+
+    Returns ``(area_index, how)``: ``area_index`` is int64 (−1 when unassigned) and ``how`` is
+    'within' (covered by a polygon, boundary included), 'nearest' (outside every polygon but within
+    ``tolerance_m`` of one: lakefront, rounding) or 'none'. A point on a shared boundary, or equidistant
+    from several polygons, goes to the lowest area index, so the result is deterministic.
+    Non-finite coordinates give 'none'.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.shape[0]
+    idx = np.full(n, -1, dtype=np.int64)
+    how = np.full(n, "none", dtype=object)
+    finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if finite.size == 0:
+        return idx, how
+    pts = shapely.points(x[finite], y[finite])
+    tree = areas.tree
+    inside = _lowest_per_input(tree.query(pts, predicate="intersects"), finite.size)
+    hit = inside >= 0
+    idx[finite[hit]] = inside[hit]
+    how[finite[hit]] = "within"
+    rest = np.flatnonzero(~hit)
+    if rest.size and tolerance_m > 0:
+        pairs = tree.query_nearest(pts[rest], max_distance=float(tolerance_m), all_matches=True)
+        near = _lowest_per_input(pairs, rest.size)
+        ok = near >= 0
+        idx[finite[rest[ok]]] = near[ok]
+        how[finite[rest[ok]]] = "nearest"
+    return idx, how

@@ -1,0 +1,39 @@
+"""Summaries over days and runs: trends (least-squares slopes) and means with 95 % intervals (SPEC §7)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def trend_slope(y: np.ndarray) -> np.ndarray:
+    """Least-squares slope of y over the day index 0..D−1 along the last axis (NaN days are skipped).
+
+    Equals ``scipy.stats.linregress(range(D), y).slope`` for complete rows.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.broadcast_to(np.arange(y.shape[-1], dtype=np.float64), y.shape)
+    ok = np.isfinite(y)
+    n = ok.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xm = np.where(ok, x, 0.0).sum(axis=-1) / n
+        ym = np.where(ok, y, 0.0).sum(axis=-1) / n
+        dx = np.where(ok, x - xm[..., None], 0.0)
+        dy = np.where(ok, y - ym[..., None], 0.0)
+        sxx = (dx * dx).sum(axis=-1)
+        slope = (dx * dy).sum(axis=-1) / sxx
+    return np.where((n >= 2) & (sxx > 0), slope, np.nan)
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided t-interval of independent per-run values (NaNs dropped); NaN bounds if n < 2."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return mean, mean - half, mean + half

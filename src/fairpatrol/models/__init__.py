@@ -1,0 +1,32 @@
+"""Area-level forecasting models (SPEC §3), scikit-learn style."""
+
+from __future__ import annotations
+
+from fairpatrol.models.base import AreaModel, ModelState
+from fairpatrol.models.baselines import Population, PreviousCounts, Uniform
+from fairpatrol.models.kde import LongTermKDE, ShortTermKDE, WindowKDE, scott_bandwidth
+from fairpatrol.models.predpol import PredPol
+
+#: Algorithms by the names used in scenario files and outputs.
+MODELS: dict[str, type[AreaModel]] = {
+    "PredPol": PredPol,
+    "ShortTermKDE": ShortTermKDE,
+    "LongTermKDE": LongTermKDE,
+    "Uniform": Uniform,
+    "PreviousCounts": PreviousCounts,
+    "Population": Population,
+}
+
+__all__ = [
+    "MODELS",
+    "AreaModel",
+    "LongTermKDE",
+    "ModelState",
+    "Population",
+    "PredPol",
+    "PreviousCounts",
+    "ShortTermKDE",
+    "Uniform",
+    "WindowKDE",
+    "scott_bandwidth",
+]

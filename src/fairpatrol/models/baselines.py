@@ -1,0 +1,88 @@
+"""Baseline allocations (SPEC §3): uniform, previous counts, population."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+import numpy as np
+import pandas as pd
+
+from fairpatrol.errors import DataError
+from fairpatrol.models.base import AreaModel, ModelState
+from fairpatrol.models.window import WindowSumState
+
+if TYPE_CHECKING:
+    from fairpatrol.data import Areas
+    from fairpatrol.sim.prepare import SimData
+
+
+class ConstantState(ModelState):
+    """The same intensities every day for every run."""
+
+    def __init__(self, values: np.ndarray, rows: int) -> None:
+        self.values = np.repeat(np.asarray(values, dtype=float)[None, :], rows, axis=0)
+
+    def forecast(self, day: int) -> np.ndarray:
+        return self.values.copy()
+
+
+class Uniform(AreaModel):
+    """Every area gets the same intensity: patrols spread evenly, whatever the data say."""
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
+        self.area_ids_ = (np.asarray(areas.ids) if areas is not None
+                          else np.sort(incidents["area_id"].astype(str).unique()))
+        return self
+
+    def predict(self, day: Any = None) -> pd.Series:
+        return self._series(np.ones(len(self.area_ids_)))
+
+    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
+        return ConstantState(np.ones(data.n_areas), in_train.shape[0])
+
+
+class Population(AreaModel):
+    """Intensity proportional to resident population (``population`` column of the areas)."""
+
+    def __init__(self, column: str = "population") -> None:
+        self.column = column
+
+    def _values(self, areas: Areas | None) -> np.ndarray:
+        if areas is None or self.column not in areas.frame.columns:
+            raise DataError(f"areas have no '{self.column}' column", source="Population", field="column")
+        return areas.frame[self.column].to_numpy(dtype=float)
+
+    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
+        self.intensity_ = self._values(areas)
+        self.area_ids_ = np.asarray(areas.ids)
+        return self
+
+    def predict(self, day: Any = None) -> pd.Series:
+        return self._series(self.intensity_.copy())
+
+    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
+        return ConstantState(self._values(data.areas), in_train.shape[0])
+
+
+class PreviousCounts(AreaModel):
+    """Intensity = the area's training incidents in the last ``window_days`` days, per day."""
+
+    def __init__(self, window_days: int = 30) -> None:
+        self.window_days = window_days
+
+    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
+        rows, until, ids, idx = self._prepare_fit(incidents, until, areas, self.window_days)
+        self.area_ids_ = ids
+        self.until_ = until
+        self.intensity_ = np.bincount(idx, minlength=len(ids)) / self.window_days
+        return self
+
+    def predict(self, day: Any = None) -> pd.Series:
+        return self._series(self.intensity_.copy())
+
+    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
+        eye = np.eye(data.n_areas)
+        return WindowSumState(data, in_train, int(self.window_days), lambda lo, hi: eye[data.area[lo:hi]])

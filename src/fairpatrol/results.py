@@ -1,0 +1,182 @@
+"""Tidy long-format results (as Mesa's data collector) and their atomic writing to a results directory.
+
+Layout of ``DIR`` written by ``fairpatrol run``:
+
+* ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with ``crimes, officers,
+  detected, reported``;
+* ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric
+  (:data:`fairpatrol.metrics.METRICS`) and the model diagnostics (PredPol θ, ω, EM iterations);
+* ``summary.csv``: per (scenario, algorithm, metric, statistic) the mean over runs and its 95 % interval,
+  where statistic ``level`` is a run's mean over days and ``slope`` its least-squares trend per day;
+* ``config.yaml``: the resolved config, seeds, data cleaning report and software versions.
+
+The directory is first written under a temporary name and renamed into place when complete, so an
+interrupted run never leaves a directory that looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from fairpatrol.config import to_yaml_dict
+from fairpatrol.errors import FairpatrolError
+from fairpatrol.metrics import HEADLINE, METRICS, mean_interval, trend_slope
+from fairpatrol.sim.study import StudyResult
+
+KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
+
+
+def _dict(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(values, pa.string()))
+
+
+def _cell_columns(res: StudyResult, reps: int) -> dict[str, pa.Array]:
+    """Key columns for rows ordered cell-major, run, then ``reps`` rows per (cell, run)."""
+    n_c, n_r = len(res.cells), len(res.run_ids)
+    cell = np.repeat(np.arange(n_c), n_r * reps)
+    scen_names = sorted({c.scenario for c in res.cells}, key=[c.scenario for c in res.cells].index)
+    algs = list(res.config.algorithms)
+    scen_code = np.array([scen_names.index(c.scenario) for c in res.cells])[cell]
+    alg_code = np.array([algs.index(c.algorithm) for c in res.cells])[cell]
+    return {
+        "scenario": _dict(scen_names, scen_code),
+        "algorithm": _dict(algs, alg_code),
+        "n_officers": pa.array(np.array([c.n_officers for c in res.cells], dtype=np.int32)[cell]),
+        "report_prob": pa.array(np.array([c.report_prob for c in res.cells], dtype=np.float64)[cell]),
+        "run": pa.array(np.tile(np.repeat(np.asarray(res.run_ids, dtype=np.int32), reps), n_c)),
+    }
+
+
+def _dates(res: StudyResult) -> np.ndarray:
+    return (np.datetime64(res.data.start.date(), "D") + np.arange(res.data.n_days)).astype("datetime64[D]")
+
+
+def allocations_table(res: StudyResult) -> pa.Table:
+    """One row per (scenario, algorithm, run, date, area_id)."""
+    n_c, n_r, n_d, n_m = res.officers.shape
+    cols = _cell_columns(res, n_d * n_m)
+    total = n_c * n_r * n_d * n_m
+    cols["date"] = pa.array(np.tile(np.repeat(_dates(res), n_m), n_c * n_r))
+    cols["area_id"] = _dict(list(res.data.areas.ids), np.tile(np.arange(n_m), total // n_m))
+    cols["crimes"] = pa.array(np.tile(res.crimes.ravel(), n_c * n_r).astype(np.int32))
+    for name in ("officers", "detected", "reported"):
+        cols[name] = pa.array(getattr(res, name).reshape(-1))
+    return pa.table(cols)
+
+
+def metrics_table(res: StudyResult) -> pa.Table:
+    """One row per (scenario, algorithm, run, date) with every daily metric and model diagnostic."""
+    n_c, n_r, n_d = res.fallback.shape
+    cols = _cell_columns(res, n_d)
+    cols["date"] = pa.array(np.tile(_dates(res), n_c * n_r))
+    cols["day"] = pa.array(np.tile(np.arange(n_d, dtype=np.int32), n_c * n_r))
+    for name in METRICS:
+        cols[name] = pa.array(res.metrics[name].reshape(-1))
+    cols["uniform_fallback"] = pa.array(res.fallback.reshape(-1))
+    for name, arr in res.diagnostics.items():
+        cols[name] = pa.array(arr.reshape(-1).astype(np.float64))
+    g1, g2 = res.group_pair
+    cols["group_1"] = _dict([g1], np.zeros(n_c * n_r * n_d, dtype=np.int32))
+    cols["group_2"] = _dict([g2], np.zeros(n_c * n_r * n_d, dtype=np.int32))
+    return pa.table(cols)
+
+
+def summary_frame(res: StudyResult, metrics: tuple[str, ...] = tuple(METRICS)) -> pd.DataFrame:
+    """Mean over runs and 95 % t-interval of each run's level (mean over days) and slope, per cell."""
+    rows: list[dict[str, Any]] = []
+    g1, g2 = res.group_pair
+    for ci, cell in enumerate(res.cells):
+        for name in metrics:
+            daily = res.metrics[name][ci]  # runs × days
+            with np.errstate(invalid="ignore"):
+                level = np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=1)
+            for stat, values in (("level", level), ("slope", trend_slope(daily))):
+                mean, lo, hi = mean_interval(values)
+                rows.append({"scenario": cell.scenario, "algorithm": cell.algorithm,
+                             "n_officers": cell.n_officers, "report_prob": cell.report_prob,
+                             "metric": name, "statistic": stat, "mean": mean, "ci_low": lo, "ci_high": hi,
+                             "runs": int(np.isfinite(values).sum()), "group_1": g1, "group_2": g2})
+    return pd.DataFrame(rows)
+
+
+def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Wide view for printing: one row per cell, ``metric`` columns as 'mean [lo, hi]' of the levels."""
+    lv = summary[(summary.statistic == "level") & summary.metric.isin(HEADLINE)].copy()
+    lv["text"] = [f"{m:.4g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else f"{m:.4g}"
+                  for m, lo, hi in zip(lv["mean"], lv["ci_low"], lv["ci_high"], strict=True)]
+    wide = lv.pivot(index=["scenario", "algorithm"], columns="metric", values="text")
+    return wide[[m for m in HEADLINE if m in wide.columns]].reset_index()
+
+
+def versions() -> dict[str, str]:
+    import numba
+    import pyarrow
+    import scipy
+
+    import fairpatrol
+
+    return {"fairpatrol": fairpatrol.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+            "numba": numba.__version__, "scipy": scipy.__version__, "pyarrow": pyarrow.__version__}
+
+
+def config_document(res: StudyResult) -> dict[str, Any]:
+    """The resolved config plus everything needed to re-create any run (seeds) and to read the data."""
+    cfg = to_yaml_dict(res.config)
+    cfg["resolved"] = {
+        "models": {a: res.config.model(a).get_params() for a in res.config.algorithms},
+        "run_seeds": {
+            "rule": "run k uses numpy SeedSequence(seed, spawn_key=(k,)) spawned into (reporting, "
+                    "allocation, detection) streams; the same for every scenario cell",
+            "seed": res.config.seed,
+            "runs": list(res.run_ids),
+        },
+        "groups": {"group_1": res.group_pair[0], "group_2": res.group_pair[1],
+                   "areas": int(res.data.n_areas),
+                   "group_1_areas": int(res.data.areas.group_masks()[0].sum()),
+                   "group_2_areas": int(res.data.areas.group_masks()[1].sum())},
+        "horizon": {"start": str(res.data.start.date()), "days": res.data.n_days,
+                    "history_days": -res.data.first_day, "truth_events_in_horizon":
+                        int(res.data.n_events - res.data.n_history),
+                    "history_events": int(res.data.n_history)},
+    }
+    cfg["data_report"] = res.cleaning
+    cfg["versions"] = versions()
+    cfg["seconds"] = round(res.seconds, 3)
+    return cfg
+
+
+def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the results directory atomically (temporary directory, then rename)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        pq.write_table(allocations_table(res), tmp / "allocations.parquet", compression="zstd",
+                       compression_level=1)
+        pq.write_table(metrics_table(res), tmp / "metrics.parquet", compression="zstd")
+        summary_frame(res).to_csv(tmp / "summary.csv", index=False)
+        with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(config_document(res), fh, sort_keys=False, allow_unicode=True)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

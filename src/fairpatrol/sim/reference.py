@@ -1,0 +1,86 @@
+"""The plain reference engine: the test oracle for :mod:`fairpatrol.sim.engine`.
+
+One run at a time, one day at a time, with straightforward loops: each day the run's training set is
+rebuilt from scratch as a DataFrame (history + detected + reported incidents in the window) and the
+model's user-facing estimator is fitted on it (PredPol warm-started from the run's previous day, as the
+method prescribes), detection is a loop over the day's crimes. Random numbers are drawn from the same
+per-run streams in the same order as the fast engine, so both must give identical allocations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fairpatrol.errors import DataError
+from fairpatrol.models.base import AreaModel
+from fairpatrol.sim.engine import BatchResult, RunSpec, check_first_window, validate_runs
+from fairpatrol.sim.prepare import DAY, SimData
+from fairpatrol.sim.world import allocate, run_streams
+
+
+def _clone(model: AreaModel) -> AreaModel:
+    params = model.get_params()
+    if "warm_start" in params:
+        params["warm_start"] = True
+    return type(model)(**params)
+
+
+def simulate_reference(
+    model: AreaModel,
+    data: SimData,
+    runs: Sequence[RunSpec],
+    *,
+    seed: int,
+    allocation: str = "multinomial",
+) -> BatchResult:
+    validate_runs(runs)
+    check_first_window(model, data)
+    n_rows, n_days, n_areas = len(runs), data.n_days, data.n_areas
+    n_hist = data.n_history
+    officers = np.zeros((n_rows, n_days, n_areas), dtype=np.int32)
+    detected = np.zeros_like(officers)
+    reported = np.zeros_like(officers)
+    fallback = np.zeros((n_rows, n_days), dtype=bool)
+    diagnostics: dict[str, np.ndarray] = {}
+    observed_from = data.start + data.observed_from * DAY
+    everything = data.frame()
+    for i, spec in enumerate(runs):
+        rng_rep, rng_alloc, rng_det = run_streams(seed, spec.run)
+        will_report = rng_rep.random(data.n_events - n_hist) < spec.report_prob
+        learned = list(range(n_hist))  # indices of training events: the initial history
+        est = _clone(model)
+        for d in range(n_days):
+            until = data.start + d * DAY
+            train = everything.iloc[learned]
+            kwargs = {"observed_from": observed_from} if "warm_start" in est.get_params() else {}
+            try:
+                est.fit(train, until=until, areas=data.areas, **kwargs)
+                intensity = est.predict(until).reindex(data.areas.ids).to_numpy(dtype=float)
+            except DataError:  # the run's window emptied mid-simulation: no information, uniform patrols
+                intensity = np.zeros(n_areas)
+            alloc, fallback[i, d] = allocate(intensity, spec.n_officers, allocation, rng_alloc)
+            officers[i, d] = alloc
+            if hasattr(est, "theta_"):
+                for key, value in (("theta", est.theta_), ("omega", est.omega_),
+                                   ("em_iterations", est.n_iter_), ("em_converged", est.converged_)):
+                    diagnostics.setdefault(key, np.zeros((n_rows, n_days)))[i, d] = value
+            lo, hi = data.day_slice(d)
+            coins = rng_det.random(hi - lo)
+            for k, j in enumerate(range(lo, hi)):
+                a = data.area[j]
+                p_detect = 1.0 - (1.0 - spec.detection_p) ** int(alloc[a])
+                was_detected = coins[k] < p_detect
+                was_reported = bool(will_report[j - n_hist])
+                detected[i, d, a] += int(was_detected)
+                reported[i, d, a] += int(was_reported)
+                if was_detected or was_reported:
+                    learned.append(j)
+    return BatchResult(officers, detected, reported, fallback, diagnostics)
+
+
+def training_frame(data: SimData, in_train_row: np.ndarray) -> pd.DataFrame:
+    """The incidents a run has learned (history + detected + reported), as a DataFrame."""
+    return data.frame().iloc[np.flatnonzero(in_train_row)]

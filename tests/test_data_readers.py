@@ -1,0 +1,215 @@
+"""Readers of the public layouts and bad-input errors (synthetic files in tmp_path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fairpatrol.data import (
+    load_incident_file,
+    read_chicago_crimes,
+    read_incident_table,
+    read_open_baltimore_part1,
+)
+from fairpatrol.errors import DataError
+
+BAL_CURRENT = (
+    "X,Y,RowID,CCNumber,CrimeDateTime,CrimeCode,Description,Inside_Outside,Weapon,Post,Gender,Age,Race,"
+    "Ethnicity,Location,Old_District,New_District,Neighborhood,Latitude,Longitude,GeoLocation,PremiseType,"
+    "Total_Incidents"
+)
+BAL_2023 = (
+    "X,Y,ccno,crimedatetime,crimecode,location,description,inside_outside,weapon,post,gender,age,race,"
+    "ethnicity,district,neighborhood,latitude,longitude,geolocation,premise,total_incidents,objectid,shape"
+)
+CHI = (
+    "ID,Case Number,Date,Block,IUCR,Primary Type,Description,Location Description,Arrest,Domestic,Beat,"
+    "District,Ward,Community Area,FBI Code,X Coordinate,Y Coordinate,Year,Updated On,Latitude,Longitude,"
+    "Location"
+)
+
+
+def bal_current_row(cc: str, when: str, lat: str, lon: str, code: str = "4A", hood: str = "Downtown") -> str:
+    return (
+        f"0,0,1,{cc},{when},{code},AGG. ASSAULT,I,FIREARM,111,M,30,BLACK_OR_AFRICAN_AMERICAN,,"
+        f'100 N HOWARD ST,CENTRAL,CENTRAL,{hood},{lat},{lon},"({lat},{lon})",STREET,1'
+    )
+
+
+def bal_2023_row(cc: str, when: str, lat: str, lon: str) -> str:
+    return (
+        f"0,0,{cc},{when},4B,100 N HOWARD ST,AGG. ASSAULT,O,KNIFE,111,F,25,WHITE,,CENTRAL,DOWNTOWN,"
+        f'{lat},{lon},"({lat},{lon})",STREET,1,7,'
+    )
+
+
+def chi_row(i: int, when: str, lat: str, lon: str, ptype: str = "THEFT", area: str = "32") -> str:
+    return (
+        f"{i},JF{i},{when},001XX N STATE ST,0820,{ptype},$500 AND UNDER,STREET,false,false,111,1,42,"
+        f"{area},06,"
+        f'1176000,1901000,2022,01/05/2022 03:40:00 PM,{lat},{lon},"({lat}, {lon})"'
+    )
+
+
+def write(tmp_path: Path, name: str, header: str, rows: list[str]) -> Path:
+    p = tmp_path / name
+    p.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return p
+
+
+def test_open_baltimore_current_layout(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "part1.csv",
+        BAL_CURRENT,
+        [
+            bal_current_row("19A00001", "2019/01/01 05:00:00+00", "39.2904", "-76.6122"),
+            bal_current_row("19A00001", "2019/01/01 05:00:00+00", "39.2904", "-76.6122"),  # second victim
+            bal_current_row("19A00002", "2019/01/02 23:10:00+00", "39.3250", "-76.6130", "3B", "Abell"),
+            bal_current_row("19A00003", "2019/01/03 01:00:00+00", "0", "0"),
+        ],
+    )
+    raw = read_open_baltimore_part1(p)
+    assert list(raw.columns[:6]) == ["incident_id", "time", "lon", "lat", "crime_type", "crime_code"]
+    assert raw["time"].iloc[0] == pd.Timestamp("2019-01-01 05:00:00")
+    assert raw["lat"].isna().sum() == 1  # 0 means missing
+    with pytest.raises(DataError, match=r"part1\.csv: field 'lat/lon', row 4: missing/NaN coordinate"):
+        load_incident_file(p, city="baltimore")
+    inc = load_incident_file(p, city="baltimore", on_missing_coords="drop")
+    r = inc.report
+    assert (r.rows_read, r.nan_coordinates, r.duplicates_dropped, r.kept) == (4, 1, 1, 2)
+    assert list(inc.frame["incident_id"]) == ["19A00001", "19A00002"]
+    assert list(inc.frame["area_id"]) == ["DOWNTOWN", "ABELL"] or inc.frame["area_id"].iloc[1] == "ABELL"
+    assert list(inc.frame["source_area"]) == ["DOWNTOWN", "ABELL"]
+    assert load_incident_file(p, city="baltimore", on_missing_coords="drop", crime_types=["4a"]).n == 1
+
+
+def test_open_baltimore_2023_layout(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "part1_2023.csv",
+        BAL_2023,
+        [
+            bal_2023_row("23B00001", "2023-03-01T14:30:00Z", "39.2904", "-76.6122"),
+            bal_2023_row("23B00002", "2023-03-02T09:00:00Z", "39.3250", "-76.6130"),
+        ],
+    )
+    raw = read_open_baltimore_part1(p)
+    assert raw["time"].tolist() == [pd.Timestamp("2023-03-01 14:30"), pd.Timestamp("2023-03-02 09:00")]
+    assert raw["crime_code"].tolist() == ["4B", "4B"]
+    inc = load_incident_file(p, city="baltimore")
+    assert inc.n == 2 and inc.frame["source_area"].iloc[0] == "DOWNTOWN"
+
+
+def test_chicago_portal_layout(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "crimes.csv",
+        CHI,
+        [
+            chi_row(1, "01/01/2022 12:00:00 AM", "41.8826", "-87.6278"),
+            chi_row(2, "01/01/2022 01:15:00 PM", "41.7405793", "-87.7076247", "MOTOR VEHICLE THEFT", "70"),
+            chi_row(3, "01/02/2022 08:00:00 AM", "41.8826", "-87.6278", "BATTERY"),
+        ],
+    )
+    raw = read_chicago_crimes(p)
+    assert raw["time"].tolist()[:2] == [pd.Timestamp("2022-01-01 00:00"), pd.Timestamp("2022-01-01 13:15")]
+    inc = load_incident_file(p, city="chicago", crime_types=["THEFT", "MOTOR VEHICLE THEFT"])
+    assert inc.report.type_filtered == 1 and inc.n == 2
+    assert inc.frame["area_id"].tolist() == ["32", "70"] == inc.frame["source_area"].tolist()
+    assert inc.frame["incident_id"].tolist() == ["1", "2"]
+
+
+def test_tidy_table_csv_and_parquet(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {
+            "time": ["2022-01-01 10:00", "2022-01-02 11:00"],
+            "lat": [41.8826, 41.7406],
+            "lon": [-87.6278, -87.7076],
+            "crime_type": ["THEFT", "THEFT"],
+        }
+    )
+    csv = tmp_path / "mine.csv"
+    df.to_csv(csv, index=False)
+    raw = read_incident_table(csv)
+    assert raw["time"].dt.hour.tolist() == [10, 11]
+    pq = tmp_path / "mine.parquet"
+    df.assign(time=pd.to_datetime(df["time"]), incident_id=["a", "b"]).to_parquet(pq)
+    inc = load_incident_file(pq, city="chicago")
+    assert inc.frame["incident_id"].tolist() == ["a", "b"] and inc.frame["area_id"].tolist() == ["32", "70"]
+    assert load_incident_file(csv, city="chicago").n == 2
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    header = CHI.replace("Primary Type", "PrimaryType")
+    p = write(tmp_path, "crimes.csv", header, [chi_row(1, "01/01/2022 12:00:00 AM", "41.88", "-87.62")])
+    with pytest.raises(DataError) as err:
+        load_incident_file(p, city="chicago", format="chicago-portal")
+    msg = str(err.value)
+    assert (
+        msg.startswith("crimes.csv: field 'Primary Type': missing required column") and "PrimaryType" in msg
+    )
+    assert "\n" not in msg
+
+
+def test_unparseable_date(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "part1.csv",
+        BAL_CURRENT,
+        [
+            bal_current_row("1", "2019/01/01 05:00:00+00", "39.29", "-76.61"),
+            bal_current_row("2", "2019/13/45 05:00:00+00", "39.29", "-76.61"),
+        ],
+    )
+    with pytest.raises(
+        DataError, match=r"part1\.csv: field 'CrimeDateTime', row 2: unparseable date '2019/13/45"
+    ):
+        load_incident_file(p, city="baltimore")
+    inc = load_incident_file(p, city="baltimore", on_bad_dates="drop")
+    assert inc.report.bad_dates == 1 and inc.n == 1
+
+
+def test_nan_coordinate(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text("time,lat,lon,crime_type\n2022-01-01,41.88,-87.62,THEFT\n2022-01-02,,-87.62,THEFT\n")
+    with pytest.raises(DataError, match=r"t\.csv: field 'lat/lon', row 2: missing/NaN coordinate \(1 of 2"):
+        load_incident_file(p, city="chicago")
+    p.write_text("time,lat,lon,crime_type\n2022-01-01,41.88,abc,THEFT\n")
+    with pytest.raises(DataError, match=r"t\.csv: field 'lon', row 1: unparseable number 'abc'"):
+        load_incident_file(p, city="chicago")
+
+
+def test_all_points_outside(tmp_path: Path) -> None:
+    p = tmp_path / "swapped.csv"
+    p.write_text("time,lat,lon,crime_type\n2022-01-01,-87.62,41.88,THEFT\n2022-01-02,-87.70,41.74,THEFT\n")
+    with pytest.raises(
+        DataError, match=r"swapped\.csv: field 'lat/lon': all 2 points are outside chicago.*CRS"
+    ):
+        load_incident_file(p, city="chicago")
+
+
+def test_some_points_outside_are_dropped(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text("time,lat,lon,crime_type\n2022-01-01,41.88,-87.62,THEFT\n2022-01-02,40.0,-80.0,THEFT\n")
+    inc = load_incident_file(p, city="chicago")
+    assert inc.report.outside_dropped == 1 and inc.n == 1
+
+
+@pytest.mark.parametrize("content", ["", "time,lat,lon,crime_type\n"])
+def test_empty_file(tmp_path: Path, content: str) -> None:
+    p = tmp_path / "empty.csv"
+    p.write_text(content)
+    with pytest.raises(DataError, match=r"^empty\.csv: .*empty file"):
+        load_incident_file(p, city="chicago", format="table")
+    with pytest.raises(DataError, match=r"^empty\.csv"):
+        load_incident_file(p, city="chicago")
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    p = tmp_path / "odd.csv"
+    p.write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match=r"odd\.csv: field 'header': unrecognised layout"):
+        load_incident_file(p, city="chicago")

@@ -1,0 +1,58 @@
+"""assign_areas and project."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fairpatrol.data import assign_areas, load_areas, project
+
+
+def test_project_roundtrip_scale() -> None:
+    x, y = project(np.array([-76.61, -76.60]), np.array([39.29, 39.29]), "EPSG:32618")
+    assert 800 < x[1] - x[0] < 900  # 0.01° of longitude at 39.3° N ≈ 862 m
+    assert abs(y[1] - y[0]) < 30  # UTM grid convergence: ~15 m over 862 m
+
+
+def test_shared_boundary_goes_to_lowest_index() -> None:
+    a = load_areas("chicago")
+    shared = shapely.intersection(a.geometry[0].boundary, a.geometry[1].boundary)
+    assert not shared.is_empty  # areas 1 and 2 (Rogers Park, West Ridge) touch
+    pt = shapely.get_point(shapely.get_geometry(shared, 0), 0)
+    idx, how = assign_areas(np.array([pt.x]), np.array([pt.y]), a)
+    assert idx[0] == 0 and how[0] == "within"
+
+
+def test_far_and_nan_points() -> None:
+    a = load_areas("baltimore")
+    idx, how = assign_areas(np.array([0.0, np.nan]), np.array([0.0, 1.0]), a)
+    assert list(idx) == [-1, -1] and list(how) == ["none", "none"]
+
+
+_BALT = load_areas("baltimore")
+_X0, _Y0, _X1, _Y1 = shapely.total_bounds(_BALT.geometry)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(_X0 - 2000, _X1 + 2000), st.floats(_Y0 - 2000, _Y1 + 2000)),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_assign_areas_property(points: list[tuple[float, float]]) -> None:
+    x = np.array([p[0] for p in points])
+    y = np.array([p[1] for p in points])
+    idx, how = assign_areas(x, y, _BALT, tolerance_m=250.0)
+    assert idx.dtype == np.int64 and len(idx) == len(x)
+    assert ((idx >= 0) & (idx < _BALT.n) | (idx == -1)).all()
+    assert ((idx == -1) == (how == "none")).all()
+    pts = shapely.points(x, y)
+    w = how == "within"
+    assert shapely.covers(_BALT.geometry[idx[w]], pts[w]).all()
+    n = how == "nearest"
+    assert (shapely.distance(_BALT.geometry[idx[n]], pts[n]) <= 250.0 + 1e-6).all()
+    assert not shapely.covers(_BALT.geometry[idx[n]], pts[n]).any()
