@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Simulate and audit place-based predictive policing on real data.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate and audit place-based predictive policing on real data.",
+)
 
 
 def _fail(message: str) -> None:
@@ -37,15 +40,23 @@ def run(
         _fail(str(err))
 
 
-def _run(scenario: Path | None, out: Path, preset: str | None, days: int | None, runs: int | None,
-         seed: int | None, overwrite: bool, quiet: bool) -> None:
+def _run(
+    scenario: Path | None,
+    out: Path,
+    preset: str | None,
+    days: int | None,
+    runs: int | None,
+    seed: int | None,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fairpatrol.config import load_preset, load_scenario
     from fairpatrol.errors import ConfigError, FairpatrolError
     from fairpatrol.results import headline_table, summary_frame, write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.sim.study import load_study_incidents, prepare_study, run_study
 
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
@@ -53,24 +64,35 @@ def _run(scenario: Path | None, out: Path, preset: str | None, days: int | None,
     config = load_preset(preset, **overrides) if preset else load_scenario(scenario, **overrides)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
+    incidents = load_study_incidents(config)
+    data = prepare_study(config, incidents)
     console = Console(stderr=True, quiet=quiet)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("days"), TimeElapsedColumn(), console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task(f"{config.name}: {len(config.algorithms)} algorithms", total=None)
         bar.update(task, total=len(config.algorithms) * config.days)
-        result = run_study(config, progress=lambda n: bar.advance(task, n))
+        result = run_study(config, incidents=incidents, data=data, progress=lambda n: bar.advance(task, n))
     path = write_results(result, out, overwrite=overwrite)
     if not quiet:
         from rich.table import Table
 
-        table = Table(title=f"{config.name}: mean over {config.runs} runs of the daily value [95 % interval]",
-                      title_justify="left")
+        table = Table(
+            title=f"{config.name}: mean over {config.runs} runs of the daily value ± 95 % interval",
+            title_justify="left",
+        )
         wide = headline_table(summary_frame(result))
         for col in wide.columns:
             table.add_column(col)
         for row in wide.itertuples(index=False):
             table.add_row(*[str(v) for v in row])
-        out_console = Console()
+        out_console = Console(width=max(Console().width, 132))
         out_console.print(table)
         g1, g2 = result.group_pair
         out_console.print(f"gaps compare {g1} and {g2} areas; {result.seconds:.1f} s simulated")

@@ -70,10 +70,12 @@ class ScenarioConfig(_Strict):
             allowed = MODELS[name]._param_names()
             for key in params:
                 if key not in allowed:
-                    raise ValueError(f"models.{name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})")
+                    raise ValueError(
+                        f"models.{name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})"
+                    )
         return self
 
-    def model(self, algorithm: str):  # noqa: ANN201 - returns an AreaModel
+    def model(self, algorithm: str):
         """A fresh estimator for ``algorithm`` with this study's parameters."""
         from fairpatrol.models import MODELS
 
@@ -131,8 +133,11 @@ def _is_bundled(name: str) -> bool:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.name.removesuffix(".yaml") for p in resources.files("fairpatrol.presets").iterdir()
-                  if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in resources.files("fairpatrol.presets").iterdir()
+        if p.name.endswith(".yaml")
+    )
 
 
 def load_preset(name: str, **overrides: Any) -> ScenarioConfig:
@@ -140,7 +145,9 @@ def load_preset(name: str, **overrides: Any) -> ScenarioConfig:
     if name not in preset_names():
         raise ConfigError(f"unknown preset {name!r} (known: {', '.join(preset_names())})", field="preset")
     res = resources.files("fairpatrol.presets").joinpath(f"{name}.yaml")
-    return parse_scenario(yaml.safe_load(res.read_text(encoding="utf-8")), source=f"preset {name}", **overrides)
+    return parse_scenario(
+        yaml.safe_load(res.read_text(encoding="utf-8")), source=f"preset {name}", **overrides
+    )
 
 
 def to_yaml_dict(config: ScenarioConfig) -> dict[str, Any]:

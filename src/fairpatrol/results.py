@@ -102,18 +102,32 @@ def summary_frame(res: StudyResult, metrics: tuple[str, ...] = tuple(METRICS)) -
                 level = np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=1)
             for stat, values in (("level", level), ("slope", trend_slope(daily))):
                 mean, lo, hi = mean_interval(values)
-                rows.append({"scenario": cell.scenario, "algorithm": cell.algorithm,
-                             "n_officers": cell.n_officers, "report_prob": cell.report_prob,
-                             "metric": name, "statistic": stat, "mean": mean, "ci_low": lo, "ci_high": hi,
-                             "runs": int(np.isfinite(values).sum()), "group_1": g1, "group_2": g2})
+                rows.append(
+                    {
+                        "scenario": cell.scenario,
+                        "algorithm": cell.algorithm,
+                        "n_officers": cell.n_officers,
+                        "report_prob": cell.report_prob,
+                        "metric": name,
+                        "statistic": stat,
+                        "mean": mean,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "runs": int(np.isfinite(values).sum()),
+                        "group_1": g1,
+                        "group_2": g2,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Wide view for printing: one row per cell, ``metric`` columns as 'mean [lo, hi]' of the levels."""
+    """Wide view for printing: one row per cell, ``metric`` columns as 'mean ±half-width' of the levels."""
     lv = summary[(summary.statistic == "level") & summary.metric.isin(HEADLINE)].copy()
-    lv["text"] = [f"{m:.4g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else f"{m:.4g}"
-                  for m, lo, hi in zip(lv["mean"], lv["ci_low"], lv["ci_high"], strict=True)]
+    lv["text"] = [
+        f"{m:.3g} ±{(hi - lo) / 2:.1g}" if np.isfinite(lo) else f"{m:.3g}"
+        for m, lo, hi in zip(lv["mean"], lv["ci_low"], lv["ci_high"], strict=True)
+    ]
     wide = lv.pivot(index=["scenario", "algorithm"], columns="metric", values="text")
     return wide[[m for m in HEADLINE if m in wide.columns]].reset_index()
 
@@ -125,8 +139,14 @@ def versions() -> dict[str, str]:
 
     import fairpatrol
 
-    return {"fairpatrol": fairpatrol.__version__, "numpy": np.__version__, "pandas": pd.__version__,
-            "numba": numba.__version__, "scipy": scipy.__version__, "pyarrow": pyarrow.__version__}
+    return {
+        "fairpatrol": fairpatrol.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "numba": numba.__version__,
+        "scipy": scipy.__version__,
+        "pyarrow": pyarrow.__version__,
+    }
 
 
 def config_document(res: StudyResult) -> dict[str, Any]:
@@ -136,18 +156,24 @@ def config_document(res: StudyResult) -> dict[str, Any]:
         "models": {a: res.config.model(a).get_params() for a in res.config.algorithms},
         "run_seeds": {
             "rule": "run k uses numpy SeedSequence(seed, spawn_key=(k,)) spawned into (reporting, "
-                    "allocation, detection) streams; the same for every scenario cell",
+            "allocation, detection) streams; the same for every scenario cell",
             "seed": res.config.seed,
             "runs": list(res.run_ids),
         },
-        "groups": {"group_1": res.group_pair[0], "group_2": res.group_pair[1],
-                   "areas": int(res.data.n_areas),
-                   "group_1_areas": int(res.data.areas.group_masks()[0].sum()),
-                   "group_2_areas": int(res.data.areas.group_masks()[1].sum())},
-        "horizon": {"start": str(res.data.start.date()), "days": res.data.n_days,
-                    "history_days": -res.data.first_day, "truth_events_in_horizon":
-                        int(res.data.n_events - res.data.n_history),
-                    "history_events": int(res.data.n_history)},
+        "groups": {
+            "group_1": res.group_pair[0],
+            "group_2": res.group_pair[1],
+            "areas": int(res.data.n_areas),
+            "group_1_areas": int(res.data.areas.group_masks()[0].sum()),
+            "group_2_areas": int(res.data.areas.group_masks()[1].sum()),
+        },
+        "horizon": {
+            "start": str(res.data.start.date()),
+            "days": res.data.n_days,
+            "history_days": -res.data.first_day,
+            "truth_events_in_horizon": int(res.data.n_events - res.data.n_history),
+            "history_events": int(res.data.n_history),
+        },
     }
     cfg["data_report"] = res.cleaning
     cfg["versions"] = versions()
@@ -163,8 +189,9 @@ def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        pq.write_table(allocations_table(res), tmp / "allocations.parquet", compression="zstd",
-                       compression_level=1)
+        pq.write_table(
+            allocations_table(res), tmp / "allocations.parquet", compression="zstd", compression_level=1
+        )
         pq.write_table(metrics_table(res), tmp / "metrics.parquet", compression="zstd")
         summary_frame(res).to_csv(tmp / "summary.csv", index=False)
         with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:

@@ -45,8 +45,10 @@ def simulate_area_hawkes(
     g = np.concatenate(all_g)
     order = np.argsort(t, kind="stable")
     origin = pd.Timestamp(origin)
-    return pd.DataFrame({
-        "time": origin + pd.to_timedelta(t[order], unit="D"),
-        "area_id": np.char.add("A", np.char.zfill(a[order].astype(str), 4)),
-        "generation": g[order],
-    })
+    return pd.DataFrame(
+        {
+            "time": origin + pd.to_timedelta(t[order], unit="D"),
+            "area_id": np.char.add("A", np.char.zfill(a[order].astype(str), 4)),
+            "generation": g[order],
+        }
+    )

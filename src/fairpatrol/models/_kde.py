@@ -103,11 +103,11 @@ def _mass_rows(px, py, qx, qy, qw, qa, x0, y0, cs, nx, ny, cell_start, n_areas, 
     inv2h2 = 1.0 / (2.0 * h * h)
     r = cutoff * h
     r2 = r * r
-    k = int(math.ceil(r / cs))
+    k = int(math.ceil(r / cs))  # noqa: RUF046 - numba needs the explicit int
     for i in range(px.shape[0]):
         out[i, :] = 0.0
-        cx = int(math.floor((px[i] - x0) / cs))
-        cy = int(math.floor((py[i] - y0) / cs))
+        cx = int(math.floor((px[i] - x0) / cs))  # noqa: RUF046
+        cy = int(math.floor((py[i] - y0) / cs))  # noqa: RUF046
         for gx in range(max(cx - k, 0), min(cx + k + 1, nx)):
             for gy in range(max(cy - k, 0), min(cy + k + 1, ny)):
                 c = gx * ny + gy
@@ -127,8 +127,22 @@ def kde_area_mass(
     y = np.ascontiguousarray(y, dtype=np.float64)
     out = np.empty((x.shape[0], quad.n_areas), dtype=np.float64)
     _mass_rows(
-        x, y, quad.x, quad.y, quad.w, quad.area, quad.x0, quad.y0, quad.cell_size, quad.nx, quad.ny,
-        quad.cell_start, quad.n_areas, float(bandwidth), float(cutoff), out,
+        x,
+        y,
+        quad.x,
+        quad.y,
+        quad.w,
+        quad.area,
+        quad.x0,
+        quad.y0,
+        quad.cell_size,
+        quad.nx,
+        quad.ny,
+        quad.cell_start,
+        quad.n_areas,
+        float(bandwidth),
+        float(cutoff),
+        out,
     )
     return out
 

@@ -39,8 +39,11 @@ class ModelState(ABC):
     def forecast(self, day: int) -> np.ndarray:
         """Intensities (R × M) for simulated day ``day``, from training events of earlier days."""
 
-    def learn(self, day: int, lo: int, hi: int, new: np.ndarray) -> None:
-        """Rows learn the events ``lo:hi`` of ``day`` marked in ``new`` (R × (hi − lo) booleans)."""
+    def learn(self, day: int, lo: int, hi: int, new: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Rows learn the events ``lo:hi`` of ``day`` marked in ``new`` (R × (hi − lo) booleans).
+
+        The default learns nothing (constant models); models whose state is incremental override it.
+        """
 
     def diagnostics(self) -> dict[str, np.ndarray]:
         """Per-row values of the last forecast worth recording (e.g. fitted parameters)."""
@@ -70,9 +73,7 @@ class AreaModel(ABC):
         return self
 
     def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
-        }
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
         args = [
             f"{k}={v!r}" for k, v in self.get_params().items() if not (k in defaults and defaults[k] == v)
         ]
@@ -96,8 +97,9 @@ class AreaModel(ABC):
         times = pd.to_datetime(incidents["time"], errors="coerce")
         if times.isna().any():
             row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
-            raise DataError("missing or unparseable time", source=f"{type(self).__name__}.fit",
-                            field="time", row=row)
+            raise DataError(
+                "missing or unparseable time", source=f"{type(self).__name__}.fit", field="time", row=row
+            )
         if until is None:
             if len(times) == 0:
                 raise DataError("no incidents to fit", source=f"{type(self).__name__}.fit")
@@ -115,12 +117,22 @@ class AreaModel(ABC):
         idx = lookup.get_indexer(rows["area_id"].astype(str))
         if (idx < 0).any():
             bad = rows["area_id"].astype(str).to_numpy()[idx < 0]
-            raise DataError(f"unknown area id(s) {sorted(set(bad))[:5]}", source=f"{type(self).__name__}.fit",
-                            field="area_id")
+            raise DataError(
+                f"unknown area id(s) {sorted(set(bad))[:5]}",
+                source=f"{type(self).__name__}.fit",
+                field="area_id",
+            )
         if len(rows) == 0:
-            start = "" if window_days is None else f" between {until - pd.Timedelta(days=window_days):%Y-%m-%d} and"
-            raise DataError(f"empty training window: no incidents{start} before {until:%Y-%m-%d}",
-                            source=f"{type(self).__name__}.fit", field="time")
+            start = (
+                ""
+                if window_days is None
+                else f" between {until - pd.Timedelta(days=window_days):%Y-%m-%d} and"
+            )
+            raise DataError(
+                f"empty training window: no incidents{start} before {until:%Y-%m-%d}",
+                source=f"{type(self).__name__}.fit",
+                field="time",
+            )
         return rows, until, ids, idx.astype(np.int64)
 
     def _series(self, values: np.ndarray) -> pd.Series:

@@ -33,8 +33,9 @@ class Uniform(AreaModel):
         pass
 
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
-        self.area_ids_ = (np.asarray(areas.ids) if areas is not None
-                          else np.sort(incidents["area_id"].astype(str).unique()))
+        self.area_ids_ = (
+            np.asarray(areas.ids) if areas is not None else np.sort(incidents["area_id"].astype(str).unique())
+        )
         return self
 
     def predict(self, day: Any = None) -> pd.Series:
@@ -74,7 +75,7 @@ class PreviousCounts(AreaModel):
         self.window_days = window_days
 
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
-        rows, until, ids, idx = self._prepare_fit(incidents, until, areas, self.window_days)
+        _, until, ids, idx = self._prepare_fit(incidents, until, areas, self.window_days)
         self.area_ids_ = ids
         self.until_ = until
         self.intensity_ = np.bincount(idx, minlength=len(ids)) / self.window_days

@@ -50,8 +50,13 @@ class WindowKDE(AreaModel):
 
     needs_coordinates = True
 
-    def __init__(self, window_days: int = 30, bandwidth: float = DEFAULT_BANDWIDTH_M,
-                 cell_size: float = 100.0, cutoff: float = 4.0) -> None:
+    def __init__(
+        self,
+        window_days: int = 30,
+        bandwidth: float = DEFAULT_BANDWIDTH_M,
+        cell_size: float = 100.0,
+        cutoff: float = 4.0,
+    ) -> None:
         self.window_days = window_days
         self.bandwidth = bandwidth
         self.cell_size = cell_size
@@ -66,12 +71,16 @@ class WindowKDE(AreaModel):
         """Fit on ``incidents`` (columns ``time``, ``area_id``, ``x``, ``y`` in the areas' CRS)."""
         self._check()
         if areas is None:
-            raise DataError("a KDE needs the area polygons: pass areas=", source=f"{type(self).__name__}.fit",
-                            field="areas")
+            raise DataError(
+                "a KDE needs the area polygons: pass areas=",
+                source=f"{type(self).__name__}.fit",
+                field="areas",
+            )
         rows, until, ids, _ = self._prepare_fit(incidents, until, areas, self.window_days)
         quad = area_quadrature(areas, self.cell_size)
-        mass = kde_area_mass(rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, self.bandwidth,
-                             self.cutoff)
+        mass = kde_area_mass(
+            rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, self.bandwidth, self.cutoff
+        )
         self.area_ids_ = ids
         self.until_ = until
         self.n_events_ = len(rows)
@@ -92,14 +101,24 @@ class WindowKDE(AreaModel):
 class ShortTermKDE(WindowKDE):
     """Hot-spot policing on the last 30 days of incidents."""
 
-    def __init__(self, window_days: int = 30, bandwidth: float = DEFAULT_BANDWIDTH_M,
-                 cell_size: float = 100.0, cutoff: float = 4.0) -> None:
+    def __init__(
+        self,
+        window_days: int = 30,
+        bandwidth: float = DEFAULT_BANDWIDTH_M,
+        cell_size: float = 100.0,
+        cutoff: float = 4.0,
+    ) -> None:
         super().__init__(window_days, bandwidth, cell_size, cutoff)
 
 
 class LongTermKDE(WindowKDE):
     """Hot-spot policing on the last 365 days of incidents."""
 
-    def __init__(self, window_days: int = 365, bandwidth: float = DEFAULT_BANDWIDTH_M,
-                 cell_size: float = 100.0, cutoff: float = 4.0) -> None:
+    def __init__(
+        self,
+        window_days: int = 365,
+        bandwidth: float = DEFAULT_BANDWIDTH_M,
+        cell_size: float = 100.0,
+        cutoff: float = 4.0,
+    ) -> None:
         super().__init__(window_days, bandwidth, cell_size, cutoff)

@@ -4,10 +4,9 @@ training events of the last W days (KDE hot spots, previous counts)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from fairpatrol.models.base import ModelState
 
@@ -23,8 +22,9 @@ class WindowSumState(ModelState):
     that leaves the window costs O(new events × M) per run and day instead of a refit over the window.
     """
 
-    def __init__(self, data: SimData, in_train: np.ndarray, window_days: int,
-                 rows: Callable[[int, int], np.ndarray]) -> None:
+    def __init__(
+        self, data: SimData, in_train: np.ndarray, window_days: int, rows: Callable[[int, int], np.ndarray]
+    ) -> None:
         self.data = data
         self.in_train = in_train
         self.window_days = int(window_days)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fairpatrol.errors import ConfigError
-from fairpatrol.models.base import AreaModel
+from fairpatrol.models.base import AreaModel, ModelState
 from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import allocate, detection_probability, run_streams
 
@@ -31,13 +31,20 @@ class RunSpec:
 
 @dataclass
 class BatchResult:
-    """Counts per (run, day, area) and per-(run, day) model diagnostics of one batch."""
+    """Counts per (run, day, area) and per-(run, day) model diagnostics of one batch.
+
+    ``in_train`` (runs × events) marks what each run had learned by the end (history, detected,
+    reported) and ``state`` is the model's incremental state after the last day (None from the reference
+    engine): both let a user or a test check the incremental state against a refit from scratch.
+    """
 
     officers: np.ndarray
     detected: np.ndarray
     reported: np.ndarray
     fallback: np.ndarray
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
+    in_train: np.ndarray | None = None
+    state: ModelState | None = None
 
 
 def validate_runs(runs: Sequence[RunSpec]) -> None:
@@ -59,7 +66,8 @@ def check_first_window(model: AreaModel, data: SimData) -> None:
             raise ConfigError(
                 f"empty training window: {type(model).__name__} has no incident in the {window} days before "
                 f"{data.start:%Y-%m-%d}",
-                source=data.source, field="start",
+                source=data.source,
+                field="start",
             )
 
 
@@ -117,4 +125,4 @@ def simulate(
             reported[:, d] = rep.astype(np.int32) @ onehot
         if progress is not None:
             progress(1)
-    return BatchResult(officers, detected, reported, fallback, diagnostics)
+    return BatchResult(officers, detected, reported, fallback, diagnostics, in_train, state)

@@ -110,13 +110,15 @@ def prepare(
     if start <= t_first:
         raise ConfigError(
             f"start {start:%Y-%m-%d} leaves no history: the data begin on {t_first:%Y-%m-%d}",
-            source=src, field="start",
+            source=src,
+            field="start",
         )
     if end > t_last.normalize() + DAY:
         raise ConfigError(
             f"the horizon {start:%Y-%m-%d} + {n_days} days ends on {end - DAY:%Y-%m-%d}, after the last "
             f"incident ({t_last:%Y-%m-%d})",
-            source=src, field="days",
+            source=src,
+            field="days",
         )
     first = start - history_days * DAY
     keep = ((frame["time"] >= first) & (frame["time"] < end)).to_numpy()
@@ -125,14 +127,15 @@ def prepare(
     if not (times < 0).any():
         raise ConfigError(
             f"empty training window: no incident in the {history_days} days before {start:%Y-%m-%d}",
-            source=src, field="start",
+            source=src,
+            field="start",
         )
     first_day = -history_days
     day = np.floor(times).astype(np.int64)
     counts = np.bincount(day - first_day, minlength=n_days - first_day)
     offsets = np.zeros(n_days - first_day + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    observed_from = max(float(first_day), float(np.floor(((t_first - start) / DAY))))
+    observed_from = max(float(first_day), float(np.floor((t_first - start) / DAY)))
     return SimData(
         areas=incidents.areas,
         start=start,

@@ -64,8 +64,12 @@ def simulate_reference(
             alloc, fallback[i, d] = allocate(intensity, spec.n_officers, allocation, rng_alloc)
             officers[i, d] = alloc
             if hasattr(est, "theta_"):
-                for key, value in (("theta", est.theta_), ("omega", est.omega_),
-                                   ("em_iterations", est.n_iter_), ("em_converged", est.converged_)):
+                for key, value in (
+                    ("theta", est.theta_),
+                    ("omega", est.omega_),
+                    ("em_iterations", est.n_iter_),
+                    ("em_converged", est.converged_),
+                ):
                     diagnostics.setdefault(key, np.zeros((n_rows, n_days)))[i, d] = value
             lo, hi = data.day_slice(d)
             coins = rng_det.random(hi - lo)

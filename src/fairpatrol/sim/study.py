@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 
 from fairpatrol.config import ScenarioConfig
-from fairpatrol.data import Incidents, load_areas, load_incident_file, load_incidents
-from fairpatrol.data import BUNDLED_INCIDENTS
+from fairpatrol.data import BUNDLED_INCIDENTS, Incidents, load_areas, load_incident_file, load_incidents
 from fairpatrol.metrics import daily_metrics
-from fairpatrol.sim.engine import RunSpec, simulate
+from fairpatrol.sim.engine import RunSpec, check_first_window, simulate
 from fairpatrol.sim.prepare import SimData, prepare
 
 
@@ -61,8 +60,9 @@ def load_study_incidents(config: ScenarioConfig) -> Incidents:
     if dc.incidents in BUNDLED_INCIDENTS:
         inc = load_incidents(dc.incidents, areas=areas, tolerance_m=dc.tolerance_m)
     else:
-        inc = load_incident_file(dc.incidents, city=dc.city, format=dc.format, areas=areas,
-                                 tolerance_m=dc.tolerance_m)
+        inc = load_incident_file(
+            dc.incidents, city=dc.city, format=dc.format, areas=areas, tolerance_m=dc.tolerance_m
+        )
     if dc.crime_types:
         inc = inc.of_types(dc.crime_types)
     return inc
@@ -77,21 +77,30 @@ def study_cells(config: ScenarioConfig) -> list[Cell]:
     return [Cell(a, n, r) for a in config.algorithms for n in config.officers for r in config.report_probs]
 
 
+def prepare_study(config: ScenarioConfig, incidents: Incidents) -> SimData:
+    """The study's truth arrays, after checking that every model has data on the first day."""
+    data = prepare(incidents, config.start, config.days, history_days(config), source=config.data.incidents)
+    for algorithm in config.algorithms:
+        check_first_window(config.model(algorithm), data)
+    return data
+
+
 def run_study(
     config: ScenarioConfig,
     *,
     incidents: Incidents | None = None,
+    data: SimData | None = None,
     run_ids: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> StudyResult:
     """Simulate every cell of ``config`` (all runs of an algorithm advance together in one batch).
 
     ``run_ids`` selects runs by index (default 0..runs−1); a run's numbers do not depend on which other
-    runs are simulated with it.
+    runs are simulated with it. ``incidents``/``data`` skip loading/preparing when already done.
     """
     t0 = time.perf_counter()
     inc = incidents if incidents is not None else load_study_incidents(config)
-    data = prepare(inc, config.start, config.days, history_days(config), source=config.data.incidents)
+    data = data if data is not None else prepare_study(config, inc)
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
     cells = study_cells(config)
     n_c, n_r, n_d, n_m = len(cells), len(runs), data.n_days, data.n_areas
@@ -102,10 +111,19 @@ def run_study(
     diagnostics: dict[str, np.ndarray] = {}
     for algorithm in config.algorithms:
         idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
-        specs = [RunSpec(run, cells[i].n_officers, cells[i].report_prob, config.detection_p)
-                 for i in idx for run in runs]
-        batch = simulate(config.model(algorithm), data, specs, seed=config.seed,
-                         allocation=config.allocation, progress=progress)
+        specs = [
+            RunSpec(run, cells[i].n_officers, cells[i].report_prob, config.detection_p)
+            for i in idx
+            for run in runs
+        ]
+        batch = simulate(
+            config.model(algorithm),
+            data,
+            specs,
+            seed=config.seed,
+            allocation=config.allocation,
+            progress=progress,
+        )
         shape = (len(idx), n_r, n_d)
         officers[idx] = batch.officers.reshape(*shape, n_m)
         detected[idx] = batch.detected.reshape(*shape, n_m)
@@ -117,5 +135,18 @@ def run_study(
     crimes = data.crimes_per_day()
     g1, g2 = data.areas.group_masks()
     metrics = daily_metrics(officers, crimes, detected, g1, g2)
-    return StudyResult(config, data, cells, runs, crimes, officers, detected, reported, fallback, metrics,
-                       diagnostics, cleaning=inc.report.to_dict(), seconds=time.perf_counter() - t0)
+    return StudyResult(
+        config,
+        data,
+        cells,
+        runs,
+        crimes,
+        officers,
+        detected,
+        reported,
+        fallback,
+        metrics,
+        diagnostics,
+        cleaning=inc.report.to_dict(),
+        seconds=time.perf_counter() - t0,
+    )

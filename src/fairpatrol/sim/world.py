@@ -39,7 +39,9 @@ def largest_remainder(shares: np.ndarray, n: int) -> np.ndarray:
     return base
 
 
-def allocate(intensity: np.ndarray, n_officers: int, method: str, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+def allocate(
+    intensity: np.ndarray, n_officers: int, method: str, rng: np.random.Generator
+) -> tuple[np.ndarray, bool]:
     """Officers per area for one day, summing exactly to ``n_officers``; also whether the fallback was used.
 
     ``multinomial``: officers drawn independently with probability proportional to intensity (the study's

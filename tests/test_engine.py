@@ -1,0 +1,112 @@
+"""The fast engine against the plain reference engine, reproducibility, invariants of every run-day."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fairpatrol.metrics import daily_metrics
+from fairpatrol.models import MODELS, LongTermKDE, PredPol, PreviousCounts, ShortTermKDE
+from fairpatrol.sim.engine import RunSpec, simulate
+from fairpatrol.sim.prepare import prepare
+from fairpatrol.sim.reference import simulate_reference, training_frame
+
+START = "2019-03-01"
+DAYS = 6
+
+
+@pytest.fixture(scope="module")
+def data(baltimore):
+    return prepare(baltimore, START, DAYS, 365)
+
+
+RUNS = [RunSpec(0, 40, 0.0), RunSpec(1, 40, 0.4), RunSpec(0, 400, 0.0), RunSpec(3, 400, 0.4, 0.3)]
+
+
+@pytest.mark.parametrize(
+    "model", [PredPol(), ShortTermKDE(), LongTermKDE(), PreviousCounts()], ids=lambda m: type(m).__name__
+)
+def test_fast_engine_equals_reference(model, data):
+    fast = simulate(model, data, RUNS, seed=11)
+    slow = simulate_reference(model, data, RUNS, seed=11)
+    np.testing.assert_array_equal(fast.officers, slow.officers)
+    np.testing.assert_array_equal(fast.detected, slow.detected)
+    np.testing.assert_array_equal(fast.reported, slow.reported)
+    crimes = data.crimes_per_day()
+    g1, g2 = data.areas.group_masks()
+    m_fast = daily_metrics(fast.officers, crimes, fast.detected, g1, g2)
+    m_slow = daily_metrics(slow.officers, crimes, slow.detected, g1, g2)
+    for name in m_fast:
+        np.testing.assert_allclose(m_fast[name], m_slow[name], rtol=1e-12, equal_nan=True)
+    for key in fast.diagnostics:
+        np.testing.assert_allclose(fast.diagnostics[key], slow.diagnostics[key], rtol=1e-9)
+
+
+def test_proportional_allocation_equals_reference(data):
+    fast = simulate(LongTermKDE(), data, RUNS[:2], seed=2, allocation="proportional")
+    slow = simulate_reference(LongTermKDE(), data, RUNS[:2], seed=2, allocation="proportional")
+    np.testing.assert_array_equal(fast.officers, slow.officers)
+
+
+@pytest.mark.parametrize(
+    "model", [ShortTermKDE(), LongTermKDE(), PreviousCounts(), PredPol()], ids=lambda m: type(m).__name__
+)
+def test_incremental_state_equals_refit_from_scratch(model, data):
+    """After the last day, each run's incremental state forecasts what a fresh fit on its data gives."""
+    res = simulate(model, data, RUNS, seed=5)
+    incremental = res.state.forecast(DAYS)
+    until = data.start + np.timedelta64(DAYS, "D")
+    for r in range(len(RUNS)):
+        fresh = type(model)(**{**model.get_params(), **({"tol": 1e-9} if isinstance(model, PredPol) else {})})
+        kwargs = (
+            {"observed_from": data.start + np.timedelta64(int(data.observed_from), "D")}
+            if isinstance(model, PredPol)
+            else {}
+        )
+        refit = fresh.fit(training_frame(data, res.in_train[r]), until=until, areas=data.areas, **kwargs)
+        expected = refit.predict().to_numpy()
+        if isinstance(model, PredPol):  # warm-started EM stops within tol of the cold fit's optimum
+            np.testing.assert_allclose(incremental[r], expected, rtol=2e-3)
+        else:
+            np.testing.assert_allclose(incremental[r], expected, rtol=1e-9, atol=1e-15)
+
+
+def test_officers_sum_to_n_every_run_and_day(data):
+    res = simulate(PredPol(), data, RUNS, seed=1)
+    totals = res.officers.sum(axis=2)
+    np.testing.assert_array_equal(totals, np.array([r.n_officers for r in RUNS])[:, None].repeat(DAYS, 1))
+    assert (res.detected <= data.crimes_per_day()[None]).all()
+    assert (res.reported <= data.crimes_per_day()[None]).all()
+    # r = 0 reports nothing
+    assert res.reported[0].sum() == 0
+
+
+def test_same_seed_same_numbers_and_runs_differ(data):
+    a = simulate(ShortTermKDE(), data, RUNS, seed=9)
+    b = simulate(ShortTermKDE(), data, RUNS, seed=9)
+    np.testing.assert_array_equal(a.officers, b.officers)
+    c = simulate(ShortTermKDE(), data, RUNS, seed=10)
+    assert not np.array_equal(a.officers, c.officers)
+    # two runs of the same setting differ
+    two = simulate(ShortTermKDE(), data, [RunSpec(0, 40, 0.4), RunSpec(1, 40, 0.4)], seed=9)
+    assert not np.array_equal(two.officers[0], two.officers[1])
+
+
+def test_a_run_recreated_alone_gives_the_same_numbers(data):
+    batch = simulate(PredPol(), data, RUNS, seed=3)
+    alone = simulate(PredPol(), data, [RUNS[3]], seed=3)
+    np.testing.assert_array_equal(batch.officers[3], alone.officers[0])
+    np.testing.assert_array_equal(batch.detected[3], alone.detected[0])
+
+
+def test_every_registered_model_runs(data):
+    for name, cls in MODELS.items():
+        res = simulate(cls(), data, RUNS[:1], seed=0)
+        assert res.officers.sum() == 40 * DAYS, name
+
+
+def test_bad_run_settings(data):
+    with pytest.raises(ValueError, match="officers"):
+        simulate(PredPol(), data, [RunSpec(0, 0, 0.4)], seed=0)
+    with pytest.raises(ValueError, match="report_prob"):
+        simulate(PredPol(), data, [RunSpec(0, 4, 1.4)], seed=0)
