@@ -112,3 +112,7 @@ def datasets() -> None:
 
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
+
+
+# Commands defined in their own modules register themselves on `app` when imported.
+from fairpatrol import cli_evaluate, cli_report, cli_sweep  # noqa: E402, F401

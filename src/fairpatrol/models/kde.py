@@ -93,9 +93,23 @@ class WindowKDE(AreaModel):
 
     def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
         self._check()
-        quad = area_quadrature(data.areas, self.cell_size)
-        mass = kde_area_mass(data.x, data.y, quad, self.bandwidth, self.cutoff)
+        mass = _event_mass(data, float(self.bandwidth), float(self.cell_size), float(self.cutoff))
         return WindowSumState(data, in_train, int(self.window_days), lambda lo, hi: mass[lo:hi])
+
+
+_MASS_CACHE: dict[tuple[int, float, float, float], tuple[object, np.ndarray]] = {}
+
+
+def _event_mass(data: SimData, bandwidth: float, cell_size: float, cutoff: float) -> np.ndarray:
+    """Kernel mass rows of every event of ``data``, shared by the KDE models of a study (same settings)."""
+    key = (id(data), bandwidth, cell_size, cutoff)
+    hit = _MASS_CACHE.get(key)
+    if hit is None or hit[0] is not data:
+        _MASS_CACHE.clear()  # one study's data at a time: the matrix is events × areas
+        quad = area_quadrature(data.areas, cell_size)
+        hit = (data, kde_area_mass(data.x, data.y, quad, bandwidth, cutoff))
+        _MASS_CACHE[key] = hit
+    return hit[1]
 
 
 class ShortTermKDE(WindowKDE):

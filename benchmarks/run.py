@@ -1,0 +1,198 @@
+"""fairpatrol benchmark: the presets and a size ladder, each measured in a fresh process.
+
+    python benchmarks/run.py            # everything (≈ 5 min on 2 cores)
+    python benchmarks/run.py --quick    # presets shortened, small ladders (≈ 1 min)
+
+Prints, for every measurement: wall seconds, CPU seconds, peak RSS, microseconds per simulated
+run-day-area, and the growth factor against the previous ladder step (with the ideal factor of a
+linear cost); writes the same figures as JSON (default benchmarks/results/latest.json) so later runs can be
+compared. Each measurement runs in its own Python process, so import and numba compile time (from a warm
+on-disk cache after the first ever run) are inside the measured wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# The job run inside the child process: JSON spec in, JSON measurement out.
+CHILD = r"""
+import json, os, resource, sys, tempfile, time
+t0 = time.perf_counter()
+spec = json.loads(sys.argv[1])
+from fairpatrol.config import load_preset
+from fairpatrol.sim.study import load_study_incidents, prepare_study, run_study
+cfg = load_preset(spec["preset"], days=spec.get("days"), runs=spec.get("runs"))
+if spec.get("algorithms"):
+    cfg = cfg.model_copy(update={"algorithms": spec["algorithms"]})
+inc = load_study_incidents(cfg)
+if spec.get("copies", 1) > 1:
+    from fairpatrol.synthetic import replicate_incidents
+    inc = replicate_incidents(inc, spec["copies"])
+t_sim = time.perf_counter()
+if spec.get("engine") == "reference":
+    from fairpatrol.sim.engine import RunSpec
+    from fairpatrol.sim.reference import simulate_reference
+    data = prepare_study(cfg, inc)
+    runs = [RunSpec(r, n, p, cfg.detection_p)
+            for n in cfg.officers for p in cfg.report_probs for r in range(cfg.runs)]
+    for a in cfg.algorithms:
+        simulate_reference(cfg.model(a), data, runs, seed=cfg.seed)
+    cells, n_areas, n_events = len(cfg.algorithms) * len(runs), data.n_areas, data.n_events
+else:
+    res = run_study(cfg, incidents=inc)
+    cells, n_areas, n_events = len(res.cells) * len(res.run_ids), res.data.n_areas, res.data.n_events
+    if spec.get("write"):
+        from fairpatrol.results import write_results
+        with tempfile.TemporaryDirectory() as d:
+            write_results(res, os.path.join(d, "out"))
+t_end = time.perf_counter()
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall_s": t_end - t0, "sim_s": t_end - t_sim, "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "peak_rss_mb": ru.ru_maxrss / 1024, "run_days": cells * cfg.days, "areas": n_areas,
+                  "events": n_events}))
+"""
+
+
+def measure(spec: dict) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark job {spec} failed:\n{out.stderr[-3000:]}")
+    m = json.loads(out.stdout.strip().splitlines()[-1])
+    m["us_per_run_day_area"] = 1e6 * m["sim_s"] / (m["run_days"] * m["areas"])
+    return {**spec, **m}
+
+
+def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
+    """Print a table; on a ladder also the growth of simulation time against the growth of the size, and
+    the marginal cost (extra seconds per extra unit of size, in µs per run-day-area or per event-day), which
+    is constant when cost is linear even while a fixed setup cost (quadrature, kernel masses, the day-0
+    fit: about a second) still dominates small sizes."""
+    print(f"\n== {title}")
+    print(
+        f"{'job':44s} {'events':>8s} {'wall s':>7s} {'sim s':>7s} {'cpu s':>7s} {'RSS MB':>7s} "
+        f"{'µs/run-day-area':>15s} {'growth':>7s} {'linear':>7s} {'marginal µs':>11s}"
+    )
+    prev = None
+    for r in rows:
+        growth = ideal = marginal = ""
+        if prev is not None and ladder_key:
+            growth = f"{r['sim_s'] / prev['sim_s']:.2f}"
+            ideal = f"{r[ladder_key + '_size'] / prev[ladder_key + '_size']:.2f}"
+            if ladder_key == "incidents":
+                units = (r["events"] - prev["events"]) * r["run_days"]  # extra event-run-days
+            else:
+                units = (r["run_days"] - prev["run_days"]) * r["areas"]
+            marginal = f"{1e6 * (r['sim_s'] - prev['sim_s']) / units:.4f}" if units else ""
+        print(
+            f"{r['label']:44s} {r['events']:8d} {r['wall_s']:7.2f} {r['sim_s']:7.2f} {r['cpu_s']:7.2f} "
+            f"{r['peak_rss_mb']:7.0f} {r['us_per_run_day_area']:15.3f} {growth:>7s} {ideal:>7s} "
+            f"{marginal:>11s}"
+        )
+        prev = r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short presets and ladders")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = ap.parse_args()
+    q = args.quick
+    report: dict = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quick": q,
+        "sections": {},
+    }
+    measure({"preset": "baltimore-agg", "days": 2, "runs": 1})  # fills numba's on-disk cache once
+
+    presets = []
+    for name in ("baltimore-agg", "chicago-theft"):
+        spec = {"preset": name, "write": True, "label": f"{name} (full preset, results written)"}
+        if q:
+            spec.update(days=30, label=f"{name} (30 days, results written)")
+        presets.append(measure(spec))
+    show("presets (whole job: import, load, simulate, write)", presets)
+    report["sections"]["presets"] = presets
+
+    days = 100 if not q else 20
+    ladders = {
+        "runs": [
+            {
+                "preset": "baltimore-agg",
+                "days": days,
+                "runs": r,
+                "label": f"baltimore-agg runs={r} days={days}",
+                "runs_size": r,
+            }
+            for r in ((1, 5, 20, 80) if not q else (1, 5, 20))
+        ],
+        "days": [
+            {
+                "preset": "baltimore-agg",
+                "days": d,
+                "runs": 20,
+                "label": f"baltimore-agg runs=20 days={d}",
+                "days_size": d,
+            }
+            for d in ((30, 100, 300) if not q else (10, 30))
+        ],
+        "incidents": [
+            {
+                "preset": "baltimore-agg",
+                "days": days,
+                "runs": 20,
+                "copies": c,
+                "label": f"baltimore-agg incidents x{c} days={days}",
+                "incidents_size": c,
+            }
+            for c in ((1, 2, 4) if not q else (1, 2))
+        ],
+    }
+    for key, specs in ladders.items():
+        rows = [measure(s) for s in specs]
+        show(f"ladder over {key} (growth = sim time ratio; linear = size ratio)", rows, key)
+        report["sections"][f"ladder_{key}"] = rows
+
+    d = 8 if not q else 4
+    pair = [
+        measure(
+            {
+                "preset": "baltimore-agg",
+                "days": d,
+                "runs": 2,
+                "engine": e,
+                "label": f"baltimore-agg runs=2 days={d} {e} engine",
+            }
+        )
+        for e in ("fast", "reference")
+    ]
+    show("fast vs plain reference engine (same scenario)", pair)
+    ratio = pair[1]["sim_s"] / pair[0]["sim_s"]
+    print(f"reference / fast simulation time: {ratio:.1f}×")
+    report["sections"]["fast_vs_reference"] = {"rows": pair, "speedup": ratio}
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""`fairpatrol evaluate` (registered on the main app)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`fairpatrol sweep` and `fairpatrol analyze` (registered on the main app)."""
+
+from __future__ import annotations
