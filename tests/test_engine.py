@@ -63,7 +63,7 @@ def test_incremental_state_equals_refit_from_scratch(model, data):
             if isinstance(model, PredPol)
             else {}
         )
-        refit = fresh.fit(training_frame(data, res.in_train[r]), until=until, areas=data.areas, **kwargs)
+        refit = fresh.fit(training_frame(data, res.weights[r]), until=until, areas=data.areas, **kwargs)
         expected = refit.predict().to_numpy()
         if isinstance(model, PredPol):  # warm-started EM stops within tol of the cold fit's optimum
             np.testing.assert_allclose(incremental[r], expected, rtol=2e-3)

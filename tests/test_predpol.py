@@ -46,9 +46,9 @@ def test_recursive_em_step_equals_pairwise(small_events):
     order = np.lexsort((area, times))
     times, area = times[order], area[order]
     mu = np.bincount(area, minlength=m) / 60 * 0.7
-    ts, starts = area_major(times, area, m)
+    ts, ws, starts = area_major(times, np.ones(len(times)), area, m)
     out = np.empty(m)
-    th, om = em_map(ts, starts, 60.0, 0.3, 0.8, mu, out, *scratch(len(ts)))
+    th, om = em_map(ts, ws, starts, 60.0, 0.3, 0.8, mu, out, *scratch(len(ts)))
     th_ref, om_ref, mu_ref = pairwise_em_step(times, area, m, 60.0, 0.3, 0.8, mu)
     # trigger weights are float32 (relative error < 1e-6), sums are double
     assert th == pytest.approx(th_ref, rel=1e-5)
@@ -73,31 +73,31 @@ def test_trigger_weights_match_exp():
 
 def test_ties_do_not_trigger_each_other():
     # two events at the same time in one area: neither is the other's parent
-    ts, starts = area_major(np.array([1.0, 1.0]), np.array([0, 0]), 1)
+    ts, ws, starts = area_major(np.array([1.0, 1.0]), np.ones(2), np.array([0, 0]), 1)
     out = np.empty(1)
-    th, _ = em_map(ts, starts, 10.0, 0.5, 1.0, np.array([0.2]), out, *scratch(2))
+    th, _ = em_map(ts, ws, starts, 10.0, 0.5, 1.0, np.array([0.2]), out, *scratch(2))
     assert th == pytest.approx(1e-6)  # no parent-child pair: θ goes to its lower bound
     assert out[0] == pytest.approx(2 / 10)
 
 
 def test_forecast_known_answer():
-    ts, starts = area_major(np.array([-2.0, -0.5]), np.array([0, 1]), 2)
+    ts, ws, starts = area_major(np.array([-2.0, -0.5]), np.ones(2), np.array([0, 1]), 2)
     out = np.empty(2)
     mu = np.array([0.1, 0.2])
-    hawkes_forecast(ts, starts, 0.0, 0.4, 0.7, mu, out)
+    hawkes_forecast(ts, ws, starts, 0.0, 0.4, 0.7, mu, out)
     k = 0.4 * (1 - np.exp(-0.7))
     np.testing.assert_allclose(out, [0.1 + k * np.exp(-1.4), 0.2 + k * np.exp(-0.35)])
 
 
 def test_squarem_reaches_the_plain_em_fixed_point(small_events):
     times, area, m = small_events
-    ts, starts = area_major(times, area, m)
+    ts, ws, starts = area_major(times, np.ones(len(times)), area, m)
     fits = []
     for acc in (False, True):
         mu = np.bincount(area, minlength=m) / 60.0
-        th, om, it, conv = hawkes_em(ts, starts, 60.0, 0.2, 1.0, mu, 1e-10, 100_000, acc)
+        th, om, it, conv = hawkes_em(ts, ws, starts, 60.0, 0.2, 1.0, mu, 1e-10, 100_000, acc)
         assert conv
-        fits.append((th, om, mu, it, hawkes_loglik(ts, starts, -60.0, 0.0, th, om, mu)))
+        fits.append((th, om, mu, it, hawkes_loglik(ts, ws, starts, -60.0, 0.0, th, om, mu)))
     (th0, om0, mu0, it0, ll0), (th1, om1, mu1, it1, ll1) = fits
     assert th1 == pytest.approx(th0, rel=1e-5, abs=1e-8)
     assert om1 == pytest.approx(om0, rel=1e-4)
@@ -108,24 +108,24 @@ def test_squarem_reaches_the_plain_em_fixed_point(small_events):
 
 def test_em_increases_the_likelihood(small_events):
     times, area, m = small_events
-    ts, starts = area_major(times, area, m)
+    ts, ws, starts = area_major(times, np.ones(len(times)), area, m)
     mu = np.bincount(area, minlength=m) / 60.0
     th, om = 0.2, 1.0
     last = -np.inf
     out = np.empty(m)
     for _ in range(30):
-        ll = hawkes_loglik(ts, starts, -60.0, 0.0, th, om, mu)
+        ll = hawkes_loglik(ts, ws, starts, -60.0, 0.0, th, om, mu)
         assert ll >= last - 1e-9
         last = ll
-        th, om = em_map(ts, starts, 60.0, th, om, mu, out, *scratch(len(ts)))
+        th, om = em_map(ts, ws, starts, 60.0, th, om, mu, out, *scratch(len(ts)))
         mu = out.copy()
 
 
 def test_convergence_flag_reports_iteration_cap(small_events):
     times, area, m = small_events
-    ts, starts = area_major(times, area, m)
+    ts, ws, starts = area_major(times, np.ones(len(times)), area, m)
     mu = np.bincount(area, minlength=m) / 60.0
-    *_, it, conv = hawkes_em(ts, starts, 60.0, 0.2, 1.0, mu, 1e-12, 3, False)
+    *_, it, conv = hawkes_em(ts, ws, starts, 60.0, 0.2, 1.0, mu, 1e-12, 3, False)
     assert (it, conv) == (3, False)
 
 
@@ -182,3 +182,22 @@ def test_predpol_bad_input():
         PredPol().fit(
             pd.DataFrame({"time": pd.to_datetime(["2020-01-01"]), "area_id": ["a"]}), until="2022-01-01"
         )
+
+
+def test_a_weight_of_two_equals_a_duplicated_event(small_events):
+    """Weighted EM (feedback-corrected learning): weight w ≡ w simultaneous copies of the event."""
+    times, area, m = small_events
+    w = np.ones(len(times))
+    w[::7] = 2.0
+    dup_t = np.concatenate([times, times[::7]])
+    dup_a = np.concatenate([area, area[::7]])
+    order = np.argsort(dup_t, kind="stable")
+    fits = []
+    for t_, a_, w_ in ((times, area, w), (dup_t[order], dup_a[order], np.ones(len(dup_t)))):
+        ts, ws, starts = area_major(t_, w_, a_, m)
+        mu = np.bincount(a_, weights=w_, minlength=m) / 60.0
+        th, om, _, conv = hawkes_em(ts, ws, starts, 60.0, 0.2, 1.0, mu, 1e-10, 100_000, True)
+        fits.append((th, om, mu))
+    assert fits[0][0] == pytest.approx(fits[1][0], rel=1e-6)
+    assert fits[0][1] == pytest.approx(fits[1][1], rel=1e-6)
+    np.testing.assert_allclose(fits[0][2], fits[1][2], rtol=1e-6)

@@ -31,6 +31,51 @@ class DataConfig(_Strict):
     group_rule: str | None = Field(default=None, description="group labelling rule (Chicago: mean|median)")
 
 
+class WorldConfig(_Strict):
+    """World effects beyond the sources (SPEC §5), all off by default (docs/world.md)."""
+
+    deterrence_elasticity: float = Field(
+        default=0.0, ge=0.0, description="crime in an area with k officers is thinned by (1 + k)^(-ε)"
+    )
+    displacement: Probability = Field(
+        default=0.0, description="share of deterred crimes that happen in a neighbouring area instead"
+    )
+    report_delay_days: int = Field(default=0, ge=0, description="days before a report reaches the data")
+
+
+class RemedyConfig(_Strict):
+    """One remedy (a level of the scenario grid): corrected learning, a cap, or non-punitive units.
+
+    See docs/world.md.
+    """
+
+    ipw: bool = Field(default=False, description="weight learned crimes by 1 / P(learned) (Ensign et al.)")
+    ipw_max_weight: float = Field(default=20.0, ge=1.0)
+    pcr_cap: float | None = Field(
+        default=None, ge=1.0, description="no area gets more than ceil(cap · N · predicted share) officers"
+    )
+    prevention_share: Probability = Field(
+        default=0.0, description="share of the N units that are non-punitive: they deter, detect nothing"
+    )
+    prevention_elasticity: float = Field(default=0.3, ge=0.0, description="ε of a prevention unit")
+
+
+class CompatConfig(_Strict):
+    """Quirks of the published study's code (Semsar et al. 2026), each its own switch (docs/paper-compat.md).
+
+    ``compat: semsar2026`` in a scenario turns all of them on.
+    """
+
+    relative_detection: bool = False
+    kde_sampling: bool = False
+    long_term_leak: bool = False
+    shared_reports: bool = False
+    run_averaged_metrics: bool = False
+
+
+COMPAT_PRESETS = {"semsar2026": dict.fromkeys(CompatConfig.model_fields, True)}
+
+
 class ScenarioConfig(_Strict):
     """A study: data × start × horizon × runs, crossed over algorithms × officers × reporting rates."""
 
@@ -45,8 +90,42 @@ class ScenarioConfig(_Strict):
     allocation: Literal["multinomial", "proportional"] = "multinomial"
     algorithms: list[str] = Field(min_length=1)
     officers: list[Officers] = Field(min_length=1)
-    report_probs: list[Probability] = Field(min_length=1)
+    report_probs: list[Probability | str] = Field(
+        min_length=1,
+        description="uniform rates, or reporting models: 'bjs2019' (by crime type), 'area:COLUMN' (by "
+        "area, from a column of the areas), or a CSV path with crime_type,rate or area_id,rate",
+    )
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    remedies: dict[str, RemedyConfig] = Field(default_factory=lambda: {"none": RemedyConfig()}, min_length=1)
+    compat: CompatConfig = Field(default_factory=CompatConfig)
+
+    @field_validator("compat", mode="before")
+    @classmethod
+    def _compat_preset(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in COMPAT_PRESETS:
+                raise ValueError(f"unknown compat preset {value!r} (known: {', '.join(COMPAT_PRESETS)})")
+            return COMPAT_PRESETS[value]
+        return {} if value is None else value
+
+    @field_validator("report_probs")
+    @classmethod
+    def _reporting_models(cls, value: list[float | str]) -> list[float | str]:
+        from fairpatrol.sim.reporting import check_reporting_model
+
+        for item in value:
+            if isinstance(item, str):
+                check_reporting_model(item)
+        return value
+
+    @field_validator("remedies")
+    @classmethod
+    def _remedy_leaves_officers(cls, value: dict[str, RemedyConfig]) -> dict[str, RemedyConfig]:
+        for name, remedy in value.items():
+            if remedy.prevention_share >= 1.0:
+                raise ValueError(f"remedy {name!r}: prevention_share must leave at least one officer")
+        return value
 
     @field_validator("algorithms")
     @classmethod

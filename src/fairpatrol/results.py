@@ -40,20 +40,25 @@ def _dict(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(values, pa.string()))
 
 
-def _cell_columns(res: StudyResult, reps: int) -> dict[str, pa.Array]:
+def _cell_columns(res: StudyResult, reps: int, run_ids: list[int] | None = None) -> dict[str, pa.Array]:
     """Key columns for rows ordered cell-major, run, then ``reps`` rows per (cell, run)."""
-    n_c, n_r = len(res.cells), len(res.run_ids)
+    run_ids = list(res.run_ids) if run_ids is None else run_ids
+    n_c, n_r = len(res.cells), len(run_ids)
     cell = np.repeat(np.arange(n_c), n_r * reps)
     scen_names = sorted({c.scenario for c in res.cells}, key=[c.scenario for c in res.cells].index)
     algs = list(res.config.algorithms)
+    reportings = sorted({c.reporting for c in res.cells}, key=[c.reporting for c in res.cells].index)
+    remedies = list(res.config.remedies)
     scen_code = np.array([scen_names.index(c.scenario) for c in res.cells])[cell]
     alg_code = np.array([algs.index(c.algorithm) for c in res.cells])[cell]
     return {
         "scenario": _dict(scen_names, scen_code),
         "algorithm": _dict(algs, alg_code),
         "n_officers": pa.array(np.array([c.n_officers for c in res.cells], dtype=np.int32)[cell]),
-        "report_prob": pa.array(np.array([c.report_prob for c in res.cells], dtype=np.float64)[cell]),
-        "run": pa.array(np.tile(np.repeat(np.asarray(res.run_ids, dtype=np.int32), reps), n_c)),
+        "report_prob": pa.array(np.array([res.report_rate[c.reporting] for c in res.cells])[cell]),
+        "reporting": _dict(reportings, np.array([reportings.index(c.reporting) for c in res.cells])[cell]),
+        "remedy": _dict(remedies, np.array([remedies.index(c.remedy) for c in res.cells])[cell]),
+        "run": pa.array(np.tile(np.repeat(np.asarray(run_ids, dtype=np.int32), reps), n_c)),
     }
 
 
@@ -68,23 +73,28 @@ def allocations_table(res: StudyResult) -> pa.Table:
     total = n_c * n_r * n_d * n_m
     cols["date"] = pa.array(np.tile(np.repeat(_dates(res), n_m), n_c * n_r))
     cols["area_id"] = _dict(list(res.data.areas.ids), np.tile(np.arange(n_m), total // n_m))
-    cols["crimes"] = pa.array(np.tile(res.crimes.ravel(), n_c * n_r).astype(np.int32))
-    for name in ("officers", "detected", "reported"):
+    for name in ("crimes", "officers", "detected", "reported"):
         cols[name] = pa.array(getattr(res, name).reshape(-1))
+    if res.prevention is not None:
+        cols["prevention"] = pa.array(res.prevention.reshape(-1))
     return pa.table(cols)
 
 
 def metrics_table(res: StudyResult) -> pa.Table:
     """One row per (scenario, algorithm, run, date) with every daily metric and model diagnostic."""
-    n_c, n_r, n_d = res.fallback.shape
-    cols = _cell_columns(res, n_d)
+    n_c, _, n_d = res.fallback.shape
+    runs = res.metric_runs
+    n_r = len(runs)
+    cols = _cell_columns(res, n_d, runs)
     cols["date"] = pa.array(np.tile(_dates(res), n_c * n_r))
     cols["day"] = pa.array(np.tile(np.arange(n_d, dtype=np.int32), n_c * n_r))
     for name in METRICS:
         cols[name] = pa.array(res.metrics[name].reshape(-1))
-    cols["uniform_fallback"] = pa.array(res.fallback.reshape(-1))
+    averaged = n_r != res.fallback.shape[1]  # metrics of run-averaged counts (paper-compatible mode)
+    cols["uniform_fallback"] = pa.array((res.fallback.any(axis=1) if averaged else res.fallback).reshape(-1))
     for name, arr in res.diagnostics.items():
-        cols[name] = pa.array(arr.reshape(-1).astype(np.float64))
+        values = np.nanmean(arr, axis=1) if averaged else arr
+        cols[name] = pa.array(values.reshape(-1).astype(np.float64))
     g1, g2 = res.group_pair
     cols["group_1"] = _dict([g1], np.zeros(n_c * n_r * n_d, dtype=np.int32))
     cols["group_2"] = _dict([g2], np.zeros(n_c * n_r * n_d, dtype=np.int32))
@@ -107,7 +117,9 @@ def summary_frame(res: StudyResult, metrics: tuple[str, ...] = tuple(METRICS)) -
                         "scenario": cell.scenario,
                         "algorithm": cell.algorithm,
                         "n_officers": cell.n_officers,
-                        "report_prob": cell.report_prob,
+                        "report_prob": res.report_rate[cell.reporting],
+                        "reporting": cell.reporting,
+                        "remedy": cell.remedy,
                         "metric": name,
                         "statistic": stat,
                         "mean": mean,

@@ -40,10 +40,12 @@ OMEGA_BOUNDS = (1e-4, 1e4)
 
 
 @njit(cache=True)
-def area_major(times: np.ndarray, area: np.ndarray, n_areas: int) -> tuple[np.ndarray, np.ndarray]:
+def area_major(
+    times: np.ndarray, weights: np.ndarray, area: np.ndarray, n_areas: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reorder time-sorted events area by area (stable).
 
-    Returns (times, starts): the events of area a are ``times[starts[a]:starts[a+1]]``.
+    Returns (times, weights, starts): the events of area a are ``times[starts[a]:starts[a+1]]``.
     """
     starts = np.zeros(n_areas + 1, dtype=np.int64)
     for j in range(area.shape[0]):
@@ -52,11 +54,13 @@ def area_major(times: np.ndarray, area: np.ndarray, n_areas: int) -> tuple[np.nd
         starts[a + 1] += starts[a]
     fill = starts[:-1].copy()
     out = np.empty(times.shape[0])
+    out_w = np.empty(times.shape[0])
     for j in range(times.shape[0]):
         a = area[j]
         out[fill[a]] = times[j]
+        out_w[fill[a]] = weights[j]
         fill[a] += 1
-    return out, starts
+    return out, out_w, starts
 
 
 @njit(cache=True)
@@ -109,6 +113,7 @@ def trigger_weights(t: np.ndarray, omega: float, frac: np.ndarray, bits: np.ndar
 @njit(cache=True)
 def em_map(
     t: np.ndarray,
+    w: np.ndarray,
     starts: np.ndarray,
     span: float,
     theta: float,
@@ -120,6 +125,10 @@ def em_map(
 ) -> tuple[float, float]:
     """One EM iteration F(θ, ω, μ) → (θ', ω', μ') on area-major events; μ' is written to ``mu_out``.
 
+    ``w`` are event weights (1 for plain counts; inverse learning probabilities for feedback-corrected
+    learning): an event of weight w counts w times, as a child in the likelihood Σ_j w_j log λ(t_j) and as
+    a parent in λ (A_j = Σ_{t_i<t_j} w_i e^{−ω(t_j − t_i)}), so θ = Σ_j w_j Σ_i p_ij / Σ_j w_j.
+
     ``frac`` (float32) and ``bits`` (int32) are scratch arrays of the events' length for the trigger
     weights e^{−ωΔ} (:func:`trigger_weights`, relative error < 1e-6, far below any useful tolerance);
     every sum is accumulated in double precision.
@@ -130,6 +139,7 @@ def em_map(
     tw = theta * omega
     s_p = 0.0
     s_pdt = 0.0
+    n = 0.0
     for a in range(n_areas):
         lo = starts[a]
         hi = starts[a + 1]
@@ -139,31 +149,33 @@ def em_map(
         m = mu[a]
         big_a = 0.0
         big_b = 0.0
-        c = 1.0
+        c = w[lo]
         tau = t[lo]
-        bg = 1.0  # the area's first event has no parent in the window
+        bg = w[lo]  # the area's first event has no parent in the window
+        n += w[lo]
         for j in range(lo + 1, hi):
             d = t[j] - tau
+            wj = w[j]
             if d > 0.0:  # t[j − 1] = τ: the weight of this gap was computed by trigger_weights
                 e = float(frac[j] * power[j])
                 big_b = e * (big_b + d * (big_a + c))
                 big_a = e * (big_a + c)
-                c = 1.0
+                c = wj
                 tau = t[j]
             else:
-                c += 1.0
+                c += wj
+            n += wj
             lam = m + tw * big_a
             if lam > 0.0:
-                inv = 1.0 / lam
+                inv = wj / lam
                 s_p += big_a * inv
                 s_pdt += big_b * inv
                 bg += m * inv
             else:  # no background yet (warm start into a newly active area) and no parent
-                bg += 1.0
+                bg += wj
         mu_out[a] = bg / span
     s_p *= tw
     s_pdt *= tw
-    n = t.shape[0]
     new_omega = omega if s_pdt <= 0.0 else _clip(s_p / s_pdt, OMEGA_BOUNDS[0], OMEGA_BOUNDS[1])
     new_theta = _clip(s_p / n, THETA_BOUNDS[0], THETA_BOUNDS[1])
     return new_theta, new_omega
@@ -184,6 +196,7 @@ def _close(
 @njit(cache=True)
 def hawkes_em(
     t: np.ndarray,
+    w: np.ndarray,
     starts: np.ndarray,
     span: float,
     theta: float,
@@ -212,7 +225,7 @@ def hawkes_em(
     converged = False
     alpha_max = 4.0
     while evals < max_iter:
-        th1, om1 = em_map(t, starts, span, th0, om0, mu0, mu1, frac, bits)
+        th1, om1 = em_map(t, w, starts, span, th0, om0, mu0, mu1, frac, bits)
         evals += 1
         if _close(th0, om0, mu0, th1, om1, mu1, tol):
             th0 = th1
@@ -225,7 +238,7 @@ def hawkes_em(
             om0 = om1
             mu0[:] = mu1
             continue
-        th2, om2 = em_map(t, starts, span, th1, om1, mu1, mu2, frac, bits)
+        th2, om2 = em_map(t, w, starts, span, th1, om1, mu1, mu2, frac, bits)
         evals += 1
         if _close(th1, om1, mu1, th2, om2, mu2, tol):
             th0 = th2
@@ -268,7 +281,7 @@ def hawkes_em(
             if not (THETA_BOUNDS[0] <= thp <= THETA_BOUNDS[1] and OMEGA_BOUNDS[0] <= omp <= OMEGA_BOUNDS[1]):
                 thp, omp = th2, om2
                 mup[:] = mu2
-        th3, om3 = em_map(t, starts, span, thp, omp, mup, mu1, frac, bits)
+        th3, om3 = em_map(t, w, starts, span, thp, omp, mup, mu1, frac, bits)
         evals += 1
         if _close(thp, omp, mup, th3, om3, mu1, tol):
             converged = True
@@ -284,6 +297,7 @@ def hawkes_em(
 @njit(cache=True)
 def hawkes_forecast(
     t: np.ndarray,
+    w: np.ndarray,
     starts: np.ndarray,
     t_from: float,
     theta: float,
@@ -294,7 +308,7 @@ def hawkes_forecast(
 ) -> None:
     """Expected events in [t_from, t_from + horizon) per area: the intensity integrated over the period,
 
-    ∫ λ_n = μ_n h + θ (1 − e^{−ω h}) Σ_{i ∈ n, t_i < t_from} e^{−ω (t_from − t_i)}
+    ∫ λ_n = μ_n h + θ (1 − e^{−ω h}) Σ_{i ∈ n, t_i < t_from} w_i e^{−ω (t_from − t_i)}
 
     (self-excitation by events that fall inside the forecast period itself is not included).
     """
@@ -308,13 +322,14 @@ def hawkes_forecast(
                 continue
             if omega * lag > 50.0:
                 break
-            s += math.exp(-omega * lag)
+            s += w[j] * math.exp(-omega * lag)
         out[a] = mu[a] * horizon + k * s
 
 
 @njit(cache=True)
 def hawkes_loglik(
     t: np.ndarray,
+    w: np.ndarray,
     starts: np.ndarray,
     t_start: float,
     t_end: float,
@@ -322,7 +337,8 @@ def hawkes_loglik(
     omega: float,
     mu: np.ndarray,
 ) -> float:
-    """Log-likelihood of the events on [t_start, t_end) (earlier parents outside the window ignored)."""
+    """Weighted log-likelihood Σ w_j log λ(t_j) − ∫λ of the events on [t_start, t_end) (parents before the
+    window ignored; the trigger of an event is integrated to t_end)."""
     ll = -mu.sum() * (t_end - t_start)
     tw = theta * omega
     for a in range(starts.shape[0] - 1):
@@ -331,20 +347,18 @@ def hawkes_loglik(
         if hi == lo:
             continue
         big_a = 0.0
-        c = 1.0
+        c = w[lo]
         tau = t[lo]
-        ll += math.log(mu[a])
-        ll -= theta * (1.0 - math.exp(-omega * (t_end - t[lo])))
+        ll += w[lo] * (math.log(mu[a]) - theta * (1.0 - math.exp(-omega * (t_end - t[lo]))))
         for j in range(lo + 1, hi):
             d = t[j] - tau
             if d > 0.0:
                 big_a = math.exp(-omega * d) * (big_a + c)
-                c = 1.0
+                c = w[j]
                 tau = t[j]
             else:
-                c += 1.0
-            ll += math.log(mu[a] + tw * big_a)
-            ll -= theta * (1.0 - math.exp(-omega * (t_end - t[j])))
+                c += w[j]
+            ll += w[j] * (math.log(mu[a] + tw * big_a) - theta * (1.0 - math.exp(-omega * (t_end - t[j]))))
     return ll
 
 
@@ -354,7 +368,7 @@ def hawkes_em_batch(
     perm: np.ndarray,
     klo: np.ndarray,
     khi: np.ndarray,
-    in_train: np.ndarray,
+    weights: np.ndarray,
     t_fit: float,
     span: float,
     theta: np.ndarray,
@@ -370,29 +384,35 @@ def hawkes_em_batch(
     """Warm-started EM refit of every simulated run at once (parallel over runs).
 
     ``perm`` lists all events area by area (time order within an area); the window's events of area a are
-    ``perm[klo[a]:khi[a]]``. Row r trains on those with ``in_train[r, j]`` (its own history + detected +
-    reported incidents), starting from its previous (θ_r, ω_r, μ_r), which are overwritten; ``out[r]``
-    receives the forecast for the day starting at ``t_fit``.
+    ``perm[klo[a]:khi[a]]``. Row r trains on those with ``weights[r, j] > 0`` (its own history + detected +
+    reported incidents, each with its learning weight), starting from its previous (θ_r, ω_r, μ_r), which
+    are overwritten; ``out[r]`` receives the forecast for the day starting at ``t_fit``.
     """
     n_areas = klo.shape[0]
     size = 0
     for a in range(n_areas):
         size += khi[a] - klo[a]
-    for r in prange(in_train.shape[0]):
+    for r in prange(weights.shape[0]):
         starts = np.zeros(n_areas + 1, dtype=np.int64)
         buf = np.empty(size)
+        wbuf = np.empty(size)
         i = 0
         for a in range(n_areas):
             for k in range(klo[a], khi[a]):
                 j = perm[k]
-                if in_train[r, j]:
+                wj = weights[r, j]
+                if wj > 0.0:
                     buf[i] = times[j]
+                    wbuf[i] = wj
                     i += 1
             starts[a + 1] = i
         ts = buf[:i]
-        th, om, it, conv = hawkes_em(ts, starts, span, theta[r], omega[r], mu[r], tol, max_iter, accelerate)
+        ws = wbuf[:i]
+        th, om, it, conv = hawkes_em(
+            ts, ws, starts, span, theta[r], omega[r], mu[r], tol, max_iter, accelerate
+        )
         theta[r] = th
         omega[r] = om
         n_iter[r] = it
         converged[r] = conv
-        hawkes_forecast(ts, starts, t_fit, th, om, mu[r], out[r])
+        hawkes_forecast(ts, ws, starts, t_fit, th, om, mu[r], out[r])

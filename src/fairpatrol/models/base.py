@@ -31,8 +31,9 @@ DAY = pd.Timedelta(days=1)
 class ModelState(ABC):
     """Batched, incremental model state for R simulated runs (rows) advancing together day by day.
 
-    ``in_train`` (R × E booleans over the truth events of :class:`~fairpatrol.sim.prepare.SimData`) is
-    owned by the engine: row r learns event j iff ``in_train[r, j]`` (history, detected or reported).
+    ``weights`` (R × E over the truth events of :class:`~fairpatrol.sim.prepare.SimData`) is owned by the
+    engine: row r has learned event j iff ``weights[r, j] > 0`` (history, detected or reported), with that
+    weight (1, or an inverse learning probability under feedback-corrected learning).
     """
 
     @abstractmethod
@@ -81,9 +82,18 @@ class AreaModel(ABC):
 
     # -- shared input handling -------------------------------------------------------------------------
     def _prepare_fit(
-        self, incidents: pd.DataFrame, until: Any, areas: Areas | None, window_days: float | None
-    ) -> tuple[pd.DataFrame, pd.Timestamp, np.ndarray, np.ndarray]:
-        """Validate the input; return (window rows, until, area ids, area index of each row)."""
+        self,
+        incidents: pd.DataFrame,
+        until: Any,
+        areas: Areas | None,
+        window_days: float | None,
+        sample_weight: Any = None,
+    ) -> tuple[pd.DataFrame, pd.Timestamp, np.ndarray, np.ndarray, np.ndarray]:
+        """Validate the input; return (window rows, until, area ids, area index and weight of each row).
+
+        Weights come from ``sample_weight`` (aligned with ``incidents``), else from an optional ``weight``
+        column (SPEC §2), else 1; they must be finite and non-negative.
+        """
         required = ["time", "area_id"] + (["x", "y"] if self.needs_coordinates else [])
         if not isinstance(incidents, pd.DataFrame):
             raise DataError("expected a pandas DataFrame of incidents", source=type(self).__name__)
@@ -109,6 +119,15 @@ class AreaModel(ABC):
             ids = np.asarray(areas.ids)
         else:
             ids = np.sort(incidents["area_id"].astype(str).unique())
+        if sample_weight is None and "weight" in incidents.columns:
+            sample_weight = incidents["weight"]
+        weight = np.ones(len(incidents)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if weight.shape != (len(incidents),) or not np.isfinite(weight).all() or (weight < 0).any():
+            raise DataError(
+                "sample weights must be one finite, non-negative number per incident",
+                source=f"{type(self).__name__}.fit",
+                field="weight",
+            )
         mask = (times < until).to_numpy().copy()
         if window_days is not None:
             mask &= (times >= until - pd.Timedelta(days=window_days)).to_numpy()
@@ -133,13 +152,13 @@ class AreaModel(ABC):
                 source=f"{type(self).__name__}.fit",
                 field="time",
             )
-        return rows, until, ids, idx.astype(np.int64)
+        return rows, until, ids, idx.astype(np.int64), weight[mask]
 
     def _series(self, values: np.ndarray) -> pd.Series:
         return pd.Series(values, index=pd.Index(self.area_ids_, name="area_id"), name="intensity")
 
     @abstractmethod
-    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         """The incremental batched form used by the simulation engine."""
 
 

@@ -41,8 +41,8 @@ class Uniform(AreaModel):
     def predict(self, day: Any = None) -> pd.Series:
         return self._series(np.ones(len(self.area_ids_)))
 
-    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
-        return ConstantState(np.ones(data.n_areas), in_train.shape[0])
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
+        return ConstantState(np.ones(data.n_areas), weights.shape[0])
 
 
 class Population(AreaModel):
@@ -64,8 +64,8 @@ class Population(AreaModel):
     def predict(self, day: Any = None) -> pd.Series:
         return self._series(self.intensity_.copy())
 
-    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
-        return ConstantState(self._values(data.areas), in_train.shape[0])
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
+        return ConstantState(self._values(data.areas), weights.shape[0])
 
 
 class PreviousCounts(AreaModel):
@@ -74,16 +74,23 @@ class PreviousCounts(AreaModel):
     def __init__(self, window_days: int = 30) -> None:
         self.window_days = window_days
 
-    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
-        _, until, ids, idx = self._prepare_fit(incidents, until, areas, self.window_days)
+    def fit(
+        self,
+        incidents: pd.DataFrame,
+        *,
+        until: Any = None,
+        areas: Areas | None = None,
+        sample_weight: Any = None,
+    ) -> Self:
+        _, until, ids, idx, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
         self.area_ids_ = ids
         self.until_ = until
-        self.intensity_ = np.bincount(idx, minlength=len(ids)) / self.window_days
+        self.intensity_ = np.bincount(idx, weights=w, minlength=len(ids)) / self.window_days
         return self
 
     def predict(self, day: Any = None) -> pd.Series:
         return self._series(self.intensity_.copy())
 
-    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         eye = np.eye(data.n_areas)
-        return WindowSumState(data, in_train, int(self.window_days), lambda lo, hi: eye[data.area[lo:hi]])
+        return WindowSumState(data, weights, int(self.window_days), lambda lo, hi: eye[data.area[lo:hi]])

@@ -67,8 +67,18 @@ class WindowKDE(AreaModel):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
-    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
-        """Fit on ``incidents`` (columns ``time``, ``area_id``, ``x``, ``y`` in the areas' CRS)."""
+    def fit(
+        self,
+        incidents: pd.DataFrame,
+        *,
+        until: Any = None,
+        areas: Areas | None = None,
+        sample_weight: Any = None,
+    ) -> Self:
+        """Fit on ``incidents`` (columns ``time``, ``area_id``, ``x``, ``y`` in the areas' CRS).
+
+        ``sample_weight`` (or a ``weight`` column) makes an incident count that many times.
+        """
         self._check()
         if areas is None:
             raise DataError(
@@ -76,7 +86,7 @@ class WindowKDE(AreaModel):
                 source=f"{type(self).__name__}.fit",
                 field="areas",
             )
-        rows, until, ids, _ = self._prepare_fit(incidents, until, areas, self.window_days)
+        rows, until, ids, _, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
         quad = area_quadrature(areas, self.cell_size)
         mass = kde_area_mass(
             rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, self.bandwidth, self.cutoff
@@ -84,17 +94,17 @@ class WindowKDE(AreaModel):
         self.area_ids_ = ids
         self.until_ = until
         self.n_events_ = len(rows)
-        self.intensity_ = mass.sum(axis=0) / self.window_days
+        self.intensity_ = w @ mass / self.window_days
         return self
 
     def predict(self, day: Any = None) -> pd.Series:
         """Expected incidents per area per day (a window average: the same for any day after ``until``)."""
         return self._series(self.intensity_.copy())
 
-    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         self._check()
         mass = _event_mass(data, float(self.bandwidth), float(self.cell_size), float(self.cutoff))
-        return WindowSumState(data, in_train, int(self.window_days), lambda lo, hi: mass[lo:hi])
+        return WindowSumState(data, weights, int(self.window_days), lambda lo, hi: mass[lo:hi])
 
 
 _MASS_CACHE: dict[tuple[int, float, float, float], tuple[object, np.ndarray]] = {}

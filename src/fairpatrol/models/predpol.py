@@ -102,17 +102,19 @@ class PredPol(AreaModel):
         until: Any = None,
         areas: Areas | None = None,
         observed_from: Any = None,
+        sample_weight: Any = None,
     ) -> Self:
         """Fit on ``incidents`` (columns ``time``, ``area_id``) before ``until``.
 
         ``observed_from`` is the first day the data covers when it starts inside the window (T is then the
-        observed span); by default the window is taken as fully observed.
+        observed span); by default the window is taken as fully observed. ``sample_weight`` (or a
+        ``weight`` column) makes an incident count that many times (weighted likelihood).
         """
         self._check()
-        rows, until, ids, idx = self._prepare_fit(incidents, until, areas, self.window_days)
+        rows, until, ids, idx, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
         t = days_since(rows["time"], until)
         order = np.lexsort((idx, t))
-        t, idx = t[order], idx[order]
+        t, idx, w = t[order], idx[order], w[order]
         start = -float(self.window_days)
         if observed_from is not None:
             start = max(start, (pd.Timestamp(observed_from) - until) / DAY)
@@ -126,10 +128,10 @@ class PredPol(AreaModel):
         else:
             self._previous_fit = None
             theta, omega = float(self.theta0), float(self.omega0)
-            mu = np.bincount(idx, minlength=m).astype(float) / span
-        ts, starts = area_major(t, idx, m)
+            mu = np.bincount(idx, weights=w, minlength=m) / span
+        ts, ws, starts = area_major(t, w, idx, m)
         theta, omega, n_iter, conv = hawkes_em(
-            ts, starts, span, theta, omega, mu, float(self.tol), int(self.max_iter), bool(self.accelerate)
+            ts, ws, starts, span, theta, omega, mu, float(self.tol), int(self.max_iter), bool(self.accelerate)
         )
         self.area_ids_ = ids
         self.theta_ = float(theta)
@@ -139,8 +141,9 @@ class PredPol(AreaModel):
         self.converged_ = bool(conv)
         self.until_ = until
         self.n_events_ = len(t)
-        self.loglik_ = float(hawkes_loglik(ts, starts, start, 0.0, theta, omega, mu))
+        self.loglik_ = float(hawkes_loglik(ts, ws, starts, start, 0.0, theta, omega, mu))
         self._times = ts
+        self._weights = ws
         self._starts = starts
         return self
 
@@ -155,6 +158,7 @@ class PredPol(AreaModel):
         out = np.empty(len(self.area_ids_))
         hawkes_forecast(
             self._times,
+            self._weights,
             self._starts,
             float(t_from),
             self.theta_,
@@ -177,9 +181,9 @@ class PredPol(AreaModel):
             index=total.index,
         )
 
-    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         self._check()
-        return PredPolState(self, data, in_train)
+        return PredPolState(self, data, weights)
 
 
 class PredPolState(ModelState):
@@ -189,11 +193,11 @@ class PredPolState(ModelState):
     once and copied; from day 1 on each run refits from its own previous day's parameters.
     """
 
-    def __init__(self, model: PredPol, data: SimData, in_train: np.ndarray) -> None:
+    def __init__(self, model: PredPol, data: SimData, weights: np.ndarray) -> None:
         self.model = model
         self.data = data
-        self.in_train = in_train
-        r, m = in_train.shape[0], data.n_areas
+        self.weights = weights
+        r, m = weights.shape[0], data.n_areas
         self.theta = np.full(r, float(model.theta0))
         self.omega = np.full(r, float(model.omega0))
         self.mu = np.empty((r, m))
@@ -217,7 +221,7 @@ class PredPolState(ModelState):
         for a in range(d.n_areas):
             s0, s1 = self.area_start[a], self.area_start[a + 1]
             klo[a], khi[a] = s0 + np.searchsorted(perm_t[s0:s1], bounds, side="left")
-        out = np.empty((self.in_train.shape[0], d.n_areas))
+        out = np.empty((self.weights.shape[0], d.n_areas))
         rows = slice(None) if self._started else slice(0, 1)
         if self._started:  # warm start, extrapolated once two fits exist (as PredPol.fit with warm_start)
             current = (self.theta.copy(), self.omega.copy(), self.mu.copy())
@@ -225,13 +229,16 @@ class PredPolState(ModelState):
             self.theta[:], self.omega[:], self.mu[:] = th, om, mu
             self._previous_fit = current
         if not self._started:  # cold start on the shared history: one fit, copied to every run
-            self.mu[0] = (khi - klo) / span
+            lo, hi = d.window(day, w)
+            self.mu[0] = (
+                np.bincount(d.area[lo:hi], weights=self.weights[0, lo:hi], minlength=d.n_areas) / span
+            )
         hawkes_em_batch(
             t,
             self.perm,
             klo,
             khi,
-            self.in_train[rows],
+            self.weights[rows],
             0.0,
             span,
             self.theta[rows],

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class WindowSumState(ModelState):
-    """S_r = Σ_{events j of days [d − W, d) with in_train[r, j]} row(j), updated as days enter and leave.
+    """S_r = Σ_{events j of days [d − W, d)} weights[r, j] · row(j), updated as days enter and leave.
 
     ``rows(lo, hi)`` returns the per-event contribution (events × M) of events ``lo:hi``; the forecast is
     S_r / W (expected incidents per day). Adding the day's newly learned events and subtracting the day
@@ -23,15 +23,16 @@ class WindowSumState(ModelState):
     """
 
     def __init__(
-        self, data: SimData, in_train: np.ndarray, window_days: int, rows: Callable[[int, int], np.ndarray]
+        self, data: SimData, weights: np.ndarray, window_days: int, rows: Callable[[int, int], np.ndarray]
     ) -> None:
         self.data = data
-        self.in_train = in_train
+        self.weights = weights
         self.window_days = int(window_days)
         self.rows = rows
         lo, hi = data.window(0, self.window_days)
-        base = rows(lo, hi).sum(axis=0) if hi > lo else np.zeros(data.n_areas)
-        self.sums = np.repeat(base[None, :], in_train.shape[0], axis=0)
+        self.sums = np.zeros((weights.shape[0], data.n_areas))
+        if hi > lo:
+            self.sums += weights[:, lo:hi].astype(np.float64) @ rows(lo, hi)
         self.day = 0  # sums cover days [day - W, day) plus what was learned on day `day`
 
     def forecast(self, day: int) -> np.ndarray:
@@ -41,12 +42,14 @@ class WindowSumState(ModelState):
                 continue
             lo, hi = d.day_slice(leaving)
             if hi > lo:
-                self.sums -= self.in_train[:, lo:hi].astype(np.float64) @ self.rows(lo, hi)
+                self.sums -= self.weights[:, lo:hi].astype(np.float64) @ self.rows(lo, hi)
         self.day = day
         out = self.sums / self.window_days
         out[out < 0.0] = 0.0  # rounding of add/subtract can leave -1e-17 where the exact sum is 0
         return out
 
     def learn(self, day: int, lo: int, hi: int, new: np.ndarray) -> None:
-        if hi > lo and new.any():
+        """Add newly learned events of ``day`` (weights ``new``), unless that day has left the window
+        (a report that arrives after its day aged out: it would have been removed already)."""
+        if hi > lo and day >= self.day - self.window_days and new.any():
             self.sums += new.astype(np.float64) @ self.rows(lo, hi)

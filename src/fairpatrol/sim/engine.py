@@ -1,9 +1,11 @@
 """The fast simulation engine: all runs of a scenario batch advance together, day by day (SPEC §6).
 
-Per day: every run's model state forecasts (batched, incremental), each run allocates its N officers with
-its own random stream, the day's true crimes are detected (noisy-OR) or reported, and what was found
-enters that run's training data at its own time. State is arrays: a runs × events training mask, the
-model's incremental state, and runs × days × areas count tables. No per-day refit from scratch, no file I/O.
+Per day: every run's model state forecasts (batched, incremental); each run allocates its officers (and
+any non-punitive prevention units) with its own random stream; the day's replayed crimes happen unless
+deterred (optional world effects), are detected (noisy-OR) or reported; what was found enters that run's
+training data at its own time (with a weight under feedback-corrected learning). State is arrays: a
+runs × events weight matrix, the model's incremental state, and runs × days × areas count tables. No
+per-day refit from scratch, no file I/O.
 """
 
 from __future__ import annotations
@@ -16,26 +18,81 @@ import numpy as np
 from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
 from fairpatrol.sim.prepare import SimData
-from fairpatrol.sim.world import allocate, detection_probability, run_streams
+from fairpatrol.sim.world import (
+    allocate,
+    allocation_weights,
+    capped_allocation,
+    detection_probability,
+    deterrence_keep_probability,
+    inverse_probability_weights,
+    relative_detection_probability,
+    run_streams,
+)
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One simulated run: run index (its random streams) and the world's settings for it."""
+    """One simulated run: its run index (random streams) and the settings of its scenario cell.
+
+    ``report_rates`` (per horizon event, from a reporting model) replaces the uniform ``report_prob``.
+    ``prevention_units`` are non-punitive units placed like patrols: they deter crime (with
+    ``prevention_elasticity``) but detect nothing. ``ipw`` turns on feedback-corrected learning and
+    ``pcr_cap`` caps every area's officers at ⌈cap · N · predicted share⌉.
+    """
 
     run: int
     n_officers: int
-    report_prob: float
+    report_prob: float = 0.4
     detection_p: float = 0.5
+    report_rates: np.ndarray | None = field(default=None, compare=False, repr=False)
+    prevention_units: int = 0
+    prevention_elasticity: float = 0.0
+    ipw: bool = False
+    ipw_max_weight: float = 20.0
+    pcr_cap: float | None = None
+
+
+@dataclass(frozen=True)
+class WorldEffects:
+    """Study-wide world effects beyond the sources (SPEC §5), all off by default.
+
+    ``deterrence_elasticity`` ε: a replayed crime in an area with k officers still happens with
+    probability (1 + k)^(−ε). ``displacement``: the share of deterred crimes that happen instead in a
+    neighbouring area (needs :func:`fairpatrol.sim.prepare.with_shadows` data). ``report_delay_days``: a
+    report reaches the training data that many days after the crime (detections arrive at once).
+    """
+
+    deterrence_elasticity: float = 0.0
+    displacement: float = 0.0
+    report_delay_days: int = 0
+
+
+@dataclass(frozen=True)
+class Compat:
+    """Switches reproducing quirks of the published study's code, all off by default.
+
+    See docs/paper-compat.md for what each does to the results.
+    """
+
+    relative_detection: bool = False
+    kde_sampling: bool = False
+    long_term_leak: bool = False
+    shared_reports: bool = False
+    run_averaged_metrics: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(vars(self).values())
 
 
 @dataclass
 class BatchResult:
     """Counts per (run, day, area) and per-(run, day) model diagnostics of one batch.
 
-    ``in_train`` (runs × events) marks what each run had learned by the end (history, detected,
-    reported) and ``state`` is the model's incremental state after the last day (None from the reference
-    engine): both let a user or a test check the incremental state against a refit from scratch.
+    ``crimes`` are the true crimes each run saw (the replayed incidents, less deterred, plus displaced
+    ones). ``weights`` (runs × events) hold what each run had learned by the end (0 = not learned) and
+    ``state`` the model's incremental state after the last day (None from the reference engine): both let
+    a user or a test check the incremental state against a refit from scratch.
     """
 
     officers: np.ndarray
@@ -43,8 +100,14 @@ class BatchResult:
     reported: np.ndarray
     fallback: np.ndarray
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
-    in_train: np.ndarray | None = None
+    weights: np.ndarray | None = None
     state: ModelState | None = None
+    crimes: np.ndarray | None = None
+    prevention: np.ndarray | None = None
+
+    @property
+    def in_train(self) -> np.ndarray | None:
+        return None if self.weights is None else self.weights > 0
 
 
 def validate_runs(runs: Sequence[RunSpec]) -> None:
@@ -55,6 +118,10 @@ def validate_runs(runs: Sequence[RunSpec]) -> None:
             raise ValueError(f"report_prob must be in [0, 1], got {spec.report_prob}")
         if not 0.0 <= spec.detection_p <= 1.0:
             raise ValueError(f"detection_p must be in [0, 1], got {spec.detection_p}")
+        if spec.prevention_units < 0:
+            raise ValueError(f"prevention units must be ≥ 0, got {spec.prevention_units}")
+        if spec.pcr_cap is not None and spec.pcr_cap < 1:
+            raise ValueError(f"pcr_cap must be at least 1, got {spec.pcr_cap}")
 
 
 def check_first_window(model: AreaModel, data: SimData) -> None:
@@ -71,6 +138,22 @@ def check_first_window(model: AreaModel, data: SimData) -> None:
             )
 
 
+def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list, compat: Compat) -> np.ndarray:
+    """Which horizon crimes each run's victims would report (before knowing whether the crime happens)."""
+    n_future = data.n_events - data.n_history
+    out = np.empty((len(runs), n_future), dtype=np.bool_)
+    shared = None
+    if compat.shared_reports:  # one draw for every run and algorithm, compared after rounding (the paper)
+        shared = np.round(
+            np.random.default_rng(np.random.SeedSequence(0, spawn_key=(2**31 + 1,))).random(n_future), 2
+        )
+    for i, spec in enumerate(runs):
+        p = spec.report_rates if spec.report_rates is not None else spec.report_prob
+        coins = shared if shared is not None else streams[i][0].random(n_future)
+        out[i] = coins < p
+    return out
+
+
 def simulate(
     model: AreaModel,
     data: SimData,
@@ -78,51 +161,148 @@ def simulate(
     *,
     seed: int,
     allocation: str = "multinomial",
+    world: WorldEffects | None = None,
+    compat: Compat | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> BatchResult:
-    """Simulate ``runs`` (any mix of N, r, p) of one model over the horizon of ``data``."""
+    """Simulate ``runs`` (any mix of settings) of one model over the horizon of ``data``."""
     validate_runs(runs)
     check_first_window(model, data)
+    world = world or WorldEffects()
+    compat = compat or Compat()
+    if world.displacement > 0 and data.shadow_of is None:
+        raise ValueError("displacement needs data prepared with_shadows()")
     n_rows, n_days, n_areas = len(runs), data.n_days, data.n_areas
     n_hist = data.n_history
-    n_future = data.n_events - n_hist
     streams = [run_streams(seed, spec.run) for spec in runs]
     n_off = np.array([s.n_officers for s in runs], dtype=np.int64)
+    n_prev = np.array([s.prevention_units for s in runs], dtype=np.int64)
     p_det = np.array([s.detection_p for s in runs], dtype=np.float64)
+    eps_prev = np.array([s.prevention_elasticity for s in runs], dtype=np.float64)
+    any_ipw = any(s.ipw for s in runs)
+    max_w = np.array([s.ipw_max_weight if s.ipw else 1.0 for s in runs])
+    report_p = (
+        np.stack(
+            [
+                np.broadcast_to(
+                    s.report_rates if s.report_rates is not None else s.report_prob, (data.n_events - n_hist,)
+                )
+                for s in runs
+            ]
+        )
+        if any_ipw
+        else None
+    )
+    effects = world.deterrence_elasticity > 0 or bool(n_prev.any()) or data.shadow_of is not None
+    delay = int(world.report_delay_days)
 
-    in_train = np.zeros((n_rows, data.n_events), dtype=np.bool_)
-    in_train[:, :n_hist] = True
-    reported_mask = np.empty((n_rows, n_future), dtype=np.bool_)
-    for i, spec in enumerate(runs):
-        reported_mask[i] = streams[i][0].random(n_future) < spec.report_prob
+    weights = np.zeros((n_rows, data.n_events), dtype=np.float32)
+    weights[:, :n_hist] = 1.0
+    will_report = _report_coins(data, runs, streams, compat)
 
     officers = np.zeros((n_rows, n_days, n_areas), dtype=np.int32)
+    prevention = np.zeros_like(officers) if n_prev.any() else None
+    crimes = np.zeros_like(officers)
     detected = np.zeros_like(officers)
     reported = np.zeros_like(officers)
     fallback = np.zeros((n_rows, n_days), dtype=np.bool_)
     diagnostics: dict[str, np.ndarray] = {}
     eye = np.eye(n_areas, dtype=np.int32)
+    area_m2 = data.areas.frame["area_m2"].to_numpy(dtype=float)
 
-    state = model.make_state(data, in_train)
+    sampler = None
+    if compat.kde_sampling and hasattr(model, "bandwidth"):
+        from fairpatrol.sim.compat import KDESampler
+
+        sampler = KDESampler(
+            data, int(model.window_days), leak=compat.long_term_leak, will_report=will_report
+        )
+
+    state = model.make_state(data, weights)
+    pending: dict[int, tuple[int, int, np.ndarray]] = {}  # day → reports (with weights) awaiting delay
     for d in range(n_days):
-        intensity = state.forecast(d)
+        intensity = state.forecast(d) if sampler is None else None
         for i in range(n_rows):
-            officers[i, d], fallback[i, d] = allocate(intensity[i], int(n_off[i]), allocation, streams[i][1])
+            if sampler is not None:
+                officers[i, d] = sampler.officers(d, weights[i], i, int(n_off[i]))
+                continue
+            alloc, fallback[i, d] = allocate(intensity[i], int(n_off[i]), allocation, streams[i][1])
+            if runs[i].pcr_cap is not None:
+                alloc = capped_allocation(alloc, allocation_weights(intensity[i])[0], runs[i].pcr_cap)
+            officers[i, d] = alloc
+            if prevention is not None and n_prev[i]:
+                prevention[i, d] = allocate(intensity[i], int(n_prev[i]), allocation, streams[i][1])[0]
         for key, value in state.diagnostics().items():
             diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         lo, hi = data.day_slice(d)
         if hi > lo:
             area = data.area[lo:hi]
-            prob = detection_probability(officers[:, d, area], p_det[:, None])
+            k_off = officers[:, d, area]
+            if effects:
+                k_prev = None if prevention is None else prevention[:, d, area]
+                real = _realize(data, lo, hi, k_off, k_prev, world, eps_prev, streams)
+            else:
+                real = np.ones((n_rows, hi - lo), dtype=np.bool_)
+            if compat.relative_detection:
+                prob = relative_detection_probability(officers[:, d].astype(float), area_m2)[:, area]
+            else:
+                prob = detection_probability(k_off, p_det[:, None])
             coins = np.stack([streams[i][2].random(hi - lo) for i in range(n_rows)])
-            det = coins < prob
-            rep = reported_mask[:, lo - n_hist : hi - n_hist]
-            new = det | rep
-            in_train[:, lo:hi] = new
+            if compat.relative_detection:
+                coins = np.round(coins, 2)
+            det = (coins < prob) & real
+            rep = will_report[:, lo - n_hist : hi - n_hist] & real
+            w = np.ones((n_rows, hi - lo), dtype=np.float32)
+            if report_p is not None:  # runs without IPW have max weight 1, i.e. weight 1
+                w = inverse_probability_weights(prob, report_p[:, lo - n_hist : hi - n_hist], max_w[:, None])
+                w = w.astype(np.float32)
+            learned = det | rep if delay == 0 else det
+            new = np.where(learned, w, np.float32(0.0))
+            weights[:, lo:hi] = new
             state.learn(d, lo, hi, new)
+            if delay:
+                pending[d] = (lo, hi, np.where(rep, w, np.float32(0.0)))
             onehot = eye[area]
+            crimes[:, d] = real.astype(np.int32) @ onehot
             detected[:, d] = det.astype(np.int32) @ onehot
             reported[:, d] = rep.astype(np.int32) @ onehot
+        if delay and (d - delay) in pending:  # reports of day d − delay arrive (unless already detected)
+            rlo, rhi, rw = pending.pop(d - delay)
+            late = np.where(weights[:, rlo:rhi] > 0, np.float32(0.0), rw)
+            if late.any():
+                weights[:, rlo:rhi] += late
+                state.learn(d - delay, rlo, rhi, late)
         if progress is not None:
             progress(1)
-    return BatchResult(officers, detected, reported, fallback, diagnostics, in_train, state)
+    return BatchResult(
+        officers, detected, reported, fallback, diagnostics, weights, state, crimes, prevention
+    )
+
+
+def _realize(
+    data: SimData,
+    lo: int,
+    hi: int,
+    k_off: np.ndarray,
+    k_prev: np.ndarray | None,
+    world: WorldEffects,
+    eps_prev: np.ndarray,
+    streams: list,
+) -> np.ndarray:
+    """Which of the day's events happen in each run: replayed crimes survive deterrence with probability
+    (1 + k)^(−ε)(1 + u)^(−ε_prev); a deterred crime reappears as its displaced copy with probability
+    ``world.displacement``; copies are never deterred again and never happen otherwise."""
+    n_rows = k_off.shape[0]
+    coins = np.stack([streams[i][3].random(hi - lo) for i in range(n_rows)])
+    keep = deterrence_keep_probability(k_off, k_prev, world.deterrence_elasticity, eps_prev[:, None])
+    kept = coins < keep
+    if data.shadow_of is None:
+        return kept
+    shadow_of = data.shadow_of[lo:hi]
+    is_copy = shadow_of >= 0
+    real = np.where(is_copy[None, :], False, kept)
+    if is_copy.any():
+        cols = np.flatnonzero(is_copy)
+        orig = shadow_of[cols] - lo
+        real[:, cols] = ~kept[:, orig] & (coins[:, cols] < world.displacement)
+    return real

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +38,11 @@ class SimData:
     day_offsets: np.ndarray
     observed_from: float
     source: str = ""
+    crime_type: np.ndarray | None = None
+    lon: np.ndarray | None = None
+    lat: np.ndarray | None = None
+    #: for displaced copies ("shadows", see :func:`with_shadows`): index of the original event, else −1
+    shadow_of: np.ndarray | None = None
 
     @property
     def n_areas(self) -> int:
@@ -64,12 +69,19 @@ class SimData:
         """Observed length T (days) of the window ending at ``day``."""
         return float(day - max(day - window_days, self.observed_from))
 
+    @property
+    def is_shadow(self) -> np.ndarray:
+        if self.shadow_of is None:
+            return np.zeros(self.n_events, dtype=bool)
+        return self.shadow_of >= 0
+
     def crimes_per_day(self) -> np.ndarray:
-        """True crimes per (horizon day, area): the D × M truth table."""
+        """True crimes per (horizon day, area) with no world effects: the D × M replayed truth table."""
         lo = self.n_history
-        d = np.floor(self.times[lo:]).astype(np.int64)
+        keep = ~self.is_shadow[lo:]
+        d = np.floor(self.times[lo:][keep]).astype(np.int64)
         out = np.zeros((self.n_days, self.n_areas), dtype=np.int32)
-        np.add.at(out, (d, self.area[lo:]), 1)
+        np.add.at(out, (d, self.area[lo:][keep]), 1)
         return out
 
     def frame(self, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
@@ -149,4 +161,81 @@ def prepare(
         day_offsets=offsets,
         observed_from=observed_from,
         source=src,
+        crime_type=sub["crime_type"].astype(str).to_numpy() if "crime_type" in sub else None,
+        lon=sub["lon"].to_numpy(dtype=np.float64) if "lon" in sub else None,
+        lat=sub["lat"].to_numpy(dtype=np.float64) if "lat" in sub else None,
+    )
+
+
+def neighbours(areas: Areas) -> list[np.ndarray]:
+    """Queen-contiguity neighbours of every area (polygons that touch or overlap, within 1 m)."""
+    import shapely
+
+    geoms = np.asarray(areas.geometry)
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(shapely.buffer(geoms, 1.0), predicate="intersects")
+    keep = left != right
+    return [np.sort(right[keep & (left == a)]) for a in range(areas.n)]
+
+
+def with_shadows(data: SimData, seed: int) -> SimData:
+    """Add, for every horizon crime, a displaced copy in a neighbouring area (for crime displacement).
+
+    The copy has the crime's time, a neighbour drawn uniformly (once per crime, from ``seed``, so every run
+    and algorithm displaces a crime to the same place) and that neighbour's representative point as its
+    location. Copies only become real crimes when the simulation deters the original and displaces it;
+    an area with no neighbour keeps no copy. Events stay sorted by time (copy right after its original).
+    """
+    import shapely
+
+    if data.shadow_of is not None:
+        return data
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
+    nbrs = neighbours(data.areas)
+    rep_pts = shapely.point_on_surface(np.asarray(data.areas.geometry))
+    px, py = shapely.get_x(rep_pts), shapely.get_y(rep_pts)
+    h = data.n_history
+    originals = np.arange(h, data.n_events)
+    has = np.array([len(nbrs[a]) > 0 for a in data.area[originals]], dtype=bool)
+    src = originals[has]
+    choice = np.array([nbrs[a][rng.integers(len(nbrs[a]))] for a in data.area[src]], dtype=np.int64)
+    # interleave: original j followed by its copy
+    order = np.concatenate([np.arange(data.n_events), src])
+    key_time = np.concatenate([data.times, data.times[src]])
+    key_rank = np.concatenate([np.zeros(data.n_events), np.ones(len(src))])
+    key_src = np.concatenate([np.arange(data.n_events), src])
+    perm = np.lexsort((key_rank, key_src, key_time))
+    shadow_of = np.concatenate([np.full(data.n_events, -1), src])[perm]
+    # shadow_of must point to the original's *new* position
+    new_pos = np.empty(len(perm), dtype=np.int64)
+    new_pos[perm] = np.arange(len(perm))
+    shadow_of = np.where(shadow_of >= 0, new_pos[np.clip(shadow_of, 0, None)], -1)
+    area = np.concatenate([data.area, choice])[perm]
+    x = np.concatenate([data.x, px[choice]])[perm]
+    y = np.concatenate([data.y, py[choice]])[perm]
+    times = key_time[perm]
+    ids = np.concatenate([data.incident_id, np.char.add(data.incident_id[src].astype(str), "#displaced")])[
+        perm
+    ]
+    day = np.floor(times).astype(np.int64)
+    counts = np.bincount(day - data.first_day, minlength=data.n_days - data.first_day)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+
+    def extend(arr: np.ndarray | None) -> np.ndarray | None:
+        return None if arr is None else np.concatenate([arr, arr[src]])[perm]
+
+    del order
+    return replace(
+        data,
+        times=times,
+        area=area,
+        x=x,
+        y=y,
+        incident_id=ids,
+        day_offsets=offsets,
+        crime_type=extend(data.crime_type),
+        lon=extend(data.lon),
+        lat=extend(data.lat),
+        shadow_of=shadow_of,
     )

@@ -5,6 +5,9 @@ rebuilt from scratch as a DataFrame (history + detected + reported incidents in 
 model's user-facing estimator is fitted on it (PredPol warm-started from the run's previous day, as the
 method prescribes), detection is a loop over the day's crimes. Random numbers are drawn from the same
 per-run streams in the same order as the fast engine, so both must give identical allocations.
+
+It covers the study's own world (uniform reporting, noisy-OR detection, no remedies, no world effects):
+the optional world effects and remedies have their own tests (tests/test_world_effects.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ def simulate_reference(
 ) -> BatchResult:
     validate_runs(runs)
     check_first_window(model, data)
+    for spec in runs:
+        if spec.report_rates is not None or spec.prevention_units or spec.ipw or spec.pcr_cap is not None:
+            raise ValueError("the reference engine implements the default world only (no remedies, no "
+                             "reporting models)")
     n_rows, n_days, n_areas = len(runs), data.n_days, data.n_areas
     n_hist = data.n_history
     officers = np.zeros((n_rows, n_days, n_areas), dtype=np.int32)
@@ -48,7 +55,7 @@ def simulate_reference(
     observed_from = data.start + data.observed_from * DAY
     everything = data.frame()
     for i, spec in enumerate(runs):
-        rng_rep, rng_alloc, rng_det = run_streams(seed, spec.run)
+        rng_rep, rng_alloc, rng_det, _ = run_streams(seed, spec.run)
         will_report = rng_rep.random(data.n_events - n_hist) < spec.report_prob
         learned = list(range(n_hist))  # indices of training events: the initial history
         est = _clone(model)
@@ -82,9 +89,12 @@ def simulate_reference(
                 reported[i, d, a] += int(was_reported)
                 if was_detected or was_reported:
                     learned.append(j)
-    return BatchResult(officers, detected, reported, fallback, diagnostics)
+    crimes = np.repeat(data.crimes_per_day()[None], n_rows, axis=0)
+    return BatchResult(officers, detected, reported, fallback, diagnostics, crimes=crimes)
 
 
-def training_frame(data: SimData, in_train_row: np.ndarray) -> pd.DataFrame:
-    """The incidents a run has learned (history + detected + reported), as a DataFrame."""
-    return data.frame().iloc[np.flatnonzero(in_train_row)]
+def training_frame(data: SimData, weights_row: np.ndarray) -> pd.DataFrame:
+    """The incidents a run has learned (history + detected + reported), as a DataFrame with their weights
+    in a ``weight`` column (1, or an inverse learning probability under feedback-corrected learning)."""
+    idx = np.flatnonzero(np.asarray(weights_row) > 0)
+    return data.frame().iloc[idx].assign(weight=np.asarray(weights_row, dtype=float)[idx])

@@ -1,4 +1,5 @@
-"""A study: one dataset replayed under every (algorithm, officers, reporting) cell, for R runs each."""
+"""A study: one dataset replayed under every scenario cell — algorithm × officers × reporting × remedy —
+for R runs each (all runs of an algorithm advance together in one engine batch)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,33 @@ from typing import Any
 
 import numpy as np
 
-from fairpatrol.config import ScenarioConfig
+from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import BUNDLED_INCIDENTS, Incidents, load_areas, load_incident_file, load_incidents
 from fairpatrol.metrics import daily_metrics
-from fairpatrol.sim.engine import RunSpec, check_first_window, simulate
-from fairpatrol.sim.prepare import SimData, prepare
+from fairpatrol.sim.engine import Compat, RunSpec, WorldEffects, check_first_window, simulate
+from fairpatrol.sim.prepare import SimData, prepare, with_shadows
+from fairpatrol.sim.reporting import mean_rate, reporting_rates
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One scenario cell: an algorithm under one world setting."""
+    """One scenario cell: an algorithm under one world setting and one remedy."""
 
     algorithm: str
     n_officers: int
-    report_prob: float
+    report_prob: float | str
+    remedy: str = "none"
+
+    @property
+    def reporting(self) -> str:
+        """The reporting setting as text: a rate ('0.4') or a model name ('bjs2019')."""
+        return f"{self.report_prob:g}" if isinstance(self.report_prob, float | int) else str(self.report_prob)
 
     @property
     def scenario(self) -> str:
         """The world setting's name, shared by the algorithms compared under it."""
-        return f"N{self.n_officers}_r{self.report_prob:g}"
+        base = f"N{self.n_officers}_r{self.reporting}"
+        return base if self.remedy == "none" else f"{base}_{self.remedy}"
 
 
 @dataclass
@@ -38,19 +47,26 @@ class StudyResult:
     data: SimData
     cells: list[Cell]
     run_ids: list[int]
-    crimes: np.ndarray  # days × areas
+    crimes: np.ndarray  # cells × runs × days × areas (true crimes each run saw)
     officers: np.ndarray  # cells × runs × days × areas
     detected: np.ndarray
     reported: np.ndarray
     fallback: np.ndarray  # cells × runs × days
-    metrics: dict[str, np.ndarray]  # name -> cells × runs × days
+    metrics: dict[str, np.ndarray]  # name -> cells × runs × days (runs = 1 "average" in compat mode)
     diagnostics: dict[str, np.ndarray]  # name -> cells × runs × days (NaN where not applicable)
     cleaning: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    prevention: np.ndarray | None = None
+    report_rate: dict[str, float] = field(default_factory=dict)  # reporting setting -> mean rate
 
     @property
     def group_pair(self) -> tuple[str, str]:
         return self.data.areas.group_pair
+
+    @property
+    def metric_runs(self) -> list[int]:
+        """Run labels of the metric arrays: the runs, or [-1] for metrics on run-averaged counts."""
+        return [-1] if self.config.compat.run_averaged_metrics else list(self.run_ids)
 
 
 def load_study_incidents(config: ScenarioConfig) -> Incidents:
@@ -74,7 +90,13 @@ def history_days(config: ScenarioConfig) -> int:
 
 
 def study_cells(config: ScenarioConfig) -> list[Cell]:
-    return [Cell(a, n, r) for a in config.algorithms for n in config.officers for r in config.report_probs]
+    return [
+        Cell(a, n, r, remedy)
+        for a in config.algorithms
+        for n in config.officers
+        for r in config.report_probs
+        for remedy in config.remedies
+    ]
 
 
 def prepare_study(config: ScenarioConfig, incidents: Incidents) -> SimData:
@@ -82,7 +104,28 @@ def prepare_study(config: ScenarioConfig, incidents: Incidents) -> SimData:
     data = prepare(incidents, config.start, config.days, history_days(config), source=config.data.incidents)
     for algorithm in config.algorithms:
         check_first_window(config.model(algorithm), data)
+    if config.world.displacement > 0:
+        data = with_shadows(data, config.seed)
     return data
+
+
+def run_spec(cell: Cell, run: int, config: ScenarioConfig, rates: dict[str, np.ndarray]) -> RunSpec:
+    """The engine settings of one run of one cell."""
+    remedy: RemedyConfig = config.remedies[cell.remedy]
+    n_prev = round(cell.n_officers * remedy.prevention_share)
+    uniform = isinstance(cell.report_prob, float | int)
+    return RunSpec(
+        run=run,
+        n_officers=cell.n_officers - n_prev,
+        report_prob=float(cell.report_prob) if uniform else 0.0,
+        detection_p=config.detection_p,
+        report_rates=None if uniform else rates[str(cell.report_prob)],
+        prevention_units=n_prev,
+        prevention_elasticity=remedy.prevention_elasticity,
+        ipw=remedy.ipw,
+        ipw_max_weight=remedy.ipw_max_weight,
+        pcr_cap=remedy.pcr_cap,
+    )
 
 
 def run_study(
@@ -103,38 +146,63 @@ def run_study(
     data = data if data is not None else prepare_study(config, inc)
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
     cells = study_cells(config)
+    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
+    world = WorldEffects(**config.world.model_dump())
+    compat = Compat(**config.compat.model_dump())
     n_c, n_r, n_d, n_m = len(cells), len(runs), data.n_days, data.n_areas
-    officers = np.zeros((n_c, n_r, n_d, n_m), dtype=np.int32)
-    detected = np.zeros_like(officers)
-    reported = np.zeros_like(officers)
+    shape4 = (n_c, n_r, n_d, n_m)
+    officers, detected, reported, crimes = (np.zeros(shape4, dtype=np.int32) for _ in range(4))
+    prevention = None
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
     for algorithm in config.algorithms:
         idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
-        specs = [
-            RunSpec(run, cells[i].n_officers, cells[i].report_prob, config.detection_p)
-            for i in idx
-            for run in runs
-        ]
+        specs = [run_spec(cells[i], run, config, rates) for i in idx for run in runs]
         batch = simulate(
             config.model(algorithm),
             data,
             specs,
             seed=config.seed,
             allocation=config.allocation,
+            world=world,
+            compat=compat,
             progress=progress,
         )
         shape = (len(idx), n_r, n_d)
         officers[idx] = batch.officers.reshape(*shape, n_m)
         detected[idx] = batch.detected.reshape(*shape, n_m)
         reported[idx] = batch.reported.reshape(*shape, n_m)
+        crimes[idx] = batch.crimes.reshape(*shape, n_m)
         fallback[idx] = batch.fallback.reshape(shape)
+        if batch.prevention is not None:
+            prevention = np.zeros(shape4, dtype=np.int32) if prevention is None else prevention
+            prevention[idx] = batch.prevention.reshape(*shape, n_m)
         for key, value in batch.diagnostics.items():
             arr = diagnostics.setdefault(key, np.full((n_c, n_r, n_d), np.nan))
             arr[idx] = value.reshape(shape)
-    crimes = data.crimes_per_day()
     g1, g2 = data.areas.group_masks()
-    metrics = daily_metrics(officers, crimes, detected, g1, g2)
+    metrics: dict[str, np.ndarray] = {}
+    for c in range(n_c):  # cell by cell: bounded memory
+        if compat.run_averaged_metrics:  # the published analysis: metrics of the mean over runs
+            m = daily_metrics(
+                officers[c].mean(axis=0, keepdims=True),
+                crimes[c].mean(axis=0, keepdims=True),
+                detected[c].mean(axis=0, keepdims=True),
+                g1,
+                g2,
+            )
+        else:
+            m = daily_metrics(officers[c], crimes[c], detected[c], g1, g2)
+        for name, value in m.items():
+            metrics.setdefault(name, np.empty((n_c, *value.shape)))[c] = value
+    report_rate = {
+        c.reporting: (
+            float(c.report_prob)
+            if isinstance(c.report_prob, float | int)
+            else mean_rate(rates[str(c.report_prob)])
+        )
+        for c in cells
+    }
     return StudyResult(
         config,
         data,
@@ -149,4 +217,6 @@ def run_study(
         diagnostics,
         cleaning=inc.report.to_dict(),
         seconds=time.perf_counter() - t0,
+        prevention=prevention,
+        report_rate=report_rate,
     )

@@ -1,0 +1,109 @@
+"""Reporting models (SPEC §5): which victims report a crime to the police, independently of patrols.
+
+A scenario's ``report_probs`` entries are either a uniform probability r or a named model:
+
+* ``bjs2019``: one rate per crime type from ``datasets/reporting_rates_bjs2019.csv`` (national rates by
+  broad category from BJS *Criminal Victimization, 2019*, NCJ 255113; see the file's ``source`` column).
+  A crime type the table does not cover is an error, never a silent default.
+* ``area:COLUMN``: one rate per area, from a column of the areas table (values in [0, 1]).
+* a path to a CSV file with columns ``crime_type,rate`` or ``area_id,rate``.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fairpatrol.errors import ConfigError
+from fairpatrol.sim.prepare import SimData
+
+BUILTIN = "bjs2019"
+
+
+def check_reporting_model(name: str) -> None:
+    """Raise ValueError (shown with the field path by the config) for a name that is no reporting model."""
+    if name == BUILTIN or name.startswith("area:"):
+        return
+    if not Path(name).is_file():
+        raise ValueError(
+            f"{name!r} is neither a probability, 'bjs2019', 'area:COLUMN' nor an existing CSV file"
+        )
+
+
+def bjs2019_table() -> pd.DataFrame:
+    """The shipped table of reporting rates by crime category (pattern, category, rate, source)."""
+    res = resources.files("fairpatrol.datasets").joinpath("reporting_rates_bjs2019.csv")
+    with resources.as_file(res) as path:
+        return pd.read_csv(path)
+
+
+def _by_type(types: np.ndarray, table: pd.DataFrame, source: str) -> np.ndarray:
+    out = np.full(len(types), np.nan)
+    uniq, inv = np.unique(types, return_inverse=True)
+    rates = np.full(len(uniq), np.nan)
+    for k, t in enumerate(uniq):
+        for pattern, rate in zip(table["pattern"], table["rate"], strict=True):
+            if re.match(pattern, str(t).upper()):
+                rates[k] = rate
+                break
+    if np.isnan(rates).any():
+        missing = [str(t) for t, r in zip(uniq, rates, strict=True) if np.isnan(r)]
+        raise ConfigError(f"no reporting rate for crime type(s) {missing}", source=source, field="crime_type")
+    out[:] = rates[inv]
+    return out
+
+
+def reporting_rates(name: str, data: SimData) -> np.ndarray:
+    """Reporting probability of every horizon event of ``data`` under the named model."""
+    h = data.n_history
+    if name == BUILTIN:
+        if data.crime_type is None:
+            raise ConfigError("the data have no crime types", source=BUILTIN, field="crime_type")
+        table = bjs2019_table()
+        return _by_type(data.crime_type[h:], table.rename(columns={}), "reporting_rates_bjs2019.csv")
+    if name.startswith("area:"):
+        col = name.removeprefix("area:")
+        frame = data.areas.frame
+        if col not in frame.columns:
+            raise ConfigError(f"the areas have no column {col!r}", source=name, field="report_probs")
+        per_area = frame[col].to_numpy(dtype=float)
+        _check_rates(per_area, name)
+        return per_area[data.area[h:]]
+    table = pd.read_csv(name)
+    if {"crime_type", "rate"} <= set(table.columns):
+        _check_rates(table["rate"].to_numpy(float), name)
+        patterns = table.assign(
+            pattern="^" + table["crime_type"].astype(str).str.upper().map(re.escape) + "$"
+        )
+        return _by_type(data.crime_type[h:], patterns, name)
+    if {"area_id", "rate"} <= set(table.columns):
+        _check_rates(table["rate"].to_numpy(float), name)
+        rates = table.set_index(table["area_id"].astype(str))["rate"].reindex(data.areas.ids)
+        if rates.isna().any():
+            missing = list(rates.index[rates.isna()][:5])
+            raise ConfigError(f"no rate for area(s) {missing}", source=name, field="area_id")
+        return rates.to_numpy(float)[data.area[h:]]
+    raise ConfigError(
+        f"expected columns crime_type,rate or area_id,rate; found {list(table.columns)}",
+        source=name,
+        field="rate",
+    )
+
+
+def _check_rates(rates: np.ndarray, source: str) -> None:
+    bad = ~np.isfinite(rates) | (rates < 0) | (rates > 1)
+    if bad.any():
+        raise ConfigError(
+            f"reporting rates must be in [0, 1]; row {int(np.argmax(bad)) + 1} is not",
+            source=source,
+            field="rate",
+        )
+
+
+def mean_rate(rates: np.ndarray) -> float:
+    """Count-weighted mean reporting rate (what a uniform rate equivalent to the model would be)."""
+    return float(np.mean(rates)) if len(rates) else float("nan")
