@@ -94,6 +94,10 @@ def _run(
             table.add_row(*[str(v) for v in row])
         out_console = Console(width=max(Console().width, 132))
         out_console.print(table)
+        from fairpatrol.results import remedy_effects_frame, remedy_verdicts
+
+        for line in remedy_verdicts(remedy_effects_frame(result)):
+            out_console.print(line, highlight=False)
         g1, g2 = result.group_pair
         out_console.print(f"gaps compare {g1} and {g2} areas; {result.seconds:.1f} s simulated")
     typer.echo(f"results written to {path}")

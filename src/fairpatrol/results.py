@@ -8,7 +8,8 @@ Layout of ``DIR`` written by ``fairpatrol run``:
   (:data:`fairpatrol.metrics.METRICS`) and the model diagnostics (PredPol θ, ω, EM iterations);
 * ``summary.csv``: per (scenario, algorithm, metric, statistic) the mean over runs and its 95 % interval,
   where statistic ``level`` is a run's mean over days and ``slope`` its least-squares trend per day;
-* ``config.yaml``: the resolved config, seeds, data cleaning report and software versions.
+* ``config.yaml``: the resolved config, seeds, data cleaning report and software versions;
+* ``remedy_effects.csv`` (studies with remedies): each remedy's paired effect on each headline metric.
 
 The directory is first written under a temporary name and renamed into place when complete, so an
 interrupted run never leaves a directory that looks finished.
@@ -133,6 +134,56 @@ def summary_frame(res: StudyResult, metrics: tuple[str, ...] = tuple(METRICS)) -
     return pd.DataFrame(rows)
 
 
+def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] = (*HEADLINE, "crimes")) -> pd.DataFrame:
+    """Effect of each remedy on each metric: (remedy − no remedy) per run, paired by run, then mean and
+    95 % interval over runs, for every (algorithm, officers, reporting) cell. Runs share their random
+    streams across remedies, so the pairing removes most run-to-run noise. Empty without a 'none' remedy.
+    """
+    if "none" not in res.config.remedies or len(res.config.remedies) < 2:
+        return pd.DataFrame()
+    index = {(c.algorithm, c.n_officers, c.reporting, c.remedy): i for i, c in enumerate(res.cells)}
+    rows: list[dict[str, Any]] = []
+    for (alg, n, rep, remedy), ci in index.items():
+        if remedy == "none":
+            continue
+        base = index[(alg, n, rep, "none")]
+        for name in metrics:
+            with np.errstate(invalid="ignore"):
+                diff = np.nanmean(res.metrics[name][ci], axis=1) - np.nanmean(res.metrics[name][base], axis=1)
+            mean, lo, hi = mean_interval(diff)
+            rows.append(
+                {
+                    "algorithm": alg,
+                    "n_officers": n,
+                    "reporting": rep,
+                    "remedy": remedy,
+                    "metric": name,
+                    "effect": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "direction": "up" if lo > 0 else "down" if hi < 0 else "unclear",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def remedy_verdicts(effects: pd.DataFrame) -> list[str]:
+    """One sentence per remedy and metric: in how many cells it clearly moved the metric, and how far."""
+    lines = []
+    if effects.empty:
+        return lines
+    for (remedy, metric), g in effects.groupby(["remedy", "metric"], sort=False):
+        up, down = int((g.direction == "up").sum()), int((g.direction == "down").sum())
+        biggest = g.loc[g.effect.abs().idxmax()]
+        lines.append(
+            f"{remedy} → {metric}: lower in {down}, higher in {up}, unclear in {len(g) - up - down} of "
+            f"{len(g)} cells; largest change {biggest.effect:+.3g} "
+            f"[{biggest.ci_low:+.3g}, {biggest.ci_high:+.3g}] "
+            f"({biggest.algorithm}, N={biggest.n_officers}, r={biggest.reporting})"
+        )
+    return lines
+
+
 def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Wide view for printing: one row per cell, ``metric`` columns as 'mean ±half-width' of the levels."""
     lv = summary[(summary.statistic == "level") & summary.metric.isin(HEADLINE)].copy()
@@ -206,6 +257,9 @@ def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False)
         )
         pq.write_table(metrics_table(res), tmp / "metrics.parquet", compression="zstd")
         summary_frame(res).to_csv(tmp / "summary.csv", index=False)
+        effects = remedy_effects_frame(res)
+        if not effects.empty:
+            effects.to_csv(tmp / "remedy_effects.csv", index=False)
         with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(config_document(res), fh, sort_keys=False, allow_unicode=True)
         if out.exists():

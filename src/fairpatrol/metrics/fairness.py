@@ -31,6 +31,7 @@ METRICS: dict[str, str] = {
     "pcr_g2": "mean police-to-crime ratio of a group-2 area",
     "over_policed": "areas whose police share exceeds 1.2 × crime share",
     "under_policed": "areas whose police share is below 0.8 × crime share",
+    "crimes": "true crimes of the day (the replayed incidents, less any deterred or prevented)",
 }
 
 #: The headline metrics of the study (levels and trends are summarised for these).
@@ -113,6 +114,7 @@ def daily_metrics(
         "gini_pcr": gini(pcr),
         "over_policed": (s > 1.2 * c0).sum(axis=-1).astype(np.float64),
         "under_policed": (s < 0.8 * c0).sum(axis=-1).astype(np.float64),
+        "crimes": total_crimes,
     }
     out["share_gap_signed"] = out["share_g1"] - out["share_g2"]
     out["pcr_gap_signed"] = out["pcr_g1"] - out["pcr_g2"]
