@@ -209,3 +209,23 @@ def test_compat_preset_turns_every_switch_on():
     res = run_study(cfg)
     assert res.metric_runs == [-1]
     assert res.metrics["accuracy"].shape[1] == 1
+
+
+def test_long_term_leak_trains_on_future_reports(data):
+    runs = [RunSpec(0, 400, 0.4)]
+    plain = simulate(LongTermKDE(), data, runs, seed=6)
+    leak = simulate(LongTermKDE(), data, runs, seed=6, compat=Compat(long_term_leak=True))
+    h = data.n_history
+    future_reports = _report_coins_for(data, runs, seed=6)
+    # the leaked state holds every report of the horizon from day 0 on: more mass than the plain window
+    assert leak.state.sums.sum() > plain.state.sums.sum()
+    assert future_reports[0].sum() > 0
+    assert not np.array_equal(plain.officers, leak.officers)
+    assert h > 0
+
+
+def _report_coins_for(data, runs, seed):
+    from fairpatrol.sim.engine import _report_coins
+    from fairpatrol.sim.world import run_streams
+
+    return _report_coins(data, runs, [run_streams(seed, r.run) for r in runs], Compat())

@@ -219,6 +219,9 @@ def simulate(
         )
 
     state = model.make_state(data, weights)
+    if compat.long_term_leak and sampler is None and int(getattr(model, "window_days", 0)) >= 365:
+        if hasattr(state, "leak_future_reports") and hasattr(model, "bandwidth"):
+            state.leak_future_reports(will_report)
     pending: dict[int, tuple[int, int, np.ndarray]] = {}  # day → reports (with weights) awaiting delay
     for d in range(n_days):
         intensity = state.forecast(d) if sampler is None else None
