@@ -1,3 +1,126 @@
-"""`fairpatrol evaluate` (registered on the main app)."""
+"""`fairpatrol evaluate` (registered on the main app): the rolling grid evaluation of source B (SPEC §9)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairpatrol.cli import _fail, app
+
+#: Coverage (fraction of cells) shown in the printed table.
+TABLE_COVERAGE = 0.10
+
+
+@app.command()
+def evaluate(
+    config: Annotated[Path | None, typer.Argument(help="evaluation YAML file (or use --preset)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="results directory")] = None,
+    preset: Annotated[str | None, typer.Option(help="built-in evaluation: chicago-grid, bogota-grid")] = None,
+    start: Annotated[str | None, typer.Option(help="first forecast day, YYYY-MM-DD")] = None,
+    days: Annotated[int | None, typer.Option(help="number of daily forecasts")] = None,
+    models: Annotated[str | None, typer.Option(help="comma-separated: NaiveKDE,TimeSpaceKDE,SEPP")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing results directory")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
+) -> None:
+    """Forecast every day on a grid with a rolling 30-day window and measure prediction fairness,
+    allocation fairness, spatial EMD, hit rate and PAI at coverage 1-30 %."""
+    from fairpatrol.errors import FairpatrolError
+
+    try:
+        _evaluate(config, out, preset, start, days, models, overwrite, quiet)
+    except FairpatrolError as err:
+        _fail(str(err))
+
+
+def _evaluate(
+    config_path: Path | None,
+    out: Path | None,
+    preset: str | None,
+    start: str | None,
+    days: int | None,
+    models: str | None,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fairpatrol.errors import ConfigError, FairpatrolError
+    from fairpatrol.grid.config import load_evaluate, load_grid_preset
+    from fairpatrol.grid.evaluate import check_period, evaluate, load_evaluation_data
+    from fairpatrol.grid.output import write_evaluation
+
+    if (config_path is None) == (preset is None):
+        raise ConfigError("give either an evaluation config file or --preset NAME", field="config")
+    if out is None:
+        raise ConfigError("give the results directory with --out DIR", field="out")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
+    overrides = {"start": start, "days": days, "algorithms": models}
+    cfg = load_grid_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
+    incidents = load_evaluation_data(cfg)
+    check_period(cfg, incidents.frame["time"])  # before the progress bar: bad periods are one line
+    console = Console(stderr=True, quiet=quiet)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("forecasts"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(
+            f"{cfg.name}: {len(cfg.algorithms)} models × {cfg.days} days",
+            total=len(cfg.algorithms) * cfg.days,
+        )
+        result = evaluate(cfg, incidents=incidents, progress=lambda n: bar.advance(task, n))
+    path = write_evaluation(result, out, overwrite=overwrite)
+    if not quiet:
+        _print_table(result)
+    typer.echo(f"results written to {path}")
+
+
+def _print_table(result) -> None:
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from fairpatrol.grid.evaluate import summarise
+
+    s = summarise(result.metrics)
+    k = float(result.coverages[np.argmin(np.abs(result.coverages - TABLE_COVERAGE))])
+    g1, g2 = result.grid.group_pair
+    columns = [
+        ("hit_rate", "overall", "hit rate"),
+        ("pai", "overall", "PAI"),
+        ("pf_gini", "between", "PF Gini"),
+        ("precision", g1, f"precision {g1}"),
+        ("precision", g2, f"precision {g2}"),
+        ("emd", "overall", "EMD (m)"),
+    ]
+    table = Table(
+        title=f"{result.config.name}: mean over {len(result.dates)} days ± 95 % interval, "
+        f"coverage {100 * k:g} %",
+        title_justify="left",
+    )
+    table.add_column("model")
+    for *_, label in columns:
+        table.add_column(label, justify="right")
+    for model in result.config.algorithms:
+        cells = []
+        for metric, group, _ in columns:
+            sel = (s["model"] == model) & (s["metric"] == metric) & (s["group"] == group)
+            sel &= s["coverage"].isna() if metric == "emd" else np.isclose(s["coverage"], k)
+            row = s[sel].iloc[0]
+            half = (row["ci_high"] - row["ci_low"]) / 2
+            if metric == "emd":
+                text = f"{row['mean']:.0f}" + (f" ±{half:.0f}" if np.isfinite(half) else "")
+            else:
+                text = f"{row['mean']:.3g}" + (f" ±{half:.1g}" if np.isfinite(half) else "")
+            cells.append(text)
+        table.add_row(model, *cells)
+    console = Console(width=max(Console().width, 132))
+    console.print(table)
+    console.print(f"{result.grid.n} cells ({g1} vs {g2}); {result.seconds['total']:.1f} s")

@@ -1,3 +1,174 @@
 """`fairpatrol sweep` and `fairpatrol analyze` (registered on the main app)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairpatrol.cli import _fail, app
+
+
+@app.command()
+def sweep(
+    sweep_file: Annotated[Path | None, typer.Argument(help="sweep YAML file")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="sweep results directory")] = None,
+    preset: Annotated[str | None, typer.Option(help="built-in sweep: baltimore-sensitivity")] = None,
+    days: Annotated[int | None, typer.Option(help="override the horizon (days) of every cell")] = None,
+    runs: Annotated[int | None, typer.Option(help="override the number of runs of every cell")] = None,
+    seed: Annotated[int | None, typer.Option(help="override the base seed")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="local worker processes (default: all cores; 0: in this process)")
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="run on an existing Dask cluster (scheduler address, e.g. tcp://host:8786)"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="discard the results of another sweep in --out")] = False,
+    list_cells: Annotated[bool, typer.Option("--list", help="print the cells and exit")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Run every cell of a sweep (resumable: finished cells in --out are skipped) and write tidy results."""
+    from fairpatrol.errors import FairpatrolError
+
+    try:
+        code = _sweep(
+            sweep_file, out, preset, days, runs, seed, workers, cluster, overwrite, list_cells, quiet
+        )
+    except FairpatrolError as err:
+        _fail(str(err))
+    raise typer.Exit(code)
+
+
+def _sweep(
+    sweep_file: Path | None,
+    out: Path | None,
+    preset: str | None,
+    days: int | None,
+    runs: int | None,
+    seed: int | None,
+    workers: int | None,
+    cluster: str | None,
+    overwrite: bool,
+    list_cells: bool,
+    quiet: bool,
+) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fairpatrol.errors import ConfigError
+    from fairpatrol.sweep import load_sweep, load_sweep_preset, run_sweep
+
+    if (sweep_file is None) == (preset is None):
+        raise ConfigError("give either a sweep file or --preset NAME", field="sweep")
+    if workers is not None and workers < 0:
+        raise ConfigError(f"--workers must be 0 or more, got {workers}", field="workers")
+    overrides = {"days": days, "runs": runs, "seed": seed}
+    plan = load_sweep_preset(preset, **overrides) if preset else load_sweep(sweep_file, **overrides)
+    if list_cells:
+        _print_cells(plan)
+        return 0
+    if out is None:
+        raise ConfigError("--out DIR is required to run a sweep", field="out")
+    console = Console(stderr=True, quiet=quiet)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("cells"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(plan.spec.name, total=None)
+        failed = 0
+
+        def started(total: int, todo: int) -> None:
+            if total > todo:
+                console.print(f"{out}: {total - todo} of {total} cells already finished, skipped")
+            bar.update(task, total=todo)
+
+        def advance(outcome) -> None:
+            nonlocal failed
+            if not outcome.ok:
+                failed += 1
+                bar.update(task, description=f"{plan.spec.name} ([red]{failed} failed[/red])")
+            bar.advance(task)
+
+        report = run_sweep(
+            plan,
+            out,
+            workers=workers or None,
+            inline=workers == 0,
+            cluster=cluster,
+            overwrite=overwrite,
+            on_start=started,
+            on_cell=advance,
+        )
+    where = {
+        "cluster": f"Dask cluster {cluster} ({report.workers} workers)",
+        "inline": "this process",
+        "local": f"{report.workers} worker processes",
+    }[report.backend]
+    typer.echo(
+        f"{plan.spec.name}: {report.total} cells, {report.skipped} already finished, "
+        f"{report.succeeded} run now, {len(report.failed)} failed; {report.seconds:.1f} s on {where}"
+    )
+    for cid, error in report.failed.items():
+        typer.echo(f"failed: {cid}: {error} (see {report.out / 'failures' / (cid + '.json')})", err=True)
+    if report.interrupted:
+        typer.echo("interrupted: re-run the same command to finish the remaining cells", err=True)
+        return 130
+    if report.failed:
+        typer.echo("re-run the same command to retry the failed cells", err=True)
+        return 1
+    typer.echo(f"results written to {report.out}; next: fairpatrol analyze {report.out}")
+    return 0
+
+
+def _print_cells(plan) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{plan.spec.name}: {len(plan.cells)} cells", title_justify="left")
+    table.add_column("cell")
+    keys = sorted({k for c in plan.cells for k in c.overrides})
+    for key in keys:
+        table.add_column(key)
+    table.add_column("seed")
+    table.add_column("runs × days")
+    for c in plan.cells:
+        table.add_row(
+            c.id,
+            *[str(c.overrides.get(k, "")) for k in keys],
+            str(c.config.seed),
+            f"{c.config.runs} × {c.config.days}",
+        )
+    Console(width=max(Console().width, 132)).print(table)
+
+
+@app.command()
+def analyze(
+    directory: Annotated[
+        Path, typer.Argument(help="sweep results directory (written by `fairpatrol sweep`)")
+    ],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="write the tables, print nothing")] = False,
+) -> None:
+    """Compare algorithms over a sweep: intervals, paired differences, wins, ANOVA, χ², correlations."""
+    from fairpatrol.errors import FairpatrolError
+
+    try:
+        _analyze(directory, quiet)
+    except FairpatrolError as err:
+        _fail(str(err))
+
+
+def _analyze(directory: Path, quiet: bool) -> None:
+    from fairpatrol.sweep.analyze import analyze_sweep, write_analysis
+    from fairpatrol.sweep.display import print_analysis
+
+    analysis = analyze_sweep(directory)
+    path = write_analysis(analysis, directory)
+    if not quiet:
+        print_analysis(analysis)
+    typer.echo(f"analysis tables written to {path}")

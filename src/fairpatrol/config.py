@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -161,15 +162,24 @@ class ScenarioConfig(_Strict):
         return MODELS[algorithm](**self.models.get(algorithm, {}))
 
 
+#: Path elements pydantic adds for the members of a union (``float | str``), not keys of the file.
+_UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool)$|\[")
+
+
 def _format_validation(err: ValidationError, source: str) -> ConfigError:
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or None
+    parts = [str(p) for p in first["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p))]
+    loc = ".".join(parts) or None
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] == "missing":
         msg = "required key is missing"
-    extra = f" (and {err.error_count() - 1} more problem(s))" if err.error_count() > 1 else ""
+    others = {
+        ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
+        for e in err.errors()[1:]
+    } - {loc}
+    extra = f" (and {len(others)} more problem(s))" if others else ""
     return ConfigError(msg + extra, source=source, field=loc)
 
 

@@ -1,0 +1,219 @@
+"""Numba kernels of the grid SEPP: truncated neighbour lists and the EM map (SPEC §9).
+
+Model (time in days, space in metres), for events (t_j, s_j) of a training window of length T:
+
+    λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω (t − t_i)} g(s − s_i),     μ(s) = (1/T) Σ_k q_k K_h(s − s_k)
+
+K_h is an isotropic Gaussian of fixed bandwidth h, so μ is a weighted kernel density scaled to a rate:
+its total is the background rate μ̄ = Σ_k q_k / T per day. g is either the isotropic Gaussian trigger
+φ_σ (``gaussian``) or the parent's grid cell, g = 1[cell(s) = cell(s_i)] / |cell| (``cell``, the grid
+ETAS of Mohler et al. 2015). This is the stochastic-declustering EM of Mohler et al. (2011, JASA 106:100),
+Zhuang, Ogata & Vere-Jones (2002): with λ_j = λ(s_j, t_j),
+
+    E-step:  p_jj = μ(s_j) / λ_j,   p_ij = θ ω e^{−ω Δt_ij} g(Δs_ij) / λ_j
+    M-step:  θ = Σ p_ij / N,  ω = Σ p_ij / Σ p_ij Δt_ij,  σ² = Σ p_ij |Δs_ij|² / (2 Σ p_ij),
+             q_j = p_jj (the background weights of μ, whose total Σ_j p_jj / T is μ̄).
+
+Truncation: a pair (i, j) enters only if 0 < t_j − t_i ≤ ``time_cutoff`` and |s_j − s_i| ≤
+``space_cutoff`` (``cell``: same cell), and the background sum at s_j only over events within
+``bg_cutoff`` bandwidths; both lists are built once per fit (:func:`neighbour_pairs`, a bucketed search)
+and every EM iteration is then O(pairs). The iteration is serial: at Chicago's 6-8 thousand events per
+30-day window it takes about 3 ms, less than the cost of waking a second thread on a shared machine, and
+its sums are then reproducible to the bit. Events with equal times cannot trigger each
+other (strictly earlier parents). The background sum includes the event itself (the KDE evaluated at its
+own point), which keeps every λ_j > 0; its weight q_j K_h(0) / T is small against the density of
+neighbours unless the event is isolated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _buckets(
+    x: np.ndarray, y: np.ndarray, x0: float, y0: float, size: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Events bucketed on a square lattice: (order, bucket_start, key per event, nbx, nby).
+
+    Events of bucket b are ``order[bucket_start[b]:bucket_start[b+1]]``, in input (time) order.
+    """
+    n = x.shape[0]
+    bx = np.empty(n, dtype=np.int64)
+    by = np.empty(n, dtype=np.int64)
+    nbx = 1
+    nby = 1
+    for j in range(n):
+        bx[j] = int(math.floor((x[j] - x0) / size))  # noqa: RUF046 - numba needs the explicit int
+        by[j] = int(math.floor((y[j] - y0) / size))  # noqa: RUF046
+        nbx = max(nbx, bx[j] + 1)
+        nby = max(nby, by[j] + 1)
+    key = bx * nby + by
+    order = np.argsort(key, kind="mergesort")
+    start = np.zeros(nbx * nby + 1, dtype=np.int64)
+    for j in range(n):
+        start[key[j] + 1] += 1
+    for b in range(nbx * nby):
+        start[b + 1] += start[b]
+    return order, start, key, nbx, nby
+
+
+@njit(cache=True)
+def _scan(
+    x, y, t, order, start, key, nbx, nby, reach, radius2, max_lag, causal, ptr, idx, d2, fill
+):  # pragma: no cover - compiled
+    n = x.shape[0]
+    count = 0
+    for j in range(n):
+        if fill:
+            ptr[j] = count
+        bx = key[j] // nby
+        by = key[j] % nby
+        for gx in range(max(bx - reach, 0), min(bx + reach + 1, nbx)):
+            for gy in range(max(by - reach, 0), min(by + reach + 1, nby)):
+                b = gx * nby + gy
+                lo = start[b]
+                hi = start[b + 1]
+                if causal:  # bucket events are in time order: parents with t_j - max_lag <= t_i < t_j
+                    a = lo
+                    z = hi
+                    while a < z:  # first with t >= t_j - max_lag
+                        m = (a + z) // 2
+                        if t[order[m]] < t[j] - max_lag:
+                            a = m + 1
+                        else:
+                            z = m
+                    first = a
+                    a = first
+                    z = hi
+                    while a < z:  # first with t >= t_j
+                        m = (a + z) // 2
+                        if t[order[m]] < t[j]:
+                            a = m + 1
+                        else:
+                            z = m
+                    lo = first
+                    hi = a
+                for e in range(lo, hi):
+                    i = order[e]
+                    if i == j and causal:
+                        continue
+                    dx = x[i] - x[j]
+                    dy = y[i] - y[j]
+                    dd = dx * dx + dy * dy
+                    if dd <= radius2:
+                        if fill:
+                            idx[count] = i
+                            d2[count] = dd
+                        count += 1
+    if fill:
+        ptr[n] = count
+    return count
+
+
+@njit(cache=True)
+def neighbour_pairs(
+    x: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+    bucket: float,
+    x0: float,
+    y0: float,
+    radius: float,
+    max_lag: float,
+    causal: bool,
+    same_bucket: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Neighbour lists in CSR form: partners of event j are ``idx[ptr[j]:ptr[j+1]]`` with squared distances.
+
+    ``causal``: partners i with 0 < t_j − t_i ≤ ``max_lag`` (events must be sorted by time), else every
+    event (j itself included). Partners lie within ``radius`` metres; with ``same_bucket`` only events in
+    the same ``bucket``-metre square of the lattice anchored at (x0, y0) qualify (the cell trigger), else
+    the 3 × 3 neighbourhood of squares is searched (``bucket`` must be ≥ ``radius``).
+    """
+    order, start, key, nbx, nby = _buckets(x, y, x0, y0, bucket)
+    reach = 0 if same_bucket else 1
+    r2 = radius * radius if math.isfinite(radius) else np.inf
+    ptr = np.empty(x.shape[0] + 1, dtype=np.int64)
+    dummy_i = np.empty(0, dtype=np.int32)
+    dummy_d = np.empty(0, dtype=np.float64)
+    total = _scan(
+        x, y, t, order, start, key, nbx, nby, reach, r2, max_lag, causal, ptr, dummy_i, dummy_d, False
+    )
+    idx = np.empty(total, dtype=np.int32)
+    d2 = np.empty(total, dtype=np.float64)
+    _scan(x, y, t, order, start, key, nbx, nby, reach, r2, max_lag, causal, ptr, idx, d2, True)
+    return ptr, idx, d2
+
+
+@njit(cache=True)
+def gaussian_weights(d2: np.ndarray, h: float) -> np.ndarray:
+    """K_h at squared distances ``d2``: exp(−d²/2h²) / (2πh²) per m²."""
+    out = np.empty(d2.shape[0])
+    c = 1.0 / (2.0 * math.pi * h * h)
+    a = 1.0 / (2.0 * h * h)
+    for e in range(d2.shape[0]):
+        out[e] = c * math.exp(-d2[e] * a)
+    return out
+
+
+@njit(cache=True)
+def em_step(
+    t: np.ndarray,
+    bg_ptr: np.ndarray,
+    bg_idx: np.ndarray,
+    bg_k: np.ndarray,
+    tr_ptr: np.ndarray,
+    tr_idx: np.ndarray,
+    tr_d2: np.ndarray,
+    q: np.ndarray,
+    span: float,
+    theta: float,
+    omega: float,
+    sigma: float,
+    gaussian: bool,
+    cell_area: float,
+    q_out: np.ndarray,
+) -> tuple[float, float, float, float]:
+    """One E-step with the M-step sums: returns (Σ p_ij, Σ p_ij Δt, Σ p_ij |Δs|², Σ log λ_j).
+
+    The new background weights p_jj are written to ``q_out``.
+    """
+    n = t.shape[0]
+    if gaussian:
+        norm = theta * omega / (2.0 * math.pi * sigma * sigma)
+        inv = 1.0 / (2.0 * sigma * sigma)
+    else:
+        norm = theta * omega / cell_area
+        inv = 0.0
+    s_p = 0.0
+    s_pdt = 0.0
+    s_pd2 = 0.0
+    loglik = 0.0
+    for j in range(n):
+        b = 0.0
+        for e in range(bg_ptr[j], bg_ptr[j + 1]):
+            b += q[bg_idx[e]] * bg_k[e]
+        b /= span
+        s = 0.0
+        sdt = 0.0
+        sd2 = 0.0
+        for e in range(tr_ptr[j], tr_ptr[j + 1]):
+            dt = t[j] - t[tr_idx[e]]
+            g = math.exp(-omega * dt - tr_d2[e] * inv)
+            s += g
+            sdt += g * dt
+            sd2 += g * tr_d2[e]
+        lam = b + norm * s
+        if lam > 0.0:
+            q_out[j] = b / lam
+            s_p += norm * s / lam
+            s_pdt += norm * sdt / lam
+            s_pd2 += norm * sd2 / lam
+            loglik += math.log(lam)
+        else:  # no background mass and no parent in reach: count the event as background
+            q_out[j] = 1.0
+    return s_p, s_pdt, s_pd2, loglik

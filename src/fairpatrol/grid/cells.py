@@ -1,0 +1,331 @@
+"""Square grid cells masked to a city, each labelled with a group (SPEC §2 "Grid", §9).
+
+A :class:`Grid` is a regular lattice of ``cell_size`` × ``cell_size`` squares in the areas' projected CRS
+(metres). The lattice starts at the lower-left corner of the total bounds of the *mask areas* (the areas the
+study covers) and keeps every square that overlaps them by a positive area. Each kept cell is labelled with
+the group of the mask area that covers most of it (``label_rule='majority'``, SPEC §2).
+
+With these rules the grid reproduces the cell set of the bundled 1 km reference grids of the PF/RAF paper
+(:func:`load_reference_grid`; Chicago 710 cells, Bogotá 399 cells, identical positions). Their group
+labels are reproduced by ``label_rule='first'`` (the group of the lowest-numbered area touching the cell, an
+artefact of a first-match join) rather than by the majority rule; :func:`compare_with_reference` states the
+agreement of either.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from fairpatrol.data import Areas
+from fairpatrol.errors import DataError
+
+MaskRule = Literal["auto", "all", "study"]
+LabelRule = Literal["majority", "first"]
+
+#: Bundled reference grids (see ``fairpatrol/datasets/GRIDS.md``).
+REFERENCE_GRIDS = {"chicago": "chicago_grid_1km.parquet", "bogota": "bogota_grid_1km.parquet"}
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """The N cells of a grid masked to a city, aligned row by row with ``frame`` and ``geometry``.
+
+    ``frame`` columns: ``cell_id`` (str ``"ix-iy"``), ``ix``, ``iy`` (lattice column and row from the
+    lower left), ``x``, ``y`` (square centre, metres), ``area_m2`` (part of the square inside the mask
+    areas), ``area_id`` (the mask area covering most of the square) and ``group`` (its label under
+    ``label_rule``). ``geometry`` holds the full squares. Treat instances as read-only.
+    """
+
+    city: str
+    crs: str
+    cell_size: float
+    x0: float
+    y0: float
+    nx: int
+    ny: int
+    frame: pd.DataFrame
+    geometry: np.ndarray
+    group_pair: tuple[str, str]
+    mask_geometry: np.ndarray = field(repr=False)
+    mask_groups: np.ndarray = field(repr=False)
+    label_rule: str = "majority"
+
+    @property
+    def n(self) -> int:
+        """Number of cells N."""
+        return len(self.frame)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Cell ids (str)."""
+        return self.frame["cell_id"].to_numpy(dtype=object).astype(str)
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Group label of each cell."""
+        return self.frame["group"].to_numpy(dtype=object).astype(str)
+
+    @property
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Square centres (x, y) in metres."""
+        return self.frame["x"].to_numpy(float), self.frame["y"].to_numpy(float)
+
+    def group_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Boolean masks of the cells in ``group_pair[0]`` and ``group_pair[1]``."""
+        g = self.groups
+        return g == self.group_pair[0], g == self.group_pair[1]
+
+    @functools.cached_property
+    def _lattice_to_cell(self) -> np.ndarray:
+        lookup = np.full(self.nx * self.ny, -1, dtype=np.int64)
+        lookup[self.frame["ix"].to_numpy() * self.ny + self.frame["iy"].to_numpy()] = np.arange(self.n)
+        return lookup
+
+    def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cell index (int64) of each point, −1 for points outside every cell.
+
+        A point on a shared edge goes to the cell above / to the right (half-open squares).
+        """
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        ix = np.floor((x - self.x0) / self.cell_size)
+        iy = np.floor((y - self.y0) / self.cell_size)
+        ok = np.isfinite(ix) & np.isfinite(iy) & (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        out = np.full(x.shape, -1, dtype=np.int64)
+        out[ok] = self._lattice_to_cell[ix[ok].astype(np.int64) * self.ny + iy[ok].astype(np.int64)]
+        return out
+
+    def counts(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Number of points in each cell (points outside the grid are ignored)."""
+        idx = self.locate(x, y)
+        return np.bincount(idx[idx >= 0], minlength=self.n).astype(np.float64)
+
+    @functools.cached_property
+    def distances(self) -> np.ndarray:
+        """N × N Euclidean distances between cell centres in metres (the EMD ground distance)."""
+        x, y = self.centres
+        d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+        d.flags.writeable = False
+        return d
+
+    def group_outline(self, group: str) -> shapely.Geometry:
+        """The union of the mask areas of ``group`` (its boundary is drawn on maps)."""
+        return shapely.union_all(self.mask_geometry[self.mask_groups == group])
+
+    def summary(self) -> dict[str, object]:
+        """Counts per group, for configs and reports."""
+        counts = self.frame["group"].value_counts()
+        return {
+            "city": self.city,
+            "crs": self.crs,
+            "cell_size_m": self.cell_size,
+            "origin": [round(self.x0, 3), round(self.y0, 3)],
+            "lattice": [self.nx, self.ny],
+            "cells": self.n,
+            "label_rule": self.label_rule,
+            "cells_per_group": {str(k): int(v) for k, v in counts.items()},
+        }
+
+
+def mask_areas(areas: Areas, mask: MaskRule = "auto") -> np.ndarray:
+    """Boolean mask of the areas a grid covers.
+
+    ``'all'``: every area; ``'study'``: the areas flagged ``in_study_area`` (Bogotá: the 15 localidades
+    with data); ``'auto'``: ``'study'`` when the areas have that flag, else ``'all'``.
+    """
+    has_flag = "in_study_area" in areas.frame.columns
+    if mask == "auto":
+        mask = "study" if has_flag else "all"
+    if mask == "all":
+        return np.ones(areas.n, dtype=bool)
+    if mask == "study":
+        if not has_flag:
+            raise DataError(f"{areas.city} areas have no 'in_study_area' flag", field="grid.mask")
+        return areas.frame["in_study_area"].to_numpy(dtype=bool)
+    raise DataError(f"unknown mask rule {mask!r}; expected auto, all or study", field="grid.mask")
+
+
+def build_grid(
+    areas: Areas,
+    cell_size: float = 1000.0,
+    *,
+    mask: MaskRule = "auto",
+    label_rule: LabelRule = "majority",
+    origin: tuple[float, float] | None = None,
+) -> Grid:
+    """Cut the mask areas of ``areas`` into ``cell_size`` squares (metres) and label each cell.
+
+    ``origin`` is a corner of the lattice (default: the lower-left corner of the mask areas' total bounds);
+    the lattice is aligned on it and starts at the last lattice line at or below the bounds.
+    A square is kept when it overlaps the mask areas by a positive area. ``label_rule='majority'``: the
+    group of the mask area with the largest overlap (SPEC §2); ``'first'``: the group of the lowest-index
+    mask area touching the square (reproduces the reference grids' labels, see module docstring).
+    """
+    if not (math.isfinite(cell_size) and cell_size > 0):
+        raise DataError(f"cell size must be a positive number of metres, got {cell_size}", field="cell_size")
+    if label_rule not in ("majority", "first"):
+        raise DataError(f"unknown label rule {label_rule!r}; expected majority or first", field="label_rule")
+    keep = mask_areas(areas, mask)
+    geoms = np.asarray(areas.geometry)[keep]
+    groups = areas.groups[keep]
+    ids = areas.ids[keep]
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    if origin is None:
+        x0, y0 = float(xmin), float(ymin)
+    else:  # a lattice corner: move it by whole cells to the lower-left corner of the bounds
+        x0 = float(origin[0]) + cell_size * math.floor((xmin - float(origin[0])) / cell_size + 1e-9)
+        y0 = float(origin[1]) + cell_size * math.floor((ymin - float(origin[1])) / cell_size + 1e-9)
+    nx = max(1, math.ceil((xmax - x0) / cell_size - 1e-9))
+    ny = max(1, math.ceil((ymax - y0) / cell_size - 1e-9))
+    if (xmax - x0) / cell_size * (ymax - y0) / cell_size > 5e6:
+        raise DataError(f"{cell_size:g} m cells give more than 5 million squares", field="cell_size")
+    ix, iy = (a.ravel() for a in np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij"))
+    boxes = shapely.box(
+        x0 + ix * cell_size, y0 + iy * cell_size, x0 + (ix + 1) * cell_size, y0 + (iy + 1) * cell_size
+    )
+    box_idx, poly_idx = shapely.STRtree(geoms).query(boxes, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(boxes[box_idx], geoms[poly_idx]))
+    pos = overlap > 0
+    box_idx, poly_idx, overlap = box_idx[pos], poly_idx[pos], overlap[pos]
+    inside = np.bincount(box_idx, weights=overlap, minlength=boxes.size)
+    if label_rule == "majority":  # largest overlap; ties to the lower area index
+        order = np.lexsort((poly_idx, -overlap, box_idx))
+    else:
+        order = np.lexsort((poly_idx, box_idx))
+    box_sorted = box_idx[order]
+    first = np.r_[True, box_sorted[1:] != box_sorted[:-1]]
+    owner = np.full(boxes.size, -1, dtype=np.int64)
+    owner[box_sorted[first]] = poly_idx[order][first]
+    cells = np.flatnonzero(owner >= 0)
+    if cells.size == 0:
+        raise DataError(f"no {cell_size:g} m cell overlaps the {areas.city} areas", field="cell_size")
+    frame = pd.DataFrame(
+        {
+            "cell_id": [f"{a}-{b}" for a, b in zip(ix[cells], iy[cells], strict=True)],
+            "ix": ix[cells].astype(np.int64),
+            "iy": iy[cells].astype(np.int64),
+            "x": x0 + (ix[cells] + 0.5) * cell_size,
+            "y": y0 + (iy[cells] + 0.5) * cell_size,
+            "area_m2": inside[cells],
+            "area_id": ids[owner[cells]],
+            "group": groups[owner[cells]],
+        }
+    )
+    geometry = boxes[cells]
+    geometry.flags.writeable = False
+    return Grid(
+        city=areas.city,
+        crs=areas.crs,
+        cell_size=float(cell_size),
+        x0=x0,
+        y0=y0,
+        nx=int(nx),
+        ny=int(ny),
+        frame=frame,
+        geometry=geometry,
+        group_pair=areas.group_pair,
+        mask_geometry=geoms,
+        mask_groups=groups,
+        label_rule=label_rule,
+    )
+
+
+# -- the bundled reference grids ---------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ReferenceGrid:
+    """A grid published with the PF/RAF paper: squares and their ``Regions`` label (+1, −1, 0 = outside)."""
+
+    city: str
+    crs: str
+    geometry: np.ndarray
+    regions: np.ndarray
+
+    @property
+    def groups(self) -> np.ndarray:
+        """'Protected' (+1), 'Unprotected' (−1) or '' (0: outside the study area)."""
+        return np.where(self.regions == 1, "Protected", np.where(self.regions == -1, "Unprotected", ""))
+
+
+def read_grid_geojson(path: str, city: str, crs: str) -> ReferenceGrid:
+    """Read a grid GeoJSON in the paper's layout (square polygons with a ``Regions`` property)."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    feats = doc.get("features") or []
+    if not feats:
+        raise DataError("no features", source=str(path))
+    try:
+        regions = np.array([int(f["properties"]["Regions"]) for f in feats], dtype=np.int64)
+    except (KeyError, TypeError, ValueError):
+        raise DataError("every feature needs an integer 'Regions' property", source=str(path)) from None
+    geometry = np.array([shapely.geometry.shape(f["geometry"]) for f in feats], dtype=object)
+    return ReferenceGrid(city=city, crs=crs, geometry=geometry, regions=regions)
+
+
+@functools.lru_cache(maxsize=4)
+def load_reference_grid(city: str) -> ReferenceGrid:
+    """The paper's 1 km grid of ``city`` ('chicago' or 'bogota'), bundled as Parquet (see GRIDS.md)."""
+    from fairpatrol.data.areas import CITY_CRS
+
+    key = str(city).strip().lower().replace("á", "a")
+    if key not in REFERENCE_GRIDS:
+        raise DataError(f"no reference grid for {city!r}; bundled: {sorted(REFERENCE_GRIDS)}", field="city")
+    with files("fairpatrol.datasets").joinpath(REFERENCE_GRIDS[key]).open("rb") as fh:
+        raw = pd.read_parquet(fh)
+    geometry = shapely.from_wkb(raw["geometry"].to_numpy())
+    return ReferenceGrid(city=key, crs=CITY_CRS[key], geometry=geometry, regions=raw["regions"].to_numpy())
+
+
+@dataclass(frozen=True)
+class GridComparison:
+    """How a :class:`Grid` compares with a reference grid, cell by cell (matched by square centre)."""
+
+    cells: int
+    reference_cells: int
+    both: int
+    only_ours: int
+    only_reference: int
+    label_agreement: float
+    confusion: dict[str, int]
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def compare_with_reference(grid: Grid, reference: ReferenceGrid) -> GridComparison:
+    """Match cells by the lattice position of the reference squares' centres and compare the labels.
+
+    Reference squares labelled 0 (outside the study area) are not reference cells. Raises
+    :class:`DataError` when the reference squares are not on this grid's lattice.
+    """
+    if reference.crs != grid.crs:
+        raise DataError(f"reference grid is in {reference.crs}, grid in {grid.crs}", field="crs")
+    c = shapely.centroid(reference.geometry)
+    fx = (shapely.get_x(c) - grid.x0) / grid.cell_size - 0.5
+    fy = (shapely.get_y(c) - grid.y0) / grid.cell_size - 0.5
+    if np.abs(fx - np.round(fx)).max() > 1e-3 or np.abs(fy - np.round(fy)).max() > 1e-3:
+        raise DataError("the reference squares are not on this grid's lattice (origin or cell size differ)")
+    inside = reference.regions != 0
+    ref_cells = grid.locate(shapely.get_x(c)[inside], shapely.get_y(c)[inside])
+    matched = ref_cells >= 0
+    ours = grid.groups[ref_cells[matched]]
+    theirs = reference.groups[inside][matched]
+    pairs = pd.Series([f"{a}|{b}" for a, b in zip(ours, theirs, strict=True)]).value_counts()
+    return GridComparison(
+        cells=grid.n,
+        reference_cells=int(inside.sum()),
+        both=int(matched.sum()),
+        only_ours=int(grid.n - matched.sum()),
+        only_reference=int((~matched).sum()),
+        label_agreement=float(np.mean(ours == theirs)) if matched.any() else float("nan"),
+        confusion={str(k): int(v) for k, v in pairs.items()},
+    )

@@ -1,0 +1,181 @@
+"""Evaluation configs of the grid framework: YAML → validated settings, one-line errors naming the field.
+
+A config (``fairpatrol evaluate my-eval.yaml`` or a preset in ``fairpatrol/presets/grid/``)::
+
+    name: chicago-grid
+    data: {city: chicago, incidents: chicago-theft, group_rule: mean}
+    grid: {cell_size: 1000, mask: auto, label_rule: majority}
+    start: 2022-10-10
+    days: 365
+    algorithms: [NaiveKDE, TimeSpaceKDE, SEPP]
+    models: {TimeSpaceKDE: {beta: 0.1}, SEPP: {trigger: gaussian}}
+    coverage: {start: 0.01, stop: 0.30, step: 0.005}
+    map_day: null        # the day drawn on the map (default: the first day)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from fairpatrol.config import DataConfig, _format_validation, _Strict
+from fairpatrol.errors import ConfigError
+
+PRESET_DIR = "grid"
+
+
+class GridSettings(_Strict):
+    """How the grid is cut (see :func:`fairpatrol.grid.cells.build_grid`)."""
+
+    cell_size: float = Field(default=1000.0, gt=0, description="cell side in metres")
+    mask: Literal["auto", "all", "study"] = "auto"
+    label_rule: Literal["majority", "first"] = "majority"
+
+
+class CoverageSettings(_Strict):
+    """Coverage fractions start, start + step, …, stop (inclusive)."""
+
+    start: float = Field(default=0.01, gt=0, le=1)
+    stop: float = Field(default=0.30, gt=0, le=1)
+    step: float = Field(default=0.005, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CoverageSettings:
+        if self.stop < self.start:
+            raise ValueError("coverage.stop must be ≥ coverage.start")
+        if (self.stop - self.start) / self.step > 10_000:
+            raise ValueError("more than 10,000 coverage levels")
+        return self
+
+    def levels(self) -> np.ndarray:
+        """The coverage fractions (rounded to 1e-9 so that 0.01 + 0.005 k prints as written)."""
+        n = int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+        return np.round(self.start + self.step * np.arange(n), 9)
+
+
+class EvaluateConfig(_Strict):
+    """A rolling evaluation: daily forecasts of each model over ``days`` days from ``start``."""
+
+    name: str = "grid-evaluation"
+    description: str = ""
+    data: DataConfig
+    grid: GridSettings = GridSettings()
+    start: dt.date
+    days: int = Field(ge=1)
+    algorithms: list[str] = Field(default_factory=lambda: ["NaiveKDE", "TimeSpaceKDE", "SEPP"], min_length=1)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    coverage: CoverageSettings = CoverageSettings()
+    map_day: dt.date | None = None
+
+    @field_validator("algorithms", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+    @field_validator("algorithms")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from fairpatrol.grid.models import GRID_MODELS
+
+        for name in value:
+            if name not in GRID_MODELS:
+                raise ValueError(f"unknown grid model {name!r} (known: {', '.join(GRID_MODELS)})")
+        if len(set(value)) != len(value):
+            raise ValueError("a model is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _params(self) -> EvaluateConfig:
+        from fairpatrol.grid.models import GRID_MODELS
+
+        for name, params in self.models.items():
+            if name not in GRID_MODELS:
+                raise ValueError(f"models: unknown grid model {name!r} (known: {', '.join(GRID_MODELS)})")
+            allowed = GRID_MODELS[name]._param_names()
+            for key in params:
+                if key not in allowed:
+                    raise ValueError(
+                        f"models.{name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})"
+                    )
+            try:
+                GRID_MODELS[name](**params)._check_settings()
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"models.{name}: {err}") from None
+        if self.map_day is not None and not (
+            self.start <= self.map_day < self.start + dt.timedelta(days=self.days)
+        ):
+            raise ValueError("map_day must be one of the evaluated days")
+        return self
+
+    @property
+    def end(self) -> dt.date:
+        """The day after the last evaluated day."""
+        return self.start + dt.timedelta(days=self.days)
+
+    def model(self, name: str):
+        """A fresh estimator with this config's settings; daily refits of SEPP warm-start by default."""
+        from fairpatrol.grid.models import GRID_MODELS, SEPP
+
+        params = dict(self.models.get(name, {}))
+        if GRID_MODELS[name] is SEPP:
+            params.setdefault("warm_start", True)
+        return GRID_MODELS[name](**params)
+
+
+def parse_evaluate(raw: Any, source: str = "<evaluate config>", **overrides: Any) -> EvaluateConfig:
+    """Validate a config mapping; ``overrides`` (start, days, algorithms…) that are not None replace keys."""
+    if not isinstance(raw, dict):
+        raise ConfigError("an evaluation config must be a YAML mapping of keys to values", source=source)
+    merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return EvaluateConfig.model_validate(merged)
+    except ValidationError as err:
+        raise _format_validation(err, source) from None
+
+
+def _read_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", source=source, row=row) from None
+
+
+def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
+    """Read and validate an evaluation config file (a relative incident path is relative to the file)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read the config file: {err.strerror}", source=str(p)) from None
+    raw = _read_yaml(text, str(p))
+    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
+        from fairpatrol.data import BUNDLED_INCIDENTS
+
+        inc = raw["data"].get("incidents")
+        if isinstance(inc, str) and inc not in BUNDLED_INCIDENTS and not Path(inc).is_absolute():
+            raw = {**raw, "data": {**raw["data"], "incidents": str((p.parent / inc).resolve())}}
+    return parse_evaluate(raw, source=str(p), **overrides)
+
+
+def grid_preset_names() -> list[str]:
+    """Names of the built-in evaluation presets."""
+    folder = resources.files("fairpatrol.presets").joinpath(PRESET_DIR)
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_grid_preset(name: str, **overrides: Any) -> EvaluateConfig:
+    """A built-in evaluation by name (``fairpatrol/presets/grid/NAME.yaml``)."""
+    names = grid_preset_names()
+    if name not in names:
+        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(names)})", field="preset")
+    res = resources.files("fairpatrol.presets").joinpath(PRESET_DIR, f"{name}.yaml")
+    source = f"preset {name}"
+    return parse_evaluate(_read_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)

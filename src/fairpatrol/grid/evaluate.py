@@ -1,0 +1,324 @@
+"""The rolling grid evaluation of source B (SPEC §9): daily forecasts, fairness and accuracy metrics.
+
+For every day d of the period and every model: fit on the incidents of the model's window
+[d − W, d) (W = 30 days by default), forecast the expected incidents of each cell on day d, and compare
+with the incidents observed in each cell that day. The metrics (:mod:`fairpatrol.grid.metrics`) are
+computed for every coverage level at once, vectorised over days; the EMDs are solved day by day on a
+thread pool (POT releases the GIL).
+
+The long metrics table has one row per (model, date, coverage, group, metric): ``group`` is a group name
+for per-group values, ``overall`` for city-wide ones (hit rate, PAI, overall EMD) and ``between`` for
+two-group comparisons (PF Max-min and Gini, precision gap); ``coverage`` is NaN for the EMD.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairpatrol.data import Incidents
+from fairpatrol.errors import DataError
+from fairpatrol.grid import metrics as gm
+from fairpatrol.grid.cells import (
+    REFERENCE_GRIDS,
+    Grid,
+    build_grid,
+    compare_with_reference,
+    load_reference_grid,
+)
+from fairpatrol.grid.config import EvaluateConfig
+
+OVERALL = "overall"
+BETWEEN = "between"
+
+#: Metric name → what it is (written beside the results).
+METRIC_DOC: dict[str, str] = {
+    "pf_benefit": "prediction-fairness benefit mean |P_c - R_c| over the group's top-k cells",
+    "pf_maxmin": "|benefit group 1 - benefit group 2|",
+    "pf_gini": "|benefit 1 - benefit 2| / (benefit 1 + benefit 2)",
+    "precision": "share of the group's top-k cells with at least one crime (resource-allocation fairness)",
+    "precision_gap": "|precision group 1 - precision group 2|",
+    "hit_rate": "share of the day's crimes in the city-wide top-k cells",
+    "pai": "Predictive Accuracy Index: hit rate / share of cells selected",
+    "emd": "Earth Mover's Distance (metres) between the normalised predicted and observed maps",
+}
+
+
+#: Fitted attributes recorded per model and day when a model has them (SEPP).
+DIAGNOSTICS = ("theta", "omega", "sigma", "mu_bar", "n_iter", "converged", "loglik")
+
+
+@dataclass
+class EvaluationResult:
+    """Everything an evaluation produced."""
+
+    config: EvaluateConfig
+    grid: Grid
+    dates: pd.DatetimeIndex
+    coverages: np.ndarray
+    predictions: dict[str, np.ndarray]  # model -> days × cells expected incidents
+    observed: np.ndarray  # days × cells
+    metrics: pd.DataFrame
+    diagnostics: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def load_evaluation_data(config: EvaluateConfig) -> Incidents:
+    """The incidents (joined to areas with the config's group rule) an evaluation replays."""
+    from fairpatrol.sim.study import load_study_incidents
+
+    return load_study_incidents(config)  # uses config.data only
+
+
+def check_period(config: EvaluateConfig, times: pd.Series) -> None:
+    """Raise a one-line :class:`DataError` when the period or a training window is not covered by data."""
+    if len(times) == 0:
+        raise DataError("no incidents", source=config.data.incidents)
+    first, last = times.min().normalize(), times.max().normalize()
+    start = pd.Timestamp(config.start)
+    final = pd.Timestamp(config.end) - pd.Timedelta(days=1)
+    if final > last:
+        raise DataError(
+            f"the evaluation runs to {final:%Y-%m-%d} but the data end on {last:%Y-%m-%d} "
+            f"(at most {max((last - start).days + 1, 0)} days from {start:%Y-%m-%d})",
+            source=config.data.incidents,
+            field="days",
+        )
+    windows = {name: float(config.model(name).window_days) for name in config.algorithms}
+    longest = max(windows.values())
+    if start - pd.Timedelta(days=longest) < first:
+        raise DataError(
+            f"the {longest:g}-day training window of {start:%Y-%m-%d} begins before the data "
+            f"(first incident {first:%Y-%m-%d}); start on or after "
+            f"{(first + pd.Timedelta(days=int(np.ceil(longest)))):%Y-%m-%d}",
+            source=config.data.incidents,
+            field="start",
+        )
+    sorted_t = np.sort(times.to_numpy())
+    days = pd.date_range(start, periods=config.days, freq="D")
+    for name, w in windows.items():
+        lo = np.searchsorted(sorted_t, (days - pd.Timedelta(days=w)).to_numpy(), side="left")
+        hi = np.searchsorted(sorted_t, days.to_numpy(), side="left")
+        empty = np.flatnonzero(hi == lo)
+        if empty.size:
+            day = days[empty[0]]
+            raise DataError(
+                f"empty training window: {name} has no incidents in the {w:g} days before {day:%Y-%m-%d}",
+                source=config.data.incidents,
+                field="start",
+            )
+
+
+def observed_counts(frame: pd.DataFrame, grid: Grid, dates: pd.DatetimeIndex) -> tuple[np.ndarray, int]:
+    """Incidents per day and cell (days × cells) and the number of period incidents outside the grid."""
+    t = frame["time"]
+    sel = ((t >= dates[0]) & (t < dates[-1] + pd.Timedelta(days=1))).to_numpy()
+    day = ((t[sel] - dates[0]) // pd.Timedelta(days=1)).to_numpy(dtype=np.int64)
+    cell = grid.locate(frame["x"].to_numpy(float)[sel], frame["y"].to_numpy(float)[sel])
+    ok = cell >= 0
+    flat = np.bincount(day[ok] * grid.n + cell[ok], minlength=len(dates) * grid.n)
+    return flat.reshape(len(dates), grid.n).astype(np.float64), int((~ok).sum())
+
+
+def forecast(
+    model: Any,
+    frame: pd.DataFrame,
+    grid: Grid,
+    dates: pd.DatetimeIndex,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Refit ``model`` before every day and forecast it: (days × cells, per-day diagnostics)."""
+    out = np.empty((len(dates), grid.n))
+    rows = []
+    for k, day in enumerate(dates):
+        model.fit(frame, until=day, grid=grid)
+        out[k] = model.predict().to_numpy()
+        diag = {"date": day, "n_events": model.n_events_, "bandwidth": model.bandwidth_}
+        for name in DIAGNOSTICS:
+            if hasattr(model, f"{name}_"):
+                diag[name] = getattr(model, f"{name}_")
+        rows.append(diag)
+        if progress is not None:
+            progress(1)
+    return out, pd.DataFrame(rows)
+
+
+def _emds(pred: np.ndarray, counts: np.ndarray, grid: Grid, threads: int) -> dict[str, np.ndarray]:
+    """Daily spatial EMDs overall and per group, solved on ``threads`` threads."""
+    targets = {OVERALL: None, **dict(zip(grid.group_pair, grid.group_masks(), strict=True))}
+    jobs = []
+    for key, mask in targets.items():
+        dist = grid.distances if mask is None else grid.distances[np.ix_(mask, mask)]
+        p = pred if mask is None else pred[:, mask]
+        c = counts if mask is None else counts[:, mask]
+        jobs += [(key, k, p[k], c[k], dist) for k in range(len(pred))]
+    out = {key: np.empty(len(pred)) for key in targets}
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        values = pool.map(lambda j: gm.emd_spatial(j[2], j[3], j[4]), jobs)
+        for (key, k, *_), v in zip(jobs, values, strict=True):
+            out[key][k] = v
+    return out
+
+
+def day_metrics(
+    pred: np.ndarray, counts: np.ndarray, grid: Grid, coverages: np.ndarray, threads: int = 2
+) -> list[tuple[str, str, np.ndarray]]:
+    """Every metric of one model as (metric, group, days × K array, or days for the EMD)."""
+    g1, g2 = grid.group_pair
+    m1, m2 = grid.group_masks()
+    f1 = gm.prediction_benefit(pred, counts, m1, coverages)
+    f2 = gm.prediction_benefit(pred, counts, m2, coverages)
+    p1 = gm.precision(pred, counts, m1, coverages)
+    p2 = gm.precision(pred, counts, m2, coverages)
+    hits = gm.hit_rate(pred, counts, coverages)
+    out = [
+        ("pf_benefit", g1, f1),
+        ("pf_benefit", g2, f2),
+        ("pf_maxmin", BETWEEN, gm.max_min(f1, f2)),
+        ("pf_gini", BETWEEN, gm.gini_two(f1, f2)),
+        ("precision", g1, p1),
+        ("precision", g2, p2),
+        ("precision_gap", BETWEEN, np.abs(p1 - p2)),
+        ("hit_rate", OVERALL, hits),
+        ("pai", OVERALL, gm.pai(hits, grid.n, coverages)),
+    ]
+    for group, values in _emds(pred, counts, grid, threads).items():
+        out.append(("emd", group, values))
+    return out
+
+
+def long_metrics(
+    model: str, dates: pd.DatetimeIndex, coverages: np.ndarray, blocks: list[tuple[str, str, np.ndarray]]
+) -> pd.DataFrame:
+    """Blocks of :func:`day_metrics` as tidy rows (model, date, coverage, group, metric, value)."""
+    frames = []
+    n_d = len(dates)
+    for metric, group, values in blocks:
+        if values.ndim == 2:
+            cov = np.tile(coverages, n_d)
+            date = np.repeat(dates.to_numpy(), len(coverages))
+        else:
+            cov = np.full(n_d, np.nan)
+            date = dates.to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {"date": date, "coverage": cov, "group": group, "metric": metric, "value": values.ravel()}
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "model", model)
+    return out
+
+
+def summarise(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per (model, metric, group, coverage): mean over days, a t-interval of the mean and the daily range.
+
+    ``ci_low``/``ci_high`` treat days as independent (day-to-day correlation makes them optimistic);
+    ``q_low``/``q_high`` are the 2.5 % and 97.5 % quantiles of the daily values; ``days`` counts the days
+    with a defined value, ``days_undefined`` the others (e.g. days without crime).
+    """
+    from scipy import stats
+
+    keys = ["model", "metric", "group", "coverage"]
+    g = metrics.groupby(keys, dropna=False, observed=True, sort=False)["value"]
+    out = g.agg(mean="mean", std="std", days="count", size="size").reset_index()
+    tail = (1 - level) / 2
+    q = g.quantile([tail, 1 - tail]).unstack()
+    out["q_low"] = q.iloc[:, 0].to_numpy()
+    out["q_high"] = q.iloc[:, 1].to_numpy()
+    n = out["days"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(1 - tail, np.maximum(n - 1, 1)) * out["std"].to_numpy() / np.sqrt(n)
+    half = np.where(n >= 2, half, np.nan)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["days_undefined"] = out["size"] - out["days"]
+    cols = [*keys, "mean", "ci_low", "ci_high", "q_low", "q_high", "days", "days_undefined"]
+    return out[cols]
+
+
+def evaluate(
+    config: EvaluateConfig,
+    *,
+    incidents: Incidents | None = None,
+    progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
+) -> EvaluationResult:
+    """Run the rolling evaluation of ``config`` (see the module docstring)."""
+    t0 = time.perf_counter()
+    inc = load_evaluation_data(config) if incidents is None else incidents
+    frame = inc.frame[["time", "x", "y"]]
+    check_period(config, frame["time"])
+    gs = config.grid
+    grid = build_grid(inc.areas, gs.cell_size, mask=gs.mask, label_rule=gs.label_rule)
+    dates = pd.date_range(pd.Timestamp(config.start), periods=config.days, freq="D")
+    longest = max(float(config.model(name).window_days) for name in config.algorithms)
+    used = frame.loc[
+        (
+            (frame["time"] >= dates[0] - pd.Timedelta(days=longest))
+            & (frame["time"] < dates[-1] + pd.Timedelta(days=1))
+        ).to_numpy()
+    ]
+    observed, outside = observed_counts(used, grid, dates)
+    coverages = config.coverage.levels()
+    threads = threads or min(2, os.cpu_count() or 1)
+    seconds = {"load": time.perf_counter() - t0}
+    predictions, diagnostics, tables = {}, [], []
+    for name in config.algorithms:
+        t1 = time.perf_counter()
+        pred, diag = forecast(config.model(name), used, grid, dates, progress)
+        t2 = time.perf_counter()
+        tables.append(
+            long_metrics(name, dates, coverages, day_metrics(pred, observed, grid, coverages, threads))
+        )
+        seconds[f"{name}_forecast"] = t2 - t1
+        seconds[f"{name}_metrics"] = time.perf_counter() - t2
+        predictions[name] = pred
+        diag.insert(0, "model", name)
+        diagnostics.append(diag)
+    metrics = pd.concat(tables, ignore_index=True)
+    diag = pd.concat(diagnostics, ignore_index=True)
+    for name in DIAGNOSTICS:
+        if name not in diag:
+            diag[name] = np.nan
+    diag["converged"] = diag["converged"].astype("boolean")
+    diag["n_iter"] = diag["n_iter"].astype("Int64")
+    for col in ("model", "group", "metric"):
+        metrics[col] = metrics[col].astype("category")
+    info: dict[str, Any] = {
+        "grid": grid.summary(),
+        "incidents_in_period": int(observed.sum()),
+        "incidents_outside_grid": outside,
+        "days_without_crime": int((observed.sum(axis=1) == 0).sum()),
+        "days_without_crime_per_group": {
+            g: int((observed[:, m].sum(axis=1) == 0).sum())
+            for g, m in zip(grid.group_pair, grid.group_masks(), strict=True)
+        },
+        "data_report": inc.report.to_dict(),
+    }
+    if grid.city in REFERENCE_GRIDS:
+        try:
+            info["reference_grid"] = compare_with_reference(grid, load_reference_grid(grid.city)).to_dict()
+        except DataError as err:  # another cell size or origin: not comparable cell by cell
+            info["reference_grid"] = f"not compared: {err}"
+    seconds["total"] = time.perf_counter() - t0
+    return EvaluationResult(
+        config=config,
+        grid=grid,
+        dates=dates,
+        coverages=coverages,
+        predictions=predictions,
+        observed=observed,
+        metrics=metrics,
+        diagnostics=diag,
+        info=info,
+        seconds=seconds,
+    )

@@ -1,0 +1,185 @@
+"""Fairness and accuracy of grid forecasts at a range of coverage levels (SPEC §9, source B).
+
+Inputs are arrays over days × cells: ``pred`` the forecast intensities and ``counts`` the observed crimes.
+Both are normalised to shares over the cells of the grid (:func:`shares`): P_c = pred_c / Σ pred,
+R_c = counts_c / Σ counts. For a coverage k and a group g of n_g cells, the selection G*_g is the
+``ceil(k · n_g)`` cells of g with the highest forecast (at least one; ties go to the lower cell index).
+
+* Prediction fairness (PF): benefit f(G*_g) = mean_{c ∈ G*_g} |P_c − R_c| (:func:`prediction_benefit`);
+  Max-min = |f(G*_1) − f(G*_2)| (:func:`max_min`); two-group Gini = |f1 − f2| / (f1 + f2)
+  (:func:`gini_two`, 0 when f1 = f2 = 0).
+* Resource-allocation fairness (RAF): precision of group g = |{c ∈ G*_g : counts_c ≥ 1}| / |G*_g|
+  (:func:`precision`).
+* Accuracy of the city-wide greedy allocation (SPEC §4, the top ``ceil(k · N)`` cells of the whole grid):
+  hit rate = crimes in the selected cells / all crimes (:func:`hit_rate`); Predictive Accuracy Index
+  PAI = hit rate / (selected cells / N) (Chainey, Tompson & Uhlig 2008), the cell count standing for
+  the area because every cell is the same square (:func:`pai`).
+* Earth Mover's Distance between the predicted and the observed map (:func:`emd_spatial`): the
+  minimum cost, in metres, of moving the predicted mass onto the observed mass with the distance between
+  cell centres as ground cost (exact network simplex of POT, ``ot.emd2``). Per group both maps are
+  restricted to the group's cells and renormalised there. This is the spatial distance of SPEC §9,
+  unlike the 1-D distance between the two lists of cell values used by the PF/RAF paper's code, which
+  ignores where the mass lies (kept as :func:`emd_values_1d` for comparison only).
+
+Days without crime: R is undefined, so PF benefits, Max-min, Gini, hit rate, PAI and the EMD are NaN on a
+day with no crime in the grid, and a group's EMD is NaN on a day with no crime in that group (nothing to
+move mass to); precision stays defined (0). NaN days are left out of the means and counted apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def shares(x: np.ndarray) -> np.ndarray:
+    """x normalised to sum 1 along the last axis; rows with a zero (or non-finite) total become NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    if (x < 0).any():
+        raise ValueError("intensities and counts must be non-negative")
+    total = x.sum(axis=-1, keepdims=True)
+    ok = np.isfinite(total) & (total > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, x / np.where(ok, total, 1.0), np.nan)
+
+
+def selection_sizes(n: int, coverages: np.ndarray) -> np.ndarray:
+    """Cells selected at each coverage fraction: ceil(k · n), at least 1 and at most n."""
+    k = np.asarray(coverages, dtype=np.float64)
+    if n < 1:
+        raise ValueError("a group needs at least one cell")
+    if ((k <= 0) | (k > 1)).any():
+        raise ValueError("coverage fractions must lie in (0, 1]")
+    return np.clip(np.ceil(k * n - 1e-9).astype(np.int64), 1, n)
+
+
+def _ranked(values: np.ndarray, pred: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """``values`` restricted to ``mask`` columns and sorted per row by decreasing ``pred`` (stable)."""
+    pred = np.atleast_2d(np.asarray(pred, dtype=np.float64))
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if pred.shape != values.shape:
+        raise ValueError(f"shape mismatch: {pred.shape} vs {values.shape}")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != pred.shape[-1:]:
+            raise ValueError(f"mask has {mask.shape[0]} cells, the maps {pred.shape[-1]}")
+        pred, values = pred[:, mask], values[:, mask]
+    order = np.argsort(-pred, axis=1, kind="stable")
+    return np.take_along_axis(values, order, axis=1), pred.shape[1]
+
+
+def _top_mean(
+    values: np.ndarray, pred: np.ndarray, mask: np.ndarray | None, coverages: np.ndarray
+) -> np.ndarray:
+    """Mean of ``values`` over the top-k cells by ``pred`` for every coverage k: days × K."""
+    ranked, n = _ranked(values, pred, mask)
+    sizes = selection_sizes(n, coverages)
+    return np.cumsum(ranked, axis=1)[:, sizes - 1] / sizes
+
+
+def prediction_benefit(
+    pred: np.ndarray, counts: np.ndarray, mask: np.ndarray | None, coverages: np.ndarray
+) -> np.ndarray:
+    """PF benefit f = mean_{c ∈ G*} |P_c − R_c| of the group ``mask`` at each coverage: days × K.
+
+    P and R are shares over *all* cells (not only the group's), as in source B.
+    """
+    gap = np.abs(shares(pred) - shares(counts))
+    return _top_mean(gap, pred, mask, coverages)
+
+
+def max_min(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
+    """Max-min of two groups' benefits: |f1 − f2|."""
+    return np.abs(np.asarray(f1, float) - np.asarray(f2, float))
+
+
+def gini_two(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
+    """Two-group Gini of benefits: |f1 − f2| / (f1 + f2), 0 when both are 0 (equal treatment)."""
+    f1 = np.asarray(f1, float)
+    f2 = np.asarray(f2, float)
+    total = f1 + f2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(
+            total > 0,
+            np.abs(f1 - f2) / np.where(total > 0, total, 1.0),
+            np.where(np.isnan(total), np.nan, 0.0),
+        )
+
+
+def precision(
+    pred: np.ndarray, counts: np.ndarray, mask: np.ndarray | None, coverages: np.ndarray
+) -> np.ndarray:
+    """RAF precision of the group ``mask``: share of its top-k cells with at least one crime, days × K."""
+    hit = (np.asarray(counts, dtype=np.float64) >= 1).astype(np.float64)
+    return _top_mean(hit, pred, mask, coverages)
+
+
+def hit_rate(pred: np.ndarray, counts: np.ndarray, coverages: np.ndarray) -> np.ndarray:
+    """Share of the day's crimes in the city-wide top-k cells by forecast: days × K (NaN without crime)."""
+    r = shares(counts)
+    ranked, n = _ranked(np.nan_to_num(r), pred, None)
+    sizes = selection_sizes(n, coverages)
+    out = np.cumsum(ranked, axis=1)[:, sizes - 1]
+    out[np.isnan(r).all(axis=1)] = np.nan
+    return out
+
+
+def pai(hits: np.ndarray, n_cells: int, coverages: np.ndarray) -> np.ndarray:
+    """Predictive Accuracy Index: hit rate / share of the cells selected."""
+    return np.asarray(hits, float) / (selection_sizes(n_cells, coverages) / n_cells)
+
+
+def emd_spatial(a: np.ndarray, b: np.ndarray, distances: np.ndarray) -> float:
+    """Earth Mover's Distance between two non-negative maps over the same cells, in distance units.
+
+    Both maps are normalised to sum 1; ``distances`` is the cells' ground-distance matrix. Returns NaN
+    when either map has no mass. A cell without mass in a map is dropped from that side of the problem
+    before solving, which is exact and makes the sparse observed map cheap.
+    """
+    import ot
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or distances.shape != (a.size, a.size):
+        raise ValueError(f"shape mismatch: maps {a.shape}, {b.shape}, distances {distances.shape}")
+    sa, sb = a.sum(), b.sum()
+    if not (np.isfinite(sa) and np.isfinite(sb) and sa > 0 and sb > 0):
+        return float("nan")
+    ia = np.flatnonzero(a > 0)
+    ib = np.flatnonzero(b > 0)
+    pa = a[ia] / sa
+    pb = b[ib] / sb
+    pb *= pa.sum() / pb.sum()  # equal totals to the last bit, as the exact solver requires
+    cost = np.ascontiguousarray(distances[np.ix_(ia, ib)])
+    value, log = ot.emd2(pa, pb, cost, numItermax=50_000_000, log=True)
+    if log.get("warning"):
+        raise RuntimeError(f"EMD solver did not reach the optimum: {log['warning']}")
+    return float(value)
+
+
+def emd_maps(
+    pred: np.ndarray, counts: np.ndarray, distances: np.ndarray, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`emd_spatial` of each day's forecast and observed map (restricted to ``mask``): days."""
+    pred = np.atleast_2d(np.asarray(pred, dtype=np.float64))
+    counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        pred, counts = pred[:, mask], counts[:, mask]
+        distances = distances[np.ix_(mask, mask)]
+    return np.array([emd_spatial(p, c, distances) for p, c in zip(pred, counts, strict=True)])
+
+
+def emd_values_1d(a: np.ndarray, b: np.ndarray) -> float:
+    """1-D Wasserstein distance between the *values* of two normalised maps (not a spatial distance).
+
+    What the PF/RAF paper's code computes (``scipy.stats.wasserstein_distance`` of the flattened cell
+    values): it compares the two histograms of cell values and is blind to where the mass is, so moving
+    all crime to the other end of the city can leave it unchanged. For comparison with that paper only.
+    """
+    from scipy.stats import wasserstein_distance
+
+    pa = shares(a)
+    pb = shares(b)
+    if np.isnan(pa).any() or np.isnan(pb).any():
+        return float("nan")
+    return float(wasserstein_distance(pa.ravel(), pb.ravel()))

@@ -1,0 +1,168 @@
+"""The results directory of ``fairpatrol evaluate``, written atomically (temporary directory, then rename).
+
+Layout of ``DIR``:
+
+* ``metrics.parquet``: one row per (model, date, coverage, group, metric) with ``value``
+  (:mod:`fairpatrol.grid.evaluate`; ``coverage`` is NaN for the EMD, ``group`` is a group name,
+  ``overall`` or ``between``);
+* ``summary.csv``: per (model, metric, group, coverage) the mean over days, a 95 % t-interval of the mean
+  (``ci_low``, ``ci_high``), the 2.5 % and 97.5 % quantiles of the daily values (``q_low``, ``q_high``),
+  the number of days with a value and without one;
+* ``predictions.parquet``: one row per (model, date, cell_id) with the forecast ``predicted`` (expected
+  incidents) and the ``observed`` incidents;
+* ``diagnostics.parquet``: one row per (model, date): training events, bandwidth and, for SEPP, θ, ω, σ,
+  μ̄, EM iterations, convergence and log-likelihood;
+* ``cells.parquet``: the grid (cell_id, lattice position, centre, area in the city, area and group,
+  square as WKB);
+* ``evaluate.yaml``: the resolved config, the models' parameters, the grid and its comparison with the
+  bundled reference grid, data counts, days without crime, timings and software versions;
+* ``coverage_curves.png``, ``emd.png``, ``map.png``: the figures of :mod:`fairpatrol.grid.plots`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from fairpatrol.errors import FairpatrolError
+from fairpatrol.grid.evaluate import METRIC_DOC, EvaluationResult, summarise
+
+
+@contextlib.contextmanager
+def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory beside ``out`` and rename it to ``out`` when the block succeeds."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FairpatrolError(f"{out}: exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp creates 0700; give the results directory the usual permissions
+    try:
+        yield tmp
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def predictions_frame(result: EvaluationResult) -> pd.DataFrame:
+    """One row per (model, date, cell_id): ``predicted`` and ``observed``."""
+    n_d, n_c = result.observed.shape
+    frames = []
+    for name, pred in result.predictions.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": name,
+                    "date": np.repeat(result.dates.to_numpy(), n_c),
+                    "cell_id": np.tile(result.grid.ids, n_d),
+                    "predicted": pred.ravel(),
+                    "observed": result.observed.ravel().astype(np.int32),
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("model", "cell_id"):
+        out[col] = out[col].astype("category")
+    return out
+
+
+def cells_frame(result: EvaluationResult) -> pd.DataFrame:
+    """The grid's cells with their squares as WKB."""
+    import shapely
+
+    out = result.grid.frame.copy()
+    out["geometry"] = shapely.to_wkb(result.grid.geometry)
+    return out
+
+
+def evaluate_document(result: EvaluationResult) -> dict[str, Any]:
+    """The resolved config and everything needed to read and reproduce the results."""
+    from fairpatrol.config import to_yaml_dict
+    from fairpatrol.results import versions
+
+    cfg = result.config
+    doc = to_yaml_dict(cfg)
+    g1, g2 = result.grid.group_pair
+    doc["resolved"] = {
+        "models": {name: cfg.model(name).get_params() for name in cfg.algorithms},
+        "dates": [str(result.dates[0].date()), str(result.dates[-1].date())],
+        "coverage_levels": len(result.coverages),
+        "groups": {"group_1": g1, "group_2": g2, "rule": result.config.data.group_rule or "default"},
+        "metrics": METRIC_DOC,
+        "zero_crime_days": "metrics dividing by the day's crimes (PF, hit rate, PAI, EMD) are NaN on a day "
+        "without crime in the grid, a group's EMD on a day without crime in the group; left out of means",
+    }
+    doc["grid"] = result.info.get("grid")
+    doc["reference_grid"] = result.info.get("reference_grid")
+    doc["counts"] = {
+        k: result.info[k]
+        for k in (
+            "incidents_in_period",
+            "incidents_outside_grid",
+            "days_without_crime",
+            "days_without_crime_per_group",
+        )
+    }
+    doc["data_report"] = result.info.get("data_report")
+    doc["versions"] = versions()
+    doc["seconds"] = {k: round(v, 3) for k, v in result.seconds.items()}
+    return doc
+
+
+def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write every table, the config and the figures of ``result`` to ``out`` (atomically)."""
+    from fairpatrol.grid import plots
+
+    out = Path(out)
+    summary = summarise(result.metrics)
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        result.metrics.to_parquet(tmp / "metrics.parquet", compression="zstd", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        predictions_frame(result).to_parquet(tmp / "predictions.parquet", compression="zstd", index=False)
+        result.diagnostics.to_parquet(tmp / "diagnostics.parquet", compression="zstd", index=False)
+        cells_frame(result).to_parquet(tmp / "cells.parquet", compression="zstd", index=False)
+        with open(tmp / "evaluate.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(_plain(evaluate_document(result)), fh, sort_keys=False, allow_unicode=True)
+        plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png")
+        plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png")
+        day = pd.Timestamp(result.config.map_day or result.dates[0])
+        k = int((day - result.dates[0]).days)
+        plots.day_map(
+            result.grid,
+            {name: pred[k] for name, pred in result.predictions.items()},
+            result.observed[k],
+            day,
+            tmp / "map.png",
+        )
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and containers as plain YAML-able Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,273 @@
+"""Running a sweep's unfinished cells: local worker processes, a Dask cluster, or in this process.
+
+* **local** (default): a ``concurrent.futures`` process pool (``spawn`` context) of one worker per core, each
+  with ``NUMBA_NUM_THREADS=1`` (the cells are the parallelism); at most one cell per worker is in flight, so
+  cells start in the sweep's order. A worker that dies (killed, out of memory) breaks the pool: the cells it
+  was running are retried one at a time in a fresh pool after the others, and a cell that kills its worker
+  alone is recorded as failed. Workers exit when the sweep process dies (even by ``kill -9``).
+* **cluster**: ``dask.distributed.Client(address)`` submits the same cell function to an existing cluster
+  (no scheduler of our own); results come back to this process, which writes them.
+* **inline**: every cell in this process, one after the other (debugging, tests).
+
+Whatever runs the cells, this process writes them (:class:`fairpatrol.sweep.store.SweepStore`), as each
+finishes, so an interrupted sweep loses at most the cells in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fairpatrol.errors import FairpatrolError
+from fairpatrol.sweep.spec import SweepCell, SweepPlan, jsonable
+from fairpatrol.sweep.store import SweepStore
+from fairpatrol.sweep.worker import CellOutcome, CellTask, fairpatrol_version, reference_schemas, run_cell
+
+#: Thread-count variables given to local workers (one thread each: cells are the parallel unit).
+WORKER_ENV = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+
+@dataclass
+class SweepReport:
+    """What a sweep invocation did."""
+
+    out: Path
+    total: int
+    skipped: int
+    ran: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # cell id -> one-line error
+    seconds: float = 0.0
+    backend: str = "local"
+    workers: int = 0
+    interrupted: bool = False
+
+    @property
+    def succeeded(self) -> int:
+        return self.ran - len(self.failed)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def tasks_of(plan: SweepPlan, cells: list[SweepCell] | None = None) -> list[CellTask]:
+    """Worker tasks of ``cells`` (default: all), conformed to one table schema per table."""
+    cells = plan.cells if cells is None else cells
+    schemas = reference_schemas([c.config for c in plan.cells]) if cells else None
+    return [
+        CellTask(
+            c.id,
+            c.slug,
+            c.config.model_dump(mode="json"),
+            jsonable(c.columns),
+            plan.spec.allocations,
+            schemas,
+        )
+        for c in cells
+    ]
+
+
+def run_sweep(
+    plan: SweepPlan,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    cluster: str | None = None,
+    inline: bool = False,
+    overwrite: bool = False,
+    on_start: Callable[[int, int], None] | None = None,
+    on_cell: Callable[[CellOutcome], None] | None = None,
+) -> SweepReport:
+    """Run the cells of ``plan`` not yet finished in ``out``; write each as it finishes.
+
+    ``on_start(total, to_run)`` and ``on_cell(outcome)`` report progress (e.g. to a progress bar).
+    """
+    t0 = time.perf_counter()
+    with SweepStore.open(out, plan.manifest(), overwrite=overwrite) as store:
+        done = store.finished()
+        todo = tasks_of(plan, [c for c in plan.cells if c.id not in done])
+        n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
+        backend = "cluster" if cluster else "inline" if inline else "local"
+        report = SweepReport(store.root, len(plan.cells), len(plan.cells) - len(todo), backend=backend)
+        report.workers = 1 if inline else n_workers
+        if on_start is not None:
+            on_start(report.total, len(todo))
+
+        def record(outcome: CellOutcome, slug: str) -> None:
+            report.ran += 1
+            if outcome.ok:
+                store.write_cell(outcome)
+            else:
+                store.write_failure(outcome.cell_id, slug, outcome.error, outcome.traceback)
+                report.failed[outcome.cell_id] = outcome.error
+            if on_cell is not None:
+                on_cell(outcome)
+
+        try:
+            if not todo:
+                pass
+            elif cluster:
+                report.workers = _run_dask(todo, cluster, record)
+            elif inline:
+                for task in todo:
+                    record(run_cell(task), task.slug)
+            else:
+                _run_local(todo, n_workers, record)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        report.seconds = time.perf_counter() - t0
+        return report
+
+
+# ------------------------------------------------------------------------------------------- local pool
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    """Set :data:`WORKER_ENV` while workers are spawned (they copy this process's environment)."""
+    saved = {k: os.environ.get(k) for k in WORKER_ENV}
+    os.environ.update(WORKER_ENV)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _init_worker(parent: int) -> None:
+    """Worker start-up: exit when the sweep process is gone (its pid is no longer our parent)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fairpatrol-parent-watch", daemon=True).start()
+
+
+def _pool(n: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(os.getpid(),)
+    )
+
+
+def _run_local(
+    todo: list[CellTask],
+    n_workers: int,
+    record: Callable[[CellOutcome, str], None],
+    fn: Callable[[CellTask], CellOutcome] = run_cell,
+) -> None:
+    """Process pool with at most ``n_workers`` cells in flight; crash suspects retried alone at the end.
+
+    ``fn`` runs one cell (a module-level function, as the spawned workers import it by name).
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    pending = deque(todo)
+    suspects: list[CellTask] = []
+    with _worker_environment():
+        while pending:
+            pool = _pool(n_workers)
+            flight: dict = {}
+            try:
+                while pending or flight:
+                    while pending and len(flight) < n_workers:
+                        task = pending.popleft()
+                        flight[pool.submit(fn, task)] = task
+                    finished, _ = wait(flight, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        outcome = fut.result()  # raises BrokenProcessPool if any worker died
+                        record(outcome, flight.pop(fut).slug)
+            except BrokenProcessPool:
+                for fut, task in list(flight.items()):  # cells that finished before the crash are kept
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        record(fut.result(), task.slug)
+                        del flight[fut]
+                suspects.extend(flight.values())
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+        for task in suspects:  # each alone: a crash is then this cell's
+            pool = _pool(1)
+            try:
+                record(pool.submit(fn, task).result(), task.slug)
+            except BrokenProcessPool:
+                record(
+                    CellOutcome(
+                        task.cell_id,
+                        False,
+                        error="worker process died while running this cell "
+                        "(killed, out of memory or a crash in compiled code)",
+                    ),
+                    task.slug,
+                )
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+
+# ------------------------------------------------------------------------------------------------ dask
+
+
+def _run_dask(todo: list[CellTask], address: str, record: Callable[[CellOutcome, str], None]) -> int:
+    """Submit every cell to the Dask cluster at ``address``; returns its number of workers."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as err:  # pragma: no cover - dask is a dependency
+        raise FairpatrolError(f"--cluster needs dask.distributed: {err}") from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as err:
+        raise FairpatrolError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
+    try:
+        try:
+            versions = set(client.run(fairpatrol_version).values())
+        except Exception as err:
+            raise FairpatrolError(
+                f"the Dask workers at {address} cannot run fairpatrol ({type(err).__name__}: {err}); install "
+                "it in the workers' environment"
+            ) from None
+        import fairpatrol
+
+        if versions != {fairpatrol.__version__}:
+            raise FairpatrolError(
+                f"Dask workers at {address} run fairpatrol {sorted(versions)}, this process "
+                f"{fairpatrol.__version__}: install the same version on the workers"
+            )
+        n_workers = len(client.scheduler_info()["workers"])
+        run_id = uuid.uuid4().hex[:8]
+        futures = {
+            client.submit(run_cell, t, key=f"fairpatrol-cell-{t.cell_id}-{run_id}", pure=False): t
+            for t in todo
+        }
+        for fut in as_completed(futures):
+            task = futures[fut]
+            try:
+                outcome = fut.result()
+            except Exception as err:  # a worker lost for good (KilledWorker) or a task that cannot run
+                outcome = CellOutcome(task.cell_id, False, error=f"{type(err).__name__}: {err}")
+            record(outcome, task.slug)
+            fut.release()
+        return n_workers
+    finally:
+        client.close()
