@@ -3,7 +3,7 @@
 Layout of ``DIR`` written by ``fairpatrol run``:
 
 * ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with ``crimes, officers,
-  detected, reported``;
+  detected, reported, prevention`` (non-punitive units; 0 without that remedy);
 * ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric
   (:data:`fairpatrol.metrics.METRICS`) and the model diagnostics (PredPol θ, ω, EM iterations);
 * ``summary.csv``: per (scenario, algorithm, metric, statistic) the mean over runs and its 95 % interval,
@@ -17,9 +17,6 @@ interrupted run never leaves a directory that looks finished.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +26,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import to_yaml_dict
-from fairpatrol.errors import FairpatrolError
 from fairpatrol.metrics import HEADLINE, METRICS, mean_interval, trend_slope
 from fairpatrol.sim.study import StudyResult
 
 KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
+
+
+def diagnostic_columns() -> list[str]:
+    """The model-diagnostic columns of metrics.parquet: the union over all registered models."""
+    from fairpatrol.models import MODELS
+
+    return list(dict.fromkeys(c for m in MODELS.values() for c in m.diagnostic_columns))
 
 
 def _dict(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
@@ -76,8 +80,8 @@ def allocations_table(res: StudyResult) -> pa.Table:
     cols["area_id"] = _dict(list(res.data.areas.ids), np.tile(np.arange(n_m), total // n_m))
     for name in ("crimes", "officers", "detected", "reported"):
         cols[name] = pa.array(getattr(res, name).reshape(-1))
-    if res.prevention is not None:
-        cols["prevention"] = pa.array(res.prevention.reshape(-1))
+    prevention = res.prevention if res.prevention is not None else np.zeros_like(res.officers)
+    cols["prevention"] = pa.array(prevention.reshape(-1))
     return pa.table(cols)
 
 
@@ -93,7 +97,11 @@ def metrics_table(res: StudyResult) -> pa.Table:
         cols[name] = pa.array(res.metrics[name].reshape(-1))
     averaged = n_r != res.fallback.shape[1]  # metrics of run-averaged counts (paper-compatible mode)
     cols["uniform_fallback"] = pa.array((res.fallback.any(axis=1) if averaged else res.fallback).reshape(-1))
-    for name, arr in res.diagnostics.items():
+    for name in diagnostic_columns():  # every model's, NaN where not applicable: one schema for all studies
+        arr = res.diagnostics.get(name)
+        if arr is None:
+            cols[name] = pa.array(np.full(n_c * n_r * n_d, np.nan))
+            continue
         values = np.nanmean(arr, axis=1) if averaged else arr
         cols[name] = pa.array(values.reshape(-1).astype(np.float64))
     g1, g2 = res.group_pair
@@ -246,12 +254,7 @@ def config_document(res: StudyResult) -> dict[str, Any]:
 
 def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False) -> Path:
     """Write the results directory atomically (temporary directory, then rename)."""
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with atomic_directory(out, overwrite=overwrite) as tmp:
         pq.write_table(
             allocations_table(res), tmp / "allocations.parquet", compression="zstd", compression_level=1
         )
@@ -262,14 +265,4 @@ def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False)
             effects.to_csv(tmp / "remedy_effects.csv", index=False)
         with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(config_document(res), fh, sort_keys=False, allow_unicode=True)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)

@@ -56,6 +56,8 @@ class AreaModel(ABC):
 
     #: True when the model needs incident coordinates (x, y) as well as area ids.
     needs_coordinates = False
+    #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
+    diagnostic_columns: tuple[str, ...] = ()
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -69,6 +69,8 @@ class PredPol(AreaModel):
         fits exist.
     """
 
+    diagnostic_columns = ("theta", "omega", "em_iterations", "em_converged")
+
     def __init__(
         self,
         window_days: int = 365,

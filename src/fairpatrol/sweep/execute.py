@@ -28,7 +28,7 @@ from pathlib import Path
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.sweep.spec import SweepCell, SweepPlan, jsonable
 from fairpatrol.sweep.store import SweepStore
-from fairpatrol.sweep.worker import CellOutcome, CellTask, fairpatrol_version, reference_schemas, run_cell
+from fairpatrol.sweep.worker import CellOutcome, CellTask, fairpatrol_version, run_cell
 
 #: Thread-count variables given to local workers (one thread each: cells are the parallel unit).
 WORKER_ENV = {
@@ -66,9 +66,8 @@ def default_workers() -> int:
 
 
 def tasks_of(plan: SweepPlan, cells: list[SweepCell] | None = None) -> list[CellTask]:
-    """Worker tasks of ``cells`` (default: all), conformed to one table schema per table."""
+    """Worker tasks of ``cells`` (default: all)."""
     cells = plan.cells if cells is None else cells
-    schemas = reference_schemas([c.config for c in plan.cells]) if cells else None
     return [
         CellTask(
             c.id,
@@ -76,7 +75,6 @@ def tasks_of(plan: SweepPlan, cells: list[SweepCell] | None = None) -> list[Cell
             c.config.model_dump(mode="json"),
             jsonable(c.columns),
             plan.spec.allocations,
-            schemas,
         )
         for c in cells
     ]

@@ -30,7 +30,6 @@ class CellTask:
     config: dict[str, Any]
     columns: dict[str, Any]
     allocations: bool = True
-    schemas: dict[str, Any] | None = None  # table -> pyarrow schema every cell's table is conformed to
 
 
 @dataclass
@@ -86,40 +85,10 @@ def _parquet_bytes(table: Any, level: int | None = None) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def conform(table: Any, schema: Any) -> Any:
-    """``table`` with the columns of ``schema`` in its order (missing ones NaN or null), extras after.
-
-    Cells of different algorithms produce different model-diagnostic columns (PredPol's θ, ω…); conforming
-    every cell to one schema keeps a plain ``select … from 'DIR/metrics/**/*.parquet'`` working, with
-    NaN where a diagnostic does not apply, exactly as in the single table of ``fairpatrol run``.
-    """
-    import numpy as np
-    import pyarrow as pa
-
-    if schema is None:
-        return table
-    n = table.num_rows
-    arrays, names = [], []
-    for f in schema:
-        if f.name in table.column_names:
-            arrays.append(table.column(f.name))
-        elif pa.types.is_floating(f.type):
-            arrays.append(pa.array(np.full(n, np.nan), type=f.type))
-        else:
-            arrays.append(pa.nulls(n, f.type))
-        names.append(f.name)
-    for name in table.column_names:
-        if name not in schema.names:
-            arrays.append(table.column(name))
-            names.append(name)
-    return pa.table(arrays, names=names)
-
-
 def cell_tables(
     result: Any,
     columns: dict[str, Any],
     allocations: bool = True,
-    schemas: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns."""
     import pyarrow as pa
@@ -132,41 +101,9 @@ def cell_tables(
     }
     if allocations:
         tables["allocations"] = allocations_table(result)
-    schemas = schemas or {}
-    return {name: with_columns(conform(t, schemas.get(name)), columns) for name, t in tables.items()}
-
-
-def reference_schemas(configs: list[Any]) -> dict[str, Any] | None:
-    """Schemas every cell's tables are conformed to, when cells differ in algorithms or remedies.
-
-    Found by a probe: a one-day, one-run study of the union of the cells' algorithms and remedies (≈1 s),
-    which has every model-diagnostic and remedy column any cell can produce. None when all cells share
-    their algorithms and remedies (their schemas agree by construction) or when no probe can run.
-    """
-    from fairpatrol.sim.study import run_study
-
-    keys = {(tuple(c.algorithms), tuple(c.remedies)) for c in configs}
-    if len(keys) <= 1:
-        return None
-    algorithms = list(dict.fromkeys(a for c in configs for a in c.algorithms))
-    remedies = {name: r for c in configs for name, r in c.remedies.items()}
-    for config in configs:
-        probe = config.model_copy(
-            update={
-                "algorithms": algorithms,
-                "remedies": remedies,
-                "days": 1,
-                "runs": 1,
-                "officers": config.officers[:1],
-                "report_probs": config.report_probs[:1],
-            }
-        )
-        try:
-            result = run_study(probe)
-        except Exception:  # this cell's data cannot run (its error is recorded when it runs): try another
-            continue
-        return {name: t.schema for name, t in cell_tables(result, {}).items()}
-    return None
+    # every study's tables share one schema (results.py lists every model's diagnostics, NaN where they do
+    # not apply), so a glob over all cells' Parquet files reads as one table
+    return {name: with_columns(t, columns) for name, t in tables.items()}
 
 
 def run_cell(task: CellTask) -> CellOutcome:
@@ -181,7 +118,7 @@ def run_cell(task: CellTask) -> CellOutcome:
 
         config = parse_scenario(task.config, source=f"cell {task.cell_id}")
         result = run_study(config, incidents=_incidents(config))
-        tables = cell_tables(result, task.columns, task.allocations, task.schemas)
+        tables = cell_tables(result, task.columns, task.allocations)
         blobs = {
             name: _parquet_bytes(table, level=1 if name == "allocations" else None)
             for name, table in tables.items()
