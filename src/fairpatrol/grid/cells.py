@@ -30,7 +30,7 @@ from fairpatrol.errors import DataError
 MaskRule = Literal["auto", "all", "study"]
 LabelRule = Literal["majority", "first"]
 
-#: Bundled reference grids (see ``fairpatrol/datasets/GRIDS.md``).
+#: Bundled reference grids (see ``fairpatrol/datasets/README.md``).
 REFERENCE_GRIDS = {"chicago": "chicago_grid_1km.parquet", "bogota": "bogota_grid_1km.parquet"}
 
 
@@ -273,7 +273,7 @@ def read_grid_geojson(path: str, city: str, crs: str) -> ReferenceGrid:
 
 @functools.lru_cache(maxsize=4)
 def load_reference_grid(city: str) -> ReferenceGrid:
-    """The paper's 1 km grid of ``city`` ('chicago' or 'bogota'), bundled as Parquet (see GRIDS.md)."""
+    """The paper's 1 km grid of ``city`` ('chicago' or 'bogota'), bundled as Parquet (see datasets/README.md)."""
     from fairpatrol.data.areas import CITY_CRS
 
     key = str(city).strip().lower().replace("á", "a")
