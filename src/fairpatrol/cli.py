@@ -108,7 +108,6 @@ def datasets() -> None:
     """List the bundled datasets and presets."""
     from fairpatrol.config import preset_names
     from fairpatrol.data import BUNDLED_INCIDENTS
-
     from fairpatrol.grid.config import grid_preset_names
     from fairpatrol.sweep.spec import sweep_preset_names
 

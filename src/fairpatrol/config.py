@@ -17,11 +17,11 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Officers = Annotated[int, Field(ge=1)]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataConfig(_Strict):
+class DataConfig(StrictModel):
     """Which incidents and areas a study replays."""
 
     city: Literal["baltimore", "chicago", "bogota"]
@@ -32,7 +32,7 @@ class DataConfig(_Strict):
     group_rule: str | None = Field(default=None, description="group labelling rule (Chicago: mean|median)")
 
 
-class WorldConfig(_Strict):
+class WorldConfig(StrictModel):
     """World effects beyond the sources (SPEC §5), all off by default (docs/world.md)."""
 
     deterrence_elasticity: float = Field(
@@ -44,7 +44,7 @@ class WorldConfig(_Strict):
     report_delay_days: int = Field(default=0, ge=0, description="days before a report reaches the data")
 
 
-class RemedyConfig(_Strict):
+class RemedyConfig(StrictModel):
     """One remedy (a level of the scenario grid): corrected learning, a cap, or non-punitive units.
 
     See docs/world.md.
@@ -61,7 +61,7 @@ class RemedyConfig(_Strict):
     prevention_elasticity: float = Field(default=0.3, ge=0.0, description="ε of a prevention unit")
 
 
-class CompatConfig(_Strict):
+class CompatConfig(StrictModel):
     """Quirks of the published study's code (Semsar et al. 2026), each its own switch (docs/paper-compat.md).
 
     ``compat: semsar2026`` in a scenario turns all of them on.
@@ -77,7 +77,7 @@ class CompatConfig(_Strict):
 COMPAT_PRESETS = {"semsar2026": dict.fromkeys(CompatConfig.model_fields, True)}
 
 
-class ScenarioConfig(_Strict):
+class ScenarioConfig(StrictModel):
     """A study: data × start × horizon × runs, crossed over algorithms × officers × reporting rates."""
 
     name: str = "study"
@@ -166,7 +166,7 @@ class ScenarioConfig(_Strict):
 _UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool)$|\[")
 
 
-def _format_validation(err: ValidationError, source: str) -> ConfigError:
+def validation_error(err: ValidationError, source: str) -> ConfigError:
     first = err.errors()[0]
     parts = [str(p) for p in first["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p))]
     loc = ".".join(parts) or None
@@ -191,28 +191,37 @@ def parse_scenario(raw: Any, source: str = "<scenario>", **overrides: Any) -> Sc
     try:
         return ScenarioConfig.model_validate(merged)
     except ValidationError as err:
-        raise _format_validation(err, source) from None
+        raise validation_error(err, source) from None
 
 
-def load_scenario(path: str | Path, **overrides: Any) -> ScenarioConfig:
-    """Read and validate a scenario YAML file."""
+def parse_yaml(text: str, source: str) -> Any:
+    """``yaml.safe_load`` with a one-line ConfigError naming the source and line of a syntax error."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", source=source, row=row) from None
+
+
+def read_yaml_file(path: str | Path, what: str = "config") -> Any:
+    """Read a YAML config file; a relative ``data.incidents`` path is made relative to the file."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(f"cannot read the scenario file: {err.strerror}", source=str(p)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", source=str(p), row=row) from None
+        raise ConfigError(f"cannot read the {what} file: {err.strerror}", source=str(p)) from None
+    raw = parse_yaml(text, str(p))
     if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
         inc = raw["data"].get("incidents")
-        # a relative incident path is relative to the scenario file
         if isinstance(inc, str) and not _is_bundled(inc) and not Path(inc).is_absolute():
             raw = {**raw, "data": {**raw["data"], "incidents": str((p.parent / inc).resolve())}}
-    return parse_scenario(raw, source=str(p), **overrides)
+    return raw
+
+
+def load_scenario(path: str | Path, **overrides: Any) -> ScenarioConfig:
+    """Read and validate a scenario YAML file."""
+    return parse_scenario(read_yaml_file(path, "scenario"), source=str(path), **overrides)
 
 
 def _is_bundled(name: str) -> bool:

@@ -273,7 +273,7 @@ def read_grid_geojson(path: str, city: str, crs: str) -> ReferenceGrid:
 
 @functools.lru_cache(maxsize=4)
 def load_reference_grid(city: str) -> ReferenceGrid:
-    """The paper's 1 km grid of ``city`` ('chicago' or 'bogota'), bundled as Parquet (see datasets/README.md)."""
+    """The paper's 1 km grid of ``city`` ('chicago' or 'bogota'), bundled as Parquet (datasets/README.md)."""
     from fairpatrol.data.areas import CITY_CRS
 
     key = str(city).strip().lower().replace("á", "a")

@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from fairpatrol.config import DataConfig, _format_validation, _Strict
+from fairpatrol.config import DataConfig, StrictModel, parse_yaml, read_yaml_file, validation_error
 from fairpatrol.errors import ConfigError
 
 PRESET_DIR = "grid"
 
 
-class GridSettings(_Strict):
+class GridSettings(StrictModel):
     """How the grid is cut (see :func:`fairpatrol.grid.cells.build_grid`)."""
 
     cell_size: float = Field(default=1000.0, gt=0, description="cell side in metres")
@@ -38,7 +37,7 @@ class GridSettings(_Strict):
     label_rule: Literal["majority", "first"] = "majority"
 
 
-class CoverageSettings(_Strict):
+class CoverageSettings(StrictModel):
     """Coverage fractions start, start + step, …, stop (inclusive)."""
 
     start: float = Field(default=0.01, gt=0, le=1)
@@ -59,7 +58,7 @@ class CoverageSettings(_Strict):
         return np.round(self.start + self.step * np.arange(n), 9)
 
 
-class EvaluateConfig(_Strict):
+class EvaluateConfig(StrictModel):
     """A rolling evaluation: daily forecasts of each model over ``days`` days from ``start``."""
 
     name: str = "grid-evaluation"
@@ -136,33 +135,12 @@ def parse_evaluate(raw: Any, source: str = "<evaluate config>", **overrides: Any
     try:
         return EvaluateConfig.model_validate(merged)
     except ValidationError as err:
-        raise _format_validation(err, source) from None
-
-
-def _read_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", source=source, row=row) from None
+        raise validation_error(err, source) from None
 
 
 def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
     """Read and validate an evaluation config file (a relative incident path is relative to the file)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read the config file: {err.strerror}", source=str(p)) from None
-    raw = _read_yaml(text, str(p))
-    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
-        from fairpatrol.data import BUNDLED_INCIDENTS
-
-        inc = raw["data"].get("incidents")
-        if isinstance(inc, str) and inc not in BUNDLED_INCIDENTS and not Path(inc).is_absolute():
-            raw = {**raw, "data": {**raw["data"], "incidents": str((p.parent / inc).resolve())}}
-    return parse_evaluate(raw, source=str(p), **overrides)
+    return parse_evaluate(read_yaml_file(path, "evaluation config"), source=str(path), **overrides)
 
 
 def grid_preset_names() -> list[str]:
@@ -178,4 +156,4 @@ def load_grid_preset(name: str, **overrides: Any) -> EvaluateConfig:
         raise ConfigError(f"unknown preset {name!r} (known: {', '.join(names)})", field="preset")
     res = resources.files("fairpatrol.presets").joinpath(PRESET_DIR, f"{name}.yaml")
     source = f"preset {name}"
-    return parse_evaluate(_read_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)
+    return parse_evaluate(parse_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)

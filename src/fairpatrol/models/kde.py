@@ -123,16 +123,7 @@ def _event_mass(data: SimData, bandwidth: float, cell_size: float, cutoff: float
 
 
 class ShortTermKDE(WindowKDE):
-    """Hot-spot policing on the last 30 days of incidents."""
-
-    def __init__(
-        self,
-        window_days: int = 30,
-        bandwidth: float = DEFAULT_BANDWIDTH_M,
-        cell_size: float = 100.0,
-        cutoff: float = 4.0,
-    ) -> None:
-        super().__init__(window_days, bandwidth, cell_size, cutoff)
+    """Hot-spot policing on the last 30 days of incidents (WindowKDE's default window)."""
 
 
 class LongTermKDE(WindowKDE):

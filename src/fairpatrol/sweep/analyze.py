@@ -30,8 +30,6 @@ Tables (``DIR/analysis/*.csv``):
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairpatrol.atomic import atomic_directory
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.metrics import HEADLINE, mean_interval
 from fairpatrol.sweep.store import read_failures, read_manifest
@@ -509,20 +508,8 @@ def analyze_sweep(root: str | Path, metrics: tuple[str, ...] = HEADLINE) -> Anal
 
 def write_analysis(analysis: Analysis, root: str | Path) -> Path:
     """Write every table as ``DIR/analysis/<name>.csv`` (replacing the previous analysis atomically)."""
-    root = Path(root)
-    out = root / "analysis"
-    tmp = Path(tempfile.mkdtemp(prefix=".analysis.", dir=root))
-    try:
+    out = Path(root) / "analysis"
+    with atomic_directory(out, overwrite=True) as tmp:
         for name, table in analysis.tables.items():
             table.to_csv(tmp / f"{name}.csv", index=False)
-        if out.exists():
-            old = root / f".analysis.old.{tmp.name}"
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

@@ -34,10 +34,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fairpatrol.config import ScenarioConfig, load_preset, load_scenario, parse_scenario, to_yaml_dict
+from fairpatrol.config import (
+    ScenarioConfig,
+    load_preset,
+    load_scenario,
+    parse_scenario,
+    parse_yaml,
+    to_yaml_dict,
+)
 from fairpatrol.errors import ConfigError
 
 #: Swept keys whose values already appear as columns of every results table (under these names).
@@ -145,7 +151,7 @@ def load_sweep(path: str | Path, **overrides: Any) -> SweepPlan:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read the sweep file: {err.strerror}", source=str(p)) from None
-    return parse_sweep(_safe_yaml(text, str(p)), source=str(p), base_dir=p.parent, **overrides)
+    return parse_sweep(parse_yaml(text, str(p)), source=str(p), base_dir=p.parent, **overrides)
 
 
 def load_sweep_preset(name: str, **overrides: Any) -> SweepPlan:
@@ -156,16 +162,7 @@ def load_sweep_preset(name: str, **overrides: Any) -> SweepPlan:
     text = (
         resources.files("fairpatrol.presets").joinpath("sweeps", f"{name}.yaml").read_text(encoding="utf-8")
     )
-    return parse_sweep(_safe_yaml(text, f"sweep preset {name}"), source=f"sweep preset {name}", **overrides)
-
-
-def _safe_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", source=source, row=row) from None
+    return parse_sweep(parse_yaml(text, f"sweep preset {name}"), source=f"sweep preset {name}", **overrides)
 
 
 def parse_sweep(
