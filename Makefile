@@ -16,6 +16,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/fairpatrol run --preset baltimore-agg --out results/baltimore-agg --overwrite
+	$(BIN)/fairpatrol report results/baltimore-agg -o results/baltimore-agg/report.html
 
 # Browser tests drive Debian's chromium headless (never a downloaded browser); installed when missing.
 chromium:

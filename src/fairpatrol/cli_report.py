@@ -1,3 +1,52 @@
 """`fairpatrol report` (registered on the main app)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairpatrol.cli import _fail, app
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="results directory of fairpatrol run, sweep or evaluate")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: DIR/report.html)")
+    ] = None,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option("--dp-epsilon", help="privacy mode: Laplace noise on area counts, total budget ε"),
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option(help="day whose top areas are explained, YYYY-MM-DD (default: the last)")
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="scenario of the maps, explanations and calibration (default: most officers)"),
+    ] = None,
+    run: Annotated[int | None, typer.Option(help="run replayed for explanations and calibration")] = None,
+    cell: Annotated[str | None, typer.Option(help="sweep: report this finished cell as a run")] = None,
+) -> None:
+    """Write a self-contained HTML transparency report (works offline) and print its path."""
+    from fairpatrol.errors import FairpatrolError
+
+    if dp_epsilon is not None and not dp_epsilon > 0:
+        _fail(f"--dp-epsilon must be positive, got {dp_epsilon}")
+    try:
+        from fairpatrol.report import write_report
+
+        written = write_report(
+            results,
+            out if out is not None else results / "report.html",
+            day=day,
+            scenario=scenario,
+            run=run,
+            cell=cell,
+            dp_epsilon=dp_epsilon,
+        )
+    except FairpatrolError as err:
+        _fail(str(err))
+    typer.echo(f"report written to {written.path} ({written.bytes / 1e6:.1f} MB, {written.seconds:.1f} s)")

@@ -1,0 +1,333 @@
+"""Read a results directory into one object the report is built from.
+
+Three kinds of directory are recognised by their marker file:
+
+* ``fairpatrol run``: ``config.yaml``, ``metrics.parquet``, ``summary.csv``, ``allocations.parquet``
+  (layout in :mod:`fairpatrol.results`) → :class:`RunResults`;
+* ``fairpatrol sweep``: ``sweep.yaml`` (see :mod:`fairpatrol.report.collections`);
+* ``fairpatrol evaluate``: ``evaluate.yaml`` (see :mod:`fairpatrol.report.collections`).
+
+The allocation table of a full study has millions of rows (cells × runs × days × areas); it is never read
+whole: :class:`RunResults` answers the few aggregate questions the report asks with DuckDB queries.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from fairpatrol.config import ScenarioConfig, parse_scenario
+from fairpatrol.data import Areas, load_areas
+from fairpatrol.errors import DataError
+
+RUN_FILES = ("config.yaml", "metrics.parquet", "summary.csv", "allocations.parquet")
+SUMMARY_COLUMNS = ("scenario", "algorithm", "n_officers", "report_prob", "metric", "statistic", "mean")
+
+
+def directory_kind(path: str | Path) -> str:
+    """'run', 'sweep' or 'evaluate' from the marker files of ``path``; a one-line error otherwise."""
+    p = Path(path)
+    if not p.is_dir():
+        raise DataError("not a directory (give a results directory)", source=str(p))
+    if (p / "sweep.yaml").is_file():
+        return "sweep"
+    if (p / "evaluate.yaml").is_file():
+        return "evaluate"
+    if (p / "config.yaml").is_file() or (p / "metrics.parquet").is_file():
+        return "run"
+    found = sorted(q.name for q in p.iterdir())[:8]
+    raise DataError(
+        "not a results directory of fairpatrol run, sweep or evaluate (expected config.yaml, sweep.yaml "
+        f"or evaluate.yaml; found {found})",
+        source=str(p),
+    )
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping, with a one-line error naming the file (and line) when it is unreadable."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise DataError(f"cannot read: {err.strerror}", source=str(path)) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        raise DataError(
+            f"not valid YAML: {getattr(err, 'problem', err)}", source=str(path), row=row
+        ) from None
+    if not isinstance(raw, dict):
+        raise DataError("expected a YAML mapping", source=str(path))
+    return raw
+
+
+def scenario_from_document(document: dict[str, Any], source: str) -> ScenarioConfig:
+    """The scenario config inside a ``config.yaml`` written by ``fairpatrol run`` (extra sections ignored)."""
+    keys = set(ScenarioConfig.model_fields)
+    return parse_scenario({k: v for k, v in document.items() if k in keys}, source=source)
+
+
+def scenario_label(
+    n_officers: int, report_prob: float, reporting: str | None = None, remedy: str = "none"
+) -> str:
+    """A world setting in words, e.g. '400 officers, 40% of crimes reported'."""
+    if reporting is not None and not _is_number(reporting):
+        rep = f"reporting by model {reporting} (on average {report_prob:.0%} of crimes reported)"
+    elif report_prob == 0:
+        rep = "no crime reported by residents"
+    else:
+        rep = f"{report_prob:.0%} of crimes reported"
+    text = f"{int(n_officers)} officers, {rep}"
+    return text if remedy in (None, "none") else f"{text}, remedy '{remedy}'"
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class RunResults:
+    """A ``fairpatrol run`` results directory: config, summary, daily metrics, areas, allocation queries."""
+
+    path: Path
+    document: dict[str, Any]
+    config: ScenarioConfig
+    areas: Areas
+    summary: pd.DataFrame
+    metrics: pd.DataFrame
+    cells: pd.DataFrame  # one row per (scenario, algorithm): n_officers, report_prob, in study order
+    allocations_path: Path
+    config_path: Path
+    label: str = ""  # e.g. "cell X of sweep Y" for a sweep cell
+
+    kind = "run"
+
+    # -- shape of the study --------------------------------------------------------------------------------
+    @property
+    def scenarios(self) -> list[str]:
+        return list(dict.fromkeys(self.cells["scenario"]))
+
+    @property
+    def algorithms(self) -> list[str]:
+        present = set(self.cells["algorithm"])
+        return [a for a in self.config.algorithms if a in present]
+
+    @property
+    def group_pair(self) -> tuple[str, str]:
+        return self.areas.group_pair
+
+    @functools.cached_property
+    def dates(self) -> pd.DatetimeIndex:
+        """The simulated days, in order."""
+        return pd.DatetimeIndex(sorted(pd.to_datetime(self.metrics["date"].unique())))
+
+    @property
+    def runs(self) -> list[int]:
+        """The simulated runs (metrics of run-averaged counts are labelled run −1; runs are then 0..R−1)."""
+        runs = sorted(int(r) for r in self.metrics["run"].unique())
+        return list(range(self.config.runs)) if runs == [-1] else runs
+
+    @functools.cached_property
+    def _settings(self) -> dict[str, dict[str, Any]]:
+        first = self.cells.drop_duplicates("scenario")
+        return {r["scenario"]: r for r in first.to_dict("records")}
+
+    def scenario_label(self, scenario: str) -> str:
+        row = self._settings[scenario]
+        return scenario_label(
+            int(row["n_officers"]),
+            float(row["report_prob"]),
+            row.get("reporting"),
+            row.get("remedy", "none"),
+        )
+
+    def short_label(self, scenario: str) -> str:
+        """Compact label for axes, e.g. 'N = 400, r = 0.4'."""
+        row = self._settings[scenario]
+        rep = row.get("reporting")
+        rep = f"{float(row['report_prob']):g}" if rep is None or _is_number(rep) else str(rep)
+        remedy = row.get("remedy", "none")
+        text = f"N = {int(row['n_officers'])}, r = {rep}"
+        return text if remedy in (None, "none") else f"{text}, {remedy}"
+
+    @property
+    def crime_label(self) -> str:
+        """What crimes the study replays, for legends."""
+        types = self.config.data.crime_types
+        return ", ".join(types) if types else self.config.data.incidents
+
+    # -- aggregate queries on the allocation table ---------------------------------------------------------
+    def _query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            return con.execute(
+                sql.replace("ALLOC", "read_parquet($path)"),
+                {"path": str(self.allocations_path), **(params or {})},
+            ).df()
+        finally:
+            con.close()
+
+    def officers_on(self, days: list[pd.Timestamp], scenario: str) -> pd.DataFrame:
+        """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days``."""
+        day_list = ", ".join(f"DATE '{pd.Timestamp(d):%Y-%m-%d}'" for d in days)
+        df = self._query(
+            "select algorithm, date, area_id, avg(officers) as officers, avg(crimes) as crimes from ALLOC "
+            f"where scenario = $scenario and date in ({day_list}) group by all",
+            {"scenario": scenario},
+        )
+        df["date"] = pd.to_datetime(df["date"])
+        return df
+
+    @functools.cached_property
+    def horizon_totals(self) -> pd.DataFrame:
+        """Per (scenario, algorithm, run, area_id) the sums over the horizon of officers, crimes, found."""
+        return self._query(
+            "select scenario, algorithm, run, area_id, sum(officers)::DOUBLE as officers, "
+            "sum(crimes)::DOUBLE as crimes, sum(detected)::DOUBLE as detected, "
+            "sum(reported)::DOUBLE as reported from ALLOC group by all"
+        )
+
+    @functools.cached_property
+    def crimes_vary(self) -> bool:
+        """Whether runs saw different crimes (world effects such as deterrence thin each run's crimes)."""
+        per_area = self.horizon_totals.groupby("area_id")["crimes"].nunique()
+        return bool(per_area.max() > 1) if len(per_area) else False
+
+    def run_table(self, scenario: str, algorithm: str, run: int, column: str) -> np.ndarray:
+        """Days × areas matrix of ``column`` (officers, crimes, detected, reported) of one run."""
+        if column not in ("officers", "crimes", "detected", "reported"):
+            raise ValueError(f"unknown allocation column {column!r}")
+        df = self._query(
+            f"select date, area_id, {column} as v from ALLOC "
+            "where scenario = $scenario and algorithm = $algorithm and run = $run",
+            {"scenario": scenario, "algorithm": algorithm, "run": int(run)},
+        )
+        if df.empty:
+            raise DataError(
+                f"no rows for scenario {scenario!r}, algorithm {algorithm!r}, run {run}",
+                source=str(self.allocations_path),
+            )
+        day = (pd.to_datetime(df["date"]) - self.dates[0]).dt.days.to_numpy()
+        area = self.areas.index_of(df["area_id"], source=str(self.allocations_path))
+        out = np.zeros((len(self.dates), self.areas.n), dtype=np.int64)
+        out[day, area] = df["v"].to_numpy()
+        return out
+
+    @functools.cached_property
+    def crimes_by_day(self) -> np.ndarray:
+        """True crimes per (horizon day, area): the same in every cell and run, read from the first one."""
+        cell = self.cells.iloc[0]
+        return self.run_table(cell["scenario"], cell["algorithm"], self.runs[0], "crimes")
+
+    @functools.cached_property
+    def _levels(self) -> dict[tuple[str, str], pd.DataFrame]:
+        cols = ["scenario", "algorithm", "mean", "ci_low", "ci_high"]
+        return {
+            (str(m), str(st)): g[cols].reset_index(drop=True)
+            for (m, st), g in self.summary.groupby(["metric", "statistic"], sort=False)
+        }
+
+    def levels(self, metric: str, statistic: str = "level") -> pd.DataFrame:
+        """summary.csv rows of one metric and statistic: scenario, algorithm, mean, ci_low, ci_high."""
+        hit = self._levels.get((metric, statistic))
+        if hit is None:
+            return pd.DataFrame(columns=["scenario", "algorithm", "mean", "ci_low", "ci_high"])
+        return hit.copy()
+
+    @functools.cached_property
+    def _run_means(self) -> pd.DataFrame:
+        numeric = [
+            c for c in self.metrics.columns if c not in ("scenario", "algorithm", "run", "date", "day")
+        ]
+        numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(self.metrics[c])]
+        return self.metrics.groupby(["scenario", "algorithm", "run"], observed=True)[numeric].mean()
+
+    def run_levels(self, metric: str) -> pd.DataFrame:
+        """Each run's mean over days of ``metric`` per (scenario, algorithm, run)."""
+        return self._run_means[metric].rename("value").reset_index()
+
+
+def _check_columns(df: pd.DataFrame, needed: tuple[str, ...], source: Path) -> None:
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(f"missing column(s) {missing}", source=str(source), field=missing[0])
+
+
+def load_run(path: str | Path) -> RunResults:
+    """Read a ``fairpatrol run`` directory (small tables eagerly, allocations on demand)."""
+    p = Path(path)
+    for name in RUN_FILES:
+        if not (p / name).is_file():
+            raise DataError(
+                f"missing {name}: not a complete results directory of fairpatrol run", source=str(p)
+            )
+    return run_results(
+        p, p / "config.yaml", pd.read_csv(p / "summary.csv"), p / "metrics.parquet", p / "allocations.parquet"
+    )
+
+
+def run_results(
+    path: Path,
+    config_path: Path,
+    summary: pd.DataFrame,
+    metrics_path: Path,
+    allocations_path: Path,
+    label: str = "",
+) -> RunResults:
+    """A :class:`RunResults` from the tables of one study (a run directory or one cell of a sweep)."""
+    document = read_yaml(config_path)
+    config = scenario_from_document(document, str(config_path))
+    areas = load_areas(config.data.city, group_rule=config.data.group_rule)
+    _check_columns(summary, SUMMARY_COLUMNS, path / "summary")
+    metrics = pd.read_parquet(metrics_path)
+    _check_columns(metrics, ("scenario", "algorithm", "run", "date", "day", "accuracy"), metrics_path)
+    metrics = metrics.drop(columns=[c for c in ("cell",) if c in metrics.columns])
+    for col in ("scenario", "algorithm"):
+        metrics[col] = metrics[col].astype(str)
+        summary[col] = summary[col].astype(str)
+    keys = ["scenario", "algorithm", "n_officers", "report_prob"]
+    keys += [c for c in ("reporting", "remedy") if c in summary.columns]
+    cells = summary[keys].drop_duplicates(["scenario", "algorithm"])
+    if "reporting" in cells.columns:
+        cells["reporting"] = cells["reporting"].astype(str)
+    return RunResults(
+        path,
+        document,
+        config,
+        areas,
+        summary,
+        metrics,
+        cells.reset_index(drop=True),
+        allocations_path,
+        config_path,
+        label,
+    )
+
+
+def load_results(path: str | Path, cell: str | None = None) -> Any:
+    """Any results directory: :class:`RunResults` of a run (or of one ``cell`` of a sweep), or the whole
+    sweep (:class:`~fairpatrol.report.sweep.SweepResults`) or evaluation
+    (:class:`~fairpatrol.report.grid.GridResults`)."""
+    kind = directory_kind(path)
+    if cell is not None and kind != "sweep":
+        raise DataError("--cell selects a cell of a sweep; this is not a sweep directory", source=str(path))
+    if kind == "run":
+        return load_run(path)
+    if kind == "sweep":
+        from fairpatrol.report.sweep import load_sweep_cell, load_sweep_results
+
+        return load_sweep_results(path) if cell is None else load_sweep_cell(path, cell)
+    from fairpatrol.report.grid import load_grid_results
+
+    return load_grid_results(path)

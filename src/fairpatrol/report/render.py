@@ -1,0 +1,167 @@
+"""Assemble a report from a results directory and write it as one self-contained HTML file.
+
+plotly.js is embedded once in the page head; every figure is a ``<div>`` with its data as escaped JSON
+(Plotly escapes ``<``, ``>`` and ``/`` in it). The Jinja2 environment autoescapes every value; the only
+markup inserted unescaped is the figure HTML produced here.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from fairpatrol.errors import FairpatrolError
+from fairpatrol.report.load import RunResults, load_results
+from fairpatrol.report.style import PLOT_CONFIG
+
+REPORT_VERSION = 1
+
+
+@dataclass
+class Figure:
+    """A rendered figure with its caption (the caption says what to read in it)."""
+
+    id: str
+    title: str
+    html: Markup
+    caption: str
+    half: bool = False  # side by side with the next half figure on wide screens
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+
+
+class FigureMaker:
+    """Turns Plotly figures into page fragments with unique ids."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fig, title: str, caption: str, half: bool = False) -> Figure:
+        import plotly.io as pio
+
+        self.count += 1
+        div_id = f"fig{self.count}"
+        html = pio.to_html(
+            fig,
+            include_plotlyjs=False,
+            full_html=False,
+            config=PLOT_CONFIG,
+            div_id=div_id,
+            default_height=f"{int(fig.layout.height or 450)}px",
+        )
+        return Figure(div_id, title, Markup(html), caption, half)
+
+
+def plotly_js() -> Markup:
+    from plotly.offline import get_plotlyjs
+
+    return Markup(get_plotlyjs())
+
+
+def data_uri(text: str, mime: str = "text/yaml") -> str:
+    """A download link's target holding ``text`` (base64, so no character of it can end the attribute)."""
+    return f"data:{mime};charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def dataset_notes(city: str) -> str:
+    """The section of the bundled datasets README about ``city`` (provenance of the bundled data)."""
+    text = files("fairpatrol.datasets").joinpath("README.md").read_text(encoding="utf-8")
+    title = {"baltimore": "Baltimore", "chicago": "Chicago", "bogota": "Bogotá"}.get(city, city)
+    out, keep = [], False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            keep = line[3:].strip() == title
+            continue
+        if keep:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("fairpatrol.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["thousands"] = lambda v: f"{v:,}" if isinstance(v, int | float) else v
+    return env
+
+
+def render_report(path: str | Path, *, cell: str | None = None, **options: Any) -> str:
+    """The report of a results directory as an HTML string (see :func:`write_report` for options)."""
+    res = load_results(path, cell=cell)
+    if isinstance(res, RunResults):
+        from fairpatrol.report.run_report import build_run_context
+
+        context = build_run_context(res, **options)
+        template = "report.html.j2"
+    else:
+        allowed = {"sweep": ("dp_epsilon",), "grid": ("day", "dp_epsilon", "rng")}[res.kind]
+        given = {k: v for k, v in options.items() if v is not None}
+        wrong = [k for k in given if k not in allowed]
+        if wrong:
+            hint = "; for one cell of a sweep add --cell ID" if res.kind == "sweep" else ""
+            raise FairpatrolError(
+                f"--{wrong[0].replace('_', '-')} does not apply to a {res.kind} report{hint}"
+            )
+        if res.kind == "sweep":
+            from fairpatrol.report.sweep import build_sweep_context
+
+            context = build_sweep_context(res, **given)
+            template = "sweep.html.j2"
+        else:
+            from fairpatrol.report.grid import build_grid_context
+
+            context = build_grid_context(res, **given)
+            template = "grid.html.j2"
+    context["generated"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    context["plotly_js"] = plotly_js()
+    context["report_version"] = REPORT_VERSION
+    return environment().get_template(template).render(**context)
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    bytes: int
+    seconds: float
+
+
+def write_report(path: str | Path, out: str | Path, **options: Any) -> Written:
+    """Render the report of results directory ``path`` into ``out`` (written atomically).
+
+    Options: ``day`` (explained day, default the last; the map day of a grid evaluation), ``scenario``
+    (scenario of the maps, explanations and calibration), ``run`` (replayed run), ``cell`` (one cell of a
+    sweep, reported as a run), ``dp_epsilon`` (privacy mode), ``rng`` (privacy noise; tests).
+    """
+    t0 = time.perf_counter()
+    text = render_report(path, **options)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Written(out, out.stat().st_size, time.perf_counter() - t0)

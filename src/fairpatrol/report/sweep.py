@@ -1,0 +1,363 @@
+"""Report on a ``fairpatrol sweep`` directory: how robust the conclusions are across its cells.
+
+The layout is that of :mod:`fairpatrol.sweep.store` (``sweep.yaml``, hive-partitioned ``metrics/``,
+``summary/``, ``allocations/`` per cell, ``configs/<id>.yaml``, ``failures/``). The comparisons are those of
+:func:`fairpatrol.sweep.analyze.analyze_sweep` (computed here from the finished cells, so ``fairpatrol
+analyze`` need not have been run): wins and paired differences between algorithms, one-way ANOVA of each
+swept parameter, χ² of the winner against it, dominance curves and accuracy–fairness correlations.
+
+One cell of a sweep is a complete study: ``load_sweep_cell`` reads it as a
+:class:`~fairpatrol.report.load.RunResults`, so ``fairpatrol report DIR --cell ID`` gives the full run
+report (maps, explanations, calibration) of that cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from fairpatrol.errors import DataError
+from fairpatrol.metrics import HEADLINE, mean_interval
+from fairpatrol.report import figures
+from fairpatrol.report.load import RunResults, read_yaml, run_results
+from fairpatrol.report.summary import Finding, join, metric_info, sig
+
+
+@dataclass
+class SweepResults:
+    """A sweep directory: its manifest, the analysis of its finished cells and their configs."""
+
+    path: Path
+    manifest: dict[str, Any]
+    analysis: Any  # fairpatrol.sweep.analyze.Analysis
+    configs: dict[str, dict[str, Any]]
+
+    kind = "sweep"
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", "sweep"))
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("cells", []))
+
+    @property
+    def group_pair(self) -> tuple[str, str]:
+        runs = self.analysis.tables["means"]
+        if {"group_1", "group_2"} <= set(runs.columns) and len(runs):
+            return str(runs["group_1"].iloc[0]), str(runs["group_2"].iloc[0])
+        return ("group 1", "group 2")
+
+
+def load_sweep_results(path: str | Path) -> SweepResults:
+    from fairpatrol.sweep.analyze import analyze_sweep
+    from fairpatrol.sweep.store import read_manifest
+
+    root = Path(path)
+    manifest = read_manifest(root)
+    analysis = analyze_sweep(root)
+    configs = {p.stem: read_yaml(p) for p in sorted((root / "configs").glob("*.yaml"))}
+    return SweepResults(root, manifest, analysis, configs)
+
+
+def load_sweep_cell(path: str | Path, cell: str) -> RunResults:
+    """One finished cell of a sweep as a run's results (its partitions and its config)."""
+    root = Path(path)
+    config = root / "configs" / f"{cell}.yaml"
+    if not config.is_file():
+        known = sorted(p.stem for p in (root / "configs").glob("*.yaml"))
+        shown = ", ".join(known[:6]) + (" ..." if len(known) > 6 else "")
+        raise DataError(
+            f"no finished cell {cell!r} (finished: {shown or 'none'})", source=str(root), field="cell"
+        )
+    part = {t: root / t / f"cell={cell}" for t in ("summary", "metrics", "allocations")}
+    summary = pd.read_parquet(part["summary"]).drop(columns=["cell"], errors="ignore")
+    return run_results(
+        root,
+        config,
+        summary,
+        next(part["metrics"].glob("*.parquet")),
+        next(part["allocations"].glob("*.parquet")),
+        label=f"cell {cell} of the sweep in {root}",
+    )
+
+
+# -- tables for the page ------------------------------------------------------------------------------------
+def _is_numeric(values: pd.Series) -> bool:
+    return bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+
+def parameter_means(runs: pd.DataFrame, param: str, metric: str) -> pd.DataFrame:
+    """Mean run level and 95 % interval per (parameter value, algorithm), pooled over other settings."""
+    rows = []
+    for (value, alg), block in runs.groupby([param, "algorithm"], sort=True):
+        mean, lo, hi = mean_interval(block[metric].to_numpy(dtype=float))
+        rows.append({"value": value, "algorithm": alg, "mean": mean, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def _fmt_p(p: float) -> str:
+    return "n/a" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def sweep_findings(res: SweepResults) -> list[Finding]:
+    """Plain statements from the analysis tables (wins, paired differences, ANOVA, χ², correlations)."""
+    a = res.analysis
+    infos = metric_info(res.group_pair)
+    t = a.tables
+    out = []
+    for metric in a.metrics:
+        info = infos.get(metric)
+        if info is None:
+            continue
+        if "wins" in t:
+            w = t["wins"][t["wins"]["metric"] == metric].sort_values("share", ascending=False)
+            if w.empty:
+                continue
+            top = w.iloc[0]
+            verb = "was the most accurate" if metric == "accuracy" else f"had the lowest {info.label}"
+            head = (
+                f"{top['algorithm']} {verb} in {top['settings_won']:g} of {int(top['settings'])} settings "
+                f"({top['share']:.0%})."
+            )
+            details = []
+            po = t.get("paired_overall")
+            if po is not None:
+                for _, r in po[po["metric"] == metric].iterrows():
+                    fmt = info.diff_fmt or info.fmt
+                    details.append(
+                        f"{r['algorithm_a']} − {r['algorithm_b']}: {'+' if r['mean_diff'] >= 0 else '−'}"
+                        f"{fmt(abs(r['mean_diff']))} on average over {int(r['settings'])} settings "
+                        "(95 % interval "
+                        f"{fmt(r['ci_low']) if r['ci_low'] >= 0 else '−' + fmt(-r['ci_low'])} to "
+                        f"{fmt(r['ci_high']) if r['ci_high'] >= 0 else '−' + fmt(-r['ci_high'])}); "
+                        f"{r['algorithm_a']} better in {r['share_a_better']:.0%} of settings."
+                    )
+            out.append(Finding(metric, info.title, head, details))
+    if "anova" in t:
+        an = t["anova"][t["anova"]["stratum"] == "all"]
+        details = []
+        for (param, metric), block in an.groupby(["parameter", "metric"], sort=False):
+            clear = block[block["p_value"] < 0.05]
+            if metric in infos and len(clear):
+                details.append(
+                    f"{param} changed the {infos[metric].label} clearly for {join(list(clear['algorithm']))} "
+                    f"(one-way ANOVA p {_fmt_p(clear['p_value'].max())} or less; η² up to "
+                    f"{clear['eta_sq'].max():.2f})."
+                )
+        head = (
+            f"{len(details)} parameter × measure combinations changed clearly with the swept parameters "
+            f"({join(a.parameters)})."
+            if a.parameters
+            else "No parameter varies across the settings."
+        )
+        out.append(Finding("anova", "What mattered", head, details))
+    if "chi2" in t:
+        ch = t["chi2"][(t["chi2"]["stratum"] == "all") & (t["chi2"]["p_value"] < 0.05)]
+        details = [
+            f"The best algorithm on the {infos[r['metric']].label} depended on {r['parameter']} "
+            f"(χ² p {_fmt_p(r['p_value'])}, Cramér's V {r['cramers_v']:.2f})."
+            for _, r in ch.iterrows()
+            if r["metric"] in infos
+        ]
+        head = (
+            "Which algorithm wins depends on the setting for some measures."
+            if details
+            else "Which algorithm wins did not clearly depend on any swept parameter (χ² p ≥ 0.05)."
+        )
+        out.append(Finding("chi2", "Does the winner change", head, details))
+    if "correlations" in t:
+        co = t["correlations"]
+        co = co[(co["grouping"] == "all") & (co["pearson_p"] < 0.05)]
+        details = [
+            f"Accuracy and the {infos[r['metric']].label}: Pearson r = {r['pearson_r']:.2f} (p "
+            f"{_fmt_p(r['pearson_p'])}) "
+            f"over {int(r['n'])} setting × algorithm means."
+            for _, r in co.iterrows()
+            if r["metric"] in infos
+        ]
+        head = (
+            f"Accuracy and fairness moved together for {len(details)} fairness measure(s) (a negative "
+            "r on a gap "
+            "or Gini means the more accurate settings were also fairer)."
+            if details
+            else "Accuracy was not clearly correlated with any fairness measure across the settings."
+        )
+        out.append(Finding("correlations", "Accuracy against fairness", head, details))
+    return out
+
+
+def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -> dict[str, Any]:
+    from fairpatrol.report.cards import DOCS
+    from fairpatrol.report.render import FigureMaker, data_uri
+
+    a = res.analysis
+    t = a.tables
+    infos = metric_info(res.group_pair)
+    make = FigureMaker()
+    runs = t["run_levels"]
+    params = a.parameters
+    figs = []
+    metric_axes = [(m, infos[m].title, 100.0 if m in ("accuracy", "share_gap") else 1.0) for m in HEADLINE]
+    for param in params:
+        frames = {m: parameter_means(runs, param, m) for m in HEADLINE}
+        numeric = _is_numeric(runs[param])
+        figs.append(
+            make(
+                figures.parameter_effect(frames, metric_axes, a.algorithms, param, numeric),
+                f"Accuracy and fairness as {param} changes",
+                f"Mean over runs (pooled over the other settings) at each value of {param}; whiskers "
+                "are 95 % "
+                "intervals. Accuracy and the police-share gap in %.",
+            )
+        )
+    if "dominance" in t:
+        dom = t["dominance"][t["dominance"]["stratum"] == "all"]
+        for param in params:
+            d = dom[dom["parameter"] == param]
+            if d.empty:
+                continue
+            figs.append(
+                make(
+                    figures.dominance_curves(d, [(m, infos[m].title) for m in HEADLINE], a.algorithms, param),
+                    f"Which algorithm is best as {param} changes (dominance curves)",
+                    "Share of (setting, run) pairs in which each algorithm is the best on the "
+                    "measure at each "
+                    "value, with a 95 % Wilson interval band.",
+                )
+            )
+    means = t["means"]
+    lv = means[means["statistic"] == "level"]
+    points = _tradeoff_points(res, lv)
+    if not points.empty:
+        fair = [
+            (m, infos[m].title + (" (pp)" if m == "share_gap" else ""), 100.0 if m == "share_gap" else 1.0)
+            for m in HEADLINE
+            if m != "accuracy"
+        ]
+        figs.append(
+            make(
+                figures.tradeoff_scatter(points, fair, a.algorithms),
+                "Accuracy against fairness, every setting",
+                "Each marker is one algorithm in one setting; marker size grows with the number of "
+                "officers and "
+                "the symbol shows the crime type.",
+            )
+        )
+
+    def table(name: str, stratum: bool = True) -> list[dict[str, str]]:
+        frame = t.get(name)
+        if frame is None or frame.empty:
+            return []
+        if stratum and "stratum" in frame.columns:
+            frame = frame[frame["stratum"] == "all"].drop(columns=["stratum"])
+        return _rows(frame)
+
+    status = []
+    finished = set(res.configs)
+    for c in res.cells:
+        state = (
+            "finished"
+            if c["id"] in finished
+            else ("failed: " + a.failed[c["id"]])
+            if c["id"] in a.failed
+            else "not run"
+        )
+        status.append(
+            {
+                "cell": c["id"],
+                "settings": yaml.safe_dump(c.get("overrides", {}), default_flow_style=True).strip(),
+                "seed": str(c.get("seed", "")),
+                "status": state,
+            }
+        )
+    sources = {}
+    for cid, doc in res.configs.items():
+        data = doc.get("data", {})
+        key = (data.get("incidents"), tuple(data.get("crime_types") or ()))
+        sources.setdefault(key, (cid, doc.get("data_report", {})))
+    definition = res.manifest.get("definition", {})
+    base = res.manifest.get("base", {})
+    cards = [
+        {"algorithm": alg, "doc": DOCS.get(alg), "params": (base.get("models") or {}).get(alg, {})}
+        for alg in a.algorithms
+    ]
+    return {
+        "kind": "sweep",
+        "title": f"Sweep report: {res.name}",
+        "description": str(res.manifest.get("definition", {}).get("description", "")),
+        "findings": sweep_findings(res),
+        "figures": figs,
+        "parameters": params,
+        "algorithms": a.algorithms,
+        "n_cells": len(res.cells),
+        "n_finished": a.cells,
+        "notes": a.notes,
+        "wins": table("wins", False),
+        "paired_overall": table("paired_overall", False),
+        "anova": table("anova"),
+        "chi2": table("chi2"),
+        "correlations": _rows(t["correlations"][t["correlations"]["grouping"] == "all"])
+        if "correlations" in t
+        else [],
+        "cells": status,
+        "sources": [
+            {
+                "incidents": k[0],
+                "crime types": ", ".join(k[1]) or "all",
+                "first cell": v[0],
+                **{kk: str(vv) for kk, vv in v[1].items() if kk != "notes"},
+            }
+            for k, v in sources.items()
+        ],
+        "cards": cards,
+        "manifest_text": (res.path / "sweep.yaml").read_text(encoding="utf-8"),
+        "definition_uri": data_uri(yaml.safe_dump(definition, sort_keys=False, allow_unicode=True)),
+        "results_dir": str(res.path),
+        "dp_epsilon": dp_epsilon,
+        "cell_ids": sorted(finished),
+    }
+
+
+def _tradeoff_points(res: SweepResults, lv: pd.DataFrame) -> pd.DataFrame:
+    crime = {
+        cid: ", ".join(doc.get("data", {}).get("crime_types") or [])
+        or str(doc.get("data", {}).get("incidents"))
+        for cid, doc in res.configs.items()
+    }
+    rows = []
+    for (cell, setting, alg), block in lv.groupby(["cell", "setting", "algorithm"], sort=False):
+        b = block.groupby("metric").first()
+        if "accuracy" not in b.index:
+            continue
+        row = {
+            "label": f"{setting}",
+            "algorithm": alg,
+            "n_officers": int(b["n_officers"].iloc[0]),
+            "crime": crime.get(str(cell), ""),
+        }
+        for m in HEADLINE:
+            if m in b.index:
+                row[m], row[f"{m}_low"], row[f"{m}_high"] = b.loc[m, ["mean", "ci_low", "ci_high"]]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, str]]:
+    """Table rows with numbers printed to 3 significant digits (p-values as < 0.001)."""
+    out = []
+    for rec in frame.to_dict("records"):
+        row = {}
+        for k, v in rec.items():
+            if isinstance(v, float):
+                row[k] = _fmt_p(v) if "p_value" in k or k.endswith("_p") else sig(v, 3)
+            else:
+                row[k] = str(v)
+        out.append(row)
+    return out
