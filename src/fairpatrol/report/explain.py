@@ -139,9 +139,7 @@ def replay(
 ) -> ReplaySet:
     """Re-simulate run ``run`` of ``scenario`` for every algorithm as ``run_study`` does, recording "
     "forecasts."""
-    from fairpatrol.sim.engine import Compat, WorldEffects, simulate
-    from fairpatrol.sim.reporting import reporting_rates
-    from fairpatrol.sim.study import run_spec, study_cells
+    from fairpatrol.sim.study import simulate_cells, study_cells
 
     config = res.config
     check_focus(res, scenario, run)
@@ -151,17 +149,11 @@ def replay(
             f"{res.path}: the data prepared from config.yaml cover {data.n_days} days from "
             f"{data.start:%Y-%m-%d}, the results {len(res.dates)} days from {res.dates[0]:%Y-%m-%d}"
         )
-    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
-    world = WorldEffects(**config.world.model_dump())
-    compat = Compat(**config.compat.model_dump())
     cells = {c.algorithm: c for c in study_cells(config) if c.scenario == scenario}
     replays = {}
     for algorithm in res.algorithms:
         model = _RecordingModel(config.model(algorithm))
-        spec = run_spec(cells[algorithm], run, config, rates)
-        batch = simulate(
-            model, data, [spec], seed=config.seed, allocation=config.allocation, world=world, compat=compat
-        )
+        batch = simulate_cells(config, data, [cells[algorithm]], [run], model=model)
         officers = batch.officers[0]
         recorded = res.run_table(scenario, algorithm, run, "officers")
         bad_days = int((officers != recorded).any(axis=1).sum())

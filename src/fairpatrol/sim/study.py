@@ -13,7 +13,8 @@ import numpy as np
 from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import BUNDLED_INCIDENTS, Incidents, load_areas, load_incident_file, load_incidents
 from fairpatrol.metrics import daily_metrics
-from fairpatrol.sim.engine import Compat, RunSpec, WorldEffects, check_first_window, simulate
+from fairpatrol.models.base import AreaModel
+from fairpatrol.sim.engine import BatchResult, Compat, RunSpec, WorldEffects, check_first_window, simulate
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.reporting import mean_rate, reporting_rates
 
@@ -128,6 +129,43 @@ def run_spec(cell: Cell, run: int, config: ScenarioConfig, rates: dict[str, np.n
     )
 
 
+def simulate_cells(
+    config: ScenarioConfig,
+    data: SimData,
+    cells: list[Cell],
+    runs: list[int],
+    *,
+    model: AreaModel | None = None,
+    rates: dict[str, np.ndarray] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BatchResult:
+    """All runs of ``cells`` (one algorithm) in one engine batch, rows ordered cell-major then run.
+
+    This is how :func:`run_study` simulates each algorithm; ``model`` replaces the configured estimator
+    (e.g. a wrapper that records forecasts) and must behave the same.
+    """
+    algorithms = {c.algorithm for c in cells}
+    if len(algorithms) != 1:
+        raise ValueError(f"one batch simulates one algorithm, got {sorted(algorithms)}")
+    if rates is None:
+        rates = {
+            str(c.report_prob): reporting_rates(c.report_prob, data)
+            for c in cells
+            if isinstance(c.report_prob, str)
+        }
+    specs = [run_spec(cell, run, config, rates) for cell in cells for run in runs]
+    return simulate(
+        model if model is not None else config.model(cells[0].algorithm),
+        data,
+        specs,
+        seed=config.seed,
+        allocation=config.allocation,
+        world=WorldEffects(**config.world.model_dump()),
+        compat=Compat(**config.compat.model_dump()),
+        progress=progress,
+    )
+
+
 def run_study(
     config: ScenarioConfig,
     *,
@@ -147,7 +185,6 @@ def run_study(
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
     cells = study_cells(config)
     rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
-    world = WorldEffects(**config.world.model_dump())
     compat = Compat(**config.compat.model_dump())
     n_c, n_r, n_d, n_m = len(cells), len(runs), data.n_days, data.n_areas
     shape4 = (n_c, n_r, n_d, n_m)
@@ -157,17 +194,7 @@ def run_study(
     diagnostics: dict[str, np.ndarray] = {}
     for algorithm in config.algorithms:
         idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
-        specs = [run_spec(cells[i], run, config, rates) for i in idx for run in runs]
-        batch = simulate(
-            config.model(algorithm),
-            data,
-            specs,
-            seed=config.seed,
-            allocation=config.allocation,
-            world=world,
-            compat=compat,
-            progress=progress,
-        )
+        batch = simulate_cells(config, data, [cells[i] for i in idx], runs, rates=rates, progress=progress)
         shape = (len(idx), n_r, n_d)
         officers[idx] = batch.officers.reshape(*shape, n_m)
         detected[idx] = batch.detected.reshape(*shape, n_m)
