@@ -197,6 +197,7 @@ def test_a_weight_of_two_equals_a_duplicated_event(small_events):
         ts, ws, starts = area_major(t_, w_, a_, m)
         mu = np.bincount(a_, weights=w_, minlength=m) / 60.0
         th, om, _, conv = hawkes_em(ts, ws, starts, 60.0, 0.2, 1.0, mu, 1e-10, 100_000, True)
+        assert conv
         fits.append((th, om, mu))
     assert fits[0][0] == pytest.approx(fits[1][0], rel=1e-6)
     assert fits[0][1] == pytest.approx(fits[1][1], rel=1e-6)

@@ -49,8 +49,9 @@ def test_zero_elasticity_changes_nothing(data):
     np.testing.assert_array_equal(base.officers, zero.officers)
     np.testing.assert_array_equal(base.crimes, zero.crimes)
     # prevention units with elasticity 0 deter nothing either: the true crimes are the replayed ones
-    prev = simulate(PredPol(), data, [RunSpec(0, 40, 0.4, prevention_units=20, prevention_elasticity=0.0)],
-                    seed=1)
+    prev = simulate(
+        PredPol(), data, [RunSpec(0, 40, 0.4, prevention_units=20, prevention_elasticity=0.0)], seed=1
+    )
     np.testing.assert_array_equal(prev.crimes[0], data.crimes_per_day())
     assert prev.prevention[0].sum(axis=1).tolist() == [20] * DAYS
 
@@ -78,8 +79,9 @@ def test_displacement_moves_deterred_crime_to_neighbours(data):
     moved = simulate(LongTermKDE(), shadowed, runs, seed=3, world=world_all)
     # every deterred crime reappears next door: the city total is unchanged (all areas have neighbours)
     if all(len(n) > 0 for n in nb):
-        np.testing.assert_array_equal(moved.crimes.sum(axis=2), data.crimes_per_day().sum(axis=1)[None]
-                                      .repeat(3, 0))
+        np.testing.assert_array_equal(
+            moved.crimes.sum(axis=2), data.crimes_per_day().sum(axis=1)[None].repeat(3, 0)
+        )
     gone = simulate(LongTermKDE(), shadowed, runs, seed=3, world=WorldEffects(2.0, 0.0))
     assert gone.crimes.sum() < moved.crimes.sum()
 
@@ -88,8 +90,12 @@ def test_displacement_moves_deterred_crime_to_neighbours(data):
 
 
 @settings(max_examples=200)
-@given(arrays(np.float64, st.integers(1, 60), elements=st.floats(0, 100)).filter(lambda x: x.sum() > 0),
-       st.integers(1, 500), st.floats(1.0, 4.0), st.integers(0, 50))
+@given(
+    arrays(np.float64, st.integers(1, 60), elements=st.floats(0, 100)).filter(lambda x: x.sum() > 0),
+    st.integers(1, 500),
+    st.floats(1.0, 4.0),
+    st.integers(0, 50),
+)
 def test_pcr_cap_is_never_exceeded(intensity, n, cap, seed):
     shares, _ = allocation_weights(intensity)
     base = np.random.default_rng(seed).multinomial(n, shares)
@@ -120,7 +126,7 @@ def test_ipw_leaves_expected_training_counts_unbiased():
 def test_ipw_runs_learn_weighted_events(data):
     runs = [RunSpec(0, 40, 0.4, ipw=True, ipw_max_weight=10.0), RunSpec(0, 40, 0.4)]
     res = simulate(ShortTermKDE(), data, runs, seed=4)
-    post = res.weights[:, data.n_history:]
+    post = res.weights[:, data.n_history :]
     assert post[0].max() > 1.0 and post[0].max() <= 10.0
     assert set(np.unique(post[1])) <= {0.0, 1.0}
 
@@ -142,17 +148,17 @@ def test_reporting_by_area_and_file(data, tmp_path):
     path = tmp_path / "rates.csv"
     table.to_csv(path, index=False)
     rates = reporting_rates(str(path), data)
-    np.testing.assert_allclose(rates, np.linspace(0, 1, data.n_areas)[data.area[data.n_history:]])
+    np.testing.assert_allclose(rates, np.linspace(0, 1, data.n_areas)[data.area[data.n_history :]])
     pd.DataFrame({"crime_type": ["BURGLARY"], "rate": [0.5]}).to_csv(path, index=False)
-    with pytest.raises(ConfigError, match="AGG. ASSAULT"):
+    with pytest.raises(ConfigError, match=r"AGG\. ASSAULT"):
         reporting_rates(str(path), data)
     assert frame is data.areas.frame
 
 
 def test_reporting_delay_learns_reports_later(data):
     spec = [RunSpec(0, 1, 1.0, detection_p=0.0)]  # nothing detected, everything reported
-    now = simulate(PreviousCountsModel(), data, spec, seed=0)
-    late = simulate(PreviousCountsModel(), data, spec, seed=0, world=WorldEffects(report_delay_days=3))
+    now = simulate(previous_counts(), data, spec, seed=0)
+    late = simulate(previous_counts(), data, spec, seed=0, world=WorldEffects(report_delay_days=3))
     lo, _ = data.day_slice(DAYS - 3)  # at the end of day d the reports of day d − 3 arrive
     h = data.n_history
     assert (now.weights[0, h:] == 1).all()
@@ -161,7 +167,7 @@ def test_reporting_delay_learns_reports_later(data):
     np.testing.assert_array_equal(now.reported, late.reported)
 
 
-def PreviousCountsModel():  # noqa: N802 - a factory reads like the class it makes
+def previous_counts():
     from fairpatrol.models import PreviousCounts
 
     return PreviousCounts(window_days=10)
@@ -198,7 +204,9 @@ def test_compat_switches(data):
     assert (res.officers.sum(axis=2) <= 40).all()
     # shared reports: every run reports the same crimes
     assert (res.reported == res.reported[0]).all()
-    leak = simulate(LongTermKDE(), data, runs[:1], seed=5, compat=Compat(kde_sampling=True, long_term_leak=True))
+    leak = simulate(
+        LongTermKDE(), data, runs[:1], seed=5, compat=Compat(kde_sampling=True, long_term_leak=True)
+    )
     assert leak.officers.sum() > 0
 
 

@@ -43,8 +43,9 @@ def simulate_reference(
     check_first_window(model, data)
     for spec in runs:
         if spec.report_rates is not None or spec.prevention_units or spec.ipw or spec.pcr_cap is not None:
-            raise ValueError("the reference engine implements the default world only (no remedies, no "
-                             "reporting models)")
+            raise ValueError(
+                "the reference engine implements the default world only (no remedies, no reporting models)"
+            )
     n_rows, n_days, n_areas = len(runs), data.n_days, data.n_areas
     n_hist = data.n_history
     officers = np.zeros((n_rows, n_days, n_areas), dtype=np.int32)
