@@ -171,15 +171,15 @@ def main() -> None:
         show(f"ladder over {key} (growth = sim time ratio; linear = size ratio)", rows, key)
         report["sections"][f"ladder_{key}"] = rows
 
-    d = 8 if not q else 4
+    d, r = (30, 4) if not q else (4, 2)
     pair = [
         measure(
             {
                 "preset": "baltimore-agg",
                 "days": d,
-                "runs": 2,
+                "runs": r,
                 "engine": e,
-                "label": f"baltimore-agg runs=2 days={d} {e} engine",
+                "label": f"baltimore-agg runs={r} days={d} {e} engine",
             }
         )
         for e in ("fast", "reference")
