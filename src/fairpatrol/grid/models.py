@@ -20,12 +20,11 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import DataError
-from fairpatrol.models.base import DAY, AreaModel, ModelState
+from fairpatrol.models.base import DAY, Estimator
 from fairpatrol.models.kde import scott_bandwidth
 
 if TYPE_CHECKING:
     from fairpatrol.grid.cells import Grid
-    from fairpatrol.sim.prepare import SimData
 
 #: Default kernel bandwidth (metres) of every grid model, a quarter of a 1 km cell. On the bundled data the
 #: naive KDE's hit rate at 5, 10 and 20 % coverage is highest from 125 to 250 m and falls with wider kernels
@@ -68,12 +67,12 @@ def _resolve_bandwidth(bandwidth: float | str, x: np.ndarray, y: np.ndarray) -> 
     return float(bandwidth)
 
 
-class GridModel(AreaModel):
+class GridModel(Estimator):
     """Base class of the grid models: window selection and the cell-indexed output.
 
-    Reuses the parameter handling of :class:`fairpatrol.models.base.AreaModel` (``get_params``,
+    Reuses the parameter handling of :class:`fairpatrol.models.base.Estimator` (``get_params``,
     ``set_params``, ``repr``). Grid models forecast for the evaluation of :mod:`fairpatrol.grid.evaluate`;
-    they have no batched simulation state, so :meth:`make_state` raises.
+    they have no batched simulation state (no ``make_state``): they are not area models of the simulation.
     """
 
     needs_coordinates = True
@@ -132,12 +131,6 @@ class GridModel(AreaModel):
 
     def _series(self, values: np.ndarray) -> pd.Series:
         return pd.Series(values, index=pd.Index(self.cell_ids_, name="cell_id"), name="intensity")
-
-    def make_state(self, data: SimData, in_train: np.ndarray) -> ModelState:
-        raise NotImplementedError(
-            f"{type(self).__name__} is a grid model: evaluate it with fairpatrol.grid.evaluate, "
-            "it is not an area model of the feedback simulation"
-        )
 
 
 class NaiveKDE(GridModel):

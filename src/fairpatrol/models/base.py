@@ -51,13 +51,8 @@ class ModelState(ABC):
         return {}
 
 
-class AreaModel(ABC):
-    """Base class: parameter handling and the common fit/predict input checks."""
-
-    #: True when the model needs incident coordinates (x, y) as well as area ids.
-    needs_coordinates = False
-    #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
-    diagnostic_columns: tuple[str, ...] = ()
+class Estimator:
+    """scikit-learn parameter handling: settings are the ``__init__`` arguments, stored unchanged."""
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -81,6 +76,15 @@ class AreaModel(ABC):
             f"{k}={v!r}" for k, v in self.get_params().items() if not (k in defaults and defaults[k] == v)
         ]
         return f"{type(self).__name__}({', '.join(args)})"
+
+
+class AreaModel(Estimator, ABC):
+    """Base class: parameter handling and the common fit/predict input checks."""
+
+    #: True when the model needs incident coordinates (x, y) as well as area ids.
+    needs_coordinates = False
+    #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
+    diagnostic_columns: tuple[str, ...] = ()
 
     # -- shared input handling -------------------------------------------------------------------------
     def _prepare_fit(
