@@ -200,7 +200,6 @@ def with_shadows(data: SimData, seed: int) -> SimData:
     src = originals[has]
     choice = np.array([nbrs[a][rng.integers(len(nbrs[a]))] for a in data.area[src]], dtype=np.int64)
     # interleave: original j followed by its copy
-    order = np.concatenate([np.arange(data.n_events), src])
     key_time = np.concatenate([data.times, data.times[src]])
     key_rank = np.concatenate([np.zeros(data.n_events), np.ones(len(src))])
     key_src = np.concatenate([np.arange(data.n_events), src])
@@ -225,7 +224,6 @@ def with_shadows(data: SimData, seed: int) -> SimData:
     def extend(arr: np.ndarray | None) -> np.ndarray | None:
         return None if arr is None else np.concatenate([arr, arr[src]])[perm]
 
-    del order
     return replace(
         data,
         times=times,
