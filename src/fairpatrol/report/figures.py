@@ -15,8 +15,33 @@ from fairpatrol.metrics import trend_slope
 from fairpatrol.report.maps import area_hover
 from fairpatrol.report.style import GROUP_COLORS, base_layout, colors_for, esc, facets
 
-
 # -- time series ---------------------------------------------------------------------------------
+
+
+def interval_band(
+    x: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    color: str,
+    opacity: float,
+    group: str,
+    digits: int | None = None,
+) -> go.Scatter:
+    """A filled band between ``lo`` and ``hi`` (a 95 % interval) under a line of the same legend group."""
+    y = np.concatenate([hi, lo[::-1]])
+    return go.Scatter(
+        x=np.concatenate([x, x[::-1]]),
+        y=y if digits is None else np.round(y, digits),
+        fill="toself",
+        fillcolor=color,
+        opacity=opacity,
+        line=dict(width=0),
+        hoverinfo="skip",
+        showlegend=False,
+        legendgroup=group,
+    )
+
+
 def _trend(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """End points of the least-squares line of y on the day index."""
     ok = np.isfinite(y)
@@ -326,17 +351,7 @@ def parameter_series(
                 continue
             mean, lo, hi = got
             fig.add_trace(
-                go.Scatter(
-                    x=np.concatenate([dates, dates[::-1]]),
-                    y=np.concatenate([hi, lo[::-1]]),
-                    fill="toself",
-                    fillcolor=color[scen],
-                    opacity=0.18,
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=esc(scen),
-                ),
+                interval_band(dates, lo, hi, color[scen], 0.18, esc(scen)),
                 row=i,
                 col=1,
             )
@@ -597,17 +612,7 @@ def dominance_curves(table, metrics: list[tuple[str, str]], algorithms: list[str
                 continue
             x = f["value"].to_numpy()
             fig.add_trace(
-                go.Scatter(
-                    x=np.concatenate([x, x[::-1]]),
-                    y=np.concatenate([f["ci_high"].to_numpy(), f["ci_low"].to_numpy()[::-1]]),
-                    fill="toself",
-                    fillcolor=color[alg],
-                    opacity=0.15,
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=esc(alg),
-                ),
+                interval_band(x, f["ci_low"].to_numpy(), f["ci_high"].to_numpy(), color[alg], 0.15, esc(alg)),
                 row=r,
                 col=c,
             )
@@ -660,17 +665,7 @@ def coverage_curves(summary, curves, models: list[str], group_pair: tuple[str, s
                 x = (f["coverage"] * 100).round(2).to_numpy()
                 y, lo, hi = (f[col].to_numpy() * scale for col in ("mean", "ci_low", "ci_high"))
                 fig.add_trace(
-                    go.Scatter(
-                        x=np.concatenate([x, x[::-1]]),
-                        y=np.round(np.concatenate([hi, lo[::-1]]), 5),
-                        fill="toself",
-                        fillcolor=color[m],
-                        opacity=0.12,
-                        line=dict(width=0),
-                        hoverinfo="skip",
-                        showlegend=False,
-                        legendgroup=esc(m),
-                    ),
+                    interval_band(x, lo, hi, color[m], 0.12, esc(m), digits=5),
                     row=r,
                     col=c,
                 )
