@@ -321,8 +321,12 @@ class SEPP(GridModel):
         converged = False
         it = 0
         loglik = np.nan
-        for it in range(1, int(self.max_iter) + 1):  # noqa: B007 - the count is reported
-            s_p, s_pdt, s_pd2, loglik = em_step(
+
+        def e_step(
+            q: np.ndarray, theta: float, omega: float, sigma: float
+        ) -> tuple[float, float, float, float]:
+            """One E-step at (q, θ, ω, σ); writes the background weights to ``q_new``."""
+            return em_step(
                 t,
                 bg_ptr,
                 bg_idx,
@@ -339,6 +343,9 @@ class SEPP(GridModel):
                 cell_area,
                 q_new,
             )
+
+        for it in range(1, int(self.max_iter) + 1):  # noqa: B007 - the count is reported
+            s_p, s_pdt, s_pd2, loglik = e_step(q, theta, omega, sigma)
             new_theta = min(max(s_p / n, self.THETA_BOUNDS[0]), self.THETA_BOUNDS[1])
             new_omega = (
                 omega if s_pdt <= 0 else min(max(s_p / s_pdt, self.OMEGA_BOUNDS[0]), self.OMEGA_BOUNDS[1])
@@ -360,23 +367,7 @@ class SEPP(GridModel):
                 break
         # log-likelihood at the fitted parameters: Σ_j log λ_j − ∫∫ λ over the window (space integral of the
         # background KDE and of the trigger = 1; the temporal trigger integral truncated at time_cutoff)
-        loglik = em_step(
-            t,
-            bg_ptr,
-            bg_idx,
-            bg_k,
-            tr_ptr,
-            tr_idx,
-            tr_d2,
-            q,
-            span,
-            theta,
-            omega,
-            sigma,
-            gaussian,
-            cell_area,
-            q_new,
-        )[3]
+        loglik = e_step(q, theta, omega, sigma)[3]
         lag = np.minimum(-t, float(self.time_cutoff))
         loglik -= q.sum() + theta * float(np.sum(-np.expm1(-omega * lag)))
         self.bandwidth_ = h
