@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -12,7 +13,7 @@ from fairpatrol.models._hawkes import (
     THETA_BOUNDS,
     area_major,
     hawkes_em,
-    hawkes_em_batch,
+    hawkes_em_runs,
     hawkes_forecast,
     hawkes_loglik,
 )
@@ -157,18 +158,18 @@ class PredPol(AreaModel):
             raise ValueError(
                 f"cannot predict {day:%Y-%m-%d}: the model was trained up to {self.until_:%Y-%m-%d}"
             )
-        out = np.empty(len(self.area_ids_))
+        out = np.empty((1, len(self.area_ids_)))
         hawkes_forecast(
             self._times,
-            self._weights,
+            self._weights.astype(np.float32).reshape(-1, 1),
             self._starts,
             float(t_from),
-            self.theta_,
-            self.omega_,
-            self.mu_.to_numpy(dtype=float),
+            np.array([self.theta_]),
+            np.array([self.omega_]),
+            self.mu_.to_numpy(dtype=float).reshape(1, -1),
             out,
         )
-        return self._series(out)
+        return self._series(out[0])
 
     def decompose(self, day: Any = None) -> pd.DataFrame:
         """Background (μ_n) and self-excitation parts of each area's forecast: what drove its intensity."""
@@ -189,10 +190,13 @@ class PredPol(AreaModel):
 
 
 class PredPolState(ModelState):
-    """All runs' PredPol fits, refitted by warm-started EM every simulated day (parallel over runs).
+    """All runs' PredPol fits, refitted by warm-started EM every simulated day, runs in SIMD lanes.
 
-    Day 0's training data is the shared history, identical for every run, so its cold-start fit is done
-    once and copied; from day 1 on each run refits from its own previous day's parameters.
+    The state keeps every event's learning weight per run in area-major order (events × runs, updated by
+    :meth:`learn`), so each day's EM reads the window of each area as one contiguous block and advances
+    all runs together (:func:`~fairpatrol.models._hawkes.hawkes_em_runs`). Day 0's training data is the
+    shared history, identical for every run, so its cold-start fit is done once and copied; from day 1 on
+    each run refits from its own previous day's parameters.
     """
 
     def __init__(self, model: PredPol, data: SimData, weights: np.ndarray) -> None:
@@ -207,16 +211,21 @@ class PredPolState(ModelState):
         self.converged = np.zeros(r, dtype=np.bool_)
         # all events area by area, time-ordered within an area (events are stored time-sorted)
         self.perm = np.argsort(data.area, kind="stable")
+        self.rank = np.empty_like(self.perm)
+        self.rank[self.perm] = np.arange(len(self.perm))
         self.area_start = np.searchsorted(data.area[self.perm], np.arange(m + 1))
+        self.lanes = np.ascontiguousarray(weights[:, self.perm].T, dtype=np.float32)
         self._started = False
         self._previous_fit: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def learn(self, day: int, lo: int, hi: int, new: np.ndarray) -> None:
+        self.lanes[self.rank[lo:hi]] += new.T
 
     def forecast(self, day: int) -> np.ndarray:
         d = self.data
         w = int(self.model.window_days)
         span = d.span(day, w)
-        t = d.times - day  # relative to the day being forecast, as in PredPol.fit
-        perm_t = t[self.perm]
+        perm_t = d.times[self.perm] - day  # relative to the day being forecast, as in PredPol.fit
         bounds = np.array([-float(w), 0.0])
         klo = np.empty(d.n_areas, dtype=np.int64)
         khi = np.empty(d.n_areas, dtype=np.int64)
@@ -235,12 +244,14 @@ class PredPolState(ModelState):
             self.mu[0] = (
                 np.bincount(d.area[lo:hi], weights=self.weights[0, lo:hi], minlength=d.n_areas) / span
             )
-        hawkes_em_batch(
-            t,
-            self.perm,
+        lanes = self.lanes if self._started else np.ascontiguousarray(self.lanes[:, :1])
+        n_chunks = max(1, min(numba.get_num_threads(), lanes.shape[1]))
+        hawkes_em_runs(
+            perm_t,
+            lanes,
             klo,
             khi,
-            self.weights[rows],
+            n_chunks,
             0.0,
             span,
             self.theta[rows],
