@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -24,10 +26,15 @@ def trend_slope(y: np.ndarray) -> np.ndarray:
     return np.where((n >= 2) & (sxx > 0), slope, np.nan)
 
 
-def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided t-interval of independent per-run values (NaNs dropped); NaN bounds if n < 2."""
+@lru_cache(maxsize=256)
+def _t_quantile(q: float, dof: int) -> float:
     from scipy import stats
 
+    return float(stats.t.ppf(q, dof))
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided t-interval of independent per-run values (NaNs dropped); NaN bounds if n < 2."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -35,5 +42,5 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     mean = float(v.mean())
     if v.size < 2:
         return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    half = _t_quantile(0.5 + level / 2, v.size - 1) * float(v.std(ddof=1)) / float(np.sqrt(v.size))
     return mean, mean - half, mean + half

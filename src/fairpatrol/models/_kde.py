@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from numba import njit
+from numba import njit, prange
 
 if TYPE_CHECKING:
     from fairpatrol.data import Areas
@@ -59,12 +59,19 @@ def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
     )
     tree = shapely.STRtree(geoms)
     box_idx, poly_idx = tree.query(boxes, predicate="intersects")
-    pieces = shapely.intersection(boxes[box_idx], geoms[poly_idx])
-    w = shapely.area(pieces)
-    keep = w > 0
-    box_idx, poly_idx, pieces, w = box_idx[keep], poly_idx[keep], pieces[keep], w[keep]
+    # a cell inside its polygon is its own piece (centre, full area): only boundary cells are clipped
+    shapely.prepare(geoms)
+    inside = shapely.contains_properly(geoms[poly_idx], boxes[box_idx])
+    cx = xmin + (ix[box_idx] + 0.5) * cell_size
+    cy = ymin + (iy[box_idx] + 0.5) * cell_size
+    w = np.full(len(box_idx), cell_size * cell_size)
+    edge = np.flatnonzero(~inside)
+    pieces = shapely.intersection(boxes[box_idx[edge]], geoms[poly_idx[edge]])
+    w[edge] = shapely.area(pieces)
     cen = shapely.centroid(pieces)
-    cx, cy = shapely.get_x(cen), shapely.get_y(cen)
+    cx[edge], cy[edge] = shapely.get_x(cen), shapely.get_y(cen)
+    keep = w > 0
+    box_idx, poly_idx, w, cx, cy = box_idx[keep], poly_idx[keep], w[keep], cx[keep], cy[keep]
     cell = ix[box_idx] * ny + iy[box_idx]
     order = np.argsort(cell, kind="stable")
     counts = np.bincount(cell, minlength=nx * ny)
@@ -97,14 +104,14 @@ def area_quadrature(areas: Areas, cell_size: float = 100.0) -> Quadrature:
     return hit[1]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _mass_rows(px, py, qx, qy, qw, qa, x0, y0, cs, nx, ny, cell_start, n_areas, h, cutoff, out):
     norm = 1.0 / (2.0 * math.pi * h * h)
     inv2h2 = 1.0 / (2.0 * h * h)
     r = cutoff * h
     r2 = r * r
     k = int(math.ceil(r / cs))  # noqa: RUF046 - numba needs the explicit int
-    for i in range(px.shape[0]):
+    for i in prange(px.shape[0]):  # rows are independent: parallel over points
         out[i, :] = 0.0
         cx = int(math.floor((px[i] - x0) / cs))  # noqa: RUF046
         cy = int(math.floor((py[i] - y0) / cs))  # noqa: RUF046

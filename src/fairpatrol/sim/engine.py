@@ -19,7 +19,7 @@ from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
 from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import (
-    allocate,
+    allocate_shares,
     allocation_weights,
     capped_allocation,
     detection_probability,
@@ -207,7 +207,6 @@ def simulate(
     reported = np.zeros_like(officers)
     fallback = np.zeros((n_rows, n_days), dtype=np.bool_)
     diagnostics: dict[str, np.ndarray] = {}
-    eye = np.eye(n_areas, dtype=np.int32)
     area_m2 = data.areas.frame["area_m2"].to_numpy(dtype=float)
 
     sampler = None
@@ -224,17 +223,18 @@ def simulate(
             state.leak_future_reports(will_report)
     pending: dict[int, tuple[int, int, np.ndarray]] = {}  # day → reports (with weights) awaiting delay
     for d in range(n_days):
-        intensity = state.forecast(d) if sampler is None else None
+        if sampler is None:
+            shares, fallback[:, d] = allocation_weights(state.forecast(d))
         for i in range(n_rows):
             if sampler is not None:
                 officers[i, d] = sampler.officers(d, weights[i], i, int(n_off[i]))
                 continue
-            alloc, fallback[i, d] = allocate(intensity[i], int(n_off[i]), allocation, streams[i][1])
+            alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i][1])
             if runs[i].pcr_cap is not None:
-                alloc = capped_allocation(alloc, allocation_weights(intensity[i])[0], runs[i].pcr_cap)
+                alloc = capped_allocation(alloc, shares[i], runs[i].pcr_cap)
             officers[i, d] = alloc
             if prevention is not None and n_prev[i]:
-                prevention[i, d] = allocate(intensity[i], int(n_prev[i]), allocation, streams[i][1])[0]
+                prevention[i, d] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i][1])
         for key, value in state.diagnostics().items():
             diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         lo, hi = data.day_slice(d)
@@ -265,10 +265,11 @@ def simulate(
             state.learn(d, lo, hi, new)
             if delay:
                 pending[d] = (lo, hi, np.where(rep, w, np.float32(0.0)))
-            onehot = eye[area]
-            crimes[:, d] = real.astype(np.int32) @ onehot
-            detected[:, d] = det.astype(np.int32) @ onehot
-            reported[:, d] = rep.astype(np.int32) @ onehot
+            cell = (np.arange(n_rows)[:, None] * n_areas + area[None, :]).ravel()  # (run, area) of each event
+            for table, hits in ((crimes, real), (detected, det), (reported, rep)):
+                table[:, d] = np.bincount(cell, weights=hits.ravel(), minlength=n_rows * n_areas).reshape(
+                    n_rows, n_areas
+                )
         if delay and (d - delay) in pending:  # reports of day d − delay arrive (unless already detected)
             rlo, rhi, rw = pending.pop(d - delay)
             late = np.where(weights[:, rlo:rhi] > 0, np.float32(0.0), rw)

@@ -12,16 +12,19 @@ import numpy as np
 ZERO_SHARE = 1e-12
 
 
-def allocation_weights(intensity: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Normalised allocation shares from non-negative intensities; uniform (flagged) when all are zero."""
+def allocation_weights(intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray | bool]:
+    """Normalised allocation shares from non-negative intensities; uniform (flagged) when all are zero.
+
+    ``intensity`` is one day's vector, or runs × areas (each row normalised on its own; the flag is then
+    an array).
+    """
     w = np.where(np.isfinite(intensity) & (intensity > 0), intensity, 0.0)
-    total = w.sum()
-    if total > 0:
-        w = np.where(w < ZERO_SHARE * total, 0.0, w)
-        total = w.sum()
-    if not total > 0:
-        return np.full(intensity.shape[0], 1.0 / intensity.shape[0]), True
-    return w / total, False
+    total = w.sum(axis=-1, keepdims=True)
+    w = np.where(w < ZERO_SHARE * total, 0.0, w)
+    total = w.sum(axis=-1, keepdims=True)
+    empty = ~(total > 0)
+    shares = np.where(empty, 1.0 / intensity.shape[-1], w / np.where(empty, 1.0, total))
+    return shares, (empty[..., 0] if intensity.ndim > 1 else bool(empty[0]))
 
 
 def largest_remainder(shares: np.ndarray, n: int) -> np.ndarray:
@@ -48,10 +51,15 @@ def allocate(
     sampling); ``proportional``: largest-remainder rounding of N × share (deterministic).
     """
     shares, fallback = allocation_weights(intensity)
+    return allocate_shares(shares, n_officers, method, rng), bool(fallback)
+
+
+def allocate_shares(shares: np.ndarray, n_officers: int, method: str, rng: np.random.Generator) -> np.ndarray:
+    """Officers per area from normalised shares (:func:`allocate` without the normalisation)."""
     if method == "multinomial":
-        return rng.multinomial(n_officers, shares).astype(np.int64), fallback
+        return rng.multinomial(n_officers, shares).astype(np.int64)
     if method == "proportional":
-        return largest_remainder(shares, n_officers), fallback
+        return largest_remainder(shares, n_officers)
     raise ValueError(f"unknown allocation method {method!r} (use 'multinomial' or 'proportional')")
 
 
