@@ -422,6 +422,7 @@ def _squarem_point(
 
 
 _MIN_SIMD_WIDTH = 12  # below this many lanes the lane loops run scalar: finished lanes stay as padding
+_MAX_SCALAR_LANES = 2  # ... unless at most this many are left: then the scalar loop is the cheaper one
 
 
 @njit(cache=True)
@@ -481,7 +482,8 @@ def hawkes_em_lanes(
     last F(x_k), not converged. A
     finished lane leaves the working set at once (the last working lanes move into its place, one pass
     over the weights), so the cost is the sum of the lanes' own iterations; below ``_MIN_SIMD_WIDTH``
-    lanes finished ones stay as padding that keeps the SIMD loop.
+    lanes finished ones stay as padding that keeps the SIMD loop, until at most ``_MAX_SCALAR_LANES``
+    are left.
     """
     n_areas = starts.shape[0] - 1
     n_lanes = w.shape[1]
@@ -542,7 +544,7 @@ def hawkes_em_lanes(
                 om_x[i] = om_f[i]
                 mu_x[:, i] = mu_f[:, i]
         # drop finished lanes from the working set: the last working lanes move into their places
-        n_keep = max(active, min(_MIN_SIMD_WIDTH, width))
+        n_keep = active if active <= _MAX_SCALAR_LANES else max(active, min(_MIN_SIMD_WIDTH, width))
         if n_keep < width:
             holes = np.flatnonzero(done[:n_keep])
             movers = np.flatnonzero(~done[n_keep:width]) + n_keep

@@ -63,8 +63,8 @@ class PredPol(AreaModel):
     theta0, omega0 : starting values for a cold start (θ, ω per day); μ starts at each area's count / T.
     tol : relative tolerance on every parameter.
     max_iter : cap on EM-map evaluations.
-    accelerate : SQUAREM acceleration of the EM map (same fixed point and stopping rule, far fewer
-        iterations when EM crawls); False gives plain EM.
+    accelerate : Anderson acceleration of the EM map, with SQUAREM after 20 evaluations (same fixed
+        point and stopping rule, several times fewer iterations when EM crawls); False gives plain EM.
     warm_start : refit from the previous fit instead of the starting values, as the simulation does
         every day: from the last fit moved on by its last change (:func:`extrapolated_start`) once two
         fits exist.
@@ -111,7 +111,8 @@ class PredPol(AreaModel):
 
         ``observed_from`` is the first day the data covers when it starts inside the window (T is then the
         observed span); by default the window is taken as fully observed. ``sample_weight`` (or a
-        ``weight`` column) makes an incident count that many times (weighted likelihood).
+        ``weight`` column) makes an incident count that many times (weighted likelihood); weights are
+        held in single precision (7 significant digits), like the simulation's learning weights.
         """
         self._check()
         rows, until, ids, idx, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
