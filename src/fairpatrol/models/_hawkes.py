@@ -37,10 +37,12 @@ loop over runs is straight-line arithmetic the compiler vectorises (4 doubles pe
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 
 THETA_BOUNDS = (1e-6, 0.999)
@@ -239,21 +241,62 @@ def _close(
 
 
 AA_MEMORY = 5  # Anderson acceleration: how many past EM steps the extrapolation combines
+AA_PATIENCE = 20  # EM evaluations of Anderson acceleration before a lane falls back to SQUAREM
+
+# rows of the per-lane state arrays of hawkes_em_lanes
+_TH_X, _OM_X, _TH_F, _OM_F, _LAST_NORM, _ALPHA_MAX = 0, 1, 2, 3, 4, 5  # par: floats per lane
+_COUNT, _PHASE = 0, 1  # ints: Anderson history length, SQUAREM cycle position
+_MU_X, _MU_F = 0, 1  # mus: μ of x and of F(x), areas × lanes
+
+
+@njit(cache=True)
+def _log_point(
+    par: np.ndarray, mus: np.ndarray, th: int, om: int, mu: int, lane: int, out: np.ndarray
+) -> bool:
+    """(log θ, log ω, log μ_n) of one lane's point into ``out``; μ_n = 0 gives 0 (areas without events).
+
+    Returns False if the point has μ_n = 0 where F(x) has μ_n > 0 (no log to compare with)."""
+    out[0] = math.log(par[th, lane])
+    out[1] = math.log(par[om, lane])
+    ok = True
+    for a in range(mus.shape[1]):
+        v = mus[mu, a, lane]
+        if v > 0.0:
+            out[2 + a] = math.log(v)
+        else:
+            out[2 + a] = 0.0
+            ok = ok and not mus[_MU_F, a, lane] > 0.0
+    return ok
+
+
+@njit(cache=True)
+def _set_from_log(par: np.ndarray, mus: np.ndarray, v: np.ndarray, lane: int) -> bool:
+    """Set lane's x from log-parameters ``v`` (μ only where F(x) has μ > 0); False, untouched, if θ or ω
+    leave their bounds."""
+    th = math.exp(v[0])
+    om = math.exp(v[1])
+    if not (THETA_BOUNDS[0] <= th <= THETA_BOUNDS[1] and OMEGA_BOUNDS[0] <= om <= OMEGA_BOUNDS[1]):
+        return False
+    par[_TH_X, lane] = th
+    par[_OM_X, lane] = om
+    for a in range(mus.shape[1]):
+        if mus[_MU_F, a, lane] > 0.0:
+            mus[_MU_X, a, lane] = math.exp(v[2 + a])
+    return True
+
+
+@njit(cache=True)
+def _take_image(par: np.ndarray, mus: np.ndarray, lane: int) -> None:
+    """x ← F(x): the plain EM step."""
+    par[_TH_X, lane] = par[_TH_F, lane]
+    par[_OM_X, lane] = par[_OM_F, lane]
+    for a in range(mus.shape[1]):
+        mus[_MU_X, a, lane] = mus[_MU_F, a, lane]
 
 
 @njit(cache=True)
 def _anderson_point(
-    th_x: np.ndarray,
-    om_x: np.ndarray,
-    mu_x: np.ndarray,
-    th_f: np.ndarray,
-    om_f: np.ndarray,
-    mu_f: np.ndarray,
-    hist_f: np.ndarray,
-    hist_g: np.ndarray,
-    count: np.ndarray,
-    last_norm: np.ndarray,
-    lane: int,
+    par: np.ndarray, ints: np.ndarray, mus: np.ndarray, hist_f: np.ndarray, hist_g: np.ndarray, lane: int
 ) -> None:
     """Replace lane ``lane``'s point x by the Anderson-accelerated next point, given f = F(x).
 
@@ -267,39 +310,34 @@ def _anderson_point(
     history is degenerate, or when x' leaves the (θ, ω) bounds. Only the path changes: the fixed point
     (the maximum-likelihood estimate) and the stopping rule are those of plain EM.
     """
-    n_areas = mu_x.shape[0]
-    n_par = n_areas + 2
+    n_par = mus.shape[1] + 2
     mem1 = hist_f.shape[0]
-    # the newest image and residual, in log space over the areas where F gives a positive μ
-    vf = np.zeros(n_par)
-    g = np.zeros(n_par)
-    usable = True
-    vf[0] = math.log(th_f[lane])
-    vf[1] = math.log(om_f[lane])
-    g[0] = vf[0] - math.log(th_x[lane])
-    g[1] = vf[1] - math.log(om_x[lane])
-    for a in range(n_areas):
-        if mu_f[a, lane] > 0.0:
-            vf[2 + a] = math.log(mu_f[a, lane])
-            if mu_x[a, lane] > 0.0:
-                g[2 + a] = vf[2 + a] - math.log(mu_x[a, lane])
-            else:  # x had no background where F has one (a newly active area): no usable residual
-                usable = False
-    norm_g = math.sqrt(np.sum(g * g))
-    k = count[lane] if usable and norm_g <= 2.0 * last_norm[lane] else 0
-    last_norm[lane] = norm_g
+    vf = np.empty(n_par)
+    vx = np.empty(n_par)
+    _log_point(par, mus, _TH_F, _OM_F, _MU_F, lane, vf)
+    usable = _log_point(par, mus, _TH_X, _OM_X, _MU_X, lane, vx)
+    norm_g = 0.0
+    for i in range(n_par):
+        if i < 2 or mus[_MU_F, i - 2, lane] > 0.0:
+            vx[i] = vf[i] - vx[i]  # the residual g, 0 where F(x) has no background
+        else:
+            vx[i] = 0.0
+        norm_g += vx[i] * vx[i]
+    norm_g = math.sqrt(norm_g)
+    k = ints[_COUNT, lane] if usable and norm_g <= 2.0 * par[_LAST_NORM, lane] else 0
+    par[_LAST_NORM, lane] = norm_g
     if k == mem1:  # drop the oldest pair
-        for i in range(mem1 - 1):
-            hist_f[i, :, lane] = hist_f[i + 1, :, lane]
-            hist_g[i, :, lane] = hist_g[i + 1, :, lane]
+        for j in range(mem1 - 1):
+            for i in range(n_par):
+                hist_f[j, i, lane] = hist_f[j + 1, i, lane]
+                hist_g[j, i, lane] = hist_g[j + 1, i, lane]
         k -= 1
-    hist_f[k, :, lane] = vf
-    hist_g[k, :, lane] = g
+    for i in range(n_par):
+        hist_f[k, i, lane] = vf[i]
+        hist_g[k, i, lane] = vx[i]
     k += 1
-    count[lane] = k
-    th_x[lane] = th_f[lane]  # the plain EM step, unless the extrapolation below succeeds
-    om_x[lane] = om_f[lane]
-    mu_x[:, lane] = mu_f[:, lane]
+    ints[_COUNT, lane] = k
+    _take_image(par, mus, lane)  # the plain EM step, unless the extrapolation below succeeds
     if k < 2:
         return
     # least squares min ‖g_k − ΔG γ‖ by modified Gram–Schmidt on the columns ΔG_j = g_{j+1} − g_j
@@ -307,118 +345,102 @@ def _anderson_point(
     q = np.empty((n_col, n_par))
     r = np.zeros((n_col, n_col))
     for j in range(n_col):
-        q[j] = hist_g[j + 1, :, lane] - hist_g[j, :, lane]
-        norm0 = math.sqrt(np.sum(q[j] * q[j]))
-        for i in range(j):
-            r[i, j] = np.sum(q[i] * q[j])
-            q[j] -= r[i, j] * q[i]
-        norm = math.sqrt(np.sum(q[j] * q[j]))
-        if not norm > 1e-10 * norm0:  # (nearly) dependent history: restart from this step
-            hist_f[0, :, lane] = vf
-            hist_g[0, :, lane] = g
-            count[lane] = 1
+        norm0 = 0.0
+        for i in range(n_par):
+            q[j, i] = hist_g[j + 1, i, lane] - hist_g[j, i, lane]
+            norm0 += q[j, i] * q[j, i]
+        for p in range(j):
+            dot = 0.0
+            for i in range(n_par):
+                dot += q[p, i] * q[j, i]
+            r[p, j] = dot
+            for i in range(n_par):
+                q[j, i] -= dot * q[p, i]
+        norm = 0.0
+        for i in range(n_par):
+            norm += q[j, i] * q[j, i]
+        norm = math.sqrt(norm)
+        if not norm > 1e-10 * math.sqrt(norm0):  # (nearly) dependent history: restart from this step
+            for i in range(n_par):
+                hist_f[0, i, lane] = vf[i]
+                hist_g[0, i, lane] = vx[i]
+            ints[_COUNT, lane] = 1
             return
         r[j, j] = norm
-        q[j] /= norm
+        for i in range(n_par):
+            q[j, i] /= norm
     gamma = np.empty(n_col)
     for j in range(n_col):
-        gamma[j] = np.sum(q[j] * g)
+        dot = 0.0
+        for i in range(n_par):
+            dot += q[j, i] * vx[i]
+        gamma[j] = dot
     for j in range(n_col - 1, -1, -1):
-        for i in range(j + 1, n_col):
-            gamma[j] -= r[j, i] * gamma[i]
+        for p in range(j + 1, n_col):
+            gamma[j] -= r[j, p] * gamma[p]
         gamma[j] /= r[j, j]
-    v = vf.copy()
+    v = vf  # x' = f_k − ΔF γ, in place of f_k's log
     for j in range(n_col):
-        v -= gamma[j] * (hist_f[j + 1, :, lane] - hist_f[j, :, lane])
-    th = math.exp(v[0])
-    om = math.exp(v[1])
-    if not (THETA_BOUNDS[0] <= th <= THETA_BOUNDS[1] and OMEGA_BOUNDS[0] <= om <= OMEGA_BOUNDS[1]):
-        hist_f[0, :, lane] = vf  # restart from the plain EM step
-        hist_g[0, :, lane] = g
-        count[lane] = 1
-        return
-    th_x[lane] = th
-    om_x[lane] = om
-    for a in range(n_areas):
-        if mu_f[a, lane] > 0.0:
-            mu_x[a, lane] = math.exp(v[2 + a])
-
-
-AA_PATIENCE = 20  # EM evaluations of Anderson acceleration before a lane falls back to SQUAREM
+        for i in range(n_par):
+            v[i] -= gamma[j] * (hist_f[j + 1, i, lane] - hist_f[j, i, lane])
+    if not _set_from_log(par, mus, v, lane):  # outside the bounds: restart from the plain EM step
+        for i in range(n_par):
+            hist_f[0, i, lane] = hist_f[k - 1, i, lane]
+            hist_g[0, i, lane] = hist_g[k - 1, i, lane]
+        ints[_COUNT, lane] = 1
 
 
 @njit(cache=True)
-def _squarem_point(
-    th_x: np.ndarray,
-    om_x: np.ndarray,
-    mu_x: np.ndarray,
-    th_f: np.ndarray,
-    om_f: np.ndarray,
-    mu_f: np.ndarray,
-    saved: np.ndarray,
-    phase: np.ndarray,
-    alpha_max: np.ndarray,
-    lane: int,
-) -> None:
+def _squarem_point(par: np.ndarray, ints: np.ndarray, mus: np.ndarray, saved: np.ndarray, lane: int) -> None:
     """Replace lane ``lane``'s point x by the next SQUAREM point, given f = F(x) (the fallback when
     Anderson acceleration does not settle within ``AA_PATIENCE`` evaluations).
 
     SQUAREM (Varadhan & Roland 2008, Scand. J. Stat. 35:335, scheme S3) in log-parameter space: from x0,
     x1 = F(x0) and x2 = F(x1) give r = x1 − x0, v = x2 − 2x1 + x0 and x' = x0 − 2αr + α²v with
     α = −‖r‖/‖v‖ ∈ [−α_max, −1] (α_max grows ×4 when reached); F(x') starts the next cycle. μ of areas
-    without events stays 0; an x' outside the (θ, ω) bounds falls back to x2. ``phase`` counts the
-    cycle's evaluations (0: f = x1, 1: f = x2, 2: f = F(x')); ``saved`` holds x0 and x1 (θ, ω, μ).
+    without events stays 0; an x' outside the (θ, ω) bounds falls back to x2. The lane's phase counts the
+    cycle's evaluations (0: f = x1, 1: f = x2, 2: f = F(x')); ``saved`` holds log x0 and log x1.
     """
-    n_areas = mu_x.shape[0]
-    p = phase[lane]
+    n_par = mus.shape[1] + 2
+    p = ints[_PHASE, lane]
+    ints[_PHASE, lane] = (p + 1) % 3
     if p == 0:  # f = F(x0): keep x0 and x1, evaluate F(x1) next
-        saved[0, 0, lane] = th_x[lane]
-        saved[0, 1, lane] = om_x[lane]
-        saved[0, 2:, lane] = mu_x[:, lane]
-        saved[1, 0, lane] = th_f[lane]
-        saved[1, 1, lane] = om_f[lane]
-        saved[1, 2:, lane] = mu_f[:, lane]
-    th_x[lane] = th_f[lane]  # x1 after phase 0; x2 unless the extrapolation succeeds; x0 after phase 2
-    om_x[lane] = om_f[lane]
-    mu_x[:, lane] = mu_f[:, lane]
-    phase[lane] = (p + 1) % 3
+        v0 = np.empty(n_par)
+        v1 = np.empty(n_par)
+        ok0 = _log_point(par, mus, _TH_X, _OM_X, _MU_X, lane, v0)
+        _log_point(par, mus, _TH_F, _OM_F, _MU_F, lane, v1)
+        for i in range(n_par):
+            saved[0, i, lane] = v0[i]
+            saved[1, i, lane] = v1[i]
+        if not ok0:  # x0 lacks a background where F(x0) has one: no extrapolation this cycle
+            saved[0, 0, lane] = np.nan
+    _take_image(par, mus, lane)  # x1 after phase 0; x2 unless the extrapolation succeeds; x0 after phase 2
     if p != 1:
         return
-    th0, om0, th1, om1 = saved[0, 0, lane], saved[0, 1, lane], saved[1, 0, lane], saved[1, 1, lane]
-    r_th = math.log(th1) - math.log(th0)
-    r_om = math.log(om1) - math.log(om0)
-    v_th = math.log(th_f[lane]) - 2.0 * math.log(th1) + math.log(th0)
-    v_om = math.log(om_f[lane]) - 2.0 * math.log(om1) + math.log(om0)
-    sr = r_th * r_th + r_om * r_om
-    sv = v_th * v_th + v_om * v_om
-    for a in range(n_areas):
-        m0, m1, m2 = saved[0, 2 + a, lane], saved[1, 2 + a, lane], mu_f[a, lane]
-        if m2 > 0.0:
-            if m0 <= 0.0 or m1 <= 0.0:
-                return
-            ra = math.log(m1) - math.log(m0)
-            va = math.log(m2) - 2.0 * math.log(m1) + math.log(m0)
-            sr += ra * ra
-            sv += va * va
-    if not sv > 0.0:
+    v2 = np.empty(n_par)
+    _log_point(par, mus, _TH_F, _OM_F, _MU_F, lane, v2)
+    sr = 0.0
+    sv = 0.0
+    for i in range(n_par):
+        if i >= 2 and not mus[_MU_F, i - 2, lane] > 0.0:
+            continue
+        r = saved[1, i, lane] - saved[0, i, lane]
+        v = v2[i] - 2.0 * saved[1, i, lane] + saved[0, i, lane]
+        sr += r * r
+        sv += v * v
+    if not sv > 0.0:  # also NaN: x0 or x1 lacked a background where x2 has one
         return
-    alpha = max(min(-math.sqrt(sr / sv), -1.0), -alpha_max[lane])
-    if alpha == -alpha_max[lane]:
-        alpha_max[lane] *= 4.0
-    k1 = -2.0 * alpha
-    k2 = alpha * alpha
-    th = math.exp(math.log(th0) + k1 * r_th + k2 * v_th)
-    om = math.exp(math.log(om0) + k1 * r_om + k2 * v_om)
-    if not (THETA_BOUNDS[0] <= th <= THETA_BOUNDS[1] and OMEGA_BOUNDS[0] <= om <= OMEGA_BOUNDS[1]):
-        return
-    th_x[lane] = th
-    om_x[lane] = om
-    for a in range(n_areas):
-        m2 = mu_f[a, lane]
-        if m2 > 0.0:
-            la0 = math.log(saved[0, 2 + a, lane])
-            la1 = math.log(saved[1, 2 + a, lane])
-            mu_x[a, lane] = math.exp(la0 + k1 * (la1 - la0) + k2 * (math.log(m2) - 2.0 * la1 + la0))
+    alpha = max(min(-math.sqrt(sr / sv), -1.0), -par[_ALPHA_MAX, lane])
+    if alpha == -par[_ALPHA_MAX, lane]:
+        par[_ALPHA_MAX, lane] *= 4.0
+    for i in range(n_par):
+        r = saved[1, i, lane] - saved[0, i, lane]
+        v2[i] = (
+            saved[0, i, lane]
+            - 2.0 * alpha * r
+            + alpha * alpha * (v2[i] - 2.0 * saved[1, i, lane] + saved[0, i, lane])
+        )
+    _set_from_log(par, mus, v2, lane)
 
 
 _MIN_SIMD_WIDTH = 12  # below this many lanes the lane loops run scalar: finished lanes stay as padding
@@ -431,27 +453,29 @@ def _move_lanes(
     dst: np.ndarray,
     wk: np.ndarray,
     lanes: np.ndarray,
-    ints: tuple[np.ndarray, np.ndarray],
-    par: tuple[np.ndarray, ...],
-    mus: tuple[np.ndarray, np.ndarray],
-    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ints: np.ndarray,
+    par: np.ndarray,
+    mus: np.ndarray,
+    hist: np.ndarray,
 ) -> None:
-    """Copy lanes ``src`` into lanes ``dst``: weights (one pass over the rows), run index, per-lane
-    counters (``ints``), θ/ω of x and F(x) and the step state (``par``), μ of x and F(x) (``mus``) and
-    the acceleration histories (``hist``)."""
+    """Copy lanes ``src`` into lanes ``dst`` (the last axis of every per-lane array; the weights in one
+    pass over their rows)."""
     for k in range(wk.shape[0]):
         for j in range(src.shape[0]):
             wk[k, dst[j]] = wk[k, src[j]]
     for j in range(src.shape[0]):
-        lanes[dst[j]] = lanes[src[j]]
-        for x in range(2):
-            ints[x][dst[j]] = ints[x][src[j]]
-        for x in range(6):
-            par[x][dst[j]] = par[x][src[j]]
-        for x in range(2):
-            mus[x][:, dst[j]] = mus[x][:, src[j]]
-        for x in range(3):
-            hist[x][:, :, dst[j]] = hist[x][:, :, src[j]]
+        s, d = src[j], dst[j]
+        lanes[d] = lanes[s]
+        for x in range(ints.shape[0]):
+            ints[x, d] = ints[x, s]
+        for x in range(par.shape[0]):
+            par[x, d] = par[x, s]
+        for x in range(mus.shape[0]):
+            for a in range(mus.shape[1]):
+                mus[x, a, d] = mus[x, a, s]
+        for x in range(hist.shape[0]):
+            for a in range(hist.shape[1]):
+                hist[x, a, d] = hist[x, a, s]
 
 
 @njit(cache=True)
@@ -470,7 +494,7 @@ def hawkes_em_lanes(
     converged: np.ndarray,
     patience: int = AA_PATIENCE,
 ) -> None:
-    """EM (optionally Anderson-accelerated) of G lanes at once on one area-major event list.
+    """EM (optionally accelerated) of G lanes at once on one area-major event list.
 
     ``w`` is events × G (float32, 0 = not in that lane's data). ``theta``, ``omega`` (G) and ``mu``
     (G × areas) are the starting points and receive the fits; ``n_iter`` the EM-map evaluations each lane
@@ -479,11 +503,10 @@ def hawkes_em_lanes(
     (:func:`_squarem_point`) if the lane has not converged after ``patience`` evaluations, or plain EM
     x_{k+1} = F(x_k) without ``accelerate``. It stops, returning F(x_k), as soon as that EM step changed
     every parameter by at most ``tol`` relative (SPEC §3) — or at ``max_iter`` evaluations, returning the
-    last F(x_k), not converged. A
-    finished lane leaves the working set at once (the last working lanes move into its place, one pass
-    over the weights), so the cost is the sum of the lanes' own iterations; below ``_MIN_SIMD_WIDTH``
-    lanes finished ones stay as padding that keeps the SIMD loop, until at most ``_MAX_SCALAR_LANES``
-    are left.
+    last F(x_k), not converged. A finished lane leaves the working set at once (the last working lanes
+    move into its place, one pass over the weights), so the cost is the sum of the lanes' own
+    iterations; below ``_MIN_SIMD_WIDTH`` lanes finished ones stay as padding that keeps the SIMD loop,
+    until at most ``_MAX_SCALAR_LANES`` are left.
     """
     n_areas = starts.shape[0] - 1
     n_lanes = w.shape[1]
@@ -504,66 +527,59 @@ def hawkes_em_lanes(
     for k in range(w.shape[0]):
         for i in range(g):
             wk[k, i] = w[k, lanes[i]]
-    # per lane: the point x, its image F(x), and the acceleration history (log-space images, residuals)
-    # θ_x, ω_x, θ_F, ω_F, the last Anderson residual norm, SQUAREM's α_max
-    par = (theta[lanes], omega[lanes], np.empty(g), np.empty(g), np.full(g, np.inf), np.full(g, 4.0))
-    mu_x = np.ascontiguousarray(mu[lanes].T)
-    mu_f = np.empty((n_areas, g))
-    hist_f = np.zeros((AA_MEMORY + 1, n_areas + 2, g))
-    hist_g = np.zeros((AA_MEMORY + 1, n_areas + 2, g))
-    saved = np.zeros((2, n_areas + 2, g))  # SQUAREM's x0 and x1
-    count = np.zeros(g, dtype=np.int64)  # Anderson history length
-    phase = np.zeros(g, dtype=np.int64)  # SQUAREM cycle position
+    # per-lane state (last axis = lane): the point x and its image F(x), step state, histories
+    par = np.empty((6, g))
+    ints = np.zeros((2, g), dtype=np.int64)
+    mus = np.empty((2, n_areas, g))
+    mem1 = AA_MEMORY + 1
+    hist = np.zeros((2 * mem1 + 2, n_areas + 2, g))  # Anderson images, residuals; SQUAREM's x0, x1
+    for i in range(g):
+        par[_TH_X, i] = theta[lanes[i]]
+        par[_OM_X, i] = omega[lanes[i]]
+        par[_LAST_NORM, i] = np.inf
+        par[_ALPHA_MAX, i] = 4.0
+        for a in range(n_areas):
+            mus[_MU_X, a, i] = mu[lanes[i], a]
     done = np.zeros(g, dtype=np.bool_)
     width = g  # lanes [0, width) are evaluated; finished ones among them are padding
     active = g
     evals = 0
     while active > 0:
-        th_x, om_x, th_f, om_f, last_norm, alpha_max = par
-        em_map(t, wk, starts, span, th_x, om_x, mu_x, th_f, om_f, mu_f, width)
+        em_map(
+            t, wk, starts, span, par[_TH_X], par[_OM_X], mus[_MU_X], par[_TH_F], par[_OM_F], mus[_MU_F], width
+        )
         evals += 1
         for i in range(width):
             if done[i]:
                 continue
-            conv = _close(th_x, om_x, mu_x, th_f, om_f, mu_f, i, tol)
+            conv = _close(par[_TH_X], par[_OM_X], mus[_MU_X], par[_TH_F], par[_OM_F], mus[_MU_F], i, tol)
             if conv or evals >= max_iter:
                 r = lanes[i]
-                theta[r] = th_f[i]
-                omega[r] = om_f[i]
-                mu[r, :] = mu_f[:, i]
+                theta[r] = par[_TH_F, i]
+                omega[r] = par[_OM_F, i]
+                for a in range(n_areas):
+                    mu[r, a] = mus[_MU_F, a, i]
                 n_iter[r] = evals
                 converged[r] = conv
                 done[i] = True
                 active -= 1
             elif accelerate and evals >= patience:
-                _squarem_point(th_x, om_x, mu_x, th_f, om_f, mu_f, saved, phase, alpha_max, i)
+                _squarem_point(par, ints, mus, hist[2 * mem1 :], i)
             elif accelerate:
-                _anderson_point(th_x, om_x, mu_x, th_f, om_f, mu_f, hist_f, hist_g, count, last_norm, i)
+                _anderson_point(par, ints, mus, hist[:mem1], hist[mem1 : 2 * mem1], i)
             else:
-                th_x[i] = th_f[i]
-                om_x[i] = om_f[i]
-                mu_x[:, i] = mu_f[:, i]
+                _take_image(par, mus, i)
         # drop finished lanes from the working set: the last working lanes move into their places
         n_keep = active if active <= _MAX_SCALAR_LANES else max(active, min(_MIN_SIMD_WIDTH, width))
         if n_keep < width:
             holes = np.flatnonzero(done[:n_keep])
             movers = np.flatnonzero(~done[n_keep:width]) + n_keep
             n_move = min(holes.shape[0], movers.shape[0])
-            _move_lanes(
-                movers[:n_move],
-                holes[:n_move],
-                wk,
-                lanes,
-                (count, phase),
-                par,
-                (mu_x, mu_f),
-                (hist_f, hist_g, saved),
-            )
+            _move_lanes(movers[:n_move], holes[:n_move], wk, lanes, ints, par, mus, hist)
             done[holes[:n_move]] = False
             width = n_keep
 
 
-@njit(cache=True)
 def hawkes_em(
     t: np.ndarray,
     w: np.ndarray,
@@ -576,20 +592,34 @@ def hawkes_em(
     max_iter: int,
     accelerate: bool,
 ) -> tuple[float, float, int, bool]:
-    """EM of one series (:func:`hawkes_em_lanes` with one lane); ``mu`` is the start and gets the fit.
+    """EM of one series on area-major events (one lane of :func:`hawkes_em_chunk`); ``mu`` (float64,
+    contiguous) is the start and gets the fit.
 
     ``w`` is stored as float32 like the simulation's learning weights. Returns (θ, ω, EM-map evaluations,
     converged).
     """
-    wl = np.empty((t.shape[0], 1), dtype=np.float32)
-    wl[:, 0] = w
-    th = np.array([theta])
-    om = np.array([omega])
-    mul = mu.reshape((1, mu.shape[0]))
-    it = np.zeros(1, dtype=np.int64)
-    conv = np.zeros(1, dtype=np.bool_)
-    hawkes_em_lanes(t, wl, starts, span, th, om, mul, tol, max_iter, accelerate, it, conv)
-    return th[0], om[0], it[0], conv[0]
+    starts = np.asarray(starts, dtype=np.int64)
+    th, om = np.array([float(theta)]), np.array([float(omega)])
+    it, conv = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.bool_)
+    hawkes_em_chunk(
+        np.ascontiguousarray(t, dtype=np.float64),
+        np.ascontiguousarray(np.reshape(w, (-1, 1)), dtype=np.float32),
+        np.ascontiguousarray(starts[:-1]),
+        np.ascontiguousarray(starts[1:]),
+        np.zeros(1, dtype=np.int64),
+        0.0,
+        float(span),
+        th,
+        om,
+        mu.reshape(1, -1),
+        float(tol),
+        int(max_iter),
+        bool(accelerate),
+        np.empty((1, len(starts) - 1)),
+        it,
+        conv,
+    )
+    return float(th[0]), float(om[0]), int(it[0]), bool(conv[0])
 
 
 @njit(cache=True, fastmath=True)
@@ -670,7 +700,83 @@ def hawkes_loglik(
     return ll
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
+def hawkes_em_chunk(
+    times: np.ndarray,
+    w: np.ndarray,
+    klo: np.ndarray,
+    khi: np.ndarray,
+    runs: np.ndarray,
+    t_fit: float,
+    span: float,
+    theta: np.ndarray,
+    omega: np.ndarray,
+    mu: np.ndarray,
+    tol: float,
+    max_iter: int,
+    accelerate: bool,
+    out: np.ndarray,
+    n_iter: np.ndarray,
+    converged: np.ndarray,
+) -> None:
+    """Warm-started EM refit of the runs ``runs`` as lanes (:func:`hawkes_em_lanes`) and their forecasts.
+
+    ``times`` and ``w`` (events × all runs, float32 learning weights, 0 = not learned) list all events
+    area by area, time-ordered within an area; the window's events of area a are rows ``klo[a]:khi[a]``.
+    Run r starts from its previous (θ_r, ω_r, μ_r), which are overwritten; ``out[r]`` receives its
+    forecast for the day starting at ``t_fit``. All the window's events are walked whichever runs learned
+    them, so a run's numbers do not depend on which runs share its chunk. Releases the GIL: chunks run in
+    parallel threads (:func:`hawkes_em_runs`).
+    """
+    n_areas = klo.shape[0]
+    g = runs.shape[0]
+    size = 0
+    for a in range(n_areas):
+        size += khi[a] - klo[a]
+    starts = np.zeros(n_areas + 1, dtype=np.int64)
+    tc = np.empty(size)
+    wc = np.empty((size, g), dtype=w.dtype)
+    i = 0
+    for a in range(n_areas):
+        for k in range(klo[a], khi[a]):
+            tc[i] = times[k]
+            for lane in range(g):
+                wc[i, lane] = w[k, runs[lane]]
+            i += 1
+        starts[a + 1] = i
+    th = np.empty(g)
+    om = np.empty(g)
+    muc = np.empty((g, n_areas))
+    for lane in range(g):
+        th[lane] = theta[runs[lane]]
+        om[lane] = omega[runs[lane]]
+        muc[lane] = mu[runs[lane]]
+    it = np.zeros(g, dtype=np.int64)
+    conv = np.zeros(g, dtype=np.bool_)
+    hawkes_em_lanes(tc, wc, starts, span, th, om, muc, tol, max_iter, accelerate, it, conv)
+    fc = np.empty((g, n_areas))
+    hawkes_forecast(tc, wc, starts, t_fit, th, om, muc, fc)
+    for lane in range(g):
+        r = runs[lane]
+        theta[r] = th[lane]
+        omega[r] = om[lane]
+        mu[r] = muc[lane]
+        n_iter[r] = it[lane]
+        converged[r] = conv[lane]
+        out[r] = fc[lane]
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``n`` threads (one per process: a forked child makes its own)."""
+    key = (os.getpid(), n)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="fairpatrol-em")
+    return _POOLS[key]
+
+
 def hawkes_em_runs(
     times: np.ndarray,
     w: np.ndarray,
@@ -689,47 +795,17 @@ def hawkes_em_runs(
     n_iter: np.ndarray,
     converged: np.ndarray,
 ) -> None:
-    """Warm-started EM refit of every simulated run at once: runs are lanes, split into ``n_chunks``
-    interleaved chunks fitted in parallel.
+    """Warm-started EM refit of every simulated run at once (:func:`hawkes_em_chunk`): the runs are split
+    into ``n_chunks`` interleaved chunks (run r in chunk r mod n_chunks) fitted in parallel threads.
 
-    ``times`` and ``w`` (events × runs, float32 learning weights, 0 = not learned) list all events area
-    by area, time-ordered within an area; the window's events of area a are rows ``klo[a]:khi[a]``. Run r
-    starts from its previous (θ_r, ω_r, μ_r), which are overwritten; ``out[r]`` receives its forecast for
-    the day starting at ``t_fit``. Every chunk walks all the window's events (a run's numbers therefore
-    do not depend on which runs share its chunk or batch, nor on the thread count).
+    A run's numbers do not depend on the chunking or the thread count.
     """
-    n_areas = klo.shape[0]
-    n_runs = w.shape[1]
-    size = 0
-    for a in range(n_areas):
-        size += khi[a] - klo[a]
-    for ch in prange(n_chunks):
-        lanes = np.arange(ch, n_runs, n_chunks)
-        g = lanes.shape[0]
-        starts = np.zeros(n_areas + 1, dtype=np.int64)
-        tc = np.empty(size)
-        wc = np.empty((size, g), dtype=w.dtype)
-        i = 0
-        for a in range(n_areas):
-            for k in range(klo[a], khi[a]):
-                tc[i] = times[k]
-                for lane in range(g):
-                    wc[i, lane] = w[k, lanes[lane]]
-                i += 1
-            starts[a + 1] = i
-        th = theta[lanes]
-        om = omega[lanes]
-        muc = mu[lanes]
-        it = np.zeros(g, dtype=np.int64)
-        conv = np.zeros(g, dtype=np.bool_)
-        hawkes_em_lanes(tc[:i], wc[:i], starts, span, th, om, muc, tol, max_iter, accelerate, it, conv)
-        fc = np.empty((g, n_areas))
-        hawkes_forecast(tc[:i], wc[:i], starts, t_fit, th, om, muc, fc)
-        for lane in range(g):
-            r = lanes[lane]
-            theta[r] = th[lane]
-            omega[r] = om[lane]
-            mu[r] = muc[lane]
-            n_iter[r] = it[lane]
-            converged[r] = conv[lane]
-            out[r] = fc[lane]
+    n_chunks = max(1, min(int(n_chunks), w.shape[1]))
+    chunks = [np.arange(c, w.shape[1], n_chunks, dtype=np.int64) for c in range(n_chunks)]
+    args = (t_fit, span, theta, omega, mu, tol, max_iter, accelerate, out, n_iter, converged)
+    if n_chunks == 1:
+        hawkes_em_chunk(times, w, klo, khi, chunks[0], *args)
+        return
+    pool = _pool(n_chunks)
+    for job in [pool.submit(hawkes_em_chunk, times, w, klo, khi, runs, *args) for runs in chunks]:
+        job.result()
