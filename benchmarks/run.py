@@ -1,13 +1,14 @@
 """fairpatrol benchmark: the presets and a size ladder, each measured in a fresh process.
 
-    python benchmarks/run.py            # everything (≈ 5 min on 2 cores)
-    python benchmarks/run.py --quick    # presets shortened, small ladders (≈ 1 min)
+    python benchmarks/run.py            # everything (≈ 7 min on 2 cores)
+    python benchmarks/run.py --quick    # presets shortened, small ladders (≈ 2 min)
 
 Prints, for every measurement: wall seconds, CPU seconds, peak RSS, microseconds per simulated
 run-day-area, and the growth factor against the previous ladder step (with the ideal factor of a
 linear cost); writes the same figures as JSON (default benchmarks/results/latest.json) so later runs can be
-compared. Each measurement runs in its own Python process, so import and numba compile time (from a warm
-on-disk cache after the first ever run) are inside the measured wall time.
+compared. Each measurement runs in its own Python process, so import time and numba's compile time (or
+loading from its on-disk cache, as on every run after a machine's first) are inside the measured wall time;
+each preset is also measured as a machine's first run, with an empty cache (compilation included).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,12 +69,14 @@ print(json.dumps({"wall_s": t_end - t0, "sim_s": t_end - t_sim, "cpu_s": ru.ru_u
 
 
 def measure(spec: dict) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    """Run one job in a fresh process; ``spec["cold"]`` gives it an empty numba cache (compile included)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    with tempfile.TemporaryDirectory() as cache:
+        if spec.get("cold"):
+            env["NUMBA_CACHE_DIR"] = cache
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True, text=True, env=env
+        )
     if out.returncode != 0:
         raise RuntimeError(f"benchmark job {spec} failed:\n{out.stderr[-3000:]}")
     m = json.loads(out.stdout.strip().splitlines()[-1])
@@ -187,6 +191,8 @@ def main() -> None:
         if q:
             spec.update(days=30, label=f"{name} (30 days, results written)")
         presets.append(measure(spec))
+        # the same job on a machine's very first run: numba compiles the kernels (empty cache)
+        presets.append(measure({**spec, "cold": True, "label": spec["label"].replace("(", "(first run, ")}))
     show("presets (whole job: import, load, simulate, write)", presets)
     report["sections"]["presets"] = presets
 
