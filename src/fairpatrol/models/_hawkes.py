@@ -251,21 +251,21 @@ _MU_X, _MU_F = 0, 1  # mus: μ of x and of F(x), areas × lanes
 
 @njit(cache=True)
 def _log_point(
-    par: np.ndarray, mus: np.ndarray, th: int, om: int, mu: int, lane: int, out: np.ndarray
+    th: np.ndarray, om: np.ndarray, mu: np.ndarray, mu_f: np.ndarray, lane: int, out: np.ndarray
 ) -> bool:
     """(log θ, log ω, log μ_n) of one lane's point into ``out``; μ_n = 0 gives 0 (areas without events).
 
-    Returns False if the point has μ_n = 0 where F(x) has μ_n > 0 (no log to compare with)."""
-    out[0] = math.log(par[th, lane])
-    out[1] = math.log(par[om, lane])
+    Returns False if the point has μ_n = 0 where F(x) (``mu_f``) has μ_n > 0 (no log to compare with)."""
+    out[0] = math.log(th[lane])
+    out[1] = math.log(om[lane])
     ok = True
-    for a in range(mus.shape[1]):
-        v = mus[mu, a, lane]
+    for a in range(mu.shape[0]):
+        v = mu[a, lane]
         if v > 0.0:
             out[2 + a] = math.log(v)
         else:
             out[2 + a] = 0.0
-            ok = ok and not mus[_MU_F, a, lane] > 0.0
+            ok = ok and not mu_f[a, lane] > 0.0
     return ok
 
 
@@ -314,8 +314,8 @@ def _anderson_point(
     mem1 = hist_f.shape[0]
     vf = np.empty(n_par)
     vx = np.empty(n_par)
-    _log_point(par, mus, _TH_F, _OM_F, _MU_F, lane, vf)
-    usable = _log_point(par, mus, _TH_X, _OM_X, _MU_X, lane, vx)
+    _log_point(par[_TH_F], par[_OM_F], mus[_MU_F], mus[_MU_F], lane, vf)
+    usable = _log_point(par[_TH_X], par[_OM_X], mus[_MU_X], mus[_MU_F], lane, vx)
     norm_g = 0.0
     for i in range(n_par):
         if i < 2 or mus[_MU_F, i - 2, lane] > 0.0:
@@ -407,8 +407,8 @@ def _squarem_point(par: np.ndarray, ints: np.ndarray, mus: np.ndarray, saved: np
     if p == 0:  # f = F(x0): keep x0 and x1, evaluate F(x1) next
         v0 = np.empty(n_par)
         v1 = np.empty(n_par)
-        ok0 = _log_point(par, mus, _TH_X, _OM_X, _MU_X, lane, v0)
-        _log_point(par, mus, _TH_F, _OM_F, _MU_F, lane, v1)
+        ok0 = _log_point(par[_TH_X], par[_OM_X], mus[_MU_X], mus[_MU_F], lane, v0)
+        _log_point(par[_TH_F], par[_OM_F], mus[_MU_F], mus[_MU_F], lane, v1)
         for i in range(n_par):
             saved[0, i, lane] = v0[i]
             saved[1, i, lane] = v1[i]
@@ -418,7 +418,7 @@ def _squarem_point(par: np.ndarray, ints: np.ndarray, mus: np.ndarray, saved: np
     if p != 1:
         return
     v2 = np.empty(n_par)
-    _log_point(par, mus, _TH_F, _OM_F, _MU_F, lane, v2)
+    _log_point(par[_TH_F], par[_OM_F], mus[_MU_F], mus[_MU_F], lane, v2)
     sr = 0.0
     sv = 0.0
     for i in range(n_par):
