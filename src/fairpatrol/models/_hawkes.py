@@ -478,7 +478,6 @@ def _move_lanes(
                 hist[x, a, d] = hist[x, a, s]
 
 
-@njit(cache=True)
 def hawkes_em_lanes(
     t: np.ndarray,
     w: np.ndarray,
@@ -494,90 +493,34 @@ def hawkes_em_lanes(
     converged: np.ndarray,
     patience: int = AA_PATIENCE,
 ) -> None:
-    """EM (optionally accelerated) of G lanes at once on one area-major event list.
+    """EM of G lanes at once on one area-major event list (:func:`hawkes_em_chunk` over all lanes).
 
-    ``w`` is events × G (float32, 0 = not in that lane's data). ``theta``, ``omega`` (G) and ``mu``
-    (G × areas) are the starting points and receive the fits; ``n_iter`` the EM-map evaluations each lane
-    needed and ``converged`` whether it met ``tol`` within ``max_iter``. Each lane runs its own iteration
-    x_{k+1} = A(x_k, F(x_k)): Anderson acceleration (:func:`_anderson_point`), then SQUAREM
-    (:func:`_squarem_point`) if the lane has not converged after ``patience`` evaluations, or plain EM
-    x_{k+1} = F(x_k) without ``accelerate``. It stops, returning F(x_k), as soon as that EM step changed
-    every parameter by at most ``tol`` relative (SPEC §3) — or at ``max_iter`` evaluations, returning the
-    last F(x_k), not converged. A finished lane leaves the working set at once (the last working lanes
-    move into its place, one pass over the weights), so the cost is the sum of the lanes' own
-    iterations; below ``_MIN_SIMD_WIDTH`` lanes finished ones stay as padding that keeps the SIMD loop,
-    until at most ``_MAX_SCALAR_LANES`` are left.
+    ``w`` is events × G (float32, 0 = not in that lane's data); ``starts`` the area boundaries.
+    ``theta``, ``omega`` (G) and ``mu`` (G × areas) are the starting points and receive the fits;
+    ``n_iter`` the EM-map evaluations each lane needed and ``converged`` whether it met ``tol`` within
+    ``max_iter``.
     """
-    n_areas = starts.shape[0] - 1
+    starts = np.asarray(starts, dtype=np.int64)
     n_lanes = w.shape[1]
-    total = np.zeros(n_lanes)
-    for k in range(w.shape[0]):
-        for lane in range(n_lanes):
-            total[lane] += w[k, lane]
-    lanes = np.flatnonzero(total > 0.0)
-    for lane in range(n_lanes):
-        if total[lane] <= 0.0:  # no event: nothing to fit
-            mu[lane, :] = 0.0
-            n_iter[lane] = 0
-            converged[lane] = True
-    g = lanes.shape[0]
-    if g == 0:
-        return
-    wk = np.empty((w.shape[0], g), dtype=w.dtype)
-    for k in range(w.shape[0]):
-        for i in range(g):
-            wk[k, i] = w[k, lanes[i]]
-    # per-lane state (last axis = lane): the point x and its image F(x), step state, histories
-    par = np.empty((6, g))
-    ints = np.zeros((2, g), dtype=np.int64)
-    mus = np.empty((2, n_areas, g))
-    mem1 = AA_MEMORY + 1
-    hist = np.zeros((2 * mem1 + 2, n_areas + 2, g))  # Anderson images, residuals; SQUAREM's x0, x1
-    for i in range(g):
-        par[_TH_X, i] = theta[lanes[i]]
-        par[_OM_X, i] = omega[lanes[i]]
-        par[_LAST_NORM, i] = np.inf
-        par[_ALPHA_MAX, i] = 4.0
-        for a in range(n_areas):
-            mus[_MU_X, a, i] = mu[lanes[i], a]
-    done = np.zeros(g, dtype=np.bool_)
-    width = g  # lanes [0, width) are evaluated; finished ones among them are padding
-    active = g
-    evals = 0
-    while active > 0:
-        em_map(
-            t, wk, starts, span, par[_TH_X], par[_OM_X], mus[_MU_X], par[_TH_F], par[_OM_F], mus[_MU_F], width
-        )
-        evals += 1
-        for i in range(width):
-            if done[i]:
-                continue
-            conv = _close(par[_TH_X], par[_OM_X], mus[_MU_X], par[_TH_F], par[_OM_F], mus[_MU_F], i, tol)
-            if conv or evals >= max_iter:
-                r = lanes[i]
-                theta[r] = par[_TH_F, i]
-                omega[r] = par[_OM_F, i]
-                for a in range(n_areas):
-                    mu[r, a] = mus[_MU_F, a, i]
-                n_iter[r] = evals
-                converged[r] = conv
-                done[i] = True
-                active -= 1
-            elif accelerate and evals >= patience:
-                _squarem_point(par, ints, mus, hist[2 * mem1 :], i)
-            elif accelerate:
-                _anderson_point(par, ints, mus, hist[:mem1], hist[mem1 : 2 * mem1], i)
-            else:
-                _take_image(par, mus, i)
-        # drop finished lanes from the working set: the last working lanes move into their places
-        n_keep = active if active <= _MAX_SCALAR_LANES else max(active, min(_MIN_SIMD_WIDTH, width))
-        if n_keep < width:
-            holes = np.flatnonzero(done[:n_keep])
-            movers = np.flatnonzero(~done[n_keep:width]) + n_keep
-            n_move = min(holes.shape[0], movers.shape[0])
-            _move_lanes(movers[:n_move], holes[:n_move], wk, lanes, ints, par, mus, hist)
-            done[holes[:n_move]] = False
-            width = n_keep
+    hawkes_em_chunk(
+        np.ascontiguousarray(t, dtype=np.float64),
+        np.ascontiguousarray(w, dtype=np.float32),
+        np.ascontiguousarray(starts[:-1]),
+        np.ascontiguousarray(starts[1:]),
+        np.arange(n_lanes, dtype=np.int64),
+        0.0,
+        float(span),
+        theta,
+        omega,
+        mu,
+        float(tol),
+        int(max_iter),
+        bool(accelerate),
+        np.empty((n_lanes, len(starts) - 1)),
+        n_iter,
+        converged,
+        int(patience),
+    )
 
 
 def hawkes_em(
@@ -718,8 +661,19 @@ def hawkes_em_chunk(
     out: np.ndarray,
     n_iter: np.ndarray,
     converged: np.ndarray,
+    patience: int = AA_PATIENCE,
 ) -> None:
-    """Warm-started EM refit of the runs ``runs`` as lanes (:func:`hawkes_em_lanes`) and their forecasts.
+    """Warm-started EM refit of the runs ``runs`` as SIMD lanes, and their forecasts.
+
+    Each lane runs its own iteration x_{k+1} = A(x_k, F(x_k)) with the shared map :func:`em_map`:
+    Anderson acceleration (:func:`_anderson_point`), then SQUAREM (:func:`_squarem_point`) if it has not
+    converged after ``patience`` evaluations, or plain EM x_{k+1} = F(x_k) without ``accelerate``. It
+    stops, returning F(x_k), as soon as that EM step changed every parameter by at most ``tol`` relative
+    (SPEC §3), or at ``max_iter`` evaluations, returning the last F(x_k), not converged (``n_iter`` and
+    ``converged`` record which). A finished lane leaves the working set at once (the last working lanes
+    move into its place, one pass over the weights), so the cost is the sum of the lanes' own
+    iterations; below ``_MIN_SIMD_WIDTH`` lanes finished ones stay as padding that keeps the SIMD loop,
+    until at most ``_MAX_SCALAR_LANES`` are left.
 
     ``times`` and ``w`` (events × all runs, float32 learning weights, 0 = not learned) list all events
     area by area, time-ordered within an area; the window's events of area a are rows ``klo[a]:khi[a]``.
@@ -753,7 +707,83 @@ def hawkes_em_chunk(
         muc[lane] = mu[runs[lane]]
     it = np.zeros(g, dtype=np.int64)
     conv = np.zeros(g, dtype=np.bool_)
-    hawkes_em_lanes(tc, wc, starts, span, th, om, muc, tol, max_iter, accelerate, it, conv)
+    # EM of the lanes with events (a lane without any: nothing to fit, μ = 0), each on its own iteration
+    total = np.zeros(g)
+    for k in range(wc.shape[0]):
+        for lane in range(g):
+            total[lane] += wc[k, lane]
+    lanes = np.flatnonzero(total > 0.0)
+    for lane in range(g):
+        if total[lane] <= 0.0:
+            muc[lane, :] = 0.0
+            it[lane] = 0
+            conv[lane] = True
+    n_work = lanes.shape[0]
+    wk = np.empty((wc.shape[0], n_work), dtype=wc.dtype)
+    for k in range(wc.shape[0]):
+        for i in range(n_work):
+            wk[k, i] = wc[k, lanes[i]]
+    # per-lane state (last axis = lane): the point x and its image F(x), step state, histories
+    par = np.empty((6, n_work))
+    ints = np.zeros((2, n_work), dtype=np.int64)
+    mus = np.empty((2, n_areas, n_work))
+    mem1 = AA_MEMORY + 1
+    hist = np.zeros((2 * mem1 + 2, n_areas + 2, n_work))  # Anderson images, residuals; SQUAREM's x0, x1
+    for i in range(n_work):
+        par[_TH_X, i] = th[lanes[i]]
+        par[_OM_X, i] = om[lanes[i]]
+        par[_LAST_NORM, i] = np.inf
+        par[_ALPHA_MAX, i] = 4.0
+        for a in range(n_areas):
+            mus[_MU_X, a, i] = muc[lanes[i], a]
+    done = np.zeros(n_work, dtype=np.bool_)
+    width = n_work  # lanes [0, width) are evaluated; finished ones among them are padding
+    active = n_work
+    evals = 0
+    while active > 0:
+        em_map(
+            tc,
+            wk,
+            starts,
+            span,
+            par[_TH_X],
+            par[_OM_X],
+            mus[_MU_X],
+            par[_TH_F],
+            par[_OM_F],
+            mus[_MU_F],
+            width,
+        )
+        evals += 1
+        for i in range(width):
+            if done[i]:
+                continue
+            close = _close(par[_TH_X], par[_OM_X], mus[_MU_X], par[_TH_F], par[_OM_F], mus[_MU_F], i, tol)
+            if close or evals >= max_iter:
+                r = lanes[i]
+                th[r] = par[_TH_F, i]
+                om[r] = par[_OM_F, i]
+                for a in range(n_areas):
+                    muc[r, a] = mus[_MU_F, a, i]
+                it[r] = evals
+                conv[r] = close
+                done[i] = True
+                active -= 1
+            elif accelerate and evals >= patience:
+                _squarem_point(par, ints, mus, hist[2 * mem1 :], i)
+            elif accelerate:
+                _anderson_point(par, ints, mus, hist[:mem1], hist[mem1 : 2 * mem1], i)
+            else:
+                _take_image(par, mus, i)
+        # drop finished lanes from the working set: the last working lanes move into their places
+        n_keep = active if active <= _MAX_SCALAR_LANES else max(active, min(_MIN_SIMD_WIDTH, width))
+        if n_keep < width:
+            holes = np.flatnonzero(done[:n_keep])
+            movers = np.flatnonzero(~done[n_keep:width]) + n_keep
+            n_move = min(holes.shape[0], movers.shape[0])
+            _move_lanes(movers[:n_move], holes[:n_move], wk, lanes, ints, par, mus, hist)
+            done[holes[:n_move]] = False
+            width = n_keep
     fc = np.empty((g, n_areas))
     hawkes_forecast(tc, wc, starts, t_fit, th, om, muc, fc)
     for lane in range(g):
