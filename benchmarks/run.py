@@ -141,8 +141,9 @@ def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
     is constant when cost is linear even while a fixed setup cost (quadrature, kernel masses, the day-0
     fit: about a second) still dominates small sizes."""
     print(f"\n== {title}")
+    width = max([44] + [len(r["label"]) for r in rows])
     print(
-        f"{'job':44s} {'events':>8s} {'wall s':>7s} {'sim s':>7s} {'cpu s':>7s} {'RSS MB':>7s} "
+        f"{'job':{width}s} {'events':>8s} {'wall s':>7s} {'sim s':>7s} {'cpu s':>7s} {'RSS MB':>7s} "
         f"{'µs/run-day-area':>15s} {'growth':>7s} {'linear':>7s} {'marginal µs':>11s}"
     )
     prev = None
@@ -160,7 +161,7 @@ def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
         if r.get("em_evals_per_day"):
             print(f"    (PredPol: {r['em_evals_per_day']:.1f} EM steps per run-day)")
         print(
-            f"{r['label']:44s} {r['events']:8d} {r['wall_s']:7.2f} {r['sim_s']:7.2f} {r['cpu_s']:7.2f} "
+            f"{r['label']:{width}s} {r['events']:8d} {r['wall_s']:7.2f} {r['sim_s']:7.2f} {r['cpu_s']:7.2f} "
             f"{r['peak_rss_mb']:7.0f} {r['us_per_run_day_area']:15.3f} {growth:>7s} {ideal:>7s} "
             f"{marginal:>11s}"
         )
