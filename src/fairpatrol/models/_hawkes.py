@@ -535,33 +535,16 @@ def hawkes_em(
     max_iter: int,
     accelerate: bool,
 ) -> tuple[float, float, int, bool]:
-    """EM of one series on area-major events (one lane of :func:`hawkes_em_chunk`); ``mu`` (float64,
+    """EM of one series on area-major events (:func:`hawkes_em_lanes` with one lane); ``mu`` (float64,
     contiguous) is the start and gets the fit.
 
     ``w`` is stored as float32 like the simulation's learning weights. Returns (θ, ω, EM-map evaluations,
     converged).
     """
-    starts = np.asarray(starts, dtype=np.int64)
     th, om = np.array([float(theta)]), np.array([float(omega)])
     it, conv = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.bool_)
-    hawkes_em_chunk(
-        np.ascontiguousarray(t, dtype=np.float64),
-        np.ascontiguousarray(np.reshape(w, (-1, 1)), dtype=np.float32),
-        np.ascontiguousarray(starts[:-1]),
-        np.ascontiguousarray(starts[1:]),
-        np.zeros(1, dtype=np.int64),
-        0.0,
-        float(span),
-        th,
-        om,
-        mu.reshape(1, -1),
-        float(tol),
-        int(max_iter),
-        bool(accelerate),
-        np.empty((1, len(starts) - 1)),
-        it,
-        conv,
-    )
+    w1 = np.reshape(w, (-1, 1))
+    hawkes_em_lanes(t, w1, starts, span, th, om, mu.reshape(1, -1), tol, max_iter, accelerate, it, conv)
     return float(th[0]), float(om[0]), int(it[0]), bool(conv[0])
 
 
