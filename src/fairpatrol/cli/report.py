@@ -1,4 +1,4 @@
-"""`fairpatrol report` (registered on the main app)."""
+"""`fairpatrol report`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli import _fail, app
+from fairpatrol.cli._common import fail
 
 
-@app.command()
 def report(
     results: Annotated[Path, typer.Argument(help="results directory of fairpatrol run, sweep or evaluate")],
     out: Annotated[
@@ -34,7 +33,7 @@ def report(
     from fairpatrol.errors import FairpatrolError
 
     if dp_epsilon is not None and not dp_epsilon > 0:
-        _fail(f"--dp-epsilon must be positive, got {dp_epsilon}")
+        fail(f"--dp-epsilon must be positive, got {dp_epsilon}")
     try:
         from fairpatrol.report import write_report
 
@@ -48,5 +47,5 @@ def report(
             dp_epsilon=dp_epsilon,
         )
     except FairpatrolError as err:
-        _fail(str(err))
+        fail(str(err))
     typer.echo(f"report written to {written.path} ({written.bytes / 1e6:.1f} MB, {written.seconds:.1f} s)")

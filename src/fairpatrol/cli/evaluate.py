@@ -1,4 +1,4 @@
-"""`fairpatrol evaluate` (registered on the main app): the rolling grid evaluation of source B (SPEC §9)."""
+"""`fairpatrol evaluate`: the rolling grid evaluation of source B (SPEC §9)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli import _fail, app
+from fairpatrol.cli._common import fail
 
 #: Coverage (fraction of cells) shown in the printed table.
 TABLE_COVERAGE = 0.10
 
 
-@app.command()
 def evaluate(
     config: Annotated[Path | None, typer.Argument(help="evaluation YAML file (or use --preset)")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="results directory")] = None,
@@ -31,7 +30,7 @@ def evaluate(
     try:
         _evaluate(config, out, preset, start, days, models, overwrite, quiet)
     except FairpatrolError as err:
-        _fail(str(err))
+        fail(str(err))
 
 
 def _evaluate(

@@ -1,26 +1,15 @@
-"""The ``fairpatrol`` command line (typer + rich). Heavy modules are imported inside the commands."""
+"""`fairpatrol run`: simulate a study and write its results directory."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Simulate and audit place-based predictive policing on real data.",
-)
+from fairpatrol.cli._common import fail
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
-@app.command()
 def run(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="results directory")] = Path("results"),
@@ -37,7 +26,7 @@ def run(
     try:
         _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
     except FairpatrolError as err:
-        _fail(str(err))
+        fail(str(err))
 
 
 def _run(
@@ -101,26 +90,3 @@ def _run(
         g1, g2 = result.group_pair
         out_console.print(f"gaps compare {g1} and {g2} areas; {result.seconds:.1f} s simulated")
     typer.echo(f"results written to {path}")
-
-
-@app.command()
-def datasets() -> None:
-    """List the bundled datasets and presets."""
-    from fairpatrol.config import preset_names
-    from fairpatrol.data import BUNDLED_INCIDENTS
-    from fairpatrol.grid.config import grid_preset_names
-    from fairpatrol.sweep.spec import sweep_preset_names
-
-    for name, (city, desc) in BUNDLED_INCIDENTS.items():
-        typer.echo(f"{name:24s} {city:10s} {desc}")
-    typer.echo("run presets:      " + ", ".join(preset_names()))
-    typer.echo("sweep presets:    " + ", ".join(sweep_preset_names()))
-    typer.echo("evaluate presets: " + ", ".join(grid_preset_names()))
-
-
-def main() -> None:  # pragma: no cover - console entry
-    sys.exit(app())
-
-
-# Commands defined in their own modules register themselves on `app` when imported.
-from fairpatrol import cli_evaluate, cli_report, cli_sweep  # noqa: E402, F401

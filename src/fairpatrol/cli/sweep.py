@@ -1,4 +1,4 @@
-"""`fairpatrol sweep` and `fairpatrol analyze` (registered on the main app)."""
+"""`fairpatrol sweep`: run every cell of a sweep, resumably, locally or on a Dask cluster."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli import _fail, app
+from fairpatrol.cli._common import fail
 
 
-@app.command()
 def sweep(
     sweep_file: Annotated[Path | None, typer.Argument(help="sweep YAML file")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="sweep results directory")] = None,
@@ -37,7 +36,7 @@ def sweep(
             sweep_file, out, preset, days, runs, seed, workers, cluster, overwrite, list_cells, quiet
         )
     except FairpatrolError as err:
-        _fail(str(err))
+        fail(str(err))
     raise typer.Exit(code)
 
 
@@ -145,30 +144,3 @@ def _print_cells(plan) -> None:
             f"{c.config.runs} × {c.config.days}",
         )
     Console(width=max(Console().width, 132)).print(table)
-
-
-@app.command()
-def analyze(
-    directory: Annotated[
-        Path, typer.Argument(help="sweep results directory (written by `fairpatrol sweep`)")
-    ],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="write the tables, print nothing")] = False,
-) -> None:
-    """Compare algorithms over a sweep: intervals, paired differences, wins, ANOVA, χ², correlations."""
-    from fairpatrol.errors import FairpatrolError
-
-    try:
-        _analyze(directory, quiet)
-    except FairpatrolError as err:
-        _fail(str(err))
-
-
-def _analyze(directory: Path, quiet: bool) -> None:
-    from fairpatrol.sweep.analyze import analyze_sweep, write_analysis
-    from fairpatrol.sweep.display import print_analysis
-
-    analysis = analyze_sweep(directory)
-    path = write_analysis(analysis, directory)
-    if not quiet:
-        print_analysis(analysis)
-    typer.echo(f"analysis tables written to {path}")
