@@ -79,3 +79,56 @@ def replicate_incidents(
         parts.append(c)
     frame = pd.concat(parts, ignore_index=True).sort_values(["time", "incident_id"], kind="stable")
     return replace(incidents, frame=frame.reset_index(drop=True))
+
+
+def on_square_cells(incidents, cell_size: float):
+    """The incidents re-assigned to square cells of side ``cell_size`` metres over their city, as areas.
+
+    A lattice anchored at the south-west corner of the areas' bounds; the cells that meet the union of
+    the areas, clipped to it, become the areas (id ``"r{row}c{col}"``, group of the area holding the
+    cell's representative point). Incidents are re-assigned to the cells (those outside every cell by
+    more than 250 m are dropped). For tests and benchmarks of the engine at grid resolution (e.g.
+    PredPol's 150 m boxes); not a substitute for a study's own grid of areas.
+    """
+    from dataclasses import replace
+
+    import shapely
+
+    from fairpatrol.data import Areas, assign_areas
+
+    if not cell_size > 0:
+        raise ValueError(f"cell_size must be positive, got {cell_size}")
+    areas = incidents.areas
+    geoms = np.asarray(areas.geometry)
+    city = shapely.union_all(geoms)
+    x0, y0, x1, y1 = city.bounds
+    nx, ny = int(np.ceil((x1 - x0) / cell_size)), int(np.ceil((y1 - y0) / cell_size))
+    ix, iy = (a.ravel() for a in np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij"))
+    boxes = shapely.box(
+        x0 + ix * cell_size, y0 + iy * cell_size, x0 + (ix + 1) * cell_size, y0 + (iy + 1) * cell_size
+    )
+    shapely.prepare(city)
+    meets = shapely.intersects(city, boxes)
+    inside = shapely.contains_properly(city, boxes)
+    cells = boxes.copy()
+    edge = meets & ~inside
+    cells[edge] = shapely.intersection(boxes[edge], city)
+    keep = meets & (shapely.area(cells) > 0)
+    cells, ix, iy = cells[keep], ix[keep], iy[keep]
+    rep = shapely.point_on_surface(cells)
+    home, _ = assign_areas(shapely.get_x(rep), shapely.get_y(rep), areas)
+    frame = pd.DataFrame(
+        {
+            "area_id": np.char.add(np.char.add("r", iy.astype(str)), np.char.add("c", ix.astype(str))),
+            "area_m2": shapely.area(cells),
+        }
+    )
+    frame["name"] = frame["area_id"]
+    frame["group"] = np.where(home >= 0, areas.groups[np.maximum(home, 0)], "neither")
+    grid = Areas(areas.city, areas.crs, frame, cells, areas.group_pair, areas.group_rule)
+    inc = incidents.frame
+    idx, _ = assign_areas(inc["x"].to_numpy(), inc["y"].to_numpy(), grid)
+    new = inc.loc[idx >= 0].copy()
+    new["area_idx"] = idx[idx >= 0]
+    new["area_id"] = grid.ids[new["area_idx"].to_numpy()]
+    return replace(incidents, frame=new.reset_index(drop=True), areas=grid)
