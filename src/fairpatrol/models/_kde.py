@@ -24,16 +24,19 @@ areas, share them.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 import shapely
-from numba import njit, prange
+from numba import njit
 
 from fairpatrol.models._sparse import SparseRows
 
@@ -115,6 +118,14 @@ def areas_key(areas: Areas) -> str:
     return key
 
 
+def _axis_aligned_rectangles(geoms: np.ndarray) -> np.ndarray:
+    """Which polygons are axis-aligned rectangles (no hole, and the area of their bounding box)."""
+    b = shapely.bounds(geoms)
+    box_area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    simple = (shapely.get_num_interior_rings(geoms) == 0) & (shapely.get_num_coordinates(geoms) == 5)
+    return simple & (np.abs(shapely.area(geoms) - box_area) <= 1e-9 * box_area)
+
+
 def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
     geoms = np.asarray(areas.geometry)
     xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
@@ -135,10 +146,21 @@ def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
     cy = ymin + (iy[box_idx] + 0.5) * cell_size
     w = np.full(len(box_idx), cell_size * cell_size)
     edge = np.flatnonzero(~inside)
-    pieces = shapely.intersection(boxes[box_idx[edge]], geoms[poly_idx[edge]])
-    w[edge] = shapely.area(pieces)
+    # a lattice cell meets an axis-aligned rectangle (a grid cell as an area) in a rectangle: computed from
+    # the coordinates; any other polygon is clipped by GEOS
+    rect = _axis_aligned_rectangles(geoms)[poly_idx[edge]]
+    r_edge, g_edge = edge[rect], edge[~rect]
+    bounds = shapely.bounds(geoms[poly_idx[r_edge]])
+    x0 = np.maximum(xmin + ix[box_idx[r_edge]] * cell_size, bounds[:, 0])
+    x1 = np.minimum(xmin + (ix[box_idx[r_edge]] + 1) * cell_size, bounds[:, 2])
+    y0 = np.maximum(ymin + iy[box_idx[r_edge]] * cell_size, bounds[:, 1])
+    y1 = np.minimum(ymin + (iy[box_idx[r_edge]] + 1) * cell_size, bounds[:, 3])
+    w[r_edge] = np.maximum(x1 - x0, 0.0) * np.maximum(y1 - y0, 0.0)
+    cx[r_edge], cy[r_edge] = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+    pieces = shapely.intersection(boxes[box_idx[g_edge]], geoms[poly_idx[g_edge]])
+    w[g_edge] = shapely.area(pieces)
     cen = shapely.centroid(pieces)
-    cx[edge], cy[edge] = shapely.get_x(cen), shapely.get_y(cen)
+    cx[g_edge], cy[g_edge] = shapely.get_x(cen), shapely.get_y(cen)
     keep = w > 0
     box_idx, poly_idx, w, cx, cy = box_idx[keep], poly_idx[keep], w[keep], cx[keep], cy[keep]
     cell = ix[box_idx] * ny + iy[box_idx]
@@ -169,17 +191,34 @@ def area_quadrature(areas: Areas, cell_size: float = 100.0) -> Quadrature:
     return QUADRATURES.get(key, lambda: _build_quadrature(areas, float(cell_size)))
 
 
-#: Incidents per parallel task of the mass kernel (each task keeps two scratch rows of n_areas values).
-_CHUNK = 512
-
-
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _mass_csr(
-    px, py, qx, qy, qw, qa, x0, y0, cs, nx, ny, cell_start, n_areas, h, cutoff, indptr, fill, out_i, out_v
+    px,
+    py,
+    qx,
+    qy,
+    qw,
+    qa,
+    x0,
+    y0,
+    cs,
+    nx,
+    ny,
+    cell_start,
+    n_areas,
+    h,
+    cutoff,
+    i0,
+    i1,
+    indptr,
+    fill,
+    out_i,
+    out_v,
 ):
-    """Two passes over the nodes within ``cutoff`` h of each point: ``fill=False`` counts the areas each
-    point reaches into ``indptr[i + 1]``; ``fill=True`` writes them (ascending) and their masses at
-    ``indptr[i]``. A mass is summed over the area's nodes in lattice order, starting from 0.0."""
+    """Points ``i0:i1``, two passes over the nodes within ``cutoff`` h of each: ``fill=False`` counts the
+    areas a point reaches into ``indptr[i + 1]``; ``fill=True`` writes them (in the order the lattice
+    reaches them) and their masses from ``indptr[i]`` on. A mass is summed over the area's nodes in
+    lattice order, starting from 0.0: the same arithmetic as a dense points × areas accumulation."""
     norm = 1.0 / (2.0 * math.pi * h * h)
     inv2h2 = 1.0 / (2.0 * h * h)
     r = cutoff * h
@@ -188,59 +227,73 @@ def _mass_csr(
     k = nx + ny  # an infinite cutoff reaches the whole lattice
     if reach < k:
         k = int(math.ceil(reach))  # noqa: RUF046 - numba needs the explicit int
-    n = px.shape[0]
-    for c in prange((n + _CHUNK - 1) // _CHUNK):
-        mark = np.full(n_areas, -1, dtype=np.int64)  # last point that reached the area
-        acc = np.zeros(n_areas)
-        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            start = indptr[i] if fill else 0
-            cnt = 0
-            cx = int(math.floor((px[i] - x0) / cs))  # noqa: RUF046 - numba needs the explicit int
-            cy = int(math.floor((py[i] - y0) / cs))  # noqa: RUF046
-            gy0 = min(max(cy - k, 0), ny)
-            gy1 = max(min(cy + k + 1, ny), gy0)
-            for gx in range(max(cx - k, 0), min(cx + k + 1, nx)):
-                # the lattice cells gy0..gy1 of column gx are consecutive: their nodes are one range
-                for s in range(cell_start[gx * ny + gy0], cell_start[gx * ny + gy1]):
-                    dx = qx[s] - px[i]
-                    dy = qy[s] - py[i]
-                    d2 = dx * dx + dy * dy
-                    if d2 <= r2:
-                        a = qa[s]
-                        if mark[a] != i:
-                            mark[a] = i
-                            if fill:
-                                out_i[start + cnt] = a
-                            cnt += 1
+    mark = np.full(n_areas, -1, dtype=np.int64)  # the last point that reached the area
+    acc = np.zeros(n_areas)
+    for i in range(i0, i1):
+        start = indptr[i] if fill else 0
+        cnt = 0
+        cx = int(math.floor((px[i] - x0) / cs))  # noqa: RUF046
+        cy = int(math.floor((py[i] - y0) / cs))  # noqa: RUF046
+        gy0 = min(max(cy - k, 0), ny)
+        gy1 = max(min(cy + k + 1, ny), gy0)
+        for gx in range(max(cx - k, 0), min(cx + k + 1, nx)):
+            # the lattice cells gy0..gy1 of column gx are consecutive: their nodes are one range
+            for s in range(cell_start[gx * ny + gy0], cell_start[gx * ny + gy1]):
+                dx = qx[s] - px[i]
+                dy = qy[s] - py[i]
+                d2 = dx * dx + dy * dy
+                if d2 <= r2:
+                    a = qa[s]
+                    if mark[a] != i:
+                        mark[a] = i
                         if fill:
-                            acc[a] += qw[s] * norm * math.exp(-d2 * inv2h2)
-            if fill:
-                seg = out_i[start : start + cnt]
-                seg.sort()
-                for t in range(cnt):
-                    out_v[start + t] = acc[seg[t]]
-                    acc[seg[t]] = 0.0
-            else:
-                indptr[i + 1] = cnt
+                            out_i[start + cnt] = a
+                        cnt += 1
+                    if fill:
+                        acc[a] += qw[s] * norm * math.exp(-d2 * inv2h2)
+        if fill:
+            for t in range(start, start + cnt):
+                out_v[t] = acc[out_i[t]]
+                acc[out_i[t]] = 0.0
+        else:
+            indptr[i + 1] = cnt
 
 
 def kde_area_mass_sparse(
     x: np.ndarray, y: np.ndarray, quad: Quadrature, bandwidth: float, cutoff: float = 4.0
 ) -> SparseRows:
     """Each point's Gaussian kernel mass over every area polygon within ``cutoff`` bandwidths, as sparse
-    rows (points × areas). ``cutoff=math.inf`` computes the untruncated kernel (every node)."""
+    rows (points × areas). ``cutoff=math.inf`` computes the untruncated kernel (every node).
+
+    The points are split into one block per numba thread (``NUMBA_NUM_THREADS``), computed in parallel
+    threads; a row does not depend on the split.
+    """
     if not (bandwidth > 0 and cutoff > 0):
         raise ValueError(f"bandwidth and cutoff must be positive, got {bandwidth} and {cutoff}")
     x = np.ascontiguousarray(x, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
-    indptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
+    n = x.shape[0]
+    indptr = np.zeros(n + 1, dtype=np.int64)
     args = (x, y, quad.x, quad.y, quad.w, quad.area, quad.x0, quad.y0, quad.cell_size, quad.nx, quad.ny)
-    args += (quad.cell_start, quad.n_areas, float(bandwidth), float(cutoff), indptr)
-    _mass_csr(*args, False, np.empty(0, dtype=np.int32), np.empty(0))
+    args += (quad.cell_start, quad.n_areas, float(bandwidth), float(cutoff))
+    n_blocks = max(1, min(numba.get_num_threads(), n // 1024))
+    bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+    blocks = list(itertools.pairwise(bounds.tolist()))
+
+    def run(fill: bool, out_i: np.ndarray, out_v: np.ndarray) -> None:
+        if n_blocks == 1:
+            _mass_csr(*args, 0, n, indptr, fill, out_i, out_v)
+            return
+        with ThreadPoolExecutor(max_workers=n_blocks) as pool:  # the kernel releases the GIL
+            jobs = [pool.submit(_mass_csr, *args, i0, i1, indptr, fill, out_i, out_v) for i0, i1 in blocks]
+            for job in jobs:
+                job.result()
+
+    run(False, np.empty(0, dtype=np.int32), np.empty(0))
     np.cumsum(indptr, out=indptr)
     indices = np.empty(int(indptr[-1]), dtype=np.int32)
     values = np.empty(int(indptr[-1]))
-    _mass_csr(*args, True, indices, values)
+    run(True, indices, values)
     return SparseRows(indptr, indices, values, quad.n_areas)
 
 

@@ -3,7 +3,7 @@
 A window model's intensity is a weighted sum of one row per training event: the event's kernel mass over
 every area (KDE hot spots, docs/engine.md "Sparse kernel masses") or a one-hot row (previous counts). An
 event reaches only the areas near it, so the rows are stored in compressed sparse row form: the areas
-row ``i`` reaches are ``indices[indptr[i]:indptr[i + 1]]`` (ascending) with values
+row ``i`` reaches are ``indices[indptr[i]:indptr[i + 1]]`` (each once, in no particular order) with values
 ``values[indptr[i]:indptr[i + 1]]``. Memory is O(stored values) instead of O(events × areas), and adding
 a day's learned events to R runs' sums costs O(R × their stored values).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class SparseRows:
     Attributes
     ----------
     indptr : int64 array (n_rows + 1); row ``i`` is ``indptr[i]:indptr[i + 1]`` of ``indices``/``values``.
-    indices : int32 array of column indices, ascending within each row.
+    indices : int32 array of column indices, each column at most once per row.
     values : float64 array of the stored values.
     n_cols : number of columns (areas).
 
@@ -97,10 +97,10 @@ class SparseRows:
         return out[0] if one else out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _accumulate(sums, weights, indptr, indices, values, lo, sign):
     n_sums, n = weights.shape
-    for r in prange(n_sums):  # each sum is written by one thread only
+    for r in range(n_sums):
         row = sums[r]
         for j in range(n):
             w = weights[r, j]
