@@ -45,7 +45,9 @@ class WindowKDE(AreaModel):
     window_days : training window in days (30 short-term, 365 long-term).
     bandwidth : Gaussian σ in metres (default :data:`DEFAULT_BANDWIDTH_M`).
     cell_size : quadrature lattice spacing in metres.
-    cutoff : kernel truncation radius in bandwidths.
+    cutoff : kernel truncation radius k in bandwidths: drops at most e^{−k²/2} of each incident's mass
+        (3.4e-4 at the default 4) and keeps the stored masses sparse; ``math.inf`` for no truncation
+        (docs/engine.md, "Sparse kernel masses").
     """
 
     needs_coordinates = True
