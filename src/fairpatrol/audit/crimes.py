@@ -145,7 +145,7 @@ def prepare_crimes(
         bad = keep & (area < 0) & frame["area_id"].notna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"unknown area id {ids[i]!r}", source=src, field="area_id", row=i + 1)
+            raise DataError(f"unknown area id {str(ids[i])!r}", source=src, field="area_id", row=i + 1)
         inside = np.zeros(len(area), dtype=bool)
         ok = keep & (area >= 0)
         inside[ok] = shapely.intersects(shapely.points(x[ok], y[ok]), areas.geometry[area[ok]])

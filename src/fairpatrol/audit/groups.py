@@ -118,7 +118,7 @@ def read_population(
         aligned = frame
     else:
         frame, src = read_source(population, "population")
-        ids = text_labels(require(frame, area_column, src)).astype(str)
+        ids = text_labels(require(frame, area_column, src))
         dup = pd.Series(ids).duplicated().to_numpy()
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
@@ -134,7 +134,7 @@ def read_population(
                 field=area_column,
                 row=i + 1,
             )
-        absent = [a for a in areas.ids if a not in lookup]
+        absent = [str(a) for a in areas.ids if a not in lookup]
         if absent:
             raise DataError(
                 f"no row for {plural(len(absent), 'area')}: {', '.join(map(repr, absent[:5]))}",
@@ -158,7 +158,7 @@ def read_population(
             i = int(np.flatnonzero(over)[0])
             raise DataError(
                 f"the groups add up to {summed[i]:,.0f} residents, more than the total {tot[i]:,.0f} "
-                f"(area {areas.ids[i]!r})",
+                f"(area {str(areas.ids[i])!r})",
                 source=src,
                 field=total,
                 row=i + 1,

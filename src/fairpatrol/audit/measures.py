@@ -24,6 +24,8 @@ Exposure (who is targeted, relative to crime and to residents):
 * ratio to crime  = targeting share / crime share; ratio to residents = targeting share / resident share.
   1 = targeted in proportion; 2 = twice the targeting its share of crime (or of residents) would give.
 
+Calibration of scored targets (observed / expected, calibration slope): :mod:`fairpatrol.audit.calibration`.
+
 Repeat targeting (areas): days targeted share = S(targeted day) / S(day), the share of audited days with
 any target in the area (the longest run of consecutive targeted days is computed apart, without an
 interval).
@@ -70,17 +72,17 @@ class Measure:
     name: str
     label: str
     unit: str  # 'share', 'ratio', 'index' or 'count'
-    family: str  # 'accuracy', 'exposure' or 'repeat'
+    family: str  # 'accuracy', 'exposure', 'repeat' or 'calibration'
     formula: str
     needs: tuple[str, ...]
-    compute: Callable[[Sums], np.ndarray]
+    compute: Callable[[Sums], np.ndarray] | None  # None: computed by fairpatrol.audit.calibration
     groupings: frozenset[str]
     typed: bool = False  # depends on the crime-type selection
     interval: bool = True  # counts carry no interval
 
     def applies(self, grouping: str, q: int) -> bool:
         """Whether this measure is reported for ``grouping`` and crime-type selection ``q``."""
-        return grouping in self.groupings and (self.typed or q == 0)
+        return self.compute is not None and grouping in self.groupings and (self.typed or q == 0)
 
 
 def _m(*args: object, **kw: object) -> Measure:
@@ -230,6 +232,26 @@ MEASURES: dict[str, Measure] = {
             lambda s: s["units"],
             frozenset({"overall", "area group", "area"}),
             interval=False,
+        ),
+        _m(
+            "observed_to_expected",
+            "Crimes observed per crime predicted (1 = calibrated)",
+            "ratio",
+            "calibration",
+            "Σ observed / Σ predicted over scored target-periods",
+            (),
+            None,
+            frozenset({"overall", "area group", "area"}),
+        ),
+        _m(
+            "calibration_slope",
+            "Calibration slope (1 = calibrated at every score)",
+            "index",
+            "calibration",
+            "least-squares slope of observed on predicted over scored target-periods",
+            (),
+            None,
+            frozenset({"overall", "area group"}),
         ),
     )
 }

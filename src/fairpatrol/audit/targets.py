@@ -366,7 +366,7 @@ def designated_zones(
     geoms = _to_crs(geoms, from_crs, areas.crs)
     id_col = _column(frame, id_column, "id")
     if id_col is not None:
-        ids = labels(require(frame, id_col, src)).astype(str)
+        ids = labels(require(frame, id_col, src))
     else:
         ids = np.array([f"zone {i + 1}" for i in range(len(geoms))], dtype=object)
     col_from, col_to = _column(frame, valid_from, "valid_from"), _column(frame, valid_to, "valid_to")
@@ -614,7 +614,7 @@ def daily_targets(
 
     distinct, target = _distinct(np.asarray(geoms, dtype=object))
     if label:
-        lab = labels(require(frame, label, src)).astype(str)
+        lab = labels(require(frame, label, src))
         first = np.full(distinct.size, -1)
         for i in range(n - 1, -1, -1):
             first[target[i]] = i
@@ -660,7 +660,7 @@ def patrol_effort(
     """
     frame, src = read_source(source, name)
     dates = days(require(frame, date, src), source=src, field=date)
-    ids = labels(require(frame, area, src)).astype(str)
+    ids = labels(require(frame, area, src))
     lookup = {a: i for i, a in enumerate(areas.ids)}
     idx = np.array([lookup.get(a, lookup.get(a.upper(), -1)) for a in ids], dtype=np.int64)
     if (idx < 0).any():
