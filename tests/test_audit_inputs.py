@@ -398,3 +398,11 @@ def test_settings_are_checked():
         AuditSettings(start="2020-02-01", end="2020-01-01")
     with pytest.raises(ConfigError, match="'all' is reserved"):
         AuditSettings(type_groups={"all": ["THEFT"]})
+
+
+def test_boxes_squared_in_a_feet_crs_keep_their_size_in_metres(city):
+    # Maryland State Plane in US feet (Baltimore's own CRS): a 500 ft box is 152.4 m on a side.
+    t = pd.DataFrame({"date": ["2020-01-01"], "x": [350_050.0], "y": [4_350_050.0]})
+    targets = daily_targets(city, t, x="x", y="y", crs=city.crs, box_m=152.4, box_crs="EPSG:2248")
+    assert shapely.area(targets.geometry[0]) == pytest.approx(152.4**2, rel=2e-3)
+    assert shapely.centroid(targets.geometry[0]).distance(shapely.Point(350_050.0, 4_350_050.0)) < 0.01

@@ -250,7 +250,7 @@ def _coverage_notes(cov: Coverage, ids: np.ndarray, source: str, areas: Areas, k
             Note(
                 "targets_outside_city",
                 int(outside.sum()),
-                f"{plural(int(outside.sum()), what)} of {source} lie entirely outside the areas and are "
+                f"{plural(int(outside.sum()), what)} in {source} lie entirely outside the areas and are "
                 f"not scored ({shown}).",
             )
         )
@@ -260,7 +260,7 @@ def _coverage_notes(cov: Coverage, ids: np.ndarray, source: str, areas: Areas, k
             Note(
                 "targets_partly_outside_city",
                 int(part.sum()),
-                f"{plural(int(part.sum()), what)} of {source} extend beyond the areas; the "
+                f"{plural(int(part.sum()), what)} in {source} extend beyond the areas; the "
                 f"{cov.outside_m2[part].sum() / 1e6:,.3f} km² outside are not scored.",
             )
         )
