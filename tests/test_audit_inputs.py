@@ -406,3 +406,29 @@ def test_boxes_squared_in_a_feet_crs_keep_their_size_in_metres(city):
     targets = daily_targets(city, t, x="x", y="y", crs=city.crs, box_m=152.4, box_crs="EPSG:2248")
     assert shapely.area(targets.geometry[0]) == pytest.approx(152.4**2, rel=2e-3)
     assert shapely.centroid(targets.geometry[0]).distance(shapely.Point(350_050.0, 4_350_050.0)) < 0.01
+
+
+def test_incidents_joined_to_other_areas_are_joined_again(city):
+    from pyproj import Transformer
+
+    from fairpatrol.data import clean_incidents
+
+    lon, lat = Transformer.from_crs(city.crs, 4326, always_xy=True).transform(
+        [350_010.0, 350_190.0, 350_020.0], [4_350_010.0, 4_350_050.0, 4_350_030.0]
+    )
+    raw = pd.DataFrame(
+        {
+            "time": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-02"]),
+            "lon": lon,
+            "lat": lat,
+            "crime_type": "T",
+        }
+    )
+    inc = clean_incidents(raw, city, source="mine.csv")
+    halves = toy_areas(1, 2, size_m=100.0, origin=(350_000.0, 4_350_000.0))  # other areas, same place
+    z = designated_zones(halves, pd.DataFrame({"geometry": [box(halves, 0, 0, 50, 100).wkt]}), crs=halves.crs)
+    res = run_audit(halves, inc, z, n_boot=0)
+    # (190, 50) is in the two-area city but 90 m east of the one-column city: snapped into it.
+    assert res.value("crimes") == 3
+    assert res.value("crime_captured") == pytest.approx(2 / 3)
+    assert notes(res)["incidents_snapped"] == 1

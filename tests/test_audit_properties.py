@@ -290,3 +290,23 @@ def test_tier_composition_known_answer():
     assert most["targeting_share"] == pytest.approx(9 / 15)
     least = t.query("tier == 'least' and group == 'black'").iloc[0]
     assert least["share"] == pytest.approx(0.1)
+
+
+def test_areas_evaluated_in_chunks_equal_all_at_once(monkeypatch):
+    import fairpatrol.audit.run as run_module
+
+    rng = np.random.default_rng(3)
+    crimes = pd.DataFrame(
+        {
+            "time": pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 10, 50), unit="D"),
+            "x": rng.uniform(0, 300, 50),
+            "y": rng.uniform(0, 200, 50),
+            "crime_type": "A",
+        }
+    )
+    z = designated_zones(CITY, pd.DataFrame({"geometry": [shapely.box(20, 20, 250, 120).wkt]}), crs=CITY.crs)
+    whole = run_audit(CITY, crimes, z, population=["a", "b"], population_total="population", n_boot=30)
+    monkeypatch.setattr(run_module, "AREA_CHUNK", 4)
+    chunked = run_audit(CITY, crimes, z, population=["a", "b"], population_total="population", n_boot=30)
+    pd.testing.assert_frame_equal(whole.by_area, chunked.by_area)
+    assert chunked.by_area.query("measure == 'targeting_share'")["value"].sum() == pytest.approx(1.0)

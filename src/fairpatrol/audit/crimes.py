@@ -48,8 +48,16 @@ class CrimePoints:
         return len(self.time)
 
 
-def _same_areas(a: Areas, b: Areas) -> bool:
-    return a is b or (a.crs == b.crs and a.n == b.n and bool(np.all(a.ids == b.ids)))
+def same_areas(a: Areas, b: Areas) -> bool:
+    """True when ``a`` and ``b`` are the same areas: same CRS, ids and polygons."""
+    if a is b:
+        return True
+    return (
+        a.crs == b.crs
+        and a.n == b.n
+        and bool(np.all(a.ids == b.ids))
+        and bool(np.all(shapely.equals_exact(a.geometry, b.geometry, tolerance=1e-6)))
+    )
 
 
 def prepare_crimes(
@@ -80,7 +88,7 @@ def prepare_crimes(
                         f"{plural(int(count), 'incident')} of {src} were dropped when it was loaded ({why}).",
                     )
                 )
-        known_areas = _same_areas(incidents.areas, areas)
+        known_areas = same_areas(incidents.areas, areas)
     elif isinstance(incidents, pd.DataFrame):
         frame, src, known_areas = incidents, name, False
     else:
@@ -138,7 +146,7 @@ def prepare_crimes(
         if how is None:
             inside = shapely.intersects(shapely.points(x, y), areas.geometry[np.clip(area, 0, None)])
             how = np.where(inside, "within", "nearest")
-    elif "area_id" in frame.columns and not known_areas:
+    elif "area_id" in frame.columns and not isinstance(incidents, Incidents):
         lookup = {a: i for i, a in enumerate(areas.ids)}
         ids = frame["area_id"].astype(str).to_numpy()
         area = np.array([lookup.get(a, -1) for a in ids], dtype=np.int64)

@@ -33,11 +33,16 @@ OTHER = "other (not listed)"
 
 @dataclass(frozen=True, eq=False)
 class Grouping:
-    """One way of grouping the M areas: ``name``, ``labels`` (U,) and ``weights`` (M × U, sparse)."""
+    """One way of grouping the M areas: ``name``, ``labels`` (U,) and ``weights`` (M × U, sparse).
+
+    ``total`` (M,), when set, is the membership that denominators sum over (the whole grouping's, when
+    this is a slice of its groups); by default the row sums of ``weights``.
+    """
 
     name: str
     labels: np.ndarray
     weights: sp.csr_matrix
+    total: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -45,12 +50,16 @@ class Grouping:
         return len(self.labels)
 
     def membership(self) -> np.ndarray:
-        """Row sums of W (1 for areas in the grouping, 0 for areas left out)."""
+        """Weight of each area in the denominators (1 for areas in the grouping, 0 for areas left out)."""
+        if self.total is not None:
+            return self.total
         return np.asarray(self.weights.sum(axis=1)).ravel()
 
     def columns(self, start: int, stop: int) -> Grouping:
-        """Groups ``start:stop`` only (for processing many areas in chunks)."""
-        return Grouping(self.name, self.labels[start:stop], self.weights[:, start:stop].tocsr())
+        """Groups ``start:stop`` only, with the whole grouping's denominators (for areas in chunks)."""
+        return Grouping(
+            self.name, self.labels[start:stop], self.weights[:, start:stop].tocsr(), self.membership()
+        )
 
 
 @dataclass(frozen=True, eq=False)

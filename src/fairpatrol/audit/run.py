@@ -25,7 +25,7 @@ import pandas as pd
 from fairpatrol.audit import calibration
 from fairpatrol.audit.bootstrap import buckets, day_weights, interval, slopes
 from fairpatrol.audit.coverage import locate
-from fairpatrol.audit.crimes import CrimePoints, prepare_crimes
+from fairpatrol.audit.crimes import CrimePoints, prepare_crimes, same_areas
 from fairpatrol.audit.daytable import SECONDS_PER_DAY, DayTable, build_day_table, expand_units
 from fairpatrol.audit.groups import (
     Grouping,
@@ -245,6 +245,10 @@ class _Auditor:
             }
         )
         out = pd.concat([p for p in [*parts, repeat] if len(p)], ignore_index=True)
+        order = {m: i for i, m in enumerate([*MEASURES, "days_targeted", "longest_streak"])}
+        position = {a: i for i, a in enumerate(areas.ids.astype(str))}
+        key = out["group"].map(position) * len(order) + out["measure"].map(order)
+        out = out.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
         info = pd.DataFrame({"group": areas.ids.astype(str), "name": areas.names, "area_group": areas.groups})
         out = out.merge(info, on="group", how="left").rename(columns={"group": "area_id"})
         return out[["area_id", "name", "area_group", "measure", *MEASURE_COLUMNS]]
@@ -389,11 +393,7 @@ def run_audit(
     (0.6666666666666666, 0.25, 2.6666666666666665)
     """
     settings = (settings or AuditSettings()).replace(**changes) if changes else (settings or AuditSettings())
-    if targets.areas is not areas and not (
-        targets.areas.crs == areas.crs
-        and targets.areas.n == areas.n
-        and np.all(targets.areas.ids == areas.ids)
-    ):
+    if not same_areas(targets.areas, areas):
         raise DataError(
             "the targets were read against other areas; read them with these areas", source=targets.source
         )
