@@ -364,7 +364,9 @@ def test_population_errors_and_residual_group(city, tmp_path):
         run_audit(city, c, t, population=path)
     pd.DataFrame({"area_id": ["A0", "A1"], "a": [60, 500], "total": [100, 300]}).to_csv(path, index=False)
     with pytest.raises(
-        DataError, match=r"^pop\.csv: field 'total', row 2: the groups add up to 500 residents"
+        DataError,
+        match=r"^pop\.csv: field 'total', row 2: the groups add up to more residents than the "
+        r"total \(500 > 300\)",
     ):
         run_audit(city, c, t, population=path, population_total="total")
     pd.DataFrame({"area_id": ["A0", "A1"], "a": [60, 30], "total": [100, 300]}).to_csv(path, index=False)

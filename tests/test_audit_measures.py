@@ -198,16 +198,21 @@ def test_patrol_rows_of_one_area_day_are_summed(city):
     assert res.value("targeting_share", grouping="area group", group="G1") == pytest.approx(60 / 80)
 
 
-def test_calibration_of_expected_counts(city):
-    # Box 1 (score 1) sees no crime, box 2 (score 3) sees four: O/E = 4 / 4, slope = (4 − 0) / (3 − 1).
+def scored_boxes(city, scores: list[float], kind: str):
+    """Two boxes on 2020-01-01: the south-west quarter of A0 and the north-east quarter of A1."""
     t = pd.DataFrame(
         {
             "date": ["2020-01-01", "2020-01-01"],
             "geometry": [shapely.box(0, 0, 50, 50).wkt, shapely.box(150, 50, 200, 100).wkt],
-            "score": [1.0, 3.0],
+            "score": scores,
         }
     )
-    targets = daily_targets(city, t, score="score", score_kind="expected_count", crs=city.crs)
+    return daily_targets(city, t, score="score", score_kind=kind, crs=city.crs)
+
+
+def test_calibration_of_expected_counts(city):
+    # Box 1 (score 1) sees no crime, box 2 (score 3) sees four: O/E = 4 / 4, slope = (4 − 0) / (3 − 1).
+    targets = scored_boxes(city, [1.0, 3.0], "expected_count")
     c = crimes(*[("2020-01-01", 160 + i, 60) for i in range(4)], ("2020-01-01", 80, 80))
     res = run_audit(city, c, targets, n_boot=20, calibration_bins=2)
     assert res.value("observed_to_expected") == pytest.approx(1.0)
@@ -221,14 +226,7 @@ def test_calibration_of_expected_counts(city):
 
 
 def test_probability_scores_are_compared_with_hits(city):
-    t = pd.DataFrame(
-        {
-            "date": ["2020-01-01", "2020-01-01"],
-            "geometry": [shapely.box(0, 0, 50, 50).wkt, shapely.box(150, 50, 200, 100).wkt],
-            "p": [0.25, 0.75],
-        }
-    )
-    targets = daily_targets(city, t, score="p", score_kind="probability", crs=city.crs)
+    targets = scored_boxes(city, [0.25, 0.75], "probability")
     c = crimes(("2020-01-01", 160, 60), ("2020-01-01", 161, 60))  # two crimes, one box hit
     res = run_audit(city, c, targets, n_boot=0)
     assert res.value("observed_to_expected") == pytest.approx(1 / 1.0)

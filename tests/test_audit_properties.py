@@ -123,16 +123,21 @@ def test_bootstrap_interval_contains_the_estimate(crimes, block, seed):
     assert (rows["lo"] <= rows["value"] + 1e-12).all() and (rows["value"] <= rows["hi"] + 1e-12).all()
 
 
-def test_the_same_seed_gives_the_same_intervals():
-    rng = np.random.default_rng(5)
-    crimes = pd.DataFrame(
+def random_crimes(seed: int, n: int, n_days: int) -> pd.DataFrame:
+    """``n`` crimes of one type spread uniformly over the city and ``n_days`` days from 2021-03-01."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
         {
-            "time": pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 20, 80), unit="D"),
-            "x": rng.uniform(0, 300, 80),
-            "y": rng.uniform(0, 200, 80),
+            "time": pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, n_days, n), unit="D"),
+            "x": rng.uniform(0, 300, n),
+            "y": rng.uniform(0, 200, n),
             "crime_type": "A",
         }
     )
+
+
+def test_the_same_seed_gives_the_same_intervals():
+    crimes = random_crimes(5, 80, 20)
     zs = pd.DataFrame({"geometry": [shapely.box(0, 0, 150, 100).wkt]})
     z = designated_zones(CITY, zs, crs=CITY.crs)
     a, b = (run_audit(CITY, crimes, z, n_boot=100, seed=7) for _ in range(2))
@@ -295,15 +300,7 @@ def test_tier_composition_known_answer():
 def test_areas_evaluated_in_chunks_equal_all_at_once(monkeypatch):
     import fairpatrol.audit.run as run_module
 
-    rng = np.random.default_rng(3)
-    crimes = pd.DataFrame(
-        {
-            "time": pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 10, 50), unit="D"),
-            "x": rng.uniform(0, 300, 50),
-            "y": rng.uniform(0, 200, 50),
-            "crime_type": "A",
-        }
-    )
+    crimes = random_crimes(3, 50, 10)
     z = designated_zones(CITY, pd.DataFrame({"geometry": [shapely.box(20, 20, 250, 120).wkt]}), crs=CITY.crs)
     whole = run_audit(CITY, crimes, z, population=["a", "b"], population_total="population", n_boot=30)
     monkeypatch.setattr(run_module, "AREA_CHUNK", 4)

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from fairpatrol.audit.notes import Note, plural
+from fairpatrol.audit.sources import reject
 from fairpatrol.data.areas import Areas
 from fairpatrol.data.incidents import Incidents
 from fairpatrol.data.readers import parse_times
@@ -151,9 +152,7 @@ def prepare_crimes(
         ids = frame["area_id"].astype(str).to_numpy()
         area = np.array([lookup.get(a, -1) for a in ids], dtype=np.int64)
         bad = keep & (area < 0) & frame["area_id"].notna().to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"unknown area id {str(ids[i])!r}", source=src, field="area_id", row=i + 1)
+        reject(bad, lambda i: f"unknown area id {str(ids[i])!r}", source=src, field="area_id")
         inside = np.zeros(len(area), dtype=bool)
         ok = keep & (area >= 0)
         inside[ok] = shapely.intersects(shapely.points(x[ok], y[ok]), areas.geometry[area[ok]])

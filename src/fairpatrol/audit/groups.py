@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from fairpatrol.audit.notes import Note, plural
 from fairpatrol.audit.sources import labels as text_labels
-from fairpatrol.audit.sources import numbers, read_source, require
+from fairpatrol.audit.sources import numbers, read_source, reject, require
 from fairpatrol.data.areas import Areas
 from fairpatrol.errors import DataError
 
@@ -124,25 +124,25 @@ def read_population(
         frame, src = areas.frame, f"{areas.city} areas"
         for c in cols + ([total] if total else []):
             require(frame, c, src)
-        aligned = frame
+        order = np.arange(areas.n)  # file row of each area
     else:
         frame, src = read_source(population, "population")
         ids = text_labels(require(frame, area_column, src))
-        dup = pd.Series(ids).duplicated().to_numpy()
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            raise DataError(f"area id {ids[i]!r} appears twice", source=src, field=area_column, row=i + 1)
-        lookup = {a: i for i, a in enumerate(ids)}
+        reject(
+            pd.Series(ids).duplicated().to_numpy(),
+            lambda i: f"area id {ids[i]!r} appears twice",
+            source=src,
+            field=area_column,
+        )
         known = set(areas.ids)
-        unknown = [a for a in ids if a not in known]
-        if unknown:
-            i = int(np.flatnonzero(ids == unknown[0])[0])
-            raise DataError(
-                f"{plural(len(unknown), 'unknown area id')}: {', '.join(map(repr, unknown[:5]))}",
-                source=src,
-                field=area_column,
-                row=i + 1,
-            )
+        unknown = list(dict.fromkeys(a for a in ids if a not in known))
+        reject(
+            np.array([a not in known for a in ids], dtype=bool),
+            f"{plural(len(unknown), 'unknown area id')}: {', '.join(map(repr, unknown[:5]))}",
+            source=src,
+            field=area_column,
+        )
+        lookup = {a: i for i, a in enumerate(ids)}
         absent = [str(a) for a in areas.ids if a not in lookup]
         if absent:
             raise DataError(
@@ -151,27 +151,29 @@ def read_population(
                 field=area_column,
             )
         cols = [str(c) for c in frame.columns if c != area_column and c != total]
-        aligned = frame.iloc[[lookup[a] for a in areas.ids]].reset_index(drop=True)
         if not cols:
             raise DataError("no group count columns besides the area id", source=src)
+        order = np.array([lookup[a] for a in areas.ids])
+    # Numbers are checked in file order (errors name the file's row), then put in the areas' order.
     counts = (
-        np.column_stack([numbers(aligned[c], source=src, field=c, minimum=0) for c in cols])
+        np.column_stack([numbers(frame[c], source=src, field=c, minimum=0) for c in cols])[order]
         if cols
         else np.zeros((areas.n, 0))
     )
     summed = counts.sum(axis=1)
     if total:
-        tot = numbers(aligned[total], source=src, field=total, minimum=0)
-        over = summed > tot + 0.5
-        if over.any():
-            i = int(np.flatnonzero(over)[0])
-            raise DataError(
-                f"the groups add up to {summed[i]:,.0f} residents, more than the total {tot[i]:,.0f} "
-                f"(area {str(areas.ids[i])!r})",
-                source=src,
-                field=total,
-                row=i + 1,
-            )
+        tot = numbers(frame[total], source=src, field=total, minimum=0)[order]
+        over = np.zeros(len(frame), dtype=bool)
+        over[order] = summed > tot + 0.5
+        reject(
+            over,
+            lambda i: (
+                f"the groups add up to more residents than the total ({summed[order == i][0]:,.0f} > "
+                f"{tot[order == i][0]:,.0f})"
+            ),
+            source=src,
+            field=total,
+        )
         rest = np.clip(tot - summed, 0.0, None)
         if rest.sum() > 0.5:
             counts = np.column_stack([counts, rest])

@@ -8,6 +8,7 @@ rows from 1 as a spreadsheet does (header not counted).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,23 @@ from fairpatrol.errors import DataError
 #: Suffixes read as plain tables with pandas; every other supported suffix is read as a geo layer.
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".parquet")
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".zip", ".geoparquet")
+
+
+def reject(
+    bad: np.ndarray, message: str | Callable[[int], str], *, source: str, field: str | None = None
+) -> None:
+    """Raise :class:`DataError` at the first row where ``bad`` is True (rows counted from 1), if any.
+
+    ``message`` is a text, or a function of the row's 0-based position that makes one (to quote the bad
+    value); when several rows are bad their number is appended.
+    """
+    bad = np.asarray(bad, dtype=bool)
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    n = int(bad.sum())
+    text = message(i) if callable(message) else message
+    raise DataError(text + (f" ({n:,} such rows)" if n > 1 else ""), source=source, field=field, row=i + 1)
 
 
 def source_name(source: object, default: str) -> str:
@@ -109,10 +127,7 @@ def days(values: pd.Series, *, source: str, field: str) -> pd.Series:
     Time-zone-aware values keep their wall-clock date (the zone is dropped), as incidents do.
     """
     parsed = parse_times(values, source=source, field=field)
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"missing date ({int(bad.sum())} such rows)", source=source, field=field, row=i + 1)
+    reject(parsed.isna().to_numpy(), "missing date", source=source, field=field)
     return parsed.dt.normalize()
 
 
@@ -125,9 +140,7 @@ def optional_days(values: pd.Series, *, source: str, field: str) -> pd.Series:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     parsed = parse_times(values.where(~blank, ""), source=source, field=field, on_bad="drop")
     bad = parsed.isna().to_numpy() & ~blank
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"unparseable date {values.iloc[i]!r}", source=source, field=field, row=i + 1)
+    reject(bad, lambda i: f"unparseable date {values.iloc[i]!r}", source=source, field=field)
     return parsed.dt.normalize()
 
 
@@ -138,20 +151,15 @@ def numbers(
     num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     missing = values.isna().to_numpy() | values.astype(str).str.strip().isin(["", "nan", "None"]).to_numpy()
     bad = ~np.isfinite(num) & ~(missing & allow_missing)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        what = "missing value" if missing[i] else f"not a finite number: {values.iloc[i]!r}"
-        raise DataError(f"{what} ({int(bad.sum())} such rows)", source=source, field=field, row=i + 1)
+    reject(
+        bad,
+        lambda i: "missing value" if missing[i] else f"not a finite number: {values.iloc[i]!r}",
+        source=source,
+        field=field,
+    )
     if minimum is not None:
         low = np.isfinite(num) & (num < minimum)
-        if low.any():
-            i = int(np.flatnonzero(low)[0])
-            raise DataError(
-                f"value {num[i]:g} is below {minimum:g} ({int(low.sum())} such rows)",
-                source=source,
-                field=field,
-                row=i + 1,
-            )
+        reject(low, lambda i: f"value {num[i]:g} is below {minimum:g}", source=source, field=field)
     return num
 
 

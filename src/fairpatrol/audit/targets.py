@@ -41,7 +41,7 @@ from pyproj import CRS, Transformer
 
 from fairpatrol.audit.coverage import Coverage, build_coverage, identity_coverage
 from fairpatrol.audit.notes import Note, plural
-from fairpatrol.audit.sources import days, labels, numbers, optional_days, read_source, require
+from fairpatrol.audit.sources import days, labels, numbers, optional_days, read_source, reject, require
 from fairpatrol.data.areas import Areas
 from fairpatrol.errors import DataError
 
@@ -186,26 +186,15 @@ def _geometry_column(frame: pd.DataFrame, column: str | None, source: str) -> np
 def _check_polygons(geoms: np.ndarray, source: str, field: str, notes: list[Note]) -> np.ndarray:
     """Every geometry present and polygonal; invalid ones made valid (counted)."""
     missing = np.array([g is None or shapely.is_empty(g) for g in geoms], dtype=bool)
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise DataError(
-            f"empty geometry ({int(missing.sum())} such rows)", source=source, field=field, row=i + 1
-        )
+    reject(missing, "empty geometry", source=source, field=field)
     types = shapely.get_type_id(geoms)
-    bad = ~np.isin(types, (3, 6))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        kind = shapely.get_type_id(geoms[i])
-        name = {0: "a point", 1: "a line", 2: "a ring", 4: "points", 5: "lines", 7: "a collection"}.get(
-            kind, ""
-        )
-        hint = " (points need box_m to become boxes)" if kind in (0, 4) else ""
-        raise DataError(
-            f"{name or 'a non-polygon'} where a polygon is expected{hint} ({int(bad.sum())} such rows)",
-            source=source,
-            field=field,
-            row=i + 1,
-        )
+    names = {0: "a point", 1: "a line", 2: "a ring", 4: "points", 5: "lines", 7: "a collection"}
+
+    def not_polygon(i: int) -> str:
+        hint = " (points need box_m to become boxes)" if types[i] in (0, 4) else ""
+        return f"{names.get(int(types[i]), 'a non-polygon')} where a polygon is expected{hint}"
+
+    reject(~np.isin(types, (3, 6)), not_polygon, source=source, field=field)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         from fairpatrol.audit.coverage import _polygonal
@@ -381,15 +370,12 @@ def designated_zones(
         if col_to
         else pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
     )
-    backwards = (last < begin).to_numpy()
-    if backwards.any():
-        i = int(np.flatnonzero(backwards)[0])
-        raise DataError(
-            f"validity ends ({last.iloc[i].date()}) before it starts ({begin.iloc[i].date()})",
-            source=src,
-            field=col_to,
-            row=i + 1,
-        )
+    reject(
+        (last < begin).to_numpy(),
+        lambda i: f"validity ends ({last.iloc[i].date()}) before it starts ({begin.iloc[i].date()})",
+        source=src,
+        field=col_to,
+    )
     cov = build_coverage(geoms, areas)
     notes.extend(_coverage_notes(cov, ids, src, areas, "zones"))
     dup_geoms, _ = _distinct(geoms)
@@ -438,12 +424,12 @@ def _shift_intervals(
                 f"shift {label!r}: start must lie within the day and length in (0, 24 h]", field="shift_times"
             )
         table[str(label)] = (s, ln)
-    unknown = np.array([s not in table for s in shifts], dtype=bool)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown)[0])
-        raise DataError(
-            f"shift {shifts[i]!r} is not in shift_times ({sorted(table)})", source=src, field=col, row=i + 1
-        )
+    reject(
+        np.array([s not in table for s in shifts], dtype=bool),
+        lambda i: f"shift {shifts[i]!r} is not in shift_times ({sorted(table)})",
+        source=src,
+        field=col,
+    )
     start = pd.to_timedelta([table[s][0] for s in shifts])
     length = pd.to_timedelta([table[s][1] for s in shifts])
     begin = dates + start
@@ -468,14 +454,12 @@ def _boxes(
         px = numbers(require(frame, lon, src), source=src, field=lon)
         py = numbers(require(frame, lat, src), source=src, field=lat)
         pcrs = CRS.from_user_input(crs) if crs is not None else CRS.from_epsg(4326)
-        bad = (np.abs(py) > 90) | (np.abs(px) > 180) if pcrs.is_geographic else np.zeros(len(px), bool)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"longitude/latitude out of range ({px[i]:g}, {py[i]:g}); swapped columns?",
+        if pcrs.is_geographic:
+            reject(
+                (np.abs(py) > 90) | (np.abs(px) > 180),
+                lambda i: f"longitude/latitude out of range ({px[i]:g}, {py[i]:g}); swapped columns?",
                 source=src,
                 field=f"{lon}/{lat}",
-                row=i + 1,
             )
     elif x and y:
         px = numbers(require(frame, x, src), source=src, field=x)
@@ -493,9 +477,7 @@ def _boxes(
     else:
         side = np.full(len(px), float(box_m))
         field = "box_m"
-    if (side <= 0).any():
-        i = int(np.flatnonzero(side <= 0)[0])
-        raise DataError(f"box size must be > 0 m, got {side[i]:g}", source=src, field=field, row=i + 1)
+    reject(side <= 0, lambda i: f"box size must be > 0 m, got {side[i]:g}", source=src, field=field)
     bcrs = CRS.from_user_input(box_crs if box_crs is not None else areas.crs)
     if not bcrs.is_projected:
         raise DataError(f"box_crs must be a projected CRS in metres, got {bcrs.to_string()}", field="box_crs")
@@ -588,9 +570,8 @@ def daily_targets(
             )
         geoms = _to_crs(geoms, from_crs, areas.crs)
     shifts = labels(require(frame, shift, src)) if shift else np.full(n, "", dtype=object)
-    if shift and (shifts == "").any():
-        i = int(np.flatnonzero(shifts == "")[0])
-        raise DataError("missing shift", source=src, field=shift, row=i + 1)
+    if shift:
+        reject(shifts == "", "missing shift", source=src, field=shift)
     begin, end = _shift_intervals(dates, shifts, shift_times, src, shift)
 
     kind: ScoreKind | None = None
@@ -601,12 +582,10 @@ def daily_targets(
         if score_kind not in SCORE_KINDS:
             raise DataError(f"score_kind must be one of {list(SCORE_KINDS)}", field="score_kind")
         values = numbers(require(frame, score, src), source=src, field=score, minimum=None)
-        if score_kind in ("expected_count", "probability") and (values < 0).any():
-            i = int(np.flatnonzero(values < 0)[0])
-            raise DataError(f"a {score_kind} score cannot be negative", source=src, field=score, row=i + 1)
-        if score_kind == "probability" and (values > 1).any():
-            i = int(np.flatnonzero(values > 1)[0])
-            raise DataError("a probability score cannot exceed 1", source=src, field=score, row=i + 1)
+        if score_kind in ("expected_count", "probability"):
+            reject(values < 0, f"a {score_kind} score cannot be negative", source=src, field=score)
+        if score_kind == "probability":
+            reject(values > 1, "a probability score cannot exceed 1", source=src, field=score)
         kind = score_kind
     elif rank:
         values = -numbers(require(frame, rank, src), source=src, field=rank)
