@@ -298,7 +298,7 @@ def test_tier_composition_known_answer():
 
 
 def test_areas_evaluated_in_chunks_equal_all_at_once(monkeypatch):
-    import fairpatrol.audit.run as run_module
+    import fairpatrol.audit.tables as run_module
 
     crimes = random_crimes(3, 50, 10)
     z = designated_zones(CITY, pd.DataFrame({"geometry": [shapely.box(20, 20, 250, 120).wkt]}), crs=CITY.crs)
