@@ -11,7 +11,9 @@ For the D audited days, M areas and Q crime-type selections (q = 0: all audited 
   each shared out between areas by area of overlap;
 * ``hits[q, d, i]``: the part of those units with at least one crime of selection q inside.
 
-A crime belongs to the day of its own time; a unit to the day it begins.
+A crime belongs to the day of its own time; a unit to the day it begins. The crime-type statistics are
+kept as one sparse (D, M) matrix per selection, so memory grows with the crimes, not with types × days ×
+areas; the others are dense (D, M) arrays.
 """
 
 from __future__ import annotations
@@ -108,12 +110,12 @@ class DayTable:
     dates: pd.DatetimeIndex
     type_labels: tuple[str, ...]
     area_m2: np.ndarray
-    crimes: np.ndarray
-    captured: np.ndarray
+    crimes: list[sp.csr_matrix]
+    captured: list[sp.csr_matrix]
     targeted_m2: np.ndarray
     targeting: np.ndarray
     units: np.ndarray
-    hits: np.ndarray
+    hits: list[sp.csr_matrix]
     unit_target: np.ndarray
     unit_day: np.ndarray
     unit_score: np.ndarray
@@ -125,17 +127,18 @@ class DayTable:
         """Number of audited days D."""
         return len(self.dates)
 
-    def stat(self, name: str, q: int = 0) -> np.ndarray:
-        """The (D, M) array of a statistic (type-specific ones for selection ``q``)."""
+    def stat(self, name: str, q: int = 0) -> np.ndarray | sp.csr_matrix:
+        """The (D, M) values of a statistic (type-specific ones, sparse, for selection ``q``)."""
         value = getattr(self, name)
-        return value[q] if value.ndim == 3 else value
+        return value[q] if isinstance(value, list) else value
 
 
 def _per_day_area(
     day: np.ndarray, area: np.ndarray, n_days: int, m: int, weights: np.ndarray | None = None
-) -> np.ndarray:
-    flat = day * m + area
-    return np.bincount(flat, weights=weights, minlength=n_days * m).reshape(n_days, m).astype(float)
+) -> sp.csr_matrix:
+    """Sparse (D, M) sums of ``weights`` (default 1) per (day, area)."""
+    w = np.ones(day.size) if weights is None else np.asarray(weights, dtype=float)
+    return sp.csr_matrix((w, (day, area)), shape=(n_days, m))
 
 
 def build_day_table(
@@ -167,14 +170,12 @@ def build_day_table(
     )
     captured = np.zeros(crime_t.size, dtype=bool)
     captured[pc] = True
-    crimes = np.stack([_per_day_area(crime_day[t], crime_area[t], d_n, m) for t in crime_types])
-    caught = np.stack(
-        [_per_day_area(crime_day[t & captured], crime_area[t & captured], d_n, m) for t in crime_types]
-    )
+    crimes = [_per_day_area(crime_day[t], crime_area[t], d_n, m) for t in crime_types]
+    caught = [_per_day_area(crime_day[t & captured], crime_area[t & captured], d_n, m) for t in crime_types]
 
     # Exposure: the union of the day's targets, per area.
     if cov.identity:
-        targeting = _per_day_area(units.day, units.target, d_n, m, units.effort)
+        targeting = _per_day_area(units.day, units.target, d_n, m, units.effort).toarray()
         targeted_m2 = np.where(targeting > 0, area_m2[None, :], 0.0)
     else:
         day_target = sp.csr_matrix(
@@ -190,9 +191,8 @@ def build_day_table(
     unit_counts = np.asarray((by_day @ frac).todense())
     hit = np.zeros((q_n, units.n), dtype=bool)
     for q in range(q_n):
-        sel = crime_types[q][pc]
-        hit[q, pu[sel]] = True
-    hits = np.stack([np.asarray((by_day @ sp.diags(h.astype(float)) @ frac).todense()) for h in hit])
+        hit[q, pu[crime_types[q][pc]]] = True
+    hits = [sp.csr_matrix(by_day @ sp.diags(h.astype(float)) @ frac) for h in hit]
     observed = np.bincount(pu, minlength=units.n).astype(float)
 
     return DayTable(

@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from fairpatrol.audit.bootstrap import bucket_sums
 from fairpatrol.audit.daytable import DayTable
@@ -268,7 +269,7 @@ TREND_MEASURES = (
 )
 
 
-def day_stat(table: DayTable, name: str, q: int, residents: np.ndarray | None) -> np.ndarray:
+def day_stat(table: DayTable, name: str, q: int, residents: np.ndarray | None) -> np.ndarray | sp.csr_matrix:
     """The (D, M) per-day values of statistic ``name`` for crime-type selection ``q``."""
     d, m = table.n_days, len(table.area_m2)
     if name == "land":
@@ -305,9 +306,14 @@ def evaluate(
     member = grouping.membership()
     sums: dict[str, np.ndarray] = {}
     for name in needs:
-        x = np.asarray(day_stat(table, name, q, residents), dtype=float)
-        grouped = np.asarray((wt.T @ x.T).T)
-        total = (x @ member)[:, None]
+        x = day_stat(table, name, q, residents)
+        if sp.issparse(x):
+            grouped = (x @ wt).toarray()
+            total = np.asarray(x @ member).reshape(-1, 1)
+        else:
+            x = np.asarray(x, dtype=float)
+            grouped = np.asarray((wt.T @ x.T).T)
+            total = (x @ member)[:, None]
         sums[name] = bucket_sums(weights, grouped, bucket, n_buckets)
         sums[name + "@total"] = bucket_sums(weights, total, bucket, n_buckets)
     return {m.name: np.asarray(m.compute(sums), dtype=float) for m in measures}
