@@ -13,6 +13,7 @@ import shapely
 
 from fairpatrol.audit import daily_targets, designated_zones, patrol_effort, run_audit
 from fairpatrol.audit.toy import toy_areas
+from fairpatrol.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +280,60 @@ def test_exposure_area_days_counts_each_touched_area_once(city):
     z = designated_zones(city, zones((90, 0, 110, 100)), crs=city.crs)  # 1,000 m² in each area
     res = run_audit(city, HALF_ZONE_CRIMES, z, n_boot=0, exposure="area_days")
     assert res.value("targeting_share", grouping="area group", group="G1") == pytest.approx(0.5)
+
+
+def test_targets_for_listed_crime_types_only_capture_those(city):
+    # The Markup's Plainfield rule: a prediction for burglary is hit only by a burglary.
+    t = pd.DataFrame(
+        {
+            "date": ["2020-01-01"],
+            "geometry": [shapely.box(0, 0, 100, 100).wkt],
+            "incident_types": ["Burglary"],
+        }
+    )
+    targets = daily_targets(city, t, types="incident_types", crs=city.crs)
+    c = crimes(
+        ("2020-01-01", 10, 10, "THEFT"), ("2020-01-01", 20, 20, "BURGLARY"), ("2020-01-01", 150, 50, "THEFT")
+    )
+    res = run_audit(city, c, targets, n_boot=0)
+    assert res.value("crimes_captured") == 1
+    assert res.value("crime_captured", crime_type="BURGLARY") == 1.0
+    assert res.value("crime_captured", crime_type="THEFT") == 0.0
+    assert res.value("target_hit_rate", crime_type="THEFT") == 0.0
+    assert res.value("target_hit_rate") == 1.0
+    assert "typed_targets" in set(res.notes["kind"])
+    # A type group's label stands for all its members.
+    t["incident_types"] = ["property"]
+    grouped = daily_targets(city, t, types="incident_types", crs=city.crs)
+    res = run_audit(city, c, grouped, n_boot=0, type_groups={"property": ("THEFT", "BURGLARY")})
+    assert res.value("crimes_captured") == 2
+
+
+def test_a_listed_crime_type_that_matches_nothing_is_an_error(city, tmp_path):
+    path = tmp_path / "predictions.csv"
+    pd.DataFrame(
+        {
+            "date": ["2020-01-01"] * 2,
+            "geometry": [shapely.box(0, 0, 50, 50).wkt, shapely.box(50, 0, 100, 50).wkt],
+            "incident_types": ["THEFT", "THEFT|Arson"],
+        }
+    ).to_csv(path, index=False)
+    targets = daily_targets(city, path, types="incident_types", crs=city.crs)
+    with pytest.raises(
+        DataError, match=r"^predictions\.csv: field 'incident_types', row 2: crime type 'ARSON'"
+    ):
+        run_audit(city, crimes(("2020-01-01", 10, 10)), targets)
+
+
+def test_duplicate_predictions_pool_their_crime_types(city):
+    t = pd.DataFrame(
+        {
+            "date": ["2020-01-01"] * 2,
+            "geometry": [shapely.box(0, 0, 100, 100).wkt] * 2,
+            "incident_types": ["THEFT", "BURGLARY"],
+        }
+    )
+    targets = daily_targets(city, t, types="incident_types", crs=city.crs)
+    assert targets.records["types"].tolist() == ["BURGLARY|THEFT"]
+    c = crimes(("2020-01-01", 10, 10, "THEFT"), ("2020-01-01", 20, 20, "BURGLARY"))
+    assert run_audit(city, c, targets, n_boot=0).value("crime_captured") == 1.0

@@ -40,6 +40,7 @@ class Units:
     day: np.ndarray  # int64 index of the day the unit begins
     score: np.ndarray  # float (U,)
     effort: np.ndarray  # float (U,)
+    record: np.ndarray  # int64 (U,) row of the target's record in TargetSet.records
 
     @property
     def n(self) -> int:
@@ -48,7 +49,8 @@ class Units:
 
     def subset(self, mask: np.ndarray) -> Units:
         """Units where ``mask`` is True."""
-        return Units(*(getattr(self, f)[mask] for f in ("target", "begin", "end", "day", "score", "effort")))
+        fields = ("target", "begin", "end", "day", "score", "effort", "record")
+        return Units(*(getattr(self, f)[mask] for f in fields))
 
 
 def expand_units(
@@ -95,6 +97,7 @@ def expand_units(
         day=day.astype(np.int64),
         score=rec["score"].to_numpy(float)[idx],
         effort=rec["effort"].to_numpy(float)[idx],
+        record=idx.astype(np.int64),
     )
     return units, outside
 
@@ -154,12 +157,16 @@ def build_day_table(
     type_labels: tuple[str, ...],
     window_days: int = 0,
     exposure: str = "area",
+    type_allowed: np.ndarray | None = None,
+    crime_code: np.ndarray | None = None,
 ) -> DayTable:
     """Sum crimes, captures, targeted area, exposure and target hits per (day, area).
 
     ``crime_t`` is in seconds since the first day of the period (the same origin as the units' times),
     ``crime_day`` and the units' ``day`` index ``dates`` (the audited days), ``crime_types`` is a (Q, C)
-    boolean matrix of selection membership (row 0 all True).
+    boolean matrix of selection membership (row 0 all True). With ``type_allowed`` (records × types, from
+    :func:`fairpatrol.audit.targets.type_matrix`) and each crime's type index ``crime_code``, a crime
+    counts inside a target only when the target's record is for its type.
     """
     cov = targets.coverage
     m, d_n, q_n = targets.areas.n, len(dates), crime_types.shape[0]
@@ -168,6 +175,9 @@ def build_day_table(
     pc, pu = match(
         crime_t, crime_atom, units.target, units.begin, units.end, cov.cover, window_days * SECONDS_PER_DAY
     )
+    if type_allowed is not None and crime_code is not None:
+        ok = type_allowed[units.record[pu], crime_code[pc]]
+        pc, pu = pc[ok], pu[ok]
     captured = np.zeros(crime_t.size, dtype=bool)
     captured[pc] = True
     crimes = [_per_day_area(crime_day[t], crime_area[t], d_n, m) for t in crime_types]

@@ -34,7 +34,7 @@ from fairpatrol.audit.period import audit_scope
 from fairpatrol.audit.result import AuditResult
 from fairpatrol.audit.settings import AuditSettings
 from fairpatrol.audit.tables import TableBuilder
-from fairpatrol.audit.targets import TargetSet
+from fairpatrol.audit.targets import TargetSet, type_matrix
 from fairpatrol.data.areas import Areas
 from fairpatrol.data.incidents import Incidents
 from fairpatrol.errors import DataError
@@ -144,6 +144,21 @@ def run_audit(
     atoms = locate(
         targets.coverage, areas, crimes.x[sel], crimes.y[sel], crimes.area[sel], crimes.snapped[sel]
     )
+    type_allowed = crime_code = None
+    typed = targets.records["types"] != ""
+    if typed.any():
+        names, crime_code = np.unique(
+            np.char.upper(np.char.strip(crimes.crime_type[sel].astype(str))), return_inverse=True
+        )
+        type_allowed = type_matrix(targets, names, settings.type_groups)
+        notes.append(
+            Note(
+                "typed_targets",
+                int(typed.sum()),
+                f"{plural(int(typed.sum()), 'target record')} of {targets.source} list the crime types they "
+                "are for; they capture, and are hit by, only crimes of those types.",
+            )
+        )
     table = build_day_table(
         targets,
         scope.units,
@@ -156,6 +171,8 @@ def run_audit(
         type_labels=type_labels,
         window_days=settings.window_days,
         exposure=settings.exposure,
+        type_allowed=type_allowed,
+        crime_code=crime_code,
     )
     if settings.window_days:
         notes.append(

@@ -49,7 +49,7 @@ Kind = Literal["zones", "daily", "effort"]
 ScoreKind = Literal["expected_count", "probability", "relative"]
 SCORE_KINDS = ("expected_count", "probability", "relative")
 DAY = pd.Timedelta(days=1)
-RECORD_COLUMNS = ["begin", "end", "target", "score", "effort", "shift", "row"]
+RECORD_COLUMNS = ["begin", "end", "target", "score", "effort", "shift", "types", "row"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,7 +73,8 @@ class TargetSet:
     records : pandas.DataFrame
         One row per active (target, period): ``begin``, ``end`` (datetime64, end exclusive, NaT = open),
         ``target`` (int index into ``target_ids``), ``score`` (float, NaN without), ``effort`` (float, NaN
-        unless kind is 'effort'), ``shift`` (str, '' without) and ``row`` (1-based source row).
+        unless kind is 'effort'), ``shift`` (str, '' without), ``types`` (the crime types it is for, '' =
+        all) and ``row`` (1-based source row).
     score_kind : {'expected_count', 'probability', 'relative'} or None
         What a score means: expected crimes in the target during its period, the probability of at least
         one, or only an order (ranks, vendor risk scores). None without scores.
@@ -81,6 +82,9 @@ class TargetSet:
         Unit of patrol effort (e.g. 'officers', 'minutes').
     notes : tuple of Note
         What reading counted or repaired.
+    types_field : str or None
+        The source column listing each target's crime types (records' ``types``: upper-case names joined
+        by '|', '' = every type), or None when targets are for every type.
 
     Examples
     --------
@@ -103,6 +107,7 @@ class TargetSet:
     score_kind: ScoreKind | None
     effort_unit: str | None
     notes: tuple[Note, ...]
+    types_field: str | None = None
 
     @property
     def n_targets(self) -> int:
@@ -283,6 +288,7 @@ def _records(
     score: np.ndarray | None = None,
     effort: np.ndarray | None = None,
     shift: np.ndarray | None = None,
+    types: np.ndarray | None = None,
 ) -> pd.DataFrame:
     n = len(target)
     return pd.DataFrame(
@@ -293,6 +299,7 @@ def _records(
             "score": np.full(n, np.nan) if score is None else np.asarray(score, float),
             "effort": np.full(n, np.nan) if effort is None else np.asarray(effort, float),
             "shift": np.full(n, "", dtype=object) if shift is None else np.asarray(shift, dtype=object),
+            "types": np.full(n, "", dtype=object) if types is None else np.asarray(types, dtype=object),
             "row": np.arange(1, n + 1, dtype=np.int64),
         },
         columns=RECORD_COLUMNS,
@@ -306,6 +313,48 @@ def _column(frame: pd.DataFrame, name: str | None, default: str) -> str | None:
     return default if default in frame.columns else None
 
 
+def _type_lists(frame: pd.DataFrame, column: str | None, sep: str, src: str) -> np.ndarray | None:
+    """Each row's crime types as upper-case names, sorted, joined by '|' ('' = every type)."""
+    if column is None:
+        return None
+    values = labels(require(frame, column, src))
+    return np.array(
+        ["|".join(sorted({t.strip().upper() for t in v.split(sep) if t.strip()})) for v in values],
+        dtype=object,
+    )
+
+
+def type_matrix(
+    targets: TargetSet, crime_types: np.ndarray, type_groups: Mapping[str, tuple[str, ...]] | None = None
+) -> np.ndarray:
+    """(records × types) booleans: may record r's target capture a crime of type ``crime_types[j]``?
+
+    A record without types takes every type. A listed name is an incident type (case-insensitive) or the
+    label of a type group (all its members); any other name is an error naming the record's source row.
+    """
+    upper = [str(t).strip().upper() for t in crime_types]
+    index = {t: j for j, t in enumerate(upper)}
+    groups = {str(k).strip().upper(): [m.strip().upper() for m in v] for k, v in (type_groups or {}).items()}
+    rec = targets.records
+    out = np.ones((len(rec), len(upper)), dtype=bool)
+    for i, (listed, row) in enumerate(zip(rec["types"], rec["row"], strict=True)):
+        if not listed:
+            continue
+        out[i] = False
+        for name in listed.split("|"):
+            members = groups.get(name, [name])
+            found = [index[m] for m in members if m in index]
+            if not found and name not in groups:
+                raise DataError(
+                    f"crime type {name!r} is neither an audited incident type nor a type group",
+                    source=targets.source,
+                    field=targets.types_field,
+                    row=int(row),
+                )
+            out[i, found] = True
+    return out
+
+
 # --------------------------------------------------------------------------------------------- readers
 
 
@@ -317,6 +366,8 @@ def designated_zones(
     valid_from: str | None = None,
     valid_to: str | None = None,
     geometry: str | None = None,
+    types: str | None = None,
+    type_sep: str = "|",
     crs: object | None = None,
     name: str = "zones",
 ) -> TargetSet:
@@ -335,6 +386,9 @@ def designated_zones(
         Date columns (default: 'valid_from' / 'valid_to' when present); empty cells are open bounds.
     geometry : str, optional
         WKT column of a plain table (default 'geometry').
+    types, type_sep : str, optional
+        Column listing the crime types a zone is for (names separated by ``type_sep``; empty = every
+        type): a zone then captures only crimes of those types.
     crs : optional
         CRS of the coordinates when the source has none (e.g. 'EPSG:4326').
     name : str
@@ -388,8 +442,8 @@ def designated_zones(
                 "they count once per area-day.",
             )
         )
-    records = _records(begin, last + DAY, np.arange(n))
-    return TargetSet("zones", src, areas, ids, geoms, cov, records, None, None, tuple(notes))
+    records = _records(begin, last + DAY, np.arange(n), types=_type_lists(frame, types, type_sep, src))
+    return TargetSet("zones", src, areas, ids, geoms, cov, records, None, None, tuple(notes), types)
 
 
 def _shift_intervals(
@@ -507,6 +561,8 @@ def daily_targets(
     rank: str | None = None,
     score_kind: ScoreKind = "relative",
     label: str | None = None,
+    types: str | None = None,
+    type_sep: str = "|",
     crs: object | None = None,
     name: str = "targets",
 ) -> TargetSet:
@@ -541,6 +597,10 @@ def daily_targets(
         What a score means (ranks are always 'relative').
     label : str, optional
         Column of target labels (default: 'target 1', 'target 2', ... per distinct geometry).
+    types, type_sep : str, optional
+        Column listing the crime types each prediction is for (The Markup's ``incident_types``, names
+        joined by ``type_sep``; empty = every type): a target then captures, and is hit by, only crimes
+        of those types (The Markup's Plainfield rule).
     crs : optional
         CRS of the coordinates when the source has none.
     name : str
@@ -602,23 +662,40 @@ def daily_targets(
         ids = np.array([f"target {k + 1}" for k in range(distinct.size)], dtype=object)
     cov = build_coverage(distinct, areas)
     notes.extend(_coverage_notes(cov, ids, src, areas, "daily"))
-    records = _records(begin, end, target, score=values, shift=shifts)
+    records = _records(
+        begin, end, target, score=values, shift=shifts, types=_type_lists(frame, types, type_sep, src)
+    )
     dup = records.duplicated(["begin", "end", "target"]).to_numpy()
     if dup.any():
+        merged = [
+            w
+            for w, on in (("the highest score kept", values is not None), ("their crime types pooled", types))
+            if on
+        ]
+        kept = f" ({', '.join(merged)})" if merged else ""
         notes.append(
             Note(
                 "duplicate_targets",
                 int(dup.sum()),
                 f"{plural(int(dup.sum()), 'row')} of {src} repeat a target already listed for the same date "
-                f"and shift (first at row {int(np.flatnonzero(dup)[0]) + 1}); each counts once"
-                + (" (the highest score is kept)." if values is not None else "."),
+                f"and shift (first at row {int(np.flatnonzero(dup)[0]) + 1}); each counts once{kept}.",
             )
         )
+        same = records.groupby(["begin", "end", "target"], sort=False)
         if values is not None:
-            best = records.groupby(["begin", "end", "target"], sort=False)["score"].transform("max")
-            records["score"] = best.to_numpy()
+            records["score"] = same["score"].transform("max").to_numpy()
+        if types:
+            records["types"] = (
+                same["types"]
+                .transform(
+                    lambda t: (
+                        "" if (t == "").any() else "|".join(sorted({n for v in t for n in v.split("|")}))
+                    )
+                )
+                .to_numpy()
+            )
         records = records.loc[~dup].reset_index(drop=True)
-    return TargetSet("daily", src, areas, ids, distinct, cov, records, kind, None, tuple(notes))
+    return TargetSet("daily", src, areas, ids, distinct, cov, records, kind, None, tuple(notes), types)
 
 
 def patrol_effort(
