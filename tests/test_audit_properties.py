@@ -307,3 +307,13 @@ def test_areas_evaluated_in_chunks_equal_all_at_once(monkeypatch):
     chunked = run_audit(CITY, crimes, z, population=["a", "b"], population_total="population", n_boot=30)
     pd.testing.assert_frame_equal(whole.by_area, chunked.by_area)
     assert chunked.by_area.query("measure == 'targeting_share'")["value"].sum() == pytest.approx(1.0)
+
+
+def test_a_constant_series_has_a_zero_trend():
+    from fairpatrol.audit.bootstrap import slopes
+
+    values = np.full((3, 12, 2), 0.1234567)
+    values[:, :, 1] = np.linspace(0, 1.1, 12)
+    out = slopes(values)
+    assert (out[:, 0] == 0).all()
+    assert out[:, 1] == pytest.approx(0.1)

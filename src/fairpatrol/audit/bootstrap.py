@@ -103,5 +103,13 @@ def interval(values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, 
 
 
 def slopes(per_bucket: np.ndarray) -> np.ndarray:
-    """Least-squares slope along the bucket axis (axis 1) of (R, n_buckets, U) values: (R, U)."""
-    return trend_slope(np.moveaxis(per_bucket, 1, -1))
+    """Least-squares slope along the bucket axis (axis 1) of (R, n_buckets, U) values: (R, U).
+
+    Slopes below 1e-12 of the values' magnitude are rounding noise of a constant series and set to 0.
+    """
+    values = np.moveaxis(per_bucket, 1, -1)
+    slope = trend_slope(values)
+    with warnings.catch_warnings():  # all-NaN series have no scale
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanmax(np.abs(values), axis=-1)
+    return np.where(np.abs(slope) <= 1e-12 * scale, 0.0, slope)
