@@ -124,7 +124,7 @@ def test_targets_partly_outside_are_clipped_and_counted(city):
     assert z.coverage.target_m2[0] == pytest.approx(5000.0)
     assert z.coverage.outside_m2[0] == pytest.approx(5000.0)
     msg = {n.kind: n for n in z.notes}["targets_partly_outside_city"]
-    assert msg.count == 1 and "0.005 km²" in msg.message
+    assert msg.count == 1 and "5,000 m²" in msg.message
 
 
 def test_all_targets_outside_is_an_error(city):

@@ -143,7 +143,7 @@ def test_overlap_counts_once_per_area_day(city):
     assert res.value("crimes_captured") == 1  # inside both zones, captured once
     assert res.value("target_hit_rate") == pytest.approx(1.0)  # each zone-day had a crime
     note = res.notes.set_index("kind").loc["overlapping_targets"]
-    assert note["count"] == 1 and "0.002 km²" in note["message"]
+    assert note["count"] == 1 and "2,000 m²" in note["message"]
 
 
 def test_shift_targets_match_crimes_by_time_of_day(city):

@@ -43,3 +43,8 @@ def plural(n: float, word: str, words: str | None = None) -> str:
     """'1 target', '3 targets', '1,204 target-days' (thousands separated)."""
     shown = f"{int(n):,}" if float(n).is_integer() else f"{n:,.1f}"
     return f"{shown} {word if n == 1 else (words or word + 's')}"
+
+
+def area_text(m2: float) -> str:
+    """A surface for people: '0.47 km²' from 0.01 km² up, else whole square metres ('230 m²')."""
+    return f"{m2 / 1e6:,.2f} km²" if m2 >= 10_000 else f"{m2:,.0f} m²"

@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from fairpatrol.audit.coverage import Coverage, build_coverage, identity_coverage
-from fairpatrol.audit.notes import Note, plural
+from fairpatrol.audit.notes import Note, area_text, plural
 from fairpatrol.audit.sources import days, labels, numbers, optional_days, read_source, reject, require
 from fairpatrol.data.areas import Areas
 from fairpatrol.errors import DataError
@@ -255,7 +255,7 @@ def _coverage_notes(cov: Coverage, ids: np.ndarray, source: str, areas: Areas, k
                 "targets_partly_outside_city",
                 int(part.sum()),
                 f"{plural(int(part.sum()), what)} in {source} extend beyond the areas; the "
-                f"{cov.outside_m2[part].sum() / 1e6:,.3f} km² outside are not scored.",
+                f"{area_text(cov.outside_m2[part].sum())} outside are not scored.",
             )
         )
     split = cov.split_targets()
@@ -273,7 +273,7 @@ def _coverage_notes(cov: Coverage, ids: np.ndarray, source: str, areas: Areas, k
             Note(
                 "overlapping_targets",
                 cov.overlap_pairs,
-                f"{plural(cov.overlap_pairs, 'pair')} of {what}s overlap ({cov.overlap_m2 / 1e6:,.3f} km² "
+                f"{plural(cov.overlap_pairs, 'pair')} of {what}s overlap ({area_text(cov.overlap_m2)} "
                 "covered more than once); overlap counts once per area-day.",
             )
         )
