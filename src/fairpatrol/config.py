@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from fairpatrol.errors import ConfigError
 
@@ -19,6 +19,27 @@ Officers = Annotated[int, Field(ge=1)]
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Located(StrictModel):
+    """A config whose input paths are relative to the folder of the file it was read from (``base_dir``).
+
+    The folder travels with the object but is no setting: it is not part of ``model_dump`` (a config's hash
+    and the written ``config.yaml`` do not depend on where the files are).
+    """
+
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths are resolved against (None: the working folder)."""
+        return self._base_dir
+
+    def at(self, base_dir: str | Path | None):
+        """A copy whose relative input paths are resolved against ``base_dir``."""
+        out = self.model_copy()
+        out._base_dir = None if base_dir is None else Path(base_dir)
+        return out
 
 
 class AreasFileConfig(StrictModel):
@@ -283,7 +304,7 @@ class CompatConfig(StrictModel):
 COMPAT_PRESETS = {"semsar2026": dict.fromkeys(CompatConfig.model_fields, True)}
 
 
-class ScenarioConfig(StrictModel):
+class ScenarioConfig(Located):
     """A study: data × start × horizon × runs, crossed over algorithms × officers × reporting rates."""
 
     name: str = "study"
@@ -389,13 +410,16 @@ def validation_error(err: ValidationError, source: str) -> ConfigError:
     return ConfigError(msg + extra, source=source, field=loc)
 
 
-def parse_scenario(raw: Any, source: str = "<scenario>", **overrides: Any) -> ScenarioConfig:
-    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys."""
+def parse_scenario(
+    raw: Any, source: str = "<scenario>", *, base_dir: str | Path | None = None, **overrides: Any
+) -> ScenarioConfig:
+    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys;
+    relative input paths are relative to ``base_dir`` (default: the working folder)."""
     if not isinstance(raw, dict):
         raise ConfigError("a scenario must be a YAML mapping of keys to values", source=source)
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        return ScenarioConfig.model_validate(merged)
+        return ScenarioConfig.model_validate(merged).at(base_dir)
     except ValidationError as err:
         raise validation_error(err, source) from None
 
@@ -411,29 +435,51 @@ def parse_yaml(text: str, source: str) -> Any:
 
 
 def read_yaml_file(path: str | Path, what: str = "config") -> Any:
-    """Read a YAML config file; a relative ``data.incidents`` path is made relative to the file."""
+    """Read a YAML config file (one-line errors for an unreadable file or bad YAML)."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"is a directory; expected the {what} file", source=str(p))
     try:
         text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not UTF-8 text ({err.reason} at byte {err.start})", source=str(p)) from None
     except OSError as err:
         raise ConfigError(f"cannot read the {what} file: {err.strerror}", source=str(p)) from None
-    raw = parse_yaml(text, str(p))
-    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
-        inc = raw["data"].get("incidents")
-        if isinstance(inc, str) and not _is_bundled(inc) and not Path(inc).is_absolute():
-            raw = {**raw, "data": {**raw["data"], "incidents": str((p.parent / inc).resolve())}}
-    return raw
+    return parse_yaml(text, str(p))
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> ScenarioConfig:
-    """Read and validate a scenario YAML file."""
-    return parse_scenario(read_yaml_file(path, "scenario"), source=str(path), **overrides)
+    """Read and validate a scenario YAML file (its input paths are relative to its folder)."""
+    p = Path(path)
+    return parse_scenario(read_yaml_file(p, "scenario"), source=str(p), base_dir=p.parent, **overrides)
+
+
+#: Where a ``data`` section holds file paths (dotted, inside ``data``); bundled names are not paths.
+DATA_PATH_KEYS = ("areas", "areas.file", "areas.grid.over", "areas.grid.over.file", "incidents", "incidents.file")
+
+
+def map_data_paths(data: Any, fn) -> Any:
+    """A copy of a raw ``data`` mapping with ``fn(path)`` applied to every file path it holds."""
+    if not isinstance(data, dict):
+        return data
+
+    def walk(node: Any, parts: list[str]) -> Any:
+        if not parts:
+            return fn(node) if isinstance(node, str) and not _is_bundled(node) else node
+        if not isinstance(node, dict) or parts[0] not in node:
+            return node
+        return {**node, parts[0]: walk(node[parts[0]], parts[1:])}
+
+    out = dict(data)
+    for key in DATA_PATH_KEYS:
+        out = walk(out, key.split("."))
+    return out
 
 
 def _is_bundled(name: str) -> bool:
-    from fairpatrol.data import BUNDLED_INCIDENTS
+    from fairpatrol.data.cities import bundled_incident_names
 
-    return name in BUNDLED_INCIDENTS
+    return name in bundled_incident_names()
 
 
 def preset_names() -> list[str]:

@@ -202,10 +202,8 @@ class Areas:
 
         return gpd.GeoDataFrame(self.frame.copy(), geometry=np.asarray(self.geometry), crs=self.crs)
 
-    def write_parquet(self, path: str | Path) -> Path:
-        """Write ``path`` as GeoParquet, with this object's fields in the file's ``fairpatrol`` metadata."""
-        import pyarrow.parquet as pq
-
+    def to_arrow(self):
+        """The areas as a pyarrow Table with GeoParquet ('geo') and ``fairpatrol`` metadata."""
         gdf = self.to_geodataframe()
         for col in gdf.columns:  # mixed object columns (e.g. ids read as numbers and text) as text
             if col != "geometry" and gdf[col].dtype == object:
@@ -213,7 +211,13 @@ class Areas:
         table = _arrow_table(gdf)
         meta = dict(table.schema.metadata or {})
         meta[META_KEY] = json.dumps(self._metadata(), ensure_ascii=False).encode("utf-8")
-        pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
+        return table.replace_schema_metadata(meta)
+
+    def write_parquet(self, path: str | Path) -> Path:
+        """Write ``path`` as GeoParquet, with this object's fields in the file's ``fairpatrol`` metadata."""
+        import pyarrow.parquet as pq
+
+        pq.write_table(self.to_arrow(), path, compression="zstd")
         return Path(path)
 
 

@@ -76,15 +76,23 @@ def load_sweep_cell(path: str | Path, cell: str) -> RunResults:
         raise DataError(
             f"no finished cell {cell!r} (finished: {shown or 'none'})", source=str(root), field="cell"
         )
-    part = {t: root / t / f"cell={cell}" for t in ("summary", "metrics", "allocations")}
+    part = {
+        t: root / t / f"cell={cell}" for t in ("summary", "metrics", "allocations", "areas", "group_summary")
+    }
     summary = pd.read_parquet(part["summary"]).drop(columns=["cell"], errors="ignore")
+    groups = None
+    if part["group_summary"].is_dir():
+        groups = pd.read_parquet(part["group_summary"]).drop(columns=["cell"], errors="ignore")
     return run_results(
         root,
         config,
         summary,
         next(part["metrics"].glob("*.parquet")),
         next(part["allocations"].glob("*.parquet")),
-        label=f"cell {cell} of the sweep in {root}",
+        label=f"cell {cell} of the sweep {root.name}",
+        areas_path=part["areas"] / "part-0.parquet",
+        group_summary=groups,
+        inputs_root=root,
     )
 
 
