@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fairpatrol.errors import ConfigError
 
@@ -455,7 +463,14 @@ def load_scenario(path: str | Path, **overrides: Any) -> ScenarioConfig:
 
 
 #: Where a ``data`` section holds file paths (dotted, inside ``data``); bundled names are not paths.
-DATA_PATH_KEYS = ("areas", "areas.file", "areas.grid.over", "areas.grid.over.file", "incidents", "incidents.file")
+DATA_PATH_KEYS = (
+    "areas",
+    "areas.file",
+    "areas.grid.over",
+    "areas.grid.over.file",
+    "incidents",
+    "incidents.file",
+)
 
 
 def map_data_paths(data: Any, fn) -> Any:

@@ -255,7 +255,7 @@ def parse_times(
             parsed[has] = local.to_numpy()
             converted = int(has.sum())
             zone_note = f"{timezone} ({converted} times converted from their written UTC offset)"
-    elif offsets == "ignore" and text.str.contains(_OFFSET).any():
+    elif offsets == "ignore" and text.str.extract(_OFFSET, expand=False).notna().any():
         zone_note = "local clock time as published (the written UTC offset is not one: ignored)"
     return parsed, TimeInfo(zone_note, converted)
 
