@@ -312,20 +312,15 @@ def craft_results(study, out, monkeypatch):
     import dataclasses
     import shutil
 
-    from fairpatrol.report import load
+    from fairpatrol.data import read_areas_parquet
 
     shutil.copytree(study, out)
     doc = yaml.safe_load((out / "config.yaml").read_text())
     doc["description"] = f"crafted {SCRIPT} description"
     (out / "config.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    real = load.load_areas
-
-    def crafted_areas(city, **kw):
-        areas = real(city, **kw)
-        frame = areas.frame.assign(name=[f"{SCRIPT} {n}" for n in areas.frame["name"]])
-        return dataclasses.replace(areas, frame=frame)
-
-    monkeypatch.setattr(load, "load_areas", crafted_areas)
+    areas = read_areas_parquet(out / "areas.parquet")
+    frame = areas.frame.assign(name=[f"{SCRIPT} {n}" for n in areas.frame["name"]])
+    dataclasses.replace(areas, frame=frame).write_parquet(out / "areas.parquet")
     return out
 
 
