@@ -203,7 +203,7 @@ def sweep_findings(res: SweepResults) -> list[Finding]:
 
 def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -> dict[str, Any]:
     from fairpatrol.report.cards import DOCS
-    from fairpatrol.report.render import FigureMaker, data_uri
+    from fairpatrol.report.render import FigureMaker, data_uri, shown_path
 
     a = res.analysis
     t = a.tables
@@ -288,7 +288,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
     sources = {}
     for cid, doc in res.configs.items():
         data = doc.get("data", {})
-        key = (data.get("incidents"), tuple(data.get("crime_types") or ()))
+        key = (_incidents_name(data.get("incidents")), tuple(data.get("crime_types") or ()))
         sources.setdefault(key, (cid, doc.get("data_report", {})))
     definition = res.manifest.get("definition", {})
     base = res.manifest.get("base", {})
@@ -327,16 +327,21 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
         "cards": cards,
         "manifest_text": (res.path / "sweep.yaml").read_text(encoding="utf-8"),
         "definition_uri": data_uri(yaml.safe_dump(definition, sort_keys=False, allow_unicode=True)),
-        "results_dir": str(res.path),
+        "results_dir": shown_path(res.path),
         "dp_epsilon": dp_epsilon,
         "cell_ids": sorted(finished),
     }
 
 
+def _incidents_name(value: Any) -> str:
+    """A cell's incidents as text: a bundled set's name or a file's path (relative to the sweep file)."""
+    return str(value.get("file")) if isinstance(value, dict) else str(value)
+
+
 def _tradeoff_points(res: SweepResults, lv: pd.DataFrame) -> pd.DataFrame:
     crime = {
         cid: ", ".join(doc.get("data", {}).get("crime_types") or [])
-        or str(doc.get("data", {}).get("incidents"))
+        or _incidents_name(doc.get("data", {}).get("incidents"))
         for cid, doc in res.configs.items()
     }
     rows = []
