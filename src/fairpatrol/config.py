@@ -398,22 +398,26 @@ class ScenarioConfig(Located):
 
 
 #: Path elements pydantic adds for the members of a union (``float | str``), not keys of the file.
-_UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool)$|\[")
+_UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool|tuple)$|\[|^[A-Z]\w*(Config|Spec)$")
+#: Errors of a union member the value is plainly not (a mapping given where text is also allowed).
+_WRONG_BRANCH = {"string_type", "dict_type", "model_type", "model_attributes_type", "tuple_type", "list_type"}
+
+
+def _where(e: Any) -> str:
+    return ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
 
 
 def validation_error(err: ValidationError, source: str) -> ConfigError:
-    first = err.errors()[0]
-    parts = [str(p) for p in first["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p))]
-    loc = ".".join(parts) or None
+    errors = err.errors()
+    # of a union (`incidents: name | {file, columns, ...}`), report the member the value was meant for
+    first = next((e for e in errors if e["type"] not in _WRONG_BRANCH), errors[0])
+    loc = _where(first) or None
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] == "missing":
         msg = "required key is missing"
-    others = {
-        ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
-        for e in err.errors()[1:]
-    } - {loc}
+    others = {_where(e) for e in errors if e is not first and e["type"] not in _WRONG_BRANCH} - {loc}
     extra = f" (and {len(others)} more problem(s))" if others else ""
     return ConfigError(msg + extra, source=source, field=loc)
 

@@ -56,8 +56,9 @@ def _run(
     inputs = load_study_data(config)
     data = prepare_study(config, inputs.incidents)
     console = Console(stderr=True, quiet=quiet)
+    warn = Console(stderr=True)  # warnings are shown even with --quiet
     for line in warnings_of(inputs, config):
-        console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+        warn.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -166,9 +166,9 @@ def _columns(df: pd.DataFrame, layout: Layout, source: str) -> dict[str, str]:
                 continue
             alts = layout.alternatives(key)
             if not any(a.lower() in {str(c).strip().lower() for c in df.columns} for a in alts):
-                what = "the time" if key == "time" else f"'{key}'"
+                what = {"time": "time", "date": "date", "lat": "latitude", "lon": "longitude"}.get(key, key)
                 raise DataError(
-                    f"missing the column of {what} (expected {' or '.join(alts)}); found {list(df.columns)}",
+                    f"missing the {what} column (expected {' or '.join(alts)}); found {list(df.columns)}",
                     source=source,
                     field=alts[0],
                 )
