@@ -160,7 +160,7 @@ CASES: list[tuple[str, Callable[[Path, dict], None], tuple[str, ...]]] = [
     ("no CRS, not degrees", no_crs_not_degrees, ("wards.shp", "'crs'", "declares no CRS", "file_crs")),
     ("group column with NaN", group_column_nan, ("wards.geojson", "'majority'", "row 7", "W07")),
     ("group pair naming an unknown group", unknown_group_in_pair, ("wards.geojson", "'group_pair'", "'Z'")),
-    ("incidents with no time column", no_time_column, ("incidents.csv", "'Report Date'", "missing the date column")),
+    ("incidents with no time column", no_time_column, ("incidents.csv", "'Report Date'", "missing the date")),
     ("history shorter than a window", history_shorter_than_window, ("'start'", "LongTermKDE", "365", "151")),
     ("bytes that are not UTF-8", not_utf8, ("incidents.csv", "not UTF-8")),
     ("a directory where a file is expected", directory_for_file, ("folder.csv", "is a directory")),

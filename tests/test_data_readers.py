@@ -28,6 +28,7 @@ def load(path: Path, city: str, **kw):
     """A user's incident file joined to a bundled city's areas."""
     return load_incident_file(path, areas=load_areas(city), **kw)
 
+
 BAL_CURRENT = (
     "X,Y,RowID,CCNumber,CrimeDateTime,CrimeCode,Description,Inside_Outside,Weapon,Post,Gender,Age,Race,"
     "Ethnicity,Location,Old_District,New_District,Neighborhood,Latitude,Longitude,GeoLocation,PremiseType,"
@@ -163,7 +164,8 @@ def test_missing_column(tmp_path: Path) -> None:
         load(p, "chicago", format="chicago-portal")
     msg = str(err.value)
     assert (
-        msg.startswith("crimes.csv: field 'Primary Type': missing the column") and "PrimaryType" in msg
+        msg.startswith("crimes.csv: field 'Primary Type': missing the crime_type column")
+        and "PrimaryType" in msg
     )
     assert "\n" not in msg
 
@@ -227,3 +229,49 @@ def test_unknown_format(tmp_path: Path) -> None:
     p.write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match=r"odd\.csv: field 'header': unrecognised layout"):
         load(p, "chicago")
+
+
+def test_times_with_offsets_convert_to_the_named_zone(tmp_path: Path) -> None:
+    from fairpatrol.data.readers import parse_times
+
+    values = pd.Series(["2023-03-01 14:30:00Z", "2023-07-01 12:00:00-05:00", "2023-03-02 09:00:00"])
+    kept, info = parse_times(values, source="t", field="time")
+    assert kept.tolist()[:2] == [pd.Timestamp("2023-03-01 14:30"), pd.Timestamp("2023-07-01 12:00")]
+    assert info.zone == "local clock time as written"
+    local, info = parse_times(values, source="t", field="time", timezone="America/Chicago")
+    # 14:30 UTC is 08:30 CST; 12:00-05:00 is 17:00 UTC, 12:00 CDT; a time without offset stays as written
+    assert local.tolist() == [
+        pd.Timestamp("2023-03-01 08:30"),
+        pd.Timestamp("2023-07-01 12:00"),
+        pd.Timestamp("2023-03-02 09:00"),
+    ]
+    assert info.converted == 2 and info.zone.startswith("America/Chicago")
+    aware = pd.Series(pd.to_datetime(["2023-01-01 06:00"]).tz_localize("UTC"))
+    assert parse_times(aware, source="t", field="time", timezone="America/New_York")[0].iloc[
+        0
+    ] == pd.Timestamp("2023-01-01 01:00")
+    assert parse_times(aware, source="t", field="time")[0].iloc[0] == pd.Timestamp("2023-01-01 06:00")
+
+
+def test_tz_aware_parquet_and_a_column_mapping(tmp_path: Path) -> None:
+    from fairpatrol.data.cities import Layout
+    from fairpatrol.data.incidents import read_incidents
+
+    df = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2022-01-01 16:00", "2022-01-02 17:00"]).tz_localize("UTC"),
+            "lat": [41.8826, 41.7406],
+            "lng": [-87.6278, -87.7076],
+        }
+    )
+    df.to_parquet(tmp_path / "aware.parquet")
+    layout = Layout(columns={"time": "when", "lat": "lat", "lon": "lng"})
+    inc = read_incidents(
+        tmp_path / "aware.parquet", "custom", layout, load_areas("chicago"), source="aware.parquet",
+        id_prefix="A", timezone="America/Chicago",
+    )  # fmt: skip
+    assert (
+        inc.frame["time"].dt.hour.tolist() == [10, 11]
+        and inc.frame["crime_type"].tolist() == ["unspecified"] * 2
+    )
+    assert inc.report.time_zone.startswith("America/Chicago")

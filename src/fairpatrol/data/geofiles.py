@@ -163,7 +163,7 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
 
 
 def _shown(ids: list[str], k: int = 8) -> str:
-    return ", ".join(repr(i) for i in ids[:k]) + (f" and {len(ids) - k} more" if len(ids) > k else "")
+    return ", ".join(repr(str(i)) for i in ids[:k]) + (f" and {len(ids) - k} more" if len(ids) > k else "")
 
 
 def read_area_file(path: Path, spec: AreasFileConfig, *, source: str) -> AreaFile:
@@ -198,7 +198,7 @@ def read_area_file(path: Path, spec: AreasFileConfig, *, source: str) -> AreaFil
     if dup.any():
         i = int(np.argmax(dup))
         raise DataError(f"duplicate id {text_ids.iloc[i]!r}", source=source, field=spec.id, row=i + 1)
-    ids = text_ids.to_numpy(dtype=object).astype(str)
+    ids = np.array([str(i) for i in text_ids], dtype=object)
 
     geoms = gdf.geometry.to_numpy()
     missing = shapely.is_missing(geoms)
@@ -220,7 +220,7 @@ def read_area_file(path: Path, spec: AreasFileConfig, *, source: str) -> AreaFil
     if wrong.size:
         i = int(wrong[0])
         raise DataError(
-            f"area {ids[i]!r} is a {geoms[i].geom_type}; areas must be polygons",
+            f"area {str(ids[i])!r} is a {geoms[i].geom_type}; areas must be polygons",
             source=source,
             field="geometry",
             row=i + 1,
@@ -279,7 +279,7 @@ def _overlaps(geoms: np.ndarray, ids: np.ndarray) -> list[str]:
     big = np.flatnonzero(overlap > OVERLAP_SHARE * smaller)
     if not big.size:
         return []
-    pairs = [f"{ids[a[i]]!r} & {ids[b[i]]!r} ({overlap[i]:,.0f} m²)" for i in big[:8]]
+    pairs = [f"{str(ids[a[i]])!r} & {str(ids[b[i]])!r} ({overlap[i]:,.0f} m²)" for i in big[:8]]
     more = f" and {big.size - 8} more" if big.size > 8 else ""
     return [
         f"{big.size} pair(s) of areas overlap (points there go to the first-listed area): "

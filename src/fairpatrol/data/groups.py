@@ -77,7 +77,12 @@ def _label_text(values: pd.Series) -> np.ndarray:
         if np.all(v == np.round(v)):
             return np.array([str(int(x)) for x in v], dtype=object)
         return np.array([f"{x:g}" for x in v], dtype=object)
-    return values.astype(str).str.strip().to_numpy(dtype=object)
+    def text(v: object) -> str:
+        if isinstance(v, float | np.floating) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    return np.array([text(v) for v in values], dtype=object)
 
 
 def assign_groups(
