@@ -267,3 +267,15 @@ def test_own_city_report_renders_in_chromium(city: Path, run_dir: Path, browser,
     assert "Every group" in page.inner_text("body")
     assert not problems and not dialogs, problems
     page.close()
+
+
+def test_results_without_their_areas_are_refused_in_one_line(run_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    (old / "areas.parquet").unlink()  # as written before results carried their areas
+    result = cli("report", str(old), "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "no areas.parquet" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "r.html").exists()

@@ -380,3 +380,15 @@ def test_world_effects_report_each_runs_crimes(tmp_path):
     text = write_report(tmp_path / "det", tmp_path / "det.html").path.read_text(encoding="utf-8")
     assert "World effects (deterrence" in text
     assert "officers equal the published ones" in text  # the replay follows the same world
+
+
+def test_results_of_a_bundled_city_without_areas_still_report(study, tmp_path):
+    import shutil
+
+    from fairpatrol.report import write_report
+
+    old = tmp_path / "old"
+    shutil.copytree(study, old)
+    (old / "areas.parquet").unlink()  # results written before they carried their areas
+    text = write_report(old, tmp_path / "old.html").path.read_text(encoding="utf-8")
+    assert "Black" in text and "168" in text

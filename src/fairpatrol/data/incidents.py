@@ -5,9 +5,11 @@ Tidy columns (``Incidents.frame``), sorted by ``time`` then ``incident_id`` with
 * ``incident_id`` (str, unique): the source's case number or ID when it has one, else built from the source
   row number (e.g. ``BAL-AA-000123``).
 * ``time`` (datetime64[ns], **naive local time as published**: Baltimore and Chicago clock times are kept
-  as printed; a trailing UTC offset such as ``+00`` in Open Baltimore exports is ignored by default, see
-  :func:`fairpatrol.data.readers.read_open_baltimore_part1`). Bogotá has dates only (time 00:00).
-* ``lon``, ``lat`` (WGS84 degrees), ``x``, ``y`` (metres in ``areas.crs``).
+  as printed; a trailing UTC offset such as ``+00`` in Open Baltimore exports is ignored (the layout's
+  ``offsets: ignore``); a scenario's ``incidents.timezone`` converts times written with a real offset, see
+  :mod:`fairpatrol.data.readers`). Bogotá has dates only (time 00:00).
+* ``lon``, ``lat`` (WGS84 degrees), ``x``, ``y`` (metres in ``areas.crs``; incidents given as x/y in
+  another CRS are transformed).
 * ``crime_type`` (str), ``area_id`` (str), ``area_idx`` (int64 index into ``areas``), ``source_area`` (the
   source's own area label, str or None, kept for comparison), ``assign`` ('within' / 'nearest').
 * Extra source columns such as ``crime_code`` or ``split`` are passed through.
