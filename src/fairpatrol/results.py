@@ -26,6 +26,7 @@ interrupted run never leaves a directory that looks finished.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +136,24 @@ def groups_table(res: StudyResult) -> pa.Table:
     return pa.table(cols)
 
 
-def _statistics(daily: np.ndarray) -> list[tuple[str, tuple[float, float, float], int]]:
-    """(statistic, (mean, ci_low, ci_high), runs) of the level and the slope of runs × days values."""
-    with np.errstate(invalid="ignore"):
+def _statistics(daily: np.ndarray) -> list[dict[str, Any]]:
+    """``statistic, mean, ci_low, ci_high, runs`` of the level (a run's mean over days) and the slope of
+    runs × days values."""
+    with warnings.catch_warnings():  # a run whose days are all undefined has an undefined level
+        warnings.simplefilter("ignore", RuntimeWarning)
         level = np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=1)
     out = []
     for stat, values in (("level", level), ("slope", trend_slope(daily))):
-        out.append((stat, mean_interval(values), int(np.isfinite(values).sum())))
+        mean, lo, hi = mean_interval(values)
+        out.append(
+            {
+                "statistic": stat,
+                "mean": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "runs": int(np.isfinite(values).sum()),
+            }
+        )
     return out
 
 
@@ -162,20 +174,8 @@ def summary_frame(res: StudyResult, metrics: tuple[str, ...] = tuple(METRICS)) -
     g1, g2 = res.group_pair
     for ci, cell in enumerate(res.cells):
         for name in metrics:
-            for stat, (mean, lo, hi), runs in _statistics(res.metrics[name][ci]):  # runs × days
-                rows.append(
-                    {
-                        **_cell_row(res, cell),
-                        "metric": name,
-                        "statistic": stat,
-                        "mean": mean,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "runs": runs,
-                        "group_1": g1,
-                        "group_2": g2,
-                    }
-                )
+            for stat in _statistics(res.metrics[name][ci]):  # runs × days
+                rows.append({**_cell_row(res, cell), "metric": name, **stat, "group_1": g1, "group_2": g2})
     return pd.DataFrame(rows)
 
 
@@ -186,20 +186,8 @@ def group_summary_frame(res: StudyResult) -> pd.DataFrame:
     for ci, cell in enumerate(res.cells):
         for gi, group in enumerate(names):
             for name in GROUP_METRICS:
-                daily = res.group_metrics[name][ci][..., gi]
-                for stat, (mean, lo, hi), runs in _statistics(daily):
-                    rows.append(
-                        {
-                            **_cell_row(res, cell),
-                            "group": group,
-                            "metric": name,
-                            "statistic": stat,
-                            "mean": mean,
-                            "ci_low": lo,
-                            "ci_high": hi,
-                            "runs": runs,
-                        }
-                    )
+                for stat in _statistics(res.group_metrics[name][ci][..., gi]):
+                    rows.append({**_cell_row(res, cell), "group": group, "metric": name, **stat})
     return pd.DataFrame(rows)
 
 

@@ -9,10 +9,9 @@ def datasets() -> None:
     """List the bundled datasets and presets."""
     from fairpatrol.config import preset_names
     from fairpatrol.data import BUNDLED_INCIDENTS
+    from fairpatrol.data.cities import registry
     from fairpatrol.grid.config import grid_preset_names
     from fairpatrol.sweep.spec import sweep_preset_names
-
-    from fairpatrol.data.cities import registry
 
     for name, (city, desc) in BUNDLED_INCIDENTS.items():
         typer.echo(f"{name:24s} {city:10s} {desc}")

@@ -77,6 +77,7 @@ def _label_text(values: pd.Series) -> np.ndarray:
         if np.all(v == np.round(v)):
             return np.array([str(int(x)) for x in v], dtype=object)
         return np.array([f"{x:g}" for x in v], dtype=object)
+
     def text(v: object) -> str:
         if isinstance(v, float | np.floating) and float(v).is_integer():
             return str(int(v))

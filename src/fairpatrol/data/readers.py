@@ -95,16 +95,7 @@ def read_table(path: Path, source: str) -> pd.DataFrame:
         if len(df) == 0:
             raise DataError(f"empty file: no data rows (columns {list(df.columns)})", source=source)
         return df
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise DataError("empty file: no header", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8", source=source
-        ) from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"not a readable CSV: {exc}".splitlines()[0], source=source) from None
+    df = _read_csv(path, source, dtype=str, keep_default_na=False)
     if len(df) == 0:
         raise DataError(f"empty file: header only, no data rows (columns {list(df.columns)})", source=source)
     return df
@@ -120,14 +111,21 @@ def header(path: Path, source: str) -> list[str]:
             return list(pq.read_schema(path).names)
         except Exception as exc:
             raise DataError(f"cannot read Parquet: {exc}".splitlines()[0], source=source) from None
+    return [str(c) for c in _read_csv(path, source, nrows=0).columns]
+
+
+def _read_csv(path: Path, source: str, **kw) -> pd.DataFrame:
+    """``pd.read_csv`` of a UTF-8 file (a byte-order mark is allowed) with one-line errors."""
     try:
-        return [str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
+        return pd.read_csv(path, encoding="utf-8-sig", **kw)
     except pd.errors.EmptyDataError:
         raise DataError("empty file: no header", source=source) from None
     except UnicodeDecodeError as exc:
         raise DataError(
             f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8", source=source
         ) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"not a readable CSV: {exc}".splitlines()[0], source=source) from None
 
 
 def _match(columns: list[str], layout: Layout) -> dict[str, str] | None:
