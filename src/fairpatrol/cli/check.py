@@ -154,8 +154,8 @@ def _check_png_path(path: Path) -> None:
         raise ConfigError("the map is written as PNG: give a file name ending in .png", field="--map")
     if path.is_dir():
         raise ConfigError("is a directory; give a file name ending in .png", source=str(path), field="--map")
-    if not path.parent.exists():
-        raise ConfigError("the folder does not exist", source=str(path.parent), field="--map")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ConfigError("is not a folder", source=str(path.parent), field="--map")
 
 
 def _map(areas, path: Path) -> Path:
@@ -179,6 +179,7 @@ def _map(areas, path: Path) -> Path:
         frameon=False,
     )
     ax.set_title(f"{areas.title}: {areas.n} areas by group")
+    path.parent.mkdir(parents=True, exist_ok=True)
     ax.set_axis_off()
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
