@@ -279,3 +279,15 @@ def test_results_without_their_areas_are_refused_in_one_line(run_dir: Path, tmp_
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and "no areas.parquet" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "r.html").exists()
+
+
+def test_a_sweep_can_cross_grid_sizes(city: Path) -> None:
+    from fairpatrol.sweep.spec import parse_sweep
+
+    scenario = {**SCENARIO, "data": {**DATA, "areas": {"grid": {"size_m": 500, "over": DATA["areas"]}}}}
+    plan = parse_sweep(
+        {"name": "sizes", "scenario": scenario, "grid": {"data.areas.grid.size_m": [250, 1000]}},
+        base_dir=city,
+    )
+    assert [c.config.data.areas.grid.size_m for c in plan.cells] == [250.0, 1000.0]
+    assert not plan.shared_areas and plan.cells[0].config.base_dir == city

@@ -291,14 +291,29 @@ def relative_config(config) -> dict[str, Any]:
     return doc
 
 
+def fit_problem_counts(res: StudyResult) -> dict[str, dict[str, int]]:
+    """Per algorithm, daily PredPol fits that did not converge or ended on a parameter bound
+    (:func:`fairpatrol.metrics.summary.fit_problems`)."""
+    from fairpatrol.metrics.summary import fit_problems
+
+    diag = {k: v.reshape(len(res.cells), -1) for k, v in res.diagnostics.items()}
+    if not {"theta", "omega", "em_converged"} <= set(diag):
+        return {}
+    frame = pd.DataFrame(
+        {
+            "algorithm": np.repeat([c.algorithm for c in res.cells], diag["theta"].shape[1]),
+            **{k: diag[k].reshape(-1) for k in ("theta", "omega", "em_converged")},
+        }
+    )
+    return fit_problems(frame)
+
+
 def config_document(res: StudyResult, results_dir: str | Path | None = None) -> dict[str, Any]:
     """The resolved config plus everything needed to re-create any run (seeds) and to read the data.
 
     Input files are named relative to the scenario file, with their SHA-256 (``inputs``); ``results_dir``
     (when known) lets ``inputs.scenario_dir`` say where the scenario's folder is from the results.
     """
-    from fairpatrol.metrics.summary import fit_problems
-
     cfg = relative_config(res.config)
     areas = res.data.areas
     cfg["resolved"] = {
@@ -319,15 +334,9 @@ def config_document(res: StudyResult, results_dir: str | Path | None = None) -> 
         },
         "short_history": res.short_history,
     }
-    diag = {k: v.reshape(len(res.cells), -1) for k, v in res.diagnostics.items()}
-    if {"theta", "omega", "em_converged"} <= set(diag):
-        frame = pd.DataFrame(
-            {
-                "algorithm": np.repeat([c.algorithm for c in res.cells], diag["theta"].shape[1]),
-                **{k: diag[k].reshape(-1) for k in ("theta", "omega", "em_converged")},
-            }
-        )
-        cfg["resolved"]["fit_problems"] = fit_problems(frame)
+    problems = fit_problem_counts(res)
+    if problems:
+        cfg["resolved"]["fit_problems"] = problems
     cfg["inputs"] = input_section(res.config, res.inputs, results_dir)
     cfg["data_report"] = res.cleaning
     cfg["versions"] = versions()

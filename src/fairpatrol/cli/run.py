@@ -92,6 +92,15 @@ def _run(
             out_console.print(line, highlight=False)
         g1, g2 = result.group_pair
         out_console.print(group_table(result), highlight=False)
+        from fairpatrol.results import fit_problem_counts
+
+        for name, p in fit_problem_counts(result).items():
+            if p["not_converged"] or p["at_bound"]:
+                out_console.print(
+                    f"{name}: {p['not_converged']:,} of {p['fits']:,} daily fits did not converge, "
+                    f"{p['at_bound']:,} ended on a parameter bound (shown in the report)",
+                    highlight=False,
+                )
         out_console.print(f"gaps compare {g1} and {g2} areas; {result.seconds:.1f} s simulated")
     typer.echo(f"results written to {path}")
 

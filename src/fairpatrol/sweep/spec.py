@@ -268,8 +268,8 @@ def key_is_list(key: str, *, source: str, where: str) -> bool:
         if i == len(parts) - 1:
             return any(typing.get_origin(o) is list for o in options)
         sub = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
-        if sub:
-            model = sub[0]
+        if sub:  # of a union of models (data.areas: file or grid), the one that has the next key
+            model = next((m for m in sub if parts[i + 1] in m.model_fields), sub[0])
             continue
         if any(typing.get_origin(o) is dict for o in options):
             return False  # free-form mapping (models.<algorithm>.<param>): parse_scenario checks it
