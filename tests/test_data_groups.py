@@ -168,3 +168,21 @@ def test_bad_area_files(tmp_path):
     (tmp_path / "broken.geojson").write_text("{not json")
     with pytest.raises(DataError, match=r"^broken.geojson: cannot read as a GIS file"):
         load(tmp_path / "broken.geojson")
+
+
+def test_metres_in_a_file_that_claims_degrees_are_refused(tmp_path):
+    import warnings
+
+    path = tmp_path / "legacy.geojson"
+    legacy = gpd.GeoDataFrame(
+        {"code": ["A", "B"], "group": ["g", "h"]},
+        geometry=[square(300_000, 4_700_000), square(301_000, 4_700_000)],
+    )
+    with warnings.catch_warnings():  # no CRS: what this case is about
+        warnings.simplefilter("ignore")
+        legacy.to_file(path)
+    text = path.read_text()
+    assert '"crs"' not in text  # read back as WGS84, as GDAL reads any GeoJSON without a crs member
+    with pytest.raises(DataError, match=r"^legacy.geojson: field 'crs': .* not degrees"):
+        load(path)
+    assert load(path, file_crs="EPSG:32618").crs == "EPSG:32618"

@@ -133,6 +133,14 @@ def _working_crs(gdf, spec: AreasFileConfig, source: str) -> tuple[object, str, 
         gdf = gdf.set_crs("EPSG:4326")
         notes.append("the file declares no CRS; its coordinates look like degrees: read as WGS84 lon/lat")
     file_crs = CRS(gdf.crs)
+    if file_crs.is_geographic and not _looks_like_degrees(geoms):
+        raise DataError(
+            f"the file's CRS ({_crs_text(file_crs)}) is longitude/latitude but its coordinates "
+            "are not degrees (a GeoJSON without a 'crs' member is read as WGS84): "
+            "name their CRS with data.areas.file_crs",
+            source=source,
+            field="crs",
+        )
     if spec.crs is not None:
         target = CRS.from_user_input(spec.crs)
         if not _in_metres(target):
