@@ -186,3 +186,20 @@ def test_metres_in_a_file_that_claims_degrees_are_refused(tmp_path):
     with pytest.raises(DataError, match=r"^legacy.geojson: field 'crs': .* not degrees"):
         load(path)
     assert load(path, file_crs="EPSG:32618").crs == "EPSG:32618"
+
+
+@pytest.mark.parametrize("name", ["areas.gpkg", "areas.shp", "areas.parquet", "areas.geojson"])
+def test_every_format_reads_the_same_areas(tmp_path, name):
+    geoms = [square(0, 0), shapely.MultiPolygon([square(1000, 0), square(3000, 0)])]
+    frame = gpd.GeoDataFrame({"code": ["A0", "A1"], "group": ["g1", "g2"]}, geometry=geoms, crs="EPSG:32618")
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(path)  # GeoParquet
+    elif name.endswith(".gpkg"):
+        frame.to_file(path, layer="wards")
+    else:
+        frame.to_file(path)
+    kw = {"layer": "wards"} if name.endswith(".gpkg") else {}
+    areas = load(path, **kw)
+    assert areas.ids.tolist() == ["A0", "A1"] and areas.crs == "EPSG:32618"
+    assert np.allclose(areas.frame["area_m2"], [1e6, 2e6])
