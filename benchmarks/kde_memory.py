@@ -5,9 +5,9 @@
     python benchmarks/kde_memory.py --src /path/to/other/checkout/src   # another version (e.g. before)
 
 Chicago's thefts (the bundled ``chicago-theft`` incidents; simulated from 1 February 2023, after a full
-year of data) are re-assigned to square cells of each size over the 77 community areas
-(:func:`fairpatrol.synthetic.on_square_cells`); each cell is an area. For every cell size and model
-(ShortTermKDE, LongTermKDE), a fresh Python process
+year of data) on square cells of each size over the 77 community areas (a study's
+``data.areas: {grid: {size_m: ...}}``, :func:`fairpatrol.grid.cells.build_grid`); each cell is an area.
+For every cell size and model (ShortTermKDE, LongTermKDE), a fresh Python process
 
 - ``state``: builds the model's simulation state for ``--runs`` runs (kernel masses of every incident and
   the first window's sums: the "setup"), then advances it ``--days`` days: forecast, then learn a random
@@ -21,7 +21,8 @@ year of data) are re-assigned to square cells of each size over the 77 community
 Each job runs in its own process (import and numba's cache loading included in its peak RSS); CPU times
 are process CPU (both numba threads), less noisy than wall time on a shared machine. With ``--src``, the
 child processes import fairpatrol from that source tree (the grid is built once, by this checkout, and
-passed as a pickle), so a version before the sparse kernel masses can be measured the same way; a job
+passed as a pickle; the other tree must be able to unpickle it), so another version can be measured the
+same way; a job
 whose dense incidents × areas mass matrix would exceed ``--dense-limit-gb`` is skipped, with the size it
 would need. Results go to the terminal and to ``benchmarks/results/kde_memory.json``.
 """
@@ -100,17 +101,18 @@ print(json.dumps(out))
 
 
 def build_grids(sizes: list[float], folder: Path) -> dict[float, Path]:
-    """Chicago's thefts on square cells of every size, pickled for the child processes."""
-    from fairpatrol.config import load_preset
+    """Chicago's thefts on square cells of every size (``data.areas: {grid: {size_m: ...}}``), pickled for
+    the child processes."""
+    from fairpatrol.config import load_preset, parse_scenario, to_yaml_dict
     from fairpatrol.sim.study import load_study_incidents
-    from fairpatrol.synthetic import on_square_cells
 
-    incidents = load_study_incidents(load_preset("chicago-theft"))
     paths = {}
     for size in sizes:
+        doc = to_yaml_dict(load_preset("chicago-theft"))
+        doc["data"]["areas"] = {"grid": {"size_m": size}}
         path = folder / f"chicago_{int(size)}m.pickle"
         with path.open("wb") as fh:
-            pickle.dump(on_square_cells(incidents, size), fh)
+            pickle.dump(load_study_incidents(parse_scenario(doc, source="chicago-theft on a grid")), fh)
         paths[size] = path
     return paths
 

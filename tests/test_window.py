@@ -52,11 +52,14 @@ def test_a_sum_does_not_depend_on_the_others_computed_with_it():
 
 
 @pytest.fixture(scope="module")
-def grid_data(baltimore):
-    """Baltimore's assaults on 400 m square cells: ≈ 1,400 areas, so allocation uses the search sampler."""
-    from fairpatrol.synthetic import on_square_cells
+def grid_data():
+    """Baltimore's assaults on 400 m square cells: 1,393 areas, so allocation uses the search sampler."""
+    from fairpatrol.config import load_preset, parse_scenario, to_yaml_dict
+    from fairpatrol.sim.study import load_study_incidents
 
-    data = prepare(on_square_cells(baltimore, 400.0), "2019-03-01", 5, 365)
+    doc = to_yaml_dict(load_preset("baltimore-agg"))
+    doc["data"]["areas"] = {"grid": {"size_m": 400}}
+    data = prepare(load_study_incidents(parse_scenario(doc)), "2019-03-01", 5, 365)
     assert data.n_areas >= SEARCH_SAMPLER_MIN_AREAS
     return data
 
@@ -94,17 +97,3 @@ def test_an_emptied_window_falls_back_to_uniform_like_the_reference(baltimore):
     assert fast.fallback.sum() > 10
     np.testing.assert_array_equal(fast.fallback, slow.fallback)
     np.testing.assert_array_equal(fast.officers, slow.officers)
-
-
-def test_square_cells_tile_the_city(baltimore, grid_data):
-    import shapely
-
-    cells = grid_data.areas
-    city = shapely.union_all(np.asarray(baltimore.areas.geometry))
-    assert cells.frame["area_m2"].sum() == pytest.approx(city.area, rel=1e-9)
-    assert cells.frame["area_m2"].max() <= 400.0**2 * (1 + 1e-9)
-    assert cells.frame["area_id"].is_unique
-    assert set(cells.groups) <= {*baltimore.areas.group_pair, "neither", *baltimore.areas.groups}
-    # every replayed incident lies in (or within 250 m of) its cell
-    pts = shapely.points(grid_data.x, grid_data.y)
-    assert (shapely.distance(np.asarray(cells.geometry)[grid_data.area], pts) <= 250.0).all()
