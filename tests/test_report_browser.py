@@ -42,12 +42,11 @@ FIGURE_STATE = """() => [...document.querySelectorAll('figure')].map(f => {
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     from fairpatrol.config import load_preset
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
     cfg = load_preset("baltimore-agg", days=5, runs=2, seed=11)
     out = tmp_path_factory.mktemp("browser") / "study"
-    write_results(run_study(cfg), out)
+    write_study(cfg, out)
     return out
 
 

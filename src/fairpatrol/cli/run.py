@@ -44,8 +44,8 @@ def _run(
 
     from fairpatrol.config import load_preset, load_scenario
     from fairpatrol.errors import ConfigError, FairpatrolError
-    from fairpatrol.results import headline_table, summary_frame, write_results
-    from fairpatrol.sim.study import load_study_data, prepare_study, run_study
+    from fairpatrol.results import headline_table, summary_frame, write_study
+    from fairpatrol.sim.study import load_study_data, prepare_study
 
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
@@ -70,8 +70,15 @@ def _run(
     ) as bar:
         task = bar.add_task(f"{config.name}: {len(config.algorithms)} algorithms", total=None)
         bar.update(task, total=len(config.algorithms) * config.days)
-        result = run_study(config, incidents=inputs, data=data, progress=lambda n: bar.advance(task, n))
-    path = write_results(result, out, overwrite=overwrite)
+        result = write_study(
+            config,
+            out,
+            overwrite=overwrite,
+            incidents=inputs,
+            data=data,
+            progress=lambda n: bar.advance(task, n),
+        )
+    path = out
     if not quiet:
         from rich.table import Table
 

@@ -1,10 +1,17 @@
 """A study: one dataset replayed under every scenario cell — algorithm × officers × reporting × remedy —
-for R runs each (all runs of an algorithm advance together in one engine batch)."""
+for R runs each (all runs of an algorithm advance together in one engine batch).
+
+The simulated days stream through :class:`StudySink` objects, batch by batch and day by day: the study's
+daily metrics are computed from each day as it is simulated, and the allocation counts go wherever a sink
+puts them (:class:`fairpatrol.allocations.AllocationWriter` writes their nonzero rows to Parquet,
+:class:`DenseAllocations` keeps dense arrays for small studies). A study's memory therefore grows with
+cells × runs × (areas + days), never with runs × days × areas (docs/engine.md "Streaming results").
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +22,18 @@ from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import Incidents, StudyInputs, load_data
 from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
-from fairpatrol.metrics import daily_metrics, group_metrics
+from fairpatrol.metrics.support import day_metrics
 from fairpatrol.models.base import AreaModel
-from fairpatrol.sim.engine import BatchResult, Compat, RunSpec, WorldEffects, check_first_window, simulate
+from fairpatrol.sim.engine import (
+    BatchResult,
+    Compat,
+    DayBlock,
+    DaySink,
+    RunSpec,
+    WorldEffects,
+    check_first_window,
+    simulate,
+)
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.reporting import mean_rate, reporting_rates
 
@@ -44,28 +60,17 @@ class Cell:
 
 
 @dataclass
-class StudyResult:
-    """Everything a study produced, as arrays indexed [cell, run, day(, area)]."""
+class StudyLayout:
+    """What a study simulates, known before its first day: config, truth arrays, cells and runs.
+
+    ``report_rate`` maps each reporting setting (:attr:`Cell.reporting`) to its mean reporting rate.
+    """
 
     config: ScenarioConfig
     data: SimData
     cells: list[Cell]
     run_ids: list[int]
-    crimes: np.ndarray  # cells × runs × days × areas (true crimes each run saw)
-    officers: np.ndarray  # cells × runs × days × areas
-    detected: np.ndarray
-    reported: np.ndarray
-    fallback: np.ndarray  # cells × runs × days
-    metrics: dict[str, np.ndarray]  # name -> cells × runs × days (runs = 1 "average" in compat mode)
-    diagnostics: dict[str, np.ndarray]  # name -> cells × runs × days (NaN where not applicable)
-    cleaning: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    prevention: np.ndarray | None = None
-    report_rate: dict[str, float] = field(default_factory=dict)  # reporting setting -> mean rate
-    #: per-group metrics: name -> cells × runs × days × groups (groups in ``areas.group_names`` order)
-    group_metrics: dict[str, np.ndarray] = field(default_factory=dict)
-    inputs: list[InputFile] = field(default_factory=list)  # the files read, with their SHA-256
-    short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
+    report_rate: dict[str, float]
 
     @property
     def group_pair(self) -> tuple[str, str]:
@@ -80,6 +85,125 @@ class StudyResult:
     def metric_runs(self) -> list[int]:
         """Run labels of the metric arrays: the runs, or [-1] for metrics on run-averaged counts."""
         return [-1] if self.config.compat.run_averaged_metrics else list(self.run_ids)
+
+    @property
+    def dates(self) -> np.ndarray:
+        """The simulated days (datetime64[D])."""
+        return np.datetime64(self.data.start.date(), "D") + np.arange(self.data.n_days)
+
+
+@dataclass
+class StudyResult(StudyLayout):
+    """Everything a study keeps: daily metrics and diagnostics, arrays indexed [cell, run, day(, group)].
+
+    The allocation counts per (cell, run, day, area) are not kept: they went to the study's sinks
+    (:func:`run_study`), e.g. ``allocations.parquet`` (:func:`fairpatrol.results.write_study`).
+    """
+
+    fallback: np.ndarray  # cells × runs × days
+    metrics: dict[str, np.ndarray]  # name -> cells × runs × days (runs = 1 "average" in compat mode)
+    diagnostics: dict[str, np.ndarray]  # name -> cells × runs × days (NaN where not applicable)
+    cleaning: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    #: per-group metrics: name -> cells × runs × days × groups (groups in ``areas.group_names`` order)
+    group_metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    inputs: list[InputFile] = field(default_factory=list)  # the files read, with their SHA-256
+    short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
+
+
+class StudySink:
+    """Receives a study's simulated days: subclass and override :meth:`day` (and :meth:`open`, :meth:`close`).
+
+    :func:`run_study` calls ``open(layout)`` once before the first day, then ``day(cells, block)`` for every
+    simulated day of every algorithm batch (batches in the order of ``config.algorithms``, days in order),
+    and ``close()`` after the last batch. ``cells`` are the indices (in ``layout.cells``) of the batch's
+    cells; the block's rows are those cells × the study's runs, cell-major (row ``k · R + r`` is run
+    ``layout.run_ids[r]`` of cell ``cells[k]``). The block's arrays are valid during the call only.
+    """
+
+    def open(self, layout: StudyLayout) -> None:
+        """Called before the first simulated day."""
+
+    def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Called after the last simulated day of the last batch."""
+
+
+def split_cells(values: np.ndarray, n_cells: int) -> np.ndarray:
+    """A block's rows × … array as cells × runs × … (a view)."""
+    return values.reshape(n_cells, -1, *values.shape[1:])
+
+
+class DailyMetrics(StudySink):
+    """The study's daily metrics (:func:`fairpatrol.metrics.daily_metrics`) and per-group metrics
+    (:func:`fairpatrol.metrics.group_metrics`) of every cell, run and day, computed as the days stream by
+    (:func:`fairpatrol.metrics.support.day_metrics`: from each day's support on maps of many areas).
+
+    Under ``compat.run_averaged_metrics`` each day's counts are first averaged over the runs of the cell.
+
+    Attributes
+    ----------
+    metrics : dict of name -> cells × runs × days arrays (runs = 1 for run-averaged metrics).
+    group_metrics : dict of name -> cells × runs × days × groups arrays.
+    """
+
+    def open(self, layout: StudyLayout) -> None:
+        areas = layout.data.areas
+        self.g1, self.g2 = areas.group_masks()
+        self.index, self.n_groups = areas.group_index, len(areas.group_names)
+        self.averaged = layout.config.compat.run_averaged_metrics
+        self.shape = (len(layout.cells), len(layout.metric_runs), layout.data.n_days)
+        self.metrics: dict[str, np.ndarray] = {}
+        self.group_metrics: dict[str, np.ndarray] = {}
+
+    def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        n = len(cells)
+        split = [split_cells(a, n) for a in (block.officers, block.crimes, block.detected)]
+        for k, cell in enumerate(cells):
+            counts = tuple(a[k] for a in split)
+            if self.averaged:  # the published analysis: metrics of the mean over runs
+                counts = tuple(a.mean(axis=0, keepdims=True) for a in counts)
+            rows = counts[0].shape[0]
+            if rows == 1:
+                # numpy sums a group's areas pairwise in a lone contiguous row but in sequence in a block
+                # of rows (as in the whole-horizon arrays the metrics were once computed on): a lone row
+                # is computed as two equal rows, so that its metrics are those bit for bit
+                counts = tuple(np.repeat(a, 2, axis=0) for a in counts)
+            daily, per_group = day_metrics(*counts, self.g1, self.g2, self.index, self.n_groups)
+            for name, value in daily.items():
+                self.metrics.setdefault(name, np.empty(self.shape))[cell, :, block.day] = value[:rows]
+            for name, value in per_group.items():
+                out = self.group_metrics.setdefault(name, np.empty((*self.shape, self.n_groups)))
+                out[cell, :, block.day] = value[:rows]
+
+
+class DenseAllocations(StudySink):
+    """Keeps every count of every (cell, run, day, area): cells × runs × days × areas int32 arrays.
+
+    For small studies, tests and notebooks; memory grows with runs × days × areas (a 150 m city grid
+    needs tens of GB), so :func:`fairpatrol.results.write_study` streams nonzero rows to Parquet instead.
+
+    Attributes
+    ----------
+    officers, crimes, detected, reported : cells × runs × days × areas int32 arrays.
+    prevention : the same for non-punitive units, or None when the study has none.
+    """
+
+    def open(self, layout: StudyLayout) -> None:
+        self.shape = (len(layout.cells), len(layout.run_ids), layout.data.n_days, layout.data.n_areas)
+        self.officers, self.crimes, self.detected, self.reported = (
+            np.zeros(self.shape, dtype=np.int32) for _ in range(4)
+        )
+        self.prevention: np.ndarray | None = None
+
+    def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        idx = list(cells)
+        for name, value in block.counts.items():
+            if name == "prevention" and self.prevention is None:
+                self.prevention = np.zeros(self.shape, dtype=np.int32)
+            getattr(self, name)[idx, :, block.day] = split_cells(value, len(idx))
 
 
 def load_study_data(config: ScenarioConfig) -> StudyInputs:
@@ -182,11 +306,13 @@ def simulate_cells(
     model: AreaModel | None = None,
     rates: dict[str, np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
+    sink: DaySink | None = None,
 ) -> BatchResult:
     """All runs of ``cells`` (one algorithm) in one engine batch, rows ordered cell-major then run.
 
     This is how :func:`run_study` simulates each algorithm; ``model`` replaces the configured estimator
-    (e.g. a wrapper that records forecasts) and must behave the same.
+    (e.g. a wrapper that records forecasts) and must behave the same. ``sink`` receives each simulated day
+    (:func:`fairpatrol.sim.engine.simulate`; without one the batch keeps dense tables).
     """
     algorithms = {c.algorithm for c in cells}
     if len(algorithms) != 1:
@@ -207,7 +333,26 @@ def simulate_cells(
         world=WorldEffects(**config.world.model_dump()),
         compat=Compat(**config.compat.model_dump()),
         progress=progress,
+        sink=sink,
     )
+
+
+def study_layout(
+    config: ScenarioConfig, data: SimData, run_ids: list[int] | None = None
+) -> tuple[StudyLayout, dict[str, np.ndarray]]:
+    """The layout of ``config``'s study on ``data`` and the reporting rates of its reporting models."""
+    runs = list(range(config.runs)) if run_ids is None else list(run_ids)
+    cells = study_cells(config)
+    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
+    report_rate = {
+        c.reporting: (
+            float(c.report_prob)
+            if isinstance(c.report_prob, float | int)
+            else mean_rate(rates[str(c.report_prob)])
+        )
+        for c in cells
+    }
+    return StudyLayout(config, data, cells, runs, report_rate), rates
 
 
 def run_study(
@@ -217,12 +362,24 @@ def run_study(
     data: SimData | None = None,
     run_ids: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
+    sinks: Sequence[StudySink] = (),
 ) -> StudyResult:
     """Simulate every cell of ``config`` (all runs of an algorithm advance together in one batch).
 
     ``run_ids`` selects runs by index (default 0..runs−1); a run's numbers do not depend on which other
     runs are simulated with it. ``incidents`` (or the :class:`StudyInputs` of :func:`load_study_data`, which
-    also names the files read) and ``data`` skip loading/preparing when already done.
+    also names the files read) and ``data`` skip loading/preparing when already done. Every simulated day
+    goes to the ``sinks`` (:class:`StudySink`: e.g. :class:`DenseAllocations` or
+    :class:`fairpatrol.allocations.AllocationWriter`) and to the study's own daily metrics; the result keeps
+    the metrics and diagnostics, not the allocation counts.
+
+    Examples
+    --------
+    >>> from fairpatrol.config import load_preset
+    >>> tables = DenseAllocations()
+    >>> res = run_study(load_preset("baltimore-agg", days=3, runs=2), sinks=[tables])  # doctest: +SKIP
+    >>> tables.officers.shape, res.metrics["accuracy"].shape  # doctest: +SKIP
+    ((12, 2, 3, 256), (12, 2, 3))
     """
     t0 = time.perf_counter()
     loaded = load_study_data(config) if incidents is None else incidents
@@ -230,69 +387,44 @@ def run_study(
     inputs = loaded.files if isinstance(loaded, StudyInputs) else []
     short = check_history(config, inc)
     data = data if data is not None else prepare_study(config, inc)
-    runs = list(range(config.runs)) if run_ids is None else list(run_ids)
-    cells = study_cells(config)
-    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
-    compat = Compat(**config.compat.model_dump())
-    n_c, n_r, n_d, n_m = len(cells), len(runs), data.n_days, data.n_areas
-    shape4 = (n_c, n_r, n_d, n_m)
-    officers, detected, reported, crimes = (np.zeros(shape4, dtype=np.int32) for _ in range(4))
-    prevention = None
+    layout, rates = study_layout(config, data, run_ids)
+    cells, runs = layout.cells, layout.run_ids
+    n_c, n_r, n_d = len(cells), len(runs), data.n_days
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
+    metrics = DailyMetrics()
+    every = [metrics, *sinks]
+    for sink in every:
+        sink.open(layout)
     for algorithm in config.algorithms:
         idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
-        batch = simulate_cells(config, data, [cells[i] for i in idx], runs, rates=rates, progress=progress)
+
+        def deliver(block: DayBlock, idx: list[int] = idx) -> None:
+            for sink in every:
+                sink.day(idx, block)
+
+        batch = simulate_cells(
+            config, data, [cells[i] for i in idx], runs, rates=rates, progress=progress, sink=deliver
+        )
         shape = (len(idx), n_r, n_d)
-        officers[idx] = batch.officers.reshape(*shape, n_m)
-        detected[idx] = batch.detected.reshape(*shape, n_m)
-        reported[idx] = batch.reported.reshape(*shape, n_m)
-        crimes[idx] = batch.crimes.reshape(*shape, n_m)
         fallback[idx] = batch.fallback.reshape(shape)
-        if batch.prevention is not None:
-            prevention = np.zeros(shape4, dtype=np.int32) if prevention is None else prevention
-            prevention[idx] = batch.prevention.reshape(*shape, n_m)
         for key, value in batch.diagnostics.items():
             arr = diagnostics.setdefault(key, np.full((n_c, n_r, n_d), np.nan))
             arr[idx] = value.reshape(shape)
-    g1, g2 = data.areas.group_masks()
-    index, n_groups = data.areas.group_index, len(data.areas.group_names)
-    metrics: dict[str, np.ndarray] = {}
-    per_group: dict[str, np.ndarray] = {}
-    for c in range(n_c):  # cell by cell: bounded memory
-        counts = (officers[c], crimes[c], detected[c])
-        if compat.run_averaged_metrics:  # the published analysis: metrics of the mean over runs
-            counts = tuple(a.mean(axis=0, keepdims=True) for a in counts)
-        m = daily_metrics(*counts, g1, g2)
-        for name, value in m.items():
-            metrics.setdefault(name, np.empty((n_c, *value.shape)))[c] = value
-        for name, value in group_metrics(*counts, index, n_groups).items():
-            per_group.setdefault(name, np.empty((n_c, *value.shape)))[c] = value
-    report_rate = {
-        c.reporting: (
-            float(c.report_prob)
-            if isinstance(c.report_prob, float | int)
-            else mean_rate(rates[str(c.report_prob)])
-        )
-        for c in cells
-    }
+    for sink in every:
+        sink.close()
     return StudyResult(
         config,
         data,
         cells,
         runs,
-        crimes,
-        officers,
-        detected,
-        reported,
+        layout.report_rate,
         fallback,
-        metrics,
+        metrics.metrics,
         diagnostics,
         cleaning=inc.report.to_dict(),
         seconds=time.perf_counter() - t0,
-        prevention=prevention,
-        report_rate=report_rate,
-        group_metrics=per_group,
+        group_metrics=metrics.group_metrics,
         inputs=inputs,
         short_history=short,
     )

@@ -60,48 +60,29 @@ def _incidents(config: Any) -> Any:
 
 
 def with_columns(table: Any, columns: dict[str, Any]) -> Any:
-    """``table`` plus one constant column per swept parameter (strings dictionary-encoded)."""
-    import numpy as np
-    import pyarrow as pa
+    """``table`` plus one constant column per swept parameter (:func:`fairpatrol.keys.constant_columns`)."""
+    from fairpatrol.keys import constant_columns
 
-    n = table.num_rows
-    for name, value in columns.items():
-        if isinstance(value, str):
-            arr = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value]))
-        elif isinstance(value, bool):
-            arr = pa.array(np.full(n, value, dtype=np.bool_))
-        elif isinstance(value, int):
-            arr = pa.array(np.full(n, value, dtype=np.int64))
-        else:
-            arr = pa.array(np.full(n, float(value), dtype=np.float64))
+    for name, arr in constant_columns(table.num_rows, columns).items():
         table = table.append_column(name, arr)
     return table
 
 
-def _parquet_bytes(table: Any, level: int | None = None) -> bytes:
+def _parquet_bytes(table: Any) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", compression_level=level)
+    pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
 
 
-def cell_tables(
-    result: Any,
-    columns: dict[str, Any],
-    allocations: bool = True,
-) -> dict[str, Any]:
-    """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns."""
+def cell_tables(result: Any, columns: dict[str, Any]) -> dict[str, Any]:
+    """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns, but
+    the allocations, which :func:`run_cell` writes while the cell is simulated."""
     import pyarrow as pa
 
-    from fairpatrol.results import (
-        allocations_table,
-        group_summary_frame,
-        groups_table,
-        metrics_table,
-        summary_frame,
-    )
+    from fairpatrol.results import group_summary_frame, groups_table, metrics_table, summary_frame
 
     tables = {
         "metrics": metrics_table(result),
@@ -109,8 +90,6 @@ def cell_tables(
         "groups": groups_table(result),
         "group_summary": pa.Table.from_pandas(group_summary_frame(result), preserve_index=False),
     }
-    if allocations:
-        tables["allocations"] = allocations_table(result)
     # every study's tables share one schema (results.py lists every model's diagnostics, NaN where they do
     # not apply), so a glob over all cells' Parquet files reads as one table
     return {name: with_columns(t, columns) for name, t in tables.items()}
@@ -120,21 +99,26 @@ def run_cell(task: CellTask) -> CellOutcome:
     """Simulate one cell and return its tables; any error is returned as a failed outcome."""
     t0 = time.perf_counter()
     try:
+        import pyarrow as pa
         import yaml
 
+        from fairpatrol.allocations import AllocationWriter
         from fairpatrol.config import parse_scenario
-        from fairpatrol.results import config_document
+        from fairpatrol.results import allocations_section, config_document
         from fairpatrol.sim.study import run_study
 
         config = parse_scenario(task.config, source=f"cell {task.cell_id}", base_dir=task.base_dir)
-        result = run_study(config, incidents=_incidents(config))
-        tables = cell_tables(result, task.columns, task.allocations)
-        blobs = {
-            name: _parquet_bytes(table, level=1 if name == "allocations" else None)
-            for name, table in tables.items()
-        }
+        sink = pa.BufferOutputStream()  # nonzero allocation rows, compressed, as the cell is simulated
+        writer = AllocationWriter(sink, columns=task.columns) if task.allocations else None
+        result = run_study(config, incidents=_incidents(config), sinks=[writer] if writer else [])
+        tables = cell_tables(result, task.columns)
+        blobs = {name: _parquet_bytes(table) for name, table in tables.items()}
+        if writer is not None:
+            blobs["allocations"] = sink.getvalue().to_pybytes()
         blobs["areas"] = _parquet_bytes(result.areas.to_arrow())  # GeoParquet
         doc = config_document(result)
+        if writer is not None:
+            doc["resolved"]["allocations"] = allocations_section(writer)
         doc["sweep"] = {"cell": task.cell_id, "slug": task.slug, "columns": task.columns}
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         return CellOutcome(task.cell_id, True, blobs, text, time.perf_counter() - t0)
