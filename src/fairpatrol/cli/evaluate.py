@@ -16,7 +16,12 @@ TABLE_COVERAGE = 0.10
 def evaluate(
     config: Annotated[Path | None, typer.Argument(help="evaluation YAML file (or use --preset)")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="results directory")] = None,
-    preset: Annotated[str | None, typer.Option(help="built-in evaluation: chicago-grid, bogota-grid")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="built-in evaluation: chicago-grid, bogota-grid, chicago-grid-paper, bogota-grid-paper"
+        ),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="first forecast day, YYYY-MM-DD")] = None,
     days: Annotated[int | None, typer.Option(help="number of daily forecasts")] = None,
     models: Annotated[str | None, typer.Option(help="comma-separated: NaiveKDE,TimeSpaceKDE,SEPP")] = None,
@@ -48,7 +53,7 @@ def _evaluate(
 
     from fairpatrol.errors import ConfigError, FairpatrolError
     from fairpatrol.grid.config import load_evaluate, load_grid_preset
-    from fairpatrol.grid.evaluate import check_period, evaluate, load_evaluation_data
+    from fairpatrol.grid.evaluate import check_period, evaluate, evaluation_days, load_evaluation_data
     from fairpatrol.grid.output import write_evaluation
 
     if (config_path is None) == (preset is None):
@@ -61,6 +66,7 @@ def _evaluate(
     cfg = load_grid_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
     incidents = load_evaluation_data(cfg)
     check_period(cfg, incidents.frame["time"])  # before the progress bar: bad periods are one line
+    n_days = len(evaluation_days(cfg, incidents.frame["time"])[0])
     console = Console(stderr=True, quiet=quiet)
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -71,11 +77,13 @@ def _evaluate(
         console=console,
     ) as bar:
         task = bar.add_task(
-            f"{cfg.name}: {len(cfg.algorithms)} models × {cfg.days} days",
-            total=len(cfg.algorithms) * cfg.days,
+            f"{cfg.name}: {len(cfg.algorithms)} models × {n_days} days",
+            total=len(cfg.algorithms) * n_days,
         )
         result = evaluate(cfg, incidents=incidents, progress=lambda n: bar.advance(task, n))
     path = write_evaluation(result, out, overwrite=overwrite)
+    for note in result.info.get("warnings", []):
+        typer.echo(f"warning: {note}", err=True)
     if not quiet:
         _print_table(result)
     typer.echo(f"results written to {path}")

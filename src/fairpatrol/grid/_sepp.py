@@ -161,16 +161,31 @@ def gaussian_weights(d2: np.ndarray, h: float) -> np.ndarray:
 
 
 @njit(cache=True)
+def kde_background(
+    q: np.ndarray, bg_ptr: np.ndarray, bg_idx: np.ndarray, bg_k: np.ndarray, span: float, out: np.ndarray
+) -> None:
+    """μ(s_j) = (1/T) Σ_{k ≠ j} q_k K_h(s_j − s_k) at every event, written to ``out`` (per m² per day).
+
+    Leave-one-out: the event's own kernel is left out. Included, its weight q_j K_h(0)/T lets every event
+    explain itself: at h = 250 m and T = 30 days it is about as large as the whole background density of
+    a city, and θ collapses to 0 (docs/grid.md, "SEPP").
+    """
+    for j in range(q.shape[0]):
+        b = 0.0
+        for e in range(bg_ptr[j], bg_ptr[j + 1]):
+            i = bg_idx[e]
+            if i != j:
+                b += q[i] * bg_k[e]
+        out[j] = b / span
+
+
+@njit(cache=True)
 def em_step(
     t: np.ndarray,
-    bg_ptr: np.ndarray,
-    bg_idx: np.ndarray,
-    bg_k: np.ndarray,
+    background: np.ndarray,
     tr_ptr: np.ndarray,
     tr_idx: np.ndarray,
     tr_d2: np.ndarray,
-    q: np.ndarray,
-    span: float,
     theta: float,
     omega: float,
     sigma: float,
@@ -180,7 +195,8 @@ def em_step(
 ) -> tuple[float, float, float, float]:
     """One E-step with the M-step sums: returns (Σ p_ij, Σ p_ij Δt, Σ p_ij |Δs|², Σ log λ_j).
 
-    The new background weights p_jj are written to ``q_out``.
+    ``background`` is μ(s_j) at every event (per m² per day); the new background probabilities p_jj are
+    written to ``q_out``.
     """
     n = t.shape[0]
     if gaussian:
@@ -194,10 +210,7 @@ def em_step(
     s_pd2 = 0.0
     loglik = 0.0
     for j in range(n):
-        b = 0.0
-        for e in range(bg_ptr[j], bg_ptr[j + 1]):
-            b += q[bg_idx[e]] * bg_k[e]
-        b /= span
+        b = background[j]
         s = 0.0
         sdt = 0.0
         sd2 = 0.0

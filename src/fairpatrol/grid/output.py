@@ -15,7 +15,8 @@ Layout of ``DIR``:
 * ``cells.parquet``: the grid (cell_id, lattice position, centre, area in the city, area and group,
   square as WKB);
 * ``evaluate.yaml``: the resolved config, the models' parameters, the grid and its comparison with the
-  bundled reference grid, data counts, days without crime, timings and software versions;
+  bundled reference grid, data counts, days without crime, low-count days and ``warnings``, timings and
+  software versions;
 * ``coverage_curves.png``, ``emd.png``, ``map.png``: the figures of :mod:`fairpatrol.grid.plots`.
 """
 
@@ -29,7 +30,7 @@ import pandas as pd
 import yaml
 
 from fairpatrol.atomic import atomic_directory
-from fairpatrol.grid.evaluate import METRIC_DOC, EvaluationResult, summarise
+from fairpatrol.grid.evaluate import EvaluationResult, metric_docs, summarise
 
 
 def predictions_frame(result: EvaluationResult) -> pd.DataFrame:
@@ -76,7 +77,8 @@ def evaluate_document(result: EvaluationResult) -> dict[str, Any]:
         "dates": [str(result.dates[0].date()), str(result.dates[-1].date())],
         "coverage_levels": len(result.coverages),
         "groups": {"group_1": g1, "group_2": g2, "rule": result.config.data.group_rule or "default"},
-        "metrics": METRIC_DOC,
+        "metrics": metric_docs(cfg.metrics),
+        "days_evaluated": result.info.get("days_evaluated", len(result.dates)),
         "zero_crime_days": "metrics dividing by the day's crimes (PF, hit rate, PAI, EMD) are NaN on a day "
         "without crime in the grid, a group's EMD on a day without crime in the group; left out of means",
     }
@@ -91,6 +93,8 @@ def evaluate_document(result: EvaluationResult) -> dict[str, Any]:
             "days_without_crime_per_group",
         )
     }
+    doc["low_count_days"] = result.info.get("low_count_days", [])
+    doc["warnings"] = result.info.get("warnings", [])
     doc["data_report"] = result.info.get("data_report")
     doc["versions"] = versions()
     doc["seconds"] = {k: round(v, 3) for k, v in result.seconds.items()}
@@ -114,7 +118,8 @@ def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bo
         plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png")
         plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png")
         day = pd.Timestamp(result.config.map_day or result.dates[0])
-        k = int((day - result.dates[0]).days)
+        k = int(result.dates.get_indexer([day], method="nearest")[0])  # a low-count map day: nearest
+        day = result.dates[k]
         plots.day_map(
             result.grid,
             {name: pred[k] for name, pred in result.predictions.items()},
