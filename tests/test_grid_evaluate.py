@@ -397,3 +397,22 @@ def test_cli_warns_about_the_chicago_split_artefact(tmp_path):
     assert doc["resolved"]["days_evaluated"] == 2 and doc["low_count_days"][0]["date"] == "2022-12-31"
     dates = pd.to_datetime(pd.read_parquet(out / "metrics.parquet")["date"].unique())
     assert sorted(dates.strftime("%Y-%m-%d")) == ["2022-12-30", "2023-01-01"]
+
+
+def test_paper_preset_report_shows_the_warnings_and_the_value_emd(tmp_path):
+    from fairpatrol.grid.config import load_grid_preset
+    from fairpatrol.grid.evaluate import evaluate
+    from fairpatrol.grid.output import write_evaluation
+    from fairpatrol.report import write_report
+
+    cfg = load_grid_preset("chicago-grid-paper", start="2022-12-30", days=3, algorithms="NaiveKDE,SEPP")
+    res = evaluate(cfg)
+    assert res.grid.label_rule == "reference" and res.grid.n == 710
+    out = write_evaluation(res, tmp_path / "paper")
+    doc = yaml.safe_load((out / "evaluate.yaml").read_text())
+    assert doc["metrics"]["gini"] == "coefficient" and "2 (benefit" in doc["resolved"]["metrics"]["pf_gini"]
+    assert doc["reference_grid"]["label_agreement"] == 1.0
+    html = write_report(out, tmp_path / "r.html").path.read_text(encoding="utf-8")
+    assert "Data warnings." in html and "2022-12-31 has 8 incidents" in html
+    assert "Distance of the cell values" in html
+    assert " m [" not in html.split("Distance of the cell values", 1)[1][:400]

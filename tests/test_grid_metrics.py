@@ -183,7 +183,9 @@ def test_floor_selection_can_select_no_cell():
     cov = np.array([0.3, 0.5, 1.0])
     np.testing.assert_array_equal(gm.selection_sizes(2, cov, "ceil"), [1, 1, 2])
     np.testing.assert_array_equal(gm.selection_sizes(2, cov, "floor"), [0, 1, 2])
-    np.testing.assert_array_equal(gm.selection_sizes(215, np.array([0.01, 0.15, 0.295]), "floor"), [2, 32, 63])
+    np.testing.assert_array_equal(
+        gm.selection_sizes(215, np.array([0.01, 0.15, 0.295]), "floor"), [2, 32, 63]
+    )
     f = gm.prediction_benefit(PRED, OBS, A, cov, selection="floor")
     np.testing.assert_allclose(f, [[np.nan, 0.15, 0.125]])
     p = gm.precision(PRED, OBS, A, cov, selection="floor")

@@ -224,7 +224,7 @@ def test_fit_errors(grid):
         SEPP(sigma_min=600.0).fit(ev, until=ORIGIN + pd.Timedelta(days=3), grid=grid)
 
 
-# -- the grid SEPP of the PF/RAF study: a cell trigger that can fit θ > 0, date-only incidents -----------------
+# -- the grid SEPP of the PF/RAF study: a cell trigger that can fit θ > 0, date-only incidents ------------
 # Events simulated with the cell trigger (offspring uniform in the parent's 1 km cell), background 20 a day,
 # θ = 0.3, ω = 0.5 per day; 300 days in one window, 500 m KDE or per-cell background. Stated tolerance:
 # θ ± 0.04. Seeds 0-2 gave θ 0.295-0.305 (exact times) and 0.297-0.306 (times cut to dates, then placed

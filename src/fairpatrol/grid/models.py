@@ -309,8 +309,10 @@ class SEPP(GridModel):
     or the parent's own cell (``trigger='cell'``, offspring uniform in it). θ is the expected number of
     offspring per event and 1/ω the mean trigger delay in days; μ̄ = Σ q_k / T is the background rate per
     day. EM and truncation: :mod:`fairpatrol.grid._sepp`; the KDE background at an event leaves the event
-    itself out. The EM stops when one iteration changes θ, ω, σ and μ̄ each by at most ``tol`` (relative)
-    and every background probability q_j by at most ``tol`` (absolute), or after ``max_iter`` iterations;
+    itself out. The EM stops when one iteration changes θ and every background probability q_j by at most
+    ``tol`` (absolute: they are shares of events), μ̄ by at most ``tol`` relative, and ω and σ by at most
+    ``tol`` relative once weighted by the share of triggered events Σ p_ij / N (with θ near 0 they are barely
+    identified and drift on a flat likelihood), or after ``max_iter`` iterations;
     ``converged_`` says which; ``loglik_`` is the log-likelihood Σ_j log λ(s_j, t_j) − ∫∫ λ of the fitted
     (truncated) model on the window. The forecast of cell c for the day [d, d + 1) is
 
@@ -518,10 +520,14 @@ class SEPP(GridModel):
             new_sigma = sigma
             if gaussian and s_p > 0:
                 new_sigma = min(max(math.sqrt(s_pd2 / (2.0 * s_p)), float(self.sigma_min)), sigma_max)
+            # ω and σ shape the triggered share of the events only (Σ p_ij / N): their relative change
+            # counts in that proportion, or with θ near 0 they drift along a flat likelihood for hundreds of
+            # iterations without changing the fit (Bogotá, docs/grid.md "SEPP")
+            share = min(1.0, s_p / n)
             change = max(
-                abs(new_theta - theta) / theta,
-                abs(new_omega - omega) / omega,
-                abs(new_sigma - sigma) / sigma,
+                abs(new_theta - theta),  # θ is the share of triggered events, like the q_j: absolute
+                share * abs(new_omega - omega) / omega,
+                share * abs(new_sigma - sigma) / sigma,
                 abs(q_new.sum() - q.sum()) / max(q.sum(), 1e-300),
                 float(np.max(np.abs(q_new - q))),
             )

@@ -115,8 +115,9 @@ def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bo
         cells_frame(result).to_parquet(tmp / "cells.parquet", compression="zstd", index=False)
         with open(tmp / "evaluate.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(_plain(evaluate_document(result)), fh, sort_keys=False, allow_unicode=True)
-        plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png")
-        plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png")
+        settings = result.config.metrics
+        plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png", settings.gini)
+        plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png", settings.emd)
         day = pd.Timestamp(result.config.map_day or result.dates[0])
         k = int(result.dates.get_indexer([day], method="nearest")[0])  # a low-count map day: nearest
         day = result.dates[k]
