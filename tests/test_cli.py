@@ -34,9 +34,12 @@ def preset_run(tmp_path_factory):
 def test_preset_writes_tidy_results(preset_run):
     out, output = preset_run
     assert {p.name for p in out.iterdir()} == {
+        "areas.parquet",
         "allocations.parquet",
         "metrics.parquet",
+        "groups.parquet",
         "summary.csv",
+        "group_summary.csv",
         "config.yaml",
     }
     alloc = pd.read_parquet(out / "allocations.parquet")
@@ -67,7 +70,7 @@ def test_preset_writes_tidy_results(preset_run):
 def test_results_match_a_rerun_from_the_written_config(preset_run, tmp_path):
     out, _ = preset_run
     cfg = yaml.safe_load((out / "config.yaml").read_text())
-    for key in ("resolved", "data_report", "versions", "seconds"):
+    for key in ("resolved", "inputs", "data_report", "versions", "seconds"):
         cfg.pop(key)
     scenario = tmp_path / "again.yaml"
     scenario.write_text(yaml.safe_dump(cfg))

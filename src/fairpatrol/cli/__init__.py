@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from fairpatrol.cli import analyze, datasets, evaluate, report, run, sweep
+from fairpatrol.cli import analyze, check, datasets, evaluate, report, run, sweep
 
 app = typer.Typer(
     add_completion=False,
@@ -17,7 +17,7 @@ app = typer.Typer(
     help="Simulate and audit place-based predictive policing on real data.",
 )
 #: The command modules, in the order ``--help`` lists them; each defines a function of its own name.
-COMMANDS = (run, sweep, analyze, evaluate, report, datasets)
+COMMANDS = (check, run, sweep, analyze, evaluate, report, datasets)
 for module in COMMANDS:
     name = module.__name__.rsplit(".", 1)[-1]
     app.command(name)(getattr(module, name))

@@ -65,8 +65,8 @@ def _evaluate(
     overrides = {"start": start, "days": days, "algorithms": models}
     cfg = load_grid_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
     incidents = load_evaluation_data(cfg)
-    check_period(cfg, incidents.frame["time"])  # before the progress bar: bad periods are one line
-    n_days = len(evaluation_days(cfg, incidents.frame["time"])[0])
+    check_period(cfg, incidents.incidents.frame["time"])  # before the progress bar: bad periods: one line
+    n_days = len(evaluation_days(cfg, incidents.incidents.frame["time"])[0])
     console = Console(stderr=True, quiet=quiet)
     with Progress(
         TextColumn("[bold]{task.description}"),

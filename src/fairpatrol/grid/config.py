@@ -30,7 +30,15 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from fairpatrol.config import DataConfig, StrictModel, parse_yaml, read_yaml_file, validation_error
+from fairpatrol.config import (
+    DataConfig,
+    GridAreasConfig,
+    Located,
+    StrictModel,
+    parse_yaml,
+    read_yaml_file,
+    validation_error,
+)
 from fairpatrol.errors import ConfigError
 
 PRESET_DIR = "grid"
@@ -116,8 +124,12 @@ class LowCountDays(StrictModel):
     span: int = Field(default=14, ge=3, le=183)
 
 
-class EvaluateConfig(StrictModel):
-    """A rolling evaluation: daily forecasts of each model over ``days`` days from ``start``."""
+class EvaluateConfig(Located):
+    """A rolling evaluation: daily forecasts of each model over ``days`` days from ``start``.
+
+    The grid is ``data.areas`` when that is a grid (``areas: {grid: {size_m: 1000}}``, the same grid a
+    ``fairpatrol run`` can use), else cut from the data's areas with the ``grid`` settings.
+    """
 
     name: str = "grid-evaluation"
     description: str = ""
@@ -170,6 +182,8 @@ class EvaluateConfig(StrictModel):
                 GRID_MODELS[name](**params)._check_settings()
             except (TypeError, ValueError) as err:
                 raise ValueError(f"models.{name}: {err}") from None
+        if isinstance(self.data.areas, GridAreasConfig) and "grid" in self.model_fields_set:
+            raise ValueError("give the grid once: in data.areas.grid or in grid, not both")
         for item in self.exclude_days:
             if isinstance(item, tuple) and item[1] < item[0]:
                 raise ValueError(f"exclude_days: the range {item[0]} .. {item[1]} ends before it begins")
@@ -208,20 +222,26 @@ class EvaluateConfig(StrictModel):
         return GRID_MODELS[name](**params)
 
 
-def parse_evaluate(raw: Any, source: str = "<evaluate config>", **overrides: Any) -> EvaluateConfig:
-    """Validate a config mapping; ``overrides`` (start, days, algorithms…) that are not None replace keys."""
+def parse_evaluate(
+    raw: Any, source: str = "<evaluate config>", *, base_dir: str | Path | None = None, **overrides: Any
+) -> EvaluateConfig:
+    """Validate a config mapping; ``overrides`` (start, days, algorithms…) that are not None replace keys;
+    relative input paths are relative to ``base_dir``."""
     if not isinstance(raw, dict):
         raise ConfigError("an evaluation config must be a YAML mapping of keys to values", source=source)
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        return EvaluateConfig.model_validate(merged)
+        return EvaluateConfig.model_validate(merged).at(base_dir)
     except ValidationError as err:
         raise validation_error(err, source) from None
 
 
 def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
-    """Read and validate an evaluation config file (a relative incident path is relative to the file)."""
-    return parse_evaluate(read_yaml_file(path, "evaluation config"), source=str(path), **overrides)
+    """Read and validate an evaluation config file (input paths are relative to its folder)."""
+    p = Path(path)
+    return parse_evaluate(
+        read_yaml_file(p, "evaluation config"), source=str(p), base_dir=p.parent, **overrides
+    )
 
 
 def grid_preset_names() -> list[str]:

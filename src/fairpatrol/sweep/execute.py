@@ -75,6 +75,7 @@ def tasks_of(plan: SweepPlan, cells: list[SweepCell] | None = None) -> list[Cell
             c.config.model_dump(mode="json"),
             jsonable(c.columns),
             plan.spec.allocations,
+            None if c.config.base_dir is None else str(c.config.base_dir),
         )
         for c in cells
     ]
@@ -96,7 +97,7 @@ def run_sweep(
     ``on_start(total, to_run)`` and ``on_cell(outcome)`` report progress (e.g. to a progress bar).
     """
     t0 = time.perf_counter()
-    with SweepStore.open(out, plan.manifest(), overwrite=overwrite) as store:
+    with SweepStore.open(out, plan.manifest(out), overwrite=overwrite) as store:
         done = store.finished()
         todo = tasks_of(plan, [c for c in plan.cells if c.id not in done])
         n_workers = max(1, min(workers or default_workers(), len(todo) or 1))

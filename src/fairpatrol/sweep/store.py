@@ -6,6 +6,9 @@ Layout of ``DIR``::
     metrics/cell=<id>/part-0.parquet   one hive partition per cell of each tidy table of `fairpatrol run`
     summary/cell=<id>/part-0.parquet
     allocations/cell=<id>/part-0.parquet
+    groups/cell=<id>/part-0.parquet, group_summary/cell=<id>/part-0.parquet
+    areas/cell=<id>/part-0.parquet     the cell's areas (GeoParquet)
+    areas.parquet                      the areas of every cell, when no data setting is swept
     configs/<id>.yaml                  the cell's resolved config, seeds, data report, versions
     failures/<id>.json                 the error of a cell that failed (removed when it later succeeds)
     analysis/*.csv                     written by `fairpatrol analyze`
@@ -43,9 +46,10 @@ def partition(root: Path, table: str, cell_id: str) -> Path:
 class SweepStore:
     """Owns a sweep directory while a sweep runs (holds an exclusive lock on ``DIR/.lock``)."""
 
-    def __init__(self, root: Path, lock_fd: int | None) -> None:
+    def __init__(self, root: Path, lock_fd: int | None, shared_areas: bool = False) -> None:
         self.root = root
         self._lock_fd = lock_fd
+        self.shared_areas = shared_areas
 
     # -------------------------------------------------------------------------------- opening
     @classmethod
@@ -55,7 +59,7 @@ class SweepStore:
         if root.exists() and not root.is_dir():
             raise FairpatrolError(f"{root}: exists and is not a directory")
         root.mkdir(parents=True, exist_ok=True)
-        store = cls(root, _lock(root))
+        store = cls(root, _lock(root), bool(manifest.get("shared_areas", False)))
         try:
             store._check(manifest, overwrite)
             store._write_text(root / MANIFEST, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
@@ -141,6 +145,11 @@ class SweepStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(target, ignore_errors=True)
             (stage / table).rename(target)
+        areas = outcome.tables.get("areas")
+        if areas is not None and self.shared_areas and not (self.root / "areas.parquet").exists():
+            tmp = self.root / PARTIAL / f"areas.parquet.{os.getpid()}.tmp"
+            tmp.write_bytes(areas)
+            os.replace(tmp, self.root / "areas.parquet")
         self._write_text(self.root / "configs" / f"{cid}.yaml", outcome.config_yaml)
         shutil.rmtree(stage, ignore_errors=True)
         (self.root / "failures" / f"{cid}.json").unlink(missing_ok=True)

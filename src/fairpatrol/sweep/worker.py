@@ -14,8 +14,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Tables written per cell, in writing order.
-TABLES = ("metrics", "summary", "allocations")
+#: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
+TABLES = ("metrics", "summary", "allocations", "groups", "group_summary", "areas")
 
 _INCIDENTS: dict[str, Any] = {}
 _CACHE_SIZE = 4
@@ -30,6 +30,7 @@ class CellTask:
     config: dict[str, Any]
     columns: dict[str, Any]
     allocations: bool = True
+    base_dir: str | None = None  # the folder relative input paths of ``config`` are relative to
 
 
 @dataclass
@@ -46,14 +47,15 @@ class CellOutcome:
 
 
 def _incidents(config: Any) -> Any:
-    """The cell's incidents, cached per worker process by data settings (loading costs ≈0.2 s)."""
-    from fairpatrol.sim.study import load_study_incidents
+    """The cell's areas and incidents (:class:`fairpatrol.data.StudyInputs`), cached per worker process by
+    data settings and folder (loading costs ≈0.2 s)."""
+    from fairpatrol.sim.study import load_study_data
 
-    key = json.dumps(config.data.model_dump(mode="json"), sort_keys=True)
+    key = json.dumps([config.data.model_dump(mode="json"), str(config.base_dir)], sort_keys=True)
     if key not in _INCIDENTS:
         if len(_INCIDENTS) >= _CACHE_SIZE:
             _INCIDENTS.pop(next(iter(_INCIDENTS)))
-        _INCIDENTS[key] = load_study_incidents(config)
+        _INCIDENTS[key] = load_study_data(config)
     return _INCIDENTS[key]
 
 
@@ -93,11 +95,19 @@ def cell_tables(
     """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns."""
     import pyarrow as pa
 
-    from fairpatrol.results import allocations_table, metrics_table, summary_frame
+    from fairpatrol.results import (
+        allocations_table,
+        group_summary_frame,
+        groups_table,
+        metrics_table,
+        summary_frame,
+    )
 
     tables = {
         "metrics": metrics_table(result),
         "summary": pa.Table.from_pandas(summary_frame(result), preserve_index=False),
+        "groups": groups_table(result),
+        "group_summary": pa.Table.from_pandas(group_summary_frame(result), preserve_index=False),
     }
     if allocations:
         tables["allocations"] = allocations_table(result)
@@ -116,13 +126,14 @@ def run_cell(task: CellTask) -> CellOutcome:
         from fairpatrol.results import config_document
         from fairpatrol.sim.study import run_study
 
-        config = parse_scenario(task.config, source=f"cell {task.cell_id}")
+        config = parse_scenario(task.config, source=f"cell {task.cell_id}", base_dir=task.base_dir)
         result = run_study(config, incidents=_incidents(config))
         tables = cell_tables(result, task.columns, task.allocations)
         blobs = {
             name: _parquet_bytes(table, level=1 if name == "allocations" else None)
             for name, table in tables.items()
         }
+        blobs["areas"] = _parquet_bytes(result.areas.to_arrow())  # GeoParquet
         doc = config_document(result)
         doc["sweep"] = {"cell": task.cell_id, "slug": task.slug, "columns": task.columns}
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
