@@ -65,6 +65,8 @@ class Run:
         """Value of each model on one day at the coverage level nearest ``coverage``."""
         m = self.result.metrics
         m = m[(m["metric"] == metric) & (m["group"] == group) & (m["date"] == pd.Timestamp(day))]
+        if m.empty:
+            raise KeyError(f"{day} was not evaluated")
         levels = m["coverage"].unique()
         m = m[np.isclose(m["coverage"], levels[np.argmin(np.abs(levels - coverage))])]
         return m.set_index("model", drop=True)["value"].reindex(self.models)
@@ -107,6 +109,8 @@ FIG3_DAYS = {"bogota": "2018-11-16", "chicago": "2022-06-03"}
 def pf_small(runs):
     vals = []
     ok = True
+    if any(pd.Timestamp(FIG3_DAYS[c]) not in r.result.dates for c, r in _cities(runs)):
+        return "Fig. 3 days not evaluated", None
     for city, r in _cities(runs):
         day = FIG3_DAYS[city]
         gini = r.on_day("pf_gini", "between", 0.15, day).max()
@@ -118,6 +122,8 @@ def pf_small(runs):
 
 def raf_disparity_15(runs):
     vals, ok = [], True
+    if any(pd.Timestamp(FIG3_DAYS[c]) not in r.result.dates for c, r in _cities(runs)):
+        return "Fig. 3 days not evaluated", None
     for city, r in _cities(runs):
         day = FIG3_DAYS[city]
         gap = r.on_day("precision", r.g_high, 0.15, day) - r.on_day("precision", r.g_low, 0.15, day)

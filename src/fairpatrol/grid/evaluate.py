@@ -383,9 +383,12 @@ def summarise(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
 
 def _reference(city: str):
-    if city not in REFERENCE_GRIDS:
+    """The bundled reference grid of ``city`` (``grid.groups: reference`` needs one)."""
+    if city not in reference_grid_names():
         raise DataError(
-            f"grid.groups: reference needs a bundled reference grid; {city} has none", field="grid"
+            f"grid.groups: reference needs a bundled reference grid; {city!r} has none "
+            f"(bundled: {', '.join(reference_grid_names())})",
+            field="grid.groups",
         )
     return load_reference_grid(city)
 
