@@ -2,12 +2,13 @@
 
 Model (time in days, space in metres), for events (t_j, s_j) of a training window of length T:
 
-    λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω (t − t_i)} g(s − s_i),     μ(s) = (1/T) Σ_k q_k K_h(s − s_k)
+    λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω (t − t_i)} g(s − s_i)
 
-K_h is an isotropic Gaussian of fixed bandwidth h, so μ is a weighted kernel density scaled to a rate:
-its total is the background rate μ̄ = Σ_k q_k / T per day. g is either the isotropic Gaussian trigger
-φ_σ (``gaussian``) or the parent's grid cell, g = 1[cell(s) = cell(s_i)] / |cell| (``cell``, the grid
-ETAS of Mohler et al. 2015). This is the stochastic-declustering EM of Mohler et al. (2011, JASA 106:100),
+The background μ is computed by the caller at every event (:class:`fairpatrol.grid.models.SEPP`): a
+weighted Gaussian KDE μ(s_j) = (1/T) Σ_{k ≠ j} q_k K_h(s_j − s_k) (:func:`kde_background`, leaving the
+event itself out), or a constant rate per grid cell. g is either the isotropic Gaussian trigger φ_σ
+(``gaussian``) or the parent's grid cell, g = 1[cell(s) = cell(s_i)] / |cell| (``cell``, the grid ETAS of
+Mohler et al. 2015). This is the stochastic-declustering EM of Mohler et al. (2011, JASA 106:100),
 Zhuang, Ogata & Vere-Jones (2002): with λ_j = λ(s_j, t_j),
 
     E-step:  p_jj = μ(s_j) / λ_j,   p_ij = θ ω e^{−ω Δt_ij} g(Δs_ij) / λ_j
@@ -15,14 +16,13 @@ Zhuang, Ogata & Vere-Jones (2002): with λ_j = λ(s_j, t_j),
              q_j = p_jj (the background weights of μ, whose total Σ_j p_jj / T is μ̄).
 
 Truncation: a pair (i, j) enters only if 0 < t_j − t_i ≤ ``time_cutoff`` and |s_j − s_i| ≤
-``space_cutoff`` (``cell``: same cell), and the background sum at s_j only over events within
+``space_cutoff`` (``cell``: same cell), and the KDE background sum at s_j only over events within
 ``bg_cutoff`` bandwidths; both lists are built once per fit (:func:`neighbour_pairs`, a bucketed search)
 and every EM iteration is then O(pairs). The iteration is serial: at Chicago's 6-8 thousand events per
-30-day window it takes about 3 ms, less than the cost of waking a second thread on a shared machine, and
-its sums are then reproducible to the bit. Events with equal times cannot trigger each
-other (strictly earlier parents). The background sum includes the event itself (the KDE evaluated at its
-own point), which keeps every λ_j > 0; its weight q_j K_h(0) / T is small against the density of
-neighbours unless the event is isolated.
+30-day window it takes a few milliseconds, less than the cost of waking a second thread on a shared
+machine, and its sums are then reproducible to the bit. Events with equal times cannot trigger each
+other (strictly earlier parents; date-only events are placed within their day first). An event with
+neither background mass nor a parent in reach counts as background (q_j = 1).
 """
 
 from __future__ import annotations
