@@ -204,20 +204,10 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def versions() -> dict[str, str]:
-    import numba
-    import pyarrow
-    import scipy
+    """Versions of the packages that can change the numbers (:data:`fairpatrol.environment.PACKAGES`)."""
+    from fairpatrol.environment import installed_versions
 
-    import fairpatrol
-
-    return {
-        "fairpatrol": fairpatrol.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "numba": numba.__version__,
-        "scipy": scipy.__version__,
-        "pyarrow": pyarrow.__version__,
-    }
+    return installed_versions()
 
 
 def config_document(res: StudyResult) -> dict[str, Any]:
@@ -254,7 +244,7 @@ def config_document(res: StudyResult) -> dict[str, Any]:
 
 def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False) -> Path:
     """Write the results directory atomically (temporary directory, then rename)."""
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, kind="run", overwrite=overwrite) as tmp:
         pq.write_table(
             allocations_table(res), tmp / "allocations.parquet", compression="zstd", compression_level=1
         )

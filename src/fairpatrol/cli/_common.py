@@ -1,13 +1,166 @@
-"""Pieces shared by the command modules (a leaf module: it imports no command)."""
+"""Pieces shared by the command modules (a leaf module: it imports no command).
+
+:func:`guarded` wraps every command (docs/errors.md): a :class:`~fairpatrol.errors.FairpatrolError` is one
+``error:`` line and exit code 2; a file-system or memory failure is one line naming the file, exit code 2;
+anything else is a bug, reported as one line pointing to a log file that holds the traceback and the
+package versions, exit code 1. ``fairpatrol --debug …`` (or ``FAIRPATROL_DEBUG=1``) shows the traceback
+instead. Warnings meant for the user (:class:`~fairpatrol.errors.FairpatrolWarning`) are ``warning:`` lines.
+"""
 
 from __future__ import annotations
 
-from typing import NoReturn
+import datetime as dt
+import errno
+import functools
+import os
+import sys
+import tempfile
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
+import click
 import typer
+
+#: Exit codes: a user-facing failure (bad input, output refused, no space…), a bug, an interruption.
+EXIT_USER, EXIT_BUG, EXIT_INTERRUPTED = 2, 1, 130
+#: Crash logs kept in the log directory (older ones are removed).
+KEEP_LOGS = 50
+#: errno values of file-system failures that are the environment's, not fairpatrol's.
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOENT,
+    errno.EISDIR,
+    errno.ENOTDIR,
+    errno.EMFILE,
+    errno.ENAMETOOLONG,
+    errno.EIO,
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> NoReturn:
     """Print ``error: message`` on stderr and exit with code 2 (a user-facing failure)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    raise typer.Exit(code=EXIT_USER)
+
+
+def log_dir() -> Path:
+    """Where crash logs go: ``$FAIRPATROL_LOG_DIR``, else ``$XDG_CACHE_HOME/fairpatrol/logs``, else
+    ``~/.cache/fairpatrol/logs`` (never next to the user's input files)."""
+    if os.environ.get("FAIRPATROL_LOG_DIR"):
+        return Path(os.environ["FAIRPATROL_LOG_DIR"])
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "fairpatrol" / "logs"
+
+
+def write_crash_log(exc: BaseException) -> Path | None:
+    """Write the traceback, command line and versions of ``exc`` to a new log file; its path, or None."""
+    from fairpatrol.environment import installed_versions, python_description
+
+    now = dt.datetime.now()
+    lines = [
+        f"fairpatrol crash log, {now.isoformat(timespec='seconds')}",
+        f"command: {' '.join(sys.argv)}",
+        f"python: {python_description()}",
+        "versions: " + ", ".join(f"{k} {v}" for k, v in installed_versions().items()),
+        "",
+        "".join(traceback.format_exception(exc)),
+    ]
+    text = "\n".join(lines)
+    name = f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}.log"
+    for folder in (log_dir(), Path(tempfile.gettempdir()) / "fairpatrol-logs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+        except OSError:
+            continue
+        _prune(folder)
+        return path
+    return None
+
+
+def _prune(folder: Path) -> None:
+    logs = sorted(folder.glob("crash-*.log"))
+    for old in logs[:-KEEP_LOGS]:
+        old.unlink(missing_ok=True)
+
+
+def debug_enabled() -> bool:
+    """Whether ``--debug`` was given to ``fairpatrol`` (or ``FAIRPATROL_DEBUG`` is set)."""
+    if os.environ.get("FAIRPATROL_DEBUG", "") not in ("", "0"):
+        return True
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("debug"))
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from fairpatrol.errors import FairpatrolWarning
+
+    if issubclass(category, FairpatrolWarning):
+        typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+def _bug(exc: BaseException) -> str:
+    message = " ".join(str(exc).split())[:200]
+    return f"internal error ({type(exc).__name__}: {message}), a bug in fairpatrol"
+
+
+def _unexpected(exc: BaseException, what: str, code: int) -> NoReturn:
+    log = write_crash_log(exc)
+    where = f"the traceback and versions are in {log}" if log else "no log could be written"
+    typer.echo(f"error: {what}; {where} (run with --debug to show it here)", err=True)
+    raise typer.Exit(code=code)
+
+
+def guarded(command: F) -> F:
+    """Wrap a command: one line for every failure, a crash log for bugs (see the module docstring)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from fairpatrol.errors import FairpatrolError
+
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return command(*args, **kwargs)
+            except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+                raise
+            except FairpatrolError as err:
+                if debug_enabled():
+                    raise
+                fail(str(err))
+            except KeyboardInterrupt:
+                typer.echo("interrupted: nothing half-written was left behind", err=True)
+                raise typer.Exit(code=EXIT_INTERRUPTED) from None
+            except MemoryError as err:
+                if debug_enabled():
+                    raise
+                _unexpected(err, "out of memory: lower runs, days or the number of cells", EXIT_USER)
+            except OSError as err:
+                if debug_enabled():
+                    raise
+                if err.errno not in _ENVIRONMENT_ERRNOS:
+                    _unexpected(err, _bug(err), EXIT_BUG)
+                where = err.filename if err.filename is not None else "file system"
+                _unexpected(err, f"{where}: {err.strerror}", EXIT_USER)
+            except Exception as err:
+                if debug_enabled():
+                    raise
+                _unexpected(err, _bug(err), EXIT_BUG)
+
+    return wrapper  # type: ignore[return-value]

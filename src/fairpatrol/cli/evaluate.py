@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import fail
-
 #: Coverage (fraction of cells) shown in the printed table.
 TABLE_COVERAGE = 0.10
 
@@ -25,12 +23,7 @@ def evaluate(
 ) -> None:
     """Forecast every day on a grid with a rolling 30-day window and measure prediction fairness,
     allocation fairness, spatial EMD, hit rate and PAI at coverage 1-30 %."""
-    from fairpatrol.errors import FairpatrolError
-
-    try:
-        _evaluate(config, out, preset, start, days, models, overwrite, quiet)
-    except FairpatrolError as err:
-        fail(str(err))
+    _evaluate(config, out, preset, start, days, models, overwrite, quiet)
 
 
 def _evaluate(
@@ -46,7 +39,8 @@ def _evaluate(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fairpatrol.errors import ConfigError, FairpatrolError
+    from fairpatrol.atomic import check_output_dir
+    from fairpatrol.errors import ConfigError
     from fairpatrol.grid.config import load_evaluate, load_grid_preset
     from fairpatrol.grid.evaluate import check_period, evaluate, load_evaluation_data
     from fairpatrol.grid.output import write_evaluation
@@ -55,10 +49,9 @@ def _evaluate(
         raise ConfigError("give either an evaluation config file or --preset NAME", field="config")
     if out is None:
         raise ConfigError("give the results directory with --out DIR", field="out")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
     overrides = {"start": start, "days": days, "algorithms": models}
     cfg = load_grid_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
+    check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
     check_period(cfg, incidents.frame["time"])  # before the progress bar: bad periods are one line
     console = Console(stderr=True, quiet=quiet)

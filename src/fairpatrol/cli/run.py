@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import fail
-
 
 def run(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file")] = None,
@@ -21,12 +19,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
 ) -> None:
     """Run a study (every algorithm × officers × reporting cell, all runs) and write tidy results."""
-    from fairpatrol.errors import FairpatrolError
-
-    try:
-        _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
-    except FairpatrolError as err:
-        fail(str(err))
+    _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
 
 
 def _run(
@@ -42,19 +35,21 @@ def _run(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from fairpatrol.atomic import check_output_dir
     from fairpatrol.config import load_preset, load_scenario
-    from fairpatrol.errors import ConfigError, FairpatrolError
+    from fairpatrol.errors import ConfigError
     from fairpatrol.results import headline_table, summary_frame, write_results
+    from fairpatrol.sim.budget import check_memory
     from fairpatrol.sim.study import load_study_incidents, prepare_study, run_study
 
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
     overrides = {"days": days, "runs": runs, "seed": seed}
     config = load_preset(preset, **overrides) if preset else load_scenario(scenario, **overrides)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
+    check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the simulation
     incidents = load_study_incidents(config)
     data = prepare_study(config, incidents)
+    check_memory(config, data, source=str(scenario) if scenario else f"preset {preset}")
     console = Console(stderr=True, quiet=quiet)
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -14,6 +14,7 @@ from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import BUNDLED_INCIDENTS, Incidents, load_areas, load_incident_file, load_incidents
 from fairpatrol.metrics import daily_metrics
 from fairpatrol.models.base import AreaModel
+from fairpatrol.sim.budget import check_memory
 from fairpatrol.sim.engine import BatchResult, Compat, RunSpec, WorldEffects, check_first_window, simulate
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.reporting import mean_rate, reporting_rates
@@ -183,6 +184,7 @@ def run_study(
     inc = incidents if incidents is not None else load_study_incidents(config)
     data = data if data is not None else prepare_study(config, inc)
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
+    check_memory(config, data, runs=len(runs), allocations=False)  # a one-line error, not a MemoryError
     cells = study_cells(config)
     rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
     compat = Compat(**config.compat.model_dump())

@@ -4,14 +4,24 @@ The cell runs :func:`fairpatrol.sim.study.run_study` and returns its tables as P
 tables as ``fairpatrol run``, plus one constant column per swept parameter), so the process that owns the
 results directory writes them: workers need no shared file system, and every write goes through one
 place (:mod:`fairpatrol.sweep.store`). Errors become a failed :class:`CellOutcome`, never an exception.
+
+Input files travel with the cell: on a Dask cluster, every file of the user's that a cell's config names
+(:func:`input_files`: the incident export, a reporting-rate CSV, an areas file with its sidecar files) is
+sent to the workers as bytes (:func:`read_inputs`), written once per worker into a cache folder named by
+its content hash (:func:`materialise`), and the cell runs on that copy. The cell's recorded config keeps
+the user's original paths.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: Tables written per cell, in writing order.
@@ -106,24 +116,88 @@ def cell_tables(
     return {name: with_columns(t, columns) for name, t in tables.items()}
 
 
-def run_cell(task: CellTask) -> CellOutcome:
-    """Simulate one cell and return its tables; any error is returned as a failed outcome."""
+#: Keys of a scenario whose values are never file paths (free text).
+_TEXT_KEYS = {"name", "description"}
+#: Sidecar files that travel with a file of the same stem (a shapefile is several files).
+_SIDECARS = {".shp": (".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix")}
+
+
+def _strings(value: Any, key: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() if k not in _TEXT_KEYS for s in _strings(v, k)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v, key)]
+    return [value] if isinstance(value, str) else []
+
+
+def input_files(config: dict[str, Any]) -> list[str]:
+    """The user's files a cell's config names: every string value that is an absolute path to a file."""
+    out = []
+    for text in _strings(config):
+        if os.path.isabs(text) and os.path.isfile(text) and text not in out:
+            out.append(text)
+    return out
+
+
+def read_inputs(path: str) -> dict[str, bytes]:
+    """The bytes of ``path`` and of its sidecar files, by file name (what travels to a worker)."""
+    p = Path(path)
+    names = [p] + [p.with_suffix(ext) for ext in _SIDECARS.get(p.suffix.lower(), ())]
+    return {q.name: q.read_bytes() for q in names if q.is_file()}
+
+
+def materialise(path: str, files: dict[str, bytes]) -> str:
+    """Write shipped ``files`` once into this machine's cache (a folder named by their SHA-256); the local
+    path standing for ``path``."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    folder = Path(tempfile.gettempdir()) / "fairpatrol-inputs" / digest.hexdigest()[:32]
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, blob in files.items():
+        target = folder / name
+        if not (target.is_file() and target.stat().st_size == len(blob)):
+            from fairpatrol.atomic import atomic_write
+
+            atomic_write(target, blob)
+    return str(folder / Path(path).name)
+
+
+def _replace_strings(value: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _replace_strings(v, mapping) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_strings(v, mapping) for v in value]
+    return mapping.get(value, value) if isinstance(value, str) else value
+
+
+def run_cell(task: CellTask, inputs: dict[str, dict[str, bytes]] | None = None) -> CellOutcome:
+    """Simulate one cell and return its tables; any error is returned as a failed outcome.
+
+    ``inputs`` (``{original path: {file name: bytes}}``) are the cell's input files shipped with it; the
+    cell runs on local copies of them (see the module docstring).
+    """
     t0 = time.perf_counter()
     try:
         import yaml
 
         from fairpatrol.config import parse_scenario
         from fairpatrol.results import config_document
-        from fairpatrol.sim.study import run_study
+        from fairpatrol.sim.budget import check_memory
+        from fairpatrol.sim.study import prepare_study, run_study
 
-        config = parse_scenario(task.config, source=f"cell {task.cell_id}")
-        result = run_study(config, incidents=_incidents(config))
+        local = {path: materialise(path, files) for path, files in (inputs or {}).items()}
+        config = parse_scenario(_replace_strings(task.config, local), source=f"cell {task.cell_id}")
+        incidents = _incidents(config)
+        data = prepare_study(config, incidents)
+        check_memory(config, data, allocations=task.allocations, source=f"cell {task.cell_id}")
+        result = run_study(config, incidents=incidents, data=data)
         tables = cell_tables(result, task.columns, task.allocations)
         blobs = {
             name: _parquet_bytes(table, level=1 if name == "allocations" else None)
             for name, table in tables.items()
         }
-        doc = config_document(result)
+        doc = _replace_strings(config_document(result), {v: k for k, v in local.items()})
         doc["sweep"] = {"cell": task.cell_id, "slug": task.slug, "columns": task.columns}
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         return CellOutcome(task.cell_id, True, blobs, text, time.perf_counter() - t0)
@@ -138,8 +212,8 @@ def run_cell(task: CellTask) -> CellOutcome:
         )
 
 
-def fairpatrol_version() -> str:
-    """The fairpatrol version importable in this process (asked of Dask workers before submitting)."""
-    import fairpatrol
+def worker_versions() -> dict[str, str]:
+    """Package versions importable in this process (asked of Dask workers before submitting)."""
+    from fairpatrol.environment import installed_versions
 
-    return fairpatrol.__version__
+    return installed_versions()
