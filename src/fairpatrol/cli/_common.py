@@ -164,3 +164,48 @@ def guarded(command: F) -> F:
                 _unexpected(err, _bug(err), EXIT_BUG)
 
     return wrapper  # type: ignore[return-value]
+
+
+class ProgressBar:
+    """A progress bar on stderr that appears with the first progress, so that a command failing in its
+    checks prints its one error line and nothing else."""
+
+    def __init__(self, description: str, unit: str, total: int | None = None, quiet: bool = False) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, quiet=quiet)
+        self.description, self.unit, self.total = description, unit, total
+        self._bar: Any = None
+        self._task: Any = None
+
+    def _started(self) -> Any:
+        if self._bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(self.unit),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=self.total)
+        return self._bar
+
+    def advance(self, n: int = 1) -> None:
+        self._started().advance(self._task, n)
+
+    def update(self, **fields: Any) -> None:
+        self._started().update(self._task, **fields)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from fairpatrol.cli._common import ProgressBar
+
 #: Coverage (fraction of cells) shown in the printed table.
 TABLE_COVERAGE = 0.10
 
@@ -36,9 +38,6 @@ def _evaluate(
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.errors import ConfigError
     from fairpatrol.grid.config import load_evaluate, load_grid_preset
@@ -54,20 +53,11 @@ def _evaluate(
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
     check_period(cfg, incidents.frame["time"])  # before the progress bar: bad periods are one line
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("forecasts"),
-        TimeElapsedColumn(),
-        console=console,
+    total = len(cfg.algorithms) * cfg.days
+    with ProgressBar(
+        f"{cfg.name}: {len(cfg.algorithms)} models × {cfg.days} days", "forecasts", total, quiet
     ) as bar:
-        task = bar.add_task(
-            f"{cfg.name}: {len(cfg.algorithms)} models × {cfg.days} days",
-            total=len(cfg.algorithms) * cfg.days,
-        )
-        result = evaluate(cfg, incidents=incidents, progress=lambda n: bar.advance(task, n))
+        result = evaluate(cfg, incidents=incidents, progress=bar.advance)
     path = write_evaluation(result, out, overwrite=overwrite)
     if not quiet:
         _print_table(result)

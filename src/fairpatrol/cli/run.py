@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from fairpatrol.cli._common import ProgressBar
+
 
 def run(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file")] = None,
@@ -33,7 +35,6 @@ def _run(
     quiet: bool,
 ) -> None:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.config import load_preset, load_scenario
@@ -50,19 +51,9 @@ def _run(
     incidents = load_study_incidents(config)
     data = prepare_study(config, incidents)
     check_memory(config, data, source=str(scenario) if scenario else f"preset {preset}")
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(f"{config.name}: {len(config.algorithms)} algorithms", total=None)
-        bar.update(task, total=len(config.algorithms) * config.days)
-        result = run_study(config, incidents=incidents, data=data, progress=lambda n: bar.advance(task, n))
+    total = len(config.algorithms) * config.days
+    with ProgressBar(f"{config.name}: {len(config.algorithms)} algorithms", "days", total, quiet) as bar:
+        result = run_study(config, incidents=incidents, data=data, progress=bar.advance)
     path = write_results(result, out, overwrite=overwrite)
     if not quiet:
         from rich.table import Table

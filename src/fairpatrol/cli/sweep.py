@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from fairpatrol.cli._common import ProgressBar
+
 
 def sweep(
     sweep_file: Annotated[Path | None, typer.Argument(help="sweep YAML file")] = None,
@@ -64,9 +66,6 @@ def _sweep(
     list_cells: bool,
     quiet: bool,
 ) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from fairpatrol.errors import ConfigError
     from fairpatrol.sweep import load_sweep, load_sweep_preset, run_sweep
     from fairpatrol.sweep.store import check_sweep_dir
@@ -84,29 +83,20 @@ def _sweep(
     if list_cells:
         _print_cells(plan)
         return 0
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("cells"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task(plan.spec.name, total=None)
+    with ProgressBar(plan.spec.name, "cells", None, quiet) as bar:
         failed = 0
 
         def started(total: int, todo: int) -> None:
             if total > todo:
-                console.print(f"{out}: {total - todo} of {total} cells already finished, skipped")
-            bar.update(task, total=todo)
+                bar.console.print(f"{out}: {total - todo} of {total} cells already finished, skipped")
+            bar.update(total=todo)
 
         def advance(outcome) -> None:
             nonlocal failed
             if not outcome.ok:
                 failed += 1
-                bar.update(task, description=f"{plan.spec.name} ([red]{failed} failed[/red])")
-            bar.advance(task)
+                bar.update(description=f"{plan.spec.name} ([red]{failed} failed[/red])")
+            bar.advance()
 
         report = run_sweep(
             plan,

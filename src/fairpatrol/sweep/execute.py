@@ -248,7 +248,7 @@ def _run_dask(
     except ImportError as err:  # pragma: no cover - dask is a dependency
         raise FairpatrolError(f"--cluster needs dask.distributed: {err}") from None
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout=f"{min(worker_timeout, 20.0):g}s")
     except (OSError, TimeoutError) as err:
         raise FairpatrolError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
     try:
