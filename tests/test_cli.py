@@ -212,7 +212,7 @@ def test_horizon_past_the_data(tmp_path):
 def test_invalid_yaml_names_the_line(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text("name: x\nofficers: [40\nruns: 2\n")
-    expect_error(tmp_path, p, "bad.yaml", "row")
+    expect_error(tmp_path, p, "bad.yaml", "line 3")
 
 
 def test_console_script_runs(tmp_path):

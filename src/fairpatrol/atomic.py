@@ -166,8 +166,8 @@ def check_no_symlinks(root: str | Path) -> None:
     link = find_symlink(root)
     if link is not None:
         raise DataError(
-            f"unexpected symbolic link inside a fairpatrol directory (-> {os.readlink(link)}); nothing was "
-            "deleted: remove the link and try again",
+            f"unexpected symbolic link inside a fairpatrol directory (-> {os.readlink(link)}); fairpatrol "
+            "never follows one: nothing was changed, remove the link and try again",
             source=str(link),
         )
 
@@ -239,7 +239,12 @@ def check_writable_parent(path: str | Path, *, min_free: int = MIN_FREE_BYTES) -
 
 
 def check_output_dir(
-    out: str | Path, *, overwrite: bool = False, min_free: int = MIN_FREE_BYTES, option: str = "--out"
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    min_free: int = MIN_FREE_BYTES,
+    option: str = "--out",
+    advice: str | None = None,
 ) -> None:
     """Check a results directory before any work starts; a one-line :class:`DataError` if it cannot be
     written.
@@ -248,9 +253,11 @@ def check_output_dir(
     ``overwrite`` — a directory carrying a fairpatrol marker and no symbolic link. Refused with a clear
     reason: a file, a symbolic link, a non-empty directory without a marker (whatever ``overwrite``
     says), a directory fairpatrol wrote without ``overwrite``, a folder that cannot be written, a file
-    system with less than ``min_free`` bytes free.
+    system with less than ``min_free`` bytes free. ``advice`` replaces "choose another ``option``" in the
+    messages.
     """
     out = Path(out)
+    advice = advice or f"choose another {option}"
     if out.is_symlink():
         raise DataError(
             f"is a symbolic link; give the directory it points to ({os.readlink(out)}) as {option}",
@@ -258,19 +265,19 @@ def check_output_dir(
         )
     if out.exists():
         if not out.is_dir():
-            raise DataError(f"exists and is not a directory; choose another {option}", source=str(out))
+            raise DataError(f"exists and is not a directory; {advice}", source=str(out))
         if any(out.iterdir()):
             marker = read_marker(out)
             if marker is None:
                 raise DataError(
                     f"is not empty and is not a fairpatrol results directory (no {MARKER}); nothing was "
-                    f"changed: choose another {option}",
+                    f"changed: {advice}",
                     source=str(out),
                 )
             if not overwrite:
                 raise DataError(
                     f"holds the results of an earlier fairpatrol {marker['kind']} (use --overwrite to "
-                    f"replace them, or choose another {option})",
+                    f"replace them, or {advice})",
                     source=str(out),
                 )
             check_no_symlinks(out)

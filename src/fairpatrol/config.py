@@ -302,9 +302,9 @@ def parse_yaml(text: str, source: str) -> Any:
         return yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
+        line = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(err, "problem", None) or " ".join(str(err).split())
-        raise ConfigError(f"not valid YAML: {problem}", source=source, row=row) from None
+        raise ConfigError(f"{line}not valid YAML: {problem}", source=source) from None
     except RecursionError:
         raise ConfigError("not valid YAML: nested too deeply", source=source) from None
 
@@ -330,7 +330,8 @@ def read_text_file(path: str | Path, what: str = "config", max_bytes: int = MAX_
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise ConfigError(
-            f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8", source=str(p), row=line
+            f"line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8",
+            source=str(p),
         ) from None
 
 

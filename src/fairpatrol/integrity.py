@@ -51,7 +51,7 @@ def _check_text(path: Path) -> str:
             return data[: err.start].decode("utf-8")  # a character cut by the read limit
         line = data[: err.start].count(b"\n") + 1
         raise DataError(
-            f"not UTF-8 text (byte 0x{data[err.start]:02x}): corrupt", source=str(path), row=line
+            f"line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}): corrupt", source=str(path)
         ) from None
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from fairpatrol.cli import analyze, datasets, evaluate, report, run, sweep
-from fairpatrol.cli._common import guarded, log_dir
+from fairpatrol.cli._common import OPTIONS, guarded, log_dir
 
 app = typer.Typer(
     add_completion=False,
@@ -25,7 +25,6 @@ app = typer.Typer(
 
 @app.callback()
 def _options(
-    ctx: typer.Context,
     debug: Annotated[
         bool,
         typer.Option(
@@ -35,7 +34,7 @@ def _options(
     ] = False,
 ) -> None:
     """Simulate and audit place-based predictive policing on real data."""
-    ctx.obj = {"debug": debug}
+    OPTIONS["debug"] = debug
 
 
 #: The command modules, in the order ``--help`` lists them; each defines a function of its own name.

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-import click
 import typer
 
 #: Exit codes: a user-facing failure (bad input, output refused, no space…), a bug, an interruption.
@@ -94,13 +93,25 @@ def _prune(folder: Path) -> None:
         old.unlink(missing_ok=True)
 
 
+#: Global options of the invocation under way (set by the app's callback before every command).
+OPTIONS: dict[str, Any] = {"debug": False}
+
+
 def debug_enabled() -> bool:
     """Whether ``--debug`` was given to ``fairpatrol`` (or ``FAIRPATROL_DEBUG`` is set)."""
-    if os.environ.get("FAIRPATROL_DEBUG", "") not in ("", "0"):
-        return True
-    ctx = click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx is not None else None
-    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("debug"))
+    return bool(OPTIONS["debug"]) or os.environ.get("FAIRPATROL_DEBUG", "") not in ("", "0")
+
+
+def _exit_exceptions() -> tuple[type[BaseException], ...]:
+    """The exceptions typer (and click, which older typer versions use) exit or abort with."""
+    found: list[type[BaseException]] = [typer.Exit, typer.Abort]
+    try:
+        import click
+
+        found += [click.exceptions.Exit, click.ClickException, click.Abort]
+    except ImportError:  # pragma: no cover - typer without click
+        pass
+    return tuple(found)
 
 
 _default_showwarning = warnings.showwarning
@@ -138,7 +149,7 @@ def guarded(command: F) -> F:
             warnings.showwarning = _show_warning
             try:
                 return command(*args, **kwargs)
-            except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+            except _exit_exceptions():
                 raise
             except FairpatrolError as err:
                 if debug_enabled():

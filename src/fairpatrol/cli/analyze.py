@@ -27,7 +27,7 @@ def _analyze(directory: Path, quiet: bool) -> None:
 
     read_manifest(directory)  # a sweep directory, or one line saying why not
     check_results_files(directory)
-    check_output_dir(directory / "analysis", overwrite=True, option="directory")
+    check_output_dir(directory / "analysis", overwrite=True, advice="move it out of the sweep directory")
     analysis = analyze_sweep(directory)
     path = write_analysis(analysis, directory)
     if not quiet:

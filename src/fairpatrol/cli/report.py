@@ -34,11 +34,13 @@ def report(
     from fairpatrol.atomic import check_output_file
     from fairpatrol.integrity import check_results_files
     from fairpatrol.report import write_report
+    from fairpatrol.report.load import directory_kind
     from fairpatrol.report.render import GENERATOR
 
     if dp_epsilon is not None and not (math.isfinite(dp_epsilon) and dp_epsilon > 0):
         fail(f"--dp-epsilon must be positive (and finite), got {dp_epsilon}")
     target = out if out is not None else results / "report.html"
+    directory_kind(results)  # a results directory, or one line saying why not
     check_results_files(results)
     check_output_file(target, generator=GENERATOR)  # before any work: an existing file of the user's is kept
     written = write_report(

@@ -105,11 +105,33 @@ def run_sweep(
     ``on_start(total, to_run)`` and ``on_cell(outcome)`` report progress (e.g. to a progress bar).
     """
     t0 = time.perf_counter()
+    client = _connect(cluster, worker_timeout) if cluster else None  # before anything is written
+    try:
+        return _run_sweep(
+            plan, out, client, workers, inline, overwrite, worker_timeout, t0, on_start, on_cell
+        )
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run_sweep(
+    plan: SweepPlan,
+    out: str | Path,
+    client,
+    workers: int | None,
+    inline: bool,
+    overwrite: bool,
+    worker_timeout: float,
+    t0: float,
+    on_start: Callable[[int, int], None] | None,
+    on_cell: Callable[[CellOutcome], None] | None,
+) -> SweepReport:
     with SweepStore.open(out, plan.manifest(), overwrite=overwrite) as store:
         done = store.finished()
         todo = tasks_of(plan, [c for c in plan.cells if c.id not in done])
         n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
-        backend = "cluster" if cluster else "inline" if inline else "local"
+        backend = "cluster" if client is not None else "inline" if inline else "local"
         report = SweepReport(store.root, len(plan.cells), len(plan.cells) - len(todo), backend=backend)
         report.workers = 1 if inline else n_workers
         if on_start is not None:
@@ -128,8 +150,8 @@ def run_sweep(
         try:
             if not todo:
                 pass
-            elif cluster:
-                report.workers = _run_dask(todo, cluster, record, worker_timeout)
+            elif client is not None:
+                report.workers = _run_dask(client, todo, record, worker_timeout)
             elif inline:
                 for task in todo:
                     record(run_cell(task), task.slug)
@@ -236,20 +258,15 @@ def _run_local(
 # ------------------------------------------------------------------------------------------------ dask
 
 
-def _run_dask(
-    todo: list[CellTask],
-    address: str,
-    record: Callable[[CellOutcome, str], None],
-    worker_timeout: float = WORKER_TIMEOUT,
-) -> int:
-    """Submit every cell to the Dask cluster at ``address``; returns its number of workers."""
+def _connect(address: str, worker_timeout: float = WORKER_TIMEOUT):
+    """A client of the Dask cluster at ``address`` with at least one worker whose fairpatrol is ours."""
     try:
         from distributed import Client
     except ImportError as err:  # pragma: no cover - dask is a dependency
         raise FairpatrolError(f"--cluster needs dask.distributed: {err}") from None
     try:
         client = Client(address, timeout=f"{min(worker_timeout, 20.0):g}s")
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         raise FairpatrolError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
     try:
         try:
@@ -257,9 +274,21 @@ def _run_dask(
         except TimeoutError:
             raise FairpatrolError(
                 f"the Dask cluster at {address} has no worker (waited {worker_timeout:g} s, "
-                "--worker-timeout): start workers with `dask worker {address}`"
+                f"--worker-timeout): start workers with `dask worker {address}`"
             ) from None
         _check_worker_versions(client, address)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _run_dask(
+    client, todo: list[CellTask], record: Callable[[CellOutcome, str], None], worker_timeout: float
+) -> int:
+    """Submit every cell to the cluster of ``client``; returns its number of workers."""
+    address = client.scheduler.address
+    try:
         n_workers = len(client.nthreads())
         _submit_and_collect(client, todo, record, address, worker_timeout)
         return n_workers
@@ -268,8 +297,6 @@ def _run_dask(
             f"lost the connection to the Dask scheduler at {address} ({type(err).__name__}); finished cells "
             "are kept: re-run the same command to resume"
         ) from None
-    finally:
-        client.close()
 
 
 def _check_worker_versions(client, address: str) -> None:
