@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -166,12 +167,13 @@ class ScenarioConfig(StrictModel):
 
     @field_validator("report_probs")
     @classmethod
-    def _reporting_models(cls, value: list[float | str]) -> list[float | str]:
+    def _reporting_models(cls, value: list[float | str], info: ValidationInfo) -> list[float | str]:
         from fairpatrol.sim.reporting import check_reporting_model
 
+        paths = (info.context or {}).get("paths", {})  # files read from a local copy (Dask workers)
         for item in value:
             if isinstance(item, str):
-                check_reporting_model(item)
+                check_reporting_model(paths.get(item, item))
         return value
 
     @field_validator("remedies")
@@ -244,13 +246,19 @@ def validation_error(err: ValidationError, source: str) -> ConfigError:
     return ConfigError(msg + extra, source=source, field=loc)
 
 
-def parse_scenario(raw: Any, source: str = "<scenario>", **overrides: Any) -> ScenarioConfig:
-    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys."""
+def parse_scenario(
+    raw: Any, source: str = "<scenario>", *, paths: dict[str, str] | None = None, **overrides: Any
+) -> ScenarioConfig:
+    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys.
+
+    ``paths`` maps file paths named in the scenario to local copies that the checks read instead (a sweep
+    cell on a Dask worker, :mod:`fairpatrol.sweep.worker`); the config keeps the names as written.
+    """
     if not isinstance(raw, dict):
         raise ConfigError("a scenario must be a YAML mapping of keys to values", source=source)
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        return ScenarioConfig.model_validate(merged)
+        return ScenarioConfig.model_validate(merged, context={"paths": paths or {}})
     except ValidationError as err:
         raise validation_error(err, source) from None
 

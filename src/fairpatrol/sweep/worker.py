@@ -171,6 +171,18 @@ def _replace_strings(value: Any, mapping: dict[str, str]) -> Any:
     return mapping.get(value, value) if isinstance(value, str) else value
 
 
+def with_original_names(result: Any, config: Any) -> None:
+    """Give ``result`` (run on local copies of the input files) the config and cell labels of ``config``
+    (the same scenario, naming the user's files), so that its tables equal those of a local run."""
+    from fairpatrol.sim.study import study_cells
+
+    cells = study_cells(config)
+    result.report_rate = {
+        new.reporting: result.report_rate[old.reporting] for old, new in zip(result.cells, cells, strict=True)
+    }
+    result.config, result.cells = config, cells
+
+
 def run_cell(task: CellTask, inputs: dict[str, dict[str, bytes]] | None = None) -> CellOutcome:
     """Simulate one cell and return its tables; any error is returned as a failed outcome.
 
@@ -187,11 +199,14 @@ def run_cell(task: CellTask, inputs: dict[str, dict[str, bytes]] | None = None) 
         from fairpatrol.sim.study import prepare_study, run_study
 
         local = {path: materialise(path, files) for path, files in (inputs or {}).items()}
-        config = parse_scenario(_replace_strings(task.config, local), source=f"cell {task.cell_id}")
+        source = f"cell {task.cell_id}"
+        config = parse_scenario(_replace_strings(task.config, local), source=source)
         incidents = _incidents(config)
         data = prepare_study(config, incidents)
-        check_memory(config, data, allocations=task.allocations, source=f"cell {task.cell_id}")
+        check_memory(config, data, allocations=task.allocations, source=source)
         result = run_study(config, incidents=incidents, data=data)
+        if local:  # label the results with the user's paths, as a local run does
+            with_original_names(result, parse_scenario(task.config, source=source, paths=local))
         tables = cell_tables(result, task.columns, task.allocations)
         blobs = {
             name: _parquet_bytes(table, level=1 if name == "allocations" else None)
