@@ -11,11 +11,16 @@ one-algorithm batch:
   into the study tables: the same tables for ``B`` cells, the learning weights (float32, ``B·R·E``), the
   report coins (``B·R·E`` booleans) and the model state (a KDE's event × area kernel masses in float64,
   ``E·M·8``; PredPol's per-run event weights, ``B·R·E·4``);
+* the daily metrics of one cell (:func:`fairpatrol.metrics.daily_metrics`): about eight float64
+  temporaries of ``R·D·M`` each;
 * the allocations table written to Parquet (:func:`fairpatrol.results.allocations_table`): per
-  (cell, run, day, area) row, the value columns and the key columns (≈ 64 bytes), plus two int64
-  temporaries while its columns are built.
+  (cell, run, day, area) row, the value and key columns and the temporaries that build them (64 bytes,
+  measured).
 
-The peak is the larger of the simulation phase and the writing phase. The check refuses a study whose
+The peak is the larger of the simulation phase and the writing phase. Measured on ``baltimore-agg``
+(peak RSS above the RSS before the study; simulation phase, then writing): 40 runs × 300 days, 1.04 and
+2.83 GB measured, 1.03 and 2.99 GB estimated; 100 runs × 150 days, 1.31 and 3.55 GB measured, 1.29 and
+3.73 GB estimated (docs/errors.md). The check refuses a study whose
 peak exceeds :data:`MEMORY_SHARE` of the memory available (``MemAvailable`` of ``/proc/meminfo``, or the
 cgroup limit if lower), naming the sizes that drive it.
 """
@@ -35,8 +40,10 @@ if TYPE_CHECKING:
 
 #: Share of the available memory a study may plan to use (the rest: Python, libraries, the OS).
 MEMORY_SHARE = 0.8
-#: Bytes per (cell, run, day, area) row of the allocations table as built for writing.
-ALLOCATION_ROW_BYTES = 64 + 16
+#: Bytes per (cell, run, day, area) row of the allocations table as built for writing (measured).
+ALLOCATION_ROW_BYTES = 64
+#: Bytes per (run, day, area) of the float64 temporaries of one cell's daily metrics.
+METRICS_TEMP_BYTES = 64
 #: Number of daily metric and diagnostic series per (cell, run, day), float64.
 DAILY_SERIES = 32
 
@@ -48,11 +55,12 @@ class MemoryEstimate:
     study_tables: int
     batch: int
     model_state: int
+    metrics_temporaries: int
     allocations_table: int
 
     @property
     def simulate_peak(self) -> int:
-        return self.study_tables + self.batch + self.model_state
+        return self.study_tables + self.batch + self.model_state + self.metrics_temporaries
 
     @property
     def write_peak(self) -> int:
@@ -86,7 +94,7 @@ def estimate_memory(
         elif isinstance(model, PredPol):
             state = max(state, per_alg[a] * r * e * 4 * 2)
     table = c * r * d * m * ALLOCATION_ROW_BYTES if allocations else 0
-    return MemoryEstimate(study, batch, state, table)
+    return MemoryEstimate(study, batch, state, r * d * m * METRICS_TEMP_BYTES, table)
 
 
 _CGROUP_USAGE = ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes")
