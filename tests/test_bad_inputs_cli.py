@@ -1073,6 +1073,192 @@ def test_bad_input_is_one_line_and_changes_nothing(case: Case, tmp_path: Path, r
             assert (tmp_path / folder / "thesis.txt").read_text() == "four years of work"
 
 
+# ------------------------------------------------------------------------------ Python entry points
+# Each case prepares its inputs and returns the call that must fail (the folder is compared around it).
+
+
+def _fit(make_model, **kw):
+    def prepare(env: Env):
+        inc = env.request.getfixturevalue("baltimore")
+        return lambda: make_model().fit(inc.frame, until="2019-01-01", areas=inc.areas, **kw)
+
+    return prepare
+
+
+def _load(loader: str, name: str, content):
+    def prepare(env: Env):
+        import importlib
+
+        module, fn = loader.rsplit(".", 1)
+        path = env.write(name, content)
+        return lambda: getattr(importlib.import_module(module), fn)(path)
+
+    return prepare
+
+
+def _write_results_over_foreign(env: Env):
+    from fairpatrol.config import parse_scenario
+    from fairpatrol.results import write_results
+    from fairpatrol.sim.study import run_study
+
+    result = run_study(parse_scenario({**BASE, "algorithms": ["Uniform"]}))
+    mine = env.foreign()
+    return lambda: write_results(result, mine, overwrite=True)
+
+
+def _report_over_foreign(env: Env):
+    from fairpatrol.report import write_report
+
+    res, thesis = env.copy("run"), env.write("thesis.html", "<html>mine</html>")
+    return lambda: write_report(res, thesis)
+
+
+def _store_over_foreign(env: Env):
+    from fairpatrol.sweep.store import SweepStore
+
+    mine = env.foreign()
+    return lambda: SweepStore.open(mine, {"definition": {"allocations": True}, "cells": []}, overwrite=True)
+
+
+def _run_sweep_into_file(env: Env):
+    from fairpatrol.sweep import parse_sweep, run_sweep
+
+    plan, out = parse_sweep(SWEEP), env.write("out", "x")
+    return lambda: run_sweep(plan, out, inline=True)
+
+
+def _atomic_through_link(env: Env):
+    from fairpatrol.atomic import atomic_directory
+
+    os.symlink(env.foreign(), env.tmp / "out")
+
+    def call():
+        with atomic_directory(env.tmp / "out", kind="run", overwrite=True):
+            pytest.fail("the block must not run")
+
+    return call
+
+
+def _remove_through_link(env: Env):
+    from fairpatrol.atomic import remove_tree
+
+    (env.tmp / "res").mkdir()
+    os.symlink(env.foreign("other"), env.tmp / "res" / "metrics")
+    return lambda: remove_tree(env.tmp / "res" / "metrics" / "data", root=env.tmp / "res")
+
+
+def _rates(content: str):
+    def prepare(env: Env):
+        from fairpatrol.sim.reporting import read_rate_table
+
+        path = env.write("rates.csv", content)
+        return lambda: read_rate_table(path)
+
+    return prepare
+
+
+def _study_too_large(env: Env):
+    from fairpatrol.config import load_preset
+    from fairpatrol.sim.study import run_study
+
+    return lambda: run_study(load_preset("baltimore-agg", runs=10_000, days=1500))
+
+
+def _grid_settings(settings: dict):
+    def prepare(env: Env):
+        from fairpatrol.grid.models import GRID_MODELS
+        from fairpatrol.models.base import check_model_settings
+
+        return lambda: check_model_settings(GRID_MODELS, settings)
+
+    return prepare
+
+
+def _models():
+    import fairpatrol.models
+
+    return fairpatrol.models
+
+
+PYTHON_CASES = [
+    (
+        "kde-fit-bandwidth",
+        _fit(lambda: _models().ShortTermKDE(bandwidth=-3)),
+        "ShortTermKDE: field 'bandwidth'",
+    ),
+    (
+        "kde-fit-cell-size",
+        _fit(lambda: _models().LongTermKDE(cell_size=0.01)),
+        "LongTermKDE: field 'cell_size'",
+    ),
+    ("predpol-fit-theta0", _fit(lambda: _models().PredPol(theta0=2)), "PredPol: field 'theta0'"),
+    (
+        "predpol-fit-max-iter-bool",
+        _fit(lambda: _models().PredPol(max_iter=True)),
+        "PredPol: field 'max_iter'",
+    ),
+    (
+        "previous-counts-fit-window",
+        _fit(lambda: _models().PreviousCounts(window_days=0)),
+        "PreviousCounts: field 'window_days'",
+    ),
+    ("grid-settings-trigger", _grid_settings({"SEPP": {"trigger": "exp"}}), "field 'SEPP.trigger'"),
+    (
+        "grid-settings-bandwidth",
+        _grid_settings({"NaiveKDE": {"bandwidth": "wide"}}),
+        "field 'NaiveKDE.bandwidth'",
+    ),
+    (
+        "load-scenario-duplicate-key",
+        _load("fairpatrol.config.load_scenario", "s.yaml", BASE_TEXT + "days: 4\n"),
+        "s.yaml: line 14: not valid YAML: key 'days' is given twice",
+    ),
+    (
+        "load-scenario-runs-true",
+        _load("fairpatrol.config.load_scenario", "s.yaml", {**BASE, "runs": True}),
+        "s.yaml: field 'runs'",
+    ),
+    (
+        "load-evaluate-trigger",
+        _load(
+            "fairpatrol.grid.config.load_evaluate", "e.yaml", {**GRID, "models": {"SEPP": {"trigger": "exp"}}}
+        ),
+        "field 'models.SEPP.trigger'",
+    ),
+    (
+        "load-sweep-setting",
+        _load("fairpatrol.sweep.load_sweep", "w.yaml", {**SWEEP, "fixed": {"models": {"Uniform": {"x": 1}}}}),
+        "field 'models.Uniform.x'",
+    ),
+    ("read-rates-not-a-number", _rates("crime_type,rate\nX,abc\n"), "rates.csv: field 'rate', row 1"),
+    ("read-rates-negative", _rates("area_id,rate\nA,-0.1\n"), "rates.csv: field 'rate', row 1"),
+    ("write-results-over-foreign", _write_results_over_foreign, "mine: is not empty and is not a fairpatrol"),
+    (
+        "write-report-over-foreign",
+        _report_over_foreign,
+        "thesis.html: exists and was not written by fairpatrol",
+    ),
+    ("sweep-store-over-foreign", _store_over_foreign, "mine: the directory is not empty"),
+    ("run-sweep-into-a-file", _run_sweep_into_file, "out: exists and is not a directory"),
+    ("atomic-directory-through-link", _atomic_through_link, "out: is a symbolic link"),
+    ("remove-tree-through-link", _remove_through_link, "reached through a symbolic link"),
+    ("run-study-too-large", _study_too_large, "this study needs about"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "prepare", "needle"), PYTHON_CASES, ids=[c[0] for c in PYTHON_CASES])
+def test_python_entry_points_raise_one_line_errors(case_id, prepare, needle, tmp_path, request):
+    from fairpatrol.errors import FairpatrolError
+
+    call = prepare(Env(tmp_path, request))
+    before = snapshot(tmp_path)
+    with pytest.raises(FairpatrolError) as err:
+        call()
+    text = str(err.value)
+    assert "\n" not in text and needle in text, text
+    assert snapshot(tmp_path) == before  # nothing written, nothing deleted
+
+
 def test_the_corpus_is_longer_than_the_issues():
-    assert len(CASES) >= 104
-    assert len({c.id for c in CASES}) == len(CASES)
+    assert len(CASES) + len(PYTHON_CASES) >= 104
+    assert len({c.id for c in CASES} | {c[0] for c in PYTHON_CASES}) == len(CASES) + len(PYTHON_CASES)
