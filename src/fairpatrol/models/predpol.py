@@ -18,14 +18,7 @@ from fairpatrol.models._hawkes import (
     hawkes_forecast,
     hawkes_loglik,
 )
-from fairpatrol.models.base import (
-    DAY,
-    AreaModel,
-    Interval,
-    ModelState,
-    days_since,
-    naive_timestamp,
-)
+from fairpatrol.models.base import DAY, AreaModel, Interval, ModelState, days_since, naive_timestamp
 
 if TYPE_CHECKING:
     from fairpatrol.data import Areas
