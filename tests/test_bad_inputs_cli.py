@@ -163,6 +163,59 @@ def plant_link(folder: Path, name: str, target: Path) -> None:
 NOT_ROOT = (pytest.mark.skipif(ROOT, reason="permission bits do not stop root"),)
 
 
+RES = "<res>"  # stands for the copied results directory in an on_copy command
+SCENARIO = Env.scenario
+SWEEP_FILE = lambda env: env.write("w.yaml", SWEEP)  # noqa: E731
+GRID_FILE = lambda env: env.write("e.yaml", GRID)  # noqa: E731
+
+
+def on_copy(kind: str, change, *command) -> Callable[[Env], list[str]]:
+    """A case on a copy of finished results of ``kind`` (tmp/res), first changed by ``change(res, env)``;
+    in ``command``, :data:`RES` is the copy's path and a callable is called with the env."""
+
+    def setup(env: Env) -> list[str]:
+        res = env.copy(kind)
+        if change is not None:
+            change(res, env)
+        return [str(res) if a == RES else a(env) if callable(a) else a for a in command]
+
+    return setup
+
+
+def link(name: str, replace: bool = False):
+    """Plant ``res/name`` -> a folder of the user's (replacing what is there)."""
+
+    def change(res: Path, env: Env) -> None:
+        if replace:
+            shutil.rmtree(res / name)
+        (res / name).parent.mkdir(parents=True, exist_ok=True)
+        plant_link(res / Path(name).parent, Path(name).name, env.foreign("other"))
+
+    return change
+
+
+def damage(pattern: str, how: Callable[[Path], None]):
+    """Damage the first file of the results matching ``pattern``."""
+    return lambda res, env: how(sorted(res.glob(pattern))[0])
+
+
+def write(data: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data)
+
+
+def add(name: str, data: bytes):
+    def change(res: Path, env: Env) -> None:
+        (res / name).parent.mkdir(parents=True, exist_ok=True)
+        (res / name).write_bytes(data)
+
+    return change
+
+
+def linked_file(env: Env, name: str) -> str:
+    os.symlink(env.write("target.html", "mine"), env.tmp / name)
+    return str(env.tmp / name)
+
+
 # ---------------------------------------------------------------------------------------- the corpus
 
 CASES: list[Case] = [
@@ -494,33 +547,17 @@ CASES: list[Case] = [
     ),
     Case(
         "run-out-earlier-results",
-        lambda env: ["run", env.scenario(), "--out", str(env.copy("run"))],
+        on_copy("run", None, "run", SCENARIO, "--out", RES),
         ("res", "earlier fairpatrol run", "--overwrite"),
     ),
     Case(
         "run-overwrite-planted-symlink",
-        lambda env: [
-            plant_link(env.copy("run"), "metrics", env.foreign("other")),
-            "run",
-            env.scenario(),
-            "--out",
-            str(env.tmp / "res"),
-            "--overwrite",
-        ][1:],
+        on_copy("run", link("metrics"), "run", SCENARIO, "--out", RES, "--overwrite"),
         ("res/metrics", "unexpected symbolic link", "nothing was changed"),
     ),
     Case(
         "run-overwrite-planted-deep-symlink",
-        lambda env: [
-            env.copy("run"),
-            (env.tmp / "res" / "extra").mkdir(),
-            plant_link(env.tmp / "res" / "extra", "data", env.foreign("other")),
-            "run",
-            env.scenario(),
-            "--out",
-            str(env.tmp / "res"),
-            "--overwrite",
-        ][3:],
+        on_copy("run", link("extra/data"), "run", SCENARIO, "--out", RES, "--overwrite"),
         ("res/extra/data", "unexpected symbolic link"),
     ),
     Case(
@@ -634,59 +671,36 @@ CASES: list[Case] = [
     ),
     Case(
         "sweep-out-run-results",
-        lambda env: ["sweep", env.write("w.yaml", SWEEP), "--out", str(env.copy("run"))],
+        on_copy("run", None, "sweep", SWEEP_FILE, "--out", RES),
         ("res", "results of a fairpatrol run, not a sweep"),
     ),
     Case(
         "sweep-resume-planted-symlink",
-        lambda env: [
-            plant_link(env.copy("sweep"), "metrics_old", env.foreign("other")),
-            "sweep",
-            env.write("w.yaml", SWEEP),
-            "--workers",
-            "0",
-            "--out",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("sweep", link("metrics_old"), "sweep", SWEEP_FILE, "--workers", "0", "--out", RES),
         ("res/metrics_old", "unexpected symbolic link", "nothing was changed"),
     ),
     Case(
         "sweep-resume-symlinked-table",
-        lambda env: [
-            shutil.rmtree(env.copy("sweep") / "metrics"),
-            plant_link(env.tmp / "res", "metrics", env.foreign("other")),
-            "sweep",
-            env.write("w.yaml", SWEEP),
-            "--workers",
-            "0",
-            "--out",
-            str(env.tmp / "res"),
-        ][2:],
+        on_copy("sweep", link("metrics", replace=True), "sweep", SWEEP_FILE, "--workers", "0", "--out", RES),
         ("res/metrics", "unexpected symbolic link"),
     ),
     Case(
         "sweep-overwrite-planted-symlink",
-        lambda env: [
-            plant_link(env.copy("sweep"), "metrics_old", env.foreign("other")),
-            "sweep",
-            env.write("w.yaml", SWEEP),
-            "--out",
-            str(env.tmp / "res"),
-            "--overwrite",
-        ][1:],
+        on_copy("sweep", link("metrics_old"), "sweep", SWEEP_FILE, "--out", RES, "--overwrite"),
         ("res/metrics_old", "unexpected symbolic link"),
     ),
     Case(
         "sweep-resume-corrupt-manifest",
-        lambda env: [
-            (env.copy("sweep") / "sweep.yaml").write_text("cells: [\n"),
+        on_copy(
             "sweep",
-            env.write("w.yaml", SWEEP),
+            damage("sweep.yaml", write(b"cells: [\n")),
+            "sweep",
+            SWEEP_FILE,
             "--workers",
             "0",
             "--out",
-            str(env.tmp / "res"),
-        ][1:],
+            RES,
+        ),
         ("res/sweep.yaml", "not valid YAML"),
     ),
     Case(
@@ -726,63 +740,40 @@ CASES: list[Case] = [
         lambda env: ["analyze", str(env.tmp / "nothing")],
         ("nothing", "not a sweep directory"),
     ),
-    Case(
-        "analyze-run-results", lambda env: ["analyze", str(env.copy("run"))], ("res", "not a sweep directory")
-    ),
+    Case("analyze-run-results", on_copy("run", None, "analyze", RES), ("res", "not a sweep directory")),
     Case(
         "analyze-truncated-parquet",
-        lambda env: [
-            truncate(next((env.copy("sweep") / "metrics").glob("cell=*/part-0.parquet"))),
-            "analyze",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("sweep", damage("metrics/cell=*/part-0.parquet", truncate), "analyze", RES),
         ("part-0.parquet", "not a readable Parquet file"),
     ),
     Case(
         "analyze-garbled-summary",
-        lambda env: [
-            garble(next((env.copy("sweep") / "summary").glob("cell=*/part-0.parquet"))),
-            "analyze",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("sweep", damage("summary/cell=*/part-0.parquet", garble), "analyze", RES),
         ("summary/cell=", "not a readable Parquet file"),
     ),
     Case(
         "analyze-corrupt-cell-config",
-        lambda env: [
-            next((env.copy("sweep") / "configs").glob("*.yaml")).write_text("a: 1\na: 2\n"),
-            "analyze",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("sweep", damage("configs/*.yaml", write(b"a: 1\na: 2\n")), "analyze", RES),
         ("configs/", "'a' is given twice"),
     ),
     Case(
         "analyze-corrupt-failure-record",
-        lambda env: [
-            (env.copy("sweep") / "failures").mkdir(),
-            (env.tmp / "res" / "failures" / "x.json").write_text("{not json"),
-            "analyze",
-            str(env.tmp / "res"),
-        ][2:],
+        on_copy("sweep", add("failures/x.json", b"{not json"), "analyze", RES),
         ("failures/x.json", "unreadable failure record"),
     ),
     Case(
         "analyze-planted-symlink",
-        lambda env: [
-            plant_link(env.copy("sweep"), "analysis", env.foreign("other")),
-            "analyze",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("sweep", link("analysis"), "analyze", RES),
         ("res/analysis", "unexpected symbolic link"),
     ),
     Case(
         "analyze-foreign-analysis-folder",
-        lambda env: [env.copy("sweep"), env.foreign("res/analysis"), "analyze", str(env.tmp / "res")][2:],
+        on_copy("sweep", lambda res, env: env.foreign("res/analysis"), "analyze", RES),
         ("res/analysis", "not a fairpatrol results directory"),
     ),
     Case(
         "analyze-no-finished-cell",
-        lambda env: [shutil.rmtree(env.copy("sweep") / "metrics"), "analyze", str(env.tmp / "res")][1:],
+        on_copy("sweep", lambda res, env: shutil.rmtree(res / "metrics"), "analyze", RES),
         ("res", "no finished cell"),
     ),
     # --- evaluate -------------------------------------------------------------------------------------
@@ -878,19 +869,12 @@ CASES: list[Case] = [
     ),
     Case(
         "evaluate-out-earlier-results",
-        lambda env: ["evaluate", env.write("e.yaml", GRID), "--out", str(env.copy("evaluate"))],
+        on_copy("evaluate", None, "evaluate", GRID_FILE, "--out", RES),
         ("res", "earlier fairpatrol evaluate", "--overwrite"),
     ),
     Case(
         "evaluate-overwrite-planted-symlink",
-        lambda env: [
-            plant_link(env.copy("evaluate"), "cells.parquet.bak", env.foreign("other")),
-            "evaluate",
-            env.write("e.yaml", GRID),
-            "--out",
-            str(env.tmp / "res"),
-            "--overwrite",
-        ][1:],
+        on_copy("evaluate", link("cells.parquet.bak"), "evaluate", GRID_FILE, "--out", RES, "--overwrite"),
         ("res/cells.parquet.bak", "unexpected symbolic link"),
     ),
     # --- report ---------------------------------------------------------------------------------------
@@ -902,106 +886,79 @@ CASES: list[Case] = [
     ),
     Case(
         "report-out-foreign-file",
-        lambda env: [
-            "report",
-            str(env.copy("run")),
-            "-o",
-            env.write("thesis.html", "<html>my thesis</html>"),
-        ],
+        on_copy(
+            "run", None, "report", RES, "-o", lambda env: env.write("thesis.html", "<html>my thesis</html>")
+        ),
         ("thesis.html", "not written by fairpatrol", "nothing was changed"),
     ),
     Case(
         "report-out-is-a-directory",
-        lambda env: ["report", str(env.copy("run")), "-o", str(env.foreign())],
+        on_copy("run", None, "report", RES, "-o", lambda env: str(env.foreign())),
         ("mine", "is a directory"),
     ),
     Case(
         "report-out-parent-is-a-file",
-        lambda env: ["report", str(env.copy("run")), "-o", env.write("f", "x") + "/r.html"],
+        on_copy("run", None, "report", RES, "-o", lambda env: env.write("f", "x") + "/r.html"),
         ("f/r.html", "is not a directory"),
     ),
     Case(
         "report-out-symlink",
-        lambda env: [
-            os.symlink(env.write("target.html", "mine"), env.tmp / "r.html"),
-            "report",
-            str(env.copy("run")),
-            "-o",
-            str(env.tmp / "r.html"),
-        ][1:],
+        on_copy("run", None, "report", RES, "-o", lambda env: linked_file(env, "r.html")),
         ("r.html", "is a symbolic link"),
     ),
     Case(
         "report-truncated-metrics",
-        lambda env: [truncate(env.copy("run") / "metrics.parquet"), "report", str(env.tmp / "res")][1:],
+        on_copy("run", damage("metrics.parquet", truncate), "report", RES),
         ("res/metrics.parquet", "not a readable Parquet file"),
     ),
     Case(
         "report-garbled-allocations",
-        lambda env: [garble(env.copy("run") / "allocations.parquet"), "report", str(env.tmp / "res")][1:],
+        on_copy("run", damage("allocations.parquet", garble), "report", RES),
         ("res/allocations.parquet", "not a readable Parquet file"),
     ),
     Case(
         "report-empty-allocations",
-        lambda env: [
-            (env.copy("run") / "allocations.parquet").write_bytes(b""),
-            "report",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("run", damage("allocations.parquet", write(b"")), "report", RES),
         ("res/allocations.parquet", "not a readable Parquet file"),
     ),
     Case(
         "report-config-duplicate-key",
-        lambda env: [
-            (env.copy("run") / "config.yaml").write_text("a: 1\na: 2\n"),
-            "report",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("run", damage("config.yaml", write(b"a: 1\na: 2\n")), "report", RES),
         ("res/config.yaml", "'a' is given twice"),
     ),
     Case(
         "report-summary-not-utf8",
-        lambda env: [garble(env.copy("run") / "summary.csv"), "report", str(env.tmp / "res")][1:],
+        on_copy("run", damage("summary.csv", garble), "report", RES),
         ("res/summary.csv", "not UTF-8"),
     ),
     Case(
         "report-sweep-truncated-cell",
-        lambda env: [
-            truncate(next((env.copy("sweep") / "metrics").glob("cell=*/part-0.parquet")), 0.9),
-            "report",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("sweep", damage("metrics/cell=*/part-0.parquet", truncate), "report", RES),
         ("part-0.parquet", "not a readable Parquet file"),
     ),
     Case(
         "report-evaluation-truncated",
-        lambda env: [truncate(env.copy("evaluate") / "predictions.parquet"), "report", str(env.tmp / "res")][
-            1:
-        ],
+        on_copy("evaluate", damage("predictions.parquet", truncate), "report", RES),
         ("res/predictions.parquet", "not a readable Parquet file"),
     ),
     Case(
         "report-planted-symlink",
-        lambda env: [
-            plant_link(env.copy("run"), "extra", env.foreign("other")),
-            "report",
-            str(env.tmp / "res"),
-        ][1:],
+        on_copy("run", link("extra"), "report", RES),
         ("res/extra", "unexpected symbolic link"),
     ),
     Case(
         "report-dp-epsilon-negative",
-        lambda env: ["report", str(env.copy("run")), "--dp-epsilon", "-1"],
+        on_copy("run", None, "report", RES, "--dp-epsilon", "-1"),
         ("--dp-epsilon must be positive",),
     ),
     Case(
         "report-dp-epsilon-nan",
-        lambda env: ["report", str(env.copy("run")), "--dp-epsilon", "nan"],
+        on_copy("run", None, "report", RES, "--dp-epsilon", "nan"),
         ("--dp-epsilon must be positive",),
     ),
     Case(
         "report-cell-of-a-run",
-        lambda env: ["report", str(env.copy("run")), "--cell", "x"],
+        on_copy("run", None, "report", RES, "--cell", "x"),
         ("res", "--cell selects a cell of a sweep"),
     ),
 ]
