@@ -28,6 +28,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from fairpatrol.atomic import (
     remove_tree,
     write_marker,
 )
-from fairpatrol.errors import DataError, FairpatrolError
+from fairpatrol.errors import DataError, FairpatrolError, FairpatrolWarning
 from fairpatrol.sweep.worker import TABLES, CellOutcome
 
 MANIFEST = "sweep.yaml"
@@ -110,6 +111,7 @@ class SweepStore:
                 write_marker(root, "sweep")
             store._write_text(root / MANIFEST, _dump(manifest))
             store._clean_partial()
+            store._compare_versions()
         except BaseException:
             store.close()
             raise
@@ -148,6 +150,28 @@ class SweepStore:
             for sub in folder.iterdir():
                 if not (sub.name.startswith("cell=") and sub.name[5:] in done):
                     remove_tree(sub, root=self.root)
+
+    def _compare_versions(self) -> None:
+        """Warn when the finished cells were computed with other package versions than installed now (a
+        resumed sweep would mix them)."""
+        done = sorted(self.finished())
+        if not done:
+            return
+        from fairpatrol.config import read_yaml_file
+        from fairpatrol.environment import version_differences
+
+        path = self.root / "configs" / f"{done[0]}.yaml"
+        recorded = read_yaml_file(path, "cell config", resolve_paths=False)
+        versions = recorded.get("versions") if isinstance(recorded, dict) else None
+        differ = version_differences(versions) if isinstance(versions, dict) else []
+        if differ:
+            warnings.warn(
+                f"{self.root}: its {len(done)} finished cells were computed with other package versions "
+                f"({'; '.join(differ)}); the cells run now will differ in that — install the recorded "
+                "versions to resume, or use --overwrite to start again",
+                FairpatrolWarning,
+                stacklevel=3,
+            )
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
