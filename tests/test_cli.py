@@ -35,9 +35,12 @@ def test_preset_writes_tidy_results(preset_run):
     out, output = preset_run
     assert {p.name for p in out.iterdir()} == {
         ".fairpatrol.json",
+        "areas.parquet",
         "allocations.parquet",
         "metrics.parquet",
+        "groups.parquet",
         "summary.csv",
+        "group_summary.csv",
         "config.yaml",
     }
     alloc = pd.read_parquet(out / "allocations.parquet")

@@ -19,7 +19,7 @@ OUTPUTS = {
     "summary.csv",
     "predictions.parquet",
     "diagnostics.parquet",
-    "cells.parquet",
+    "areas.parquet",
     "evaluate.yaml",
     "coverage_curves.png",
     "emd.png",
@@ -81,10 +81,10 @@ def test_metrics_are_tidy_and_complete(preset_run):
 def test_metrics_recompute_from_the_written_predictions(preset_run):
     _, out, _ = preset_run
     pred = pd.read_parquet(out / "predictions.parquet")
-    cells = pd.read_parquet(out / "cells.parquet")
+    cells = pd.read_parquet(out / "areas.parquet")
     m = pd.read_parquet(out / "metrics.parquet")
     one = pred[(pred.model == "SEPP") & (pred.date == pred.date.max())]
-    one = one.set_index("cell_id").loc[cells.cell_id]
+    one = one.set_index("cell_id").loc[cells.area_id]
     p, o = one.predicted.to_numpy()[None, :], one.observed.to_numpy(float)[None, :]
     sel = (m.model == "SEPP") & (m.date == pred.date.max())
     cov = np.array([0.1])

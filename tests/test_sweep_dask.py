@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -15,7 +17,7 @@ from fairpatrol.cli import app
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.sweep import parse_sweep
 from fairpatrol.sweep.execute import _submit_and_collect, tasks_of
-from fairpatrol.sweep.worker import input_files, read_inputs, run_cell
+from fairpatrol.sweep.worker import input_files, read_inputs, run_cell, shipment
 
 runner = CliRunner()
 
@@ -39,17 +41,17 @@ def user_files(root: Path) -> tuple[Path, Path]:
     return folder / "crimes.csv", folder / "rates.csv"
 
 
-def sweep_doc(crimes: Path, rates: Path) -> dict:
+def sweep_doc(crimes: str, rates: str) -> dict:
     return {
         "name": "mine",
         "scenario": {
-            "data": {"city": "baltimore", "incidents": str(crimes), "format": "table"},
+            "data": {"city": "baltimore", "incidents": crimes, "format": "table"},
             "start": "2019-03-01",
             "days": 3,
             "runs": 2,
             "algorithms": ["ShortTermKDE"],
             "officers": [40],
-            "report_probs": [str(rates)],
+            "report_probs": [rates],
         },
         "grid": {"detection_p": [0.3, 0.6]},
     }
@@ -59,61 +61,57 @@ def read(folder: Path) -> pd.DataFrame:
     """A sweep table in a canonical form (hive categories as strings, sorted)."""
     df = pd.read_parquet(folder)
     df = df.astype({c: str for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)})
-    keys = [c for c in ("cell", "run", "date", "area_id") if c in df.columns]
+    keys = [c for c in ("cell", "run", "date", "area_id", "group") if c in df.columns]
     return df.sort_values(keys).reset_index(drop=True)
 
 
+def document(text: str) -> dict:
+    doc = yaml.safe_load(text)
+    doc.pop("seconds")
+    return doc
+
+
 def test_a_cell_runs_on_shipped_copies_of_the_users_files(tmp_path):
+    """The incident file is named relative to the sweep file, the rates by absolute path; on a machine
+    without the user's folder the cell runs on the shipped copies and gives the local cell exactly."""
     crimes, rates = user_files(tmp_path)
-    plan = parse_sweep(sweep_doc(crimes, rates), base_dir=tmp_path)
+    plan = parse_sweep(sweep_doc("my-data/crimes.csv", str(rates)), base_dir=tmp_path)
     task = tasks_of(plan)[0]
-    assert input_files(task.config) == [str(crimes), str(rates)]
-    inputs = {p: read_inputs(p) for p in input_files(task.config)}
+    assert input_files(task) == {
+        "my-data/crimes.csv": str(crimes.resolve()),
+        str(rates): str(rates.resolve()),
+    }
+    inputs = shipment(task, {p: read_inputs(p) for p in input_files(task).values()})
+    local = run_cell(task)
+    assert local.ok, local.error
     shutil.move(crimes.parent, tmp_path / "moved")  # the worker's machine has no copy of the user's folder
     shipped = run_cell(task, inputs)
     assert shipped.ok, shipped.error
-    doc = yaml.safe_load(shipped.config_yaml)
-    assert doc["data"]["incidents"] == str(crimes) and doc["report_probs"] == [str(rates)]
+    assert document(shipped.config_yaml) == document(local.config_yaml)  # the user's names, hashes, paths
+    for name in local.tables:
+        a, b = (pq.read_table(pa.BufferReader(o.tables[name])).to_pandas() for o in (local, shipped))
+        pd.testing.assert_frame_equal(a, b)
     missing = run_cell(task)  # without the files: the cell fails, naming the file
-    assert not missing.ok and str(crimes.parent) in missing.error
+    assert not missing.ok and "my-data" in missing.error
 
 
 def test_a_cluster_sweep_on_a_users_file_matches_the_local_one(tmp_path):
     from distributed import LocalCluster
 
-    crimes, rates = user_files(tmp_path)
-    (tmp_path / "w.yaml").write_text(yaml.safe_dump(sweep_doc(crimes, rates)))
-    local = runner.invoke(
-        app, ["sweep", str(tmp_path / "w.yaml"), "--out", str(tmp_path / "local"), "--workers", "0"]
-    )
+    _, rates = user_files(tmp_path)
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump(sweep_doc("my-data/crimes.csv", str(rates))))
+    sweep = ["sweep", str(tmp_path / "w.yaml"), "-q"]
+    local = runner.invoke(app, [*sweep, "--out", str(tmp_path / "local"), "--workers", "0"])
     assert local.exit_code == 0, local.output
     with LocalCluster(n_workers=1, processes=False, dashboard_address=None, silence_logs=40) as cluster:
         res = runner.invoke(
-            app,
-            [
-                "sweep",
-                str(tmp_path / "w.yaml"),
-                "--out",
-                str(tmp_path / "dask"),
-                "--cluster",
-                cluster.scheduler_address,
-            ],
+            app, [*sweep, "--out", str(tmp_path / "dask"), "--cluster", cluster.scheduler_address]
         )
     assert res.exit_code == 0, res.output
-    for table in ("metrics", "allocations"):
-        a = (
-            pd.read_parquet(tmp_path / "local" / table)
-            .sort_values(["cell", "run", "date"])
-            .reset_index(drop=True)
-        )
-        b = (
-            pd.read_parquet(tmp_path / "dask" / table)
-            .sort_values(["cell", "run", "date"])
-            .reset_index(drop=True)
-        )
-        pd.testing.assert_frame_equal(a.drop(columns="cell"), b.drop(columns="cell"))
+    for table in ("metrics", "allocations", "groups"):
+        pd.testing.assert_frame_equal(read(tmp_path / "local" / table), read(tmp_path / "dask" / table))
     for cfg in (tmp_path / "dask" / "configs").glob("*.yaml"):
-        assert yaml.safe_load(cfg.read_text())["data"]["incidents"] == str(crimes)
+        assert document(cfg.read_text()) == document((tmp_path / "local" / "configs" / cfg.name).read_text())
 
 
 class _NoWorkers:

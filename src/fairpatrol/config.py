@@ -22,9 +22,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from fairpatrol.errors import ConfigError
@@ -68,21 +70,313 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Officers = Annotated[int, Field(ge=1, le=MAX_OFFICERS)]
 
 
-class StrictModel(BaseModel):
-    """Settings read from a file: unknown keys are errors, no type coercion, finite numbers only."""
+_SCALARS = (bool, int, float, str)
+_WHAT = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+def _scalar_kinds(annotation: Any) -> tuple[set[type], set[type]]:
+    """The scalar types a field takes directly, and as list items (``Optional``, ``Annotated``, unions
+    and ``Literal`` looked through)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _scalar_kinds(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        direct: set[type] = set()
+        items: set[type] = set()
+        for arg in typing.get_args(annotation):
+            d, i = _scalar_kinds(arg)
+            direct |= d
+            items |= i
+        return direct, items
+    if origin is Literal:
+        return {type(v) for v in typing.get_args(annotation)}, set()
+    if origin is list:
+        args = typing.get_args(annotation)
+        return set(), (_scalar_kinds(args[0])[0] if args else set())
+    return ({annotation} if annotation in _SCALARS else set()), set()
+
+
+def _coercion(value: Any, kinds: set[type]) -> str | None:
+    """Why ``value`` would only pass a field of scalar ``kinds`` by coercion (None: it would not need it)."""
+    if not kinds or not kinds <= set(_SCALARS):
+        return None
+    what = " or ".join(_WHAT[k] for k in _SCALARS if k in kinds)
+    if isinstance(value, bool):
+        return None if bool in kinds else f"expected {what}, got {value!r}"
+    if isinstance(value, str):
+        return None if str in kinds else f"expected {what}, got {value!r}"
+    if isinstance(value, int | float) and not kinds & {int, float}:
+        return f"expected {what}, got {value!r}"
+    if isinstance(value, float) and float not in kinds and int in kinds:
+        return f"expected {what}, got {value!r}"
+    return None
+
+
+class StrictModel(BaseModel):
+    """Settings read from a file: unknown keys are errors, finite numbers only, and no scalar is coerced:
+    ``runs: true`` is not 1 run, ``runs: "20"`` and ``runs: 2.0`` are not integers, ``ipw: 1`` is not a
+    boolean (lists may still be given for tuples, strings for dates)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        direct, items = _scalar_kinds(field.annotation)
+        if not isinstance(value, list):
+            problem = _coercion(value, direct)
+            if problem is not None:
+                raise ValueError(problem)
+            return value
+        for i, item in enumerate(value):
+            problem = _coercion(item, items)
+            if problem is not None:
+                raise ConfigError(problem, field=str(i))  # named e.g. officers.1 (validation_error)
+        return value
+
+
+class Located(StrictModel):
+    """A config whose input paths are relative to the folder of the file it was read from (``base_dir``).
+
+    The folder travels with the object but is no setting: it is not part of ``model_dump`` (a config's hash
+    and the written ``config.yaml`` do not depend on where the files are).
+    """
+
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths are resolved against (None: the working folder)."""
+        return self._base_dir
+
+    def at(self, base_dir: str | Path | None):
+        """A copy whose relative input paths are resolved against ``base_dir``."""
+        out = self.model_copy()
+        out._base_dir = None if base_dir is None else Path(base_dir)
+        return out
+
+
+class AreasFileConfig(StrictModel):
+    """An areas file (GeoJSON, GeoPackage, Shapefile, GeoParquet, or Parquet with WKB ``geometry``).
+
+    See docs/your-own-city.md. The working CRS (metres) is ``crs`` when given, else the file's projected CRS,
+    else the local UTM zone estimated from the data; which one is recorded with the results.
+    """
+
+    file: str = Field(description="path of the areas file (relative to the scenario file)")
+    layer: str | None = Field(default=None, description="layer of a multi-layer file (GeoPackage)")
+    id: str = Field(default="area_id", description="column holding a unique id of each area")
+    name: str | None = Field(default=None, description="column holding a readable name (default: the id)")
+    crs: str | None = Field(default=None, description="projected CRS in metres to work in, e.g. EPSG:32618")
+    file_crs: str | None = Field(
+        default=None, description="CRS of the file's coordinates if it declares none"
+    )
+
+    @field_validator("crs", "file_crs")
+    @classmethod
+    def _known_crs(cls, value: str | None) -> str | None:
+        if value is not None:
+            from pyproj import CRS
+            from pyproj.exceptions import CRSError
+
+            try:
+                CRS.from_user_input(value)
+            except CRSError:
+                raise ValueError(f"unknown CRS {value!r} (e.g. EPSG:32618)") from None
+        return value
+
+
+class GridAreasSpec(StrictModel):
+    """Square cells of ``size_m`` metres over some areas, each carrying the group of the area covering most
+    of it (see :func:`fairpatrol.grid.cells.build_grid`)."""
+
+    size_m: float = Field(gt=0, description="cell side in metres (e.g. 150, PredPol's box)")
+    over: str | AreasFileConfig | None = Field(
+        default=None, description="the areas cut into cells: a file, or the city's areas when omitted"
+    )
+    mask: Literal["auto", "all", "study"] = "auto"
+    label_rule: Literal["majority", "first"] = "majority"
+
+
+class GridAreasConfig(StrictModel):
+    """``areas: {grid: {...}}``: generated square cells as the areas of a study."""
+
+    grid: GridAreasSpec
+
+
+class GroupsConfig(StrictModel):
+    """How areas are put into groups (docs/your-own-city.md#groups).
+
+    * ``column``: the value of a label column (``labels`` may rename values);
+    * ``plurality``: the label whose count column is largest (``columns``: label → count column), ``tie``
+      when two are equal (the Baltimore study's rule);
+    * ``threshold``: ``labels[0]`` when ``column`` is at or below ``at`` (mean, median or a number), else
+      ``labels[1]``;
+    * ``quantile``: ``k`` classes of about equal size by ``column`` (lowest first).
+    """
+
+    rule: Literal["column", "plurality", "threshold", "quantile"]
+    column: str | None = Field(default=None, description="the attribute (column, threshold, quantile)")
+    columns: dict[str, str] | None = Field(default=None, description="plurality: label -> count column")
+    labels: list[str] | dict[str, str] | None = Field(
+        default=None, description="threshold/quantile: names low to high; column: value -> name"
+    )
+    at: float | Literal["mean", "median"] = Field(default="median", description="threshold cut")
+    k: int = Field(default=4, ge=2, le=20, description="quantile: number of classes")
+    tie: str = Field(default="tie", description="plurality: label when the largest counts are equal")
+    description: str | None = Field(default=None, description="how the groups were defined, in words")
+
+    @model_validator(mode="after")
+    def _complete(self) -> GroupsConfig:
+        if self.rule == "plurality":
+            if not self.columns or len(self.columns) < 2:
+                raise ValueError("the plurality rule needs 'columns': at least two label: count-column pairs")
+        elif not self.column:
+            raise ValueError(f"the {self.rule} rule needs 'column'")
+        if self.rule == "threshold" and isinstance(self.labels, list) and len(self.labels) != 2:
+            raise ValueError("threshold labels: two names, at or below the cut first")
+        if self.rule == "quantile" and isinstance(self.labels, list) and len(self.labels) != self.k:
+            raise ValueError(f"quantile labels: {self.k} names (k), lowest first")
+        if self.rule in ("threshold", "quantile") and isinstance(self.labels, dict):
+            raise ValueError(f"{self.rule} labels are a list of names, lowest first")
+        return self
+
+
+class ColumnsConfig(StrictModel):
+    """Which column of an incident table holds what (names as in the file's header)."""
+
+    time: str | None = Field(default=None, description="date and time (or the time of day with 'date')")
+    date: str | None = Field(default=None, description="the date, when the time of day is in 'time'")
+    lat: str | None = None
+    lon: str | None = None
+    x: str | None = Field(default=None, description="projected x (with incidents.crs)")
+    y: str | None = Field(default=None, description="projected y (with incidents.crs)")
+    crime_type: str | None = None
+    crime_code: str | None = None
+    id: str | None = Field(default=None, description="case number or incident id (deduplication)")
+    area: str | None = Field(default=None, description="the source's own area label (compared, not used)")
+
+
+class IncidentsConfig(StrictModel):
+    """An incident table (CSV or Parquet) and how to read it (docs/your-own-city.md#incidents)."""
+
+    file: str = Field(description="path of the incident table (relative to the scenario file)")
+    layout: str = Field(
+        default="auto", description="auto (sniffed from the header), table, a recognised export, or custom"
+    )
+    columns: ColumnsConfig | None = Field(default=None, description="column mapping (overrides the layout)")
+    crs: str | None = Field(default=None, description="CRS of x/y columns (lat/lon are WGS84 degrees)")
+    timezone: str | None = Field(
+        default=None, description="IANA zone (e.g. America/Chicago): times with an offset are converted to it"
+    )
+    default_crime_type: str = Field(default="unspecified", description="crime type when no column holds one")
+    dedupe: Literal["id", "fields", "none"] = Field(
+        default="id", description="one incident per id (fields where no id), per identical fields, or none"
+    )
+    on_missing_coords: Literal["error", "drop"] = "error"
+    on_bad_dates: Literal["error", "drop"] = "error"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (e.g. America/Chicago, UTC)") from None
+        return value
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str | None) -> str | None:
+        return AreasFileConfig._known_crs(value)
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> IncidentsConfig:
+        c = self.columns
+        if c is not None and (c.x or c.y) and not self.crs:
+            raise ValueError("x/y columns need the CRS they are in: incidents.crs (e.g. EPSG:2248)")
+        if c is not None and bool(c.x) != bool(c.y):
+            raise ValueError("give both x and y columns")
+        if c is not None and bool(c.lat) != bool(c.lon):
+            raise ValueError("give both lat and lon columns")
+        return self
 
 
 class DataConfig(StrictModel):
-    """Which incidents and areas a study replays."""
+    """Which areas, groups and incidents a study replays (docs/your-own-city.md).
 
-    city: Literal["baltimore", "chicago", "bogota"]
-    incidents: str = Field(description="bundled dataset name (see `fairpatrol datasets`) or a file path")
-    format: Literal["auto", "open-baltimore", "chicago-portal", "table"] = "auto"
+    ``city`` names a bundled city pack (``fairpatrol datasets``) whose areas, groups and incidents are the
+    defaults; with ``areas`` given it is only the study area's name.
+    """
+
+    city: str | None = Field(default=None, description="a bundled city, or the name of your study area")
+    areas: str | AreasFileConfig | GridAreasConfig | None = Field(
+        default=None, description="an areas file, a mapping with its columns, or {grid: {size_m: 150}}"
+    )
+    groups: str | GroupsConfig | None = Field(
+        default=None, description="a rule of the city pack by name, or a rule (column/plurality/...)"
+    )
+    group_rule: str | None = Field(default=None, description="a group rule of the city pack, by name")
+    group_pair: tuple[str, str] | None = Field(
+        default=None, description="the two groups compared by two-group gaps (default: the two largest)"
+    )
+    incidents: str | IncidentsConfig = Field(
+        description="bundled dataset name (see `fairpatrol datasets`), a file path, or a mapping"
+    )
+    format: str = Field(default="auto", description="layout of an incident file given by path")
     crime_types: list[str] | None = Field(default=None, description="keep only these crime types")
     tolerance_m: float = Field(default=250.0, ge=0.0, description="snap distance for points outside areas")
-    group_rule: str | None = Field(default=None, description="group labelling rule (Chicago: mean|median)")
+    max_outside_share: Probability = Field(
+        default=0.5, description="error when a larger share of located incidents falls outside every area"
+    )
+    allow_short_history: bool = Field(
+        default=False, description="accept less history than a model's training window (recorded)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DataConfig:
+        from fairpatrol.data.cities import city_names, get_city
+
+        if self.city is None and self.areas is None:
+            raise ValueError("give data.city (a bundled city) or data.areas (your areas file)")
+        if self.areas is None or (isinstance(self.areas, GridAreasConfig) and self.areas.grid.over is None):
+            if self.city is None or self.city.strip().lower() not in city_names():
+                where = "data.areas.grid.over or " if self.areas is not None else ""
+                raise ValueError(
+                    f"unknown city {self.city!r}; bundled: {', '.join(city_names())} (or give "
+                    f"{where}data.areas: your areas file)"
+                )
+            pack = get_city(self.city)
+            rule = self.group_rule if isinstance(self.groups, GroupsConfig) or self.groups is None else None
+            for name in (self.groups if isinstance(self.groups, str) else None, rule):
+                if name is not None and name.strip().lower() not in pack.groups.rules:
+                    raise ValueError(
+                        f"unknown group rule {name!r} for {pack.name}; "
+                        f"expected one of {list(pack.groups.rules)}"
+                    )
+        elif isinstance(self.groups, str) or self.group_rule is not None:
+            raise ValueError("a group rule by name needs a bundled city; give data.groups as a rule mapping")
+        if self.groups is not None and self.group_rule is not None:
+            raise ValueError("give either data.groups or data.group_rule, not both")
+        if self.group_pair is not None and self.group_pair[0] == self.group_pair[1]:
+            raise ValueError("group_pair names the same group twice")
+        return self
+
+    @property
+    def incident_files(self) -> bool:
+        """Whether the incidents are a file (not a bundled set)."""
+        from fairpatrol.data.cities import bundled_incident_names
+
+        return isinstance(self.incidents, IncidentsConfig) or self.incidents not in bundled_incident_names()
 
 
 class WorldConfig(StrictModel):
@@ -132,7 +426,7 @@ class CompatConfig(StrictModel):
 COMPAT_PRESETS = {"semsar2026": dict.fromkeys(CompatConfig.model_fields, True)}
 
 
-class ScenarioConfig(StrictModel):
+class ScenarioConfig(Located):
     """A study: data × start × horizon × runs, crossed over algorithms × officers × reporting rates."""
 
     name: str = "study"
@@ -213,21 +507,29 @@ class ScenarioConfig(StrictModel):
 
 
 #: Path elements pydantic adds for the members of a union (``float | str``), not keys of the file.
-_UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool)$|\[")
+_UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool|tuple)$|\[|^[A-Z]\w*(Config|Spec)$")
+#: Errors of a union member the value is plainly not (a mapping given where text is also allowed).
+_WRONG_BRANCH = {"string_type", "dict_type", "model_type", "model_attributes_type", "tuple_type", "list_type"}
+
+
+def _where(e: Any) -> str:
+    return ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
 
 
 def validation_error(err: ValidationError, source: str) -> ConfigError:
     """The first problem of a pydantic error as a one-line :class:`ConfigError` naming source and field.
 
+    Of a union (``incidents: name | {file, columns, ...}``), the member the value was meant for is reported.
     A :class:`ConfigError` raised inside a validator keeps its message, and its field is appended to the
     validator's location (``models`` + ``ShortTermKDE.bandwidth``).
     """
-    first = err.errors()[0]
-    parts = [str(p) for p in first["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p))]
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] not in _WRONG_BRANCH), errors[0])
+    loc = _where(first) or None
     inner = (first.get("ctx") or {}).get("error")
     msg = first["msg"]
     if isinstance(inner, ConfigError):
-        parts += [inner.field] if inner.field else []
+        loc = ".".join(x for x in (loc, inner.field) if x) or None
         msg = inner.message
     elif first["type"] == "extra_forbidden":
         msg = "unknown key"
@@ -237,28 +539,30 @@ def validation_error(err: ValidationError, source: str) -> ConfigError:
         msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if first["type"] in ("int_type", "float_type", "bool_type", "string_type", "list_type", "dict_type"):
         msg += f", got {first['input']!r}"
-    loc = ".".join(parts) or None
-    others = {
-        ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
-        for e in err.errors()[1:]
-    } - {loc}
+    others = {_where(e) for e in errors if e is not first and e["type"] not in _WRONG_BRANCH} - {loc}
     extra = f" (and {len(others)} more problem(s))" if others else ""
     return ConfigError(msg + extra, source=source, field=loc)
 
 
 def parse_scenario(
-    raw: Any, source: str = "<scenario>", *, paths: dict[str, str] | None = None, **overrides: Any
+    raw: Any,
+    source: str = "<scenario>",
+    *,
+    base_dir: str | Path | None = None,
+    paths: dict[str, str] | None = None,
+    **overrides: Any,
 ) -> ScenarioConfig:
-    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys.
+    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys;
+    relative input paths are relative to ``base_dir`` (default: the working folder).
 
-    ``paths`` maps file paths named in the scenario to local copies that the checks read instead (a sweep
-    cell on a Dask worker, :mod:`fairpatrol.sweep.worker`); the config keeps the names as written.
+    ``paths`` maps file names given in ``report_probs`` to local copies that the checks read instead (a
+    sweep cell on a Dask worker, :mod:`fairpatrol.sweep.worker`); the config keeps the names as written.
     """
     if not isinstance(raw, dict):
         raise ConfigError("a scenario must be a YAML mapping of keys to values", source=source)
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        return ScenarioConfig.model_validate(merged, context={"paths": paths or {}})
+        return ScenarioConfig.model_validate(merged, context={"paths": paths or {}}).at(base_dir)
     except ValidationError as err:
         raise validation_error(err, source) from None
 
@@ -321,9 +625,9 @@ def read_text_file(path: str | Path, what: str = "config", max_bytes: int = MAX_
     """The text of a small input file (UTF-8, a BOM allowed), or a one-line error naming it: missing,
     a directory, unreadable, too large, or not UTF-8."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"is a directory; expected the {what} file", source=str(p))
     try:
-        if p.is_dir():
-            raise ConfigError(f"is a directory; expected a {what} file", source=str(p))
         if p.stat().st_size > max_bytes:
             raise ConfigError(
                 f"is {p.stat().st_size / 2**20:.0f} MiB; a {what} file is at most "
@@ -343,16 +647,9 @@ def read_text_file(path: str | Path, what: str = "config", max_bytes: int = MAX_
         ) from None
 
 
-def read_yaml_file(path: str | Path, what: str = "config", *, resolve_paths: bool = True) -> Any:
-    """Read a YAML config file strictly; a relative ``data.incidents`` path is made relative to the file
-    (unless ``resolve_paths`` is False)."""
-    p = Path(path)
-    raw = parse_yaml(read_text_file(p, what), str(p))
-    if resolve_paths and isinstance(raw, dict) and isinstance(raw.get("data"), dict):
-        inc = raw["data"].get("incidents")
-        if isinstance(inc, str) and not _is_bundled(inc) and not Path(inc).is_absolute():
-            raw = {**raw, "data": {**raw["data"], "incidents": str((p.parent / inc).resolve())}}
-    return raw
+def read_yaml_file(path: str | Path, what: str = "config") -> Any:
+    """Read a YAML config file strictly (one-line errors for an unreadable file or bad YAML)."""
+    return parse_yaml(read_text_file(path, what), str(path))
 
 
 def is_written_document(raw: Any) -> bool:
@@ -386,16 +683,51 @@ def scenario_part(raw: Any, source: str) -> Any:
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> ScenarioConfig:
-    """Read and validate a scenario YAML file (also a ``config.yaml`` written by ``fairpatrol run``, whose
-    recorded package versions are compared with the installed ones)."""
-    raw = scenario_part(read_yaml_file(path, "scenario"), str(path))
-    return parse_scenario(raw, source=str(path), **overrides)
+    """Read and validate a scenario YAML file (its input paths are relative to its folder); also a
+    ``config.yaml`` written by ``fairpatrol run``, whose recorded package versions are compared with the
+    installed ones."""
+    p = Path(path)
+    raw = read_yaml_file(p, "scenario")
+    base_dir = p.parent
+    if is_written_document(raw):  # paths relative to the scenario folder (inputs.scenario_dir)
+        rel = (raw.get("inputs") or {}).get("scenario_dir") if isinstance(raw.get("inputs"), dict) else None
+        base_dir = p.parent / rel if isinstance(rel, str) else base_dir
+    return parse_scenario(scenario_part(raw, str(p)), source=str(p), base_dir=base_dir, **overrides)
+
+
+#: Where a ``data`` section holds file paths (dotted, inside ``data``); bundled names are not paths.
+DATA_PATH_KEYS = (
+    "areas",
+    "areas.file",
+    "areas.grid.over",
+    "areas.grid.over.file",
+    "incidents",
+    "incidents.file",
+)
+
+
+def map_data_paths(data: Any, fn) -> Any:
+    """A copy of a raw ``data`` mapping with ``fn(path)`` applied to every file path it holds."""
+    if not isinstance(data, dict):
+        return data
+
+    def walk(node: Any, parts: list[str]) -> Any:
+        if not parts:
+            return fn(node) if isinstance(node, str) and not _is_bundled(node) else node
+        if not isinstance(node, dict) or parts[0] not in node:
+            return node
+        return {**node, parts[0]: walk(node[parts[0]], parts[1:])}
+
+    out = dict(data)
+    for key in DATA_PATH_KEYS:
+        out = walk(out, key.split("."))
+    return out
 
 
 def _is_bundled(name: str) -> bool:
-    from fairpatrol.data import BUNDLED_INCIDENTS
+    from fairpatrol.data.cities import bundled_incident_names
 
-    return name in BUNDLED_INCIDENTS
+    return name in bundled_incident_names()
 
 
 def preset_names() -> list[str]:

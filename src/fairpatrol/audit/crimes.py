@@ -100,7 +100,7 @@ def prepare_crimes(
         if col not in frame.columns:
             raise DataError(f"missing column; found {list(frame.columns)}", source=src, field=col)
 
-    time = parse_times(frame["time"], source=src, field="time", on_bad="drop").to_numpy("datetime64[ns]")
+    time = parse_times(frame["time"], source=src, field="time", on_bad="drop")[0].to_numpy("datetime64[ns]")
     keep = ~np.isnat(time)
     if not keep.any():
         raise DataError("no incident has a date", source=src, field="time")

@@ -117,11 +117,11 @@ def read_population(
     if population is None:
         if "population" not in areas.frame.columns:
             return None
-        tot = numbers(areas.frame["population"], source=f"{areas.city} areas", field="population", minimum=0)
-        return Population((), np.zeros((areas.n, 0)), tot, f"{areas.city} areas")
+        tot = numbers(areas.frame["population"], source=f"{areas.name} areas", field="population", minimum=0)
+        return Population((), np.zeros((areas.n, 0)), tot, f"{areas.name} areas")
     if isinstance(population, Sequence) and not isinstance(population, str):
         cols = [str(c) for c in population]
-        frame, src = areas.frame, f"{areas.city} areas"
+        frame, src = areas.frame, f"{areas.name} areas"
         for c in cols + ([total] if total else []):
             require(frame, c, src)
         order = np.arange(areas.n)  # file row of each area

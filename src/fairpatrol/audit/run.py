@@ -240,7 +240,7 @@ def run_audit(
 
     auditor = TableBuilder(table, targets, groupings, residents, weights, settings)
     meta = {
-        "city": areas.city,
+        "city": areas.name,
         "crs": areas.crs,
         "kind": targets.kind,
         "targets_source": targets.source,

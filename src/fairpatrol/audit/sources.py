@@ -126,7 +126,7 @@ def days(values: pd.Series, *, source: str, field: str) -> pd.Series:
 
     Time-zone-aware values keep their wall-clock date (the zone is dropped), as incidents do.
     """
-    parsed = parse_times(values, source=source, field=field)
+    parsed = parse_times(values, source=source, field=field)[0]
     reject(parsed.isna().to_numpy(), "missing date", source=source, field=field)
     return parsed.dt.normalize()
 
@@ -134,11 +134,11 @@ def days(values: pd.Series, *, source: str, field: str) -> pd.Series:
 def optional_days(values: pd.Series, *, source: str, field: str) -> pd.Series:
     """Like :func:`days` but empty cells are NaT (an open validity bound)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return parse_times(values, source=source, field=field).dt.normalize()
+        return parse_times(values, source=source, field=field)[0].dt.normalize()
     blank = (values.isna() | values.astype(str).str.strip().isin(["", "nan", "NaT", "None"])).to_numpy()
     if blank.all():
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    parsed = parse_times(values.where(~blank, ""), source=source, field=field, on_bad="drop")
+    parsed = parse_times(values.where(~blank, ""), source=source, field=field, on_bad="drop")[0]
     bad = parsed.isna().to_numpy() & ~blank
     reject(bad, lambda i: f"unparseable date {values.iloc[i]!r}", source=source, field=field)
     return parsed.dt.normalize()

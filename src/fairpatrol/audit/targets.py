@@ -233,7 +233,7 @@ def _coverage_notes(cov: Coverage, ids: np.ndarray, source: str, areas: Areas, k
     outside = cov.target_m2 <= 0
     if outside.all():
         raise DataError(
-            f"all {plural(len(ids), what)} lie outside the {areas.n} areas of {areas.city}: wrong CRS, "
+            f"all {plural(len(ids), what)} lie outside the {areas.n} areas of {areas.name}: wrong CRS, "
             "swapped coordinates or another city?",
             source=source,
             field="geometry",
@@ -723,7 +723,7 @@ def patrol_effort(
         bad = np.flatnonzero(idx < 0)
         unknown = list(dict.fromkeys(ids[bad]))
         raise DataError(
-            f"{plural(len(unknown), 'unknown area id')} for {areas.city}: "
+            f"{plural(len(unknown), 'unknown area id')} for {areas.name}: "
             + ", ".join(repr(u) for u in unknown[:5])
             + (" ..." if len(unknown) > 5 else ""),
             source=src,

@@ -54,4 +54,4 @@ def toy_areas(
     geoms.flags.writeable = False
     labels = list(dict.fromkeys(g))
     pair = (labels[0], labels[1] if len(labels) > 1 else labels[0])
-    return Areas(city="toy", crs=TOY_CRS, frame=frame, geometry=geoms, group_pair=pair, group_rule="given")
+    return Areas(name="toy", crs=TOY_CRS, frame=frame, geometry=geoms, group_pair=pair, group_rule="given")

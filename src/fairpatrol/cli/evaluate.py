@@ -52,7 +52,7 @@ def _evaluate(
     cfg = load_grid_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
-    check_period(cfg, incidents.frame["time"])  # before the progress bar: bad periods are one line
+    check_period(cfg, incidents.incidents.frame["time"])  # before the progress bar: bad periods: one line
     total = len(cfg.algorithms) * cfg.days
     with ProgressBar(
         f"{cfg.name}: {len(cfg.algorithms)} models × {cfg.days} days", "forecasts", total, quiet

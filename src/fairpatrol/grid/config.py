@@ -27,6 +27,8 @@ from fairpatrol.config import (
     MAX_DAYS,
     DataConfig,
     Date,
+    GridAreasConfig,
+    Located,
     StrictModel,
     parse_yaml,
     read_yaml_file,
@@ -66,8 +68,12 @@ class CoverageSettings(StrictModel):
         return np.round(self.start + self.step * np.arange(n), 9)
 
 
-class EvaluateConfig(StrictModel):
-    """A rolling evaluation: daily forecasts of each model over ``days`` days from ``start``."""
+class EvaluateConfig(Located):
+    """A rolling evaluation: daily forecasts of each model over ``days`` days from ``start``.
+
+    The grid is ``data.areas`` when that is a grid (``areas: {grid: {size_m: 1000}}``, the same grid a
+    ``fairpatrol run`` can use), else cut from the data's areas with the ``grid`` settings.
+    """
 
     name: str = "grid-evaluation"
     description: str = ""
@@ -108,6 +114,8 @@ class EvaluateConfig(StrictModel):
 
     @model_validator(mode="after")
     def _map_day(self) -> EvaluateConfig:
+        if isinstance(self.data.areas, GridAreasConfig) and "grid" in self.model_fields_set:
+            raise ValueError("give the grid once: in data.areas.grid or in grid, not both")
         if self.map_day is not None and not (
             self.start <= self.map_day < self.start + dt.timedelta(days=self.days)
         ):
@@ -129,20 +137,26 @@ class EvaluateConfig(StrictModel):
         return GRID_MODELS[name](**params)
 
 
-def parse_evaluate(raw: Any, source: str = "<evaluate config>", **overrides: Any) -> EvaluateConfig:
-    """Validate a config mapping; ``overrides`` (start, days, algorithms…) that are not None replace keys."""
+def parse_evaluate(
+    raw: Any, source: str = "<evaluate config>", *, base_dir: str | Path | None = None, **overrides: Any
+) -> EvaluateConfig:
+    """Validate a config mapping; ``overrides`` (start, days, algorithms…) that are not None replace keys;
+    relative input paths are relative to ``base_dir``."""
     if not isinstance(raw, dict):
         raise ConfigError("an evaluation config must be a YAML mapping of keys to values", source=source)
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        return EvaluateConfig.model_validate(merged)
+        return EvaluateConfig.model_validate(merged).at(base_dir)
     except ValidationError as err:
         raise validation_error(err, source) from None
 
 
 def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
-    """Read and validate an evaluation config file (a relative incident path is relative to the file)."""
-    return parse_evaluate(read_yaml_file(path, "evaluation config"), source=str(path), **overrides)
+    """Read and validate an evaluation config file (input paths are relative to its folder)."""
+    p = Path(path)
+    return parse_evaluate(
+        read_yaml_file(p, "evaluation config"), source=str(p), base_dir=p.parent, **overrides
+    )
 
 
 def grid_preset_names() -> list[str]:

@@ -23,15 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairpatrol.data import Incidents
+from fairpatrol.data import Incidents, StudyInputs
 from fairpatrol.errors import DataError
 from fairpatrol.grid import metrics as gm
 from fairpatrol.grid.cells import (
-    REFERENCE_GRIDS,
     Grid,
     build_grid,
     compare_with_reference,
     load_reference_grid,
+    reference_grid_names,
 )
 from fairpatrol.grid.config import EvaluateConfig
 
@@ -69,19 +69,36 @@ class EvaluationResult:
     diagnostics: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    inputs: list[Any] = field(default_factory=list)  # the files read (fairpatrol.data.InputFile)
 
 
-def load_evaluation_data(config: EvaluateConfig) -> Incidents:
-    """The incidents (joined to areas with the config's group rule) an evaluation replays."""
-    from fairpatrol.sim.study import load_study_incidents
+def load_evaluation_data(config: EvaluateConfig) -> StudyInputs:
+    """The areas (a grid, or the areas a grid is cut from) and incidents an evaluation replays, with the
+    files read (paths relative to the config file)."""
+    from fairpatrol.data import load_data
 
-    return load_study_incidents(config)  # uses config.data only
+    return load_data(config.data, config.base_dir)
+
+
+def evaluation_grid(config: EvaluateConfig, areas: Any) -> Grid:
+    """The evaluation's grid: the data's areas when they are a grid, else cut from them (``grid``)."""
+    if isinstance(areas, Grid):
+        return areas
+    gs = config.grid
+    return build_grid(
+        areas, gs.cell_size, mask=gs.mask, label_rule=gs.label_rule, group_pair=config.data.group_pair
+    )
+
+
+def _source(config: EvaluateConfig) -> str:
+    inc = config.data.incidents
+    return inc if isinstance(inc, str) else inc.file
 
 
 def check_period(config: EvaluateConfig, times: pd.Series) -> None:
     """Raise a one-line :class:`DataError` when the period or a training window is not covered by data."""
     if len(times) == 0:
-        raise DataError("no incidents", source=config.data.incidents)
+        raise DataError("no incidents", source=_source(config))
     first, last = times.min().normalize(), times.max().normalize()
     start = pd.Timestamp(config.start)
     final = pd.Timestamp(config.end) - pd.Timedelta(days=1)
@@ -89,7 +106,7 @@ def check_period(config: EvaluateConfig, times: pd.Series) -> None:
         raise DataError(
             f"the evaluation runs to {final:%Y-%m-%d} but the data end on {last:%Y-%m-%d} "
             f"(at most {max((last - start).days + 1, 0)} days from {start:%Y-%m-%d})",
-            source=config.data.incidents,
+            source=_source(config),
             field="days",
         )
     windows = {name: float(config.model(name).window_days) for name in config.algorithms}
@@ -99,7 +116,7 @@ def check_period(config: EvaluateConfig, times: pd.Series) -> None:
             f"the {longest:g}-day training window of {start:%Y-%m-%d} begins before the data "
             f"(first incident {first:%Y-%m-%d}); start on or after "
             f"{(first + pd.Timedelta(days=int(np.ceil(longest)))):%Y-%m-%d}",
-            source=config.data.incidents,
+            source=_source(config),
             field="start",
         )
     sorted_t = np.sort(times.to_numpy())
@@ -112,7 +129,7 @@ def check_period(config: EvaluateConfig, times: pd.Series) -> None:
             day = days[empty[0]]
             raise DataError(
                 f"empty training window: {name} has no incidents in the {w:g} days before {day:%Y-%m-%d}",
-                source=config.data.incidents,
+                source=_source(config),
                 field="start",
             )
 
@@ -248,17 +265,17 @@ def summarise(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 def evaluate(
     config: EvaluateConfig,
     *,
-    incidents: Incidents | None = None,
+    incidents: Incidents | StudyInputs | None = None,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
 ) -> EvaluationResult:
     """Run the rolling evaluation of ``config`` (see the module docstring)."""
     t0 = time.perf_counter()
-    inc = load_evaluation_data(config) if incidents is None else incidents
+    loaded = load_evaluation_data(config) if incidents is None else incidents
+    inc = loaded.incidents if isinstance(loaded, StudyInputs) else loaded
     frame = inc.frame[["time", "x", "y"]]
     check_period(config, frame["time"])
-    gs = config.grid
-    grid = build_grid(inc.areas, gs.cell_size, mask=gs.mask, label_rule=gs.label_rule)
+    grid = evaluation_grid(config, inc.areas)
     dates = pd.date_range(pd.Timestamp(config.start), periods=config.days, freq="D")
     longest = max(float(config.model(name).window_days) for name in config.algorithms)
     used = frame.loc[
@@ -304,9 +321,9 @@ def evaluate(
         },
         "data_report": inc.report.to_dict(),
     }
-    if grid.city in REFERENCE_GRIDS:
+    if grid.name in reference_grid_names():
         try:
-            info["reference_grid"] = compare_with_reference(grid, load_reference_grid(grid.city)).to_dict()
+            info["reference_grid"] = compare_with_reference(grid, load_reference_grid(grid.name)).to_dict()
         except DataError as err:  # another cell size or origin: not comparable cell by cell
             info["reference_grid"] = f"not compared: {err}"
     seconds["total"] = time.perf_counter() - t0
@@ -321,4 +338,5 @@ def evaluate(
         diagnostics=diag,
         info=info,
         seconds=seconds,
+        inputs=loaded.files if isinstance(loaded, StudyInputs) else [],
     )

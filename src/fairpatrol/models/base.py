@@ -117,6 +117,8 @@ class Options:
 def _satisfies(value: Any, constraint: Any) -> bool:
     if constraint is None:
         return value is None
+    if constraint == "inf":
+        return isinstance(value, float | np.floating) and value == math.inf
     if constraint == "boolean":
         return isinstance(value, bool | np.bool_)
     if constraint is str:
@@ -125,14 +127,15 @@ def _satisfies(value: Any, constraint: Any) -> bool:
 
 
 def _describe(constraint: Any) -> str:
-    return {None: "None", "boolean": "true or false", str: "a string"}.get(constraint) or str(constraint)
+    names = {None: "None", "boolean": "true or false", str: "a string", "inf": "inf (.inf in YAML)"}
+    return names.get(constraint) or str(constraint)
 
 
 class Estimator:
     """scikit-learn parameter handling: settings are the ``__init__`` arguments, stored unchanged.
 
     ``_parameter_constraints`` maps every setting to the list of what it may be (any one of them):
-    an :class:`Interval`, :class:`Options`, ``"boolean"``, ``str`` or ``None``.
+    an :class:`Interval`, :class:`Options`, ``"boolean"``, ``"inf"`` (positive infinity), ``str`` or ``None``.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}

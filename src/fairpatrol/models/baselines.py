@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import DataError
+from fairpatrol.models._sparse import SparseRows
 from fairpatrol.models.base import AreaModel, Interval, ModelState
 from fairpatrol.models.window import WindowSumState
 
@@ -101,5 +102,5 @@ class PreviousCounts(AreaModel):
 
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         self._check()
-        eye = np.eye(data.n_areas)
-        return WindowSumState(data, weights, int(self.window_days), lambda lo, hi: eye[data.area[lo:hi]])
+        rows = SparseRows.one_hot(data.area, data.n_areas)
+        return WindowSumState(data, weights, int(self.window_days), rows)

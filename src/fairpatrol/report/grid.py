@@ -3,7 +3,8 @@
 Layout (:mod:`fairpatrol.grid.output`): ``evaluate.yaml``, ``summary.csv`` (per model, metric, group and
 coverage: mean over days and 95 % t-interval), ``metrics.parquet``, ``predictions.parquet`` (forecast and
 observed incidents per model, day and cell), ``diagnostics.parquet`` (SEPP's θ, ω, σ per day) and
-``cells.parquet`` (the grid squares as WKB with their group).
+``areas.parquet`` (the grid squares with their groups, GeoParquet; ``cells.parquet`` in results written
+before results carried their areas).
 
 The headline numbers are read at a coverage of 10 % of the cells (the nearest evaluated level): hit rate
 and PAI for accuracy; the prediction-fairness Gini |f₁ − f₂| / (f₁ + f₂) of the two groups' benefits
@@ -21,13 +22,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from fairpatrol.data import Areas, load_areas
+from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
 from fairpatrol.report import figures, maps
 from fairpatrol.report.load import read_yaml
 from fairpatrol.report.summary import Finding, pct, sig
 
-GRID_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet", "cells.parquet")
+GRID_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet")
 COVERAGE = 0.10
 
 #: How each grid metric reads (title, higher is better, meaning, name inside a sentence).
@@ -97,34 +98,10 @@ def load_grid_results(path: str | Path) -> GridResults:
                 f"missing {name}: not a complete results directory of fairpatrol evaluate", source=str(p)
             )
     document = read_yaml(p / "evaluate.yaml")
-    groups = document.get("resolved", {}).get("groups", {})
-    pair = (str(groups.get("group_1", "group 1")), str(groups.get("group_2", "group 2")))
-    cells = pd.read_parquet(p / "cells.parquet")
-    city = document.get("data", {}).get("city", "")
-    names = {}
-    try:
-        city_areas = load_areas(city)
-        names = dict(zip(city_areas.ids, city_areas.names, strict=True))
-    except DataError:
-        pass
-    frame = pd.DataFrame(
-        {
-            "area_id": cells["cell_id"].astype(str),
-            "name": [
-                f"cell {c} ({names.get(str(a), a)})"
-                for c, a in zip(cells["cell_id"], cells["area_id"], strict=True)
-            ],
-            "group": cells["group"].astype(str),
-            "area_m2": cells["area_m2"].astype(float),
-        }
-    )
-    geometry = shapely.from_wkb(cells["geometry"].to_numpy())
-    areas = Areas(
-        city=city,
-        crs=str(document.get("grid", {}).get("crs", "")),
-        frame=frame,
-        geometry=geometry,
-        group_pair=pair,
+    areas = (
+        read_areas_parquet(p / "areas.parquet")
+        if (p / "areas.parquet").is_file()
+        else _old_cells(p, document)
     )
     diag = pd.read_parquet(p / "diagnostics.parquet") if (p / "diagnostics.parquet").is_file() else None
     predictions = pd.read_parquet(p / "predictions.parquet")
@@ -133,6 +110,32 @@ def load_grid_results(path: str | Path) -> GridResults:
     summary = pd.read_csv(p / "summary.csv")
     metrics = pd.read_parquet(p / "metrics.parquet")
     return GridResults(p, document, summary, metrics, predictions, diag, areas)
+
+
+def _old_cells(p: Path, document: dict[str, Any]) -> Areas:
+    """The grid of an evaluation written before results carried their areas (``cells.parquet``)."""
+    if not (p / "cells.parquet").is_file():
+        raise DataError(
+            "missing areas.parquet: not a complete results directory of fairpatrol evaluate", source=str(p)
+        )
+    groups = document.get("resolved", {}).get("groups", {})
+    pair = (str(groups.get("group_1", "group 1")), str(groups.get("group_2", "group 2")))
+    cells = pd.read_parquet(p / "cells.parquet")
+    frame = pd.DataFrame(
+        {
+            "area_id": cells["cell_id"].astype(str),
+            "name": [f"cell {c} ({a})" for c, a in zip(cells["cell_id"], cells["area_id"], strict=True)],
+            "group": cells["group"].astype(str),
+            "area_m2": cells["area_m2"].astype(float),
+        }
+    )
+    return Areas(
+        name=str(document.get("data", {}).get("city", "")),
+        crs=str(document.get("grid", {}).get("crs", "")),
+        frame=frame,
+        geometry=shapely.from_wkb(cells["geometry"].to_numpy()),
+        group_pair=pair,
+    )
 
 
 def at_coverage(summary: pd.DataFrame, metric: str, group: str, coverage: float = COVERAGE) -> pd.DataFrame:
@@ -218,7 +221,7 @@ def build_grid_context(
     from fairpatrol.report.cards import DOCS
     from fairpatrol.report.explain import Calibration
     from fairpatrol.report.privacy import PrivacyLedger
-    from fairpatrol.report.render import FigureMaker, Section, data_uri
+    from fairpatrol.report.render import FigureMaker, Section, data_uri, shown_path
 
     make = FigureMaker()
     g1, g2 = res.group_pair
@@ -427,7 +430,8 @@ def build_grid_context(
         "kind": "grid",
         "title": f"Grid evaluation report: {res.document.get('name', '')}",
         "description": str(res.document.get("description", "")),
-        "city": str(res.document.get("data", {}).get("city", "")).title(),
+        "city": res.areas.title,
+        "group_description": res.areas.group_description,
         "n_cells": res.areas.n,
         "cell_size": res.document.get("grid", {}).get("cell_size_m"),
         "groups": res.group_pair,
@@ -450,5 +454,5 @@ def build_grid_context(
         "config_text": text,
         "scenario_uri": data_uri(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True)),
         "versions": res.document.get("versions", {}),
-        "results_dir": str(res.path),
+        "results_dir": shown_path(res.path),
     }

@@ -11,7 +11,6 @@ import base64
 import datetime as dt
 import time
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -78,18 +77,23 @@ def data_uri(text: str, mime: str = "text/yaml") -> str:
     return f"data:{mime};charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def dataset_notes(city: str) -> str:
-    """The section of the bundled datasets README about ``city`` (provenance of the bundled data)."""
-    text = files("fairpatrol.datasets").joinpath("README.md").read_text(encoding="utf-8")
-    title = {"baltimore": "Baltimore", "chicago": "Chicago", "bogota": "Bogotá"}.get(city, city)
-    out, keep = [], False
-    for line in text.splitlines():
-        if line.startswith("## "):
-            keep = line[3:].strip() == title
-            continue
-        if keep:
-            out.append(line)
-    return "\n".join(out).strip()
+def dataset_notes(pack) -> str:
+    """The provenance of a bundled city pack's data (its section of the bundled datasets README)."""
+    from fairpatrol.data.cities import provenance_notes
+
+    return provenance_notes(pack)
+
+
+def shown_path(path: str | Path) -> str:
+    """How a report names a results directory: relative to the working folder when inside it, else its
+    name alone (a report never shows an absolute path of the analyst's machine)."""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return p.name
 
 
 def environment():

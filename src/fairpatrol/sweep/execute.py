@@ -32,7 +32,15 @@ from pathlib import Path
 from fairpatrol.errors import FairpatrolError, FairpatrolWarning
 from fairpatrol.sweep.spec import SweepCell, SweepPlan, jsonable
 from fairpatrol.sweep.store import SweepStore
-from fairpatrol.sweep.worker import CellOutcome, CellTask, input_files, read_inputs, run_cell, worker_versions
+from fairpatrol.sweep.worker import (
+    CellOutcome,
+    CellTask,
+    input_files,
+    read_inputs,
+    run_cell,
+    shipment,
+    worker_versions,
+)
 
 #: Thread-count variables given to local workers (one thread each: cells are the parallel unit).
 WORKER_ENV = {
@@ -83,6 +91,7 @@ def tasks_of(plan: SweepPlan, cells: list[SweepCell] | None = None) -> list[Cell
             c.config.model_dump(mode="json"),
             jsonable(c.columns),
             plan.spec.allocations,
+            None if c.config.base_dir is None else str(c.config.base_dir),
         )
         for c in cells
     ]
@@ -127,7 +136,7 @@ def _run_sweep(
     on_start: Callable[[int, int], None] | None,
     on_cell: Callable[[CellOutcome], None] | None,
 ) -> SweepReport:
-    with SweepStore.open(out, plan.manifest(), overwrite=overwrite) as store:
+    with SweepStore.open(out, plan.manifest(out), overwrite=overwrite) as store:
         done = store.finished()
         todo = tasks_of(plan, [c for c in plan.cells if c.id not in done])
         n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
@@ -337,14 +346,14 @@ def _submit_and_collect(
     seconds without any worker."""
     from distributed import wait
 
-    paths = sorted({p for t in todo for p in input_files(t.config)})
+    paths = sorted({p for t in todo for p in input_files(t).values()})
     shipped = {p: client.scatter([read_inputs(p)], broadcast=False)[0] for p in paths}
     run_id = uuid.uuid4().hex[:8]
     futures = {
         client.submit(
             run_cell,
             t,
-            {p: shipped[p] for p in input_files(t.config)},
+            shipment(t, shipped),
             key=f"fairpatrol-cell-{t.cell_id}-{run_id}",
             pure=False,
         ): t

@@ -6,6 +6,9 @@ Layout of ``DIR``::
     metrics/cell=<id>/part-0.parquet   one hive partition per cell of each tidy table of `fairpatrol run`
     summary/cell=<id>/part-0.parquet
     allocations/cell=<id>/part-0.parquet
+    groups/cell=<id>/part-0.parquet, group_summary/cell=<id>/part-0.parquet
+    areas/cell=<id>/part-0.parquet     the cell's areas (GeoParquet)
+    areas.parquet                      the areas of every cell, when no data setting is swept
     configs/<id>.yaml                  the cell's resolved config, seeds, data report, versions
     failures/<id>.json                 the error of a cell that failed (removed when it later succeeds)
     analysis/*.csv                     written by `fairpatrol analyze`
@@ -93,9 +96,10 @@ def check_sweep_dir(root: str | Path, *, overwrite: bool = False) -> None:
 class SweepStore:
     """Owns a sweep directory while a sweep runs (holds an exclusive lock on ``DIR/.lock``)."""
 
-    def __init__(self, root: Path, lock_fd: int | None) -> None:
+    def __init__(self, root: Path, lock_fd: int | None, shared_areas: bool = False) -> None:
         self.root = root
         self._lock_fd = lock_fd
+        self.shared_areas = shared_areas
 
     # -------------------------------------------------------------------------------- opening
     @classmethod
@@ -104,7 +108,7 @@ class SweepStore:
         root = Path(root)
         check_sweep_dir(root, overwrite=overwrite)
         root.mkdir(parents=True, exist_ok=True)
-        store = cls(root, _lock(root))
+        store = cls(root, _lock(root), bool(manifest.get("shared_areas", False)))
         try:
             store._check(manifest, overwrite)
             if read_marker(root) is None or overwrite:
@@ -161,7 +165,7 @@ class SweepStore:
         from fairpatrol.environment import version_differences
 
         path = self.root / "configs" / f"{done[0]}.yaml"
-        recorded = read_yaml_file(path, "cell config", resolve_paths=False)
+        recorded = read_yaml_file(path, "cell config")
         versions = recorded.get("versions") if isinstance(recorded, dict) else None
         differ = version_differences(versions) if isinstance(versions, dict) else []
         if differ:
@@ -221,6 +225,9 @@ class SweepStore:
             target = self._folder(table) / f"cell={cid}"
             remove_tree(target, root=self.root)
             os.replace(stage / table, target)
+        areas = outcome.tables.get("areas")
+        if areas is not None and self.shared_areas and not (self.root / "areas.parquet").exists():
+            self._write_text(self.root / "areas.parquet", areas)
         self._write_text(self._folder("configs") / f"{cid}.yaml", outcome.config_yaml)
         remove_tree(stage, root=self.root)
         failure = self.root / "failures" / f"{cid}.json"
@@ -239,9 +246,9 @@ class SweepStore:
         self._write_text(path, json.dumps(record, indent=2))
         return path
 
-    def _write_text(self, path: Path, text: str) -> None:
+    def _write_text(self, path: Path, data: str | bytes) -> None:
         """Write ``path`` atomically (a temporary file in ``DIR/.partial``, then a rename)."""
-        atomic_write(path, text, staging=self._folder(PARTIAL))
+        atomic_write(path, data, staging=self._folder(PARTIAL))
 
 
 def _dump(doc: dict[str, Any]) -> str:
@@ -274,7 +281,7 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     path = Path(root) / MANIFEST
     if not path.is_file():
         raise FairpatrolError(f"{root}: not a sweep directory (no {MANIFEST})")
-    doc = read_yaml_file(path, "sweep manifest", resolve_paths=False)
+    doc = read_yaml_file(path, "sweep manifest")
     if not isinstance(doc, dict) or not isinstance(doc.get("cells", []), list):
         raise DataError("not a sweep manifest written by fairpatrol sweep", source=str(path))
     return doc
