@@ -272,15 +272,15 @@ CASES: list[Case] = [
         NOT_ROOT,
     ),
     # --- types: nothing is coerced ----------------------------------------------------------------------
-    run_case("runs-true", {"runs": True}, "'runs'", "valid integer, got True"),
-    run_case("days-true", {"days": True}, "'days'", "valid integer"),
-    run_case("runs-float", {"runs": 2.5}, "'runs'", "valid integer"),
-    run_case("runs-string", {"runs": "20"}, "'runs'", "valid integer"),
-    run_case("officers-true", {"officers": [True]}, "'officers.0'", "valid integer"),
-    run_case("officers-float", {"officers": [1e12]}, "'officers.0'", "valid integer"),
+    run_case("runs-true", {"runs": True}, "'runs'", "expected an integer, got True"),
+    run_case("days-true", {"days": True}, "'days'", "expected an integer"),
+    run_case("runs-float", {"runs": 2.5}, "'runs'", "expected an integer"),
+    run_case("runs-string", {"runs": "20"}, "'runs'", "expected an integer"),
+    run_case("officers-true", {"officers": [True]}, "'officers.0'", "expected an integer"),
+    run_case("officers-float", {"officers": [1e12]}, "'officers.0'", "expected an integer"),
     run_case("officers-scalar", {"officers": 40}, "'officers'", "valid list"),
-    run_case("detection-string", {"detection_p": "half"}, "'detection_p'", "valid number"),
-    run_case("detection-bool", {"detection_p": True}, "'detection_p'", "valid number"),
+    run_case("detection-string", {"detection_p": "half"}, "'detection_p'", "expected a number"),
+    run_case("detection-bool", {"detection_p": True}, "'detection_p'", "expected a number"),
     run_case("report-prob-bool", {"report_probs": [True]}, "'report_probs.0'"),
     run_case("start-number", {"start": 20190101}, "'start'", "expected a date"),
     run_case("start-with-time", {"start": "2019-01-01 10:00:00"}, "'start'", "not a calendar date"),
@@ -295,7 +295,9 @@ CASES: list[Case] = [
     run_case(
         "compat-switch-string", {"compat": {"relative_detection": "yes"}}, "'compat.relative_detection'"
     ),
-    run_case("remedy-ipw-int", {"remedies": {"ipw": {"ipw": 1}}}, "'remedies.ipw.ipw'", "valid boolean"),
+    run_case(
+        "remedy-ipw-int", {"remedies": {"ipw": {"ipw": 1}}}, "'remedies.ipw.ipw'", "expected true or false"
+    ),
     # --- values and bounds ------------------------------------------------------------------------------
     run_case("runs-zero", {"runs": 0}, "'runs'", "greater than or equal to 1"),
     run_case("runs-negative", {"runs": -1}, "'runs'"),
@@ -321,7 +323,9 @@ CASES: list[Case] = [
     run_case("unknown-key", {"oficers": [40]}, "'oficers'", "unknown key"),
     run_case("missing-start", {"start": DROP}, "'start'", "required key is missing"),
     run_case("missing-data", {"data": DROP}, "'data'", "required key is missing"),
-    run_case("city-unknown", {"data": {**BASE["data"], "city": "atlantis"}}, "'data.city'"),
+    run_case(
+        "city-unknown", {"data": {**BASE["data"], "city": "atlantis"}}, "'data'", "unknown city 'atlantis'"
+    ),
     run_case("tolerance-negative", {"data": {**BASE["data"], "tolerance_m": -1}}, "'data.tolerance_m'"),
     run_case("world-displacement-above-one", {"world": {"displacement": 2}}, "'world.displacement'"),
     run_case("world-delay-negative", {"world": {"report_delay_days": -1}}, "'world.report_delay_days'"),
@@ -619,12 +623,12 @@ CASES: list[Case] = [
     Case(
         "sweep-runs-true",
         lambda env: ["sweep", env.write("w.yaml", {**SWEEP, "fixed": {"runs": True}}), "--out", env.out()],
-        ("w.yaml", "'runs'", "valid integer"),
+        ("w.yaml", "'runs'", "expected an integer"),
     ),
     Case(
         "sweep-allocations-int",
         lambda env: ["sweep", env.write("w.yaml", {**SWEEP, "allocations": 1}), "--out", env.out()],
-        ("w.yaml", "'allocations'", "valid boolean"),
+        ("w.yaml", "'allocations'", "expected true or false"),
     ),
     Case(
         "sweep-base-and-scenario",
@@ -815,7 +819,7 @@ CASES: list[Case] = [
     Case(
         "evaluate-days-true",
         lambda env: ["evaluate", env.write("e.yaml", {**GRID, "days": True}), "--out", env.out()],
-        ("e.yaml", "'days'", "valid integer"),
+        ("e.yaml", "'days'", "expected an integer"),
     ),
     Case(
         "evaluate-impossible-date",
