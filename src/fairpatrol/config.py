@@ -2,7 +2,7 @@
 
 Reading is strict (docs/errors.md): a key given twice, an impossible calendar date (``2019-02-30``) or a
 byte that is not UTF-8 is an error naming the file and line; ``true`` is not a number and ``1`` is not a
-boolean (pydantic strict mode); numbers must be finite; sizes have upper bounds stated in the error
+boolean (:class:`StrictModel`); numbers must be finite; sizes have upper bounds stated in the error
 (:data:`MAX_DAYS`, :data:`MAX_RUNS`, :data:`MAX_OFFICERS`), and the memory a study needs is checked
 against the memory available before it starts (:mod:`fairpatrol.sim.budget`).
 """
