@@ -14,6 +14,7 @@ from fairpatrol.grid.config import grid_preset_names, load_grid_preset, parse_ev
 
 runner = CliRunner()
 OUTPUTS = {
+    ".fairpatrol.json",
     "metrics.parquet",
     "summary.csv",
     "predictions.parquet",
@@ -185,9 +186,9 @@ def test_config_validation_names_the_field():
     from fairpatrol.errors import ConfigError
 
     base = {"data": {"city": "chicago", "incidents": "chicago-theft"}, "start": "2023-01-01", "days": 2}
-    with pytest.raises(ConfigError, match=r"models\.SEPP: unknown parameter 'omega'"):
+    with pytest.raises(ConfigError, match=r"field 'models\.SEPP\.omega': unknown setting"):
         parse_evaluate({**base, "models": {"SEPP": {"omega": 2}}})
-    with pytest.raises(ConfigError, match=r"models\.SEPP: trigger"):
+    with pytest.raises(ConfigError, match=r"field 'models\.SEPP\.trigger': must be 'cell' or 'gaussian'"):
         parse_evaluate({**base, "models": {"SEPP": {"trigger": "exp"}}})
     with pytest.raises(ConfigError, match=r"coverage\.stop must be"):
         parse_evaluate({**base, "coverage": {"start": 0.3, "stop": 0.1}})

@@ -222,6 +222,9 @@ def test_fit_errors(grid):
         SEPP(trigger="exp").fit(ev, until=ORIGIN + pd.Timedelta(days=3), grid=grid)
     with pytest.raises(ValueError, match="sigma_min"):
         SEPP(sigma_min=600.0).fit(ev, until=ORIGIN + pd.Timedelta(days=3), grid=grid)
+    for bad in ({"background": "grid"}, {"time_resolution": "hour"}, {"random_state": -1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            SEPP(**bad).fit(ev, until=ORIGIN + pd.Timedelta(days=3), grid=grid)
 
 
 # -- the grid SEPP of the PF/RAF study: a cell trigger that can fit θ > 0, date-only incidents ------------
@@ -350,5 +353,5 @@ def test_scott_covariance_kernel(grid):
     ev = _events(np.linspace(1, 29, 500), pts[0] + 10_000, pts[1] + 10_000)
     model = NaiveKDE(bandwidth="scott-covariance").fit(ev, until=ORIGIN + pd.Timedelta(days=30), grid=grid)
     assert model.covariance_[0, 1] > 0 and model.predict().sum() == pytest.approx(500 / 30, rel=0.01)
-    with pytest.raises(ValueError, match="SEPP's background bandwidth"):
+    with pytest.raises(ValueError, match="KDE background is isotropic"):
         SEPP(bandwidth="scott-covariance").fit(ev, until=ORIGIN + pd.Timedelta(days=30), grid=grid)

@@ -31,7 +31,9 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from fairpatrol.config import (
+    MAX_DAYS,
     DataConfig,
+    Date,
     GridAreasConfig,
     Located,
     StrictModel,
@@ -135,13 +137,13 @@ class EvaluateConfig(Located):
     description: str = ""
     data: DataConfig
     grid: GridSettings = GridSettings()
-    start: dt.date
-    days: int = Field(ge=1)
+    start: Date
+    days: int = Field(ge=1, le=MAX_DAYS)
     algorithms: list[str] = Field(default_factory=lambda: ["NaiveKDE", "TimeSpaceKDE", "SEPP"], min_length=1)
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     coverage: CoverageSettings = CoverageSettings()
-    map_day: dt.date | None = None
-    exclude_days: list[dt.date | tuple[dt.date, dt.date]] = Field(
+    map_day: Date | None = None
+    exclude_days: list[Date | tuple[Date, Date]] = Field(
         default_factory=list,
         description="days not evaluated (a date, or [first, last] inclusive); still used for training",
     )
@@ -165,23 +167,17 @@ class EvaluateConfig(Located):
             raise ValueError("a model is listed twice")
         return value
 
-    @model_validator(mode="after")
-    def _params(self) -> EvaluateConfig:
+    @field_validator("models")
+    @classmethod
+    def _params(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         from fairpatrol.grid.models import GRID_MODELS
+        from fairpatrol.models.base import check_model_settings
 
-        for name, params in self.models.items():
-            if name not in GRID_MODELS:
-                raise ValueError(f"models: unknown grid model {name!r} (known: {', '.join(GRID_MODELS)})")
-            allowed = GRID_MODELS[name]._param_names()
-            for key in params:
-                if key not in allowed:
-                    raise ValueError(
-                        f"models.{name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})"
-                    )
-            try:
-                GRID_MODELS[name](**params)._check_settings()
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"models.{name}: {err}") from None
+        check_model_settings(GRID_MODELS, value)
+        return value
+
+    @model_validator(mode="after")
+    def _map_day(self) -> EvaluateConfig:
         if isinstance(self.data.areas, GridAreasConfig) and "grid" in self.model_fields_set:
             raise ValueError("give the grid once: in data.areas.grid or in grid, not both")
         for item in self.exclude_days:

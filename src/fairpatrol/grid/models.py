@@ -14,13 +14,14 @@ as it would be for patrols sent there.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Self
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
-from fairpatrol.errors import DataError
-from fairpatrol.models.base import DAY, Estimator
+from fairpatrol.errors import ConfigError, DataError
+from fairpatrol.models.base import DAY, Estimator, Interval, Options, naive_times, naive_timestamp
 from fairpatrol.models.kde import scott_bandwidth
 
 if TYPE_CHECKING:
@@ -151,19 +152,11 @@ class GridModel(Estimator):
 
     needs_coordinates = True
     window_days: int
-
-    def _check_settings(self) -> None:
-        """Raise ValueError on an impossible setting (called by ``fit`` and by config validation)."""
-        if not float(self.window_days) > 0:
-            raise ValueError(f"window_days must be positive, got {self.window_days}")
-        bandwidth = getattr(self, "bandwidth", None)
-        if isinstance(bandwidth, str):
-            if bandwidth not in BANDWIDTH_RULES:
-                raise ValueError(
-                    f"bandwidth must be a number of metres, 'scott' or 'scott-covariance', got {bandwidth!r}"
-                )
-        elif bandwidth is not None and not (math.isfinite(float(bandwidth)) and float(bandwidth) > 0):
-            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+    #: Allowed settings shared by the grid models (checked by fit and the config validators).
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "window_days": [Interval(Integral, 1, 3650)],
+        "bandwidth": [Interval(Real, 0, 10_000, closed="right"), Options(set(BANDWIDTH_RULES))],
+    }
 
     def _window(
         self, incidents: pd.DataFrame, until: Any, grid: Grid | None
@@ -172,7 +165,7 @@ class GridModel(Estimator):
         name = type(self).__name__
         if grid is None:
             raise DataError("a grid model needs the grid: pass grid=", source=f"{name}.fit", field="grid")
-        self._check_settings()
+        self._check()
         if not isinstance(incidents, pd.DataFrame):
             raise DataError("expected a pandas DataFrame of incidents", source=f"{name}.fit")
         missing = [c for c in ("time", "x", "y") if c not in incidents.columns]
@@ -182,11 +175,11 @@ class GridModel(Estimator):
                 source=f"{name}.fit",
                 field=missing[0],
             )
-        times = pd.to_datetime(incidents["time"], errors="coerce")
+        times = naive_times(incidents["time"])
         if times.isna().any():
             row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
             raise DataError("missing or unparseable time", source=f"{name}.fit", field="time", row=row)
-        until = times.max().normalize() + DAY if until is None else pd.Timestamp(until)
+        until = times.max().normalize() + DAY if until is None else naive_timestamp(until)
         begin = until - pd.Timedelta(days=float(self.window_days))
         mask = ((times >= begin) & (times < until)).to_numpy()
         rows = incidents.loc[mask]
@@ -264,10 +257,10 @@ class TimeSpaceKDE(NaiveKDE):
         super().__init__(window_days, bandwidth)
         self.beta = beta
 
-    def _check_settings(self) -> None:
-        super()._check_settings()
-        if not (math.isfinite(float(self.beta)) and float(self.beta) >= 0):
-            raise ValueError(f"beta must be ≥ 0, got {self.beta}")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **NaiveKDE._parameter_constraints,
+        "beta": [Interval(Real, 0, 100)],
+    }
 
     def _weights(self, t: np.ndarray) -> np.ndarray:
         beta = float(self.beta)
@@ -404,30 +397,39 @@ class SEPP(GridModel):
     THETA_BOUNDS = (1e-6, 0.999)
     OMEGA_BOUNDS = (1e-3, 1e3)
 
-    def _check_settings(self) -> None:
-        super()._check_settings()
-        choices = {
-            "trigger": ("gaussian", "cell"),
-            "background": ("kde", "cell"),
-            "time_resolution": ("auto", "exact", "day"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                options = " or ".join(repr(a) for a in allowed)
-                raise ValueError(f"{name} must be {options}, got {getattr(self, name)!r}")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **GridModel._parameter_constraints,
+        "trigger": [Options({"gaussian", "cell"})],
+        "background": [Options({"kde", "cell"})],
+        "time_resolution": [Options({"auto", "exact", "day"})],
+        "random_state": [Interval(Integral, 0, None)],
+        "time_cutoff": [Interval(Real, 0, 3650, closed="right")],
+        "space_cutoff": [Interval(Real, 0, 50_000, closed="right")],
+        "bg_cutoff": [Interval(Real, 0, 10, closed="right")],
+        "theta0": [Interval(Real, 0, 1, closed="neither")],
+        "omega0": [Interval(Real, OMEGA_BOUNDS[0], OMEGA_BOUNDS[1])],
+        "sigma0": [Interval(Real, 0, 50_000, closed="right")],
+        "sigma_min": [Interval(Real, 0, 50_000, closed="right")],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, 100_000)],
+        "warm_start": ["boolean"],
+    }
+
+    def _check(self) -> None:
+        super()._check()
         if self.bandwidth == "scott-covariance":
-            raise ValueError("SEPP's background bandwidth is a number of metres or 'scott'")
-        for name in ("time_cutoff", "space_cutoff", "bg_cutoff", "omega0", "sigma0", "sigma_min", "tol"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < float(self.theta0) < 1:
-            raise ValueError(f"theta0 must be in (0, 1), got {self.theta0}")
+            raise ConfigError(
+                "must be a number of metres or 'scott' (the KDE background is isotropic), got "
+                "'scott-covariance'",
+                source=type(self).__name__,
+                field="bandwidth",
+            )
         if float(self.sigma_min) > float(self.space_cutoff) / 3.0:
-            raise ValueError(f"sigma_min must be ≤ space_cutoff / 3, got {self.sigma_min}")
-        if int(self.max_iter) < 1:
-            raise ValueError(f"max_iter must be ≥ 1, got {self.max_iter}")
-        if isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer)):
-            raise ValueError(f"random_state must be an integer, got {self.random_state!r}")
+            raise ConfigError(
+                f"must be ≤ space_cutoff / 3 = {float(self.space_cutoff) / 3.0:g}, got {self.sigma_min}",
+                source=type(self).__name__,
+                field="sigma_min",
+            )
 
     def _start(self, index: pd.Index) -> tuple[float, float, float, np.ndarray]:
         """Starting (θ, ω, σ, q): the previous fit's when warm-starting, else the settings.

@@ -98,7 +98,7 @@ def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bo
 
     out = Path(out)
     summary = summarise(result.metrics)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, kind="evaluate", overwrite=overwrite) as tmp:
         result.metrics.to_parquet(tmp / "metrics.parquet", compression="zstd", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         predictions_frame(result).to_parquet(tmp / "predictions.parquet", compression="zstd", index=False)
