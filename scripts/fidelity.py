@@ -222,10 +222,9 @@ def sepp_emd(city, g1, g2):
         if city not in runs:
             return "not run", None
         r = runs[city]
-        if r.emd_spatial:
-            a, b = r.emd_median.loc[(r.g_high, "SEPP")], r.emd_median.loc[(r.g_low, "SEPP")]
-            return f"{a:.0f} m / {b:.0f} m (spatial EMD, not comparable)", False
         a, b = r.emd_median.loc[(r.g_high, "SEPP")], r.emd_median.loc[(r.g_low, "SEPP")]
+        if r.emd_spatial:
+            return f"{a:.0f} m / {b:.0f} m (spatial EMD, not comparable)", False
         return f"{a:.4f} / {b:.4f}", bool(round(a, 3) == g1 and round(b, 3) == g2)
 
     return check
