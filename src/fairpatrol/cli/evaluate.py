@@ -16,7 +16,12 @@ TABLE_COVERAGE = 0.10
 def evaluate(
     config: Annotated[Path | None, typer.Argument(help="evaluation YAML file (or use --preset)")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="results directory")] = None,
-    preset: Annotated[str | None, typer.Option(help="built-in evaluation: chicago-grid, bogota-grid")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="built-in evaluation: chicago-grid, bogota-grid, chicago-grid-paper, bogota-grid-paper"
+        ),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="first forecast day, YYYY-MM-DD")] = None,
     days: Annotated[int | None, typer.Option(help="number of daily forecasts")] = None,
     models: Annotated[str | None, typer.Option(help="comma-separated: NaiveKDE,TimeSpaceKDE,SEPP")] = None,
@@ -41,7 +46,7 @@ def _evaluate(
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.errors import ConfigError
     from fairpatrol.grid.config import load_evaluate, load_grid_preset
-    from fairpatrol.grid.evaluate import check_period, evaluate, load_evaluation_data
+    from fairpatrol.grid.evaluate import check_period, evaluate, evaluation_days, load_evaluation_data
     from fairpatrol.grid.output import write_evaluation
 
     if (config_path is None) == (preset is None):
@@ -53,12 +58,15 @@ def _evaluate(
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
     check_period(cfg, incidents.incidents.frame["time"])  # before the progress bar: bad periods: one line
-    total = len(cfg.algorithms) * cfg.days
+    n_days = len(evaluation_days(cfg, incidents.incidents.frame["time"])[0])
+    total = len(cfg.algorithms) * n_days
     with ProgressBar(
-        f"{cfg.name}: {len(cfg.algorithms)} models × {cfg.days} days", "forecasts", total, quiet
+        f"{cfg.name}: {len(cfg.algorithms)} models × {n_days} days", "forecasts", total, quiet
     ) as bar:
         result = evaluate(cfg, incidents=incidents, progress=bar.advance)
     path = write_evaluation(result, out, overwrite=overwrite)
+    for note in result.info.get("warnings", []):
+        typer.echo(f"warning: {note}", err=True)
     if not quiet:
         _print_table(result)
     typer.echo(f"results written to {path}")
