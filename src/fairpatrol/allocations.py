@@ -28,8 +28,9 @@ with every dense row (:data:`DENSE_VIEW_SQL`), so a query written for dense rows
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,9 @@ class AllocationWriter(StudySink):
     where : a file path, or a writable Arrow stream (e.g. ``pyarrow.BufferOutputStream``).
     columns : constant columns added to every row (a sweep's swept parameters).
     chunk_rows : rows buffered before a row group is written (memory: ≈ 40 bytes a row).
+    relabel : applied to a copy of the study's layout before any row is written, to name the cells
+        otherwise (a sweep cell run on mirrored copies of the user's files names them as the user's
+        scenario does).
 
     Attributes
     ----------
@@ -81,10 +85,12 @@ class AllocationWriter(StudySink):
         *,
         columns: dict[str, Any] | None = None,
         chunk_rows: int = CHUNK_ROWS,
+        relabel: Callable[[StudyLayout], None] | None = None,
     ) -> None:
         self.where = str(where) if isinstance(where, Path) else where
         self.columns = dict(columns or {})
         self.chunk_rows = int(chunk_rows)
+        self.relabel = relabel
         self.rows = 0
         self.dense_rows = 0
         self._writer: pq.ParquetWriter | None = None
@@ -94,6 +100,9 @@ class AllocationWriter(StudySink):
 
     # -- StudySink ---------------------------------------------------------------------------------------
     def open(self, layout: StudyLayout) -> None:
+        if self.relabel is not None:
+            layout = dataclasses.replace(layout)
+            self.relabel(layout)
         self._layout = layout
         data = layout.data
         self._run_labels = np.asarray(layout.run_ids, dtype=np.int32)

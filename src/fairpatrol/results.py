@@ -221,20 +221,10 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def versions() -> dict[str, str]:
-    import numba
-    import pyarrow
-    import scipy
+    """Versions of the packages that can change the numbers (:data:`fairpatrol.environment.PACKAGES`)."""
+    from fairpatrol.environment import installed_versions
 
-    import fairpatrol
-
-    return {
-        "fairpatrol": fairpatrol.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "numba": numba.__version__,
-        "scipy": scipy.__version__,
-        "pyarrow": pyarrow.__version__,
-    }
+    return installed_versions()
 
 
 def input_section(config, inputs, results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -358,7 +348,7 @@ def write_study(
     from fairpatrol.allocations import AllocationWriter
     from fairpatrol.sim.study import run_study
 
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, kind="run", overwrite=overwrite) as tmp:
         with AllocationWriter(tmp / "allocations.parquet") as writer:
             res = run_study(
                 config,

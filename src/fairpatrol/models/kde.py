@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import DataError
 from fairpatrol.models._kde import area_quadrature, event_masses, kde_area_mass_sparse
-from fairpatrol.models.base import AreaModel, ModelState
+from fairpatrol.models.base import AreaModel, Interval, ModelState
 from fairpatrol.models.window import WindowSumState
 
 if TYPE_CHECKING:
@@ -51,6 +52,14 @@ class WindowKDE(AreaModel):
     """
 
     needs_coordinates = True
+    #: Allowed settings (checked by fit, make_state and the config validators). The upper bounds keep the
+    #: quadrature lattice (city area / cell_size²) and the kernel's reach (cutoff · bandwidth) in memory.
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "window_days": [Interval(Integral, 1, 3650)],
+        "bandwidth": [Interval(Real, 0, 10_000, closed="right")],
+        "cell_size": [Interval(Real, 10, 1_000)],
+        "cutoff": [Interval(Real, 0, 10, closed="right"), "inf"],
+    }
 
     def __init__(
         self,
@@ -63,11 +72,6 @@ class WindowKDE(AreaModel):
         self.bandwidth = bandwidth
         self.cell_size = cell_size
         self.cutoff = cutoff
-
-    def _check(self) -> None:
-        for name in ("window_days", "bandwidth", "cell_size", "cutoff"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
     def fit(
         self,

@@ -24,6 +24,7 @@ from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
 from fairpatrol.metrics.support import day_metrics
 from fairpatrol.models.base import AreaModel
+from fairpatrol.sim.budget import check_memory
 from fairpatrol.sim.engine import (
     BatchResult,
     Compat,
@@ -389,6 +390,7 @@ def run_study(
     data = data if data is not None else prepare_study(config, inc)
     layout, rates = study_layout(config, data, run_ids)
     cells, runs = layout.cells, layout.run_ids
+    check_memory(config, data, runs=len(runs))  # a one-line error, not a MemoryError
     n_c, n_r, n_d = len(cells), len(runs), data.n_days
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
