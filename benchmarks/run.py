@@ -50,15 +50,16 @@ if spec.get("engine") == "reference":
         simulate_reference(cfg.model(a), data, runs, seed=cfg.seed)
     cells, n_areas, n_events = len(cfg.algorithms) * len(runs), data.n_areas, data.n_events
 else:
-    res = run_study(cfg, incidents=inc)
+    with tempfile.TemporaryDirectory() as d:
+        if spec.get("write"):  # the allocation rows are written while the study runs
+            from fairpatrol.results import write_study
+            res = write_study(cfg, os.path.join(d, "out"), incidents=inc)
+        else:
+            res = run_study(cfg, incidents=inc)
     cells, n_areas, n_events = len(res.cells) * len(res.run_ids), res.data.n_areas, res.data.n_events
     if "em_iterations" in res.diagnostics:
         import numpy as np
         em_evals = float(np.nanmean(res.diagnostics["em_iterations"][..., 1:]))
-    if spec.get("write"):
-        from fairpatrol.results import write_results
-        with tempfile.TemporaryDirectory() as d:
-            write_results(res, os.path.join(d, "out"))
 t_end = time.perf_counter()
 ru = resource.getrusage(resource.RUSAGE_SELF)
 em_evals = globals().get("em_evals")
