@@ -100,6 +100,11 @@ def test_layout_is_hive_partitioned_and_queryable(reference, sweep_file):
     sums = a.groupby(["cell", "algorithm", "run", "date"], observed=True)[["officers", "n_officers"]]
     agg = sums.agg({"officers": "sum", "n_officers": "first"})
     assert len(agg) == 6 * 2 * RUNS * DAYS and (agg.officers == agg.n_officers).all()
+    from fairpatrol.allocations import expand_allocations  # one cell's partition, re-expanded
+
+    dense = expand_allocations(out / "allocations" / f"cell={ids[0]}", areas=out / "areas" / f"cell={ids[0]}")
+    assert len(dense) == 2 * RUNS * DAYS * 256  # algorithms × runs × days × areas
+    assert dense["officers"].sum() == a.loc[a["cell"] == ids[0], "officers"].sum()
     s = pd.read_parquet(out / "summary")
     assert set(s.statistic) == {"level", "slope"}
 

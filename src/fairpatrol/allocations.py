@@ -184,19 +184,33 @@ def allocation_metadata(path: str | Path) -> dict[str, Any] | None:
     return None if raw is None else json.loads(raw)
 
 
-def _files(results: Path) -> tuple[Path, Path]:
-    alloc, areas = results / "allocations.parquet", results / "areas.parquet"
-    for path in (alloc, areas):
+def _files(results: Path, areas: str | Path | None) -> tuple[Path, Path]:
+    """(allocations file, areas file) of a run directory, or of an allocations file with its areas file
+    (a sweep cell: ``DIR/allocations/cell=ID/part-0.parquet`` and ``DIR/areas/cell=ID/part-0.parquet``)."""
+    alloc = results
+    if results.is_dir():  # a run directory, or a sweep cell's partition folder (its one file)
+        alloc = results / "allocations.parquet"
+        if not alloc.is_file():
+            alloc = next(iter(sorted(results.glob("*.parquet"))), alloc)
+    area_file = (
+        Path(areas)
+        if areas is not None
+        else (results if results.is_dir() else results.parent) / "areas.parquet"
+    )
+    if area_file.is_dir():  # a sweep cell's areas partition
+        area_file = next(iter(sorted(area_file.glob("*.parquet"))), area_file / "part-0.parquet")
+    for path in (alloc, area_file):
         if not path.is_file():
             raise DataError(
-                f"missing {path.name}: not a results directory of fairpatrol run", source=str(results)
+                f"missing {path.name}: give a results directory of fairpatrol run", source=str(path)
             )
-    return alloc, areas
+    return alloc, area_file
 
 
 def expand_allocations(
     results: str | Path,
     *,
+    areas: str | Path | None = None,
     scenario: str | None = None,
     algorithm: str | None = None,
     run: int | None = None,
@@ -208,16 +222,16 @@ def expand_allocations(
 
     Rows come as ``allocations.parquet`` had them before zero rows were omitted: runs in study order,
     then dates, then areas in the order of ``areas.parquet``. Memory grows with the rows returned
-    (runs × days × areas): select what you need.
+    (runs × days × areas): select what you need. ``results`` is a run directory, or an allocations file
+    (or a sweep cell's partition folder) with its ``areas`` file.
     """
     from fairpatrol.data import read_areas_parquet
 
-    results = Path(results)
-    alloc_path, areas_path = _files(results)
+    alloc_path, areas_path = _files(Path(results), areas)
     unknown = [c for c in columns if c not in COUNTS]
     if unknown:
         raise ValueError(f"unknown allocation column(s) {unknown}; expected some of {list(COUNTS)}")
-    areas = read_areas_parquet(areas_path)
+    study_areas = read_areas_parquet(areas_path)
     selected = (("scenario", scenario), ("algorithm", algorithm), ("run", run))
     filters = [(k, "=", v) for k, v in selected if v is not None]
     table = pq.read_table(alloc_path, columns=[*KEYS, "date", "area_id", *columns], filters=filters or None)
@@ -231,14 +245,18 @@ def expand_allocations(
     run_key = pd.DataFrame({"a": codes["algorithm"], "s": codes["scenario"], "run": table["run"].to_numpy()})
     first = run_key.drop_duplicates().sort_values(["a", "s", "run"])
     k = pd.MultiIndex.from_frame(first).get_indexer(pd.MultiIndex.from_frame(run_key))
-    n_k, n_d, n_m = len(first), len(dates), areas.n
+    n_k, n_d, n_m = len(first), len(dates), study_areas.n
     d = (table["date"].to_numpy(zero_copy_only=False).astype("datetime64[D]") - dates[0]).astype(np.int64)
-    a = areas.index_of(table["area_id"].to_numpy(zero_copy_only=False).astype(str), source=str(alloc_path))
+    a = study_areas.index_of(
+        table["area_id"].to_numpy(zero_copy_only=False).astype(str), source=str(alloc_path)
+    )
     key_rows = pa.array(np.repeat(first.index.to_numpy(), n_d * n_m))
     out = {name: table[name].take(key_rows) for name in KEYS}
     out["date"] = pa.array(np.tile(np.repeat(dates, n_m), n_k))
-    out["area_id"] = dictionary([str(i) for i in areas.ids], np.tile(np.arange(n_m), n_k * n_d))
-    out["group"] = dictionary(list(areas.group_names), np.tile(np.asarray(areas.group_index), n_k * n_d))
+    out["area_id"] = dictionary([str(i) for i in study_areas.ids], np.tile(np.arange(n_m), n_k * n_d))
+    out["group"] = dictionary(
+        list(study_areas.group_names), np.tile(np.asarray(study_areas.group_index), n_k * n_d)
+    )
     flat = (k * n_d + d) * n_m + a
     for name in columns:
         values = np.zeros(n_k * n_d * n_m, dtype=np.int32)
@@ -265,16 +283,18 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def dense_view(con: Any, results: str | Path, name: str = "allocations_dense") -> str:
+def dense_view(
+    con: Any, results: str | Path, name: str = "allocations_dense", *, areas: str | Path | None = None
+) -> str:
     """Create (or replace) on the DuckDB connection ``con`` a view ``name`` holding every dense row of a
     results directory's allocations: the nonzero rows of ``allocations.parquet`` and a row of zeros for
     every other (run, date, area). Returns the SQL executed (:data:`DENSE_VIEW_SQL`).
 
     Every (scenario, algorithm, run, date) has at least one row in the file (officers are sent every day),
-    so the view's run-days are those of the file; its areas are those of ``areas.parquet``.
+    so the view's run-days are those of the file; its areas are those of ``areas.parquet``. ``results`` is
+    a run directory, or an allocations file (or a sweep cell's partition folder) with its ``areas`` file.
     """
-    results = Path(results)
-    alloc_path, areas_path = _files(results)
+    alloc_path, areas_path = _files(Path(results), areas)
     names = pq.read_schema(alloc_path).names
     keys = [c for c in names if c not in ("area_id", "group", *COUNTS)]
     quoted = [f'"{k}"' for k in keys]
