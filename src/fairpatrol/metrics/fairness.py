@@ -58,7 +58,7 @@ def gini(x: np.ndarray, axis: int = -1) -> np.ndarray | float:
     Returns NaN where Σ x = 0. Known answers: gini([0, 0, 0, 1]) = 0.75; equal values give 0.
     """
     arr = np.sort(np.asarray(x, dtype=np.float64), axis=axis)
-    if arr.size and np.nanmin(arr) < 0:
+    if arr.size and bool((arr < 0).any()):
         raise ValueError("the Gini coefficient needs non-negative values")
     arr = np.moveaxis(arr, axis, -1)
     m = arr.shape[-1]

@@ -164,6 +164,12 @@ SHARE_GAP_CAVEAT = (
     "Compares average police shares without regard to crime: a uniform allocation scores a perfect 0, so "
     "a low gap can mean crime is ignored."
 )
+#: The study's metrics' caveats in one sentence (terminal tables; each metric's own caveat is longer).
+STUDY_CAVEATS = (
+    "the police-share gap scores a uniform allocation as perfectly fair; the police-to-crime gap and its "
+    "Gini are driven by crime-free area-days and scale roughly as 1/ε; the daily Gini of officers has a "
+    "floor of 1 − N/M with N officers over M areas (docs/methods.md)"
+)
 
 # -- fairness against need (the headline) --------------------------------------------------------------
 _r(
