@@ -100,3 +100,15 @@ def test_interval_digits_match_the_interval():
 def test_natural_order_of_scenarios():
     names = ["N400_r0.4", "N40_r0.4", "N400_r0", "N40_r0"]
     assert sorted(names, key=fmt.natural_key) == ["N40_r0", "N40_r0.4", "N400_r0", "N400_r0.4"]
+
+
+def test_sweep_winners_rank_a_ratio_by_its_distance_from_one():
+    import pandas as pd
+
+    from fairpatrol.sweep.analyze import _best
+
+    values = pd.DataFrame({"A": [0.5], "B": [1.8]})  # |log 0.5| = 0.69 > |log 1.8| = 0.59
+    assert _best(values, "disparity_ratio_pair").iloc[0].to_dict() == {"A": 0.0, "B": 1.0}
+    assert _best(values, "misallocated_share").iloc[0].to_dict() == {"A": 1.0, "B": 0.0}  # lower
+    with pytest.raises(ValueError, match="cannot rank"):
+        _best(values, "gini_crime")
