@@ -172,7 +172,7 @@ class Results:
             rows.append(
                 {
                     **dict(zip(by, key, strict=True)),
-                    "label": m.label,
+                    "label": m.text(self.group_pair)[0],
                     "mean": mean,
                     "ci_low": lo,
                     "ci_high": hi,
@@ -318,7 +318,9 @@ class Results:
         )
         wide = o.pivot_table(index=self.keys, columns="metric", values="text", aggfunc="first", sort=False)
         wide = wide[[m for m in headline() if m in wide.columns]]
-        return wide.rename(columns={m: metric(m).label for m in wide.columns}).reset_index()
+        return wide.rename(
+            columns={m: metric(m).text(self.group_pair)[0] for m in wide.columns}
+        ).reset_index()
 
     def _repr_html_(self) -> str:
         import html

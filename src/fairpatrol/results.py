@@ -48,7 +48,7 @@ from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import map_data_paths, to_yaml_dict
 from fairpatrol.formatting import natural_key, signed, with_interval
 from fairpatrol.metrics import mean_interval, trend_slope
-from fairpatrol.metrics.registry import headline, metric, rank_score
+from fairpatrol.metrics.registry import headline, label, metric, rank_score
 from fairpatrol.sim.study import StudyResult
 
 KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
@@ -321,7 +321,7 @@ def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] | None = Non
     return pd.DataFrame(rows)
 
 
-def remedy_verdicts(effects: pd.DataFrame) -> list[str]:
+def remedy_verdicts(effects: pd.DataFrame, group_pair: tuple[str, str] | None = None) -> list[str]:
     """One sentence per remedy and metric: in how many cells it clearly made the metric better or worse,
     and its largest change."""
     lines = []
@@ -341,7 +341,7 @@ def remedy_verdicts(effects: pd.DataFrame) -> list[str]:
         else:
             up, down = int((g.direction == "up").sum()), int((g.direction == "down").sum())
             head = f"higher in {up}, lower in {down}, unclear in {len(g) - up - down} of {len(g)} cells"
-        lines.append(f"remedy {remedy} → {m.label.lower()}: {head}; {change}")
+        lines.append(f"remedy {remedy} → {label(name, group_pair)}: {head}; {change}")
     return lines
 
 
@@ -367,7 +367,10 @@ def headline_table(summary: pd.DataFrame, metrics: list[str] | None = None) -> p
         key=lambda c: c.map(natural_key) if c.name == "scenario" else c.map(order),
         kind="stable",
     )
-    return wide.rename(columns={m: metric(m).label for m in metrics}).reset_index(drop=True)
+    pair = None
+    if {"group_1", "group_2"} <= set(summary.columns) and len(summary):
+        pair = (str(summary["group_1"].iloc[0]), str(summary["group_2"].iloc[0]))
+    return wide.rename(columns={m: label(m, pair) for m in metrics}).reset_index(drop=True)
 
 
 def versions() -> dict[str, str]:

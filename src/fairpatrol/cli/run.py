@@ -104,7 +104,7 @@ def print_tables(result) -> None:
         headline_rich(summary, study, f"The published study's metrics (daily values, mean; {spread})")
     )
     console.print(f"  caveats: {STUDY_CAVEATS}", highlight=False, style="dim")
-    for line in remedy_verdicts(remedy_effects_frame(result)):
+    for line in remedy_verdicts(remedy_effects_frame(result), result.group_pair):
         console.print(line, highlight=False)
     console.print(group_table(result), highlight=False)
     for name, p in fit_problem_counts(result).items():

@@ -53,6 +53,11 @@ class Metric:
     caveat: str = ""  #: shown next to the value wherever it is shown
     headline: bool = False  #: among the run-level metrics tables and analyses show by default
 
+    def text(self, group_pair: tuple[str, str] | None = None) -> tuple[str, str]:
+        """(label, meaning) with the compared groups' names (default: 'first group', 'second group')."""
+        g1, g2 = group_pair or ("first group", "second group")
+        return self.label.format(g1=g1, g2=g2), self.meaning.format(g1=g1, g2=g2)
+
     @property
     def rankable(self) -> bool:
         return self.better != "none"
@@ -92,6 +97,11 @@ def metric(name: str) -> Metric:
         raise KeyError(
             f"unknown metric {name!r}: every metric must be declared in fairpatrol/metrics/registry.py"
         ) from None
+
+
+def label(name: str, group_pair: tuple[str, str] | None = None) -> str:
+    """The metric's label with the compared groups' names."""
+    return metric(name).text(group_pair)[0]
 
 
 def rank_score(name: str, values) -> np.ndarray:
@@ -202,9 +212,9 @@ _r(
 )
 _r(
     "disparity_ratio_pair",
-    "Patrols per crime, first vs second group",
-    "patrol-days per true crime in the first compared group's areas divided by the same in the second "
-    "group's (1 = equal patrols per crime; 2 = twice as many)",
+    "Patrols per crime, {g1} ÷ {g2}",
+    "patrol-days per true crime in {g1} areas divided by the same in {g2} areas (1 = equal patrols per "
+    "crime; 2 = twice as many)",
     "ratio",
     "closer to 1",
     ["run"],
@@ -215,9 +225,9 @@ _r(
 )
 _r(
     "detection_ratio_pair",
-    "Detection rate, first vs second group",
-    "the share of crimes detected by patrols in the first compared group's areas divided by the same in "
-    "the second group's (1 = crimes equally likely to be found)",
+    "Detection rate, {g1} ÷ {g2}",
+    "the share of crimes detected by patrols in {g1} areas divided by the same in {g2} areas (1 = crimes "
+    "equally likely to be found)",
     "ratio",
     "closer to 1",
     ["run"],
@@ -228,8 +238,8 @@ _r(
 )
 _r(
     "detection_gap_pair",
-    "Detection gap, first − second group",
-    "the detection rate in the first compared group's areas minus that in the second group's",
+    "Detection gap, {g1} − {g2}",
+    "the detection rate in {g1} areas minus that in {g2} areas",
     "points",
     "closer to 0",
     ["run"],
@@ -397,8 +407,7 @@ _r(
 _r(
     "share_gap",
     "Police-share gap (study)",
-    "how far apart the average first-group and the average second-group area are in their daily share of "
-    "the officers",
+    "how far apart the average {g1} and the average {g2} area are in their daily share of the officers",
     "points",
     "lower",
     ["run"],
@@ -411,7 +420,7 @@ _r(
 _r(
     "pcr_gap",
     "Police-to-crime gap (study)",
-    "how far apart the two compared groups' areas are in police share divided by crime share, per day",
+    "how far apart {g1} and {g2} areas are in police share divided by crime share, per day",
     "index",
     "lower",
     ["run"],
@@ -448,12 +457,12 @@ _r(
     headline=True,
 )
 for _name, _label, _meaning, _unit in (
-    ("share_gap_signed", "Police-share gap, signed", "mean police share, first − second group", "points"),
-    ("pcr_gap_signed", "Police-to-crime gap, signed", "mean police-to-crime ratio, first − second", "index"),
-    ("share_g1", "Police share of a first-group area", "mean daily police share of one such area", "share"),
-    ("share_g2", "Police share of a second-group area", "mean daily police share of one such area", "share"),
-    ("pcr_g1", "Police-to-crime ratio, first group", "mean daily PCR of a first-group area", "index"),
-    ("pcr_g2", "Police-to-crime ratio, second group", "mean daily PCR of a second-group area", "index"),
+    ("share_gap_signed", "Police-share gap, signed", "mean police share, {g1} − {g2} areas", "points"),
+    ("pcr_gap_signed", "Police-to-crime gap, signed", "mean police-to-crime ratio, {g1} − {g2}", "index"),
+    ("share_g1", "Police share of a {g1} area", "mean daily police share of one such area", "share"),
+    ("share_g2", "Police share of a {g2} area", "mean daily police share of one such area", "share"),
+    ("pcr_g1", "Police-to-crime ratio, {g1}", "mean daily PCR of a {g1} area", "index"),
+    ("pcr_g2", "Police-to-crime ratio, {g2}", "mean daily PCR of a {g2} area", "index"),
     (
         "over_policed",
         "Over-policed areas",

@@ -6,7 +6,7 @@ for each algorithm with the study's engine, recording each day's forecast (expec
 and which incidents the run learned. The replayed officers are compared with ``allocations.parquet``: equal
 counts on every day and area show the report explains the run that was published.
 
-**Explanations** (SPEC §10). On a chosen day the user-facing estimator is refitted on exactly the
+**Explanations** (docs/report.md). On a chosen day the user-facing estimator is refitted on exactly the
 incidents that run had learned by then (:func:`fairpatrol.sim.reference.training_frame`: all true incidents
 before the start, then the detected or reported ones) and its forecast is taken apart:
 

@@ -1,4 +1,4 @@
-"""Report on a ``fairpatrol evaluate`` directory: the grid framework of source B (SPEC §9).
+"""Report on a ``fairpatrol evaluate`` directory: the grid framework of the PF/RAF study (docs/grid.md).
 
 Layout (:mod:`fairpatrol.grid.output`): ``evaluate.yaml``, ``summary.csv`` (per model, metric, group and
 coverage: mean over days and 95 % t-interval), ``metrics.parquet``, ``predictions.parquet`` (forecast and

@@ -1,4 +1,4 @@
-"""Statistics over a sweep (SPEC §7 "Comparisons"): how robust are the conclusions across its cells?
+"""Statistics over a sweep (docs/sweeps.md): how robust are the conclusions across its cells?
 
 Units. A *run level* is one run's mean over days of a daily metric (as in ``summary``, statistic
 ``level``), or its value of a horizon metric (``horizon`` tables). A *setting* is one world: every swept

@@ -27,8 +27,11 @@ def _p(value: float) -> str:
     return "–" if value is None or math.isnan(value) else p_value(value)
 
 
-def _label(name: str) -> str:
-    return metric(name).label
+def _pair(analysis: Analysis) -> tuple[str, str] | None:
+    means = analysis.tables.get("means")
+    if means is not None and {"group_1", "group_2"} <= set(means.columns) and len(means):
+        return str(means["group_1"].iloc[0]), str(means["group_2"].iloc[0])
+    return None
 
 
 def verdicts(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
@@ -38,9 +41,14 @@ def verdicts(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
     skipped because it cannot say anything (with the reason)."""
     t = analysis.tables
     rows, skipped = [], []
+    pair = _pair(analysis)
     for name in analysis.metrics:
         m = metric(name)
-        row = {"measure": m.label, "better": {"closer to 1": "closer to 1 (|log|)"}.get(m.better, m.better)}
+        title = m.text(pair)[0]
+        row = {
+            "measure": title,
+            "better": {"closer to 1": "closer to 1 (|log|)"}.get(m.better, m.better),
+        }
         wins = t.get("wins")
         if wins is not None and not wins.empty:
             w = wins[wins["metric"] == name].sort_values("share", ascending=False, kind="stable")
@@ -78,9 +86,8 @@ def verdicts(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
                     if r["n"] > r["values"]
                     else "too few runs"
                 )
-                skipped.append(
-                    f"ANOVA of {m.label} over {r['parameter']} for {r['algorithm']}: skipped ({why})"
-                )
+                what = f"ANOVA of {title} over {r['parameter']} for {r['algorithm']}"
+                skipped.append(f"{what}: skipped ({why})")
         chi2 = t.get("chi2")
         if chi2 is not None and not chi2.empty:
             c = chi2[(chi2["metric"] == name) & (chi2["stratum"] == "all")]
@@ -88,7 +95,7 @@ def verdicts(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
                 join(sorted({str(p) for p in c.loc[c["p_value"] < 0.05, "parameter"]})) or "nothing clearly"
             )
             for _, r in c[c["p_value"].isna()].iterrows():
-                what = f"χ² of the best algorithm on {m.label} against {r['parameter']}"
+                what = f"χ² of the best algorithm on {title} against {r['parameter']}"
                 skipped.append(f"{what}: skipped ({r['note']})")
         rows.append(row)
     return pd.DataFrame(rows), skipped
@@ -155,6 +162,11 @@ def print_analysis(analysis: Analysis) -> None:
 
     console = Console(width=max(Console().width, 120))
     t = analysis.tables
+    pair = _pair(analysis)
+
+    def _label(name: str) -> str:
+        return metric(name).text(pair)[0]
+
     _header(console, analysis)
     console.print(
         ", ".join(f"{_label(m)}: {metric(m).how_ranked}" for m in analysis.metrics), highlight=False
