@@ -2,9 +2,10 @@
 
 * Daily series: mean over runs of a daily metric per (scenario, algorithm, day).
 * Over-policed areas (the study's method, docs/methods.md): per run, over the whole horizon, police
-  share s_i = ΣP_i / ΣP and crime share c_i = ΣC_i / ΣC; the police-to-crime ratio PCR_i = s_i^ε / c_i^ε with ε = 1/(10 M) added to every
-  count (as the daily metric); the top 3 areas by PCR of every (scenario, algorithm, run) are counted, and
-  the areas most often among them are listed, with how often each was over-policed (s_i > 1.2 c_i).
+  share s_i = ΣP_i / ΣP and crime share c_i = ΣC_i / ΣC; the police-to-crime ratio PCR_i = s_i^ε / c_i^ε
+  with ε = 1/(10 M) added to every count (as the daily metric); the top 3 areas by PCR of every
+  (scenario, algorithm, run) are counted, and the areas most often among them are listed, with how often
+  each was over-policed (s_i > 1.2 c_i).
 * Trade-off points: per (scenario, algorithm) the level of accuracy and of each fairness metric with their
   95 % intervals (``summary.csv``).
 """
