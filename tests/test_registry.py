@@ -76,25 +76,26 @@ def test_no_scientific_notation(x):
 
 
 def test_units_and_words():
-    assert fmt.value(0.189, "share") == "18.9 %"
-    assert fmt.value(0.00189, "points") == "0.19 pp"
-    assert fmt.points(0.031, long=True) == "3.1 percentage points"
-    assert fmt.times(1.43) == "1.4 times"
+    assert fmt.value(0.189, "share") == "18.9\u00a0%"  # a no-break space: never wrapped apart
+    assert fmt.value(0.00189, "points") == "0.19\u00a0pp"
+    assert fmt.points(0.031, long=True) == "3.1\u00a0percentage points"
+    assert fmt.times(1.43) == "1.4\u00a0times"
     assert fmt.value(np.nan, "ratio") == "n/a" and fmt.value(np.inf, "ratio") == "unbounded"
     assert fmt.number(0.000236) == "0.00024"
     assert fmt.value(1e-9, "index") == "< 0.000001"
-    assert fmt.signed(-0.004, "points") == "−0.4 pp"
+    assert fmt.signed(-0.004, "points") == "−0.4\u00a0pp"
 
 
 def test_interval_digits_match_the_interval():
     # half-width 0.6 points: one decimal
-    assert fmt.with_interval(0.1234, 0.1174, 0.1294, "share") == "12.3 % (11.7 to 12.9 %)"
+    nb = "\u00a0"
+    assert fmt.with_interval(0.1234, 0.1174, 0.1294, "share") == f"12.3{nb}% (11.7 to 12.9{nb}%)"
     # half-width 3 (index): no decimal
     assert fmt.with_interval(13.52, 10.5, 16.5, "index", style="pm") == "14 ± 3"
     # half-width 0.012 (starts with 1): two significant digits of it
-    assert fmt.with_interval(1.4321, 1.42, 1.444, "ratio", long=True) == "1.432 times (1.420 to 1.444 times)"
+    assert fmt.with_interval(1.4321, 1.42, 1.444, "ratio", long=True) == f"1.432{nb}times (1.420 to 1.444{nb}times)"
     # one run: no interval, said in words
-    assert fmt.with_interval(0.5, np.nan, np.nan, "share", long=True) == "50.0 % (one run: no interval)"
+    assert fmt.with_interval(0.5, np.nan, np.nan, "share", long=True) == f"50.0{nb}% (one run: no interval)"
 
 
 def test_natural_order_of_scenarios():

@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+#: A no-break space: a number and its unit never wrap onto two lines.
+NBSP = "\u00a0"
 #: How each unit of the metric registry is scaled and suffixed for display.
 #: unit -> (scale, short suffix (tables), long suffix (sentences))
 DISPLAY: dict[str, tuple[float, str, str]] = {
-    "share": (100.0, " %", " %"),
-    "points": (100.0, " pp", " percentage points"),
-    "ratio": (1.0, "×", " times"),
+    "share": (100.0, NBSP + "%", NBSP + "%"),
+    "points": (100.0, NBSP + "pp", NBSP + "percentage points"),
+    "ratio": (1.0, "×", NBSP + "times"),
     "index": (1.0, "", ""),
     "count": (1.0, "", ""),
 }
@@ -137,9 +139,9 @@ def value(v: Any, unit: str, *, long: bool = False, decimals: int | None = None)
     Examples
     --------
     >>> value(0.724, "share"), value(0.0046, "share"), value(0.031, "points", long=True)
-    ('72.4 %', '0.46 %', '3.1 percentage points')
+    ('72.4\xa0%', '0.46\xa0%', '3.1\xa0percentage points')
     >>> value(1.4321, "ratio", long=True), value(0.8436, "index"), value(12345.0, "count")
-    ('1.4 times', '0.844', '12,345')
+    ('1.4\xa0times', '0.844', '12,345')
     """
     if unit not in DISPLAY:
         raise KeyError(f"unknown unit {unit!r}; known: {', '.join(DISPLAY)}")

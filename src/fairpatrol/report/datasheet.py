@@ -32,7 +32,7 @@ from fairpatrol.report import page, svgmap
 #: their ratio: a ratio of one or two crimes says little.
 MIN_CRIMES = 5
 CRIME_COLOR = "#333333"
-NO_CRIME_PATROLLED = "#7b3294"
+NO_CRIME_PATROLLED = "#c2a5cf"
 FEW_CRIMES = "#d9d9d9"
 
 
@@ -292,34 +292,43 @@ class Datasheet:
             rows.append(row)
         return rows
 
-    def ranked_areas(self, top: int = 5) -> list[dict[str, str]]:
-        """The most over- and under-policed areas of each algorithm among areas with at least
-        ``min_crimes`` true crimes (patrol share ÷ crime share over the horizon, mean patrols over runs)."""
+    def ranked_areas(self, top: int = 5) -> dict[str, list[dict[str, str]]]:
+        """The areas most over- and most under-policed for their crime, among areas with at least
+        ``min_crimes`` true crimes: the ``top`` of each algorithm (patrol share ÷ crime share over the
+        horizon, mean patrols over runs), one row per area with every algorithm's ratio, ordered by the
+        ratio averaged (geometrically) over the algorithms. Keys: ``over``, ``under``."""
         areas = self.res.areas
-        rows = []
         eligible = self.published >= self.min_crimes
+        crime_share = shares(self.published)
+        ratios = {}
         for x in self.sheets:
-            p = x.patrols.mean(axis=0)
-            ratio = disparity_ratio(p, self.published)
-            ratio = np.where(eligible, ratio, np.nan)
-            order = np.argsort(-np.nan_to_num(ratio, nan=-np.inf), kind="stable")
-            over = [i for i in order if np.isfinite(ratio[i]) and ratio[i] > 1][:top]
-            under = [i for i in order[::-1] if np.isfinite(ratio[i]) and ratio[i] < 1][:top]
-            for kind, members in (("more patrols than crime", over), ("fewer patrols than crime", under)):
-                for i in members:
-                    rows.append(
-                        {
-                            "algorithm": x.algorithm,
-                            "": kind,
-                            "area": areas.names[i],
-                            "group": areas.groups[i],
-                            "true crimes": f"{self.published[i]:,.0f}",
-                            "share of patrols": percent(p[i] / p.sum()),
-                            "share of crime": percent(self.published[i] / self.published.sum()),
-                            "patrols ÷ crime": times(ratio[i], long=False),
-                        }
-                    )
-        return rows
+            r = disparity_ratio(x.patrols.mean(axis=0), self.published)
+            ratios[x.algorithm] = np.where(eligible, r, np.nan)
+        out = {}
+        for kind, sign in (("over", -1.0), ("under", 1.0)):
+            chosen: dict[int, None] = {}
+            for r in ratios.values():
+                key = np.where(np.isfinite(r) & (r > 0), sign * np.log(np.where(r > 0, r, 1.0)), np.inf)
+                side = (r > 1) if kind == "over" else (r < 1)
+                for i in np.argsort(key, kind="stable")[:top]:
+                    if np.isfinite(key[i]) and side[i]:
+                        chosen[int(i)] = None
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean_log = {i: float(np.nanmean([np.log(r[i]) for r in ratios.values()])) for i in chosen}
+            order = sorted(chosen, key=lambda i: sign * mean_log[i])
+            rows = []
+            for i in order:
+                row = {
+                    "area": areas.names[i],
+                    "group": areas.groups[i],
+                    "true crimes": f"{self.published[i]:,.0f}",
+                    "share of crime": percent(crime_share[i]),
+                }
+                for alg, r in ratios.items():
+                    row[f"{alg}: patrols ÷ crime"] = times(r[i], long=False)
+                rows.append(row)
+            out[kind] = rows
+        return out
 
     # -- downloads ---------------------------------------------------------------------------------------
     def geojson(self, max_bytes: int = 600_000) -> tuple[str | None, str]:

@@ -109,12 +109,15 @@ def scenario_label(
     n_officers: int, report_prob: float, reporting: str | None = None, remedy: str = "none"
 ) -> str:
     """A world setting in words, e.g. '400 officers, 40% of crimes reported'."""
+    from fairpatrol.formatting import NBSP, number
+
+    pct = f"{number(100 * report_prob, 3)}{NBSP}%"
     if reporting is not None and not _is_number(reporting):
-        rep = f"reporting by model {reporting} (on average {report_prob:.0%} of crimes reported)"
+        rep = f"reporting by model {reporting} (on average {pct} of crimes reported)"
     elif report_prob == 0:
         rep = "no crime reported by residents"
     else:
-        rep = f"{report_prob:.0%} of crimes reported"
+        rep = f"{pct} of crimes reported"
     text = f"{int(n_officers)} officers, {rep}"
     return text if remedy in (None, "none") else f"{text}, remedy '{remedy}'"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from fairpatrol.formatting import fixed, percent
+from fairpatrol.formatting import fixed, percent, value
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def bar_chart(
     then one bar per (name, colour) in ``series``; ``values[(category, series name)]``. Values print as
     percent at the bar's end; whiskers show the 95 % interval when there is one."""
     rows = [*([reference] if reference else []), *series]
-    label_w, bar_w, value_w, bar_h, gap = 150.0, 380.0, 70.0, 11.0, 12.0
+    label_w, bar_w, value_w, bar_h, gap = 140.0, 360.0, 60.0, 12.0, 12.0
     width = label_w + bar_w + value_w
     top = max(
         [v.high if math.isfinite(v.high) else v.value for v in values.values() if math.isfinite(v.value)]
@@ -62,24 +62,31 @@ def bar_chart(
     )
     top = _nice_top(top)
     block = len(rows) * bar_h + gap
-    legend_h = 22.0
+    keys, lx, ly = [], 0.0, 4.0
+    for name, color in rows:  # legend, wrapped to the chart's width
+        w = 24 + 6.6 * len(name)
+        if lx and lx + w > width:
+            lx, ly = 0.0, ly + 16
+        keys.append(
+            f'<rect x="{lx:.0f}" y="{ly:.0f}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{lx + 14:.0f}" y="{ly + 9:.0f}">{html.escape(name)}</text>'
+        )
+        lx += w
+    legend_h = ly + 20
     height = legend_h + len(categories) * block + 22
     x = lambda v: label_w + bar_w * max(min(v, top), 0) / top  # noqa: E731
     out = [
         f'<svg class="chart" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
-        f'aria-label="{html.escape(title or "bar chart")}" font-size="11">'
+        f'aria-label="{html.escape(title or "bar chart")}" font-size="12">',
+        *keys,
     ]
-    lx = label_w
-    for name, color in rows:  # legend
-        out.append(f'<rect x="{lx:.0f}" y="4" width="10" height="10" fill="{color}"/>')
-        out.append(f'<text x="{lx + 14:.0f}" y="13">{html.escape(name)}</text>')
-        lx += 24 + 6.2 * len(name)
     for t in range(5):  # grid
         v = top * t / 4
         gx = x(v)
+        tick = value(v, "share", decimals=0 if top >= 0.04 else 1)
         out.append(
             f'<line x1="{gx:.1f}" x2="{gx:.1f}" y1="{legend_h:.0f}" y2="{height - 18:.0f}" stroke="#ddd"/>'
-            f'<text x="{gx:.1f}" y="{height - 5:.0f}" text-anchor="middle" fill="#555">{percent(v)}</text>'
+            f'<text x="{gx:.1f}" y="{height - 5:.0f}" text-anchor="middle" fill="#555">{tick}</text>'
         )
     for i, cat in enumerate(categories):
         y0 = legend_h + i * block + gap / 2
