@@ -93,7 +93,10 @@ def test_interval_digits_match_the_interval():
     # half-width 3 (index): no decimal
     assert fmt.with_interval(13.52, 10.5, 16.5, "index", style="pm") == "14 ± 3"
     # half-width 0.012 (starts with 1): two significant digits of it
-    assert fmt.with_interval(1.4321, 1.42, 1.444, "ratio", long=True) == f"1.432{nb}times (1.420 to 1.444{nb}times)"
+    assert (
+        fmt.with_interval(1.4321, 1.42, 1.444, "ratio", long=True)
+        == f"1.432{nb}times (1.420 to 1.444{nb}times)"
+    )
     # one run: no interval, said in words
     assert fmt.with_interval(0.5, np.nan, np.nan, "share", long=True) == f"50.0{nb}% (one run: no interval)"
 

@@ -157,7 +157,11 @@ def _doc(algorithm: str) -> ModelDoc:
 
 def _range(values: np.ndarray) -> str:
     v = values[np.isfinite(values)]
-    return "n/a" if v.size == 0 else f"{v.mean():.4g} (runs {v.min():.4g} to {v.max():.4g})"
+    from fairpatrol.formatting import number
+
+    if v.size == 0:
+        return "n/a"
+    return f"{number(v.mean(), 4)} (runs {number(v.min(), 4)} to {number(v.max(), 4)})"
 
 
 def fitted_rows(res: RunResults, algorithm: str) -> list[dict[str, str]]:

@@ -36,6 +36,7 @@ import pandas as pd
 
 from fairpatrol.data import Incidents
 from fairpatrol.errors import ConfigError, FairpatrolError
+from fairpatrol.formatting import number
 from fairpatrol.models import AreaModel, PredPol, PreviousCounts, WindowKDE
 from fairpatrol.models.base import DAY, ModelState
 from fairpatrol.report.load import RunResults
@@ -326,8 +327,8 @@ def _explain_predpol(model, rows, area_idx, data, order, until, k):
     method = (
         "PredPol's forecast = background rate μ of the area (its long-run level over the last "
         f"{model.window_days} days) + recent self-excitation: each past incident in the area adds "
-        f"θ(1 − e^(−ω)) e^(−ω·age) with θ = {theta:.3g} and ω = {omega:.3g} per day (half of an incident's "
-        f"effect fades in {np.log(2) / omega:.3g} days)."
+        f"θ(1 − e^(−ω)) e^(−ω·age) with θ = {number(theta, 3)} and ω = {number(omega, 3)} per day (half of "
+        f"an incident's effect fades in {number(np.log(2) / omega, 3)} days)."
     )
     params = {
         "θ (offspring per event)": theta,
@@ -355,9 +356,9 @@ def _explain_kde(model, rows, area_idx, data, order, until, k):
         explained.append(AreaExplanation(data.areas.ids[a], 0.0, 0, parts, int(own.sum()), top))
     method = (
         f"Hot-spot forecast = kernel density of the incidents of the last {model.window_days} days: each "
-        f"incident spreads over a Gaussian of σ = {model.bandwidth:g} m and the area receives the part that "
-        f"falls inside it, divided by {model.window_days} days; split into incidents inside the area and "
-        "incidents in neighbouring areas whose density spills over."
+        f"incident spreads over a Gaussian of σ = {number(model.bandwidth, 4)} m and the area receives the "
+        f"part that falls inside it, divided by {model.window_days} days; split into incidents inside the area "
+        "and incidents in neighbouring areas whose density spills over."
     )
     params = {"window (days)": model.window_days, "bandwidth σ (m)": model.bandwidth}
     return method, {"inside": "incidents inside the area", "nearby": "incidents nearby"}, params, explained

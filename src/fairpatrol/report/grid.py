@@ -24,6 +24,7 @@ import shapely
 
 from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
+from fairpatrol.formatting import number
 from fairpatrol.report import figures, maps
 from fairpatrol.report.load import read_yaml
 from fairpatrol.report.summary import Finding, pct, sig
@@ -296,7 +297,7 @@ def build_grid_context(
         rows = pred[(pred["model"] == m) & (pd.to_datetime(pred["date"]) == map_day)]
         v = per_cell(rows, "predicted")
         shares[m] = v / v.sum() * 100 if v.sum() > 0 else v
-    hover = maps.area_hover(res.areas, {"incidents that day": [f"{x:g}" for x in observed_day]})
+    hover = maps.area_hover(res.areas, {"incidents that day": [number(x, 4) for x in observed_day]})
     map_sec.figures.append(
         make(
             maps.group_map(res.areas, geo, hover),

@@ -19,6 +19,7 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from fairpatrol.data import Areas
+from fairpatrol.formatting import number
 from fairpatrol.report.style import ZERO_COLOR, base_layout, esc, facets, group_colors
 
 
@@ -79,11 +80,11 @@ def _class_labels(breaks: list[float]) -> list[str]:
     lo = 0.0
     for i, b in enumerate(breaks):
         if i == len(breaks) - 1 and i > 0:
-            labels.append(f"> {lo:g}")
+            labels.append(f"> {number(lo, 3)}")
         elif lo > 0:
-            labels.append(f"{lo:g}–{b:g}")
+            labels.append(f"{number(lo, 3)}–{number(b, 3)}")
         else:
-            labels.append(f"≤ {b:g}")
+            labels.append(f"≤ {number(b, 3)}")
         lo = b
     return ["0", *labels]
 
@@ -256,7 +257,7 @@ def value_maps(areas: Areas, geo: MapGeometry, values: dict[str, np.ndarray], ti
     )
     for i, n in enumerate(names):
         v = values[n]
-        hover = area_hover(areas, {title: [f"{x:.3g}" for x in v]})
+        hover = area_hover(areas, {title: [number(x, 3) for x in v]})
         add_map(
             fig, geo, _classify(v, breaks), colors, labels, hover, i // cols + 1, i % cols + 1, i == 0, title
         )

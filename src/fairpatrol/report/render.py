@@ -24,6 +24,7 @@ from typing import Any
 from markupsafe import Markup
 
 from fairpatrol.errors import FairpatrolError
+from fairpatrol.formatting import number
 from fairpatrol.report.load import RunResults, load_results
 from fairpatrol.report.page import data_uri as _data_uri
 from fairpatrol.report.style import PLOT_CONFIG
@@ -137,6 +138,7 @@ def environment():
         lstrip_blocks=True,
     )
     env.filters["thousands"] = lambda v: f"{v:,}" if isinstance(v, int | float) else v
+    env.filters["num"] = lambda v, digits=3: number(v, digits) if isinstance(v, int | float) else v
     return env
 
 

@@ -16,7 +16,7 @@ import yaml
 from markupsafe import Markup
 
 from fairpatrol.errors import FairpatrolError
-from fairpatrol.formatting import join, natural_key, value, with_interval
+from fairpatrol.formatting import join, natural_key, number, value, with_interval
 from fairpatrol.metrics.registry import EPS_FACTORS, STUDY_CAVEATS, metric
 from fairpatrol.report import analysis, explain, figures, svgmap
 from fairpatrol.report.cards import model_cards
@@ -133,7 +133,8 @@ class RunReport:
         labels, lo = [], 0.0
         for i, b in enumerate(breaks):
             last = i == len(breaks) - 1 and i > 0
-            labels.append(f"> {lo:g}" if last else (f"{lo:g}–{b:g}" if lo > 0 else f"≤ {b:g}"))
+            a, c = number(lo, 3), number(b, 3)
+            labels.append(f"> {a}" if last else (f"{a}–{c}" if lo > 0 else f"≤ {c}"))
             lo = b
         return [(svgmap.NO_DATA, "0"), *zip(colors, labels, strict=True)]
 
@@ -491,7 +492,7 @@ class RunReport:
                     "forecast (incidents that day)": f"{a.intensity:.3f}",
                     "parts": "; ".join(f"{ex.part_labels[k]} {v:.3f}" for k, v in a.parts.items()),
                     "officers sent": str(a.officers),
-                    "incidents in the window inside the area": f"{c:g}",
+                    "incidents in the window inside the area": value(c, "count"),
                 }
                 if not self.ledger.active:  # no individual incidents in privacy mode
                     row["incidents that weighed most"] = (

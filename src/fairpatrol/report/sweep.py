@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from fairpatrol.errors import DataError
+from fairpatrol.formatting import number, percent
 from fairpatrol.metrics import mean_interval
 from fairpatrol.report import figures
 from fairpatrol.report.load import RunResults, read_yaml, run_results
@@ -136,8 +137,8 @@ def sweep_findings(res: SweepResults) -> list[Finding]:
                 else f"was {BEST[info.better]} on {info.label}"
             )
             head = (
-                f"{top['algorithm']} {verb} in {top['settings_won']:g} of {int(top['settings'])} settings "
-                f"({top['share']:.0%})."
+                f"{top['algorithm']} {verb} in {number(top['settings_won'], 3)} of {int(top['settings'])} "
+                f"settings ({percent(top['share'])})."
             )
             details = []
             po = t.get("paired_overall")

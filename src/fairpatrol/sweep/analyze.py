@@ -43,6 +43,7 @@ import pandas as pd
 
 from fairpatrol.atomic import atomic_directory
 from fairpatrol.errors import FairpatrolError
+from fairpatrol.formatting import number
 from fairpatrol.metrics import mean_interval, registry
 from fairpatrol.sweep.store import read_failures, read_manifest
 
@@ -184,7 +185,8 @@ def _labels(frame: pd.DataFrame, params: list[str]) -> pd.Series:
     if not params:
         return pd.Series("all", index=frame.index)
     parts = [
-        frame[p].map(lambda v, p=p: f"{p}={v:g}" if isinstance(v, float) else f"{p}={v}") for p in params
+        frame[p].map(lambda v, p=p: f"{p}={number(v, 6)}" if isinstance(v, float) else f"{p}={v}")
+        for p in params
     ]
     out = parts[0]
     for part in parts[1:]:
@@ -220,11 +222,9 @@ def paired_differences(
         wide = _wide(runs, metric, params, algorithms)
         on = compared_on(metric)
         for a, b in itertools.combinations(wide.columns, 2):
-            diff = (
-                pd.Series(compared(metric, wide[a]) - compared(metric, wide[b]), index=wide.index)
-                .rename("diff")
-                .reset_index()
-            )
+            with np.errstate(invalid="ignore"):  # two unbounded distances differ by NaN
+                gap = compared(metric, wide[a]) - compared(metric, wide[b])
+            diff = pd.Series(gap, index=wide.index).rename("diff").reset_index()
             means = []
             for keys, grp in diff.groupby(["setting", *params], sort=False, dropna=False):
                 values = grp["diff"].to_numpy(dtype=float)
@@ -321,7 +321,7 @@ def _strata(frame: pd.DataFrame, param: str, params: list[str]) -> list[tuple[st
         for keys, grp in frame.groupby(others, sort=True, dropna=False):
             keys = keys if isinstance(keys, tuple) else (keys,)
             label = ", ".join(
-                f"{p}={v:g}" if isinstance(v, float) else f"{p}={v}"
+                f"{p}={number(v, 6)}" if isinstance(v, float) else f"{p}={v}"
                 for p, v in zip(others, keys, strict=True)
             )
             out.append((label, grp))
