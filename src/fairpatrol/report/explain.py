@@ -357,8 +357,8 @@ def _explain_kde(model, rows, area_idx, data, order, until, k):
     method = (
         f"Hot-spot forecast = kernel density of the incidents of the last {model.window_days} days: each "
         f"incident spreads over a Gaussian of σ = {number(model.bandwidth, 4)} m and the area receives the "
-        f"part that falls inside it, divided by {model.window_days} days; split into incidents inside the area "
-        "and incidents in neighbouring areas whose density spills over."
+        f"part that falls inside it, divided by {model.window_days} days; split into incidents inside the "
+        "area and incidents in neighbouring areas whose density spills over."
     )
     params = {"window (days)": model.window_days, "bandwidth σ (m)": model.bandwidth}
     return method, {"inside": "incidents inside the area", "nearby": "incidents nearby"}, params, explained
