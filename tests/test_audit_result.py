@@ -64,7 +64,8 @@ def test_every_measure_has_a_label_unit_and_formula():
 def test_write_makes_a_documented_directory(result, tmp_path):
     out = result.write(tmp_path / "audit", formats=("csv", "parquet"))
     files = sorted(p.name for p in out.iterdir())
-    assert files == sorted(["audit.json", *(f"{t}.csv" for t in TABLES), *(f"{t}.parquet" for t in TABLES)])
+    tables = [*(f"{t}.csv" for t in TABLES), *(f"{t}.parquet" for t in TABLES)]
+    assert files == sorted([".fairpatrol.json", "audit.json", *tables])
     meta = json.loads((out / "audit.json").read_text())
     assert meta["settings"]["seed"] == result.meta["settings"]["seed"]
     assert meta["period"]["days_audited"] == 3

@@ -374,20 +374,10 @@ def headline_table(summary: pd.DataFrame, metrics: list[str] | None = None) -> p
 
 
 def versions() -> dict[str, str]:
-    import numba
-    import pyarrow
-    import scipy
+    """Versions of the packages that can change the numbers (:data:`fairpatrol.environment.PACKAGES`)."""
+    from fairpatrol.environment import installed_versions
 
-    import fairpatrol
-
-    return {
-        "fairpatrol": fairpatrol.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "numba": numba.__version__,
-        "scipy": scipy.__version__,
-        "pyarrow": pyarrow.__version__,
-    }
+    return installed_versions()
 
 
 def input_section(config, inputs, results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -467,7 +457,7 @@ def config_document(res: StudyResult, results_dir: str | Path | None = None) -> 
 
 def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False) -> Path:
     """Write the results directory atomically (temporary directory, then rename)."""
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, kind="run", overwrite=overwrite) as tmp:
         res.data.areas.write_parquet(tmp / "areas.parquet")
         pq.write_table(
             allocations_table(res), tmp / "allocations.parquet", compression="zstd", compression_level=1

@@ -7,8 +7,9 @@ polygons that each lie inside exactly one area and are covered by a fixed set of
    pieces, one per neighbourhood, **split by area of overlap**). Parts outside every area are not scored;
    their m² is kept per target (``outside_m2``).
 2. Pieces of different targets in the same area that overlap by more than ``MIN_M2`` are cut along each
-   other's boundaries (the planar arrangement: noded boundaries, polygonised faces, each face labelled with
-   the targets containing an interior point of it). Pieces that overlap nothing are atoms as they are.
+   other's boundaries (the arrangement of the overlapping pieces, refined one piece at a time by
+   intersection and difference, each face labelled with the targets covering it). Pieces that overlap
+   nothing are atoms as they are.
 
 So on a day when targets k ∈ S are active, the targeted part of area i is the union of the atoms of i
 covered by some k ∈ S, and its size is Σ_a m²(a) · 1[a ∈ i] · 1[cover(a) ∩ S ≠ ∅]: **overlapping targets
@@ -32,6 +33,10 @@ from fairpatrol.data.areas import Areas
 
 #: Pieces and overlaps smaller than this many m² are treated as rounding noise and ignored.
 MIN_M2 = 0.01
+#: Precision (m) of the snap-rounded overlays that cut overlapping pieces: GEOS's floating overlay can
+#: misjudge pieces that only touch along nearly coincident edges (seen with GEOS 3.14: a face ∩ piece
+#: returned the whole piece where the true intersection is empty), snap rounding cannot.
+OVERLAY_GRID_M = 1e-3
 #: Distance (m) within which a snapped crime's nearest area point counts as inside an atom.
 SNAP_TOLERANCE_M = 0.01
 
@@ -110,18 +115,47 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
 
 
 def _arrangement(polys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Faces of the planar arrangement of ``polys`` that lie inside at least one of them, with the indices
-    of the polygons covering each face."""
-    lines = shapely.union_all(shapely.boundary(polys))  # nodes the boundaries at every crossing
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
-    faces = faces[shapely.area(faces) > MIN_M2]
-    if faces.size == 0:
-        return faces, []
-    inner = shapely.point_on_surface(faces)
-    face_idx, poly_idx = shapely.STRtree(polys).query(inner, predicate="within")
-    covers = [poly_idx[face_idx == f] for f in range(faces.size)]
-    keep = np.array([c.size > 0 for c in covers], dtype=bool)
-    return faces[keep], [c for c, k in zip(covers, keep, strict=True) if k]
+    """Faces of the arrangement of ``polys`` that lie inside at least one of them, with the indices of the
+    polygons covering each face.
+
+    Built by successive refinement with snap-rounded GEOS overlays (precision ``OVERLAY_GRID_M``; noding the
+    boundaries and polygonising them lost faces where edges nearly coincide): polygon j splits every current
+    face it intersects into face ∩ j (covered by j too) and face − j, and adds j − (union of the faces) as a
+    face of its own. Faces of at most ``MIN_M2`` are rounding slivers and are dropped.
+    """
+    faces: list[object] = []
+    covers: list[list[int]] = []
+    for j, poly in enumerate(polys):
+        next_faces: list[object] = []
+        next_covers: list[list[int]] = []
+        if faces:
+            hits = shapely.intersects(np.array(faces, dtype=object), poly)
+        for f, (face, cov) in enumerate(zip(faces, covers, strict=True)):
+            if not hits[f]:
+                next_faces.append(face)
+                next_covers.append(cov)
+                continue
+            for part, part_cov in (
+                (shapely.intersection(face, poly, grid_size=OVERLAY_GRID_M), [*cov, j]),
+                (shapely.difference(face, poly, grid_size=OVERLAY_GRID_M), cov),
+            ):
+                part = _polygonal(np.array([part], dtype=object))[0]
+                if shapely.area(part) > MIN_M2:
+                    next_faces.append(part)
+                    next_covers.append(part_cov)
+        rest = (
+            shapely.difference(
+                poly, shapely.union_all(faces, grid_size=OVERLAY_GRID_M), grid_size=OVERLAY_GRID_M
+            )
+            if faces
+            else shapely.set_precision(poly, OVERLAY_GRID_M)
+        )
+        rest = _polygonal(np.array([rest], dtype=object))[0]
+        if shapely.area(rest) > MIN_M2:
+            next_faces.append(rest)
+            next_covers.append([j])
+        faces, covers = next_faces, next_covers
+    return np.array(faces, dtype=object), [np.asarray(c, dtype=np.int64) for c in covers]
 
 
 def identity_coverage(areas: Areas) -> Coverage:

@@ -114,7 +114,7 @@ class AuditResult:
         if unknown or not formats:
             raise ConfigError(f"formats must be a non-empty subset of {list(FORMATS)}", field="formats")
         out = Path(directory)
-        with atomic_directory(out, overwrite=overwrite) as tmp:
+        with atomic_directory(out, kind="audit", overwrite=overwrite) as tmp:
             for name in TABLES:
                 frame = self.table(name)
                 if "csv" in formats:

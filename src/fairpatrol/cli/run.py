@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import fail
+from fairpatrol.cli._common import ProgressBar
 
 
 def run(
@@ -21,12 +21,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
 ) -> None:
     """Run a study (every algorithm × officers × reporting cell, all runs) and write tidy results."""
-    from fairpatrol.errors import FairpatrolError
-
-    try:
-        _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
-    except FairpatrolError as err:
-        fail(str(err))
+    _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
 
 
 def _run(
@@ -40,37 +35,28 @@ def _run(
     quiet: bool,
 ) -> None:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from fairpatrol.atomic import check_output_dir
     from fairpatrol.config import load_preset, load_scenario
-    from fairpatrol.errors import ConfigError, FairpatrolError
+    from fairpatrol.errors import ConfigError
     from fairpatrol.results import write_results
+    from fairpatrol.sim.budget import check_memory
     from fairpatrol.sim.study import load_study_data, prepare_study, run_study
 
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
     overrides = {"days": days, "runs": runs, "seed": seed}
     config = load_preset(preset, **overrides) if preset else load_scenario(scenario, **overrides)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
+    check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the simulation
     inputs = load_study_data(config)
     data = prepare_study(config, inputs.incidents)
-    console = Console(stderr=True, quiet=quiet)
+    check_memory(config, data, source=str(scenario) if scenario else f"preset {preset}")
     warn = Console(stderr=True)  # warnings are shown even with --quiet
     for line in warnings_of(inputs, config):
         warn.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(f"{config.name}: {len(config.algorithms)} algorithms", total=None)
-        bar.update(task, total=len(config.algorithms) * config.days)
-        result = run_study(config, incidents=inputs, data=data, progress=lambda n: bar.advance(task, n))
+    total = len(config.algorithms) * config.days
+    with ProgressBar(f"{config.name}: {len(config.algorithms)} algorithms", "days", total, quiet) as bar:
+        result = run_study(config, incidents=inputs, data=data, progress=bar.advance)
     path = write_results(result, out, overwrite=overwrite)
     if not quiet:
         print_tables(result)

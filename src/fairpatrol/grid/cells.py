@@ -7,9 +7,9 @@ the group of the mask area that covers most of it (``label_rule='majority'``, SP
 
 With these rules the grid reproduces the cell set of the bundled 1 km reference grids of the PF/RAF paper
 (:func:`load_reference_grid`; Chicago 710 cells, Bogotá 399 cells, identical positions). Their group
-labels are reproduced by ``label_rule='first'`` (the group of the lowest-numbered area touching the cell, an
-artefact of a first-match join) rather than by the majority rule; :func:`compare_with_reference` states the
-agreement of either.
+labels came from the first area, in the authors' file order, intersecting the square (not the majority
+rule; :mod:`fairpatrol.grid.reference`); ``label_rule='first'`` approximates that with fairpatrol's area
+order and :func:`compare_with_reference` states the agreement of either.
 """
 
 from __future__ import annotations

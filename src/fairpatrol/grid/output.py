@@ -17,7 +17,7 @@ Layout of ``DIR``:
   covering area (``parent_id``) and group, the square, and the lattice in the file's metadata;
 * ``evaluate.yaml``: the resolved config (input files relative to the config file, with their SHA-256),
   the models' parameters, the grid and its comparison with the bundled reference grid, data counts, days
-  without crime, timings and software versions;
+  without crime, days evaluated, low-count days and ``warnings``, timings and software versions;
 * ``coverage_curves.png``, ``emd.png``, ``map.png``: the figures of :mod:`fairpatrol.grid.plots`.
 """
 
@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from fairpatrol.atomic import atomic_directory
-from fairpatrol.grid.evaluate import METRIC_DOC, EvaluationResult, summarise
+from fairpatrol.grid.evaluate import EvaluationResult, metric_docs, summarise
 
 
 def predictions_frame(result: EvaluationResult) -> pd.DataFrame:
@@ -67,7 +67,8 @@ def evaluate_document(result: EvaluationResult, results_dir: str | Path | None =
         "dates": [str(result.dates[0].date()), str(result.dates[-1].date())],
         "coverage_levels": len(result.coverages),
         "groups": result.grid.summary(),
-        "metrics": METRIC_DOC,
+        "metrics": metric_docs(cfg.metrics),
+        "days_evaluated": result.info.get("days_evaluated", len(result.dates)),
         "zero_crime_days": "metrics dividing by the day's crimes (PF, hit rate, PAI, EMD) are NaN on a day "
         "without crime in the grid, a group's EMD on a day without crime in the group; left out of means",
     }
@@ -82,6 +83,8 @@ def evaluate_document(result: EvaluationResult, results_dir: str | Path | None =
             "days_without_crime_per_group",
         )
     }
+    doc["low_count_days"] = result.info.get("low_count_days", [])
+    doc["warnings"] = result.info.get("warnings", [])
     doc["data_report"] = result.info.get("data_report")
     doc["inputs"] = input_section(cfg, result.inputs, results_dir)
     doc["versions"] = versions()
@@ -95,7 +98,7 @@ def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bo
 
     out = Path(out)
     summary = summarise(result.metrics)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, kind="evaluate", overwrite=overwrite) as tmp:
         result.metrics.to_parquet(tmp / "metrics.parquet", compression="zstd", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         predictions_frame(result).to_parquet(tmp / "predictions.parquet", compression="zstd", index=False)
@@ -103,10 +106,12 @@ def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bo
         result.grid.write_parquet(tmp / "areas.parquet")
         with open(tmp / "evaluate.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(_plain(evaluate_document(result, out)), fh, sort_keys=False, allow_unicode=True)
-        plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png")
-        plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png")
+        settings = result.config.metrics
+        plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png", settings.gini)
+        plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png", settings.emd)
         day = pd.Timestamp(result.config.map_day or result.dates[0])
-        k = int((day - result.dates[0]).days)
+        k = int(result.dates.get_indexer([day], method="nearest")[0])  # a low-count map day: nearest
+        day = result.dates[k]
         plots.day_map(
             result.grid,
             {name: pred[k] for name, pred in result.predictions.items()},

@@ -152,6 +152,8 @@ def at_coverage(summary: pd.DataFrame, metric: str, group: str, coverage: float 
 def grid_findings(res: GridResults) -> list[Finding]:
     g1, g2 = res.group_pair
     s = res.summary
+    spatial = (res.document.get("metrics") or {}).get("emd", "spatial") == "spatial"
+    computed = (res.document.get("resolved") or {}).get("metrics") or {}
     out = []
     for metric, group in (
         ("hit_rate", "overall"),
@@ -163,13 +165,17 @@ def grid_findings(res: GridResults) -> list[Finding]:
         if rows.empty:
             continue
         title, higher, meaning, name = GRID_METRICS[metric]
+        if metric == "emd" and not spatial:  # the PF/RAF authors' 1-D distance of cell values
+            title, meaning = "Earth Mover's Distance of the cell values", computed.get("emd", meaning)
+        if metric == "pf_gini" and "2 (" in computed.get("pf_gini", ""):  # Gini coefficient: half the scale
+            meaning = computed["pf_gini"]
         rows = rows.sort_values("mean", ascending=not higher)
         best = rows.iloc[0]
         cov = "" if metric == "emd" else f" at {best['coverage']:.0%} coverage"
         fmt = (
             pct
             if metric in ("hit_rate", "precision_gap")
-            else (lambda v: sig(v, 3) + " m")
+            else (lambda v: sig(v, 3) + (" m" if spatial else ""))
             if metric == "emd"
             else (lambda v: sig(v, 3))
         )
@@ -277,17 +283,30 @@ def build_grid_context(
     emd = res.summary[res.summary["metric"] == "emd"].rename(
         columns={"group": "scenario", "model": "algorithm"}
     )
+    spatial = (res.document.get("metrics") or {}).get("emd", "spatial") == "spatial"
     curves.figures.append(
         make(
             figures.interval_bars(
                 emd.assign(metric="emd"),
-                [("emd", "Earth Mover's Distance between forecast and observed maps (m)", 1.0)],
+                [
+                    (
+                        "emd",
+                        "Earth Mover's Distance between forecast and observed maps"
+                        + (" (m)" if spatial else " of the cell values"),
+                        1.0,
+                    )
+                ],
                 [("overall", "whole city"), (g1, f"{g1} cells"), (g2, f"{g2} cells")],
                 models,
             ),
             "How far the forecast map is from the observed one (EMD)",
-            "Mean over days of the spatial Earth Mover's Distance, in metres, with 95 % intervals; lower is "
-            "closer. A difference between the groups means one group's crime is forecast less well.",
+            (
+                "Mean over days of the spatial Earth Mover's Distance, in metres, with 95 % intervals; lower "
+                "is closer. A difference between the groups means one group's crime is forecast less well."
+                if spatial
+                else "Mean over days of the 1-D distance between the lists of forecast and observed cell "
+                "shares (the PF/RAF authors' EMD, blind to where the cells are), with 95 % intervals."
+            ),
         )
     )
     geo = maps.MapGeometry.from_areas(res.areas, tolerance_m=0.0)
@@ -419,9 +438,12 @@ def build_grid_context(
         "grid",
         "start",
         "days",
+        "exclude_days",
+        "low_count_days",
         "algorithms",
         "models",
         "coverage",
+        "metrics",
         "map_day",
     )
     import yaml
@@ -451,6 +473,7 @@ def build_grid_context(
         "cleaning": res.document.get("data_report", {}) or {},
         "counts": res.document.get("counts", {}) or {},
         "reference_grid": res.document.get("reference_grid", {}) or {},
+        "warnings": res.document.get("warnings", []) or [],
         "privacy": privacy,
         "config_text": text,
         "scenario_uri": data_uri(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True)),

@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -30,6 +28,9 @@ from fairpatrol.report.page import data_uri as _data_uri
 from fairpatrol.report.style import PLOT_CONFIG
 
 REPORT_VERSION = 1
+#: Found in the head of every report fairpatrol writes (``<meta name="generator">``): an existing file
+#: without it is never replaced (:func:`fairpatrol.atomic.check_output_file`).
+GENERATOR = 'content="fairpatrol report'
 
 
 @dataclass
@@ -184,22 +185,18 @@ class Written:
 
 
 def write_report(path: str | Path, out: str | Path, **options: Any) -> Written:
-    """Render the report of results directory ``path`` into ``out`` (written atomically).
+    """Render the report of results directory ``path`` into ``out`` (written atomically, mode 0644 under the
+    usual umask; an existing ``out`` is replaced only when it is a report fairpatrol wrote).
 
     Options: ``day`` (explained day, default the last; the map day of a grid evaluation), ``scenario``
     (scenario of the maps, explanations and calibration), ``run`` (replayed run), ``cell`` (one cell of a
     sweep, reported as a run), ``dp_epsilon`` (privacy mode), ``rng`` (privacy noise; tests).
     """
+    from fairpatrol.atomic import atomic_write, check_output_file
+
     t0 = time.perf_counter()
-    text = render_report(path, **options)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    check_output_file(out, generator=GENERATOR)
+    text = render_report(path, **options)
+    atomic_write(out, text)
     return Written(out, out.stat().st_size, time.perf_counter() - t0)

@@ -17,6 +17,7 @@ from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
 from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.models.base import AreaModel
+from fairpatrol.sim.budget import check_memory
 from fairpatrol.sim.engine import (
     BatchResult,
     Compat,
@@ -246,6 +247,7 @@ def run_study(
     short = check_history(config, inc)
     data = data if data is not None else prepare_study(config, inc)
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
+    check_memory(config, data, runs=len(runs), allocations=False)  # a one-line error, not a MemoryError
     cells = study_cells(config)
     rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
     compat = Compat(**config.compat.model_dump())

@@ -34,16 +34,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from fairpatrol.config import (
     ScenarioConfig,
+    StrictModel,
     load_preset,
     load_scenario,
     map_data_paths,
     parse_scenario,
     parse_yaml,
+    read_yaml_file,
     to_yaml_dict,
+    validation_error,
 )
 from fairpatrol.errors import ConfigError
 
@@ -76,10 +79,8 @@ _RESERVED = {
 _SLUG_MAX = 48
 
 
-class SweepSpec(BaseModel):
+class SweepSpec(StrictModel):
     """The sweep file, as written (see the module docstring)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "sweep"
     description: str = ""
@@ -162,11 +163,8 @@ def sweep_preset_names() -> list[str]:
 def load_sweep(path: str | Path, **overrides: Any) -> SweepPlan:
     """Read a sweep YAML file and expand it (``overrides``: days, runs, seed as on the command line)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read the sweep file: {err.strerror}", source=str(p)) from None
-    return parse_sweep(parse_yaml(text, str(p)), source=str(p), base_dir=p.parent, **overrides)
+    raw = read_yaml_file(p, "sweep")
+    return parse_sweep(raw, source=str(p), base_dir=p.parent, **overrides)
 
 
 def load_sweep_preset(name: str, **overrides: Any) -> SweepPlan:
@@ -189,10 +187,7 @@ def parse_sweep(
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or None
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(msg, source=source, field=loc) from None
+        raise validation_error(err, source) from None
     base_dir = base_dir or Path.cwd()
     base = _base_scenario(spec, source, base_dir)
     cli = {k: v for k, v in overrides.items() if v is not None}
