@@ -267,7 +267,7 @@ def test_analyze_writes_the_comparison_tables(reference):
     from fairpatrol.sweep.display import verdicts
 
     table, skipped = verdicts(analyze_sweep(reference))
-    assert list(table["measure"]) == [metric(m).label for m in default_metrics()]
+    assert list(table["measure"]) == [metric(m).text(("Black", "White"))[0] for m in default_metrics()]
     assert set(table["better"]) == {"higher", "lower", "closer to 1 (|log|)"}
     assert all(" of 6 settings)" in b for b in table["best"])
     assert all(line.endswith(")") and "skipped (" in line for line in skipped)

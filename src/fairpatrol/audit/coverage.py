@@ -36,7 +36,7 @@ MIN_M2 = 0.01
 #: Precision (m) of the snap-rounded overlays that cut overlapping pieces: GEOS's floating overlay can
 #: misjudge pieces that only touch along nearly coincident edges (seen with GEOS 3.14: a face ∩ piece
 #: returned the whole piece where the true intersection is empty), snap rounding cannot.
-OVERLAY_GRID_M = 1e-3
+OVERLAY_GRID_M = 1e-6
 #: Distance (m) within which a snapped crime's nearest area point counts as inside an atom.
 SNAP_TOLERANCE_M = 0.01
 
@@ -118,10 +118,10 @@ def _arrangement(polys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Faces of the arrangement of ``polys`` that lie inside at least one of them, with the indices of the
     polygons covering each face.
 
-    Built by successive refinement with snap-rounded GEOS overlays (precision ``OVERLAY_GRID_M``; noding the
-    boundaries and polygonising them lost faces where edges nearly coincide): polygon j splits every current
-    face it intersects into face ∩ j (covered by j too) and face − j, and adds j − (union of the faces) as a
-    face of its own. Faces of at most ``MIN_M2`` are rounding slivers and are dropped.
+    Built by successive refinement with snap-rounded GEOS overlays (precision ``OVERLAY_GRID_M``; noding
+    the boundaries and polygonising them lost faces where edges nearly coincide): polygon j splits every
+    current face it intersects into face ∩ j (covered by j too) and face − j, and adds j − (union of the
+    faces) as a face of its own. Faces of at most ``MIN_M2`` are rounding slivers and are dropped.
     """
     faces: list[object] = []
     covers: list[list[int]] = []
