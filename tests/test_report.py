@@ -219,13 +219,20 @@ def test_overpoliced_counts_three_areas_per_run(res):
 
 
 def test_map_classes():
-    from fairpatrol.report.maps import _class_labels, _classify, class_breaks
+    from fairpatrol.report import svgmap
 
-    breaks = class_breaks(np.array([0.0, 1.0, 3.0, 12.0]))
+    breaks = svgmap.sequential_breaks(np.array([0.0, 1.0, 3.0, 12.0]))
     assert breaks == [1.0, 2.0, 5.0, 10.0, 12.0]
-    assert _class_labels(breaks) == ["0", "≤ 1", "1–2", "2–5", "5–10", "> 10"]
-    assert _classify(np.array([0.0, 1.0, 3.0, 12.0]), breaks).tolist() == [0, 1, 3, 5]
-    assert len(class_breaks(np.geomspace(0.01, 1000, 50))) <= 7
+    colors = svgmap.sequential_colors(len(breaks))
+    assert [label for _, label in svgmap.class_legend(breaks, colors)] == [
+        "0",
+        "≤ 1",
+        "1–2",
+        "2–5",
+        "5–10",
+        "> 10",
+    ]
+    assert len(svgmap.sequential_breaks(np.geomspace(0.01, 1000, 50))) <= 6
 
 
 # -- privacy ----------------------------------------------------------------------------------------------

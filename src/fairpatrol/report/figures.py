@@ -1,6 +1,6 @@
 """Plotly charts of a report (docs/report.md): time series with trend lines, bars with intervals,
 accuracy–fairness scatter, over-policed areas, crime concentration, fitted parameters, calibration,
-explanations, sweep and grid-evaluation curves. Maps are in :mod:`fairpatrol.report.maps`.
+explanations, sweep and grid-evaluation curves. Maps are inline SVG (:mod:`fairpatrol.report.svgmap`).
 """
 
 from __future__ import annotations

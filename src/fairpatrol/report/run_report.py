@@ -16,7 +16,7 @@ import yaml
 from markupsafe import Markup
 
 from fairpatrol.errors import FairpatrolError
-from fairpatrol.formatting import join, natural_key, number, value, with_interval
+from fairpatrol.formatting import join, natural_key, value, with_interval
 from fairpatrol.metrics.registry import EPS_FACTORS, STUDY_CAVEATS, metric
 from fairpatrol.report import analysis, explain, figures, svgmap
 from fairpatrol.report.cards import model_cards
@@ -114,29 +114,7 @@ class RunReport:
 
     # -- sections ---------------------------------------------------------------------------------------
     def map_figure(self, key: str, title: str, caption: str, panels: list[str], legend: list) -> Figure:
-        body = Markup('<div class="panels">') + Markup("").join(Markup(p) for p in panels) + Markup("</div>")
-        return Figure(f"map-{key}", title, body + Markup(svgmap.legend(legend)), caption)
-
-    def class_panel(
-        self, values: np.ndarray, breaks: list[float], colors: list[str], what: str, caption: str
-    ):
-        """One map of an additive per-area quantity in sequential classes (zero in grey)."""
-        u = self.units
-        v = u.aggregate(values)
-        cls = np.where(v > 0, np.minimum(np.searchsorted(breaks, v, side="left") + 1, len(breaks)), 0)
-        palette = [svgmap.NO_DATA, *colors]
-        titles = [f"{u.names[k]}: {value(v[k], 'count')}" for k in range(u.n)]
-        return u.panel("m", [palette[c] for c in cls], titles, caption)
-
-    @staticmethod
-    def class_legend(breaks: list[float], colors: list[str]) -> list[tuple[str, str]]:
-        labels, lo = [], 0.0
-        for i, b in enumerate(breaks):
-            last = i == len(breaks) - 1 and i > 0
-            a, c = number(lo, 3), number(b, 3)
-            labels.append(f"> {a}" if last else (f"{a}–{c}" if lo > 0 else f"≤ {c}"))
-            lo = b
-        return [(svgmap.NO_DATA, "0"), *zip(colors, labels, strict=True)]
+        return Figure(f"map-{key}", title, Markup(svgmap.figure_body(panels, legend)), caption)
 
     def maps_section(self) -> Section:
         res = self.res
@@ -144,16 +122,8 @@ class RunReport:
         first, last = res.dates[0], res.dates[-1]
         sec = Section("maps", "Where patrols went")
         gcol = group_colors(res.areas.group_names)
-        if u.what == "parent areas":  # a parent's group: the group of most of its areas
-            groups = [
-                pd.Series(res.areas.groups[u.unit_of == k]).mode().iloc[0] if (u.unit_of == k).any() else ""
-                for k in range(u.n)
-            ]
-        else:
-            groups = list(res.areas.groups)
+        panel = svgmap.group_panel(u, res.areas, "m", gcol, self.horizon, "true crimes")
         crimes = u.aggregate(self.horizon)
-        titles = [f"{u.names[k]}: {groups[k]}, {value(crimes[k], 'count')} true crimes" for k in range(u.n)]
-        panel = u.panel("m", [gcol.get(g, svgmap.NO_DATA) for g in groups], titles, "groups")
         breaks = svgmap.sequential_breaks(crimes)
         ccol = svgmap.sequential_colors(len(breaks), "Purples")
         sec.figures.append(
@@ -165,8 +135,8 @@ class RunReport:
                 f"Left: the {res.areas.n:,} areas coloured by group. Right: how many of the replayed true "
                 "crimes happened in each area over the simulated period. Hover an area for its name and "
                 "numbers.",
-                [panel, self.class_panel(self.horizon, breaks, ccol, "true crimes", "true crimes")],
-                [(gcol[g], g) for g in res.areas.group_names] + self.class_legend(breaks, ccol)[1:],
+                [panel, svgmap.class_panel(u, "m", self.horizon, breaks, ccol, "true crimes")],
+                [(gcol[g], g) for g in res.areas.group_names] + svgmap.class_legend(breaks, ccol)[1:],
             )
         )
         on = res.officers_on([first, last], self.focus)
@@ -182,9 +152,7 @@ class RunReport:
         breaks = svgmap.sequential_breaks(allv)
         ocol = svgmap.sequential_colors(len(breaks))
         panels = [
-            self.class_panel(
-                officers[(alg, label)], breaks, ocol, "officers (mean over runs)", f"{alg}, {label}"
-            )
+            svgmap.class_panel(u, "m", officers[(alg, label)], breaks, ocol, f"{alg}, {label}")
             for alg in res.algorithms
             for label in labels
         ]
@@ -197,7 +165,7 @@ class RunReport:
                 "Compare algorithms to see how differently they spread patrols, and days to see how the "
                 "feedback loop moved them.",
                 panels,
-                self.class_legend(breaks, ocol),
+                svgmap.class_legend(breaks, ocol),
             )
         )
         return sec

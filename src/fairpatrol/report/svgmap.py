@@ -235,6 +235,66 @@ def _hex(color: str) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def class_panel(
+    units: MapUnits,
+    prefix: str,
+    values: np.ndarray,
+    breaks: list[float],
+    colors: list[str],
+    caption: str,
+    *,
+    aggregated: bool = False,
+    suffix: str = "",
+) -> str:
+    """One map of an additive per-area quantity (summed per unit unless ``aggregated``) in sequential
+    classes (zero in grey); each unit's hover label is its name and value (three significant digits)."""
+    from fairpatrol.formatting import number
+
+    v = np.asarray(values, dtype=float) if aggregated else units.aggregate(values)
+    cls = np.where(v > 0, np.minimum(np.searchsorted(breaks, v, side="left") + 1, len(breaks)), 0)
+    palette = [NO_DATA, *colors]
+    titles = [f"{units.names[k]}: {number(v[k], 3)}{suffix}" for k in range(units.n)]
+    return units.panel(prefix, [palette[c] for c in cls], titles, caption)
+
+
+def class_legend(breaks: list[float], colors: list[str]) -> list[tuple[str, str]]:
+    """Legend entries of :func:`class_panel`: '0', '≤ b₁', 'b₁–b₂', …, '> b_{k−1}'."""
+    from fairpatrol.formatting import number
+
+    labels, lo = [], 0.0
+    for i, b in enumerate(breaks):
+        last = i == len(breaks) - 1 and i > 0
+        a, c = number(lo, 3), number(b, 3)
+        labels.append(f"> {a}" if last else (f"{a}–{c}" if lo > 0 else f"≤ {c}"))
+        lo = b
+    return [(NO_DATA, "0"), *zip(colors, labels, strict=True)]
+
+
+def group_panel(
+    units: MapUnits, areas, prefix: str, colors: dict[str, str], counts: np.ndarray, what: str
+) -> str:
+    """The units coloured by group (a parent's group: that of most of its areas), hover: name, group and
+    the additive ``counts`` (e.g. true crimes)."""
+    from fairpatrol.formatting import value
+
+    if units.what == "parent areas":
+        groups = []
+        for k in range(units.n):
+            members = areas.groups[units.unit_of == k]
+            names, n = np.unique(members, return_counts=True)
+            groups.append(str(names[np.argmax(n)]) if len(names) else "")
+    else:
+        groups = list(areas.groups)
+    c = units.aggregate(counts)
+    titles = [f"{units.names[k]}: {groups[k]}, {value(c[k], 'count')} {what}" for k in range(units.n)]
+    return units.panel(prefix, [colors.get(g, NO_DATA) for g in groups], titles, "groups")
+
+
+def figure_body(panels: Sequence[str], key: Sequence[tuple[str, str]]) -> str:
+    """Map panels side by side, then their legend."""
+    return '<div class="panels">' + "".join(panels) + "</div>" + legend(key)
+
+
 def legend(items: Sequence[tuple[str, str]]) -> str:
     """An HTML legend: a swatch and a label per (colour, label)."""
     cells = "".join(
