@@ -303,3 +303,26 @@ def test_engine_previous_counts_follows_need_better_than_uniform(baltimore):
     assert prev < uni - 0.05
     assert np.mean(h["disparity_factor"][1]) < np.mean(h["disparity_factor"][0])
     assert np.mean(res.measures.horizon["gini_expected_horizon"][0]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_one_run_study_reports_values_without_intervals(tmp_path, baltimore):
+    """One run (or the compat run-averaged metrics): every summary has a value and no interval, tables
+    and the report say so instead of printing nan."""
+    from fairpatrol.config import load_preset
+    from fairpatrol.report import write_report
+    from fairpatrol.results import headline_table, summary_frame, write_results
+    from fairpatrol.sim.study import run_study
+
+    cfg = load_preset("baltimore-agg", days=8, runs=1, officers=[40], report_probs=[0.0])
+    res = run_study(cfg, incidents=baltimore)
+    s = summary_frame(res)
+    horizon = s[s["statistic"] == "horizon"]
+    assert horizon["mean"].notna().any() and horizon["ci_low"].isna().all() and (horizon["runs"] <= 1).all()
+    table = headline_table(s)
+    assert (
+        not table.apply(lambda c: c.str.contains("nan|inf", case=False)).any().any()
+        and not table.apply(lambda c: c.str.contains("±")).any().any()
+    )
+    write_results(res, tmp_path / "one")
+    html = write_report(tmp_path / "one", tmp_path / "one.html").path.read_text(encoding="utf-8")
+    assert "one run: no interval" in html and ">nan<" not in html.lower()
