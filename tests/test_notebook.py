@@ -9,20 +9,15 @@ import pytest
 import yaml
 
 import fairpatrol
+from conftest import baltimore_results
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.metrics import mean_interval
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory, baltimore):
-    from fairpatrol.config import load_preset
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
-
-    cfg = load_preset("baltimore-agg", days=35, runs=3, seed=5, officers=[100], report_probs=[0.4])
     out = tmp_path_factory.mktemp("nb") / "study"
-    write_results(run_study(cfg, incidents=baltimore), out)
-    return out
+    return baltimore_results(out, baltimore, days=35, runs=3, seed=5, officers=[100], report_probs=[0.4])
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from conftest import baltimore_results
 from fairpatrol.data import Areas
 from fairpatrol.report import page, svgmap
 
@@ -105,14 +106,8 @@ def test_bar_chart_and_downloads():
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, baltimore):
-    from fairpatrol.config import load_preset
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
-
-    cfg = load_preset("baltimore-agg", days=20, runs=3, seed=3, officers=[100], report_probs=[0.4])
     out = tmp_path_factory.mktemp("sheet") / "study"
-    write_results(run_study(cfg, incidents=baltimore), out)
-    return out
+    return baltimore_results(out, baltimore, days=20, runs=3, seed=3, officers=[100], report_probs=[0.4])
 
 
 def test_datasheet_numbers_are_those_of_the_results(results):

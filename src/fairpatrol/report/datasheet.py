@@ -32,6 +32,8 @@ from fairpatrol.report import page, svgmap
 #: their ratio: a ratio of one or two crimes says little.
 MIN_CRIMES = 5
 CRIME_COLOR = "#333333"
+#: Columns of the per-group download.
+GROUP_COLUMNS = ("scenario", "algorithm", "group", "metric", "statistic", "mean", "ci_low", "ci_high", "runs")
 NO_CRIME_PATROLLED = "#c2a5cf"
 FEW_CRIMES = "#d9d9d9"
 
@@ -393,21 +395,7 @@ def group_download_rows(res) -> list[dict[str, Any]]:
     keep = gs[gs["statistic"] == "horizon"]
     if keep.empty:  # older results: the daily group metrics' levels
         keep = gs[gs["statistic"] == "level"]
-    cols = [
-        c
-        for c in (
-            "scenario",
-            "algorithm",
-            "group",
-            "metric",
-            "statistic",
-            "mean",
-            "ci_low",
-            "ci_high",
-            "runs",
-        )
-        if c in keep.columns
-    ]
+    cols = [c for c in GROUP_COLUMNS if c in keep.columns]
     rows = keep[cols].to_dict("records")
     for row in rows:
         for k in ("mean", "ci_low", "ci_high"):
