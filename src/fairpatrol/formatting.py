@@ -128,6 +128,12 @@ def interval_decimals(lo: float, hi: float) -> int | None:
     return int(min(max(-mag + extra, 0), 6))
 
 
+def difference_unit(unit: str) -> str:
+    """The unit of a difference of two values: percentage points for shares, a plain number for ratios
+    (1.4× − 1.1× is 0.3, not 0.3×)."""
+    return {"share": "points", "ratio": "index"}.get(unit, unit)
+
+
 def scaled(value: Any, unit: str) -> float:
     scale = DISPLAY[unit][0]
     return float(value) * scale if _finite(value) else float("nan")

@@ -46,7 +46,7 @@ import yaml
 
 from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import map_data_paths, to_yaml_dict
-from fairpatrol.formatting import natural_key, signed, with_interval
+from fairpatrol.formatting import difference_unit, natural_key, signed, with_interval
 from fairpatrol.metrics import mean_interval, trend_slope
 from fairpatrol.metrics.registry import headline, label, metric, rank_score
 from fairpatrol.sim.study import StudyResult
@@ -331,8 +331,8 @@ def remedy_verdicts(effects: pd.DataFrame, group_pair: tuple[str, str] | None = 
         m = metric(name)
         biggest = g.loc[g.effect.abs().idxmax()]
         change = (
-            f"largest change {signed(biggest.effect, _diff_unit(m.unit))} "
-            f"({with_interval(biggest.effect, biggest.ci_low, biggest.ci_high, _diff_unit(m.unit))}; "
+            f"largest change {signed(biggest.effect, difference_unit(m.unit))} "
+            f"({with_interval(biggest.effect, biggest.ci_low, biggest.ci_high, difference_unit(m.unit))}; "
             f"{biggest.algorithm}, {biggest.n_officers} officers, reporting {biggest.reporting})"
         )
         if m.rankable:
@@ -343,11 +343,6 @@ def remedy_verdicts(effects: pd.DataFrame, group_pair: tuple[str, str] | None = 
             head = f"higher in {up}, lower in {down}, unclear in {len(g) - up - down} of {len(g)} cells"
         lines.append(f"remedy {remedy} → {label(name, group_pair)}: {head}; {change}")
     return lines
-
-
-def _diff_unit(unit: str) -> str:
-    """The unit of a difference of two values (a difference of shares is in percentage points)."""
-    return "points" if unit == "share" else unit
 
 
 def headline_table(summary: pd.DataFrame, metrics: list[str] | None = None) -> pd.DataFrame:

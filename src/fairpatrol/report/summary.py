@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fairpatrol.formatting import join, number, percent, value, with_interval
+from fairpatrol.formatting import difference_unit, join, number, percent, value, with_interval
 from fairpatrol.metrics import mean_interval
 from fairpatrol.metrics.registry import REGISTRY, metric, rank_score
 from fairpatrol.metrics.registry import headline as headline_metrics
@@ -55,10 +55,6 @@ def unit_of(name: str) -> tuple[str, float]:
     )
 
 
-def _diff_unit(unit: str) -> str:
-    return "points" if unit == "share" else unit
-
-
 @dataclass(frozen=True)
 class MetricInfo:
     """How a registry metric is named, explained and printed in a report (group names filled in)."""
@@ -85,7 +81,7 @@ class MetricInfo:
         return value(v, self.unit)
 
     def diff_fmt(self, v: float) -> str:
-        return value(v, _diff_unit(self.unit))
+        return value(v, difference_unit(self.unit))
 
     def interval(self, mean: float, lo: float, hi: float) -> str:
         return with_interval(mean, lo, hi, self.unit, long=True)
@@ -273,6 +269,7 @@ def bias_finding(
     measures: tuple[str, ...] = FAIRNESS,
     what: str = "gaps and Ginis",
     key: str = "trend",
+    noun: str = "Bias",
 ) -> Finding:
     """Whether ``measures`` grew over the horizon, counted per algorithm over scenarios × measures."""
     trends = trend_table(res, measures)
@@ -290,7 +287,7 @@ def bias_finding(
     if grew:
         parts = [f"{a} ({counts[a][0]} of {cases})" for a in grew]
         headline = (
-            f"Bias grew over the {days} simulated days under {join(parts)}: the number of scenario × "
+            f"{noun} grew over the {days} simulated days under {join(parts)}: the number of scenario × "
             f"measure combinations ({what}) whose 95 % trend interval lies above zero."
         )
         calm = [a for a in res.algorithms if not counts[a][0]]
@@ -318,9 +315,9 @@ def bias_finding(
         details.insert(
             0,
             f"Largest growth relative to its level: the {info.label} under {ex['algorithm']} with "
-            f"{res.scenario_label(ex['scenario'])} rose by {info.fmt(ex['change'])} over the period "
-            f"(95 % interval {_signed(info.fmt, ex['change_low'])} to "
-            f"{_signed(info.fmt, ex['change_high'])}), "
+            f"{res.scenario_label(ex['scenario'])} rose by {info.diff_fmt(ex['change'])} over the period "
+            f"(95 % interval {_signed(info.diff_fmt, ex['change_low'])} to "
+            f"{_signed(info.diff_fmt, ex['change_high'])}), "
             f"{percent(ex['rel'])} of its average {info.fmt(ex['mean_level'])}.",
         )
     title = "Did bias grow" if key == "trend" else "Did disparity against need grow"
