@@ -414,3 +414,20 @@ def test_results_of_a_bundled_city_without_areas_still_report(study, tmp_path):
     (old / "areas.parquet").unlink()  # results written before they carried their areas
     text = write_report(old, tmp_path / "old.html").path.read_text(encoding="utf-8")
     assert "Black" in text and "168" in text
+
+
+def test_the_compat_study_reports_without_forecasts_to_explain(tmp_path, baltimore):
+    """The published code's KDE sampler draws officers without a daily forecast: the report says so for
+    those algorithms instead of failing, and explains the others (and its metrics are of run-averaged
+    counts: no interval)."""
+    from fairpatrol.config import load_preset
+    from fairpatrol.report import write_report
+    from fairpatrol.results import write_results
+    from fairpatrol.sim.study import run_study
+
+    cfg = load_preset("baltimore-agg-compat", days=6, runs=2)
+    write_results(run_study(cfg, incidents=baltimore), tmp_path / "compat")
+    html = write_report(tmp_path / "compat", tmp_path / "c.html").path.read_text(encoding="utf-8")
+    assert "ShortTermKDE is not explained or calibrated here" in html
+    assert "<h3>PredPol</h3>" in html  # PredPol has forecasts: explained
+    assert "one run: no interval" in html

@@ -124,7 +124,9 @@ def metrics_table(res: StudyResult) -> pa.Table:
         if arr is None:
             cols[name] = pa.array(np.full(n_c * n_r * n_d, np.nan))
             continue
-        values = np.nanmean(arr, axis=1) if averaged else arr
+        with warnings.catch_warnings():  # a cell without the diagnostic (another model): NaN, no warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            values = np.nanmean(arr, axis=1) if averaged else arr
         cols[name] = pa.array(values.reshape(-1).astype(np.float64))
     g1, g2 = res.group_pair
     cols["group_1"] = _dict([g1], np.zeros(n_c * n_r * n_d, dtype=np.int32))

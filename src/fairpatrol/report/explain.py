@@ -101,6 +101,8 @@ class ReplaySet:
     data: SimData
     incidents: Incidents
     replays: dict[str, Replay]
+    #: algorithms without daily forecasts to explain (the compat KDE sampler), with the reason
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def truth(self) -> np.ndarray:
         """Replayed incidents per (horizon day, area) (before any world effect)."""
@@ -167,9 +169,16 @@ def replay(
         )
     cells = {c.algorithm: c for c in study_cells(config) if c.scenario == scenario}
     replays = {}
+    skipped = {}
     for algorithm in res.algorithms:
         model = _RecordingModel(config.model(algorithm))
         batch = simulate_cells(config, data, [cells[algorithm]], [run], model=model)
+        if len(model.forecasts) != data.n_days:  # officers drawn from a sample, not from a forecast
+            skipped[algorithm] = (
+                "its officers were drawn from a sample of incidents (compat kde_sampling), not from a daily "
+                "forecast, so there is no forecast to explain or calibrate"
+            )
+            continue
         officers = batch.officers[0]
         recorded = res.run_table(scenario, algorithm, run, "officers")
         bad_days = int((officers != recorded).any(axis=1).sum())
@@ -186,7 +195,7 @@ def replay(
             bad_days == 0,
             bad_days,
         )
-    return ReplaySet(scenario, run, data, incidents, replays)
+    return ReplaySet(scenario, run, data, incidents, replays, skipped)
 
 
 def resolve_day(res: RunResults, day: str | None) -> int:

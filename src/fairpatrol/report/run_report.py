@@ -444,6 +444,8 @@ class RunReport:
         sec = Section("explanations", "Why these areas?")
         if self.rs is None:
             return sec, []
+        if not self.rs.replays:
+            return sec, []
         explained = explain.explain_day(self.rs, res, self.day)
         out = []
         for ex in explained:
@@ -484,6 +486,8 @@ class RunReport:
         g1, g2 = res.group_pair
         sec = Section("calibration", "Do forecasts match outcomes?")
         if self.rs is None:
+            return sec, []
+        if not self.rs.replays:
             return sec, []
         cals = explain.calibration(self.rs)
         if self.ledger.active or not res.crimes_vary:  # publish the shared (possibly noised) counts
@@ -693,6 +697,7 @@ class RunReport:
                 "run": self.run,
                 "matches": {a: r.matches_recorded for a, r in self.rs.replays.items()},
                 "mismatched_days": {a: r.mismatched_days for a, r in self.rs.replays.items()},
+                "skipped": self.rs.skipped,
             },
             "replay_error": self.replay_error,
             "crimes_vary": res.crimes_vary,
