@@ -89,7 +89,8 @@ class StudyMetrics:
     ----------
     areas : :class:`fairpatrol.data.Areas` of the study (groups: ``group_index`` in ``group_names`` order,
         the compared pair first).
-    n_cells : number of scenario cells.
+    cells : the scenario cells (any sequence, e.g. :class:`fairpatrol.sim.study.Cell` objects) or their
+        number; ``cell`` in :meth:`update` is an index into them.
     run_ids : labels of the runs (rows of each day's arrays).
     n_days : days of the horizon.
     run_averaged : average each day's counts over the runs first (compat ``run_averaged_metrics``).
@@ -108,7 +109,7 @@ class StudyMetrics:
     >>> import numpy as np
     >>> from fairpatrol.data import load_areas
     >>> areas = load_areas("chicago")
-    >>> acc = StudyMetrics(areas, n_cells=1, run_ids=[0, 1], n_days=1)
+    >>> acc = StudyMetrics(areas, cells=1, run_ids=[0, 1], n_days=1)
     >>> crimes = np.zeros((2, areas.n)); crimes[:, :4] = 1
     >>> officers = crimes * 10  # patrols exactly where the crimes are
     >>> acc.update(0, 0, officers, crimes, crimes, shares=crimes / 4)
@@ -119,7 +120,7 @@ class StudyMetrics:
     def __init__(
         self,
         areas,
-        n_cells: int,
+        cells: int | Sequence,
         run_ids: Sequence[int],
         n_days: int,
         *,
@@ -127,7 +128,7 @@ class StudyMetrics:
         window: int = ROLLING_DAYS,
     ) -> None:
         self.areas = areas
-        self.n_cells = int(n_cells)
+        self.n_cells = int(cells) if isinstance(cells, int | np.integer) else len(cells)
         self.run_ids = list(run_ids)
         self.n_days = int(n_days)
         self.run_averaged = bool(run_averaged)

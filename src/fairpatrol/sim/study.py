@@ -257,7 +257,7 @@ def run_study(
     prevention = None
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
-    measures = StudyMetrics(data.areas, n_c, runs, n_d, run_averaged=compat.run_averaged_metrics)
+    measures = StudyMetrics(data.areas, cells, runs, n_d, run_averaged=compat.run_averaged_metrics)
     for algorithm in config.algorithms:
         idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
         batch = simulate_cells(
