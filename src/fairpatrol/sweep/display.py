@@ -54,9 +54,8 @@ def verdicts(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
             w = wins[wins["metric"] == name].sort_values("share", ascending=False, kind="stable")
             if len(w):
                 top = w.iloc[0]
-                row["best"] = (
-                    f"{top['algorithm']} ({percent(top['share'])} of {int(top['settings'])} settings)"
-                )
+                won = number(top["settings_won"], 3)
+                row["best"] = f"{top['algorithm']} ({won} of {int(top['settings'])} settings)"
                 po = t["paired_overall"]
                 mine = po[
                     (po["metric"] == name)
