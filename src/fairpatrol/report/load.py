@@ -218,12 +218,15 @@ class RunResults:
             con.close()
 
     def officers_on(self, days: list[pd.Timestamp], scenario: str) -> pd.DataFrame:
-        """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days``."""
+        """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days`` (a sum
+        divided by the number of runs, so that a table holding only nonzero rows gives the same means;
+        areas without any row are absent: callers fill zeros)."""
         day_list = ", ".join(f"DATE '{pd.Timestamp(d):%Y-%m-%d}'" for d in days)
         df = self._query(
-            "select algorithm, date, area_id, avg(officers) as officers, avg(crimes) as crimes from ALLOC "
+            "select algorithm, date, area_id, sum(officers)::DOUBLE / $runs as officers, "
+            "sum(crimes)::DOUBLE / $runs as crimes from ALLOC "
             f"where scenario = $scenario and date in ({day_list}) group by all",
-            {"scenario": scenario},
+            {"scenario": scenario, "runs": len(self.runs)},
         )
         df["date"] = pd.to_datetime(df["date"])
         return df
