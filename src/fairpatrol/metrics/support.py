@@ -23,7 +23,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fairpatrol.metrics.fairness import GROUP_METRICS, METRICS, daily_metrics, epsilon, group_metrics
+from fairpatrol.metrics.fairness import (
+    GROUP_METRICS,
+    METRICS,
+    daily_metrics,
+    epsilon,
+    group_metrics,
+    pcr_gap,
+)
 
 #: From this many areas on, :func:`day_metrics` uses the support kernel (the same threshold as the
 #: allocation search sampler, :data:`fairpatrol.sim.world.SEARCH_SAMPLER_MIN_AREAS`).
@@ -210,6 +217,68 @@ def support_metrics(
     }
 
 
+@njit(cache=True)
+def _pcr_gap_rows(
+    officers: np.ndarray, crimes: np.ndarray, g1: np.ndarray, g2: np.ndarray, eps: np.ndarray, out: np.ndarray
+) -> None:
+    """out[r, e] = |mean PCR over g1 − mean PCR over g2| of row r with smoothing eps[e], from the support."""
+    n_rows, m = officers.shape
+    n1 = 0.0
+    n2 = 0.0
+    for i in range(m):
+        n1 += g1[i]
+        n2 += g2[i]
+    for r in range(n_rows):
+        tp = 0.0
+        tc = 0.0
+        for i in range(m):
+            tp += float(officers[r, i])
+            tc += float(crimes[r, i])
+        for e in range(eps.shape[0]):
+            ep = eps[e]
+            dp = tp + m * ep
+            dc = tc + m * ep
+            kappa = (ep / dp) / (ep / dc)
+            q1 = q2 = k1 = k2 = 0.0
+            for i in range(m):
+                p = float(officers[r, i])
+                c = float(crimes[r, i])
+                if p == 0.0 and c == 0.0:
+                    continue
+                q = ((p + ep) / dp) / ((c + ep) / dc)
+                if g1[i]:
+                    q1 += q
+                    k1 += 1.0
+                if g2[i]:
+                    q2 += q
+                    k2 += 1.0
+            if n1 > 0 and n2 > 0:
+                out[r, e] = abs((q1 + (n1 - k1) * kappa) / n1 - (q2 + (n2 - k2) * kappa) / n2)
+            else:
+                out[r, e] = np.nan
+
+
+def pcr_gaps(
+    officers: np.ndarray, crimes: np.ndarray, group1: np.ndarray, group2: np.ndarray, eps: list[float]
+) -> np.ndarray:
+    """:func:`~fairpatrol.metrics.fairness.pcr_gap` of runs × areas counts at each smoothing in ``eps``:
+    runs × len(eps); from each row's support from :data:`SUPPORT_METRICS_MIN_AREAS` areas on."""
+    officers = np.asarray(officers)
+    if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
+        return np.stack([pcr_gap(officers, crimes, group1, group2, e) for e in eps], axis=-1)
+    crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
+    out = np.empty((officers.shape[0], len(eps)))
+    _pcr_gap_rows(
+        np.ascontiguousarray(officers),
+        crimes,
+        np.asarray(group1, dtype=np.bool_),
+        np.asarray(group2, dtype=np.bool_),
+        np.asarray(eps, dtype=np.float64),
+        out,
+    )
+    return out
+
+
 def day_metrics(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -221,10 +290,24 @@ def day_metrics(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The daily and per-group metrics of one day's runs × areas counts: the numpy definitions
     (:func:`~fairpatrol.metrics.daily_metrics`, :func:`~fairpatrol.metrics.group_metrics`) below
-    :data:`SUPPORT_METRICS_MIN_AREAS` areas, :func:`support_metrics` from there on."""
+    :data:`SUPPORT_METRICS_MIN_AREAS` areas, :func:`support_metrics` from there on.
+
+    numpy sums a group's areas pairwise in a lone contiguous row but in sequence in a block of rows (the
+    layout of a boolean-masked selection), as in the whole-horizon arrays the metrics were once computed
+    on: a lone row (one run, or run-averaged counts) is computed as two equal rows, so that its metrics
+    are those bit for bit.
+    """
     if np.shape(officers)[-1] >= SUPPORT_METRICS_MIN_AREAS:
         return support_metrics(officers, crimes, detected, group1, group2, group_index, n_groups)
-    return (
-        daily_metrics(officers, crimes, detected, group1, group2),
-        group_metrics(officers, crimes, detected, group_index, n_groups),
-    )
+    officers = np.asarray(officers)
+    rows = officers.shape[0] if officers.ndim > 1 else None
+    if rows == 1:
+        officers, crimes, detected = (
+            np.repeat(np.broadcast_to(a, officers.shape), 2, axis=0) for a in (officers, crimes, detected)
+        )
+    daily = daily_metrics(officers, crimes, detected, group1, group2)
+    per_group = group_metrics(officers, crimes, detected, group_index, n_groups)
+    if rows == 1:
+        daily = {k: v[:1] for k, v in daily.items()}
+        per_group = {k: v[:1] for k, v in per_group.items()}
+    return daily, per_group

@@ -22,7 +22,7 @@ from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import Incidents, StudyInputs, load_data
 from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
-from fairpatrol.metrics.support import day_metrics
+from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.models.base import AreaModel
 from fairpatrol.sim.budget import check_memory
 from fairpatrol.sim.engine import (
@@ -110,6 +110,8 @@ class StudyResult(StudyLayout):
     group_metrics: dict[str, np.ndarray] = field(default_factory=dict)
     inputs: list[InputFile] = field(default_factory=list)  # the files read, with their SHA-256
     short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
+    #: every metric of the study (daily, per group, horizon, per area): :class:`StudyMetrics`, finished
+    measures: StudyMetrics | None = None
 
 
 class StudySink:
@@ -137,47 +139,37 @@ def split_cells(values: np.ndarray, n_cells: int) -> np.ndarray:
     return values.reshape(n_cells, -1, *values.shape[1:])
 
 
-class DailyMetrics(StudySink):
-    """The study's daily metrics (:func:`fairpatrol.metrics.daily_metrics`) and per-group metrics
-    (:func:`fairpatrol.metrics.group_metrics`) of every cell, run and day, computed as the days stream by
-    (:func:`fairpatrol.metrics.support.day_metrics`: from each day's support on maps of many areas).
-
-    Under ``compat.run_averaged_metrics`` each day's counts are first averaged over the runs of the cell.
+class MetricsSink(StudySink):
+    """Every metric of the study (:class:`fairpatrol.metrics.accumulator.StudyMetrics`), folded in as the
+    days stream by: each block's rows are split by cell and handed over with the day's allocation shares.
 
     Attributes
     ----------
-    metrics : dict of name -> cells × runs × days arrays (runs = 1 for run-averaged metrics).
-    group_metrics : dict of name -> cells × runs × days × groups arrays.
+    measures : the :class:`~fairpatrol.metrics.accumulator.StudyMetrics`, finished after :meth:`close`.
     """
 
     def open(self, layout: StudyLayout) -> None:
-        areas = layout.data.areas
-        self.g1, self.g2 = areas.group_masks()
-        self.index, self.n_groups = areas.group_index, len(areas.group_names)
-        self.averaged = layout.config.compat.run_averaged_metrics
-        self.shape = (len(layout.cells), len(layout.metric_runs), layout.data.n_days)
-        self.metrics: dict[str, np.ndarray] = {}
-        self.group_metrics: dict[str, np.ndarray] = {}
+        self.measures = StudyMetrics(
+            layout.data.areas,
+            layout.cells,
+            layout.run_ids,
+            layout.data.n_days,
+            run_averaged=layout.config.compat.run_averaged_metrics,
+        )
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
         n = len(cells)
-        split = [split_cells(a, n) for a in (block.officers, block.crimes, block.detected)]
+        officers, crimes, detected = (
+            split_cells(a, n) for a in (block.officers, block.crimes, block.detected)
+        )
+        shares = None if block.shares is None else split_cells(block.shares, n)
         for k, cell in enumerate(cells):
-            counts = tuple(a[k] for a in split)
-            if self.averaged:  # the published analysis: metrics of the mean over runs
-                counts = tuple(a.mean(axis=0, keepdims=True) for a in counts)
-            rows = counts[0].shape[0]
-            if rows == 1:
-                # numpy sums a group's areas pairwise in a lone contiguous row but in sequence in a block
-                # of rows (as in the whole-horizon arrays the metrics were once computed on): a lone row
-                # is computed as two equal rows, so that its metrics are those bit for bit
-                counts = tuple(np.repeat(a, 2, axis=0) for a in counts)
-            daily, per_group = day_metrics(*counts, self.g1, self.g2, self.index, self.n_groups)
-            for name, value in daily.items():
-                self.metrics.setdefault(name, np.empty(self.shape))[cell, :, block.day] = value[:rows]
-            for name, value in per_group.items():
-                out = self.group_metrics.setdefault(name, np.empty((*self.shape, self.n_groups)))
-                out[cell, :, block.day] = value[:rows]
+            self.measures.update(
+                cell, block.day, officers[k], crimes[k], detected[k], None if shares is None else shares[k]
+            )
+
+    def close(self) -> None:
+        self.measures.finish()
 
 
 class DenseAllocations(StudySink):
@@ -394,7 +386,7 @@ def run_study(
     n_c, n_r, n_d = len(cells), len(runs), data.n_days
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
-    metrics = DailyMetrics()
+    metrics = MetricsSink()
     every = [metrics, *sinks]
     for sink in every:
         sink.open(layout)
@@ -422,11 +414,12 @@ def run_study(
         runs,
         layout.report_rate,
         fallback,
-        metrics.metrics,
+        metrics.measures.daily,
         diagnostics,
         cleaning=inc.report.to_dict(),
         seconds=time.perf_counter() - t0,
-        group_metrics=metrics.group_metrics,
+        group_metrics=metrics.measures.group_daily,
         inputs=inputs,
         short_history=short,
+        measures=metrics.measures,
     )

@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Any
 
 #: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
-TABLES = ("metrics", "summary", "allocations", "groups", "group_summary", "areas")
+TABLES = (
+    "metrics",
+    "summary",
+    "allocations",
+    "groups",
+    "group_summary",
+    "horizon",
+    "group_horizon",
+    "area_horizon",
+    "areas",
+)
 
 _INCIDENTS: dict[str, Any] = {}
 _CACHE_SIZE = 4
@@ -94,13 +104,24 @@ def cell_tables(result: Any, columns: dict[str, Any]) -> dict[str, Any]:
     the allocations, which :func:`run_cell` writes while the cell is simulated."""
     import pyarrow as pa
 
-    from fairpatrol.results import group_summary_frame, groups_table, metrics_table, summary_frame
+    from fairpatrol.results import (
+        area_horizon_table,
+        group_horizon_table,
+        group_summary_frame,
+        groups_table,
+        horizon_table,
+        metrics_table,
+        summary_frame,
+    )
 
     tables = {
         "metrics": metrics_table(result),
         "summary": pa.Table.from_pandas(summary_frame(result), preserve_index=False),
         "groups": groups_table(result),
         "group_summary": pa.Table.from_pandas(group_summary_frame(result), preserve_index=False),
+        "horizon": horizon_table(result),
+        "group_horizon": group_horizon_table(result),
+        "area_horizon": area_horizon_table(result),
     }
     # every study's tables share one schema (results.py lists every model's diagnostics, NaN where they do
     # not apply), so a glob over all cells' Parquet files reads as one table
