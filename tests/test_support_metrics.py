@@ -99,3 +99,32 @@ def test_day_metrics_switches_to_the_kernel_from_the_threshold():
         want = dense if m < SUPPORT_METRICS_MIN_AREAS else kernel
         for name in dense:
             np.testing.assert_array_equal(daily[name], want[name])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 5), groups=st.integers(1, 4))
+def test_stream_helpers_equal_their_numpy_forms_on_many_areas(seed, rows, groups):
+    """The per-day helpers of the metric accumulator above the threshold: group sums of counts, the Gini of
+    allocation shares, the PCR gap at several ε, and the per-area sums of the day's counts."""
+    from fairpatrol.metrics.fairness import group_sums, pcr_gap
+    from fairpatrol.metrics.support import add_counts, gini_rows, group_counts, pcr_gaps
+
+    rng = np.random.default_rng(seed)
+    m = SUPPORT_METRICS_MIN_AREAS + int(rng.integers(0, 3000))
+    off, cr, det, index = _maps(rng, rows, m, int(rng.integers(1, 500)), int(rng.integers(0, 300)), groups)
+    idle = off * (cr == 0)
+    for got, values in zip(group_counts(off, cr, det, index, groups), (off, cr, det, idle), strict=True):
+        np.testing.assert_array_equal(got, group_sums(values, index, groups))  # sums of counts: exact
+    shares = rng.random((rows, m)) * (rng.random((rows, m)) < 0.7)
+    np.testing.assert_allclose(gini_rows(shares), gini(shares), rtol=1e-12)
+    g1, g2 = index == 0, index == 1
+    eps = [1e-6, 1e-4, 1e-2]
+    want = np.stack([pcr_gap(off, cr, g1, g2, e) for e in eps], axis=-1)
+    got = pcr_gaps(off, cr, g1, g2, eps)
+    assert (
+        (np.abs(got - want) <= 1e-9 * np.maximum(np.abs(want), 1.0)) | (np.isnan(got) & np.isnan(want))
+    ).all()
+    sums = rng.random((4, rows, m))
+    dense = sums + np.stack([off, cr, det, idle]).astype(float)
+    add_counts(sums, off, cr, det)
+    np.testing.assert_array_equal(sums, dense)  # the same float additions, zeros skipped
