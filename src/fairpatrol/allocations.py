@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numba import njit
 
 from fairpatrol.errors import DataError
 from fairpatrol.keys import KEYS, constant_columns, dictionary, key_columns
@@ -50,6 +51,55 @@ COUNTS = ("crimes", "officers", "detected", "reported", "prevention")
 METADATA_KEY = b"fairpatrol.allocations"
 #: Rows per row group (and most rows buffered before writing).
 CHUNK_ROWS = 1 << 18
+
+
+@njit(cache=True, nogil=True)
+def _nonzero_rows(
+    crimes: np.ndarray,
+    officers: np.ndarray,
+    detected: np.ndarray,
+    reported: np.ndarray,
+    prevention: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n_rows, m = officers.shape
+    with_prevention = prevention.shape[0] > 0
+    n = 0
+    for r in range(n_rows):
+        for a in range(m):
+            p = prevention[r, a] if with_prevention else 0
+            if crimes[r, a] | officers[r, a] | detected[r, a] | reported[r, a] | p:  # never negative
+                n += 1
+    row = np.empty(n, dtype=np.int32)
+    area = np.empty(n, dtype=np.int32)
+    values = np.zeros((5, n), dtype=np.int32)
+    k = 0
+    for r in range(n_rows):
+        for a in range(m):
+            p = prevention[r, a] if with_prevention else 0
+            if crimes[r, a] | officers[r, a] | detected[r, a] | reported[r, a] | p:
+                row[k] = r
+                area[k] = a
+                values[0, k] = crimes[r, a]
+                values[1, k] = officers[r, a]
+                values[2, k] = detected[r, a]
+                values[3, k] = reported[r, a]
+                values[4, k] = p
+                k += 1
+    return row, area, values
+
+
+def nonzero_rows(
+    crimes: np.ndarray,
+    officers: np.ndarray,
+    detected: np.ndarray,
+    reported: np.ndarray,
+    prevention: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (row, area) entries of rows × areas int32 counts where any is nonzero, in row-major order, and
+    their values (:data:`COUNTS` × entries); ``prevention`` may be an empty array (no units: zeros).
+    Two compiled passes (count, then fill) instead of numpy's OR, nonzero and five gathers."""
+    args = (crimes, officers, detected, reported, prevention)
+    return _nonzero_rows(*(np.ascontiguousarray(a, dtype=np.int32) for a in args))
 
 
 class AllocationWriter(StudySink):
@@ -120,20 +170,14 @@ class AllocationWriter(StudySink):
         }
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
-        counts = block.counts
-        arrays = iter(counts.values())
-        any_nonzero = next(arrays) | next(arrays)  # counts are never negative: OR is nonzero iff one is
-        for more in arrays:
-            any_nonzero |= more
-        row, area = np.nonzero(any_nonzero)
+        prevention = block.prevention if block.prevention is not None else np.zeros((0, 0), np.int32)
+        row, area, values = nonzero_rows(
+            block.crimes, block.officers, block.detected, block.reported, prevention
+        )  # values: COUNTS × rows
         n_runs = len(self._run_labels)
         cell = np.asarray(cells, dtype=np.int32)[row // n_runs]
-        values = tuple(
-            counts[name][row, area] if name in counts else np.zeros(row.shape, dtype=np.int32)
-            for name in COUNTS
-        )
         day = np.full(row.shape, block.day, dtype=np.int32)
-        self._buffer.append((cell, self._run_labels[row % n_runs], day, area.astype(np.int32), *values))
+        self._buffer.append((cell, self._run_labels[row % n_runs], day, area, *values))
         self._buffered += row.shape[0]
         if self._buffered >= self.chunk_rows:
             self._flush()

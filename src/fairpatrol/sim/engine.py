@@ -305,6 +305,7 @@ def simulate(
     crimes = np.zeros_like(officers)
     detected = np.zeros_like(officers)
     reported = np.zeros_like(officers)
+    touched = np.zeros(0, dtype=np.int64)  # flat (row, area) entries of the day's event counts
     fallback = np.zeros((n_rows, n_days), dtype=np.bool_)
     diagnostics: dict[str, np.ndarray] = {}
     area_m2 = data.areas.frame["area_m2"].to_numpy(dtype=float)
@@ -339,10 +340,10 @@ def simulate(
         for key, value in state.diagnostics().items():
             diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         lo, hi = data.day_slice(d)
-        if hi <= lo:
-            for table in (crimes, detected, reported):
-                table.fill(0)
-        else:
+        for table in (crimes, detected, reported):  # reset the (row, area) entries set the day before
+            table.ravel()[touched] = 0
+        touched = touched[:0]
+        if hi > lo:
             area = data.area[lo:hi]
             k_off = officers[:, area]
             if effects:
@@ -369,11 +370,9 @@ def simulate(
             state.learn(d, lo, hi, new)
             if delay:
                 pending[d] = (lo, hi, np.where(rep, w, np.float32(0.0)))
-            cell = (np.arange(n_rows)[:, None] * n_areas + area[None, :]).ravel()  # (run, area) of each event
+            touched = (np.arange(n_rows)[:, None] * n_areas + area[None, :]).ravel()  # (run, area) of events
             for table, hits in ((crimes, real), (detected, det), (reported, rep)):
-                table[:] = np.bincount(cell, weights=hits.ravel(), minlength=n_rows * n_areas).reshape(
-                    n_rows, n_areas
-                )
+                np.add.at(table.ravel(), touched, hits.ravel())  # counts: exact in any order
         if delay and (d - delay) in pending:  # reports of day d − delay arrive (unless already detected)
             rlo, rhi, rw = pending.pop(d - delay)
             late = np.where(weights[:, rlo:rhi] > 0, np.float32(0.0), rw)

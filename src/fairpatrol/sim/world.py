@@ -6,6 +6,7 @@ Kept apart from the models (policy) and from the metrics, as in ml-fairness-gym'
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 #: Intensities below this fraction of the day's total count as zero, so that rounding residue of the
 #: incremental sums (≈1e-17) can never attract an officer or shift a random stream.
@@ -19,12 +20,44 @@ ZERO_SHARE = 1e-12
 SEARCH_SAMPLER_MIN_AREAS = 1024
 
 
+@njit(cache=True)
+def _weights_rows(intensity: np.ndarray, shares: np.ndarray, empty: np.ndarray) -> None:
+    """:func:`allocation_weights` of each row in three passes without temporaries (sums in sequence)."""
+    n_rows, m = intensity.shape
+    for r in range(n_rows):
+        total = 0.0
+        for i in range(m):
+            x = intensity[r, i]
+            if x > 0.0 and x < np.inf:
+                total += x
+        floor = ZERO_SHARE * total
+        kept = 0.0
+        for i in range(m):
+            x = intensity[r, i]
+            w = x if (x > 0.0 and x < np.inf and not x < floor) else 0.0
+            shares[r, i] = w
+            kept += w
+        empty[r] = not kept > 0.0
+        for i in range(m):
+            shares[r, i] = 1.0 / m if empty[r] else shares[r, i] / kept
+
+
 def allocation_weights(intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray | bool]:
     """Normalised allocation shares from non-negative intensities; uniform (flagged) when all are zero.
 
     ``intensity`` is one day's vector, or runs × areas (each row normalised on its own; the flag is then
-    an array).
+    an array). From :data:`SEARCH_SAMPLER_MIN_AREAS` areas on, one compiled pass per row computes the same
+    shares with sums in sequence instead of numpy's pairwise sums (equal to rounding), without the eight
+    runs × areas temporaries (≈ 3 instead of 35 ms a day for 80 runs × 27,459 cells).
     """
+    if intensity.shape[-1] >= SEARCH_SAMPLER_MIN_AREAS:
+        rows = np.ascontiguousarray(np.atleast_2d(intensity), dtype=np.float64)
+        shares = np.empty_like(rows)
+        flags = np.empty(rows.shape[0], dtype=np.bool_)
+        _weights_rows(rows, shares, flags)
+        if intensity.ndim == 1:
+            return shares[0], bool(flags[0])
+        return shares, flags
     w = np.where(np.isfinite(intensity) & (intensity > 0), intensity, 0.0)
     total = w.sum(axis=-1, keepdims=True)
     w = np.where(w < ZERO_SHARE * total, 0.0, w)
