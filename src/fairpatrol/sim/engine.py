@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
@@ -372,7 +373,7 @@ def simulate(
                 pending[d] = (lo, hi, np.where(rep, w, np.float32(0.0)))
             touched = (np.arange(n_rows)[:, None] * n_areas + area[None, :]).ravel()  # (run, area) of events
             for table, hits in ((crimes, real), (detected, det), (reported, rep)):
-                np.add.at(table.ravel(), touched, hits.ravel())  # counts: exact in any order
+                _scatter_add(table.reshape(-1), touched, hits.reshape(-1))
         if delay and (d - delay) in pending:  # reports of day d − delay arrive (unless already detected)
             rlo, rhi, rw = pending.pop(d - delay)
             late = np.where(weights[:, rlo:rhi] > 0, np.float32(0.0), rw)
@@ -406,6 +407,15 @@ def simulate(
         dense.crimes,
         dense.prevention,
     )
+
+
+@njit(cache=True)
+def _scatter_add(table: np.ndarray, index: np.ndarray, hits: np.ndarray) -> None:
+    """table[index[k]] += hits[k] for every k (repeated indices add up): a day's event counts per
+    (row, area) without a rows × areas temporary."""
+    for k in range(index.shape[0]):
+        if hits[k]:
+            table[index[k]] += 1
 
 
 def _realize(
