@@ -11,6 +11,7 @@ from fairpatrol.models import PredPol
 from fairpatrol.models._hawkes import (
     area_major,
     em_map,
+    em_workspace,
     hawkes_em,
     hawkes_em_lanes,
     hawkes_em_runs,
@@ -127,7 +128,8 @@ def test_lanes_equal_separate_fits(small_events, n_lanes):
 
 
 def test_runs_driver_equals_lanes_for_any_chunking(small_events):
-    """The engine's parallel driver: the same fits and forecasts whether runs share a chunk or not."""
+    """The engine's parallel driver: the same fits and forecasts whether runs share a chunk or not, and
+    with buffers reused from an earlier day."""
     times, area, m = small_events
     rng = np.random.default_rng(2)
     n_runs = 13
@@ -137,12 +139,19 @@ def test_runs_driver_equals_lanes_for_any_chunking(small_events):
     bounds = np.searchsorted(area_sorted, np.arange(m + 1))
     klo, khi = bounds[:-1].copy(), bounds[1:].copy()
     results = []
-    for chunks in (1, 2, 5):
+    for chunks, reuse in ((1, False), (2, False), (5, False), (2, True)):
+        # reused buffers hold whatever the last day left in them: here NaN
+        work = em_workspace(len(ts), n_runs, chunks) if reuse else None
+        for buffers in work or []:
+            for b in buffers:
+                b[:] = np.nan
         theta, omega = np.full(n_runs, 0.3), np.full(n_runs, 0.8)
         mu = np.tile(np.bincount(area, minlength=m) / 60.0, (n_runs, 1))
         out = np.empty((n_runs, m))
         it, cv = np.zeros(n_runs, dtype=np.int64), np.zeros(n_runs, dtype=np.bool_)
-        hawkes_em_runs(ts, w, klo, khi, chunks, 0.0, 60.0, theta, omega, mu, 1e-6, 1000, True, out, it, cv)
+        hawkes_em_runs(
+            ts, w, klo, khi, chunks, 0.0, 60.0, theta, omega, mu, 1e-6, 1000, True, out, it, cv, work
+        )
         results.append((theta, omega, mu, out, it))
     for other in results[1:]:
         for a, b in zip(results[0], other, strict=True):

@@ -533,6 +533,8 @@ def hawkes_em_lanes(
         n_iter,
         converged,
         int(patience),
+        np.empty(0),
+        np.empty(0, dtype=np.float32),
     )
 
 
@@ -657,7 +659,9 @@ def hawkes_em_chunk(
     out: np.ndarray,
     n_iter: np.ndarray,
     converged: np.ndarray,
-    patience: int = AA_PATIENCE,
+    patience: int,
+    work_t: np.ndarray,
+    work_w: np.ndarray,
 ) -> None:
     """Warm-started EM refit of the runs ``runs`` as SIMD lanes, and their forecasts.
 
@@ -677,6 +681,10 @@ def hawkes_em_chunk(
     forecast for the day starting at ``t_fit``. All the window's events are walked whichever runs learned
     them, so a run's numbers do not depend on which runs share its chunk. Releases the GIL: chunks run in
     parallel threads (:func:`hawkes_em_runs`).
+
+    ``work_t`` (float64) and ``work_w`` (float32) are reusable buffers for the window's copy (events, and
+    events × 2 × :func:`_simd_width` weights): a simulation passes the same ones every day instead of
+    allocating ≈ 25 MB per chunk-day; buffers that are too small are replaced by fresh ones.
     """
     n_areas = klo.shape[0]
     g = runs.shape[0]
@@ -684,8 +692,13 @@ def hawkes_em_chunk(
     for a in range(n_areas):
         size += khi[a] - klo[a]
     starts = np.zeros(n_areas + 1, dtype=np.int64)
-    tc = np.empty(size)
-    wc = np.empty((size, g), dtype=w.dtype)
+    if work_t.shape[0] < size:
+        work_t = np.empty(size)
+    cap_g = max(g, _simd_width(g))
+    if work_w.shape[0] < 2 * size * cap_g:
+        work_w = np.empty(2 * size * cap_g, dtype=np.float32)
+    tc = work_t[:size]
+    wc = work_w[: size * g].reshape((size, g))
     i = 0
     for a in range(n_areas):
         for k in range(klo[a], khi[a]):
@@ -716,10 +729,12 @@ def hawkes_em_chunk(
             conv[lane] = True
     n_work = lanes.shape[0]
     cap = _simd_width(n_work)  # columns: the working lanes, then zero-weight padding
-    wk = np.zeros((wc.shape[0], cap), dtype=wc.dtype)
-    for k in range(wc.shape[0]):
+    wk = work_w[size * cap_g : size * (cap_g + cap)].reshape((size, cap))
+    for k in range(size):
         for i in range(n_work):
             wk[k, i] = wc[k, lanes[i]]
+        for i in range(n_work, cap):
+            wk[k, i] = 0.0
     # per-lane state (last axis = lane): the point x and its image F(x), step state, histories
     par = np.ones((6, cap))
     ints = np.zeros((2, cap), dtype=np.int64)
@@ -825,18 +840,35 @@ def hawkes_em_runs(
     out: np.ndarray,
     n_iter: np.ndarray,
     converged: np.ndarray,
+    work: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> None:
     """Warm-started EM refit of every simulated run at once (:func:`hawkes_em_chunk`): the runs are split
     into ``n_chunks`` interleaved chunks (run r in chunk r mod n_chunks) fitted in parallel threads.
 
-    A run's numbers do not depend on the chunking or the thread count.
+    A run's numbers do not depend on the chunking or the thread count. ``work`` holds one pair of
+    buffers per chunk (:func:`em_workspace`), reused from day to day.
     """
     n_chunks = max(1, min(int(n_chunks), w.shape[1]))
     chunks = [np.arange(c, w.shape[1], n_chunks, dtype=np.int64) for c in range(n_chunks)]
-    args = (t_fit, span, theta, omega, mu, tol, max_iter, accelerate, out, n_iter, converged)
+    if work is None or len(work) < n_chunks:
+        work = [(np.empty(0), np.empty(0, dtype=np.float32))] * n_chunks
+    args = (t_fit, span, theta, omega, mu, tol, max_iter, accelerate, out, n_iter, converged, AA_PATIENCE)
     if n_chunks == 1:
-        hawkes_em_chunk(times, w, klo, khi, chunks[0], *args)
+        hawkes_em_chunk(times, w, klo, khi, chunks[0], *args, *work[0])
         return
     pool = _pool(n_chunks)
-    for job in [pool.submit(hawkes_em_chunk, times, w, klo, khi, runs, *args) for runs in chunks]:
+    jobs = [
+        pool.submit(hawkes_em_chunk, times, w, klo, khi, runs, *args, *work[c])
+        for c, runs in enumerate(chunks)
+    ]
+    for job in jobs:
         job.result()
+
+
+def em_workspace(n_events: int, n_runs: int, n_chunks: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Buffers for :func:`hawkes_em_runs`: per chunk, room for a window of ``n_events`` events and its
+    weight columns (allocated once per simulation instead of every chunk-day)."""
+    n_chunks = max(1, min(int(n_chunks), n_runs))
+    g = -(-n_runs // n_chunks)
+    cap_g = max(g, int(_simd_width(g)))
+    return [(np.empty(n_events), np.empty(2 * n_events * cap_g, dtype=np.float32)) for _ in range(n_chunks)]

@@ -12,6 +12,7 @@ from fairpatrol.models._hawkes import (
     OMEGA_BOUNDS,
     THETA_BOUNDS,
     area_major,
+    em_workspace,
     hawkes_em,
     hawkes_em_runs,
     hawkes_forecast,
@@ -218,6 +219,7 @@ class PredPolState(ModelState):
         self.lanes = np.ascontiguousarray(weights[:, self.perm].T, dtype=np.float32)
         self._started = False
         self._previous_fit: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._work: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def learn(self, day: int, lo: int, hi: int, new: np.ndarray) -> None:
         self.lanes[self.rank[lo:hi]] += new.T
@@ -247,6 +249,9 @@ class PredPolState(ModelState):
             )
         lanes = self.lanes if self._started else np.ascontiguousarray(self.lanes[:, :1])
         n_chunks = max(1, min(numba.get_num_threads(), lanes.shape[1]))
+        if self._started and self._work is None:  # the largest window of the simulation, once
+            longest = max(np.subtract(*d.window(x, w)[::-1]) for x in range(d.n_days + 1))
+            self._work = em_workspace(int(longest), lanes.shape[1], n_chunks)
         hawkes_em_runs(
             perm_t,
             lanes,
@@ -264,6 +269,7 @@ class PredPolState(ModelState):
             out[rows],
             self.n_iter[rows],
             self.converged[rows],
+            self._work if self._started else None,
         )
         if not self._started:
             for arr in (self.theta, self.omega, self.mu, out, self.n_iter, self.converged):
