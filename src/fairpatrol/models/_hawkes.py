@@ -84,6 +84,7 @@ THETA_BOUNDS = (1e-6, 0.999)
 _LN2 = 0.6931471805599453
 OMEGA_BOUNDS = (1e-4, 1e4)
 NEWTON_RADIUS = 0.5  # the first Newton step changes no parameter by more than this (relative)
+NEWTON_RADIUS_MIN = 1e-3  # ... and after rejected steps, never less than this
 LOGLIK_SLACK = 1e-10  # a Newton step is kept unless it lowers L by more than this × (|Σ w log λ| + N)
 
 # rows of a block's pass sums (lanes along the last axis): totals, then 4 per area
@@ -232,29 +233,29 @@ def _block_pass(
 @njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _area_weights(w: np.ndarray, klo: np.ndarray, khi: np.ndarray, out: np.ndarray, unit: np.ndarray) -> bool:
     """Each lane's total weight per area (rows 0..areas−1 of ``out``) and over all areas (last row);
-    ``unit[0]`` (1 × WIDTH) is 1 for the lanes whose weights are all 0 or 1, else 0. Returns whether all
-    lanes' are."""
+    ``unit[0]`` (1 × WIDTH) is 1 for the lanes whose weights are all 0 or 1 (Σ (w (w − 1))² = 0), else 0.
+    Returns whether all lanes' are."""
     n_areas = klo.shape[0]
     total = vx.splat(0.0)
-    for lane in range(WIDTH):
-        unit[0, lane] = 1.0
+    other = vx.splat(0.0)
     for a in range(n_areas):
         s = vx.splat(0.0)
         for k in range(klo[a], khi[a]):
-            s = s + vx.load32(w, k, 0)
-            for lane in range(WIDTH):
-                if w[k, lane] != 0.0 and w[k, lane] != 1.0:
-                    unit[0, lane] = 0.0
+            v = vx.load32(w, k, 0)
+            s = s + v
+            q = v * (v - 1.0)
+            other = other + q * q
         vx.store(out, a, 0, s)
         total = total + s
     vx.store(out, n_areas, 0, total)
-    other = 0
+    vx.store(unit, 0, 0, vx.where_positive(other, vx.splat(0.0), vx.splat(1.0)))
+    n_unit = 0
     for lane in range(WIDTH):
-        other += unit[0, lane] == 0.0
-    return other == 0
+        n_unit += unit[0, lane] > 0.0
+    return n_unit == WIDTH
 
 
-@njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(inline="always")
 def _clip(x: float, lo: float, hi: float) -> float:
     return min(max(x, lo), hi)
 
@@ -299,13 +300,13 @@ def _newton_step(
     """Newton's step on L from lane ``lane``'s point into ``step[:, lane]``, held within the bounds.
 
     Returns (its largest relative change of a parameter, whether it is a full Newton step), or size −1
-    (no step). θ or ω at a bound with the gradient pointing outwards is held there; a step across a bound
-    stops at it (ω re-solved for that θ). Where the Hessian in (θ, ω, μ) is not negative definite (weak
-    self-excitation: L is then nearly linear in θ and flat in ω, ∂²L/∂ω² ∝ θ), θ and ω take their own
-    Newton steps without their coupling (ω only where ∂²L/∂ω² < 0 after eliminating μ), an ascent
-    direction but not a full step; with no negative curvature in θ either, there is no step. A step that
-    would take μ_n below a quarter of its value stops there (not a full step either). μ_n of an area
-    without events stays 0.
+    (no step: the EM step instead). θ or ω at a bound with the gradient pointing outwards is held there;
+    a step across a bound stops at it (ω re-solved for that θ). Where L is not concave in (θ, ω) after
+    eliminating μ (a saddle between two maxima, or the flat ridge of weak self-excitation, where
+    ∂²L/∂ω² ∝ θ) θ and ω take their own Newton steps without their coupling (ω's only where ∂²L/∂ω² < 0):
+    an ascent direction, not a full step. Without negative curvature in θ (or, held at a bound, in the
+    other one) there is no step. A step that would take μ_n below a quarter of its value stops there
+    (not a full step either). μ_n of an area without events stays 0.
     """
     n_areas = nw.shape[0] - 1
     th = x[_TH, lane]
@@ -356,7 +357,7 @@ def _newton_step(
         det = s_tt * s_oo - s_to * s_to
         d_t = (s_oo * r_t - s_to * r_o) / det
         d_o = (s_tt * r_o - s_to * r_t) / det
-    elif s_tt < 0.0:  # θ and ω each by its own Newton step (without their coupling): an ascent step
+    elif s_tt < 0.0:  # not concave in (θ, ω): each its own Newton step, without their coupling
         d_t = r_t / s_tt
         d_o = r_o / s_oo if s_oo < 0.0 else 0.0
         full = False
@@ -389,7 +390,7 @@ def _newton_step(
     return size, full
 
 
-@njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(inline="always")
 def _lane_update(
     lane: int,
     x: np.ndarray,
@@ -415,7 +416,7 @@ def _lane_update(
             ints[_I_FALLBACK, lane] += 1
             state[_S_STEP, lane] = -1.0
             tried = 0.25 * state[_S_TRIED, lane]
-            state[_S_RADIUS, lane] = tried
+            state[_S_RADIUS, lane] = max(tried, NEWTON_RADIUS_MIN)
             if tried > tol:
                 state[_S_TRIED, lane] = tried
                 ints[_I_TRIAL, lane] = 1
@@ -431,32 +432,29 @@ def _lane_update(
     for i in range(n_par):
         xa[i, lane] = x[i, lane]
     change = _em_image(x, sums, nw, span, lane, fa)
-    if newton:
-        size, full = _newton_step(x, sums, nw, span, lane, step)
-        if size >= 0.0:
-            ints[_I_NEWTON, lane] += 1
-            radius = state[_S_RADIUS, lane]
-            last = state[_S_STEP, lane]
-            if size > radius:  # a damped step
-                for i in range(n_par):
-                    step[i, lane] *= radius / size
-                size = radius
-                full = False
-            if full and (size <= tol or (last > 0.0 and size <= 0.5 * last and size**3 <= tol * last * last)):
-                for i in range(n_par):
-                    x[i, lane] += step[i, lane]
-                return True
-            for i in range(n_par):
-                x[i, lane] += step[i, lane]
-            state[_S_STEP, lane] = size if full else -1.0  # only full steps estimate the convergence
-            state[_S_TRIED, lane] = size
-            ints[_I_TRIAL, lane] = 1
-            return False
-        ints[_I_FALLBACK, lane] += 1  # no Newton step here: the EM step, and EM's stopping rule
+    size, full = _newton_step(x, sums, nw, span, lane, step) if newton else (-1.0, False)
+    if size < 0.0:  # SPEC's EM step (solver "em", or where Newton has no step), and EM's stopping rule
+        ints[_I_FALLBACK, lane] += newton
         state[_S_STEP, lane] = -1.0
+        for i in range(n_par):
+            x[i, lane] = fa[i, lane]
+        return change <= tol
+    ints[_I_NEWTON, lane] += 1
+    radius = state[_S_RADIUS, lane]
+    last = state[_S_STEP, lane]
+    if size > radius:  # a damped step
+        for i in range(n_par):
+            step[i, lane] *= radius / size
+        size = radius
+        full = False
     for i in range(n_par):
-        x[i, lane] = fa[i, lane]
-    return change <= tol
+        x[i, lane] += step[i, lane]
+    if full and (size <= tol or (last > 0.0 and size <= 0.5 * last and size**3 <= tol * last * last)):
+        return True
+    state[_S_STEP, lane] = size if full else -1.0  # only full steps estimate the convergence
+    state[_S_TRIED, lane] = size
+    ints[_I_TRIAL, lane] = 1
+    return False
 
 
 @njit(inline="always")

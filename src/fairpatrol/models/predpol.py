@@ -91,7 +91,8 @@ class PredPol(AreaModel):
     mu_ : fitted background rate per area (pandas Series indexed by ``area_id``).
     n_iter_ : passes over the data the fit took; converged_ : whether it met ``tol`` within ``max_iter``.
     loglik_ : the maximised log-likelihood at the fit.
-    n_events_ : incidents in the training window; until_ : the end of the training window.
+    n_events_ : incidents in the training window; until_ : the end of the training window; span_ : the
+        observed length T of the window (days).
 
     Examples
     --------
@@ -193,6 +194,7 @@ class PredPol(AreaModel):
         self.converged_ = bool(fit["converged"][0])
         self.until_ = until
         self.n_events_ = len(t)
+        self.span_ = span
         self.loglik_ = float(fit["loglik"][0])
         self._times = ts
         self._weights = ws.astype(np.float32)
