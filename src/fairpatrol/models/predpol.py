@@ -270,9 +270,10 @@ class PredPolState(ModelState):
         # relative to the forecast day are bit for bit those of a fit on the run's incidents
         self._ns = pd.to_timedelta(data.times[self.perm], unit="D").asi8
         self.n_block = n_blocks(r)
-        lanes = np.zeros((self.n_block * WIDTH, len(self.perm)), dtype=np.float32)
-        lanes[:r] = weights[:, self.perm]
-        self.lanes = np.ascontiguousarray(lanes.reshape(self.n_block, WIDTH, -1).transpose(0, 2, 1))
+        self.lanes = np.zeros((self.n_block, len(self.perm), WIDTH), dtype=np.float32)
+        for b in range(self.n_block):  # block by block: a small transpose each
+            k = min(WIDTH, r - b * WIDTH)
+            self.lanes[b, :, :k] = weights[b * WIDTH : b * WIDTH + k, self.perm].T
         self.cost = np.ones(self.n_block)  # passes each block needed on the last day
         self._started = False
         self._previous_fit: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
