@@ -13,3 +13,9 @@ def baltimore():
 
     areas = load_areas("baltimore")
     return load_incidents("baltimore-agg-assault", areas=areas)
+
+
+@pytest.fixture(autouse=True)
+def _crash_logs_in_tmp(tmp_path_factory, monkeypatch):
+    """Crash logs of the CLI guard go to a temporary folder, never to the user's ~/.cache."""
+    monkeypatch.setenv("FAIRPATROL_LOG_DIR", str(tmp_path_factory.getbasetemp() / "crash-logs"))

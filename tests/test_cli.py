@@ -34,9 +34,13 @@ def preset_run(tmp_path_factory):
 def test_preset_writes_tidy_results(preset_run):
     out, output = preset_run
     assert {p.name for p in out.iterdir()} == {
+        ".fairpatrol.json",
+        "areas.parquet",
         "allocations.parquet",
         "metrics.parquet",
+        "groups.parquet",
         "summary.csv",
+        "group_summary.csv",
         "config.yaml",
     }
     alloc = pd.read_parquet(out / "allocations.parquet")
@@ -66,15 +70,26 @@ def test_preset_writes_tidy_results(preset_run):
 
 def test_results_match_a_rerun_from_the_written_config(preset_run, tmp_path):
     out, _ = preset_run
-    cfg = yaml.safe_load((out / "config.yaml").read_text())
-    for key in ("resolved", "data_report", "versions", "seconds"):
-        cfg.pop(key)
-    scenario = tmp_path / "again.yaml"
-    scenario.write_text(yaml.safe_dump(cfg))
-    assert run_cli("run", str(scenario), "--out", str(tmp_path / "again"), "-q").exit_code == 0
+    result = run_cli("run", str(out / "config.yaml"), "--out", str(tmp_path / "again"), "-q")
+    assert result.exit_code == 0
+    assert "warning" not in result.output  # same package versions: nothing to warn about
     a = pd.read_parquet(out / "metrics.parquet")
     b = pd.read_parquet(tmp_path / "again" / "metrics.parquet")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_rerun_with_other_package_versions_names_them(preset_run, tmp_path):
+    out, _ = preset_run
+    doc = yaml.safe_load((out / "config.yaml").read_text())
+    doc["versions"]["numpy"] = "1.0.0"
+    doc["versions"]["pandas"] = "0.1"
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(doc))
+    args = ["run", str(tmp_path / "old.yaml"), "--out", str(tmp_path / "again"), "-q", "--days", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    warning = [ln for ln in result.output.splitlines() if ln.startswith("warning:")]
+    assert len(warning) == 1
+    assert "numpy 1.0.0 → " in warning[0] and "pandas 0.1 → " in warning[0] and "lock" in warning[0]
 
 
 def test_existing_output_is_not_overwritten(preset_run):
@@ -83,7 +98,7 @@ def test_existing_output_is_not_overwritten(preset_run):
         app, ["run", "--preset", "baltimore-agg", "--days", "2", "--runs", "1", "--out", str(out)]
     )
     assert result.exit_code == 2
-    assert "exists" in result.output
+    assert "earlier fairpatrol run" in result.output and "--overwrite" in result.output
 
 
 # -- bad input -------------------------------------------------------------------------------------------
@@ -200,7 +215,7 @@ def test_horizon_past_the_data(tmp_path):
 def test_invalid_yaml_names_the_line(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text("name: x\nofficers: [40\nruns: 2\n")
-    expect_error(tmp_path, p, "bad.yaml", "row")
+    expect_error(tmp_path, p, "bad.yaml", "line 3")
 
 
 def test_console_script_runs(tmp_path):

@@ -7,13 +7,27 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fairpatrol.data import (
-    load_incident_file,
-    read_chicago_crimes,
-    read_incident_table,
-    read_open_baltimore_part1,
-)
+from fairpatrol.data import load_areas, load_incident_file, read_incident_table
+from fairpatrol.data.readers import TABLE, get_layout
 from fairpatrol.errors import DataError
+
+
+def read_open_baltimore_part1(path: Path) -> pd.DataFrame:
+    return read_incident_table(path, get_layout("open-baltimore"), source=path.name)[0]
+
+
+def read_chicago_crimes(path: Path) -> pd.DataFrame:
+    return read_incident_table(path, get_layout("chicago-portal"), source=path.name)[0]
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    return read_incident_table(path, TABLE, source=path.name)[0]
+
+
+def load(path: Path, city: str, **kw):
+    """A user's incident file joined to a bundled city's areas."""
+    return load_incident_file(path, areas=load_areas(city), **kw)
+
 
 BAL_CURRENT = (
     "X,Y,RowID,CCNumber,CrimeDateTime,CrimeCode,Description,Inside_Outside,Weapon,Post,Gender,Age,Race,"
@@ -76,14 +90,15 @@ def test_open_baltimore_current_layout(tmp_path: Path) -> None:
     assert raw["time"].iloc[0] == pd.Timestamp("2019-01-01 05:00:00")
     assert raw["lat"].isna().sum() == 1  # 0 means missing
     with pytest.raises(DataError, match=r"part1\.csv: field 'lat/lon', row 4: missing/NaN coordinate"):
-        load_incident_file(p, city="baltimore")
-    inc = load_incident_file(p, city="baltimore", on_missing_coords="drop")
+        load(p, "baltimore")
+    inc = load(p, "baltimore", on_missing_coords="drop")
     r = inc.report
     assert (r.rows_read, r.nan_coordinates, r.duplicates_dropped, r.kept) == (4, 1, 1, 2)
     assert list(inc.frame["incident_id"]) == ["19A00001", "19A00002"]
     assert list(inc.frame["area_id"]) == ["DOWNTOWN", "ABELL"] or inc.frame["area_id"].iloc[1] == "ABELL"
-    assert list(inc.frame["source_area"]) == ["DOWNTOWN", "ABELL"]
-    assert load_incident_file(p, city="baltimore", on_missing_coords="drop", crime_types=["4a"]).n == 1
+    assert list(inc.frame["source_area"]) == ["Downtown", "Abell"]  # the source's label as published
+    assert inc.source_agreement() == 1.0  # compared case-insensitively
+    assert load(p, "baltimore", on_missing_coords="drop", crime_types=["4a"]).n == 1
 
 
 def test_open_baltimore_2023_layout(tmp_path: Path) -> None:
@@ -99,7 +114,7 @@ def test_open_baltimore_2023_layout(tmp_path: Path) -> None:
     raw = read_open_baltimore_part1(p)
     assert raw["time"].tolist() == [pd.Timestamp("2023-03-01 14:30"), pd.Timestamp("2023-03-02 09:00")]
     assert raw["crime_code"].tolist() == ["4B", "4B"]
-    inc = load_incident_file(p, city="baltimore")
+    inc = load(p, "baltimore")
     assert inc.n == 2 and inc.frame["source_area"].iloc[0] == "DOWNTOWN"
 
 
@@ -116,7 +131,7 @@ def test_chicago_portal_layout(tmp_path: Path) -> None:
     )
     raw = read_chicago_crimes(p)
     assert raw["time"].tolist()[:2] == [pd.Timestamp("2022-01-01 00:00"), pd.Timestamp("2022-01-01 13:15")]
-    inc = load_incident_file(p, city="chicago", crime_types=["THEFT", "MOTOR VEHICLE THEFT"])
+    inc = load(p, "chicago", crime_types=["THEFT", "MOTOR VEHICLE THEFT"])
     assert inc.report.type_filtered == 1 and inc.n == 2
     assert inc.frame["area_id"].tolist() == ["32", "70"] == inc.frame["source_area"].tolist()
     assert inc.frame["incident_id"].tolist() == ["1", "2"]
@@ -133,23 +148,24 @@ def test_tidy_table_csv_and_parquet(tmp_path: Path) -> None:
     )
     csv = tmp_path / "mine.csv"
     df.to_csv(csv, index=False)
-    raw = read_incident_table(csv)
+    raw = read_table(csv)
     assert raw["time"].dt.hour.tolist() == [10, 11]
     pq = tmp_path / "mine.parquet"
     df.assign(time=pd.to_datetime(df["time"]), incident_id=["a", "b"]).to_parquet(pq)
-    inc = load_incident_file(pq, city="chicago")
+    inc = load(pq, "chicago")
     assert inc.frame["incident_id"].tolist() == ["a", "b"] and inc.frame["area_id"].tolist() == ["32", "70"]
-    assert load_incident_file(csv, city="chicago").n == 2
+    assert load(csv, "chicago").n == 2
 
 
 def test_missing_column(tmp_path: Path) -> None:
     header = CHI.replace("Primary Type", "PrimaryType")
     p = write(tmp_path, "crimes.csv", header, [chi_row(1, "01/01/2022 12:00:00 AM", "41.88", "-87.62")])
     with pytest.raises(DataError) as err:
-        load_incident_file(p, city="chicago", format="chicago-portal")
+        load(p, "chicago", format="chicago-portal")
     msg = str(err.value)
     assert (
-        msg.startswith("crimes.csv: field 'Primary Type': missing required column") and "PrimaryType" in msg
+        msg.startswith("crimes.csv: field 'Primary Type': missing the crime_type column")
+        and "PrimaryType" in msg
     )
     assert "\n" not in msg
 
@@ -167,8 +183,8 @@ def test_unparseable_date(tmp_path: Path) -> None:
     with pytest.raises(
         DataError, match=r"part1\.csv: field 'CrimeDateTime', row 2: unparseable date '2019/13/45"
     ):
-        load_incident_file(p, city="baltimore")
-    inc = load_incident_file(p, city="baltimore", on_bad_dates="drop")
+        load(p, "baltimore")
+    inc = load(p, "baltimore", on_bad_dates="drop")
     assert inc.report.bad_dates == 1 and inc.n == 1
 
 
@@ -176,25 +192,25 @@ def test_nan_coordinate(tmp_path: Path) -> None:
     p = tmp_path / "t.csv"
     p.write_text("time,lat,lon,crime_type\n2022-01-01,41.88,-87.62,THEFT\n2022-01-02,,-87.62,THEFT\n")
     with pytest.raises(DataError, match=r"t\.csv: field 'lat/lon', row 2: missing/NaN coordinate \(1 of 2"):
-        load_incident_file(p, city="chicago")
+        load(p, "chicago")
     p.write_text("time,lat,lon,crime_type\n2022-01-01,41.88,abc,THEFT\n")
     with pytest.raises(DataError, match=r"t\.csv: field 'lon', row 1: unparseable number 'abc'"):
-        load_incident_file(p, city="chicago")
+        load(p, "chicago")
 
 
 def test_all_points_outside(tmp_path: Path) -> None:
     p = tmp_path / "swapped.csv"
     p.write_text("time,lat,lon,crime_type\n2022-01-01,-87.62,41.88,THEFT\n2022-01-02,-87.70,41.74,THEFT\n")
     with pytest.raises(
-        DataError, match=r"swapped\.csv: field 'lat/lon': all 2 points are outside chicago.*CRS"
+        DataError, match=r"swapped\.csv: field 'lat/lon': all 2 points are outside Chicago.*CRS"
     ):
-        load_incident_file(p, city="chicago")
+        load(p, "chicago")
 
 
 def test_some_points_outside_are_dropped(tmp_path: Path) -> None:
     p = tmp_path / "t.csv"
     p.write_text("time,lat,lon,crime_type\n2022-01-01,41.88,-87.62,THEFT\n2022-01-02,40.0,-80.0,THEFT\n")
-    inc = load_incident_file(p, city="chicago")
+    inc = load(p, "chicago")
     assert inc.report.outside_dropped == 1 and inc.n == 1
 
 
@@ -203,13 +219,59 @@ def test_empty_file(tmp_path: Path, content: str) -> None:
     p = tmp_path / "empty.csv"
     p.write_text(content)
     with pytest.raises(DataError, match=r"^empty\.csv: .*empty file"):
-        load_incident_file(p, city="chicago", format="table")
+        load(p, "chicago", format="table")
     with pytest.raises(DataError, match=r"^empty\.csv"):
-        load_incident_file(p, city="chicago")
+        load(p, "chicago")
 
 
 def test_unknown_format(tmp_path: Path) -> None:
     p = tmp_path / "odd.csv"
     p.write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match=r"odd\.csv: field 'header': unrecognised layout"):
-        load_incident_file(p, city="chicago")
+        load(p, "chicago")
+
+
+def test_times_with_offsets_convert_to_the_named_zone(tmp_path: Path) -> None:
+    from fairpatrol.data.readers import parse_times
+
+    values = pd.Series(["2023-03-01 14:30:00Z", "2023-07-01 12:00:00-05:00", "2023-03-02 09:00:00"])
+    kept, info = parse_times(values, source="t", field="time")
+    assert kept.tolist()[:2] == [pd.Timestamp("2023-03-01 14:30"), pd.Timestamp("2023-07-01 12:00")]
+    assert info.zone == "local clock time as written"
+    local, info = parse_times(values, source="t", field="time", timezone="America/Chicago")
+    # 14:30 UTC is 08:30 CST; 12:00-05:00 is 17:00 UTC, 12:00 CDT; a time without offset stays as written
+    assert local.tolist() == [
+        pd.Timestamp("2023-03-01 08:30"),
+        pd.Timestamp("2023-07-01 12:00"),
+        pd.Timestamp("2023-03-02 09:00"),
+    ]
+    assert info.converted == 2 and info.zone.startswith("America/Chicago")
+    aware = pd.Series(pd.to_datetime(["2023-01-01 06:00"]).tz_localize("UTC"))
+    assert parse_times(aware, source="t", field="time", timezone="America/New_York")[0].iloc[
+        0
+    ] == pd.Timestamp("2023-01-01 01:00")
+    assert parse_times(aware, source="t", field="time")[0].iloc[0] == pd.Timestamp("2023-01-01 06:00")
+
+
+def test_tz_aware_parquet_and_a_column_mapping(tmp_path: Path) -> None:
+    from fairpatrol.data.cities import Layout
+    from fairpatrol.data.incidents import read_incidents
+
+    df = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2022-01-01 16:00", "2022-01-02 17:00"]).tz_localize("UTC"),
+            "lat": [41.8826, 41.7406],
+            "lng": [-87.6278, -87.7076],
+        }
+    )
+    df.to_parquet(tmp_path / "aware.parquet")
+    layout = Layout(columns={"time": "when", "lat": "lat", "lon": "lng"})
+    inc = read_incidents(
+        tmp_path / "aware.parquet", "custom", layout, load_areas("chicago"), source="aware.parquet",
+        id_prefix="A", timezone="America/Chicago",
+    )  # fmt: skip
+    assert (
+        inc.frame["time"].dt.hour.tolist() == [10, 11]
+        and inc.frame["crime_type"].tolist() == ["unspecified"] * 2
+    )
+    assert inc.report.time_zone.startswith("America/Chicago")

@@ -88,8 +88,8 @@ def test_every_incident_in_the_city_falls_in_a_cell(chicago):
     assert set(grid.groups) == {"Protected", "Unprotected"}
     # a cell's label is the group of the area it names, and that area overlaps it
     area_group = dict(zip(chicago.ids, chicago.groups, strict=True))
-    assert (grid.frame["group"] == grid.frame["area_id"].map(area_group)).all()
-    owner = chicago.geometry[chicago.index_of(grid.frame["area_id"])]
+    assert (grid.frame["group"] == grid.frame["parent_id"].map(area_group)).all()
+    owner = chicago.geometry[chicago.index_of(grid.frame["parent_id"])]
     assert (shapely.area(shapely.intersection(owner, grid.geometry)) > 0).all()
 
 

@@ -155,3 +155,67 @@ def test_mismatched_shapes_raise():
         gm.precision(PRED, OBS, np.array([True, False]), COV)
     with pytest.raises(ValueError, match="shape"):
         gm.emd_spatial(np.ones(3), np.ones(3), np.ones((2, 2)))
+
+
+# -- the PF/RAF authors' code as options (docs/grid.md "Paper settings"), on the hand-worked example --------
+# Ranked by observed crime at 50 %: G*_A = {0} (R = 0.25 > 0), G*_B = {3} (R = 0.75 > 0):
+#   f_A = |0.40 - 0.25| = 0.15, f_B = |0.20 - 0.75| = 0.55, Max-min 0.40, printed Gini 0.40 / 0.70 = 4/7.
+# At 100 % every cell is in G* whatever the ranking: f_A = 0.125, f_B = 0.425 as before.
+def test_pf_benefit_ranked_by_observed_crime():
+    f_a = gm.prediction_benefit(PRED, OBS, A, COV, rank_by="observed")
+    f_b = gm.prediction_benefit(PRED, OBS, B, COV, rank_by="observed")
+    np.testing.assert_allclose(f_a, [[0.15, 0.125]])
+    np.testing.assert_allclose(f_b, [[0.55, 0.425]])
+    np.testing.assert_allclose(gm.gini_two(f_a, f_b), [[4 / 7, 6 / 11]])
+    with pytest.raises(ValueError, match="rank_by"):
+        gm.prediction_benefit(PRED, OBS, A, COV, rank_by="truth")
+
+
+def test_gini_coefficient_is_half_the_printed_two_group_formula():
+    # Σ_i Σ_j |f_i − f_j| / (2 n Σ f) with f = (0.15, 0.30), n = 2: 2 × 0.15 / (4 × 0.45) = 1/6
+    assert gm.gini_coefficient(np.array(0.15), np.array(0.30)) == pytest.approx(1 / 6)
+    assert gm.gini_two(np.array(0.15), np.array(0.30)) == pytest.approx(1 / 3)
+    np.testing.assert_array_equal(gm.gini_coefficient(np.array([0.0, 1.0]), np.array([0.0, 0.0])), [0.0, 0.5])
+
+
+def test_floor_selection_can_select_no_cell():
+    # n = 2: 30 % -> ceil 1 cell, floor 0 cells (NaN); 50 % -> 1 either way; 100 % -> 2
+    cov = np.array([0.3, 0.5, 1.0])
+    np.testing.assert_array_equal(gm.selection_sizes(2, cov, "ceil"), [1, 1, 2])
+    np.testing.assert_array_equal(gm.selection_sizes(2, cov, "floor"), [0, 1, 2])
+    np.testing.assert_array_equal(
+        gm.selection_sizes(215, np.array([0.01, 0.15, 0.295]), "floor"), [2, 32, 63]
+    )
+    f = gm.prediction_benefit(PRED, OBS, A, cov, selection="floor")
+    np.testing.assert_allclose(f, [[np.nan, 0.15, 0.125]])
+    p = gm.precision(PRED, OBS, A, cov, selection="floor")
+    np.testing.assert_allclose(p, [[np.nan, 1.0, 0.5]])
+    with pytest.raises(ValueError, match="selection rule"):
+        gm.selection_sizes(2, cov, "round")
+
+
+def test_precision_cap_cuts_the_selection_to_the_cells_with_crime():
+    # 100 %: group A has one cell with crime (cell 0) -> k = 1 -> cell 0 (forecast 4) -> 1/1;
+    # group B has one (cell 3) -> k = 1 -> cell 2 (forecast 3 > 2), no crime -> 0/1. Uncapped: 1/2 and 1/2.
+    np.testing.assert_allclose(gm.precision(PRED, OBS, A, COV, cap=True), [[1.0, 1.0]])
+    np.testing.assert_allclose(gm.precision(PRED, OBS, B, COV, cap=True), [[0.0, 0.0]])
+    # a group without crime that day has no capped precision (NaN), the uncapped one is 0
+    none = np.array([[0.0, 0.0, 1.0, 0.0]])
+    assert np.isnan(gm.precision(PRED, none, A, COV, cap=True)).all()
+    np.testing.assert_array_equal(gm.precision(PRED, none, A, COV), [[0.0, 0.0]])
+
+
+def test_precision_cap_skips_selected_cells_without_forecast():
+    # three cells, forecast (5, 0, 0), crime in cells 0 and 2: k = min(3, 2) = 2 -> cells 0 and 1 (tie of
+    # zeros to the lower index); cell 1 has no forecast and counts neither as hit nor as miss: 1/1.
+    pred, obs = np.array([[5.0, 0.0, 0.0]]), np.array([[1.0, 0.0, 1.0]])
+    assert gm.precision(pred, obs, None, np.array([1.0]), cap=True)[0, 0] == 1.0
+    assert gm.precision(pred, obs, None, np.array([1.0]))[0, 0] == pytest.approx(2 / 3)
+    # only zero-forecast cells selected: no positive prediction, NaN
+    assert np.isnan(gm.precision(np.zeros((1, 3)), obs, None, np.array([0.5]), cap=True)[0, 0])
+
+
+def test_precision_counts_any_positive_observation_as_crime():
+    # the authors' truth maps are shares, not counts: a share of 0.2 is a cell with crime
+    shares = OBS / OBS.sum()
+    np.testing.assert_allclose(gm.precision(PRED, shares, A, COV), gm.precision(PRED, OBS, A, COV))

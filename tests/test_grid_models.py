@@ -11,7 +11,16 @@ import pytest
 from fairpatrol.errors import DataError
 from fairpatrol.grid._sepp import neighbour_pairs
 from fairpatrol.grid.cells import build_grid
-from fairpatrol.grid.models import GRID_MODELS, SEPP, NaiveKDE, TimeSpaceKDE, kernel_cell_sum
+from fairpatrol.grid.models import (
+    GRID_MODELS,
+    SEPP,
+    NaiveKDE,
+    TimeSpaceKDE,
+    kernel_cell_sum,
+    kernel_cell_sum_cov,
+    scott_covariance,
+    within_day_offsets,
+)
 from fairpatrol.grid.synthetic import simulate_grid_sepp, square_areas
 
 ORIGIN = pd.Timestamp("2020-01-01")
@@ -148,10 +157,14 @@ def test_sepp_recovers_known_parameters(grid, trigger):
     assert q[gen == 0].mean() > q[gen > 0].mean() + 0.2
 
 
-def test_sepp_finds_no_triggering_in_a_poisson_process(grid):
-    # seeds 0-3 gave θ between 1e-6 (the bound) and 0.003, μ̄ 19.1-20.0
+@pytest.mark.parametrize(("trigger", "background"), [("gaussian", "kde"), ("cell", "kde"), ("cell", "cell")])
+def test_sepp_finds_no_triggering_in_a_poisson_process(grid, trigger, background):
+    # seeds 1-2, windows of 30 and 100 days: θ at most 0.024 with a 500 m background (docs/grid.md); a
+    # 250 m leave-one-out background is too noisy for 20 events a day over 400 km² and lets the Gaussian
+    # trigger stand in for it (θ 0.13-0.25 with σ at its cap), see the identifiability table
     ev = simulate_grid_sepp(20.0, 0.0, 1.0, 100, seed=1)
-    m = SEPP(window_days=100, max_iter=2000).fit(ev, until=ORIGIN + pd.Timedelta(days=100), grid=grid)
+    m = SEPP(window_days=100, bandwidth=500.0, trigger=trigger, background=background, max_iter=2000)
+    m.fit(ev, until=ORIGIN + pd.Timedelta(days=100), grid=grid)
     assert m.converged_
     assert m.theta_ < 0.03
     assert m.mu_bar_ == pytest.approx(20.0, rel=0.05)
@@ -209,3 +222,136 @@ def test_fit_errors(grid):
         SEPP(trigger="exp").fit(ev, until=ORIGIN + pd.Timedelta(days=3), grid=grid)
     with pytest.raises(ValueError, match="sigma_min"):
         SEPP(sigma_min=600.0).fit(ev, until=ORIGIN + pd.Timedelta(days=3), grid=grid)
+    for bad in ({"background": "grid"}, {"time_resolution": "hour"}, {"random_state": -1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            SEPP(**bad).fit(ev, until=ORIGIN + pd.Timedelta(days=3), grid=grid)
+
+
+# -- the grid SEPP of the PF/RAF study: a cell trigger that can fit θ > 0, date-only incidents ------------
+# Events simulated with the cell trigger (offspring uniform in the parent's 1 km cell), background 20 a day,
+# θ = 0.3, ω = 0.5 per day; 300 days in one window, 500 m KDE or per-cell background. Stated tolerance:
+# θ ± 0.04. Seeds 0-2 gave θ 0.295-0.305 (exact times) and 0.297-0.306 (times cut to dates, then placed
+# within their day); ω 0.47-0.53.
+@pytest.mark.parametrize("background", ["kde", "cell"])
+@pytest.mark.parametrize("dates_only", [False, True])
+def test_cell_trigger_recovers_theta_0_3(grid, background, dates_only):
+    ev = simulate_grid_sepp(20.0, 0.3, 0.5, 300, trigger="cell", seed=0)
+    if dates_only:
+        ev = ev.assign(time=ev["time"].dt.floor("D"))
+    m = SEPP(window_days=300, bandwidth=500.0, trigger="cell", background=background, time_cutoff=20.0)
+    m.set_params(tol=1e-5, max_iter=3000).fit(ev, until=ORIGIN + pd.Timedelta(days=300), grid=grid)
+    assert m.converged_
+    assert m.time_resolution_ == ("day" if dates_only else "exact")
+    assert m.theta_ == pytest.approx(0.3, abs=0.04)
+    assert m.omega_ == pytest.approx(0.5, rel=0.15)
+    assert m.mu_bar_ == pytest.approx(20.0, rel=0.05)
+
+
+def test_cell_trigger_fits_theta_on_a_30_day_window(grid):
+    # The daily refit of the evaluation: 30 days of the same process. Before the background left each event
+    # out of its own density, θ fell to 0.06 (exact times) and to the 1e-6 bound (dates): the event's own
+    # kernel, q K_h(0) / T, was as large as the city's background density at 250 m and 30 days.
+    ev = simulate_grid_sepp(20.0, 0.3, 0.5, 300, trigger="cell", seed=1)
+    until = ORIGIN + pd.Timedelta(days=300)
+    exact = SEPP(trigger="cell", max_iter=3000).fit(ev, until=until, grid=grid)
+    dates = SEPP(trigger="cell", max_iter=3000).fit(
+        ev.assign(time=ev["time"].dt.floor("D")), until=until, grid=grid
+    )
+    assert exact.theta_ > 0.15 and dates.theta_ > 0.05  # 0.23 and 0.11 (a 30-day window sees few offspring)
+
+
+def test_leave_one_out_background_excludes_the_event_itself():
+    from fairpatrol.grid._sepp import gaussian_weights, kde_background, neighbour_pairs
+
+    # two events 300 m apart, h = 300 m, q = (1, 0.5), T = 10 days: each sees only the other's kernel
+    x, y, t = np.array([0.0, 300.0]), np.zeros(2), np.array([-2.0, -1.0])
+    ptr, idx, d2 = neighbour_pairs(x, y, t, 1200.0, 0.0, 0.0, 1200.0, np.inf, False, False)
+    k = gaussian_weights(d2, 300.0)
+    out = np.empty(2)
+    kde_background(np.array([1.0, 0.5]), ptr, idx, k, 10.0, out)
+    other = math.exp(-0.5) / (2 * math.pi * 300.0**2) / 10.0
+    np.testing.assert_allclose(out, [0.5 * other, 1.0 * other])
+
+
+def test_within_day_offsets_are_reproducible_and_separate_same_day_events():
+    day = np.array([0.0, 0.0, 0.0, 1.0])
+    x = np.array([10.0, 10.0, 20.0, 10.0])
+    y = np.zeros(4)
+    u = within_day_offsets(day, x, y, seed=0)
+    assert ((u >= 0) & (u < 1)).all()
+    assert len(set(u[:3])) == 3  # identical records of one day get different times: no zero delay
+    np.testing.assert_array_equal(u, within_day_offsets(day, x, y, seed=0))
+    # an event keeps its time when the window around it changes (rolling refits)
+    np.testing.assert_array_equal(within_day_offsets(day[2:], x[2:], y[2:], seed=0), u[2:])
+    assert not np.array_equal(u, within_day_offsets(day, x, y, seed=1))
+    # over many events the offsets are uniform on [0, 1)
+    rng = np.random.default_rng(0)
+    many = within_day_offsets(np.zeros(20_000), rng.uniform(size=20_000), np.zeros(20_000))
+    assert abs(many.mean() - 0.5) < 0.01 and abs((many < 0.25).mean() - 0.25) < 0.01
+
+
+def test_date_only_window_has_no_zero_delays(grid):
+    # three same-place records on each of two days: with exact (midnight) times the pairs of a day have a zero
+    # delay; with the within-day placement every trigger pair has a positive delay and same-day pairs exist
+    t = np.repeat([1.0, 2.0], 3)
+    ev = _events(t, np.full(6, 5500.0), np.full(6, 5500.0))
+    until = ORIGIN + pd.Timedelta(days=3)
+    m = SEPP(trigger="cell", window_days=3).fit(ev, until=until, grid=grid)
+    assert m.time_resolution_ == "day"
+    assert len(np.unique(m._t)) == 6 and (np.floor(m._t + 3) == t).all()  # each within its day
+    assert m.n_pairs_ > 3 * 3  # beyond the 9 cross-day pairs: some same-day pairs, at positive delays
+    exact = SEPP(trigger="cell", window_days=3, time_resolution="exact").fit(ev, until=until, grid=grid)
+    assert exact.n_pairs_ == 9  # simultaneous records cannot be parents of each other
+
+
+def test_cell_background_is_the_declustered_count_per_cell(grid):
+    ev = simulate_grid_sepp(20.0, 0.3, 0.5, 60, trigger="cell", seed=3)
+    until = ORIGIN + pd.Timedelta(days=60)
+    m = SEPP(window_days=60, trigger="cell", background="cell").fit(ev, until=until, grid=grid)
+    parts = m.decompose()
+    cell = grid.locate(m._x, m._y)
+    expected = np.bincount(cell[cell >= 0], weights=m.q_.to_numpy()[cell >= 0] / 60.0, minlength=grid.n)
+    np.testing.assert_allclose(parts.background, expected)
+    assert np.isnan(m.bandwidth_) and np.isnan(m.sigma_)
+    # θ → 0 leaves the per-cell counts of the window / T: a counting-grid forecast
+    flat = SEPP(window_days=60, trigger="cell", background="cell", theta0=1e-5, max_iter=1).fit(
+        ev, until=until, grid=grid
+    )
+    counts = np.bincount(cell[cell >= 0], minlength=grid.n) / 60.0
+    np.testing.assert_allclose(flat.decompose().background, counts, rtol=1e-3)
+
+
+def test_warm_start_leaves_the_theta_floor(grid):
+    # a previous fit at the θ bound restarts from theta0 rather than from 1e-6
+    ev = simulate_grid_sepp(20.0, 0.3, 0.5, 120, trigger="cell", seed=2)
+    m = SEPP(window_days=100, trigger="cell", bandwidth=500.0, warm_start=True, max_iter=3000)
+    m.fit(ev, until=ORIGIN + pd.Timedelta(days=110), grid=grid)
+    m.theta_ = SEPP.THETA_BOUNDS[0]
+    m.fit(ev, until=ORIGIN + pd.Timedelta(days=111), grid=grid)
+    assert m.theta_ > 0.2
+
+
+def test_scott_covariance_kernel(grid):
+    # isotropic covariance: the lattice integral matches the exact separable one (0.03 % of the mass at 700 m)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(3000, 17_000, 300), rng.uniform(3000, 17_000, 300)
+    exact = kernel_cell_sum(x, y, np.ones(300), grid, 700.0)
+    approx = kernel_cell_sum_cov(x, y, np.ones(300), grid, np.eye(2) * 700.0**2)
+    assert np.abs(exact - approx).sum() / exact.sum() < 1e-3
+    # a correlated kernel keeps its mass and its covariance (plus the cell's own 1000² / 12 per axis)
+    c = np.array([[1.0e6, 0.8e6], [0.8e6, 1.0e6]])
+    m = kernel_cell_sum_cov(np.array([10_000.0]), np.array([10_000.0]), np.ones(1), grid, c)
+    cx, cy = grid.centres
+    assert m.sum() == pytest.approx(1.0, abs=1e-6)
+    assert (m * (cx - 1e4) * (cy - 1e4)).sum() == pytest.approx(0.8e6, rel=0.01)
+    assert (m * (cx - 1e4) ** 2).sum() == pytest.approx(1.0e6 + 1e6 / 12, rel=0.01)
+    # Scott's factor n^(-1/3) on the sample covariance, as scipy.stats.gaussian_kde
+    from scipy.stats import gaussian_kde
+
+    pts = rng.multivariate_normal([0, 0], [[4e6, 1e6], [1e6, 1e6]], size=500).T
+    np.testing.assert_allclose(scott_covariance(*pts), gaussian_kde(pts).covariance, rtol=1e-9)
+    ev = _events(np.linspace(1, 29, 500), pts[0] + 10_000, pts[1] + 10_000)
+    model = NaiveKDE(bandwidth="scott-covariance").fit(ev, until=ORIGIN + pd.Timedelta(days=30), grid=grid)
+    assert model.covariance_[0, 1] > 0 and model.predict().sum() == pytest.approx(500 / 30, rel=0.01)
+    with pytest.raises(ValueError, match="KDE background is isotropic"):
+        SEPP(bandwidth="scott-covariance").fit(ev, until=ORIGIN + pd.Timedelta(days=30), grid=grid)

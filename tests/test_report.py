@@ -312,20 +312,15 @@ def craft_results(study, out, monkeypatch):
     import dataclasses
     import shutil
 
-    from fairpatrol.report import load
+    from fairpatrol.data import read_areas_parquet
 
     shutil.copytree(study, out)
     doc = yaml.safe_load((out / "config.yaml").read_text())
     doc["description"] = f"crafted {SCRIPT} description"
     (out / "config.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    real = load.load_areas
-
-    def crafted_areas(city, **kw):
-        areas = real(city, **kw)
-        frame = areas.frame.assign(name=[f"{SCRIPT} {n}" for n in areas.frame["name"]])
-        return dataclasses.replace(areas, frame=frame)
-
-    monkeypatch.setattr(load, "load_areas", crafted_areas)
+    areas = read_areas_parquet(out / "areas.parquet")
+    frame = areas.frame.assign(name=[f"{SCRIPT} {n}" for n in areas.frame["name"]])
+    dataclasses.replace(areas, frame=frame).write_parquet(out / "areas.parquet")
     return out
 
 
@@ -385,3 +380,15 @@ def test_world_effects_report_each_runs_crimes(tmp_path):
     text = write_report(tmp_path / "det", tmp_path / "det.html").path.read_text(encoding="utf-8")
     assert "World effects (deterrence" in text
     assert "officers equal the published ones" in text  # the replay follows the same world
+
+
+def test_results_of_a_bundled_city_without_areas_still_report(study, tmp_path):
+    import shutil
+
+    from fairpatrol.report import write_report
+
+    old = tmp_path / "old"
+    shutil.copytree(study, old)
+    (old / "areas.parquet").unlink()  # results written before they carried their areas
+    text = write_report(old, tmp_path / "old.html").path.read_text(encoding="utf-8")
+    assert "Black" in text and "168" in text

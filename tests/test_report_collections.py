@@ -88,7 +88,7 @@ def test_grid_report(grid_dir, tmp_path):
 
     assert directory_kind(grid_dir) == "evaluate"
     res = load_grid_results(grid_dir)
-    assert res.areas.n == len(pd.read_parquet(grid_dir / "cells.parquet"))
+    assert res.areas.n == len(pd.read_parquet(grid_dir / "areas.parquet"))
     hits = at_coverage(res.summary, "hit_rate", "overall")
     assert np.allclose(hits["coverage"], 0.10) and len(hits) == len(res.models)
     best = hits.sort_values("mean", ascending=False).iloc[0]["model"]

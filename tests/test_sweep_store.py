@@ -85,3 +85,18 @@ def test_one_writer_at_a_time(tmp_path):
         with pytest.raises(FairpatrolError, match="another sweep is writing"):
             SweepStore.open(root, manifest("a"))
     SweepStore.open(root, manifest("a")).close()  # released
+
+
+def test_resuming_cells_computed_with_other_versions_warns(tmp_path):
+    import yaml
+
+    from fairpatrol.environment import installed_versions
+    from fairpatrol.errors import FairpatrolWarning
+
+    root = tmp_path / "sw"
+    versions = {**installed_versions(), "numpy": "1.0.0"}
+    cell = CellOutcome("a", True, {"metrics": b"m"}, yaml.safe_dump({"versions": versions}))
+    with SweepStore.open(root, manifest("a", "b")) as store:
+        store.write_cell(cell)
+    with pytest.warns(FairpatrolWarning, match=r"1 finished cells were computed with .*numpy 1\.0\.0 → "):
+        SweepStore.open(root, manifest("a", "b")).close()

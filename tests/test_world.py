@@ -1,4 +1,4 @@
-"""World model: allocation sums, noisy-OR detection frequency, random streams (SPEC §4–6)."""
+"""World model: allocation sums and samplers, noisy-OR detection, random streams (docs/methods.md)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from fairpatrol.sim.world import (
+    SEARCH_SAMPLER_MIN_AREAS,
     allocate,
     allocation_weights,
     detection_probability,
     largest_remainder,
+    multinomial_search,
     run_streams,
 )
 
@@ -73,3 +75,95 @@ def test_run_streams_reproduce_and_differ():
     # run k's stream is SeedSequence(seed).spawn(R)[k]
     child = np.random.SeedSequence(7).spawn(5)[3]
     np.testing.assert_array_equal(np.random.default_rng(child.spawn(3)[0]).random(5), a[0])
+
+
+def _largest_remainder_by_sorting(shares: np.ndarray, n: int) -> np.ndarray:
+    """The definition: one more officer for the `short` largest remainders, ties to the lower index."""
+    quota = shares * n
+    base = np.floor(quota).astype(np.int64)
+    short = int(n - base.sum())
+    order = np.lexsort((np.arange(len(quota)), -(quota - base)))
+    base[order[:short]] += 1
+    return base
+
+
+@settings(max_examples=300)
+@given(
+    arrays(np.float64, st.integers(1, 60), elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, 0.5, 7.25])),
+    st.integers(1, 500),
+)
+def test_largest_remainder_equals_the_sorted_definition(intensity, n):
+    """The O(M) partition picks the same areas as sorting the remainders (ties: many equal shares)."""
+    shares, _ = allocation_weights(intensity)
+    np.testing.assert_array_equal(largest_remainder(shares, n), _largest_remainder_by_sorting(shares, n))
+
+
+class FixedUniforms:
+    """A stand-in generator whose uniforms are given (to test the sampler's arithmetic)."""
+
+    def __init__(self, u):
+        self.u = np.asarray(u, dtype=float)
+
+    def random(self, n):
+        assert n == len(self.u)
+        return self.u.copy()
+
+
+def test_search_sampler_known_answer():
+    # cumulative shares 0.25, 0.25, 0.75, 1: the zero-share area 1 owns no interval; u = 1 (the rounding
+    # of u · total up to the total) goes to the last area of positive share, not past the end
+    cum = np.cumsum([0.25, 0.0, 0.5, 0.25, 0.0])
+    areas, counts = multinomial_search(cum, 6, FixedUniforms([0.0, 0.25, 0.5, 0.75, 0.999, 1.0]))
+    np.testing.assert_array_equal(areas, [0, 2, 3])
+    np.testing.assert_array_equal(counts, [1, 2, 3])
+
+
+def test_search_sampler_follows_the_multinomial_distribution():
+    """Mean n p, variance n p (1 − p), covariance −n p_i p_j per area, and a chi-square test of all draws."""
+    from scipy import stats
+
+    rng = np.random.default_rng(12)
+    m, n, reps = 3000, 40, 5000
+    w = rng.gamma(0.5, size=m)
+    w[rng.random(m) < 0.3] = 0.0
+    p = w / w.sum()
+    cum = np.cumsum(p)
+    counts = np.zeros((reps, m), dtype=np.int64)
+    for k in range(reps):
+        areas, c = multinomial_search(cum, n, rng)
+        assert c.sum() == n and (p[areas] > 0).all()
+        counts[k, areas] = c
+    big = np.argsort(p)[-3:]  # the three largest shares: their moments are well estimated
+    mean, var = counts[:, big].mean(axis=0), counts[:, big].var(axis=0, ddof=1)
+    se_mean = np.sqrt(n * p[big] * (1 - p[big]) / reps)
+    assert np.all(np.abs(mean - n * p[big]) < 4 * se_mean)
+    np.testing.assert_allclose(var, n * p[big] * (1 - p[big]), rtol=0.08)
+    cov = np.cov(counts[:, big[0]], counts[:, big[1]])[0, 1]
+    assert cov == pytest.approx(-n * p[big[0]] * p[big[1]], abs=0.05)
+    # every draw is an independent categorical: pooled counts are multinomial(n · reps, p)
+    total = counts.sum(axis=0)
+    expected = n * reps * p
+    order = np.argsort(expected)
+    bins = np.cumsum(expected[order]) // 50  # pool areas into bins of ≥ 50 expected draws
+    obs = np.bincount(bins.astype(int), weights=total[order])
+    exp = np.bincount(bins.astype(int), weights=expected[order])
+    keep = exp > 0
+    assert stats.chisquare(obs[keep], exp[keep] * obs[keep].sum() / exp[keep].sum()).pvalue > 1e-3
+
+
+def test_allocation_switches_sampler_at_the_documented_size():
+    """Below the threshold the draws are numpy's multinomial (the existing studies' streams), from it on
+    the binary-search sampler's; both sum to N and send no one to an area of share 0."""
+    for m in (SEARCH_SAMPLER_MIN_AREAS - 1, SEARCH_SAMPLER_MIN_AREAS, 5 * SEARCH_SAMPLER_MIN_AREAS):
+        intensity = np.random.default_rng(m).gamma(0.3, size=m)
+        intensity[::3] = 0.0
+        shares, _ = allocation_weights(intensity)
+        got, _ = allocate(intensity, 400, "multinomial", np.random.default_rng(5))
+        if m < SEARCH_SAMPLER_MIN_AREAS:
+            expected = np.random.default_rng(5).multinomial(400, shares)
+        else:
+            areas, counts = multinomial_search(np.cumsum(shares), 400, np.random.default_rng(5))
+            expected = np.zeros(m, dtype=np.int64)
+            expected[areas] = counts
+        np.testing.assert_array_equal(got, expected)
+        assert got.sum() == 400 and (got[intensity == 0] == 0).all()

@@ -1,35 +1,382 @@
-"""Scenario files: YAML → validated settings (pydantic), with one-line errors naming file and field."""
+"""Scenario files: YAML → validated settings (pydantic), with one-line errors naming file and field.
+
+Reading is strict (docs/errors.md): a key given twice, an impossible calendar date (``2019-02-30``) or a
+byte that is not UTF-8 is an error naming the file and line; ``true`` is not a number and ``1`` is not a
+boolean (:class:`StrictModel`); numbers must be finite; sizes have upper bounds stated in the error
+(:data:`MAX_DAYS`, :data:`MAX_RUNS`, :data:`MAX_OFFICERS`), and the memory a study needs is checked
+against the memory available before it starts (:mod:`fairpatrol.sim.budget`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fairpatrol.errors import ConfigError
 
+#: Upper bounds of a study's size. Beyond them a study is a mistake rather than a plan (ten years of days,
+#: ten thousand runs, a million officers, far more than any police force), and numbers this large would
+#: overflow or exhaust memory before the memory check of fairpatrol.sim.budget could say so.
+MAX_DAYS = 3650
+MAX_RUNS = 10_000
+MAX_OFFICERS = 1_000_000
+MAX_SEED = 2**63 - 1
+#: Calendar range of start dates (pandas timestamps end in 2262).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+#: Largest config file read (bytes): larger is not a config file.
+MAX_CONFIG_BYTES = 10 * 2**20
+
+
+def _date_input(value: Any) -> Any:
+    """Dates are ``YYYY-MM-DD`` (a YAML date or a string); numbers and times of day are refused."""
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0) or value.tzinfo is not None:
+            raise ValueError("expected a date (YYYY-MM-DD) without a time of day")
+        value = value.date()
+    if isinstance(value, dt.date):
+        if not FIRST_DATE <= value <= LAST_DATE:
+            raise ValueError(f"must be between {FIRST_DATE} and {LAST_DATE}")
+        return value
+    if isinstance(value, str):
+        try:
+            return _date_input(dt.date.fromisoformat(value.strip()))
+        except ValueError as err:
+            if "between" in str(err):
+                raise
+            raise ValueError(f"not a calendar date (YYYY-MM-DD): {value!r}") from None
+    raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}")
+
+
+#: A calendar date given as a YAML date or an ISO string (lax only in that respect).
+Date = Annotated[dt.date, BeforeValidator(_date_input), Field(strict=False)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Officers = Annotated[int, Field(ge=1)]
+Officers = Annotated[int, Field(ge=1, le=MAX_OFFICERS)]
+
+
+_SCALARS = (bool, int, float, str)
+_WHAT = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+
+
+def _scalar_kinds(annotation: Any) -> tuple[set[type], set[type]]:
+    """The scalar types a field takes directly, and as list items (``Optional``, ``Annotated``, unions
+    and ``Literal`` looked through)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _scalar_kinds(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        direct: set[type] = set()
+        items: set[type] = set()
+        for arg in typing.get_args(annotation):
+            d, i = _scalar_kinds(arg)
+            direct |= d
+            items |= i
+        return direct, items
+    if origin is Literal:
+        return {type(v) for v in typing.get_args(annotation)}, set()
+    if origin is list:
+        args = typing.get_args(annotation)
+        return set(), (_scalar_kinds(args[0])[0] if args else set())
+    return ({annotation} if annotation in _SCALARS else set()), set()
+
+
+def _coercion(value: Any, kinds: set[type]) -> str | None:
+    """Why ``value`` would only pass a field of scalar ``kinds`` by coercion (None: it would not need it)."""
+    if not kinds or not kinds <= set(_SCALARS):
+        return None
+    what = " or ".join(_WHAT[k] for k in _SCALARS if k in kinds)
+    if isinstance(value, bool):
+        return None if bool in kinds else f"expected {what}, got {value!r}"
+    if isinstance(value, str):
+        return None if str in kinds else f"expected {what}, got {value!r}"
+    if isinstance(value, int | float) and not kinds & {int, float}:
+        return f"expected {what}, got {value!r}"
+    if isinstance(value, float) and float not in kinds and int in kinds:
+        return f"expected {what}, got {value!r}"
+    return None
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Settings read from a file: unknown keys are errors, finite numbers only, and no scalar is coerced:
+    ``runs: true`` is not 1 run, ``runs: "20"`` and ``runs: 2.0`` are not integers, ``ipw: 1`` is not a
+    boolean (lists may still be given for tuples, strings for dates)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        direct, items = _scalar_kinds(field.annotation)
+        if not isinstance(value, list):
+            problem = _coercion(value, direct)
+            if problem is not None:
+                raise ValueError(problem)
+            return value
+        for i, item in enumerate(value):
+            problem = _coercion(item, items)
+            if problem is not None:
+                raise ConfigError(problem, field=str(i))  # named e.g. officers.1 (validation_error)
+        return value
+
+
+class Located(StrictModel):
+    """A config whose input paths are relative to the folder of the file it was read from (``base_dir``).
+
+    The folder travels with the object but is no setting: it is not part of ``model_dump`` (a config's hash
+    and the written ``config.yaml`` do not depend on where the files are).
+    """
+
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths are resolved against (None: the working folder)."""
+        return self._base_dir
+
+    def at(self, base_dir: str | Path | None):
+        """A copy whose relative input paths are resolved against ``base_dir``."""
+        out = self.model_copy()
+        out._base_dir = None if base_dir is None else Path(base_dir)
+        return out
+
+
+class AreasFileConfig(StrictModel):
+    """An areas file (GeoJSON, GeoPackage, Shapefile, GeoParquet, or Parquet with WKB ``geometry``).
+
+    See docs/your-own-city.md. The working CRS (metres) is ``crs`` when given, else the file's projected CRS,
+    else the local UTM zone estimated from the data; which one is recorded with the results.
+    """
+
+    file: str = Field(description="path of the areas file (relative to the scenario file)")
+    layer: str | None = Field(default=None, description="layer of a multi-layer file (GeoPackage)")
+    id: str = Field(default="area_id", description="column holding a unique id of each area")
+    name: str | None = Field(default=None, description="column holding a readable name (default: the id)")
+    crs: str | None = Field(default=None, description="projected CRS in metres to work in, e.g. EPSG:32618")
+    file_crs: str | None = Field(
+        default=None, description="CRS of the file's coordinates if it declares none"
+    )
+
+    @field_validator("crs", "file_crs")
+    @classmethod
+    def _known_crs(cls, value: str | None) -> str | None:
+        if value is not None:
+            from pyproj import CRS
+            from pyproj.exceptions import CRSError
+
+            try:
+                CRS.from_user_input(value)
+            except CRSError:
+                raise ValueError(f"unknown CRS {value!r} (e.g. EPSG:32618)") from None
+        return value
+
+
+class GridAreasSpec(StrictModel):
+    """Square cells of ``size_m`` metres over some areas, each carrying the group of the area covering most
+    of it (see :func:`fairpatrol.grid.cells.build_grid`)."""
+
+    size_m: float = Field(gt=0, description="cell side in metres (e.g. 150, PredPol's box)")
+    over: str | AreasFileConfig | None = Field(
+        default=None, description="the areas cut into cells: a file, or the city's areas when omitted"
+    )
+    mask: Literal["auto", "all", "study"] = "auto"
+    label_rule: Literal["majority", "first"] = "majority"
+
+
+class GridAreasConfig(StrictModel):
+    """``areas: {grid: {...}}``: generated square cells as the areas of a study."""
+
+    grid: GridAreasSpec
+
+
+class GroupsConfig(StrictModel):
+    """How areas are put into groups (docs/your-own-city.md#groups).
+
+    * ``column``: the value of a label column (``labels`` may rename values);
+    * ``plurality``: the label whose count column is largest (``columns``: label → count column), ``tie``
+      when two are equal (the Baltimore study's rule);
+    * ``threshold``: ``labels[0]`` when ``column`` is at or below ``at`` (mean, median or a number), else
+      ``labels[1]``;
+    * ``quantile``: ``k`` classes of about equal size by ``column`` (lowest first).
+    """
+
+    rule: Literal["column", "plurality", "threshold", "quantile"]
+    column: str | None = Field(default=None, description="the attribute (column, threshold, quantile)")
+    columns: dict[str, str] | None = Field(default=None, description="plurality: label -> count column")
+    labels: list[str] | dict[str, str] | None = Field(
+        default=None, description="threshold/quantile: names low to high; column: value -> name"
+    )
+    at: float | Literal["mean", "median"] = Field(default="median", description="threshold cut")
+    k: int = Field(default=4, ge=2, le=20, description="quantile: number of classes")
+    tie: str = Field(default="tie", description="plurality: label when the largest counts are equal")
+    description: str | None = Field(default=None, description="how the groups were defined, in words")
+
+    @model_validator(mode="after")
+    def _complete(self) -> GroupsConfig:
+        if self.rule == "plurality":
+            if not self.columns or len(self.columns) < 2:
+                raise ValueError("the plurality rule needs 'columns': at least two label: count-column pairs")
+        elif not self.column:
+            raise ValueError(f"the {self.rule} rule needs 'column'")
+        if self.rule == "threshold" and isinstance(self.labels, list) and len(self.labels) != 2:
+            raise ValueError("threshold labels: two names, at or below the cut first")
+        if self.rule == "quantile" and isinstance(self.labels, list) and len(self.labels) != self.k:
+            raise ValueError(f"quantile labels: {self.k} names (k), lowest first")
+        if self.rule in ("threshold", "quantile") and isinstance(self.labels, dict):
+            raise ValueError(f"{self.rule} labels are a list of names, lowest first")
+        return self
+
+
+class ColumnsConfig(StrictModel):
+    """Which column of an incident table holds what (names as in the file's header)."""
+
+    time: str | None = Field(default=None, description="date and time (or the time of day with 'date')")
+    date: str | None = Field(default=None, description="the date, when the time of day is in 'time'")
+    lat: str | None = None
+    lon: str | None = None
+    x: str | None = Field(default=None, description="projected x (with incidents.crs)")
+    y: str | None = Field(default=None, description="projected y (with incidents.crs)")
+    crime_type: str | None = None
+    crime_code: str | None = None
+    id: str | None = Field(default=None, description="case number or incident id (deduplication)")
+    area: str | None = Field(default=None, description="the source's own area label (compared, not used)")
+
+
+class IncidentsConfig(StrictModel):
+    """An incident table (CSV or Parquet) and how to read it (docs/your-own-city.md#incidents)."""
+
+    file: str = Field(description="path of the incident table (relative to the scenario file)")
+    layout: str = Field(
+        default="auto", description="auto (sniffed from the header), table, a recognised export, or custom"
+    )
+    columns: ColumnsConfig | None = Field(default=None, description="column mapping (overrides the layout)")
+    crs: str | None = Field(default=None, description="CRS of x/y columns (lat/lon are WGS84 degrees)")
+    timezone: str | None = Field(
+        default=None, description="IANA zone (e.g. America/Chicago): times with an offset are converted to it"
+    )
+    default_crime_type: str = Field(default="unspecified", description="crime type when no column holds one")
+    dedupe: Literal["id", "fields", "none"] = Field(
+        default="id", description="one incident per id (fields where no id), per identical fields, or none"
+    )
+    on_missing_coords: Literal["error", "drop"] = "error"
+    on_bad_dates: Literal["error", "drop"] = "error"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (e.g. America/Chicago, UTC)") from None
+        return value
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str | None) -> str | None:
+        return AreasFileConfig._known_crs(value)
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> IncidentsConfig:
+        c = self.columns
+        if c is not None and (c.x or c.y) and not self.crs:
+            raise ValueError("x/y columns need the CRS they are in: incidents.crs (e.g. EPSG:2248)")
+        if c is not None and bool(c.x) != bool(c.y):
+            raise ValueError("give both x and y columns")
+        if c is not None and bool(c.lat) != bool(c.lon):
+            raise ValueError("give both lat and lon columns")
+        return self
 
 
 class DataConfig(StrictModel):
-    """Which incidents and areas a study replays."""
+    """Which areas, groups and incidents a study replays (docs/your-own-city.md).
 
-    city: Literal["baltimore", "chicago", "bogota"]
-    incidents: str = Field(description="bundled dataset name (see `fairpatrol datasets`) or a file path")
-    format: Literal["auto", "open-baltimore", "chicago-portal", "table"] = "auto"
+    ``city`` names a bundled city pack (``fairpatrol datasets``) whose areas, groups and incidents are the
+    defaults; with ``areas`` given it is only the study area's name.
+    """
+
+    city: str | None = Field(default=None, description="a bundled city, or the name of your study area")
+    areas: str | AreasFileConfig | GridAreasConfig | None = Field(
+        default=None, description="an areas file, a mapping with its columns, or {grid: {size_m: 150}}"
+    )
+    groups: str | GroupsConfig | None = Field(
+        default=None, description="a rule of the city pack by name, or a rule (column/plurality/...)"
+    )
+    group_rule: str | None = Field(default=None, description="a group rule of the city pack, by name")
+    group_pair: tuple[str, str] | None = Field(
+        default=None, description="the two groups compared by two-group gaps (default: the two largest)"
+    )
+    incidents: str | IncidentsConfig = Field(
+        description="bundled dataset name (see `fairpatrol datasets`), a file path, or a mapping"
+    )
+    format: str = Field(default="auto", description="layout of an incident file given by path")
     crime_types: list[str] | None = Field(default=None, description="keep only these crime types")
     tolerance_m: float = Field(default=250.0, ge=0.0, description="snap distance for points outside areas")
-    group_rule: str | None = Field(default=None, description="group labelling rule (Chicago: mean|median)")
+    max_outside_share: Probability = Field(
+        default=0.5, description="error when a larger share of located incidents falls outside every area"
+    )
+    allow_short_history: bool = Field(
+        default=False, description="accept less history than a model's training window (recorded)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DataConfig:
+        from fairpatrol.data.cities import city_names, get_city
+
+        if self.city is None and self.areas is None:
+            raise ValueError("give data.city (a bundled city) or data.areas (your areas file)")
+        if self.areas is None or (isinstance(self.areas, GridAreasConfig) and self.areas.grid.over is None):
+            if self.city is None or self.city.strip().lower() not in city_names():
+                where = "data.areas.grid.over or " if self.areas is not None else ""
+                raise ValueError(
+                    f"unknown city {self.city!r}; bundled: {', '.join(city_names())} (or give "
+                    f"{where}data.areas: your areas file)"
+                )
+            pack = get_city(self.city)
+            rule = self.group_rule if isinstance(self.groups, GroupsConfig) or self.groups is None else None
+            for name in (self.groups if isinstance(self.groups, str) else None, rule):
+                if name is not None and name.strip().lower() not in pack.groups.rules:
+                    raise ValueError(
+                        f"unknown group rule {name!r} for {pack.name}; "
+                        f"expected one of {list(pack.groups.rules)}"
+                    )
+        elif isinstance(self.groups, str) or self.group_rule is not None:
+            raise ValueError("a group rule by name needs a bundled city; give data.groups as a rule mapping")
+        if self.groups is not None and self.group_rule is not None:
+            raise ValueError("give either data.groups or data.group_rule, not both")
+        if self.group_pair is not None and self.group_pair[0] == self.group_pair[1]:
+            raise ValueError("group_pair names the same group twice")
+        return self
+
+    @property
+    def incident_files(self) -> bool:
+        """Whether the incidents are a file (not a bundled set)."""
+        from fairpatrol.data.cities import bundled_incident_names
+
+        return isinstance(self.incidents, IncidentsConfig) or self.incidents not in bundled_incident_names()
 
 
 class WorldConfig(StrictModel):
@@ -41,7 +388,9 @@ class WorldConfig(StrictModel):
     displacement: Probability = Field(
         default=0.0, description="share of deterred crimes that happen in a neighbouring area instead"
     )
-    report_delay_days: int = Field(default=0, ge=0, description="days before a report reaches the data")
+    report_delay_days: int = Field(
+        default=0, ge=0, le=MAX_DAYS, description="days before a report reaches the data"
+    )
 
 
 class RemedyConfig(StrictModel):
@@ -77,16 +426,16 @@ class CompatConfig(StrictModel):
 COMPAT_PRESETS = {"semsar2026": dict.fromkeys(CompatConfig.model_fields, True)}
 
 
-class ScenarioConfig(StrictModel):
+class ScenarioConfig(Located):
     """A study: data × start × horizon × runs, crossed over algorithms × officers × reporting rates."""
 
     name: str = "study"
     description: str = ""
     data: DataConfig
-    start: dt.date
-    days: int = Field(ge=1)
-    runs: int = Field(ge=1)
-    seed: int = Field(default=20190101, ge=0)
+    start: Date
+    days: int = Field(ge=1, le=MAX_DAYS)
+    runs: int = Field(ge=1, le=MAX_RUNS)
+    seed: int = Field(default=20190101, ge=0, le=MAX_SEED)
     detection_p: Probability = 0.5
     allocation: Literal["multinomial", "proportional"] = "multinomial"
     algorithms: list[str] = Field(min_length=1)
@@ -112,12 +461,13 @@ class ScenarioConfig(StrictModel):
 
     @field_validator("report_probs")
     @classmethod
-    def _reporting_models(cls, value: list[float | str]) -> list[float | str]:
+    def _reporting_models(cls, value: list[float | str], info: ValidationInfo) -> list[float | str]:
         from fairpatrol.sim.reporting import check_reporting_model
 
+        paths = (info.context or {}).get("paths", {})  # files read from a local copy (Dask workers)
         for item in value:
             if isinstance(item, str):
-                check_reporting_model(item)
+                check_reporting_model(paths.get(item, item))
         return value
 
     @field_validator("remedies")
@@ -140,20 +490,14 @@ class ScenarioConfig(StrictModel):
             raise ValueError("algorithms are listed twice")
         return value
 
-    @model_validator(mode="after")
-    def _model_params(self) -> ScenarioConfig:
+    @field_validator("models")
+    @classmethod
+    def _model_params(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         from fairpatrol.models import MODELS
+        from fairpatrol.models.base import check_model_settings
 
-        for name, params in self.models.items():
-            if name not in MODELS:
-                raise ValueError(f"models: unknown algorithm {name!r} (known: {', '.join(MODELS)})")
-            allowed = MODELS[name]._param_names()
-            for key in params:
-                if key not in allowed:
-                    raise ValueError(
-                        f"models.{name}: unknown parameter {key!r} (allowed: {', '.join(allowed)})"
-                    )
-        return self
+        check_model_settings(MODELS, value)
+        return value
 
     def model(self, algorithm: str):
         """A fresh estimator for ``algorithm`` with this study's parameters."""
@@ -163,71 +507,227 @@ class ScenarioConfig(StrictModel):
 
 
 #: Path elements pydantic adds for the members of a union (``float | str``), not keys of the file.
-_UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool)$|\[")
+_UNION_TAG = re.compile(r"^(constrained-)?(float|int|str|bool|tuple)$|\[|^[A-Z]\w*(Config|Spec)$")
+#: Errors of a union member the value is plainly not (a mapping given where text is also allowed).
+_WRONG_BRANCH = {"string_type", "dict_type", "model_type", "model_attributes_type", "tuple_type", "list_type"}
+
+
+def _where(e: Any) -> str:
+    return ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
 
 
 def validation_error(err: ValidationError, source: str) -> ConfigError:
-    first = err.errors()[0]
-    parts = [str(p) for p in first["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p))]
-    loc = ".".join(parts) or None
+    """The first problem of a pydantic error as a one-line :class:`ConfigError` naming source and field.
+
+    Of a union (``incidents: name | {file, columns, ...}``), the member the value was meant for is reported.
+    A :class:`ConfigError` raised inside a validator keeps its message, and its field is appended to the
+    validator's location (``models`` + ``ShortTermKDE.bandwidth``).
+    """
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] not in _WRONG_BRANCH), errors[0])
+    loc = _where(first) or None
+    inner = (first.get("ctx") or {}).get("error")
     msg = first["msg"]
-    if first["type"] == "extra_forbidden":
+    if isinstance(inner, ConfigError):
+        loc = ".".join(x for x in (loc, inner.field) if x) or None
+        msg = inner.message
+    elif first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] == "missing":
         msg = "required key is missing"
-    others = {
-        ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
-        for e in err.errors()[1:]
-    } - {loc}
+    elif first["type"] in ("value_error", "assertion_error"):
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if first["type"] in ("int_type", "float_type", "bool_type", "string_type", "list_type", "dict_type"):
+        msg += f", got {first['input']!r}"
+    others = {_where(e) for e in errors if e is not first and e["type"] not in _WRONG_BRANCH} - {loc}
     extra = f" (and {len(others)} more problem(s))" if others else ""
     return ConfigError(msg + extra, source=source, field=loc)
 
 
-def parse_scenario(raw: Any, source: str = "<scenario>", **overrides: Any) -> ScenarioConfig:
-    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys."""
+def parse_scenario(
+    raw: Any,
+    source: str = "<scenario>",
+    *,
+    base_dir: str | Path | None = None,
+    paths: dict[str, str] | None = None,
+    **overrides: Any,
+) -> ScenarioConfig:
+    """Validate a scenario mapping (e.g. from YAML); ``overrides`` (days, runs, seed…) replace keys;
+    relative input paths are relative to ``base_dir`` (default: the working folder).
+
+    ``paths`` maps file names given in ``report_probs`` to local copies that the checks read instead (a
+    sweep cell on a Dask worker, :mod:`fairpatrol.sweep.worker`); the config keeps the names as written.
+    """
     if not isinstance(raw, dict):
         raise ConfigError("a scenario must be a YAML mapping of keys to values", source=source)
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        return ScenarioConfig.model_validate(merged)
+        return ScenarioConfig.model_validate(merged, context={"paths": paths or {}}).at(base_dir)
     except ValidationError as err:
         raise validation_error(err, source) from None
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """``yaml.safe_load`` with a one-line ConfigError naming the source and line of a syntax error."""
+class StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping and impossible calendar dates.
+
+    PyYAML keeps the last of two equal keys silently and raises a bare ``ValueError`` for ``2019-02-30``;
+    both become errors with the line (:func:`parse_yaml`).
+    """
+
+
+def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            ) from None
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice (first on line {first + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+def _construct_timestamp(loader: StrictLoader, node: yaml.ScalarNode) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as err:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a calendar date ({err})", node.start_mark
+        ) from None
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Strict YAML (:class:`StrictLoader`) with a one-line ConfigError naming the source and line."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", source=source, row=row) from None
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(err, "problem", None) or " ".join(str(err).split())
+        raise ConfigError(f"{line}not valid YAML: {problem}", source=source) from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: nested too deeply", source=source) from None
+
+
+def read_text_file(path: str | Path, what: str = "config", max_bytes: int = MAX_CONFIG_BYTES) -> str:
+    """The text of a small input file (UTF-8, a BOM allowed), or a one-line error naming it: missing,
+    a directory, unreadable, too large, or not UTF-8."""
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"is a directory; expected the {what} file", source=str(p))
+    try:
+        if p.stat().st_size > max_bytes:
+            raise ConfigError(
+                f"is {p.stat().st_size / 2**20:.0f} MiB; a {what} file is at most "
+                f"{max_bytes / 2**20:.0f} MiB",
+                source=str(p),
+            )
+        data = p.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"cannot read the {what} file: {err.strerror}", source=str(p)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            f"line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8",
+            source=str(p),
+        ) from None
 
 
 def read_yaml_file(path: str | Path, what: str = "config") -> Any:
-    """Read a YAML config file; a relative ``data.incidents`` path is made relative to the file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read the {what} file: {err.strerror}", source=str(p)) from None
-    raw = parse_yaml(text, str(p))
-    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
-        inc = raw["data"].get("incidents")
-        if isinstance(inc, str) and not _is_bundled(inc) and not Path(inc).is_absolute():
-            raw = {**raw, "data": {**raw["data"], "incidents": str((p.parent / inc).resolve())}}
-    return raw
+    """Read a YAML config file strictly (one-line errors for an unreadable file or bad YAML)."""
+    return parse_yaml(read_text_file(path, what), str(path))
+
+
+def is_written_document(raw: Any) -> bool:
+    """Whether ``raw`` is a config document fairpatrol wrote into a results directory (``config.yaml``,
+    ``configs/<cell>.yaml``): it has the ``resolved`` and ``versions`` sections."""
+    return (
+        isinstance(raw, dict)
+        and isinstance(raw.get("resolved"), dict)
+        and isinstance(raw.get("versions"), dict)
+    )
+
+
+def scenario_part(raw: Any, source: str) -> Any:
+    """The scenario of ``raw``: a written document (:func:`is_written_document`) loses its extra sections,
+    after a warning when the package versions it records differ from this environment's."""
+    if not is_written_document(raw):
+        return raw
+    from fairpatrol.environment import version_differences
+
+    differ = version_differences(raw["versions"])
+    if differ:
+        from fairpatrol.errors import FairpatrolWarning
+
+        warnings.warn(
+            f"{source}: written with other package versions than installed here ({'; '.join(differ)}); "
+            "the results may differ — install the recorded versions (requirements/lock.txt) to reproduce",
+            FairpatrolWarning,
+            stacklevel=2,
+        )
+    return {k: v for k, v in raw.items() if k in ScenarioConfig.model_fields}
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> ScenarioConfig:
-    """Read and validate a scenario YAML file."""
-    return parse_scenario(read_yaml_file(path, "scenario"), source=str(path), **overrides)
+    """Read and validate a scenario YAML file (its input paths are relative to its folder); also a
+    ``config.yaml`` written by ``fairpatrol run``, whose recorded package versions are compared with the
+    installed ones."""
+    p = Path(path)
+    raw = read_yaml_file(p, "scenario")
+    base_dir = p.parent
+    if is_written_document(raw):  # paths relative to the scenario folder (inputs.scenario_dir)
+        rel = (raw.get("inputs") or {}).get("scenario_dir") if isinstance(raw.get("inputs"), dict) else None
+        base_dir = p.parent / rel if isinstance(rel, str) else base_dir
+    return parse_scenario(scenario_part(raw, str(p)), source=str(p), base_dir=base_dir, **overrides)
+
+
+#: Where a ``data`` section holds file paths (dotted, inside ``data``); bundled names are not paths.
+DATA_PATH_KEYS = (
+    "areas",
+    "areas.file",
+    "areas.grid.over",
+    "areas.grid.over.file",
+    "incidents",
+    "incidents.file",
+)
+
+
+def map_data_paths(data: Any, fn) -> Any:
+    """A copy of a raw ``data`` mapping with ``fn(path)`` applied to every file path it holds."""
+    if not isinstance(data, dict):
+        return data
+
+    def walk(node: Any, parts: list[str]) -> Any:
+        if not parts:
+            return fn(node) if isinstance(node, str) and not _is_bundled(node) else node
+        if not isinstance(node, dict) or parts[0] not in node:
+            return node
+        return {**node, parts[0]: walk(node[parts[0]], parts[1:])}
+
+    out = dict(data)
+    for key in DATA_PATH_KEYS:
+        out = walk(out, key.split("."))
+    return out
 
 
 def _is_bundled(name: str) -> bool:
-    from fairpatrol.data import BUNDLED_INCIDENTS
+    from fairpatrol.data.cities import bundled_incident_names
 
-    return name in BUNDLED_INCIDENTS
+    return name in bundled_incident_names()
 
 
 def preset_names() -> list[str]:
@@ -243,9 +743,8 @@ def load_preset(name: str, **overrides: Any) -> ScenarioConfig:
     if name not in preset_names():
         raise ConfigError(f"unknown preset {name!r} (known: {', '.join(preset_names())})", field="preset")
     res = resources.files("fairpatrol.presets").joinpath(f"{name}.yaml")
-    return parse_scenario(
-        yaml.safe_load(res.read_text(encoding="utf-8")), source=f"preset {name}", **overrides
-    )
+    source = f"preset {name}"
+    return parse_scenario(parse_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)
 
 
 def to_yaml_dict(config: ScenarioConfig) -> dict[str, Any]:

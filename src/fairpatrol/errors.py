@@ -51,3 +51,7 @@ class DataError(FairpatrolError, ValueError):
 
 class ConfigError(DataError):
     """A bad scenario or sweep setting (unknown key, wrong type, impossible value)."""
+
+
+class FairpatrolWarning(UserWarning):
+    """Something the user should know that does not stop the command (shown as ``warning: …`` lines)."""

@@ -2,13 +2,22 @@
 
 Layout of ``DIR`` written by ``fairpatrol run``:
 
-* ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with ``crimes, officers,
-  detected, reported, prevention`` (non-punitive units; 0 without that remedy);
+* ``areas.parquet``: the areas as GeoParquet — ids, names, groups, the attributes used for groups, the
+  geometry in the study's CRS (metres) — with how groups were defined in the file's metadata
+  (:meth:`fairpatrol.data.Areas.write_parquet`): DuckDB, GIS tools and ``fairpatrol report`` read it;
+* ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with the area's ``group``
+  and ``crimes, officers, detected, reported, prevention`` (non-punitive units; 0 without that remedy);
 * ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric
-  (:data:`fairpatrol.metrics.METRICS`) and the model diagnostics (PredPol θ, ω, EM iterations);
+  (:data:`fairpatrol.metrics.METRICS`; two-group gaps between ``group_1`` and ``group_2``) and the model
+  diagnostics (PredPol θ, ω, EM iterations);
+* ``groups.parquet``: one row per (scenario, algorithm, run, date, group) for **every** group, with
+  :data:`fairpatrol.metrics.GROUP_METRICS`;
 * ``summary.csv``: per (scenario, algorithm, metric, statistic) the mean over runs and its 95 % interval,
   where statistic ``level`` is a run's mean over days and ``slope`` its least-squares trend per day;
-* ``config.yaml``: the resolved config, seeds, data cleaning report and software versions;
+  ``group_summary.csv`` the same per group;
+* ``config.yaml``: the resolved config (input files by a path relative to the scenario file, with their
+  SHA-256), seeds, areas and groups, data cleaning report, data sufficiency, PredPol fit problems and
+  software versions — never an absolute path;
 * ``remedy_effects.csv`` (studies with remedies): each remedy's paired effect on each headline metric.
 
 The directory is first written under a temporary name and renamed into place when complete, so an
@@ -17,6 +26,7 @@ interrupted run never leaves a directory that looks finished.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +37,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from fairpatrol.atomic import atomic_directory
-from fairpatrol.config import to_yaml_dict
-from fairpatrol.metrics import HEADLINE, METRICS, mean_interval, trend_slope
+from fairpatrol.config import map_data_paths, to_yaml_dict
+from fairpatrol.metrics import GROUP_METRICS, HEADLINE, METRICS, mean_interval, trend_slope
 from fairpatrol.sim.study import StudyResult
 
 KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
@@ -78,6 +88,8 @@ def allocations_table(res: StudyResult) -> pa.Table:
     total = n_c * n_r * n_d * n_m
     cols["date"] = pa.array(np.tile(np.repeat(_dates(res), n_m), n_c * n_r))
     cols["area_id"] = _dict(list(res.data.areas.ids), np.tile(np.arange(n_m), total // n_m))
+    areas = res.data.areas
+    cols["group"] = _dict(areas.group_names, np.tile(areas.group_index, total // n_m))
     for name in ("crimes", "officers", "detected", "reported"):
         cols[name] = pa.array(getattr(res, name).reshape(-1))
     prevention = res.prevention if res.prevention is not None else np.zeros_like(res.officers)
@@ -110,35 +122,72 @@ def metrics_table(res: StudyResult) -> pa.Table:
     return pa.table(cols)
 
 
+def groups_table(res: StudyResult) -> pa.Table:
+    """One row per (scenario, algorithm, run, date, group) with every per-group metric, for every group."""
+    names = res.data.areas.group_names
+    n_g = len(names)
+    first = next(iter(res.group_metrics.values()))
+    n_c, n_r, n_d, _ = first.shape
+    cols = _cell_columns(res, n_d * n_g, res.metric_runs)
+    cols["date"] = pa.array(np.tile(np.repeat(_dates(res), n_g), n_c * n_r))
+    cols["group"] = _dict(names, np.tile(np.arange(n_g), n_c * n_r * n_d))
+    for name in GROUP_METRICS:
+        cols[name] = pa.array(res.group_metrics[name].reshape(-1))
+    return pa.table(cols)
+
+
+def _statistics(daily: np.ndarray) -> list[dict[str, Any]]:
+    """``statistic, mean, ci_low, ci_high, runs`` of the level (a run's mean over days) and the slope of
+    runs × days values."""
+    with warnings.catch_warnings():  # a run whose days are all undefined has an undefined level
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=1)
+    out = []
+    for stat, values in (("level", level), ("slope", trend_slope(daily))):
+        mean, lo, hi = mean_interval(values)
+        out.append(
+            {
+                "statistic": stat,
+                "mean": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "runs": int(np.isfinite(values).sum()),
+            }
+        )
+    return out
+
+
+def _cell_row(res: StudyResult, cell) -> dict[str, Any]:
+    return {
+        "scenario": cell.scenario,
+        "algorithm": cell.algorithm,
+        "n_officers": cell.n_officers,
+        "report_prob": res.report_rate[cell.reporting],
+        "reporting": cell.reporting,
+        "remedy": cell.remedy,
+    }
+
+
 def summary_frame(res: StudyResult, metrics: tuple[str, ...] = tuple(METRICS)) -> pd.DataFrame:
     """Mean over runs and 95 % t-interval of each run's level (mean over days) and slope, per cell."""
     rows: list[dict[str, Any]] = []
     g1, g2 = res.group_pair
     for ci, cell in enumerate(res.cells):
         for name in metrics:
-            daily = res.metrics[name][ci]  # runs × days
-            with np.errstate(invalid="ignore"):
-                level = np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=1)
-            for stat, values in (("level", level), ("slope", trend_slope(daily))):
-                mean, lo, hi = mean_interval(values)
-                rows.append(
-                    {
-                        "scenario": cell.scenario,
-                        "algorithm": cell.algorithm,
-                        "n_officers": cell.n_officers,
-                        "report_prob": res.report_rate[cell.reporting],
-                        "reporting": cell.reporting,
-                        "remedy": cell.remedy,
-                        "metric": name,
-                        "statistic": stat,
-                        "mean": mean,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "runs": int(np.isfinite(values).sum()),
-                        "group_1": g1,
-                        "group_2": g2,
-                    }
-                )
+            for stat in _statistics(res.metrics[name][ci]):  # runs × days
+                rows.append({**_cell_row(res, cell), "metric": name, **stat, "group_1": g1, "group_2": g2})
+    return pd.DataFrame(rows)
+
+
+def group_summary_frame(res: StudyResult) -> pd.DataFrame:
+    """:func:`summary_frame` of every per-group metric for every group (one more key column: ``group``)."""
+    rows: list[dict[str, Any]] = []
+    names = res.data.areas.group_names
+    for ci, cell in enumerate(res.cells):
+        for gi, group in enumerate(names):
+            for name in GROUP_METRICS:
+                for stat in _statistics(res.group_metrics[name][ci][..., gi]):
+                    rows.append({**_cell_row(res, cell), "group": group, "metric": name, **stat})
     return pd.DataFrame(rows)
 
 
@@ -204,25 +253,59 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def versions() -> dict[str, str]:
-    import numba
-    import pyarrow
-    import scipy
+    """Versions of the packages that can change the numbers (:data:`fairpatrol.environment.PACKAGES`)."""
+    from fairpatrol.environment import installed_versions
 
-    import fairpatrol
-
-    return {
-        "fairpatrol": fairpatrol.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "numba": numba.__version__,
-        "scipy": scipy.__version__,
-        "pyarrow": pyarrow.__version__,
-    }
+    return installed_versions()
 
 
-def config_document(res: StudyResult) -> dict[str, Any]:
-    """The resolved config plus everything needed to re-create any run (seeds) and to read the data."""
-    cfg = to_yaml_dict(res.config)
+def input_section(config, inputs, results_dir: str | Path | None = None) -> dict[str, Any]:
+    """The ``inputs`` record of a results config: every file read, by a path relative to the scenario
+    file, with its SHA-256; and where the scenario's folder is, relative to ``results_dir``."""
+    from fairpatrol.data.inputs import relative
+
+    base = config.base_dir
+    out: dict[str, Any] = {"files": [f.record(base) for f in inputs]}
+    if results_dir is not None and inputs:
+        out["scenario_dir"] = relative(Path(base or Path.cwd()), Path(results_dir))
+    return out
+
+
+def relative_config(config) -> dict[str, Any]:
+    """``to_yaml_dict(config)`` with every input path relative to the scenario file's folder."""
+    from fairpatrol.data.inputs import relative, resolve
+
+    doc = to_yaml_dict(config)
+    base = config.base_dir
+    doc["data"] = map_data_paths(doc["data"], lambda p: relative(resolve(p, base), base))
+    return doc
+
+
+def fit_problem_counts(res: StudyResult) -> dict[str, dict[str, int]]:
+    """Per algorithm, daily PredPol fits that did not converge or ended on a parameter bound
+    (:func:`fairpatrol.metrics.summary.fit_problems`)."""
+    from fairpatrol.metrics.summary import fit_problems
+
+    diag = {k: v.reshape(len(res.cells), -1) for k, v in res.diagnostics.items()}
+    if not {"theta", "omega", "em_converged"} <= set(diag):
+        return {}
+    frame = pd.DataFrame(
+        {
+            "algorithm": np.repeat([c.algorithm for c in res.cells], diag["theta"].shape[1]),
+            **{k: diag[k].reshape(-1) for k in ("theta", "omega", "em_converged")},
+        }
+    )
+    return fit_problems(frame)
+
+
+def config_document(res: StudyResult, results_dir: str | Path | None = None) -> dict[str, Any]:
+    """The resolved config plus everything needed to re-create any run (seeds) and to read the data.
+
+    Input files are named relative to the scenario file, with their SHA-256 (``inputs``); ``results_dir``
+    (when known) lets ``inputs.scenario_dir`` say where the scenario's folder is from the results.
+    """
+    cfg = relative_config(res.config)
+    areas = res.data.areas
     cfg["resolved"] = {
         "models": {a: res.config.model(a).get_params() for a in res.config.algorithms},
         "run_seeds": {
@@ -231,13 +314,7 @@ def config_document(res: StudyResult) -> dict[str, Any]:
             "seed": res.config.seed,
             "runs": list(res.run_ids),
         },
-        "groups": {
-            "group_1": res.group_pair[0],
-            "group_2": res.group_pair[1],
-            "areas": int(res.data.n_areas),
-            "group_1_areas": int(res.data.areas.group_masks()[0].sum()),
-            "group_2_areas": int(res.data.areas.group_masks()[1].sum()),
-        },
+        "groups": areas.summary(),
         "horizon": {
             "start": str(res.data.start.date()),
             "days": res.data.n_days,
@@ -245,7 +322,12 @@ def config_document(res: StudyResult) -> dict[str, Any]:
             "truth_events_in_horizon": int(res.data.n_events - res.data.n_history),
             "history_events": int(res.data.n_history),
         },
+        "short_history": res.short_history,
     }
+    problems = fit_problem_counts(res)
+    if problems:
+        cfg["resolved"]["fit_problems"] = problems
+    cfg["inputs"] = input_section(res.config, res.inputs, results_dir)
     cfg["data_report"] = res.cleaning
     cfg["versions"] = versions()
     cfg["seconds"] = round(res.seconds, 3)
@@ -254,15 +336,18 @@ def config_document(res: StudyResult) -> dict[str, Any]:
 
 def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False) -> Path:
     """Write the results directory atomically (temporary directory, then rename)."""
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, kind="run", overwrite=overwrite) as tmp:
+        res.data.areas.write_parquet(tmp / "areas.parquet")
         pq.write_table(
             allocations_table(res), tmp / "allocations.parquet", compression="zstd", compression_level=1
         )
         pq.write_table(metrics_table(res), tmp / "metrics.parquet", compression="zstd")
+        pq.write_table(groups_table(res), tmp / "groups.parquet", compression="zstd")
         summary_frame(res).to_csv(tmp / "summary.csv", index=False)
+        group_summary_frame(res).to_csv(tmp / "group_summary.csv", index=False)
         effects = remedy_effects_frame(res)
         if not effects.empty:
             effects.to_csv(tmp / "remedy_effects.csv", index=False)
         with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
-            yaml.safe_dump(config_document(res), fh, sort_keys=False, allow_unicode=True)
+            yaml.safe_dump(config_document(res, out), fh, sort_keys=False, allow_unicode=True)
     return Path(out)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import fail
+from fairpatrol.cli._common import ProgressBar
 
 #: Coverage (fraction of cells) shown in the printed table.
 TABLE_COVERAGE = 0.10
@@ -16,7 +16,12 @@ TABLE_COVERAGE = 0.10
 def evaluate(
     config: Annotated[Path | None, typer.Argument(help="evaluation YAML file (or use --preset)")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="results directory")] = None,
-    preset: Annotated[str | None, typer.Option(help="built-in evaluation: chicago-grid, bogota-grid")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="built-in evaluation: chicago-grid, bogota-grid, chicago-grid-paper, bogota-grid-paper"
+        ),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="first forecast day, YYYY-MM-DD")] = None,
     days: Annotated[int | None, typer.Option(help="number of daily forecasts")] = None,
     models: Annotated[str | None, typer.Option(help="comma-separated: NaiveKDE,TimeSpaceKDE,SEPP")] = None,
@@ -25,12 +30,7 @@ def evaluate(
 ) -> None:
     """Forecast every day on a grid with a rolling 30-day window and measure prediction fairness,
     allocation fairness, spatial EMD, hit rate and PAI at coverage 1-30 %."""
-    from fairpatrol.errors import FairpatrolError
-
-    try:
-        _evaluate(config, out, preset, start, days, models, overwrite, quiet)
-    except FairpatrolError as err:
-        fail(str(err))
+    _evaluate(config, out, preset, start, days, models, overwrite, quiet)
 
 
 def _evaluate(
@@ -43,39 +43,30 @@ def _evaluate(
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from fairpatrol.errors import ConfigError, FairpatrolError
+    from fairpatrol.atomic import check_output_dir
+    from fairpatrol.errors import ConfigError
     from fairpatrol.grid.config import load_evaluate, load_grid_preset
-    from fairpatrol.grid.evaluate import check_period, evaluate, load_evaluation_data
+    from fairpatrol.grid.evaluate import check_period, evaluate, evaluation_days, load_evaluation_data
     from fairpatrol.grid.output import write_evaluation
 
     if (config_path is None) == (preset is None):
         raise ConfigError("give either an evaluation config file or --preset NAME", field="config")
     if out is None:
         raise ConfigError("give the results directory with --out DIR", field="out")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
     overrides = {"start": start, "days": days, "algorithms": models}
     cfg = load_grid_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
+    check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
-    check_period(cfg, incidents.frame["time"])  # before the progress bar: bad periods are one line
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("forecasts"),
-        TimeElapsedColumn(),
-        console=console,
+    check_period(cfg, incidents.incidents.frame["time"])  # before the progress bar: bad periods: one line
+    n_days = len(evaluation_days(cfg, incidents.incidents.frame["time"])[0])
+    total = len(cfg.algorithms) * n_days
+    with ProgressBar(
+        f"{cfg.name}: {len(cfg.algorithms)} models × {n_days} days", "forecasts", total, quiet
     ) as bar:
-        task = bar.add_task(
-            f"{cfg.name}: {len(cfg.algorithms)} models × {cfg.days} days",
-            total=len(cfg.algorithms) * cfg.days,
-        )
-        result = evaluate(cfg, incidents=incidents, progress=lambda n: bar.advance(task, n))
+        result = evaluate(cfg, incidents=incidents, progress=bar.advance)
     path = write_evaluation(result, out, overwrite=overwrite)
+    for note in result.info.get("warnings", []):
+        typer.echo(f"warning: {note}", err=True)
     if not quiet:
         _print_table(result)
     typer.echo(f"results written to {path}")

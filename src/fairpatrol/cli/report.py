@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -30,22 +31,19 @@ def report(
     cell: Annotated[str | None, typer.Option(help="sweep: report this finished cell as a run")] = None,
 ) -> None:
     """Write a self-contained HTML transparency report (works offline) and print its path."""
-    from fairpatrol.errors import FairpatrolError
+    from fairpatrol.atomic import check_output_file
+    from fairpatrol.integrity import check_results_files
+    from fairpatrol.report import write_report
+    from fairpatrol.report.load import directory_kind
+    from fairpatrol.report.render import GENERATOR
 
-    if dp_epsilon is not None and not dp_epsilon > 0:
-        fail(f"--dp-epsilon must be positive, got {dp_epsilon}")
-    try:
-        from fairpatrol.report import write_report
-
-        written = write_report(
-            results,
-            out if out is not None else results / "report.html",
-            day=day,
-            scenario=scenario,
-            run=run,
-            cell=cell,
-            dp_epsilon=dp_epsilon,
-        )
-    except FairpatrolError as err:
-        fail(str(err))
+    if dp_epsilon is not None and not (math.isfinite(dp_epsilon) and dp_epsilon > 0):
+        fail(f"--dp-epsilon must be positive (and finite), got {dp_epsilon}")
+    target = out if out is not None else results / "report.html"
+    directory_kind(results)  # a results directory, or one line saying why not
+    check_results_files(results)
+    check_output_file(target, generator=GENERATOR)  # before any work: an existing file of the user's is kept
+    written = write_report(
+        results, target, day=day, scenario=scenario, run=run, cell=cell, dp_epsilon=dp_epsilon
+    )
     typer.echo(f"report written to {written.path} ({written.bytes / 1e6:.1f} MB, {written.seconds:.1f} s)")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import fail
+from fairpatrol.cli._common import ProgressBar
 
 
 def run(
@@ -21,12 +21,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
 ) -> None:
     """Run a study (every algorithm × officers × reporting cell, all runs) and write tidy results."""
-    from fairpatrol.errors import FairpatrolError
-
-    try:
-        _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
-    except FairpatrolError as err:
-        fail(str(err))
+    _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
 
 
 def _run(
@@ -40,34 +35,28 @@ def _run(
     quiet: bool,
 ) -> None:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from fairpatrol.atomic import check_output_dir
     from fairpatrol.config import load_preset, load_scenario
-    from fairpatrol.errors import ConfigError, FairpatrolError
+    from fairpatrol.errors import ConfigError
     from fairpatrol.results import headline_table, summary_frame, write_results
-    from fairpatrol.sim.study import load_study_incidents, prepare_study, run_study
+    from fairpatrol.sim.budget import check_memory
+    from fairpatrol.sim.study import load_study_data, prepare_study, run_study
 
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
     overrides = {"days": days, "runs": runs, "seed": seed}
     config = load_preset(preset, **overrides) if preset else load_scenario(scenario, **overrides)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FairpatrolError(f"{out}: the output directory exists and is not empty (use --overwrite)")
-    incidents = load_study_incidents(config)
-    data = prepare_study(config, incidents)
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(f"{config.name}: {len(config.algorithms)} algorithms", total=None)
-        bar.update(task, total=len(config.algorithms) * config.days)
-        result = run_study(config, incidents=incidents, data=data, progress=lambda n: bar.advance(task, n))
+    check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the simulation
+    inputs = load_study_data(config)
+    data = prepare_study(config, inputs.incidents)
+    check_memory(config, data, source=str(scenario) if scenario else f"preset {preset}")
+    warn = Console(stderr=True)  # warnings are shown even with --quiet
+    for line in warnings_of(inputs, config):
+        warn.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
+    total = len(config.algorithms) * config.days
+    with ProgressBar(f"{config.name}: {len(config.algorithms)} algorithms", "days", total, quiet) as bar:
+        result = run_study(config, incidents=inputs, data=data, progress=bar.advance)
     path = write_results(result, out, overwrite=overwrite)
     if not quiet:
         from rich.table import Table
@@ -88,5 +77,55 @@ def _run(
         for line in remedy_verdicts(remedy_effects_frame(result)):
             out_console.print(line, highlight=False)
         g1, g2 = result.group_pair
+        out_console.print(group_table(result), highlight=False)
+        from fairpatrol.results import fit_problem_counts
+
+        for name, p in fit_problem_counts(result).items():
+            if p["not_converged"] or p["at_bound"]:
+                out_console.print(
+                    f"{name}: {p['not_converged']:,} of {p['fits']:,} daily fits did not converge, "
+                    f"{p['at_bound']:,} ended on a parameter bound (shown in the report)",
+                    highlight=False,
+                )
         out_console.print(f"gaps compare {g1} and {g2} areas; {result.seconds:.1f} s simulated")
     typer.echo(f"results written to {path}")
+
+
+def warnings_of(inputs, config) -> list[str]:
+    """What the user should know before trusting the results: dropped incidents, accepted short history,
+    repaired or overlapping areas."""
+    from fairpatrol.sim.study import short_history
+
+    lines = [f"{inputs.incidents.report.source}: {w}" for w in inputs.incidents.report.warnings]
+    lines += [f"areas: {note}" for note in inputs.areas.notes]
+    for name, s in short_history(config, inputs.incidents).items():
+        lines.append(
+            f"{name} trains on {s['available_days']} days of history instead of its {s['window_days']}-day "
+            "window (data.allow_short_history)"
+        )
+    return lines
+
+
+def group_table(result):
+    """Every group's share of officers (and of true crimes) per scenario and algorithm, mean over runs."""
+    from rich.table import Table
+
+    from fairpatrol.results import group_summary_frame
+
+    s = group_summary_frame(result)
+    s = s[(s["statistic"] == "level") & s["metric"].isin(["police_share", "crime_share"])]
+    wide = s.pivot_table(
+        index=["scenario", "algorithm"], columns=["group", "metric"], values="mean", sort=False
+    )
+    table = Table(
+        title="share of officers in each group's areas (share of true crimes)", title_justify="left"
+    )
+    table.add_column("scenario")
+    table.add_column("algorithm")
+    groups = result.areas.group_names
+    for g in groups:
+        table.add_column(g)
+    for (scen, alg), row in wide.iterrows():
+        cells = [f"{row[(g, 'police_share')]:.1%} ({row[(g, 'crime_share')]:.1%})" for g in groups]
+        table.add_row(scen, alg, *cells)
+    return table

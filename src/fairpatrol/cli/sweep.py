@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import fail
+from fairpatrol.cli._common import ProgressBar
 
 
 def sweep(
@@ -24,19 +24,31 @@ def sweep(
         str | None,
         typer.Option(help="run on an existing Dask cluster (scheduler address, e.g. tcp://host:8786)"),
     ] = None,
+    worker_timeout: Annotated[
+        float,
+        typer.Option(
+            help="--cluster: give up when the cluster has had no worker for this many seconds", min=1
+        ),
+    ] = 120.0,
     overwrite: Annotated[bool, typer.Option(help="discard the results of another sweep in --out")] = False,
     list_cells: Annotated[bool, typer.Option("--list", help="print the cells and exit")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Run every cell of a sweep (resumable: finished cells in --out are skipped) and write tidy results."""
-    from fairpatrol.errors import FairpatrolError
-
-    try:
-        code = _sweep(
-            sweep_file, out, preset, days, runs, seed, workers, cluster, overwrite, list_cells, quiet
-        )
-    except FairpatrolError as err:
-        fail(str(err))
+    code = _sweep(
+        sweep_file,
+        out,
+        preset,
+        days,
+        runs,
+        seed,
+        workers,
+        cluster,
+        worker_timeout,
+        overwrite,
+        list_cells,
+        quiet,
+    )
     raise typer.Exit(code)
 
 
@@ -49,50 +61,42 @@ def _sweep(
     seed: int | None,
     workers: int | None,
     cluster: str | None,
+    worker_timeout: float,
     overwrite: bool,
     list_cells: bool,
     quiet: bool,
 ) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from fairpatrol.errors import ConfigError
     from fairpatrol.sweep import load_sweep, load_sweep_preset, run_sweep
+    from fairpatrol.sweep.store import check_sweep_dir
 
     if (sweep_file is None) == (preset is None):
         raise ConfigError("give either a sweep file or --preset NAME", field="sweep")
     if workers is not None and workers < 0:
         raise ConfigError(f"--workers must be 0 or more, got {workers}", field="workers")
+    if not list_cells:
+        if out is None:
+            raise ConfigError("--out DIR is required to run a sweep", field="out")
+        check_sweep_dir(out, overwrite=overwrite)  # before the cells are planned and run
     overrides = {"days": days, "runs": runs, "seed": seed}
     plan = load_sweep_preset(preset, **overrides) if preset else load_sweep(sweep_file, **overrides)
     if list_cells:
         _print_cells(plan)
         return 0
-    if out is None:
-        raise ConfigError("--out DIR is required to run a sweep", field="out")
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("cells"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task(plan.spec.name, total=None)
+    with ProgressBar(plan.spec.name, "cells", None, quiet) as bar:
         failed = 0
 
         def started(total: int, todo: int) -> None:
             if total > todo:
-                console.print(f"{out}: {total - todo} of {total} cells already finished, skipped")
-            bar.update(task, total=todo)
+                bar.console.print(f"{out}: {total - todo} of {total} cells already finished, skipped")
+            bar.update(total=todo)
 
         def advance(outcome) -> None:
             nonlocal failed
             if not outcome.ok:
                 failed += 1
-                bar.update(task, description=f"{plan.spec.name} ([red]{failed} failed[/red])")
-            bar.advance(task)
+                bar.update(description=f"{plan.spec.name} ([red]{failed} failed[/red])")
+            bar.advance()
 
         report = run_sweep(
             plan,
@@ -100,6 +104,7 @@ def _sweep(
             workers=workers or None,
             inline=workers == 0,
             cluster=cluster,
+            worker_timeout=worker_timeout,
             overwrite=overwrite,
             on_start=started,
             on_cell=advance,

@@ -1,25 +1,24 @@
-"""Data layer: areas with group labels, tidy incidents, readers for public exports, spatial joins.
+"""Data layer: areas with group labels, tidy incidents, the city registry, readers, spatial joins.
 
-Bundled data lives in ``fairpatrol/datasets`` (provenance in its README.md) and is located with
-``importlib.resources.files("fairpatrol.datasets")``.
+A study's areas and incidents come from a scenario's ``data`` section through :func:`load_data`, for a
+bundled city pack (``fairpatrol/cities/*.yaml``, data in ``fairpatrol/datasets``) and a user's own files
+alike (docs/your-own-city.md).
 """
 
 from __future__ import annotations
 
-from fairpatrol.data.areas import Areas, load_areas
+from fairpatrol.data.areas import Areas, load_areas, read_areas_parquet
+from fairpatrol.data.cities import city_names, get_city
 from fairpatrol.data.incidents import (
     BUNDLED_INCIDENTS,
     CleaningReport,
     Incidents,
     clean_incidents,
+    load_incident_file,
     load_incidents,
 )
-from fairpatrol.data.readers import (
-    load_incident_file,
-    read_chicago_crimes,
-    read_incident_table,
-    read_open_baltimore_part1,
-)
+from fairpatrol.data.inputs import InputFile, StudyInputs, load_data
+from fairpatrol.data.readers import layout_names, read_incident_table, sniff_layout
 from fairpatrol.data.spatial import assign_areas, project
 
 __all__ = [
@@ -27,13 +26,19 @@ __all__ = [
     "Areas",
     "CleaningReport",
     "Incidents",
+    "InputFile",
+    "StudyInputs",
     "assign_areas",
+    "city_names",
     "clean_incidents",
+    "get_city",
+    "layout_names",
     "load_areas",
+    "load_data",
     "load_incident_file",
     "load_incidents",
     "project",
-    "read_chicago_crimes",
+    "read_areas_parquet",
     "read_incident_table",
-    "read_open_baltimore_part1",
+    "sniff_layout",
 ]

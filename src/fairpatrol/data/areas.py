@@ -1,15 +1,21 @@
-"""Area polygons (neighborhoods, community areas, localidades) with their group labels.
+"""Areas: the spatial units of a study — neighbourhoods of a bundled city, polygons of a user's file, or
+generated grid cells (:class:`fairpatrol.grid.cells.Grid` is an :class:`Areas`) — with their groups.
 
-The polygons ship as WKB in a projected CRS (metres) in ``fairpatrol/datasets/<city>_areas.parquet``; see
-``fairpatrol/datasets/README.md`` for provenance.
+An :class:`Areas` is written into every results directory as GeoParquet (``areas.parquet``, with its name,
+CRS, groups and their description in the file's metadata), so a results directory carries its areas and
+:func:`read_areas_parquet` gives them back without the inputs. :func:`load_areas` loads a bundled city
+pack (``fairpatrol/cities/``) through the same reader as a user's areas file
+(:func:`fairpatrol.data.inputs.load_areas_file`).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from importlib.resources import files
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,32 +24,68 @@ from pyproj import Transformer
 
 from fairpatrol.errors import DataError
 
-CITIES = ("baltimore", "chicago", "bogota")
-CITY_CRS = {"baltimore": "EPSG:32618", "chicago": "EPSG:26971", "bogota": "EPSG:3116"}
-GROUP_RULES = {"baltimore": ("plurality",), "chicago": ("mean", "median"), "bogota": ("alejo",)}
+#: Columns every areas frame has (the rest are the attributes of the areas file).
+CORE_COLUMNS = ("area_id", "name", "group", "area_m2")
+#: Metadata key of ``areas.parquet`` holding the :class:`Areas` fields that are not columns.
+META_KEY = b"fairpatrol"
 
 
 @dataclass(frozen=True, eq=False)
 class Areas:
-    """The M areas of one city, aligned row by row with ``geometry``.
+    """The M areas of a study, aligned row by row with ``geometry``.
 
-    ``frame`` has a RangeIndex 0..M-1 and at least ``area_id`` (str), ``name`` (str), ``group`` (str) and
-    ``area_m2`` (float). ``geometry`` is an object array of shapely polygons in ``crs`` (metres).
-    ``group_pair`` names the two groups compared by two-group gaps; other group labels (e.g. 'neither') are
-    left out of those gaps. Treat instances as read-only: loaders cache and share them.
+    Parameters
+    ----------
+    name : short name of the city or study area (a bundled pack's name, or the user's label).
+    crs : the projected CRS (metres) of ``geometry``, as text (``EPSG:32618``).
+    frame : RangeIndex 0..M-1 with ``area_id`` (str, unique), ``name`` (str), ``group`` (str), ``area_m2``
+        (float) and the attributes of the areas file (those used for groups among them).
+    geometry : object array of shapely (Multi)Polygons in ``crs``.
+    group_pair : the two groups compared by two-group gaps; every group is measured on its own too.
+    group_rule, group_description : the rule's name and how the groups were defined, in plain words.
+    group_columns : the attributes the rule used.
+    display_name : the name to print (default: ``name`` title-cased).
+    crs_reason : why ``crs`` was used (the file's own, named in the scenario, estimated UTM zone).
+    notes : what reading the areas repaired or found (invalid geometries, overlaps, empty areas).
+
+    Treat instances as read-only: loaders cache and share them.
+
+    Examples
+    --------
+    >>> from fairpatrol.data import load_areas
+    >>> areas = load_areas("chicago")
+    >>> areas.n, areas.group_pair
+    (77, ('Protected', 'Unprotected'))
+    >>> areas.group_names
+    ['Protected', 'Unprotected']
     """
 
-    city: str
+    name: str
     crs: str
     frame: pd.DataFrame
     geometry: np.ndarray
     group_pair: tuple[str, str]
     group_rule: str = ""
+    group_description: str = ""
+    group_columns: tuple[str, ...] = ()
+    display_name: str = ""
+    crs_reason: str = ""
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def n(self) -> int:
         """Number of areas M."""
         return len(self.frame)
+
+    @property
+    def city(self) -> str:
+        """The study area's name (older name of :attr:`name`)."""
+        return self.name
+
+    @property
+    def title(self) -> str:
+        """The name to print."""
+        return self.display_name or self.name.title()
 
     @property
     def ids(self) -> np.ndarray:
@@ -61,6 +103,29 @@ class Areas:
         return self.frame["group"].to_numpy(dtype=object).astype(str)
 
     @functools.cached_property
+    def group_names(self) -> list[str]:
+        """Every group once: the pair first, then the others by number of areas (largest first)."""
+        from fairpatrol.data.groups import group_order
+
+        return group_order(self.groups, self.group_pair)
+
+    @functools.cached_property
+    def group_index(self) -> np.ndarray:
+        """Index of each area's group in :attr:`group_names` (int64)."""
+        lookup = {g: i for i, g in enumerate(self.group_names)}
+        return np.array([lookup[g] for g in self.groups], dtype=np.int64)
+
+    def group_counts(self) -> dict[str, int]:
+        """Number of areas per group, in :attr:`group_names` order."""
+        counts = np.bincount(self.group_index, minlength=len(self.group_names))
+        return {g: int(c) for g, c in zip(self.group_names, counts, strict=True)}
+
+    def group_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Boolean masks of the areas in ``group_pair[0]`` and ``group_pair[1]``."""
+        g = self.groups
+        return g == self.group_pair[0], g == self.group_pair[1]
+
+    @functools.cached_property
     def centroids(self) -> tuple[np.ndarray, np.ndarray]:
         """Centroid coordinates (x, y) in ``crs`` metres."""
         c = shapely.centroid(self.geometry)
@@ -75,11 +140,6 @@ class Areas:
     def _id_index(self) -> dict[str, int]:
         return {a: i for i, a in enumerate(self.ids)}
 
-    def group_masks(self) -> tuple[np.ndarray, np.ndarray]:
-        """Boolean masks of the areas in ``group_pair[0]`` and ``group_pair[1]``."""
-        g = self.groups
-        return g == self.group_pair[0], g == self.group_pair[1]
-
     def index_of(self, area_ids: Iterable[object], source: str | None = None) -> np.ndarray:
         """Row indices (int64) of ``area_ids``; raises :class:`DataError` naming the unknown ids."""
         keys = [str(a) for a in area_ids]
@@ -90,7 +150,7 @@ class Areas:
             unknown = list(dict.fromkeys(keys[i] for i in bad))
             shown = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
             raise DataError(
-                f"{len(unknown)} unknown area id(s) for {self.city}: {shown}",
+                f"{len(unknown)} unknown area id(s) for {self.name}: {shown}",
                 source=source,
                 field="area_id",
                 row=int(bad[0]) + 1,
@@ -102,57 +162,141 @@ class Areas:
         tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
         return shapely.transform(self.geometry, lambda x, y: tr.transform(x, y), interleaved=False)
 
+    def summary(self) -> dict[str, Any]:
+        """What a results config records about the areas and groups."""
+        counts = self.group_counts()
+        return {
+            "name": self.name,
+            "areas": self.n,
+            "crs": self.crs,
+            "crs_reason": self.crs_reason,
+            "rule": self.group_rule,
+            "description": self.group_description,
+            "attributes": list(self.group_columns),
+            "group_1": self.group_pair[0],
+            "group_2": self.group_pair[1],
+            "group_1_areas": counts.get(self.group_pair[0], 0),
+            "group_2_areas": counts.get(self.group_pair[1], 0),
+            "areas_per_group": counts,
+            "notes": list(self.notes),
+        }
 
-def _read_parquet(name: str) -> pd.DataFrame:
-    with files("fairpatrol.datasets").joinpath(name).open("rb") as fh:
-        return pd.read_parquet(fh)
+    # -- GeoParquet ----------------------------------------------------------------------------------------
+    def _metadata(self) -> dict[str, Any]:
+        return {
+            "kind": "areas",
+            "name": self.name,
+            "display_name": self.display_name,
+            "crs": self.crs,
+            "crs_reason": self.crs_reason,
+            "group_pair": list(self.group_pair),
+            "group_rule": self.group_rule,
+            "group_description": self.group_description,
+            "group_columns": list(self.group_columns),
+            "notes": list(self.notes),
+        }
+
+    def to_geodataframe(self):
+        """The areas as a GeoDataFrame (attributes and geometry in ``crs``)."""
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame(self.frame.copy(), geometry=np.asarray(self.geometry), crs=self.crs)
+
+    def to_arrow(self):
+        """The areas as a pyarrow Table with GeoParquet ('geo') and ``fairpatrol`` metadata."""
+        gdf = self.to_geodataframe()
+        for col in gdf.columns:  # mixed object columns (e.g. ids read as numbers and text) as text
+            if col != "geometry" and gdf[col].dtype == object:
+                gdf[col] = gdf[col].map(lambda v: None if v is None or v is pd.NA else str(v))
+        table = _arrow_table(gdf)
+        meta = dict(table.schema.metadata or {})
+        meta[META_KEY] = json.dumps(self._metadata(), ensure_ascii=False).encode("utf-8")
+        return table.replace_schema_metadata(meta)
+
+    def write_parquet(self, path: str | Path) -> Path:
+        """Write ``path`` as GeoParquet, with this object's fields in the file's ``fairpatrol`` metadata."""
+        import pyarrow.parquet as pq
+
+        pq.write_table(self.to_arrow(), path, compression="zstd")
+        return Path(path)
 
 
-def _check_city(city: str) -> str:
-    key = str(city).strip().lower().replace("á", "a")
-    if key not in CITIES:
-        raise DataError(f"unknown city {city!r}; expected one of {list(CITIES)}", field="city")
-    return key
+def _arrow_table(gdf):
+    """A GeoDataFrame as a pyarrow Table with GeoParquet ('geo') metadata."""
+    try:
+        from geopandas.io.arrow import _geopandas_to_arrow
+    except ImportError:  # pragma: no cover - a GeoPandas without it: write and read back
+        import io
+
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        gdf.to_parquet(buffer, index=False)
+        buffer.seek(0)
+        return pq.read_table(buffer)
+    return _geopandas_to_arrow(gdf, index=False)
+
+
+def read_areas_parquet(path: str | Path) -> Areas:
+    """The :class:`Areas` (or grid) written by :meth:`Areas.write_parquet` into a results directory."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    try:
+        meta_raw = (pq.read_schema(p).metadata or {}).get(META_KEY)
+        gdf = gpd.read_parquet(p)
+    except (OSError, ValueError) as err:
+        raise DataError(f"cannot read the areas: {err}".splitlines()[0], source=str(p)) from None
+    if meta_raw is None:
+        raise DataError("not an areas file written by fairpatrol (no 'fairpatrol' metadata)", source=str(p))
+    meta = json.loads(meta_raw)
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
+    for col in ("area_id", "name", "group"):
+        frame[col] = frame[col].astype(str).astype(object)
+    frame["area_m2"] = frame["area_m2"].astype(float)
+    geometry = np.asarray(gdf.geometry.array, dtype=object)
+    geometry.flags.writeable = False
+    fields = {
+        "name": meta.get("name", ""),
+        "crs": meta.get("crs", ""),
+        "frame": frame,
+        "geometry": geometry,
+        "group_pair": tuple(meta.get("group_pair", ("", ""))),
+        "group_rule": meta.get("group_rule", ""),
+        "group_description": meta.get("group_description", ""),
+        "group_columns": tuple(meta.get("group_columns", ())),
+        "display_name": meta.get("display_name", ""),
+        "crs_reason": meta.get("crs_reason", ""),
+        "notes": tuple(meta.get("notes", ())),
+    }
+    if meta.get("kind") == "grid":
+        from fairpatrol.grid.cells import grid_from_metadata
+
+        return grid_from_metadata(fields, meta)
+    return Areas(**fields)
 
 
 @functools.lru_cache(maxsize=16)
-def load_areas(city: str, *, group_rule: str | None = None) -> Areas:
-    """Load the bundled areas of ``city`` ('baltimore', 'chicago' or 'bogota').
+def load_areas(
+    city: str, *, group_rule: str | None = None, group_pair: tuple[str, str] | None = None
+) -> Areas:
+    """The areas of the bundled city pack ``city`` (``fairpatrol datasets`` lists them).
 
-    Group rules:
+    ``group_rule`` picks one of the pack's group rules (default: the pack's default), ``group_pair`` the
+    two groups compared (default: the rule's pair). The packs' rules (``fairpatrol/cities/*.yaml``):
 
-    * Baltimore ``'plurality'`` (the only one): 'Black' if Black residents (2010 Census) outnumber both
-      White residents and all others together (o = t − b − w), 'White' likewise, else 'neither'
-      (168 / 85 / 3). Pair ("Black", "White").
-    * Chicago ``'mean'`` (default, SPEC §2): 'Protected' if per-capita income ≤ the unweighted mean over the
-      77 areas (50 / 27); ``'median'``: ≤ the median 21,323, the paper's data (39 / 38, equals
-      ``protected_alejo``). Pair ("Protected", "Unprotected").
-    * Bogotá ``'alejo'``: the paper's localidad groups; the 4 localidades without one are 'neither'.
+    * Baltimore ``'plurality'``: 'Black' if Black residents (2010 Census) outnumber both White residents
+      and all others together, 'White' likewise, else 'neither' (168 / 85 / 3). Pair (Black, White).
+    * Chicago ``'mean'`` (default): 'Protected' if per-capita income ≤ the unweighted mean over the 77 areas
+      (50 / 27); ``'median'``: ≤ the median 21,323, the PF/RAF paper's data (39 / 38).
+    * Bogotá ``'alejo'``: the PF/RAF paper's localidad groups; the 4 localidades without one are 'neither'.
+
+    Examples
+    --------
+    >>> load_areas("baltimore").group_counts()
+    {'Black': 168, 'White': 85, 'neither': 3}
     """
-    key = _check_city(city)
-    rules = GROUP_RULES[key]
-    rule = rules[0] if group_rule is None else str(group_rule).strip().lower()
-    if rule not in rules:
-        raise DataError(
-            f"unknown group rule {group_rule!r} for {key}; expected one of {list(rules)}", field="group_rule"
-        )
-    raw = _read_parquet(f"{key}_areas.parquet")
-    geometry = shapely.from_wkb(raw.pop("geometry").to_numpy())
-    frame = raw.reset_index(drop=True)
-    frame["area_id"] = frame["area_id"].astype(str)
-    frame["name"] = frame["name"].astype(str)
-    if key == "chicago":
-        income = frame["per_capita_income"].to_numpy(float)
-        cut = income.mean() if rule == "mean" else float(np.median(income))
-        frame.insert(2, "group", np.where(income <= cut, "Protected", "Unprotected"))
-        pair = ("Protected", "Unprotected")
-    elif key == "bogota":
-        pair = ("Protected", "Unprotected")
-    else:
-        pair = ("Black", "White")
-    frame["group"] = frame["group"].astype(str)
-    frame["area_m2"] = frame["area_m2"].astype(float)
-    geometry.flags.writeable = False
-    return Areas(
-        city=key, crs=CITY_CRS[key], frame=frame, geometry=geometry, group_pair=pair, group_rule=rule
-    )
+    from fairpatrol.data.inputs import pack_areas
+
+    return pack_areas(city, group_rule=group_rule, group_pair=group_pair)

@@ -5,9 +5,11 @@ Tidy columns (``Incidents.frame``), sorted by ``time`` then ``incident_id`` with
 * ``incident_id`` (str, unique): the source's case number or ID when it has one, else built from the source
   row number (e.g. ``BAL-AA-000123``).
 * ``time`` (datetime64[ns], **naive local time as published**: Baltimore and Chicago clock times are kept
-  as printed; a trailing UTC offset such as ``+00`` in Open Baltimore exports is ignored by default, see
-  :func:`fairpatrol.data.readers.read_open_baltimore_part1`). Bogotá has dates only (time 00:00).
-* ``lon``, ``lat`` (WGS84 degrees), ``x``, ``y`` (metres in ``areas.crs``).
+  as printed; a trailing UTC offset such as ``+00`` in Open Baltimore exports is ignored (the layout's
+  ``offsets: ignore``); a scenario's ``incidents.timezone`` converts times written with a real offset, see
+  :mod:`fairpatrol.data.readers`). Bogotá has dates only (time 00:00).
+* ``lon``, ``lat`` (WGS84 degrees), ``x``, ``y`` (metres in ``areas.crs``; incidents given as x/y in
+  another CRS are transformed).
 * ``crime_type`` (str), ``area_id`` (str), ``area_idx`` (int64 index into ``areas``), ``source_area`` (the
   source's own area label, str or None, kept for comparison), ``assign`` ('within' / 'nearest').
 * Extra source columns such as ``crime_code`` or ``split`` are passed through.
@@ -24,34 +26,32 @@ Deduplication policy (SPEC §2: one policy for truth and training data):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from fairpatrol.data.areas import Areas, load_areas
-from fairpatrol.data.spatial import assign_areas, project
+from fairpatrol.data.cities import BundledIncidents, CityPack, bundled_incident_sets, data_dir
+from fairpatrol.data.spatial import assign_areas, project, transform
 from fairpatrol.errors import DataError
 
 DedupeOn = Literal["id", "fields", "none"]
 
-BUNDLED_INCIDENTS: dict[str, tuple[str, str]] = {
-    "baltimore-agg-assault": (
-        "baltimore",
-        "Open Baltimore aggravated assaults 2011-2023 in the 256 residential neighborhoods, a 40% random "
-        "sample (saminsemsar/Data_Analysis_Portfolio)",
-    ),
-    "chicago-theft": (
-        "chicago",
-        "Chicago Data Portal THEFT + MOTOR VEHICLE THEFT 2022-01-01..2023-10-11 (alejo2193 repository)",
-    ),
-    "bogota-theft": (
-        "bogota",
-        "Bogota thefts 2018-2021, day resolution, synthetic jittered points from 200 m cell counts "
-        "(alejo2193)",
-    ),
-}
+#: Share of located incidents outside every area above which cleaning warns (the error threshold is the
+#: caller's ``max_outside_share``, ``data.max_outside_share`` in a scenario).
+WARN_OUTSIDE_SHARE = 0.05
+
+
+def _bundled_index() -> dict[str, tuple[str, str]]:
+    return {name: (pack.name, inc.description) for name, (pack, inc) in bundled_incident_sets().items()}
+
+
+#: Bundled incident set name -> (city pack, description); declared in the packs (``fairpatrol/cities``).
+BUNDLED_INCIDENTS: dict[str, tuple[str, str]] = _bundled_index()
 
 TIDY_COLUMNS = [
     "incident_id",
@@ -82,7 +82,11 @@ class CleaningReport:
     nearest_assigned: int = 0
     within_assigned: int = 0
     kept: int = 0
+    layout: str = ""
+    time_zone: str = ""
+    coordinates: str = "WGS84 longitude/latitude"
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly dict."""
@@ -151,17 +155,21 @@ def clean_incidents(
     on_missing_coords: Literal["error", "drop"] = "error",
     on_bad_dates: Literal["error", "drop"] = "error",
     crime_types: list[str] | tuple[str, ...] | None = None,
+    crs: str | None = None,
+    max_outside_share: float = 1.0,
 ) -> Incidents:
     """Clean a raw incident frame into :class:`Incidents` (the single path for bundled and user files).
 
-    ``raw`` has ``time`` (datetime64, NaT = unparseable/missing), ``lon``, ``lat``, ``crime_type`` and
-    optionally ``incident_id`` (None when unknown), ``source_area``, ``row`` (1-based source data row, used
-    in messages) and extra columns. Steps, each counted in the report: crime-type filter, bad dates (error
-    unless ``on_bad_dates='drop'``), missing coordinates (error unless ``on_missing_coords='drop'``),
-    deduplication (see module docstring; ``dedupe_on='id'`` uses ``incident_id`` where present and
-    ``dedupe_fields`` for rows without one, ``'fields'`` always uses ``dedupe_fields``, ``'none'`` keeps
-    every row), spatial join (points farther than ``tolerance_m`` from every area are dropped; if all are,
-    the CRS or lat/lon order is likely wrong and a :class:`DataError` is raised).
+    ``raw`` has ``time`` (datetime64, NaT = unparseable/missing), ``lon``/``lat`` (WGS84 degrees) or
+    ``x``/``y`` in ``crs``, ``crime_type`` and optionally ``incident_id`` (None when unknown),
+    ``source_area``, ``row`` (1-based source data row, used in messages) and extra columns. Steps, each
+    counted in the report: crime-type filter (an error when nothing matches), bad dates (error unless
+    ``on_bad_dates='drop'``), dates after today (an error: a wrong format or year), missing coordinates
+    (error unless ``on_missing_coords='drop'``), deduplication (see module docstring; ``dedupe_on='id'`` uses
+    ``incident_id`` where present and ``dedupe_fields`` for rows without one, ``'fields'`` always uses
+    ``dedupe_fields``, ``'none'`` keeps every row), spatial join (points farther than ``tolerance_m`` from
+    every area are dropped; a warning above :data:`WARN_OUTSIDE_SHARE` of them, a :class:`DataError` above
+    ``max_outside_share`` — most often a wrong CRS or swapped latitude/longitude).
     """
     report = CleaningReport(source=source, rows_read=len(raw))
     if len(raw) == 0:
@@ -173,27 +181,39 @@ def clean_incidents(
         df["incident_id"] = None
     if "source_area" not in df:
         df["source_area"] = None
-    for col in ("time", "lon", "lat", "crime_type"):
+    projected = {"x", "y"} <= set(df.columns) and not {"lon", "lat"} <= set(df.columns)
+    coords = ("x", "y") if projected else ("lon", "lat")
+    if projected and crs is None:
+        raise DataError("x/y coordinates need their CRS", source=source, field="crs")
+    for col in ("time", *coords, "crime_type"):
         if col not in df:
             raise DataError(f"missing required column; found {list(raw.columns)}", source=source, field=col)
+    if projected:
+        report.coordinates = f"x/y in {crs}"
     rows = df["row"].to_numpy()
 
     if crime_types is not None:
         wanted = {str(t).strip().upper() for t in crime_types}
-        keep = df["crime_type"].astype(str).str.upper().isin(wanted).to_numpy()
+        types = df["crime_type"].astype(str).str.upper()
+        keep = types.isin(wanted).to_numpy()
         if "crime_code" in df:
             keep = keep | df["crime_code"].astype(str).str.upper().isin(wanted).to_numpy()
         report.type_filtered = int((~keep).sum())
+        if not keep.any():
+            common = ", ".join(repr(t) for t in types.value_counts().index[:5])
+            raise DataError(
+                f"no row of crime type(s) {sorted(wanted)} (the most common types are {common})",
+                source=source,
+                field="crime_types",
+            )
         df = df.loc[keep]
         rows = df["row"].to_numpy()
-        if len(df) == 0:
-            raise DataError(f"no rows of crime type(s) {sorted(wanted)}", source=source, field="crime_type")
 
     bad = df["time"].isna().to_numpy()
     if bad.any():
         if on_bad_dates != "drop":
             raise DataError(
-                f"missing date ({int(bad.sum())} such rows; on_bad_dates='drop' drops them)",
+                f"missing date ({int(bad.sum())} such rows; on_bad_dates: drop drops them)",
                 source=source,
                 field="time",
                 row=_first_bad(bad, rows),
@@ -201,22 +221,32 @@ def clean_incidents(
         report.bad_dates = int(bad.sum())
         df = df.loc[~bad]
         rows = df["row"].to_numpy()
+    future = (df["time"] > pd.Timestamp(dt.date.today()) + pd.Timedelta(days=2)).to_numpy()
+    if future.any():
+        i = int(np.flatnonzero(future)[0])
+        raise DataError(
+            f"date in the future: {df['time'].iloc[i]:%Y-%m-%d} ({int(future.sum())} such rows; a wrong year "
+            "or day/month order?)",
+            source=source,
+            field="time",
+            row=int(rows[i]),
+        )
 
-    lon = pd.to_numeric(df["lon"]).to_numpy(float)
-    lat = pd.to_numeric(df["lat"]).to_numpy(float)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    a = pd.to_numeric(df[coords[0]]).to_numpy(float)
+    b = pd.to_numeric(df[coords[1]]).to_numpy(float)
+    bad = ~(np.isfinite(a) & np.isfinite(b))
     if bad.any():
         if on_missing_coords != "drop":
             raise DataError(
                 f"missing/NaN coordinate ({int(bad.sum())} of {len(df)} rows; "
-                "on_missing_coords='drop' drops them)",
+                "on_missing_coords: drop drops them)",
                 source=source,
-                field="lat/lon",
+                field="/".join(coords[::-1]) if not projected else "x/y",
                 row=_first_bad(bad, rows),
             )
         report.nan_coordinates = int(bad.sum())
         df = df.loc[~bad]
-        lon, lat = lon[~bad], lat[~bad]
+        a, b = a[~bad], b[~bad]
 
     if dedupe and dedupe_on != "none":
         keys = [c for c in dedupe_fields if c in df]
@@ -228,17 +258,39 @@ def clean_incidents(
             dup[~has_id] = df.loc[~has_id, keys].duplicated().to_numpy()
         report.duplicates_dropped = int(dup.sum())
         df = df.loc[~dup]
-        lon, lat = lon[~dup], lat[~dup]
+        a, b = a[~dup], b[~dup]
 
-    x, y = project(lon, lat, areas.crs)
+    if projected:
+        x, y = transform(a, b, str(crs), areas.crs)
+        lon, lat = transform(a, b, str(crs), "EPSG:4326")
+    else:
+        lon, lat = a, b
+        x, y = project(lon, lat, areas.crs)
     idx, how = assign_areas(x, y, areas, tolerance_m=tolerance_m)
     outside = idx < 0
+    share = float(outside.mean()) if len(outside) else 0.0
+    hint = (
+        "likely wrong CRS (lat/lon must be WGS84 degrees; x/y need incidents.crs) or swapped latitude/"
+        "longitude, or incidents of another place"
+    )
     if outside.all():
         raise DataError(
-            f"all {len(df)} points are outside {areas.city} (> {tolerance_m:g} m from every area): "
-            "likely wrong CRS (coordinates must be WGS84 degrees) or swapped latitude/longitude",
+            f"all {len(df)} points are outside {areas.title} (> {tolerance_m:g} m from every area): {hint}",
             source=source,
-            field="lat/lon",
+            field="/".join(coords[::-1]) if not projected else "x/y",
+        )
+    if share > max_outside_share:
+        raise DataError(
+            f"{outside.sum():,} of {len(df):,} points ({share:.0%}) are outside {areas.title} (> "
+            f"{tolerance_m:g} m from every area), more than data.max_outside_share = {max_outside_share:g}: "
+            f"{hint}; raise data.max_outside_share to accept it",
+            source=source,
+            field="/".join(coords[::-1]) if not projected else "x/y",
+        )
+    if share > WARN_OUTSIDE_SHARE:
+        report.warnings.append(
+            f"{outside.sum():,} of {len(df):,} incidents ({share:.0%}) fall outside every area and were "
+            "dropped"
         )
     report.outside_dropped = int(outside.sum())
     report.nearest_assigned = int((how == "nearest").sum())
@@ -246,6 +298,7 @@ def clean_incidents(
     keep = ~outside
 
     out = df.loc[keep].copy()
+    out = out.drop(columns=[c for c in ("x", "y") if c in out.columns])
     out["lon"], out["lat"], out["x"], out["y"] = lon[keep], lat[keep], x[keep], y[keep]
     out["area_idx"] = idx[keep]
     out["area_id"] = areas.ids[idx[keep]]
@@ -271,56 +324,67 @@ def clean_incidents(
     return Incidents(frame=out, areas=areas, report=report)
 
 
-def _bundled(name: str) -> pd.DataFrame:
-    from fairpatrol.data.areas import _read_parquet
+def read_incidents(
+    path: Path,
+    layout_name: str,
+    layout,
+    areas: Areas,
+    *,
+    source: str,
+    id_prefix: str,
+    dedupe_on: DedupeOn = "id",
+    dedupe_fields: tuple[str, ...] | None = None,
+    dedupe: bool = True,
+    timezone: str | None = None,
+    crs: str | None = None,
+    default_crime_type: str = "unspecified",
+    tolerance_m: float = 250.0,
+    crime_types: list[str] | tuple[str, ...] | None = None,
+    on_missing_coords: Literal["error", "drop"] = "error",
+    on_bad_dates: Literal["error", "drop"] = "error",
+    max_outside_share: float = 1.0,
+) -> Incidents:
+    """Read an incident table through ``layout`` and clean it (the path of bundled and user files alike)."""
+    from fairpatrol.data.readers import read_incident_table
 
-    return _read_parquet(name)
-
-
-def _raw_bundled(name: str) -> tuple[pd.DataFrame, str, DedupeOn]:
-    if name == "baltimore-agg-assault":
-        src = _bundled("baltimore_agg_assault.parquet")
-        raw = pd.DataFrame(
-            {
-                "incident_id": None,
-                "time": src["CrimeDateTime"],
-                "lon": src["Longitude"],
-                "lat": src["Latitude"],
-                "crime_type": src["description"].astype(str),
-                "crime_code": src["crimecode"].astype(str),
-                "source_area": src["Neighborhood"].astype(str),
-            }
-        )
-        return raw, "BAL-AA", "fields"
-    if name == "chicago-theft":
-        src = _bundled("chicago_thefts.parquet")
-        area = src["area_num"]
-        raw = pd.DataFrame(
-            {
-                "incident_id": None,
-                "time": src["time"],
-                "lon": src["longitude"],
-                "lat": src["latitude"],
-                "crime_type": "THEFT",
-                "source_area": area.astype(object)
-                .where(area.notna(), None)
-                .map(lambda v: None if v is None else str(int(v))),
-                "split": src["split"].astype(str),
-            }
-        )
-        return raw, "CHI-TH", "none"
-    src = _bundled("bogota_thefts.parquet")
-    raw = pd.DataFrame(
-        {
-            "incident_id": None,
-            "time": src["date"],
-            "lon": src["lon"],
-            "lat": src["lat"],
-            "crime_type": "THEFT",
-            "source_area": src["LocCodigo"].astype(str),
-        }
+    raw, info = read_incident_table(
+        path,
+        layout,
+        source=source,
+        timezone=timezone,
+        on_bad_dates=on_bad_dates,
+        default_crime_type=default_crime_type,
     )
-    return raw, "BOG-TH", "none"
+    inc = clean_incidents(
+        raw,
+        areas,
+        source=source,
+        id_prefix=id_prefix,
+        tolerance_m=tolerance_m,
+        dedupe=dedupe,
+        dedupe_on=dedupe_on,
+        dedupe_fields=tuple(dedupe_fields)
+        if dedupe_fields
+        else ("time", "lon", "lat", "crime_type", "crime_code"),
+        on_missing_coords=on_missing_coords,
+        on_bad_dates=on_bad_dates,
+        crime_types=crime_types,
+        crs=crs,
+        max_outside_share=max_outside_share,
+    )
+    inc.report.layout = layout_name
+    inc.report.time_zone = info.zone
+    return inc
+
+
+def bundled_set(name: str) -> tuple[CityPack, BundledIncidents]:
+    """A bundled incident set and its pack; a one-line error naming the known sets otherwise."""
+    sets = bundled_incident_sets()
+    if name not in sets:
+        raise DataError(
+            f"unknown bundled incident set {name!r}; expected one of {list(sets)}", field="incidents"
+        )
+    return sets[name]
 
 
 def load_incidents(
@@ -329,31 +393,79 @@ def load_incidents(
     areas: Areas | None = None,
     tolerance_m: float = 250.0,
     dedupe: bool = True,
+    crime_types: list[str] | tuple[str, ...] | None = None,
+    max_outside_share: float = 1.0,
 ) -> Incidents:
-    """Load a bundled incident set (see ``BUNDLED_INCIDENTS``) joined to its city's areas.
+    """Load a bundled incident set (``fairpatrol datasets`` lists them) joined to ``areas``.
 
-    ``areas`` defaults to ``load_areas(city)``; pass one to use another group rule. The dedup policy is the
-    module docstring's; ``dedupe=False`` keeps repeated rows (Baltimore: one per victim).
+    ``areas`` defaults to the set's city areas; any areas of the same place work (another group rule, your
+    own polygons, a grid). The deduplication policy is the pack's (module docstring); ``dedupe=False``
+    keeps repeated rows (Baltimore: one per victim).
+
+    Examples
+    --------
+    >>> inc = load_incidents("chicago-theft")
+    >>> inc.report.kept, inc.report.outside_dropped
+    (140099, 2)
     """
-    if name not in BUNDLED_INCIDENTS:
-        raise DataError(
-            f"unknown bundled incident set {name!r}; expected one of {list(BUNDLED_INCIDENTS)}",
-            field="name",
-        )
-    city = BUNDLED_INCIDENTS[name][0]
-    if areas is None:
-        areas = load_areas(city)
-    elif areas.city != city:
-        raise DataError(f"{name} is in {city} but areas are of {areas.city}", source=name, field="areas")
-    raw, prefix, dedupe_on = _raw_bundled(name)
-    raw["row"] = np.arange(1, len(raw) + 1)
-    return clean_incidents(
-        raw,
-        areas,
+    pack, spec = bundled_set(name)
+    from fairpatrol.data.readers import get_layout
+
+    layout = spec.layout if not isinstance(spec.layout, str) else get_layout(spec.layout)
+    layout_name = spec.layout if isinstance(spec.layout, str) else f"{name} (bundled)"
+    return read_incidents(
+        data_dir() / spec.file,
+        layout_name,
+        layout,
+        areas if areas is not None else load_areas(pack.name),
         source=name,
-        id_prefix=prefix,
-        tolerance_m=tolerance_m,
+        id_prefix=spec.id_prefix,
+        dedupe_on=spec.dedupe,
+        dedupe_fields=tuple(spec.dedupe_fields) if spec.dedupe_fields else None,
         dedupe=dedupe,
-        dedupe_on=dedupe_on,
-        dedupe_fields=("time", "lon", "lat", "crime_code"),
+        timezone=pack.timezone,
+        default_crime_type=spec.default_crime_type,
+        tolerance_m=tolerance_m,
+        crime_types=crime_types,
+        max_outside_share=max_outside_share,
+    )
+
+
+def load_incident_file(
+    path: str | Path,
+    *,
+    areas: Areas,
+    format: str = "auto",
+    crime_types: list[str] | tuple[str, ...] | None = None,
+    tolerance_m: float = 250.0,
+    dedupe: bool = True,
+    on_missing_coords: Literal["error", "drop"] = "error",
+    on_bad_dates: Literal["error", "drop"] = "error",
+    source: str | None = None,
+) -> Incidents:
+    """Read a user's incident file in a recognised layout (``format``: auto, table or an export layout of
+    a city pack, see :func:`fairpatrol.data.readers.layout_names`), clean it and join it to ``areas``.
+
+    For a column mapping, time zone or x/y coordinates use :func:`fairpatrol.data.inputs.load_data` with a
+    scenario's ``data`` section. ``crime_types`` keeps rows whose crime type or code is listed,
+    case-insensitively. Deduplication is on the id where present, else on (time, coordinates, crime type,
+    crime code); ``dedupe=False`` keeps every row.
+    """
+    from fairpatrol.data.readers import get_layout, sniff_layout
+
+    path = Path(path)
+    src = source or path.name
+    name = sniff_layout(path, src) if format == "auto" else format
+    return read_incidents(
+        path,
+        name,
+        get_layout(name),
+        areas,
+        source=src,
+        id_prefix=path.stem.upper()[:12] or "INC",
+        dedupe=dedupe,
+        tolerance_m=tolerance_m,
+        crime_types=crime_types,
+        on_missing_coords=on_missing_coords,
+        on_bad_dates=on_bad_dates,
     )

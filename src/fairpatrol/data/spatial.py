@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from pyproj import Transformer
 
-from fairpatrol.data.areas import Areas
+if TYPE_CHECKING:
+    from fairpatrol.data.areas import Areas
 
 
 @functools.lru_cache(maxsize=16)
 def _transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transform(x: np.ndarray, y: np.ndarray, src: str, dst: str) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates ``x``/``y`` in ``src`` (lon/lat order for geographic CRSs) as float arrays in ``dst``."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if src == dst:
+        return x.copy(), y.copy()
+    u, v = _transformer(src, dst).transform(x, y)
+    return np.asarray(u, dtype=float), np.asarray(v, dtype=float)
 
 
 def project(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:

@@ -2,12 +2,13 @@
 
 Model (time in days, space in metres), for events (t_j, s_j) of a training window of length T:
 
-    λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω (t − t_i)} g(s − s_i),     μ(s) = (1/T) Σ_k q_k K_h(s − s_k)
+    λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω (t − t_i)} g(s − s_i)
 
-K_h is an isotropic Gaussian of fixed bandwidth h, so μ is a weighted kernel density scaled to a rate:
-its total is the background rate μ̄ = Σ_k q_k / T per day. g is either the isotropic Gaussian trigger
-φ_σ (``gaussian``) or the parent's grid cell, g = 1[cell(s) = cell(s_i)] / |cell| (``cell``, the grid
-ETAS of Mohler et al. 2015). This is the stochastic-declustering EM of Mohler et al. (2011, JASA 106:100),
+The background μ is computed by the caller at every event (:class:`fairpatrol.grid.models.SEPP`): a
+weighted Gaussian KDE μ(s_j) = (1/T) Σ_{k ≠ j} q_k K_h(s_j − s_k) (:func:`kde_background`, leaving the
+event itself out), or a constant rate per grid cell. g is either the isotropic Gaussian trigger φ_σ
+(``gaussian``) or the parent's grid cell, g = 1[cell(s) = cell(s_i)] / |cell| (``cell``, the grid ETAS of
+Mohler et al. 2015). This is the stochastic-declustering EM of Mohler et al. (2011, JASA 106:100),
 Zhuang, Ogata & Vere-Jones (2002): with λ_j = λ(s_j, t_j),
 
     E-step:  p_jj = μ(s_j) / λ_j,   p_ij = θ ω e^{−ω Δt_ij} g(Δs_ij) / λ_j
@@ -15,14 +16,13 @@ Zhuang, Ogata & Vere-Jones (2002): with λ_j = λ(s_j, t_j),
              q_j = p_jj (the background weights of μ, whose total Σ_j p_jj / T is μ̄).
 
 Truncation: a pair (i, j) enters only if 0 < t_j − t_i ≤ ``time_cutoff`` and |s_j − s_i| ≤
-``space_cutoff`` (``cell``: same cell), and the background sum at s_j only over events within
+``space_cutoff`` (``cell``: same cell), and the KDE background sum at s_j only over events within
 ``bg_cutoff`` bandwidths; both lists are built once per fit (:func:`neighbour_pairs`, a bucketed search)
 and every EM iteration is then O(pairs). The iteration is serial: at Chicago's 6-8 thousand events per
-30-day window it takes about 3 ms, less than the cost of waking a second thread on a shared machine, and
-its sums are then reproducible to the bit. Events with equal times cannot trigger each
-other (strictly earlier parents). The background sum includes the event itself (the KDE evaluated at its
-own point), which keeps every λ_j > 0; its weight q_j K_h(0) / T is small against the density of
-neighbours unless the event is isolated.
+30-day window it takes a few milliseconds, less than the cost of waking a second thread on a shared
+machine, and its sums are then reproducible to the bit. Events with equal times cannot trigger each
+other (strictly earlier parents; date-only events are placed within their day first). An event with
+neither background mass nor a parent in reach counts as background (q_j = 1).
 """
 
 from __future__ import annotations
@@ -161,16 +161,31 @@ def gaussian_weights(d2: np.ndarray, h: float) -> np.ndarray:
 
 
 @njit(cache=True)
+def kde_background(
+    q: np.ndarray, bg_ptr: np.ndarray, bg_idx: np.ndarray, bg_k: np.ndarray, span: float, out: np.ndarray
+) -> None:
+    """μ(s_j) = (1/T) Σ_{k ≠ j} q_k K_h(s_j − s_k) at every event, written to ``out`` (per m² per day).
+
+    Leave-one-out: the event's own kernel is left out. Included, its weight q_j K_h(0)/T lets every event
+    explain itself: at h = 250 m and T = 30 days it is about as large as the whole background density of
+    a city, and θ collapses to 0 (docs/grid.md, "SEPP").
+    """
+    for j in range(q.shape[0]):
+        b = 0.0
+        for e in range(bg_ptr[j], bg_ptr[j + 1]):
+            i = bg_idx[e]
+            if i != j:
+                b += q[i] * bg_k[e]
+        out[j] = b / span
+
+
+@njit(cache=True)
 def em_step(
     t: np.ndarray,
-    bg_ptr: np.ndarray,
-    bg_idx: np.ndarray,
-    bg_k: np.ndarray,
+    background: np.ndarray,
     tr_ptr: np.ndarray,
     tr_idx: np.ndarray,
     tr_d2: np.ndarray,
-    q: np.ndarray,
-    span: float,
     theta: float,
     omega: float,
     sigma: float,
@@ -180,7 +195,8 @@ def em_step(
 ) -> tuple[float, float, float, float]:
     """One E-step with the M-step sums: returns (Σ p_ij, Σ p_ij Δt, Σ p_ij |Δs|², Σ log λ_j).
 
-    The new background weights p_jj are written to ``q_out``.
+    ``background`` is μ(s_j) at every event (per m² per day); the new background probabilities p_jj are
+    written to ``q_out``.
     """
     n = t.shape[0]
     if gaussian:
@@ -194,10 +210,7 @@ def em_step(
     s_pd2 = 0.0
     loglik = 0.0
     for j in range(n):
-        b = 0.0
-        for e in range(bg_ptr[j], bg_ptr[j + 1]):
-            b += q[bg_idx[e]] * bg_k[e]
-        b /= span
+        b = background[j]
         s = 0.0
         sdt = 0.0
         sd2 = 0.0

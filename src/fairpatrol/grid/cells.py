@@ -7,9 +7,9 @@ the group of the mask area that covers most of it (``label_rule='majority'``, SP
 
 With these rules the grid reproduces the cell set of the bundled 1 km reference grids of the PF/RAF paper
 (:func:`load_reference_grid`; Chicago 710 cells, Bogotá 399 cells, identical positions). Their group
-labels are reproduced by ``label_rule='first'`` (the group of the lowest-numbered area touching the cell, an
-artefact of a first-match join) rather than by the majority rule; :func:`compare_with_reference` states the
-agreement of either.
+labels came from the first area, in the authors' file order, intersecting the square (not the majority
+rule; :mod:`fairpatrol.grid.reference`); ``label_rule='first'`` approximates that with fairpatrol's area
+order and :func:`compare_with_reference` states the agreement of either.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from importlib.resources import files
 from typing import Literal
 
 import numpy as np
@@ -30,58 +29,32 @@ from fairpatrol.errors import DataError
 MaskRule = Literal["auto", "all", "study"]
 LabelRule = Literal["majority", "first"]
 
-#: Bundled reference grids (see ``fairpatrol/datasets/README.md``).
-REFERENCE_GRIDS = {"chicago": "chicago_grid_1km.parquet", "bogota": "bogota_grid_1km.parquet"}
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Grid(Areas):
+    """The N cells of a grid masked to a city: an :class:`~fairpatrol.data.Areas` whose areas are squares.
 
-@dataclass(frozen=True, eq=False)
-class Grid:
-    """The N cells of a grid masked to a city, aligned row by row with ``frame`` and ``geometry``.
-
-    ``frame`` columns: ``cell_id`` (str ``"ix-iy"``), ``ix``, ``iy`` (lattice column and row from the
-    lower left), ``x``, ``y`` (square centre, metres), ``area_m2`` (part of the square inside the mask
-    areas), ``area_id`` (the mask area covering most of the square) and ``group`` (its label under
-    ``label_rule``). ``geometry`` holds the full squares. Treat instances as read-only.
+    Usable wherever areas are (the areas of ``fairpatrol run`` and of ``fairpatrol evaluate``). ``frame``
+    columns: ``area_id`` (the cell id ``"ix-iy"``), ``name``, ``group`` (the group of the covering area
+    under ``label_rule``), ``area_m2`` (part of the square inside the mask areas), ``ix``, ``iy`` (lattice
+    column and row from the lower left), ``x``, ``y`` (square centre, metres), ``parent_id`` and
+    ``parent_name`` (the mask area covering most of the square). ``geometry`` holds the full squares.
+    Treat instances as read-only.
     """
 
-    city: str
-    crs: str
     cell_size: float
     x0: float
     y0: float
     nx: int
     ny: int
-    frame: pd.DataFrame
-    geometry: np.ndarray
-    group_pair: tuple[str, str]
     mask_geometry: np.ndarray = field(repr=False)
     mask_groups: np.ndarray = field(repr=False)
     label_rule: str = "majority"
 
     @property
-    def n(self) -> int:
-        """Number of cells N."""
-        return len(self.frame)
-
-    @property
-    def ids(self) -> np.ndarray:
-        """Cell ids (str)."""
-        return self.frame["cell_id"].to_numpy(dtype=object).astype(str)
-
-    @property
-    def groups(self) -> np.ndarray:
-        """Group label of each cell."""
-        return self.frame["group"].to_numpy(dtype=object).astype(str)
-
-    @property
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         """Square centres (x, y) in metres."""
         return self.frame["x"].to_numpy(float), self.frame["y"].to_numpy(float)
-
-    def group_masks(self) -> tuple[np.ndarray, np.ndarray]:
-        """Boolean masks of the cells in ``group_pair[0]`` and ``group_pair[1]``."""
-        g = self.groups
-        return g == self.group_pair[0], g == self.group_pair[1]
 
     @functools.cached_property
     def _lattice_to_cell(self) -> np.ndarray:
@@ -121,11 +94,11 @@ class Grid:
         return shapely.union_all(self.mask_geometry[self.mask_groups == group])
 
     def summary(self) -> dict[str, object]:
-        """Counts per group, for configs and reports."""
+        """Counts per group and the lattice, for configs and reports."""
         counts = self.frame["group"].value_counts()
         return {
-            "city": self.city,
-            "crs": self.crs,
+            **Areas.summary(self),
+            "city": self.name,
             "cell_size_m": self.cell_size,
             "origin": [round(self.x0, 3), round(self.y0, 3)],
             "lattice": [self.nx, self.ny],
@@ -133,6 +106,38 @@ class Grid:
             "label_rule": self.label_rule,
             "cells_per_group": {str(k): int(v) for k, v in counts.items()},
         }
+
+    def _metadata(self) -> dict[str, object]:
+        return {
+            **Areas._metadata(self),
+            "kind": "grid",
+            "cell_size": self.cell_size,
+            "x0": self.x0,
+            "y0": self.y0,
+            "nx": self.nx,
+            "ny": self.ny,
+            "label_rule": self.label_rule,
+        }
+
+
+def grid_from_metadata(fields: dict[str, object], meta: dict[str, object]) -> Grid:
+    """A :class:`Grid` read back from ``areas.parquet`` (the mask outlines are the cells' union by group)."""
+    frame = fields["frame"]
+    geometry = fields["geometry"]
+    groups = frame["group"].to_numpy(dtype=object).astype(str)  # type: ignore[union-attr]
+    names = np.array(sorted(set(groups)), dtype=object)
+    outlines = np.array([shapely.union_all(geometry[groups == g]) for g in names], dtype=object)  # type: ignore[index]
+    return Grid(
+        **fields,  # type: ignore[arg-type]
+        cell_size=float(meta["cell_size"]),  # type: ignore[arg-type]
+        x0=float(meta["x0"]),  # type: ignore[arg-type]
+        y0=float(meta["y0"]),  # type: ignore[arg-type]
+        nx=int(meta["nx"]),  # type: ignore[call-overload]
+        ny=int(meta["ny"]),  # type: ignore[call-overload]
+        mask_geometry=outlines,
+        mask_groups=names.astype(str),
+        label_rule=str(meta.get("label_rule", "majority")),
+    )
 
 
 def mask_areas(areas: Areas, mask: MaskRule = "auto") -> np.ndarray:
@@ -148,7 +153,7 @@ def mask_areas(areas: Areas, mask: MaskRule = "auto") -> np.ndarray:
         return np.ones(areas.n, dtype=bool)
     if mask == "study":
         if not has_flag:
-            raise DataError(f"{areas.city} areas have no 'in_study_area' flag", field="grid.mask")
+            raise DataError(f"the {areas.title} areas have no 'in_study_area' flag", field="grid.mask")
         return areas.frame["in_study_area"].to_numpy(dtype=bool)
     raise DataError(f"unknown mask rule {mask!r}; expected auto, all or study", field="grid.mask")
 
@@ -160,6 +165,7 @@ def build_grid(
     mask: MaskRule = "auto",
     label_rule: LabelRule = "majority",
     origin: tuple[float, float] | None = None,
+    group_pair: tuple[str, str] | None = None,
 ) -> Grid:
     """Cut the mask areas of ``areas`` into ``cell_size`` squares (metres) and label each cell.
 
@@ -168,6 +174,14 @@ def build_grid(
     A square is kept when it overlaps the mask areas by a positive area. ``label_rule='majority'``: the
     group of the mask area with the largest overlap (SPEC §2); ``'first'``: the group of the lowest-index
     mask area touching the square (reproduces the reference grids' labels, see module docstring).
+    ``group_pair`` defaults to the areas' pair when both groups hold cells, else the two largest groups.
+
+    Examples
+    --------
+    >>> from fairpatrol.data import load_areas
+    >>> grid = build_grid(load_areas("chicago"), 1000.0)
+    >>> grid.n, grid.group_pair, grid.ids[0]
+    (710, ('Protected', 'Unprotected'), '0-16')
     """
     if not (math.isfinite(cell_size) and cell_size > 0):
         raise DataError(f"cell size must be a positive number of metres, got {cell_size}", field="cell_size")
@@ -206,32 +220,51 @@ def build_grid(
     owner[box_sorted[first]] = poly_idx[order][first]
     cells = np.flatnonzero(owner >= 0)
     if cells.size == 0:
-        raise DataError(f"no {cell_size:g} m cell overlaps the {areas.city} areas", field="cell_size")
+        raise DataError(f"no {cell_size:g} m cell overlaps the {areas.title} areas", field="cell_size")
+    names = areas.names[keep]
+    cell_ids = np.array([f"{a}-{b}" for a, b in zip(ix[cells], iy[cells], strict=True)], dtype=object)
+    parent = owner[cells]
     frame = pd.DataFrame(
         {
-            "cell_id": [f"{a}-{b}" for a, b in zip(ix[cells], iy[cells], strict=True)],
+            "area_id": cell_ids,
+            "name": [f"cell {c} ({n})" for c, n in zip(cell_ids, names[parent], strict=True)],
+            "group": groups[parent].astype(object),
+            "area_m2": inside[cells],
             "ix": ix[cells].astype(np.int64),
             "iy": iy[cells].astype(np.int64),
             "x": x0 + (ix[cells] + 0.5) * cell_size,
             "y": y0 + (iy[cells] + 0.5) * cell_size,
-            "area_m2": inside[cells],
-            "area_id": ids[owner[cells]],
-            "group": groups[owner[cells]],
+            "parent_id": ids[parent].astype(object),
+            "parent_name": names[parent].astype(object),
         }
     )
+    from fairpatrol.data.groups import choose_pair
+
+    labels = frame["group"].to_numpy(dtype=object).astype(str)
+    wanted = group_pair
+    if wanted is None and all(g in set(labels) for g in areas.group_pair):
+        wanted = areas.group_pair
     geometry = boxes[cells]
     geometry.flags.writeable = False
+    rule_words = "covering most of it" if label_rule == "majority" else "listed first among those touching it"
     return Grid(
-        city=areas.city,
+        name=areas.name,
         crs=areas.crs,
+        frame=frame,
+        geometry=geometry,
+        group_pair=choose_pair(labels, wanted, source=f"{cell_size:g} m grid"),
+        group_rule=areas.group_rule,
+        group_description=f"{cell_size:g} m square cells; each takes the group of the area {rule_words}. "
+        + areas.group_description,
+        group_columns=areas.group_columns,
+        display_name=areas.display_name,
+        crs_reason=areas.crs_reason,
+        notes=areas.notes,
         cell_size=float(cell_size),
         x0=x0,
         y0=y0,
         nx=int(nx),
         ny=int(ny),
-        frame=frame,
-        geometry=geometry,
-        group_pair=areas.group_pair,
         mask_geometry=geoms,
         mask_groups=groups,
         label_rule=label_rule,
@@ -271,18 +304,26 @@ def read_grid_geojson(path: str, city: str, crs: str) -> ReferenceGrid:
     return ReferenceGrid(city=city, crs=crs, geometry=geometry, regions=regions)
 
 
+def reference_grid_names() -> list[str]:
+    """The city packs that bundle a reference grid."""
+    from fairpatrol.data.cities import registry
+
+    return [name for name, pack in registry().items() if pack.reference_grid is not None]
+
+
 @functools.lru_cache(maxsize=4)
 def load_reference_grid(city: str) -> ReferenceGrid:
-    """The paper's 1 km grid of ``city`` ('chicago' or 'bogota'), bundled as Parquet (datasets/README.md)."""
-    from fairpatrol.data.areas import CITY_CRS
+    """The paper's 1 km grid of ``city`` bundled with its pack (datasets/README.md)."""
+    from fairpatrol.data.cities import data_dir, get_city, is_city
 
-    key = str(city).strip().lower().replace("á", "a")
-    if key not in REFERENCE_GRIDS:
-        raise DataError(f"no reference grid for {city!r}; bundled: {sorted(REFERENCE_GRIDS)}", field="city")
-    with files("fairpatrol.datasets").joinpath(REFERENCE_GRIDS[key]).open("rb") as fh:
-        raw = pd.read_parquet(fh)
+    pack = get_city(city) if is_city(city) else None
+    if pack is None or pack.reference_grid is None:
+        raise DataError(f"no reference grid for {city!r}; bundled: {reference_grid_names()}", field="city")
+    raw = pd.read_parquet(data_dir() / pack.reference_grid.file)
     geometry = shapely.from_wkb(raw["geometry"].to_numpy())
-    return ReferenceGrid(city=key, crs=CITY_CRS[key], geometry=geometry, regions=raw["regions"].to_numpy())
+    return ReferenceGrid(
+        city=pack.name, crs=pack.reference_grid.crs, geometry=geometry, regions=raw["regions"].to_numpy()
+    )
 
 
 @dataclass(frozen=True)

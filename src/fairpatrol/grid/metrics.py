@@ -21,6 +21,19 @@ R_c = counts_c / Σ counts. For a coverage k and a group g of n_g cells, the sel
   unlike the 1-D distance between the two lists of cell values used by the PF/RAF paper's code, which
   ignores where the mass lies (kept as :func:`emd_values_1d` for comparison only).
 
+Options that reproduce the PF/RAF authors' code (``fairpatrol.grid.config.MetricSettings``, docs/grid.md
+"Paper settings"); the defaults above are the paper's stated method:
+
+* ``selection='floor'``: G*_g has ``floor(k · n_g)`` cells (the authors' ``int(n * p)``), no cell at all
+  when that is 0 (the group's metrics are then NaN at that level);
+* ``rank_by=counts`` in :func:`prediction_benefit`: the authors' PF code passed the two maps in swapped
+  order, so G* holds the cells with the most *observed* crime (ties: lower cell index);
+* ``cap=True`` in :func:`precision`: the selection is cut to the number of the group's cells with a crime
+  that day (none that day: NaN), and a selected cell with zero forecast counts neither as a hit nor as a
+  miss;
+* ``gini_coefficient``: the Gini coefficient Σ_i Σ_j |f_i − f_j| / (2 n Σ f) the authors' code computes,
+  for two groups half the printed two-group formula, and the scale of the published Fig. 4.
+
 Days without crime: R is undefined, so PF benefits, Max-min, Gini, hit rate, PAI and the EMD are NaN on a
 day with no crime in the grid, and a group's EMD is NaN on a day with no crime in that group (nothing to
 move mass to); precision stays defined (0). NaN days are left out of the means and counted apart.
@@ -42,49 +55,80 @@ def shares(x: np.ndarray) -> np.ndarray:
         return np.where(ok, x / np.where(ok, total, 1.0), np.nan)
 
 
-def selection_sizes(n: int, coverages: np.ndarray) -> np.ndarray:
-    """Cells selected at each coverage fraction: ceil(k · n), at least 1 and at most n."""
+#: How many cells a coverage fraction k selects from n: ``ceil`` (at least one) or ``floor`` (maybe none).
+SELECTION_RULES = ("ceil", "floor")
+
+
+def selection_sizes(n: int, coverages: np.ndarray, rule: str = "ceil") -> np.ndarray:
+    """Cells selected at each coverage fraction: ceil(k · n) clipped to [1, n], or floor(k · n) (may be 0)."""
     k = np.asarray(coverages, dtype=np.float64)
     if n < 1:
         raise ValueError("a group needs at least one cell")
     if ((k <= 0) | (k > 1)).any():
         raise ValueError("coverage fractions must lie in (0, 1]")
-    return np.clip(np.ceil(k * n - 1e-9).astype(np.int64), 1, n)
+    if rule == "ceil":
+        return np.clip(np.ceil(k * n - 1e-9).astype(np.int64), 1, n)
+    if rule == "floor":
+        return np.clip(np.floor(k * n + 1e-9).astype(np.int64), 0, n)
+    raise ValueError(f"selection rule must be one of {SELECTION_RULES}, got {rule!r}")
 
 
-def _ranked(values: np.ndarray, pred: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """``values`` restricted to ``mask`` columns and sorted per row by decreasing ``pred`` (stable)."""
+def _ranked(
+    values: np.ndarray, pred: np.ndarray, mask: np.ndarray | None, rank_by: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
+    """``values`` restricted to ``mask`` columns and sorted per row by decreasing ``rank_by`` (default
+    ``pred``; stable: ties keep the lower cell index first)."""
     pred = np.atleast_2d(np.asarray(pred, dtype=np.float64))
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    if pred.shape != values.shape:
-        raise ValueError(f"shape mismatch: {pred.shape} vs {values.shape}")
+    key = pred if rank_by is None else np.atleast_2d(np.asarray(rank_by, dtype=np.float64))
+    if pred.shape != values.shape or key.shape != pred.shape:
+        raise ValueError(f"shape mismatch: {pred.shape} vs {values.shape} vs {key.shape}")
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != pred.shape[-1:]:
             raise ValueError(f"mask has {mask.shape[0]} cells, the maps {pred.shape[-1]}")
-        pred, values = pred[:, mask], values[:, mask]
-    order = np.argsort(-pred, axis=1, kind="stable")
-    return np.take_along_axis(values, order, axis=1), pred.shape[1]
+        key, values = key[:, mask], values[:, mask]
+    order = np.argsort(-key, axis=1, kind="stable")
+    return np.take_along_axis(values, order, axis=1), key.shape[1]
 
 
 def _top_mean(
-    values: np.ndarray, pred: np.ndarray, mask: np.ndarray | None, coverages: np.ndarray
+    values: np.ndarray,
+    pred: np.ndarray,
+    mask: np.ndarray | None,
+    coverages: np.ndarray,
+    rank_by: np.ndarray | None = None,
+    selection: str = "ceil",
 ) -> np.ndarray:
-    """Mean of ``values`` over the top-k cells by ``pred`` for every coverage k: days × K."""
-    ranked, n = _ranked(values, pred, mask)
-    sizes = selection_sizes(n, coverages)
-    return np.cumsum(ranked, axis=1)[:, sizes - 1] / sizes
+    """Mean of ``values`` over the top-k cells by ``rank_by`` (default ``pred``) for every coverage k:
+    days × K (NaN where k selects no cell)."""
+    ranked, n = _ranked(values, pred, mask, rank_by)
+    sizes = selection_sizes(n, coverages, selection)
+    total = np.cumsum(ranked, axis=1)[:, np.maximum(sizes, 1) - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sizes > 0, total / np.maximum(sizes, 1), np.nan)
 
 
 def prediction_benefit(
-    pred: np.ndarray, counts: np.ndarray, mask: np.ndarray | None, coverages: np.ndarray
+    pred: np.ndarray,
+    counts: np.ndarray,
+    mask: np.ndarray | None,
+    coverages: np.ndarray,
+    *,
+    rank_by: str = "forecast",
+    selection: str = "ceil",
 ) -> np.ndarray:
     """PF benefit f = mean_{c ∈ G*} |P_c − R_c| of the group ``mask`` at each coverage: days × K.
 
-    P and R are shares over *all* cells (not only the group's), as in source B.
+    P and R are shares over *all* cells (not only the group's), as in source B. G* is the group's top
+    cells by forecast (``rank_by='forecast'``, the paper's definition) or by observed crime
+    (``rank_by='observed'``, what the authors' code computed).
     """
+    if rank_by not in ("forecast", "observed"):
+        raise ValueError(f"rank_by must be 'forecast' or 'observed', got {rank_by!r}")
     gap = np.abs(shares(pred) - shares(counts))
-    return _top_mean(gap, pred, mask, coverages)
+    key = None if rank_by == "forecast" else counts
+    return _top_mean(gap, pred, mask, coverages, key, selection)
 
 
 def max_min(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
@@ -93,7 +137,7 @@ def max_min(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
 
 
 def gini_two(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
-    """Two-group Gini of benefits: |f1 − f2| / (f1 + f2), 0 when both are 0 (equal treatment)."""
+    """Two-group Gini of benefits as printed in source B: |f1 − f2| / (f1 + f2), 0 when both are 0."""
     f1 = np.asarray(f1, float)
     f2 = np.asarray(f2, float)
     total = f1 + f2
@@ -105,12 +149,42 @@ def gini_two(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
         )
 
 
+def gini_coefficient(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
+    """Gini coefficient of two benefits, Σ_i Σ_j |f_i − f_j| / (2 n Σ_i f_i) with n = 2: half of
+    :func:`gini_two`. What the PF/RAF authors' code computes (``gini_coeff``) and what their Fig. 4 plots."""
+    return 0.5 * gini_two(f1, f2)
+
+
 def precision(
-    pred: np.ndarray, counts: np.ndarray, mask: np.ndarray | None, coverages: np.ndarray
+    pred: np.ndarray,
+    counts: np.ndarray,
+    mask: np.ndarray | None,
+    coverages: np.ndarray,
+    *,
+    selection: str = "ceil",
+    cap: bool = False,
 ) -> np.ndarray:
-    """RAF precision of the group ``mask``: share of its top-k cells with at least one crime, days × K."""
-    hit = (np.asarray(counts, dtype=np.float64) >= 1).astype(np.float64)
-    return _top_mean(hit, pred, mask, coverages)
+    """RAF precision of the group ``mask``: share of its top-k cells with at least one crime, days × K.
+
+    ``cap=True`` reproduces the authors' ``f_benefit_k_most``: k is cut to the number m of the group's
+    cells with a crime that day (NaN when m = 0 or k = 0), and among the selected cells only those with a
+    positive forecast count (hits / (hits + misses)).
+    """
+    hit = (np.asarray(counts, dtype=np.float64) > 0).astype(np.float64)
+    if not cap:
+        return _top_mean(hit, pred, mask, coverages, None, selection)
+    pred2 = np.atleast_2d(np.asarray(pred, dtype=np.float64))
+    positive = (pred2 > 0).astype(np.float64)
+    ranked_pos, n = _ranked(positive, pred2, mask)
+    ranked_hit, _ = _ranked(hit * positive, pred2, mask)
+    sizes = selection_sizes(n, coverages, selection)
+    m = (np.atleast_2d(hit)[:, mask] if mask is not None else np.atleast_2d(hit)).sum(axis=1)
+    k = np.minimum(sizes[None, :], m[:, None].astype(np.int64))  # days × K
+    idx = np.maximum(k, 1) - 1
+    hits = np.take_along_axis(np.cumsum(ranked_hit, axis=1), idx, axis=1)
+    chosen = np.take_along_axis(np.cumsum(ranked_pos, axis=1), idx, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((k > 0) & (chosen > 0), hits / chosen, np.nan)
 
 
 def hit_rate(pred: np.ndarray, counts: np.ndarray, coverages: np.ndarray) -> np.ndarray:

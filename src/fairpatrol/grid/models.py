@@ -14,13 +14,14 @@ as it would be for patrols sent there.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Self
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
-from fairpatrol.errors import DataError
-from fairpatrol.models.base import DAY, Estimator
+from fairpatrol.errors import ConfigError, DataError
+from fairpatrol.models.base import DAY, Estimator, Interval, Options, naive_times, naive_timestamp
 from fairpatrol.models.kde import scott_bandwidth
 
 if TYPE_CHECKING:
@@ -30,8 +31,17 @@ if TYPE_CHECKING:
 #: naive KDE's hit rate at 5, 10 and 20 % coverage is highest from 125 to 250 m and falls with wider kernels
 #: (Chicago 2023: 0.230 / 0.355 / 0.540 at 250 m, 0.226 / 0.348 / 0.537 at 500 m, 0.207 / 0.318 / 0.511 at
 #: 1 km, 0.188 / 0.292 / 0.479 with Scott's rule, about 1.7 km; Bogotá 2019 alike; docs/grid.md).
-#: ``bandwidth='scott'`` applies Scott's rule to each training window.
+#: ``bandwidth='scott'`` applies Scott's rule to each training window, ``'scott-covariance'`` its
+#: correlated (scipy) form.
 DEFAULT_BANDWIDTH_M = 250.0
+
+
+#: Default background bandwidth (metres) of :class:`SEPP`. The background at an event leaves the event out,
+#: so it must be wide enough to estimate a density from a 30-day window: at 250 m on Chicago 2022-2023 the
+#: Gaussian trigger then switched between near-repeats (σ = 50 m) and a second smoother (σ at its 500 m
+#: cap) and 31 % of the daily fits stopped at 500 iterations; at 500 m all 364 converged in 5-39
+#: iterations with θ 0.17-0.24 (docs/grid.md, "SEPP").
+SEPP_BANDWIDTH_M = 500.0
 
 
 #: Kernel truncation in bandwidths for the cell integrals (mass beyond it per axis: Φ(−6) ≈ 1e-9).
@@ -58,13 +68,78 @@ def kernel_cell_sum(x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: Grid, h: 
     return surface[grid.frame["ix"].to_numpy(), grid.frame["iy"].to_numpy()]
 
 
-def _resolve_bandwidth(bandwidth: float | str, x: np.ndarray, y: np.ndarray) -> float:
-    """A checked bandwidth setting in metres: the number itself, or Scott's rule on the window."""
+#: Bandwidth settings that are rules rather than numbers of metres.
+BANDWIDTH_RULES = ("scott", "scott-covariance")
+
+#: Pixels per cell side of the lattice on which a correlated Gaussian kernel is integrated.
+COV_PIXELS_PER_CELL = 10
+
+
+def scott_covariance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kernel covariance of ``scipy.stats.gaussian_kde`` (and open_cp's ``GaussianBase``) by default: the
+    sample covariance of the points times Scott's factor squared, n^{−1/3} in two dimensions."""
+    if len(x) < 3:
+        raise DataError("Scott's rule needs at least 3 incidents in the window", field="bandwidth")
+    cov = np.cov(np.vstack([x, y])) * len(x) ** (-1.0 / 3.0)
+    if not np.all(np.isfinite(cov)) or np.linalg.det(cov) <= 1.0:  # points on a line: no 2-D kernel
+        raise DataError("the window's incidents do not span two dimensions", field="bandwidth")
+    return cov
+
+
+def kernel_cell_sum_cov(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: Grid, cov: np.ndarray
+) -> np.ndarray:
+    """Σ_i w_i ∫_c N(s; s_i, cov) ds for every cell c: a correlated Gaussian, which has no separable cell
+    integral. The weights are spread on a lattice of :data:`COV_PIXELS_PER_CELL` pixels per cell side
+    (cloud-in-cell: to the four nearest pixel centres), convolved with the kernel's pixel masses by FFT
+    and summed per cell; the kernel is truncated at :data:`KERNEL_CUTOFF` standard deviations of its wider
+    axis. Against the exact integral (:func:`kernel_cell_sum`, isotropic case) the total absolute error is
+    0.03 % of the mass at σ = 700 m and 0.14 % at 300 m. Mass falling outside the grid is lost.
+    """
+    from scipy.signal import fftconvolve
+
+    f = COV_PIXELS_PER_CELL
+    px = grid.cell_size / f
+    reach = math.ceil(KERNEL_CUTOFF * math.sqrt(float(np.linalg.eigvalsh(cov).max())) / px)
+    nx, ny = grid.nx * f + 2 * reach, grid.ny * f + 2 * reach
+    # cloud-in-cell binning: each weight is shared by the four nearest pixel centres (error O(pixel²))
+    fx = (np.asarray(x, float) - grid.x0) / px - 0.5 + reach
+    fy = (np.asarray(y, float) - grid.y0) / px - 0.5 + reach
+    i0, j0 = np.floor(fx), np.floor(fy)
+    a, b = fx - i0, fy - j0
+    w = np.asarray(w, float)
+    image = np.zeros(nx * ny)
+    for di, dj, share in ((0, 0, (1 - a) * (1 - b)), (1, 0, a * (1 - b)), (0, 1, (1 - a) * b), (1, 1, a * b)):
+        i, j = i0.astype(np.int64) + di, j0.astype(np.int64) + dj
+        ok = (i >= 0) & (i < nx) & (j >= 0) & (j < ny)
+        image += np.bincount(i[ok] * ny + j[ok], weights=(w * share)[ok], minlength=nx * ny)
+    offsets = np.arange(-reach, reach + 1) * px
+    dx, dy = np.meshgrid(offsets, offsets, indexing="ij")
+    inv = np.linalg.inv(cov)
+    quad = inv[0, 0] * dx * dx + 2.0 * inv[0, 1] * dx * dy + inv[1, 1] * dy * dy
+    kernel = np.exp(-0.5 * quad) * px * px / (2.0 * math.pi * math.sqrt(np.linalg.det(cov)))
+    mass = fftconvolve(image.reshape(nx, ny), kernel, mode="same")[reach:-reach, reach:-reach]
+    cells = mass.reshape(grid.nx, f, grid.ny, f).sum(axis=(1, 3))
+    return np.maximum(cells[grid.frame["ix"].to_numpy(), grid.frame["iy"].to_numpy()], 0.0)
+
+
+def _resolve_bandwidth(bandwidth: float | str, x: np.ndarray, y: np.ndarray) -> float | np.ndarray:
+    """A checked bandwidth setting: metres (a number, or Scott's isotropic rule on the window), or the
+    kernel covariance matrix (``'scott-covariance'``)."""
     if isinstance(bandwidth, str):
+        if bandwidth == "scott-covariance":
+            return scott_covariance(x, y)
         if len(x) < 2:
             raise DataError("Scott's rule needs at least 2 incidents in the window", field="bandwidth")
         return max(scott_bandwidth(x, y), 1.0)
     return float(bandwidth)
+
+
+def _kernel_sum(x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: Grid, h: float | np.ndarray) -> np.ndarray:
+    """Cell masses of an isotropic (``h`` metres) or correlated (``h`` a covariance matrix) Gaussian KDE."""
+    if np.ndim(h) == 2:
+        return kernel_cell_sum_cov(x, y, w, grid, np.asarray(h))
+    return kernel_cell_sum(x, y, w, grid, float(h))
 
 
 class GridModel(Estimator):
@@ -77,17 +152,11 @@ class GridModel(Estimator):
 
     needs_coordinates = True
     window_days: int
-
-    def _check_settings(self) -> None:
-        """Raise ValueError on an impossible setting (called by ``fit`` and by config validation)."""
-        if not float(self.window_days) > 0:
-            raise ValueError(f"window_days must be positive, got {self.window_days}")
-        bandwidth = getattr(self, "bandwidth", None)
-        if isinstance(bandwidth, str):
-            if bandwidth.strip().lower() != "scott":
-                raise ValueError(f"bandwidth must be a number of metres or 'scott', got {bandwidth!r}")
-        elif bandwidth is not None and not (math.isfinite(float(bandwidth)) and float(bandwidth) > 0):
-            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+    #: Allowed settings shared by the grid models (checked by fit and the config validators).
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "window_days": [Interval(Integral, 1, 3650)],
+        "bandwidth": [Interval(Real, 0, 10_000, closed="right"), Options(set(BANDWIDTH_RULES))],
+    }
 
     def _window(
         self, incidents: pd.DataFrame, until: Any, grid: Grid | None
@@ -96,7 +165,7 @@ class GridModel(Estimator):
         name = type(self).__name__
         if grid is None:
             raise DataError("a grid model needs the grid: pass grid=", source=f"{name}.fit", field="grid")
-        self._check_settings()
+        self._check()
         if not isinstance(incidents, pd.DataFrame):
             raise DataError("expected a pandas DataFrame of incidents", source=f"{name}.fit")
         missing = [c for c in ("time", "x", "y") if c not in incidents.columns]
@@ -106,11 +175,11 @@ class GridModel(Estimator):
                 source=f"{name}.fit",
                 field=missing[0],
             )
-        times = pd.to_datetime(incidents["time"], errors="coerce")
+        times = naive_times(incidents["time"])
         if times.isna().any():
             row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
             raise DataError("missing or unparseable time", source=f"{name}.fit", field="time", row=row)
-        until = times.max().normalize() + DAY if until is None else pd.Timestamp(until)
+        until = times.max().normalize() + DAY if until is None else naive_timestamp(until)
         begin = until - pd.Timedelta(days=float(self.window_days))
         mask = ((times >= begin) & (times < until)).to_numpy()
         rows = incidents.loc[mask]
@@ -141,7 +210,9 @@ class NaiveKDE(GridModel):
     Parameters
     ----------
     window_days : training window W in days (30 in source B).
-    bandwidth : Gaussian σ in metres, or ``'scott'`` (Scott's rule on each window).
+    bandwidth : Gaussian σ in metres, ``'scott'`` (Scott's isotropic rule on each window) or
+        ``'scott-covariance'`` (the window's covariance times n^{−1/3}: ``scipy.stats.gaussian_kde`` and
+        open_cp's defaults, which the PF/RAF study used; :func:`kernel_cell_sum_cov`).
     """
 
     def __init__(self, window_days: int = 30, bandwidth: float | str = DEFAULT_BANDWIDTH_M) -> None:
@@ -155,8 +226,10 @@ class NaiveKDE(GridModel):
         """Fit on ``incidents`` (columns ``time``, ``x``, ``y`` in the grid's CRS) before ``until``."""
         rows, until, t = self._window(incidents, until, grid)
         x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
-        self.bandwidth_ = _resolve_bandwidth(self.bandwidth, x, y)
-        self.intensity_ = kernel_cell_sum(x, y, self._weights(t), grid, self.bandwidth_)
+        h = _resolve_bandwidth(self.bandwidth, x, y)
+        self.intensity_ = _kernel_sum(x, y, self._weights(t), grid, h)
+        self.covariance_ = h if np.ndim(h) == 2 else np.eye(2) * float(h) ** 2
+        self.bandwidth_ = float(np.sqrt(np.sqrt(np.linalg.det(self.covariance_))))
         self._finish(grid, until, len(rows))
         return self
 
@@ -184,10 +257,10 @@ class TimeSpaceKDE(NaiveKDE):
         super().__init__(window_days, bandwidth)
         self.beta = beta
 
-    def _check_settings(self) -> None:
-        super()._check_settings()
-        if not (math.isfinite(float(self.beta)) and float(self.beta) >= 0):
-            raise ValueError(f"beta must be ≥ 0, got {self.beta}")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **NaiveKDE._parameter_constraints,
+        "beta": [Interval(Real, 0, 100)],
+    }
 
     def _weights(self, t: np.ndarray) -> np.ndarray:
         beta = float(self.beta)
@@ -196,29 +269,65 @@ class TimeSpaceKDE(NaiveKDE):
         return np.exp(beta * t) / norm  # t = −age
 
 
-class SEPP(GridModel):
-    """Self-exciting point process with a KDE background, fitted by EM (SPEC §9; Mohler et al. 2011).
+def within_day_offsets(day: np.ndarray, x: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A reproducible time of day in [0, 1) for each date-only event: the within-day placement.
 
-    λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω(t − t_i)} g(s − s_i), with μ(s) = (1/T) Σ_k q_k K_h(s − s_k) a
-    fixed-bandwidth Gaussian KDE of the declustered events (total background rate μ̄ = Σ q_k / T per
-    day) and g the spatial trigger: an isotropic Gaussian of scale σ (``trigger='gaussian'``) or the
-    parent's own cell (``trigger='cell'``, Mohler et al. 2015). θ is the expected number of offspring
-    per event and 1/ω the mean trigger delay in days. EM and truncation: :mod:`fairpatrol.grid._sepp`.
-    The EM stops when one iteration changes θ, ω, σ and μ̄ each by at most ``tol`` (relative) and every
-    background probability q_j by at most ``tol`` (absolute), or after ``max_iter`` iterations;
+    Date-only records (every time at midnight) say on which day an event happened, not when. Placing each
+    event at a uniform time of its day keeps same-day events from being simultaneous (a zero delay, which
+    no temporal kernel can weigh) while keeping their order uninformative. The offset of an event is a hash
+    of its day, its location, its rank among identical (day, x, y) records and ``seed``, so an event gets
+    the same time in every rolling window that contains it and in every run (docs/grid.md, "Date-only
+    incidents"). The PF/RAF authors likewise drew random times of day for their Bogotá points (with an
+    unseeded generator).
+    """
+    frame = pd.DataFrame({"day": np.asarray(day, dtype=np.float64), "x": x, "y": y})
+    frame["rank"] = frame.groupby(["day", "x", "y"], sort=False).cumcount()
+    z = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    with np.errstate(over="ignore"):  # splitmix64 of (record hash + seed): wrapping uint64 arithmetic
+        z = z + np.uint64(int(seed) % 2**64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+class SEPP(GridModel):
+    """Self-exciting point process fitted by EM (SPEC §9; Mohler et al. 2011, 2015).
+
+    λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω(t − t_i)} g(s − s_i). The background μ is either a
+    fixed-bandwidth Gaussian KDE of the declustered events, μ(s) = (1/T) Σ_k q_k K_h(s − s_k)
+    (``background='kde'``, Mohler et al. 2011), or constant in each grid cell, μ_c = Σ_{k in c} q_k / T
+    (``background='cell'``, the grid ETAS of Mohler et al. 2015 that the PF/RAF study ran through
+    ``open_cp.seppexp``). g is the spatial trigger: an isotropic Gaussian of scale σ (``trigger='gaussian'``)
+    or the parent's own cell (``trigger='cell'``, offspring uniform in it). θ is the expected number of
+    offspring per event and 1/ω the mean trigger delay in days; μ̄ = Σ q_k / T is the background rate per
+    day. EM and truncation: :mod:`fairpatrol.grid._sepp`; the KDE background at an event leaves the event
+    itself out. The EM stops when one iteration changes θ and every background probability q_j by at most
+    ``tol`` (absolute: they are shares of events), μ̄ by at most ``tol`` relative, and ω and σ by at most
+    ``tol`` relative once weighted by the share of triggered events Σ p_ij / N (with θ near 0 they are barely
+    identified and drift on a flat likelihood), or after ``max_iter`` iterations;
     ``converged_`` says which; ``loglik_`` is the log-likelihood Σ_j log λ(s_j, t_j) − ∫∫ λ of the fitted
     (truncated) model on the window. The forecast of cell c for the day [d, d + 1) is
 
         ∫_c μ(s) ds + Σ_i θ e^{−ω(d − t_i)} (1 − e^{−ω}) ∫_c g(s − s_i) ds.
 
+    Date-only incidents (``time_resolution='day'``, or ``'auto'`` when every time of the window is at
+    midnight) are placed at a reproducible uniform time of their day (:func:`within_day_offsets`), so that
+    events of the same day are never simultaneous; on data simulated with θ = 0.3 and then cut to dates
+    the fit recovers θ (docs/grid.md, "Date-only incidents").
+
     Parameters
     ----------
     window_days : training window T in days (30 in source B).
-    bandwidth : background kernel σ in metres, or ``'scott'``.
+    bandwidth : background kernel σ in metres (:data:`SEPP_BANDWIDTH_M`), or ``'scott'``
+        (``background='kde'``).
     trigger : ``'gaussian'`` or ``'cell'``.
+    background : ``'kde'`` or ``'cell'``.
+    time_resolution : ``'auto'``, ``'exact'`` (times as given) or ``'day'`` (dates: within-day placement).
+    random_state : seed of the within-day placement.
     time_cutoff : only parents at most this many days before an event are considered.
     space_cutoff : only parents within this many metres (``gaussian``); σ is kept ≤ space_cutoff / 3.
-    bg_cutoff : the background sum at an event covers events within this many bandwidths.
+    bg_cutoff : the KDE background sum at an event covers events within this many bandwidths.
     theta0, omega0, sigma0 : starting values (θ, ω per day, σ metres).
     sigma_min : floor of σ in metres. Published locations are rounded (Chicago to the block, the Bogotá
         points to 200 m cells), so many incidents share a point and the likelihood of a Gaussian trigger
@@ -226,14 +335,36 @@ class SEPP(GridModel):
     tol, max_iter : stopping rule.
     warm_start : refit from the previous fit's parameters and background weights (events still in the
         window keep their q, matched by the incidents' index when it is unique), as a daily rolling
-        evaluation does.
+        evaluation does. A previous θ at its lower bound restarts from ``theta0``.
+
+    Attributes
+    ----------
+    theta_, omega_, sigma_, mu_bar_ : fitted θ, ω (per day), σ (metres; NaN for the cell trigger), μ̄.
+    q_ : Series of background probabilities of the window's events (index of the incidents).
+    time_resolution_ : ``'exact'`` or ``'day'``, as applied to this window.
+    n_iter_, converged_, loglik_, n_pairs_ : EM diagnostics.
+    bandwidth_ : background bandwidth in metres (NaN for the cell background).
+
+    Examples
+    --------
+    >>> from fairpatrol.grid.cells import build_grid
+    >>> from fairpatrol.grid.synthetic import simulate_grid_sepp, square_areas
+    >>> grid = build_grid(square_areas(20_000.0), 1000.0)
+    >>> events = simulate_grid_sepp(20.0, 0.3, 0.5, 120, trigger="cell", seed=0)
+    >>> model = SEPP(window_days=120, trigger="cell", background="cell").fit(
+    ...     events, until="2020-04-30", grid=grid)
+    >>> 0.15 < model.theta_ < 0.45
+    True
     """
 
     def __init__(
         self,
         window_days: int = 30,
-        bandwidth: float | str = DEFAULT_BANDWIDTH_M,
+        bandwidth: float | str = SEPP_BANDWIDTH_M,
         trigger: str = "gaussian",
+        background: str = "kde",
+        time_resolution: str = "auto",
+        random_state: int = 0,
         time_cutoff: float = 14.0,
         space_cutoff: float = 1500.0,
         bg_cutoff: float = 4.0,
@@ -248,6 +379,9 @@ class SEPP(GridModel):
         self.window_days = window_days
         self.bandwidth = bandwidth
         self.trigger = trigger
+        self.background = background
+        self.time_resolution = time_resolution
+        self.random_state = random_state
         self.time_cutoff = time_cutoff
         self.space_cutoff = space_cutoff
         self.bg_cutoff = bg_cutoff
@@ -263,89 +397,124 @@ class SEPP(GridModel):
     THETA_BOUNDS = (1e-6, 0.999)
     OMEGA_BOUNDS = (1e-3, 1e3)
 
-    def _check_settings(self) -> None:
-        super()._check_settings()
-        if self.trigger not in ("gaussian", "cell"):
-            raise ValueError(f"trigger must be 'gaussian' or 'cell', got {self.trigger!r}")
-        for name in ("time_cutoff", "space_cutoff", "bg_cutoff", "omega0", "sigma0", "sigma_min", "tol"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < float(self.theta0) < 1:
-            raise ValueError(f"theta0 must be in (0, 1), got {self.theta0}")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **GridModel._parameter_constraints,
+        "trigger": [Options({"gaussian", "cell"})],
+        "background": [Options({"kde", "cell"})],
+        "time_resolution": [Options({"auto", "exact", "day"})],
+        "random_state": [Interval(Integral, 0, None)],
+        "time_cutoff": [Interval(Real, 0, 3650, closed="right")],
+        "space_cutoff": [Interval(Real, 0, 50_000, closed="right")],
+        "bg_cutoff": [Interval(Real, 0, 10, closed="right")],
+        "theta0": [Interval(Real, 0, 1, closed="neither")],
+        "omega0": [Interval(Real, OMEGA_BOUNDS[0], OMEGA_BOUNDS[1])],
+        "sigma0": [Interval(Real, 0, 50_000, closed="right")],
+        "sigma_min": [Interval(Real, 0, 50_000, closed="right")],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, 100_000)],
+        "warm_start": ["boolean"],
+    }
+
+    def _check(self) -> None:
+        super()._check()
+        if self.bandwidth == "scott-covariance":
+            raise ConfigError(
+                "must be a number of metres or 'scott' (the KDE background is isotropic), got "
+                "'scott-covariance'",
+                source=type(self).__name__,
+                field="bandwidth",
+            )
         if float(self.sigma_min) > float(self.space_cutoff) / 3.0:
-            raise ValueError(f"sigma_min must be ≤ space_cutoff / 3, got {self.sigma_min}")
-        if int(self.max_iter) < 1:
-            raise ValueError(f"max_iter must be ≥ 1, got {self.max_iter}")
+            raise ConfigError(
+                f"must be ≤ space_cutoff / 3 = {float(self.space_cutoff) / 3.0:g}, got {self.sigma_min}",
+                source=type(self).__name__,
+                field="sigma_min",
+            )
 
     def _start(self, index: pd.Index) -> tuple[float, float, float, np.ndarray]:
-        """Starting (θ, ω, σ, q): the previous fit's when warm-starting, else the settings."""
+        """Starting (θ, ω, σ, q): the previous fit's when warm-starting, else the settings.
+
+        A previous θ at its lower bound is not a starting point: EM multiplies θ by a factor per
+        iteration, so from 1e-6 it needs hundreds of iterations to leave the bound even when the new
+        window self-excites, and the relative stopping rule may stop it first. θ restarts from ``theta0``.
+        """
         lo, hi = float(self.sigma_min), float(self.space_cutoff) / 3.0
+        theta0 = float(self.theta0)
         if self.warm_start and hasattr(self, "q_") and index.is_unique and self.q_.index.is_unique:
+            theta = self.theta_ if self.theta_ > 10 * self.THETA_BOUNDS[0] else theta0
             q = self.q_.reindex(index).to_numpy(dtype=float, copy=True)
-            q[np.isnan(q)] = 1.0 - self.theta_
+            q[np.isnan(q)] = 1.0 - theta
             sigma = self.sigma_ if np.isfinite(self.sigma_) else float(self.sigma0)
-            return self.theta_, self.omega_, min(max(sigma, lo), hi), q
-        theta = float(self.theta0)
+            return theta, self.omega_, min(max(sigma, lo), hi), q
         sigma = min(max(float(self.sigma0), lo), hi)
-        return theta, float(self.omega0), sigma, np.full(len(index), 1.0 - theta)
+        return theta0, float(self.omega0), sigma, np.full(len(index), 1.0 - theta0)
+
+    def _event_times(self, rows: pd.DataFrame, t: np.ndarray) -> tuple[np.ndarray, str]:
+        """Event times in days before ``until``, date-only events placed within their day."""
+        day = np.floor(t + 1e-9)
+        resolution = self.time_resolution
+        if resolution == "auto":
+            resolution = "day" if np.all(np.abs(t - day) < 1e-9) else "exact"
+        if resolution == "exact":
+            return t, resolution
+        x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
+        return day + within_day_offsets(day, x, y, int(self.random_state)), resolution
 
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, grid: Grid | None = None) -> Self:
         """Fit by EM on ``incidents`` (``time``, ``x``, ``y``) of the window before ``until``."""
-        from fairpatrol.grid._sepp import em_step, gaussian_weights, neighbour_pairs
+        from fairpatrol.grid._sepp import em_step, gaussian_weights, kde_background, neighbour_pairs
 
         rows, until, t = self._window(incidents, until, grid)
+        t, resolution = self._event_times(rows, t)
         order = np.argsort(t, kind="stable")
         rows, t = rows.iloc[order], t[order]
         x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
         n = len(t)
         span = float(self.window_days)
-        h = _resolve_bandwidth(self.bandwidth, x, y)
         gaussian = self.trigger == "gaussian"
         sigma_max = float(self.space_cutoff) / 3.0
-        reach = float(self.bg_cutoff) * h
-        bg_ptr, bg_idx, bg_d2 = neighbour_pairs(x, y, t, reach, x.min(), y.min(), reach, np.inf, False, False)
-        bg_k = gaussian_weights(bg_d2, h)
+        cs = grid.cell_size
+        cell_area = cs**2
+        # lattice squares of the grid (also outside its mask), for the cell trigger and background
+        ix = np.floor((x - grid.x0) / cs).astype(np.int64)
+        iy = np.floor((y - grid.y0) / cs).astype(np.int64)
+        if self.background == "kde":
+            h = _resolve_bandwidth(self.bandwidth, x, y)
+            reach = float(self.bg_cutoff) * h
+            bg_ptr, bg_idx, bg_d2 = neighbour_pairs(
+                x, y, t, reach, x.min(), y.min(), reach, np.inf, False, False
+            )
+            bg_k = gaussian_weights(bg_d2, h)
+        else:
+            h = float("nan")
+            square = np.unique(np.column_stack([ix, iy]), axis=0, return_inverse=True)[1].ravel()
         if gaussian:
             cut = float(self.space_cutoff)
             tr = neighbour_pairs(x, y, t, cut, x.min(), y.min(), cut, float(self.time_cutoff), True, False)
         else:
-            cs = grid.cell_size
-            ox = grid.x0 + cs * math.floor((x.min() - grid.x0) / cs)
-            oy = grid.y0 + cs * math.floor((y.min() - grid.y0) / cs)
+            ox = grid.x0 + cs * float(ix.min())
+            oy = grid.y0 + cs * float(iy.min())
             tr = neighbour_pairs(x, y, t, cs, ox, oy, np.inf, float(self.time_cutoff), True, True)
         tr_ptr, tr_idx, tr_d2 = tr
         theta, omega, sigma, q = self._start(rows.index)
-        cell_area = grid.cell_size**2
         q_new = np.empty(n)
+        b = np.empty(n)
         tol = float(self.tol)
         converged = False
         it = 0
-        loglik = np.nan
 
         def e_step(
             q: np.ndarray, theta: float, omega: float, sigma: float
         ) -> tuple[float, float, float, float]:
             """One E-step at (q, θ, ω, σ); writes the background weights to ``q_new``."""
-            return em_step(
-                t,
-                bg_ptr,
-                bg_idx,
-                bg_k,
-                tr_ptr,
-                tr_idx,
-                tr_d2,
-                q,
-                span,
-                theta,
-                omega,
-                sigma,
-                gaussian,
-                cell_area,
-                q_new,
-            )
+            if self.background == "kde":
+                kde_background(q, bg_ptr, bg_idx, bg_k, span, b)
+            else:
+                b[:] = np.bincount(square, weights=q)[square] / (span * cell_area)
+            return em_step(t, b, tr_ptr, tr_idx, tr_d2, theta, omega, sigma, gaussian, cell_area, q_new)
 
         for it in range(1, int(self.max_iter) + 1):  # noqa: B007 - the count is reported
-            s_p, s_pdt, s_pd2, loglik = e_step(q, theta, omega, sigma)
+            s_p, s_pdt, s_pd2, _ = e_step(q, theta, omega, sigma)
             new_theta = min(max(s_p / n, self.THETA_BOUNDS[0]), self.THETA_BOUNDS[1])
             new_omega = (
                 omega if s_pdt <= 0 else min(max(s_p / s_pdt, self.OMEGA_BOUNDS[0]), self.OMEGA_BOUNDS[1])
@@ -353,10 +522,14 @@ class SEPP(GridModel):
             new_sigma = sigma
             if gaussian and s_p > 0:
                 new_sigma = min(max(math.sqrt(s_pd2 / (2.0 * s_p)), float(self.sigma_min)), sigma_max)
+            # ω and σ shape the triggered share of the events only (Σ p_ij / N): their relative change
+            # counts in that proportion, or with θ near 0 they drift along a flat likelihood for hundreds of
+            # iterations without changing the fit (Bogotá, docs/grid.md "SEPP")
+            share = min(1.0, s_p / n)
             change = max(
-                abs(new_theta - theta) / theta,
-                abs(new_omega - omega) / omega,
-                abs(new_sigma - sigma) / sigma,
+                abs(new_theta - theta),  # θ is the share of triggered events, like the q_j: absolute
+                share * abs(new_omega - omega) / omega,
+                share * abs(new_sigma - sigma) / sigma,
                 abs(q_new.sum() - q.sum()) / max(q.sum(), 1e-300),
                 float(np.max(np.abs(q_new - q))),
             )
@@ -366,7 +539,7 @@ class SEPP(GridModel):
                 converged = True
                 break
         # log-likelihood at the fitted parameters: Σ_j log λ_j − ∫∫ λ over the window (space integral of the
-        # background KDE and of the trigger = 1; the temporal trigger integral truncated at time_cutoff)
+        # background and of the trigger = 1; the temporal trigger integral truncated at time_cutoff)
         loglik = e_step(q, theta, omega, sigma)[3]
         lag = np.minimum(-t, float(self.time_cutoff))
         loglik -= q.sum() + theta * float(np.sum(-np.expm1(-omega * lag)))
@@ -376,6 +549,7 @@ class SEPP(GridModel):
         self.sigma_ = float(sigma) if gaussian else float("nan")
         self.mu_bar_ = float(q.sum() / span)
         self.q_ = pd.Series(q.copy(), index=rows.index, name="background_probability")
+        self.time_resolution_ = resolution
         self.n_iter_ = int(it)
         self.converged_ = bool(converged)
         self.loglik_ = float(loglik)
@@ -392,14 +566,18 @@ class SEPP(GridModel):
                 f"cannot predict {day:%Y-%m-%d}: the model was trained up to {self.until_:%Y-%m-%d}"
             )
         grid = self.grid_
-        background = kernel_cell_sum(
-            self._x, self._y, self.q_.to_numpy() / float(self.window_days), grid, self.bandwidth_
-        )
+        rate = self.q_.to_numpy() / float(self.window_days)
+        cell = None
+        if self.background == "kde":
+            background = kernel_cell_sum(self._x, self._y, rate, grid, self.bandwidth_)
+        else:
+            cell = grid.locate(self._x, self._y)
+            background = np.bincount(cell[cell >= 0], weights=rate[cell >= 0], minlength=grid.n)
         w = self.theta_ * np.exp(-self.omega_ * (d - self._t)) * -math.expm1(-self.omega_)
         if self.trigger == "gaussian":
             excitation = kernel_cell_sum(self._x, self._y, w, grid, self.sigma_)
         else:
-            cell = grid.locate(self._x, self._y)
+            cell = grid.locate(self._x, self._y) if cell is None else cell
             ok = cell >= 0
             excitation = np.bincount(cell[ok], weights=w[ok], minlength=grid.n)
         return background, excitation

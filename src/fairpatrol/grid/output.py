@@ -12,10 +12,12 @@ Layout of ``DIR``:
   incidents) and the ``observed`` incidents;
 * ``diagnostics.parquet``: one row per (model, date): training events, bandwidth and, for SEPP, θ, ω, σ,
   μ̄, EM iterations, convergence and log-likelihood;
-* ``cells.parquet``: the grid (cell_id, lattice position, centre, area in the city, area and group,
-  square as WKB);
-* ``evaluate.yaml``: the resolved config, the models' parameters, the grid and its comparison with the
-  bundled reference grid, data counts, days without crime, timings and software versions;
+* ``areas.parquet``: the grid as GeoParquet (:meth:`fairpatrol.data.Areas.write_parquet`): the cell id
+  (``area_id``, the ``cell_id`` of the other tables), lattice position, centre, area inside the city,
+  covering area (``parent_id``) and group, the square, and the lattice in the file's metadata;
+* ``evaluate.yaml``: the resolved config (input files relative to the config file, with their SHA-256),
+  the models' parameters, the grid and its comparison with the bundled reference grid, data counts, days
+  without crime, days evaluated, low-count days and ``warnings``, timings and software versions;
 * ``coverage_curves.png``, ``emd.png``, ``map.png``: the figures of :mod:`fairpatrol.grid.plots`.
 """
 
@@ -29,7 +31,7 @@ import pandas as pd
 import yaml
 
 from fairpatrol.atomic import atomic_directory
-from fairpatrol.grid.evaluate import METRIC_DOC, EvaluationResult, summarise
+from fairpatrol.grid.evaluate import EvaluationResult, metric_docs, summarise
 
 
 def predictions_frame(result: EvaluationResult) -> pd.DataFrame:
@@ -54,29 +56,19 @@ def predictions_frame(result: EvaluationResult) -> pd.DataFrame:
     return out
 
 
-def cells_frame(result: EvaluationResult) -> pd.DataFrame:
-    """The grid's cells with their squares as WKB."""
-    import shapely
-
-    out = result.grid.frame.copy()
-    out["geometry"] = shapely.to_wkb(result.grid.geometry)
-    return out
-
-
-def evaluate_document(result: EvaluationResult) -> dict[str, Any]:
+def evaluate_document(result: EvaluationResult, results_dir: str | Path | None = None) -> dict[str, Any]:
     """The resolved config and everything needed to read and reproduce the results."""
-    from fairpatrol.config import to_yaml_dict
-    from fairpatrol.results import versions
+    from fairpatrol.results import input_section, relative_config, versions
 
     cfg = result.config
-    doc = to_yaml_dict(cfg)
-    g1, g2 = result.grid.group_pair
+    doc = relative_config(cfg)
     doc["resolved"] = {
         "models": {name: cfg.model(name).get_params() for name in cfg.algorithms},
         "dates": [str(result.dates[0].date()), str(result.dates[-1].date())],
         "coverage_levels": len(result.coverages),
-        "groups": {"group_1": g1, "group_2": g2, "rule": result.config.data.group_rule or "default"},
-        "metrics": METRIC_DOC,
+        "groups": result.grid.summary(),
+        "metrics": metric_docs(cfg.metrics),
+        "days_evaluated": result.info.get("days_evaluated", len(result.dates)),
         "zero_crime_days": "metrics dividing by the day's crimes (PF, hit rate, PAI, EMD) are NaN on a day "
         "without crime in the grid, a group's EMD on a day without crime in the group; left out of means",
     }
@@ -91,7 +83,10 @@ def evaluate_document(result: EvaluationResult) -> dict[str, Any]:
             "days_without_crime_per_group",
         )
     }
+    doc["low_count_days"] = result.info.get("low_count_days", [])
+    doc["warnings"] = result.info.get("warnings", [])
     doc["data_report"] = result.info.get("data_report")
+    doc["inputs"] = input_section(cfg, result.inputs, results_dir)
     doc["versions"] = versions()
     doc["seconds"] = {k: round(v, 3) for k, v in result.seconds.items()}
     return doc
@@ -103,18 +98,20 @@ def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bo
 
     out = Path(out)
     summary = summarise(result.metrics)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, kind="evaluate", overwrite=overwrite) as tmp:
         result.metrics.to_parquet(tmp / "metrics.parquet", compression="zstd", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         predictions_frame(result).to_parquet(tmp / "predictions.parquet", compression="zstd", index=False)
         result.diagnostics.to_parquet(tmp / "diagnostics.parquet", compression="zstd", index=False)
-        cells_frame(result).to_parquet(tmp / "cells.parquet", compression="zstd", index=False)
+        result.grid.write_parquet(tmp / "areas.parquet")
         with open(tmp / "evaluate.yaml", "w", encoding="utf-8") as fh:
-            yaml.safe_dump(_plain(evaluate_document(result)), fh, sort_keys=False, allow_unicode=True)
-        plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png")
-        plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png")
+            yaml.safe_dump(_plain(evaluate_document(result, out)), fh, sort_keys=False, allow_unicode=True)
+        settings = result.config.metrics
+        plots.coverage_curves(summary, result.grid.group_pair, tmp / "coverage_curves.png", settings.gini)
+        plots.emd_distributions(result.metrics, result.grid.group_pair, tmp / "emd.png", settings.emd)
         day = pd.Timestamp(result.config.map_day or result.dates[0])
-        k = int((day - result.dates[0]).days)
+        k = int(result.dates.get_indexer([day], method="nearest")[0])  # a low-count map day: nearest
+        day = result.dates[k]
         plots.day_map(
             result.grid,
             {name: pred[k] for name, pred in result.predictions.items()},

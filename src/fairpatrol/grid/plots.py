@@ -38,7 +38,9 @@ def _colours(models: list[str]) -> dict[str, str]:
     return {m: palette[i % len(palette)] for i, m in enumerate(models)}
 
 
-def coverage_curves(summary: pd.DataFrame, group_pair: tuple[str, str], path: str | Path) -> None:
+def coverage_curves(
+    summary: pd.DataFrame, group_pair: tuple[str, str], path: str | Path, gini: str = "printed"
+) -> None:
     """Metric vs coverage per model (colour) and group (line style): mean over days, band = 95 % CI.
 
     The band is the t-interval of the mean over days (``ci_low``–``ci_high`` of the summary).
@@ -61,6 +63,8 @@ def coverage_curves(summary: pd.DataFrame, group_pair: tuple[str, str], path: st
                 label = model if group not in group_pair else f"{model}, {group}"
                 ax.plot(x, line["mean"], style, color=colours[model], lw=1.6, label=label)
                 ax.fill_between(x, line["ci_low"], line["ci_high"], color=colours[model], alpha=0.15, lw=0)
+        if metric == "pf_gini" and gini == "coefficient":
+            title = "PF Gini coefficient |f1 − f2| / (2 (f1 + f2))"
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("coverage (% of cells)")
         ax.set_ylabel(ylabel)
@@ -84,8 +88,11 @@ def coverage_curves(summary: pd.DataFrame, group_pair: tuple[str, str], path: st
     plt.close(fig)
 
 
-def emd_distributions(metrics: pd.DataFrame, group_pair: tuple[str, str], path: str | Path) -> None:
-    """Box plots of the daily spatial EMD (metres) per model, overall and per group."""
+def emd_distributions(
+    metrics: pd.DataFrame, group_pair: tuple[str, str], path: str | Path, kind: str = "spatial"
+) -> None:
+    """Box plots of the daily EMD per model, overall and per group: spatial (metres) or between the lists
+    of cell values (``kind='values'``, the PF/RAF authors' code; no unit)."""
     plt = _pyplot()
     emd = metrics[metrics["metric"] == "emd"]
     models = list(dict.fromkeys(emd["model"].astype(str)))
@@ -107,8 +114,12 @@ def emd_distributions(metrics: pd.DataFrame, group_pair: tuple[str, str], path: 
             patch.set_alpha(0.6)
         ax.plot([], [], "s", color=colours[model], alpha=0.6, label=model)
     ax.set_xticks(range(len(groups)), groups)
-    ax.set_ylabel("EMD between predicted and observed maps (m)")
-    ax.set_title("Daily spatial Earth Mover's Distance")
+    if kind == "values":
+        ax.set_ylabel("1-D distance between the lists of cell shares")
+        ax.set_title("Daily EMD of the cell values (not spatial)")
+    else:
+        ax.set_ylabel("EMD between predicted and observed maps (m)")
+        ax.set_title("Daily spatial Earth Mover's Distance")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9)
     fig.savefig(path, dpi=110)

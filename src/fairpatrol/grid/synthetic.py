@@ -117,4 +117,4 @@ def square_areas(extent: float = 20_000.0, groups: tuple[str, str] = ("G1", "G2"
             "area_m2": shapely.area(geometry),
         }
     )
-    return Areas(city="synthetic", crs="EPSG:3857", frame=frame, geometry=geometry, group_pair=groups)
+    return Areas(name="synthetic", crs="EPSG:3857", frame=frame, geometry=geometry, group_pair=groups)

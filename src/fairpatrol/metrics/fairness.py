@@ -10,6 +10,10 @@ With P_i officers, C_i true crimes and D_i detected crimes in area i of M areas,
 * Gini(x) = Σ_i (2i − M − 1) x_(i) / (M Σ x) on x sorted ascending (0 = equal, 1 − 1/M = all in one area);
 * coverage accuracy = Σ D / Σ C of the day;
 * over-policed: s_i > 1.2 c_i; under-policed: s_i < 0.8 c_i.
+
+Every group is also measured on its own (:func:`group_metrics`, :data:`GROUP_METRICS`), for any number of
+groups: the group's share of all officers, of all true crimes and of all detected crimes, and the mean
+police share and PCR of one of its areas. The two-group gaps above compare the pair a study names.
 """
 
 from __future__ import annotations
@@ -76,10 +80,61 @@ def police_to_crime_ratio(officers: np.ndarray, crimes: np.ndarray, eps: float |
     return shares(officers, e) / shares(crimes, e)
 
 
-def _group_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+#: Metrics computed for every group (the per-group table), with a one-line meaning.
+GROUP_METRICS: dict[str, str] = {
+    "police_share": "share of all officers sent to the group's areas",
+    "crime_share": "share of all true crimes that happened in the group's areas",
+    "detected_share": "share of all detected crimes found in the group's areas",
+    "mean_share": "mean police share of one of the group's areas",
+    "mean_pcr": "mean police-to-crime ratio of one of the group's areas",
+}
+
+
+def group_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over the areas (last axis) in ``mask``; NaN for an empty group."""
     if not mask.any():
         return np.full(values.shape[:-1], np.nan)
     return values[..., mask].mean(axis=-1)
+
+
+def _of_total(part: np.ndarray, total: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
+
+
+def group_metrics(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Every metric of :data:`GROUP_METRICS` for every group: arrays shaped (…, G) for inputs (…, M).
+
+    ``group_index`` (length M) gives each area's group 0..G−1. Known answer: officers [2, 0, 2] and crimes
+    [1, 1, 2] with groups [0, 0, 1] give police shares [0.5, 0.5] and crime shares [0.5, 0.5].
+    """
+    officers = np.asarray(officers, dtype=np.float64)
+    crimes = np.broadcast_to(np.asarray(crimes, dtype=np.float64), officers.shape)
+    detected = np.asarray(detected, dtype=np.float64)
+    index = np.asarray(group_index)
+    g_count = int(index.max()) + 1 if n_groups is None else int(n_groups)
+    s = shares(officers)
+    pcr = police_to_crime_ratio(officers, crimes)
+    totals = {
+        "police_share": officers.sum(-1),
+        "crime_share": crimes.sum(-1),
+        "detected_share": detected.sum(-1),
+    }
+    counts = {"police_share": officers, "crime_share": crimes, "detected_share": detected}
+    out = {name: np.empty((*officers.shape[:-1], g_count)) for name in GROUP_METRICS}
+    for g in range(g_count):
+        mask = index == g
+        for name, values in counts.items():
+            out[name][..., g] = _of_total(values[..., mask].sum(-1), totals[name])
+        out["mean_share"][..., g] = group_mean(s, mask)
+        out["mean_pcr"][..., g] = group_mean(pcr, mask)
+    return out
 
 
 def daily_metrics(
@@ -106,10 +161,10 @@ def daily_metrics(
     c0 = np.nan_to_num(c)
     out = {
         "accuracy": accuracy,
-        "share_g1": _group_mean(s, group1),
-        "share_g2": _group_mean(s, group2),
-        "pcr_g1": _group_mean(pcr, group1),
-        "pcr_g2": _group_mean(pcr, group2),
+        "share_g1": group_mean(s, group1),
+        "share_g2": group_mean(s, group2),
+        "pcr_g1": group_mean(pcr, group1),
+        "pcr_g2": group_mean(pcr, group2),
         "gini_police": gini(officers),
         "gini_pcr": gini(pcr),
         "over_policed": (s > 1.2 * c0).sum(axis=-1).astype(np.float64),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 
 def trend_slope(y: np.ndarray) -> np.ndarray:
@@ -44,3 +45,36 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
         return mean, float("nan"), float("nan")
     half = _t_quantile(0.5 + level / 2, v.size - 1) * float(v.std(ddof=1)) / float(np.sqrt(v.size))
     return mean, mean - half, mean + half
+
+
+def fit_problems(diagnostics: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per algorithm, how many daily PredPol fits (rows of ``metrics.parquet``) did not converge within
+    ``max_iter`` and how many ended on a parameter bound of θ or ω (:data:`fairpatrol.models._hawkes`
+    bounds): a fit on a bound is the bound, not a maximum-likelihood estimate. Algorithms without these
+    diagnostics are left out."""
+    from fairpatrol.models._hawkes import OMEGA_BOUNDS, THETA_BOUNDS
+
+    out: dict[str, dict[str, int]] = {}
+    if not {"algorithm", "theta", "omega", "em_converged"} <= set(diagnostics.columns):
+        return out
+    for algorithm, g in diagnostics.groupby("algorithm", observed=True, sort=False):
+        theta = g["theta"].to_numpy(dtype=float)
+        fitted = np.isfinite(theta)
+        if not fitted.any():
+            continue
+        omega = g["omega"].to_numpy(dtype=float)[fitted]
+        theta = theta[fitted]
+        conv = g["em_converged"].to_numpy(dtype=float)[fitted]
+        rel = 1e-6
+        bound = (
+            (theta <= THETA_BOUNDS[0] * (1 + rel))
+            | (theta >= THETA_BOUNDS[1] * (1 - rel))
+            | (omega <= OMEGA_BOUNDS[0] * (1 + rel))
+            | (omega >= OMEGA_BOUNDS[1] * (1 - rel))
+        )
+        out[str(algorithm)] = {
+            "fits": int(fitted.sum()),
+            "not_converged": int((conv == 0).sum()),
+            "at_bound": int(bound.sum()),
+        }
+    return out

@@ -1,29 +1,53 @@
-"""Gaussian kernel mass over area polygons, for the KDE hot-spot models (SPEC §3).
+"""Gaussian kernel mass over area polygons, for the KDE hot-spot models (docs/methods.md, docs/engine.md).
 
 The intensity of an area under a Gaussian KDE of points x_i with bandwidth h (metres) is the KDE's mass
 over the area's polygon. We integrate with a lattice quadrature: the city is cut into square cells of side
 ``cell_size``; every cell ∩ polygon piece becomes a quadrature node at the piece's centroid weighted by the
 piece's area (so every polygon, however small, has at least one node and the weights sum to its area):
 
-    mass(i, a) = Σ_{nodes s of a} w_s φ_h(‖x_s − x_i‖),   φ_h(d) = exp(−d² / 2h²) / (2π h²)
+    mass(i, a) = Σ_{nodes s of a, ‖x_s − x_i‖ ≤ k h} w_s φ_h(‖x_s − x_i‖),   φ_h(d) = exp(−d² / 2h²) / (2π h²)
 
-The kernel is truncated at ``cutoff`` bandwidths (mass beyond 4h is e^{-8} ≈ 3e-4 of the total). Each
-incident's mass row is computed once; a window's intensity is then a sum of rows, which the simulation
-updates incrementally as days enter and leave the window.
+The kernel is truncated at ``cutoff`` = k bandwidths. The mass of a 2-D Gaussian beyond radius k h is
+exactly e^{−k²/2} (the radius is Rayleigh distributed), so truncation removes at most e^{−k²/2} of each
+incident's mass (3.4e-4 at the default k = 4; :func:`truncation_bound`), and a forecast (a weighted sum of
+masses over W days) moves by at most e^{−k²/2} · Σ weights / W in total over all areas. In exchange each
+incident reaches only the areas within k h of it, and its masses are stored as one sparse row
+(:class:`~fairpatrol.models._sparse.SparseRows`): O(incidents × areas within reach) memory instead of
+incidents × areas. A window's intensity is a sum of rows, which the simulation updates incrementally as
+days enter and leave the window.
+
+Quadratures and mass rows are cached in the process by content (the polygons, the incident coordinates
+and the settings), in small bounded caches, so a study's KDE models, and later studies on the same
+areas, share them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import math
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 import shapely
-from numba import njit, prange
+from numba import njit
+
+from fairpatrol.models._sparse import SparseRows
 
 if TYPE_CHECKING:
     from fairpatrol.data import Areas
+    from fairpatrol.sim.prepare import SimData
+
+
+def truncation_bound(cutoff: float) -> float:
+    """Share of a 2-D Gaussian's mass beyond ``cutoff`` bandwidths of its centre: e^{−cutoff²/2}."""
+    return math.exp(-0.5 * float(cutoff) ** 2)
 
 
 @dataclass(frozen=True)
@@ -42,8 +66,64 @@ class Quadrature:
     cell_start: np.ndarray  # nodes of lattice cell c are [cell_start[c], cell_start[c+1])
     n_areas: int
 
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in (self.x, self.y, self.w, self.area, self.cell_start))
 
-_QUAD_CACHE: dict[tuple[int, float], tuple[Areas, Quadrature]] = {}
+
+class BoundedCache:
+    """Least-recently-used cache holding at most ``max_entries`` values and, beyond the newest value, at
+    most ``max_bytes`` (values expose ``nbytes``). The newest value is always kept, however large: it is
+    the one in use."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = build()
+        self._items[key] = value
+        while len(self._items) > 1 and (
+            len(self._items) > self.max_entries
+            or sum(v.nbytes for v in self._items.values()) > self.max_bytes
+        ):
+            self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+#: Quadratures by (polygons, lattice spacing); a few MB each.
+QUADRATURES = BoundedCache(max_entries=8, max_bytes=256 * 2**20)
+#: Kernel-mass rows by (polygons, incident coordinates, bandwidth, spacing, cutoff).
+MASSES = BoundedCache(max_entries=4, max_bytes=1024 * 2**20)
+_AREA_KEYS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def areas_key(areas: Areas) -> str:
+    """Content key of the area polygons (a hash of their WKB, in order), memoised per Areas object."""
+    key = _AREA_KEYS.get(areas)
+    if key is None:
+        wkb = shapely.to_wkb(np.asarray(areas.geometry))
+        key = hashlib.blake2b(b"".join(wkb), digest_size=16).hexdigest()
+        _AREA_KEYS[areas] = key
+    return key
+
+
+def _axis_aligned_rectangles(geoms: np.ndarray) -> np.ndarray:
+    """Which polygons are axis-aligned rectangles (no hole, and the area of their bounding box)."""
+    b = shapely.bounds(geoms)
+    box_area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    simple = (shapely.get_num_interior_rings(geoms) == 0) & (shapely.get_num_coordinates(geoms) == 5)
+    return simple & (np.abs(shapely.area(geoms) - box_area) <= 1e-9 * box_area)
 
 
 def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
@@ -66,10 +146,21 @@ def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
     cy = ymin + (iy[box_idx] + 0.5) * cell_size
     w = np.full(len(box_idx), cell_size * cell_size)
     edge = np.flatnonzero(~inside)
-    pieces = shapely.intersection(boxes[box_idx[edge]], geoms[poly_idx[edge]])
-    w[edge] = shapely.area(pieces)
+    # a lattice cell meets an axis-aligned rectangle (a grid cell as an area) in a rectangle: computed from
+    # the coordinates; any other polygon is clipped by GEOS
+    rect = _axis_aligned_rectangles(geoms)[poly_idx[edge]]
+    r_edge, g_edge = edge[rect], edge[~rect]
+    bounds = shapely.bounds(geoms[poly_idx[r_edge]])
+    x0 = np.maximum(xmin + ix[box_idx[r_edge]] * cell_size, bounds[:, 0])
+    x1 = np.minimum(xmin + (ix[box_idx[r_edge]] + 1) * cell_size, bounds[:, 2])
+    y0 = np.maximum(ymin + iy[box_idx[r_edge]] * cell_size, bounds[:, 1])
+    y1 = np.minimum(ymin + (iy[box_idx[r_edge]] + 1) * cell_size, bounds[:, 3])
+    w[r_edge] = np.maximum(x1 - x0, 0.0) * np.maximum(y1 - y0, 0.0)
+    cx[r_edge], cy[r_edge] = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+    pieces = shapely.intersection(boxes[box_idx[g_edge]], geoms[poly_idx[g_edge]])
+    w[g_edge] = shapely.area(pieces)
     cen = shapely.centroid(pieces)
-    cx[edge], cy[edge] = shapely.get_x(cen), shapely.get_y(cen)
+    cx[g_edge], cy[g_edge] = shapely.get_x(cen), shapely.get_y(cen)
     keep = w > 0
     box_idx, poly_idx, w, cx, cy = box_idx[keep], poly_idx[keep], w[keep], cx[keep], cy[keep]
     cell = ix[box_idx] * ny + iy[box_idx]
@@ -93,65 +184,137 @@ def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
 
 
 def area_quadrature(areas: Areas, cell_size: float = 100.0) -> Quadrature:
-    """Quadrature nodes for ``areas`` (cached per areas object and cell size)."""
+    """Quadrature nodes for ``areas`` (cached in the process by polygon content and cell size)."""
     if not cell_size > 0:
         raise ValueError(f"cell_size must be positive, got {cell_size}")
-    key = (id(areas), float(cell_size))
-    hit = _QUAD_CACHE.get(key)
-    if hit is None or hit[0] is not areas:
-        hit = (areas, _build_quadrature(areas, float(cell_size)))
-        _QUAD_CACHE[key] = hit
-    return hit[1]
+    key = (areas_key(areas), float(cell_size))
+    return QUADRATURES.get(key, lambda: _build_quadrature(areas, float(cell_size)))
 
 
-@njit(cache=True, parallel=True)
-def _mass_rows(px, py, qx, qy, qw, qa, x0, y0, cs, nx, ny, cell_start, n_areas, h, cutoff, out):
+@njit(cache=True, nogil=True)
+def _mass_csr(
+    px,
+    py,
+    qx,
+    qy,
+    qw,
+    qa,
+    x0,
+    y0,
+    cs,
+    nx,
+    ny,
+    cell_start,
+    n_areas,
+    h,
+    cutoff,
+    i0,
+    i1,
+    indptr,
+    fill,
+    out_i,
+    out_v,
+):
+    """Points ``i0:i1``, two passes over the nodes within ``cutoff`` h of each: ``fill=False`` counts the
+    areas a point reaches into ``indptr[i + 1]``; ``fill=True`` writes them (in the order the lattice
+    reaches them) and their masses from ``indptr[i]`` on. A mass is summed over the area's nodes in
+    lattice order, starting from 0.0: the same arithmetic as a dense points × areas accumulation."""
     norm = 1.0 / (2.0 * math.pi * h * h)
     inv2h2 = 1.0 / (2.0 * h * h)
     r = cutoff * h
     r2 = r * r
-    k = int(math.ceil(r / cs))  # noqa: RUF046 - numba needs the explicit int
-    for i in prange(px.shape[0]):  # rows are independent: parallel over points
-        out[i, :] = 0.0
+    reach = r / cs
+    k = nx + ny  # an infinite cutoff reaches the whole lattice
+    if reach < k:
+        k = int(math.ceil(reach))  # noqa: RUF046 - numba needs the explicit int
+    mark = np.full(n_areas, -1, dtype=np.int64)  # the last point that reached the area
+    acc = np.zeros(n_areas)
+    for i in range(i0, i1):
+        start = indptr[i] if fill else 0
+        cnt = 0
         cx = int(math.floor((px[i] - x0) / cs))  # noqa: RUF046
         cy = int(math.floor((py[i] - y0) / cs))  # noqa: RUF046
+        gy0 = min(max(cy - k, 0), ny)
+        gy1 = max(min(cy + k + 1, ny), gy0)
         for gx in range(max(cx - k, 0), min(cx + k + 1, nx)):
-            for gy in range(max(cy - k, 0), min(cy + k + 1, ny)):
-                c = gx * ny + gy
-                for s in range(cell_start[c], cell_start[c + 1]):
-                    dx = qx[s] - px[i]
-                    dy = qy[s] - py[i]
-                    d2 = dx * dx + dy * dy
-                    if d2 <= r2:
-                        out[i, qa[s]] += qw[s] * norm * math.exp(-d2 * inv2h2)
+            # the lattice cells gy0..gy1 of column gx are consecutive: their nodes are one range
+            for s in range(cell_start[gx * ny + gy0], cell_start[gx * ny + gy1]):
+                dx = qx[s] - px[i]
+                dy = qy[s] - py[i]
+                d2 = dx * dx + dy * dy
+                if d2 <= r2:
+                    a = qa[s]
+                    if mark[a] != i:
+                        mark[a] = i
+                        if fill:
+                            out_i[start + cnt] = a
+                        cnt += 1
+                    if fill:
+                        acc[a] += qw[s] * norm * math.exp(-d2 * inv2h2)
+        if fill:
+            for t in range(start, start + cnt):
+                out_v[t] = acc[out_i[t]]
+                acc[out_i[t]] = 0.0
+        else:
+            indptr[i + 1] = cnt
+
+
+def kde_area_mass_sparse(
+    x: np.ndarray, y: np.ndarray, quad: Quadrature, bandwidth: float, cutoff: float = 4.0
+) -> SparseRows:
+    """Each point's Gaussian kernel mass over every area polygon within ``cutoff`` bandwidths, as sparse
+    rows (points × areas). ``cutoff=math.inf`` computes the untruncated kernel (every node).
+
+    The points are split into one block per numba thread (``NUMBA_NUM_THREADS``), computed in parallel
+    threads; a row does not depend on the split.
+    """
+    if not (bandwidth > 0 and cutoff > 0):
+        raise ValueError(f"bandwidth and cutoff must be positive, got {bandwidth} and {cutoff}")
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    n = x.shape[0]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    args = (x, y, quad.x, quad.y, quad.w, quad.area, quad.x0, quad.y0, quad.cell_size, quad.nx, quad.ny)
+    args += (quad.cell_start, quad.n_areas, float(bandwidth), float(cutoff))
+    n_blocks = max(1, min(numba.get_num_threads(), n // 1024))
+    bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+    blocks = list(itertools.pairwise(bounds.tolist()))
+
+    def run(fill: bool, out_i: np.ndarray, out_v: np.ndarray) -> None:
+        if n_blocks == 1:
+            _mass_csr(*args, 0, n, indptr, fill, out_i, out_v)
+            return
+        with ThreadPoolExecutor(max_workers=n_blocks) as pool:  # the kernel releases the GIL
+            jobs = [pool.submit(_mass_csr, *args, i0, i1, indptr, fill, out_i, out_v) for i0, i1 in blocks]
+            for job in jobs:
+                job.result()
+
+    run(False, np.empty(0, dtype=np.int32), np.empty(0))
+    np.cumsum(indptr, out=indptr)
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    values = np.empty(int(indptr[-1]))
+    run(True, indices, values)
+    return SparseRows(indptr, indices, values, quad.n_areas)
 
 
 def kde_area_mass(
     x: np.ndarray, y: np.ndarray, quad: Quadrature, bandwidth: float, cutoff: float = 4.0
 ) -> np.ndarray:
-    """Matrix (points × areas) of each point's truncated Gaussian kernel mass over every area polygon."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    out = np.empty((x.shape[0], quad.n_areas), dtype=np.float64)
-    _mass_rows(
-        x,
-        y,
-        quad.x,
-        quad.y,
-        quad.w,
-        quad.area,
-        quad.x0,
-        quad.y0,
-        quad.cell_size,
-        quad.nx,
-        quad.ny,
-        quad.cell_start,
-        quad.n_areas,
-        float(bandwidth),
-        float(cutoff),
-        out,
-    )
-    return out
+    """Dense (points × areas) form of :func:`kde_area_mass_sparse`, for a few points."""
+    return kde_area_mass_sparse(x, y, quad, bandwidth, cutoff).toarray()
+
+
+def event_masses(data: SimData, bandwidth: float, cell_size: float, cutoff: float) -> SparseRows:
+    """Kernel-mass rows of every event of ``data`` (cached: the KDE models of a study share them)."""
+    coords = hashlib.blake2b(np.ascontiguousarray(data.x).tobytes(), digest_size=16)
+    coords.update(np.ascontiguousarray(data.y).tobytes())
+    key = (areas_key(data.areas), coords.hexdigest(), float(bandwidth), float(cell_size), float(cutoff))
+
+    def build() -> SparseRows:
+        quad = area_quadrature(data.areas, cell_size)
+        return kde_area_mass_sparse(data.x, data.y, quad, bandwidth, cutoff)
+
+    return MASSES.get(key, build)
 
 
 def kde_area_mass_bruteforce(

@@ -4,6 +4,13 @@ Settings live in ``__init__`` and are stored unchanged; ``fit`` returns ``self``
 ``_``; ``get_params``/``set_params``/``clone`` behave as in scikit-learn, so models can be put in sweeps and
 configs by name and keyword arguments.
 
+Settings are checked against a declarative table per estimator, ``_parameter_constraints``, in the manner
+of scikit-learn (``sklearn/utils/_param_validation.py``): each setting lists the values it may take
+(:class:`Interval`, :class:`Options`, ``"boolean"``, ``None``). The same table is checked by ``fit`` and
+``make_state`` (:meth:`Estimator._check`) and by the config validators (:func:`check_model_settings`), so a
+bad value in a scenario, sweep or evaluation file fails when the file is read, naming e.g.
+``models.ShortTermKDE.bandwidth``.
+
 Every model answers the same question (SPEC §3): trained on incidents strictly before day ``until``,
 ``predict()`` returns the expected number of incidents per area on the day starting at ``until``.
 Each model also provides ``make_state``: the incremental, batched form of the same computation used by the
@@ -13,13 +20,15 @@ simulation engine for many runs at once (``fairpatrol.sim``); the two are tested
 from __future__ import annotations
 
 import inspect
+import math
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Self
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
-from fairpatrol.errors import DataError
+from fairpatrol.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from fairpatrol.data import Areas
@@ -51,8 +60,100 @@ class ModelState(ABC):
         return {}
 
 
+class Interval:
+    """Numbers of one kind (``Integral`` or ``Real``) between ``left`` and ``right`` (None: unbounded).
+
+    ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``. Booleans are not numbers here and
+    non-finite values are never inside, as in scikit-learn's ``Interval``.
+    """
+
+    def __init__(self, kind: type, left: float | None, right: float | None, *, closed: str = "both") -> None:
+        if kind not in (Integral, Real):
+            raise ValueError("kind must be numbers.Integral or numbers.Real")
+        if closed not in ("both", "left", "right", "neither"):
+            raise ValueError(f"closed must be both, left, right or neither, got {closed!r}")
+        self.kind, self.left, self.right, self.closed = kind, left, right, closed
+
+    def __contains__(self, value: object) -> bool:
+        if isinstance(value, bool | np.bool_) or not isinstance(value, self.kind):
+            return False
+        if not math.isfinite(float(value)):
+            return False
+        if self.left is not None:
+            if value < self.left or (value == self.left and self.closed in ("right", "neither")):
+                return False
+        if self.right is not None:
+            if value > self.right or (value == self.right and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        what = "an integer" if self.kind is Integral else "a number"
+        lo, hi = self.left, self.right
+        if lo is not None and hi is not None:
+            a = "[" if self.closed in ("both", "left") else "("
+            b = "]" if self.closed in ("both", "right") else ")"
+            return f"{what} in {a}{lo:g}, {hi:g}{b}"
+        if lo is not None:
+            return f"{what} {'≥' if self.closed in ('both', 'left') else '>'} {lo:g}"
+        if hi is not None:
+            return f"{what} {'≤' if self.closed in ('both', 'right') else '<'} {hi:g}"
+        return what
+
+
+class Options:
+    """One of a fixed set of values (strings, e.g. ``Options({"gaussian", "cell"})``)."""
+
+    def __init__(self, values: set[Any]) -> None:
+        self.values = set(values)
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and value in self.values
+
+    def __str__(self) -> str:
+        return " or ".join(repr(v) for v in sorted(self.values))
+
+
+def _satisfies(value: Any, constraint: Any) -> bool:
+    if constraint is None:
+        return value is None
+    if constraint == "inf":
+        return isinstance(value, float | np.floating) and value == math.inf
+    if constraint == "boolean":
+        return isinstance(value, bool | np.bool_)
+    if constraint is str:
+        return isinstance(value, str)
+    return value in constraint
+
+
+def _describe(constraint: Any) -> str:
+    names = {None: "None", "boolean": "true or false", str: "a string", "inf": "inf (.inf in YAML)"}
+    return names.get(constraint) or str(constraint)
+
+
 class Estimator:
-    """scikit-learn parameter handling: settings are the ``__init__`` arguments, stored unchanged."""
+    """scikit-learn parameter handling: settings are the ``__init__`` arguments, stored unchanged.
+
+    ``_parameter_constraints`` maps every setting to the list of what it may be (any one of them):
+    an :class:`Interval`, :class:`Options`, ``"boolean"``, ``"inf"`` (positive infinity), ``str`` or ``None``.
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+
+    def _check(self) -> None:
+        """Raise a :class:`~fairpatrol.errors.ConfigError` naming the first setting outside its constraints.
+
+        Called by ``fit`` and ``make_state``; subclasses add checks that involve several settings.
+        """
+        for name, value in self.get_params().items():
+            allowed = self._parameter_constraints.get(name)
+            if allowed is None or any(_satisfies(value, c) for c in allowed):
+                continue
+            raise ConfigError(
+                f"must be {' or '.join(_describe(c) for c in allowed)}, got {value!r}",
+                source=type(self).__name__,
+                field=name,
+            )
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -76,6 +177,67 @@ class Estimator:
             f"{k}={v!r}" for k, v in self.get_params().items() if not (k in defaults and defaults[k] == v)
         ]
         return f"{type(self).__name__}({', '.join(args)})"
+
+
+def check_model_settings(registry: dict[str, type[Estimator]], settings: dict[str, Any]) -> None:
+    """Check the ``models`` section of a config: known model names, known settings, allowed values.
+
+    The one validation path of model settings for scenario, sweep and evaluation files; raises a
+    :class:`~fairpatrol.errors.ConfigError` whose field is ``Model.setting`` (the config adds its own
+    prefix, e.g. ``models.ShortTermKDE.bandwidth``).
+    """
+    for name, params in settings.items():
+        if name not in registry:
+            raise ConfigError(f"unknown algorithm (known: {', '.join(registry)})", field=name)
+        if not isinstance(params, dict):
+            raise ConfigError("expected a mapping of setting names to values", field=name)
+        cls = registry[name]
+        allowed = cls._param_names()
+        for key in params:
+            if key not in allowed:
+                raise ConfigError(
+                    f"unknown setting (allowed: {', '.join(allowed) or 'none'})", field=f"{name}.{key}"
+                )
+        try:
+            cls(**params)._check()
+        except ConfigError as err:
+            raise ConfigError(err.message, field=f"{name}.{err.field}" if err.field else name) from None
+
+
+def naive_times(values: Any) -> pd.Series:
+    """Times as naive timestamps; unparseable values become NaT.
+
+    Times with a time zone or a UTC offset are taken as the local wall-clock time they state (the
+    offset is dropped, not converted), so that days are the city's days whatever zone the export used
+    (docs/errors.md). Mixed offsets in one column (summer and winter time) are handled the same way.
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None)
+    try:
+        times = pd.to_datetime(series, errors="coerce")
+    except (TypeError, ValueError):  # mixed offsets (pandas ≥ 2.2 refuses them) or aware/naive mixes
+        times = None
+    if times is None or times.dtype == object:
+        stamps = [_wall_clock(v) for v in series]
+        times = pd.to_datetime(pd.Series(stamps, index=series.index), errors="coerce")
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_localize(None)
+    return times
+
+
+def _wall_clock(value: Any) -> Any:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return pd.NaT
+    return ts.tz_localize(None) if ts is not pd.NaT and ts.tzinfo is not None else ts
+
+
+def naive_timestamp(value: Any) -> pd.Timestamp:
+    """One time as a naive timestamp (a time zone is dropped as in :func:`naive_times`)."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
 class AreaModel(Estimator, ABC):
@@ -110,7 +272,7 @@ class AreaModel(Estimator, ABC):
                 source=f"{type(self).__name__}.fit",
                 field=missing[0],
             )
-        times = pd.to_datetime(incidents["time"], errors="coerce")
+        times = naive_times(incidents["time"])
         if times.isna().any():
             row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
             raise DataError(
@@ -120,7 +282,7 @@ class AreaModel(Estimator, ABC):
             if len(times) == 0:
                 raise DataError("no incidents to fit", source=f"{type(self).__name__}.fit")
             until = times.max().normalize() + DAY
-        until = pd.Timestamp(until)
+        until = naive_timestamp(until)
         if areas is not None:
             ids = np.asarray(areas.ids)
         else:
@@ -170,4 +332,4 @@ class AreaModel(Estimator, ABC):
 
 def days_since(times: pd.Series, origin: pd.Timestamp) -> np.ndarray:
     """Times as float days since ``origin`` (the unit of every model's rates)."""
-    return ((pd.to_datetime(times) - origin) / DAY).to_numpy(dtype=np.float64)
+    return ((naive_times(times) - naive_timestamp(origin)) / DAY).to_numpy(dtype=np.float64)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from numbers import Integral
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import DataError
-from fairpatrol.models.base import AreaModel, ModelState
+from fairpatrol.models._sparse import SparseRows
+from fairpatrol.models.base import AreaModel, Interval, ModelState
 from fairpatrol.models.window import WindowSumState
 
 if TYPE_CHECKING:
@@ -48,6 +50,8 @@ class Uniform(AreaModel):
 class Population(AreaModel):
     """Intensity proportional to resident population (``population`` column of the areas)."""
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"column": [str]}
+
     def __init__(self, column: str = "population") -> None:
         self.column = column
 
@@ -57,6 +61,7 @@ class Population(AreaModel):
         return areas.frame[self.column].to_numpy(dtype=float)
 
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
+        self._check()
         self.intensity_ = self._values(areas)
         self.area_ids_ = np.asarray(areas.ids)
         return self
@@ -65,11 +70,14 @@ class Population(AreaModel):
         return self._series(self.intensity_.copy())
 
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
+        self._check()
         return ConstantState(self._values(data.areas), weights.shape[0])
 
 
 class PreviousCounts(AreaModel):
     """Intensity = the area's training incidents in the last ``window_days`` days, per day."""
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"window_days": [Interval(Integral, 1, 3650)]}
 
     def __init__(self, window_days: int = 30) -> None:
         self.window_days = window_days
@@ -82,6 +90,7 @@ class PreviousCounts(AreaModel):
         areas: Areas | None = None,
         sample_weight: Any = None,
     ) -> Self:
+        self._check()
         _, until, ids, idx, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
         self.area_ids_ = ids
         self.until_ = until
@@ -92,5 +101,6 @@ class PreviousCounts(AreaModel):
         return self._series(self.intensity_.copy())
 
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
-        eye = np.eye(data.n_areas)
-        return WindowSumState(data, weights, int(self.window_days), lambda lo, hi: eye[data.area[lo:hi]])
+        self._check()
+        rows = SparseRows.one_hot(data.area, data.n_areas)
+        return WindowSumState(data, weights, int(self.window_days), rows)

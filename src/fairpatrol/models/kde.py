@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import DataError
-from fairpatrol.models._kde import area_quadrature, kde_area_mass
-from fairpatrol.models.base import AreaModel, ModelState
+from fairpatrol.models._kde import area_quadrature, event_masses, kde_area_mass_sparse
+from fairpatrol.models.base import AreaModel, Interval, ModelState
 from fairpatrol.models.window import WindowSumState
 
 if TYPE_CHECKING:
@@ -45,10 +46,20 @@ class WindowKDE(AreaModel):
     window_days : training window in days (30 short-term, 365 long-term).
     bandwidth : Gaussian σ in metres (default :data:`DEFAULT_BANDWIDTH_M`).
     cell_size : quadrature lattice spacing in metres.
-    cutoff : kernel truncation radius in bandwidths.
+    cutoff : kernel truncation radius k in bandwidths: drops at most e^{−k²/2} of each incident's mass
+        (3.4e-4 at the default 4) and keeps the stored masses sparse; ``math.inf`` for no truncation
+        (docs/engine.md, "Sparse kernel masses").
     """
 
     needs_coordinates = True
+    #: Allowed settings (checked by fit, make_state and the config validators). The upper bounds keep the
+    #: quadrature lattice (city area / cell_size²) and the kernel's reach (cutoff · bandwidth) in memory.
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "window_days": [Interval(Integral, 1, 3650)],
+        "bandwidth": [Interval(Real, 0, 10_000, closed="right")],
+        "cell_size": [Interval(Real, 10, 1_000)],
+        "cutoff": [Interval(Real, 0, 10, closed="right"), "inf"],
+    }
 
     def __init__(
         self,
@@ -61,11 +72,6 @@ class WindowKDE(AreaModel):
         self.bandwidth = bandwidth
         self.cell_size = cell_size
         self.cutoff = cutoff
-
-    def _check(self) -> None:
-        for name in ("window_days", "bandwidth", "cell_size", "cutoff"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
     def fit(
         self,
@@ -88,13 +94,13 @@ class WindowKDE(AreaModel):
             )
         rows, until, ids, _, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
         quad = area_quadrature(areas, self.cell_size)
-        mass = kde_area_mass(
+        mass = kde_area_mass_sparse(
             rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, self.bandwidth, self.cutoff
         )
         self.area_ids_ = ids
         self.until_ = until
         self.n_events_ = len(rows)
-        self.intensity_ = w @ mass / self.window_days
+        self.intensity_ = mass.weighted_sum(w) / self.window_days
         return self
 
     def predict(self, day: Any = None) -> pd.Series:
@@ -103,23 +109,8 @@ class WindowKDE(AreaModel):
 
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         self._check()
-        mass = _event_mass(data, float(self.bandwidth), float(self.cell_size), float(self.cutoff))
-        return WindowSumState(data, weights, int(self.window_days), lambda lo, hi: mass[lo:hi])
-
-
-_MASS_CACHE: dict[tuple[int, float, float, float], tuple[object, np.ndarray]] = {}
-
-
-def _event_mass(data: SimData, bandwidth: float, cell_size: float, cutoff: float) -> np.ndarray:
-    """Kernel mass rows of every event of ``data``, shared by the KDE models of a study (same settings)."""
-    key = (id(data), bandwidth, cell_size, cutoff)
-    hit = _MASS_CACHE.get(key)
-    if hit is None or hit[0] is not data:
-        _MASS_CACHE.clear()  # one study's data at a time: the matrix is events × areas
-        quad = area_quadrature(data.areas, cell_size)
-        hit = (data, kde_area_mass(data.x, data.y, quad, bandwidth, cutoff))
-        _MASS_CACHE[key] = hit
-    return hit[1]
+        mass = event_masses(data, float(self.bandwidth), float(self.cell_size), float(self.cutoff))
+        return WindowSumState(data, weights, int(self.window_days), mass)
 
 
 class ShortTermKDE(WindowKDE):

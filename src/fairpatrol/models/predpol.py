@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numba
 import numpy as np
@@ -22,7 +23,7 @@ from fairpatrol.models._hawkes import (
     pack,
     unpack,
 )
-from fairpatrol.models.base import DAY, AreaModel, ModelState, days_since
+from fairpatrol.models.base import DAY, AreaModel, Interval, ModelState, Options, days_since, naive_timestamp
 
 _DAY_NS = 86_400_000_000_000
 
@@ -104,6 +105,16 @@ class PredPol(AreaModel):
     """
 
     diagnostic_columns = ("theta", "omega", "em_iterations", "em_converged")
+    #: Allowed settings (checked by fit, make_state and the config validators).
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "window_days": [Interval(Integral, 1, 3650)],
+        "theta0": [Interval(Real, 0, 1, closed="neither")],
+        "omega0": [Interval(Real, OMEGA_BOUNDS[0], OMEGA_BOUNDS[1])],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, 100_000)],
+        "solver": [Options({"newton", "em"})],
+        "warm_start": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -122,16 +133,6 @@ class PredPol(AreaModel):
         self.max_iter = max_iter
         self.solver = solver
         self.warm_start = warm_start
-
-    def _check(self) -> None:
-        if not (0 < self.theta0 < 1):
-            raise ValueError(f"theta0 must be in (0, 1), got {self.theta0}")
-        if not self.omega0 > 0:
-            raise ValueError(f"omega0 must be positive, got {self.omega0}")
-        if not self.window_days >= 1:
-            raise ValueError(f"window_days must be ≥ 1, got {self.window_days}")
-        if self.solver not in ("newton", "em"):
-            raise ValueError(f"solver must be 'newton' or 'em', got {self.solver!r}")
 
     def _solver_args(self) -> dict[str, Any]:
         return {
@@ -163,7 +164,7 @@ class PredPol(AreaModel):
         t, idx, w = t[order], idx[order], w[order]
         start = -float(self.window_days)
         if observed_from is not None:
-            start = max(start, (pd.Timestamp(observed_from) - until) / DAY)
+            start = max(start, (naive_timestamp(observed_from) - until) / DAY)
         span = -start
         m = len(ids)
         ts, ws, starts = area_major(t, w, idx, m)
@@ -203,7 +204,7 @@ class PredPol(AreaModel):
 
     def predict(self, day: Any = None) -> pd.Series:
         """Expected incidents per area on ``day`` (default: the day starting at ``until``)."""
-        day = self.until_ if day is None else pd.Timestamp(day)
+        day = self.until_ if day is None else naive_timestamp(day)
         t_from = (day - self.until_) / DAY
         if t_from < 0:
             raise ValueError(

@@ -3,11 +3,11 @@ training events of the last W days (KDE hot spots, previous counts)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fairpatrol.models._sparse import SparseRows
 from fairpatrol.models.base import ModelState
 
 if TYPE_CHECKING:
@@ -17,22 +17,35 @@ if TYPE_CHECKING:
 class WindowSumState(ModelState):
     """S_r = Σ_{events j of days [d − W, d)} weights[r, j] · row(j), updated as days enter and leave.
 
-    ``rows(lo, hi)`` returns the per-event contribution (events × M) of events ``lo:hi``; the forecast is
-    S_r / W (expected incidents per day). Adding the day's newly learned events and subtracting the day
-    that leaves the window costs O(new events × M) per run and day instead of a refit over the window.
+    ``rows`` holds one sparse row per event of ``data`` (the event's contribution to each area); the
+    forecast is S_r / W (expected incidents per day). Adding the day's newly learned events and
+    subtracting the day that leaves the window costs O(R × stored values of those events) per day instead
+    of a refit over the window; memory is R × M for the sums plus the rows (docs/engine.md).
+
+    Each run's number of events in its sums is counted as well: when a run's window holds none, its sums
+    are reset to exactly 0, so that the forecast is 0 (uniform fallback, as a refit on no data) rather
+    than the ±1e-17 residue of adding and subtracting the same masses in different orders.
     """
 
-    def __init__(
-        self, data: SimData, weights: np.ndarray, window_days: int, rows: Callable[[int, int], np.ndarray]
-    ) -> None:
+    def __init__(self, data: SimData, weights: np.ndarray, window_days: int, rows: SparseRows) -> None:
+        if rows.n_rows != data.n_events or rows.n_cols != data.n_areas:
+            raise ValueError(
+                f"rows are {rows.n_rows} × {rows.n_cols}; the data have {data.n_events} events × "
+                f"{data.n_areas} areas"
+            )
         self.data = data
         self.weights = weights
         self.window_days = int(window_days)
         self.rows = rows
         lo, hi = data.window(0, self.window_days)
         self.sums = np.zeros((weights.shape[0], data.n_areas))
+        self.count = np.count_nonzero(weights[:, lo:hi], axis=1)  # events in each run's sums
         if hi > lo:
-            self.sums += weights[:, lo:hi].astype(np.float64) @ rows(lo, hi)
+            first = weights[:, lo:hi]
+            if (first == first[:1]).all():  # every run starts from the same history: sum it once
+                self.sums[:] = rows.weighted_sum(first[0], lo)
+            else:
+                rows.accumulate(self.sums, first, lo)
         self.day = 0  # sums cover days [day - W, day) plus what was learned on day `day`
         self.leaked: np.ndarray | None = None
 
@@ -42,7 +55,8 @@ class WindowSumState(ModelState):
         (the pre-start history, the detections and the reports all accumulate)."""
         h = self.data.n_history
         self.leaked = will_report & ~self.data.is_shadow[h:][None, :]
-        self.sums += self.leaked.astype(np.float64) @ self.rows(h, self.data.n_events)
+        self.rows.accumulate(self.sums, self.leaked, h)
+        self.count += np.count_nonzero(self.leaked, axis=1)
 
     def forecast(self, day: int) -> np.ndarray:
         d = self.data
@@ -52,7 +66,9 @@ class WindowSumState(ModelState):
                 continue
             lo, hi = d.day_slice(leaving)
             if hi > lo:
-                self.sums -= self.weights[:, lo:hi].astype(np.float64) @ self.rows(lo, hi)
+                self.rows.accumulate(self.sums, self.weights[:, lo:hi], lo, sign=-1.0)
+                self.count -= np.count_nonzero(self.weights[:, lo:hi], axis=1)
+        self.sums[self.count == 0] = 0.0
         self.day = day
         out = self.sums / self.window_days
         out[out < 0.0] = 0.0  # rounding of add/subtract can leave -1e-17 where the exact sum is 0
@@ -64,8 +80,8 @@ class WindowSumState(ModelState):
         if self.leaked is not None:  # a leaked report is already counted; learn only what is new
             h = self.data.n_history
             new = np.where(self.leaked[:, lo - h : hi - h], np.float32(0.0), new)
-            if hi > lo and new.any():
-                self.sums += new.astype(np.float64) @ self.rows(lo, hi)
+        elif day < self.day - self.window_days:
             return
-        if hi > lo and day >= self.day - self.window_days and new.any():
-            self.sums += new.astype(np.float64) @ self.rows(lo, hi)
+        if hi > lo and new.any():
+            self.rows.accumulate(self.sums, new, lo)
+            self.count += np.count_nonzero(new, axis=1)

@@ -117,10 +117,25 @@ class ReplaySet:
 
 
 def load_replay_inputs(res: RunResults) -> tuple[Incidents, SimData]:
-    """The study's incidents and truth arrays (raises FairpatrolError when the data cannot be read)."""
-    from fairpatrol.sim.study import load_study_incidents, prepare_study
+    """The study's incidents, joined to the results' own areas, and its truth arrays.
 
-    incidents = load_study_incidents(res.config)
+    The incident file is found relative to the scenario (``inputs`` of ``config.yaml``) and must have the
+    SHA-256 recorded there; raises FairpatrolError when it is gone, has changed or cannot be read.
+    """
+    from fairpatrol.data.inputs import relative, resolve, sha256_of, study_incidents
+    from fairpatrol.errors import DataError
+    from fairpatrol.sim.study import prepare_study
+
+    base = res.config.base_dir
+    for record in (res.document.get("inputs") or {}).get("files", []):
+        if record.get("role") != "incidents":
+            continue
+        path = resolve(record["path"], base)
+        if not path.is_file():
+            raise DataError("not found next to the scenario any more", source=record["path"])
+        if sha256_of(path) != record.get("sha256"):
+            raise DataError("changed since the study ran (its SHA-256 differs)", source=relative(path, base))
+    incidents, _ = study_incidents(res.config.data, res.areas, base)
     return incidents, prepare_study(res.config, incidents)
 
 

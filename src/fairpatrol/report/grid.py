@@ -3,7 +3,8 @@
 Layout (:mod:`fairpatrol.grid.output`): ``evaluate.yaml``, ``summary.csv`` (per model, metric, group and
 coverage: mean over days and 95 % t-interval), ``metrics.parquet``, ``predictions.parquet`` (forecast and
 observed incidents per model, day and cell), ``diagnostics.parquet`` (SEPP's θ, ω, σ per day) and
-``cells.parquet`` (the grid squares as WKB with their group).
+``areas.parquet`` (the grid squares with their groups, GeoParquet; ``cells.parquet`` in results written
+before results carried their areas).
 
 The headline numbers are read at a coverage of 10 % of the cells (the nearest evaluated level): hit rate
 and PAI for accuracy; the prediction-fairness Gini |f₁ − f₂| / (f₁ + f₂) of the two groups' benefits
@@ -21,13 +22,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from fairpatrol.data import Areas, load_areas
+from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
 from fairpatrol.report import figures, maps
 from fairpatrol.report.load import read_yaml
 from fairpatrol.report.summary import Finding, pct, sig
 
-GRID_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet", "cells.parquet")
+GRID_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet")
 COVERAGE = 0.10
 
 #: How each grid metric reads (title, higher is better, meaning, name inside a sentence).
@@ -97,34 +98,10 @@ def load_grid_results(path: str | Path) -> GridResults:
                 f"missing {name}: not a complete results directory of fairpatrol evaluate", source=str(p)
             )
     document = read_yaml(p / "evaluate.yaml")
-    groups = document.get("resolved", {}).get("groups", {})
-    pair = (str(groups.get("group_1", "group 1")), str(groups.get("group_2", "group 2")))
-    cells = pd.read_parquet(p / "cells.parquet")
-    city = document.get("data", {}).get("city", "")
-    names = {}
-    try:
-        city_areas = load_areas(city)
-        names = dict(zip(city_areas.ids, city_areas.names, strict=True))
-    except DataError:
-        pass
-    frame = pd.DataFrame(
-        {
-            "area_id": cells["cell_id"].astype(str),
-            "name": [
-                f"cell {c} ({names.get(str(a), a)})"
-                for c, a in zip(cells["cell_id"], cells["area_id"], strict=True)
-            ],
-            "group": cells["group"].astype(str),
-            "area_m2": cells["area_m2"].astype(float),
-        }
-    )
-    geometry = shapely.from_wkb(cells["geometry"].to_numpy())
-    areas = Areas(
-        city=city,
-        crs=str(document.get("grid", {}).get("crs", "")),
-        frame=frame,
-        geometry=geometry,
-        group_pair=pair,
+    areas = (
+        read_areas_parquet(p / "areas.parquet")
+        if (p / "areas.parquet").is_file()
+        else _old_cells(p, document)
     )
     diag = pd.read_parquet(p / "diagnostics.parquet") if (p / "diagnostics.parquet").is_file() else None
     predictions = pd.read_parquet(p / "predictions.parquet")
@@ -133,6 +110,32 @@ def load_grid_results(path: str | Path) -> GridResults:
     summary = pd.read_csv(p / "summary.csv")
     metrics = pd.read_parquet(p / "metrics.parquet")
     return GridResults(p, document, summary, metrics, predictions, diag, areas)
+
+
+def _old_cells(p: Path, document: dict[str, Any]) -> Areas:
+    """The grid of an evaluation written before results carried their areas (``cells.parquet``)."""
+    if not (p / "cells.parquet").is_file():
+        raise DataError(
+            "missing areas.parquet: not a complete results directory of fairpatrol evaluate", source=str(p)
+        )
+    groups = document.get("resolved", {}).get("groups", {})
+    pair = (str(groups.get("group_1", "group 1")), str(groups.get("group_2", "group 2")))
+    cells = pd.read_parquet(p / "cells.parquet")
+    frame = pd.DataFrame(
+        {
+            "area_id": cells["cell_id"].astype(str),
+            "name": [f"cell {c} ({a})" for c, a in zip(cells["cell_id"], cells["area_id"], strict=True)],
+            "group": cells["group"].astype(str),
+            "area_m2": cells["area_m2"].astype(float),
+        }
+    )
+    return Areas(
+        name=str(document.get("data", {}).get("city", "")),
+        crs=str(document.get("grid", {}).get("crs", "")),
+        frame=frame,
+        geometry=shapely.from_wkb(cells["geometry"].to_numpy()),
+        group_pair=pair,
+    )
 
 
 def at_coverage(summary: pd.DataFrame, metric: str, group: str, coverage: float = COVERAGE) -> pd.DataFrame:
@@ -148,6 +151,8 @@ def at_coverage(summary: pd.DataFrame, metric: str, group: str, coverage: float 
 def grid_findings(res: GridResults) -> list[Finding]:
     g1, g2 = res.group_pair
     s = res.summary
+    spatial = (res.document.get("metrics") or {}).get("emd", "spatial") == "spatial"
+    computed = (res.document.get("resolved") or {}).get("metrics") or {}
     out = []
     for metric, group in (
         ("hit_rate", "overall"),
@@ -159,13 +164,17 @@ def grid_findings(res: GridResults) -> list[Finding]:
         if rows.empty:
             continue
         title, higher, meaning, name = GRID_METRICS[metric]
+        if metric == "emd" and not spatial:  # the PF/RAF authors' 1-D distance of cell values
+            title, meaning = "Earth Mover's Distance of the cell values", computed.get("emd", meaning)
+        if metric == "pf_gini" and "2 (" in computed.get("pf_gini", ""):  # Gini coefficient: half the scale
+            meaning = computed["pf_gini"]
         rows = rows.sort_values("mean", ascending=not higher)
         best = rows.iloc[0]
         cov = "" if metric == "emd" else f" at {best['coverage']:.0%} coverage"
         fmt = (
             pct
             if metric in ("hit_rate", "precision_gap")
-            else (lambda v: sig(v, 3) + " m")
+            else (lambda v: sig(v, 3) + (" m" if spatial else ""))
             if metric == "emd"
             else (lambda v: sig(v, 3))
         )
@@ -218,7 +227,7 @@ def build_grid_context(
     from fairpatrol.report.cards import DOCS
     from fairpatrol.report.explain import Calibration
     from fairpatrol.report.privacy import PrivacyLedger
-    from fairpatrol.report.render import FigureMaker, Section, data_uri
+    from fairpatrol.report.render import FigureMaker, Section, data_uri, shown_path
 
     make = FigureMaker()
     g1, g2 = res.group_pair
@@ -273,17 +282,30 @@ def build_grid_context(
     emd = res.summary[res.summary["metric"] == "emd"].rename(
         columns={"group": "scenario", "model": "algorithm"}
     )
+    spatial = (res.document.get("metrics") or {}).get("emd", "spatial") == "spatial"
     curves.figures.append(
         make(
             figures.interval_bars(
                 emd.assign(metric="emd"),
-                [("emd", "Earth Mover's Distance between forecast and observed maps (m)", 1.0)],
+                [
+                    (
+                        "emd",
+                        "Earth Mover's Distance between forecast and observed maps"
+                        + (" (m)" if spatial else " of the cell values"),
+                        1.0,
+                    )
+                ],
                 [("overall", "whole city"), (g1, f"{g1} cells"), (g2, f"{g2} cells")],
                 models,
             ),
             "How far the forecast map is from the observed one (EMD)",
-            "Mean over days of the spatial Earth Mover's Distance, in metres, with 95 % intervals; lower is "
-            "closer. A difference between the groups means one group's crime is forecast less well.",
+            (
+                "Mean over days of the spatial Earth Mover's Distance, in metres, with 95 % intervals; lower "
+                "is closer. A difference between the groups means one group's crime is forecast less well."
+                if spatial
+                else "Mean over days of the 1-D distance between the lists of forecast and observed cell "
+                "shares (the PF/RAF authors' EMD, blind to where the cells are), with 95 % intervals."
+            ),
         )
     )
     geo = maps.MapGeometry.from_areas(res.areas, tolerance_m=0.0)
@@ -415,9 +437,12 @@ def build_grid_context(
         "grid",
         "start",
         "days",
+        "exclude_days",
+        "low_count_days",
         "algorithms",
         "models",
         "coverage",
+        "metrics",
         "map_day",
     )
     import yaml
@@ -427,7 +452,8 @@ def build_grid_context(
         "kind": "grid",
         "title": f"Grid evaluation report: {res.document.get('name', '')}",
         "description": str(res.document.get("description", "")),
-        "city": str(res.document.get("data", {}).get("city", "")).title(),
+        "city": res.areas.title,
+        "group_description": res.areas.group_description,
         "n_cells": res.areas.n,
         "cell_size": res.document.get("grid", {}).get("cell_size_m"),
         "groups": res.group_pair,
@@ -446,9 +472,10 @@ def build_grid_context(
         "cleaning": res.document.get("data_report", {}) or {},
         "counts": res.document.get("counts", {}) or {},
         "reference_grid": res.document.get("reference_grid", {}) or {},
+        "warnings": res.document.get("warnings", []) or [],
         "privacy": privacy,
         "config_text": text,
         "scenario_uri": data_uri(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True)),
         "versions": res.document.get("versions", {}),
-        "results_dir": str(res.path),
+        "results_dir": shown_path(res.path),
     }

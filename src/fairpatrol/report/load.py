@@ -2,13 +2,17 @@
 
 Three kinds of directory are recognised by their marker file:
 
-* ``fairpatrol run``: ``config.yaml``, ``metrics.parquet``, ``summary.csv``, ``allocations.parquet``
-  (layout in :mod:`fairpatrol.results`) → :class:`RunResults`;
+* ``fairpatrol run``: ``config.yaml``, ``metrics.parquet``, ``summary.csv``, ``allocations.parquet``,
+  ``areas.parquet`` (layout in :mod:`fairpatrol.results`) → :class:`RunResults`;
 * ``fairpatrol sweep``: ``sweep.yaml`` (see :mod:`fairpatrol.report.collections`);
 * ``fairpatrol evaluate``: ``evaluate.yaml`` (see :mod:`fairpatrol.report.collections`).
 
 The allocation table of a full study has millions of rows (cells × runs × days × areas); it is never read
 whole: :class:`RunResults` answers the few aggregate questions the report asks with DuckDB queries.
+
+The areas come from the directory (``areas.parquet``), never from the inputs: a report needs nothing but
+the results. Directories written before results carried their areas are read with the bundled city's
+areas when the study was on a bundled city, and refused with one line otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import pandas as pd
 import yaml
 
 from fairpatrol.config import ScenarioConfig, parse_scenario
-from fairpatrol.data import Areas, load_areas
+from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
 
 RUN_FILES = ("config.yaml", "metrics.parquet", "summary.csv", "allocations.parquet")
@@ -66,10 +70,39 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def scenario_from_document(document: dict[str, Any], source: str) -> ScenarioConfig:
-    """The scenario config inside a ``config.yaml`` written by ``fairpatrol run`` (extra sections ignored)."""
+def scenario_from_document(
+    document: dict[str, Any], source: str, base_dir: Path | None = None
+) -> ScenarioConfig:
+    """The scenario config inside a ``config.yaml`` written by ``fairpatrol run`` (extra sections ignored);
+    its input paths are relative to ``base_dir``."""
     keys = set(ScenarioConfig.model_fields)
-    return parse_scenario({k: v for k, v in document.items() if k in keys}, source=source)
+    return parse_scenario({k: v for k, v in document.items() if k in keys}, source=source, base_dir=base_dir)
+
+
+def scenario_dir(document: dict[str, Any], results_dir: Path) -> Path | None:
+    """Where the study's scenario folder is (``inputs.scenario_dir``, relative to the results directory)."""
+    rel = (document.get("inputs") or {}).get("scenario_dir")
+    return None if rel is None else (results_dir / rel)
+
+
+def read_areas(path: Path, config: ScenarioConfig, source: Path) -> Areas:
+    """The areas of a results directory (``areas.parquet``); for results written before they carried
+    their areas, the bundled city's areas, or a one-line error."""
+    if path.is_file():
+        return read_areas_parquet(path)
+    from fairpatrol.data.cities import is_city
+    from fairpatrol.data.inputs import pack_areas
+
+    data = config.data
+    if data.areas is None and is_city(data.city):
+        return pack_areas(
+            str(data.city), group_rule=data.groups or data.group_rule, group_pair=data.group_pair
+        )
+    raise DataError(
+        "no areas.parquet: these results were written before results carried their areas and are not of a "
+        "bundled city; run the study again to report on it",
+        source=str(source),
+    )
 
 
 def scenario_label(
@@ -108,6 +141,7 @@ class RunResults:
     allocations_path: Path
     config_path: Path
     label: str = ""  # e.g. "cell X of sweep Y" for a sweep cell
+    group_summary: pd.DataFrame | None = None  # group_summary.csv (None for older results)
 
     kind = "run"
 
@@ -272,8 +306,15 @@ def load_run(path: str | Path) -> RunResults:
             raise DataError(
                 f"missing {name}: not a complete results directory of fairpatrol run", source=str(p)
             )
+    groups = pd.read_csv(p / "group_summary.csv") if (p / "group_summary.csv").is_file() else None
     return run_results(
-        p, p / "config.yaml", pd.read_csv(p / "summary.csv"), p / "metrics.parquet", p / "allocations.parquet"
+        p,
+        p / "config.yaml",
+        pd.read_csv(p / "summary.csv"),
+        p / "metrics.parquet",
+        p / "allocations.parquet",
+        areas_path=p / "areas.parquet",
+        group_summary=groups,
     )
 
 
@@ -284,11 +325,20 @@ def run_results(
     metrics_path: Path,
     allocations_path: Path,
     label: str = "",
+    *,
+    areas_path: Path,
+    group_summary: pd.DataFrame | None = None,
+    inputs_root: Path | None = None,
 ) -> RunResults:
-    """A :class:`RunResults` from the tables of one study (a run directory or one cell of a sweep)."""
+    """A :class:`RunResults` from the tables of one study (a run directory or one cell of a sweep).
+
+    ``inputs_root`` is the directory whose ``inputs.scenario_dir`` locates the study's input files (the
+    sweep directory for a sweep cell; default ``path``)."""
     document = read_yaml(config_path)
-    config = scenario_from_document(document, str(config_path))
-    areas = load_areas(config.data.city, group_rule=config.data.group_rule)
+    root_doc = document if inputs_root is None else read_yaml(inputs_root / "sweep.yaml")
+    base_dir = scenario_dir(root_doc, inputs_root or path)
+    config = scenario_from_document(document, str(config_path), base_dir)
+    areas = read_areas(areas_path, config, path)
     _check_columns(summary, SUMMARY_COLUMNS, path / "summary")
     metrics = pd.read_parquet(metrics_path)
     _check_columns(metrics, ("scenario", "algorithm", "run", "date", "day", "accuracy"), metrics_path)
@@ -312,6 +362,7 @@ def run_results(
         allocations_path,
         config_path,
         label,
+        group_summary,
     )
 
 

@@ -19,7 +19,7 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from fairpatrol.data import Areas
-from fairpatrol.report.style import GROUP_COLORS, ZERO_COLOR, base_layout, esc, facets
+from fairpatrol.report.style import ZERO_COLOR, base_layout, esc, facets, group_colors
 
 
 @dataclass(frozen=True)
@@ -226,11 +226,10 @@ def single_map(
 
 
 def group_map(areas: Areas, geo: MapGeometry, hover: list[str]) -> go.Figure:
-    """The areas coloured by group (the two compared groups and the others)."""
-    g1, g2 = areas.group_pair
-    groups = areas.groups
-    classes = np.where(groups == g1, 0, np.where(groups == g2, 1, 2))
-    return single_map(areas, geo, classes, list(GROUP_COLORS), [g1, g2, "other"], hover, "group")
+    """The areas coloured by group, every group its own colour (the compared pair first)."""
+    names = areas.group_names
+    colors = group_colors(names)
+    return single_map(areas, geo, areas.group_index, [colors[g] for g in names], list(names), hover, "group")
 
 
 def count_map(areas: Areas, geo: MapGeometry, counts: np.ndarray, hover: list[str], title: str) -> go.Figure:

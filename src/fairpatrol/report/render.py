@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,9 @@ from fairpatrol.report.load import RunResults, load_results
 from fairpatrol.report.style import PLOT_CONFIG
 
 REPORT_VERSION = 1
+#: Found in the head of every report fairpatrol writes (``<meta name="generator">``): an existing file
+#: without it is never replaced (:func:`fairpatrol.atomic.check_output_file`).
+GENERATOR = 'content="fairpatrol report'
 
 
 @dataclass
@@ -77,18 +77,23 @@ def data_uri(text: str, mime: str = "text/yaml") -> str:
     return f"data:{mime};charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def dataset_notes(city: str) -> str:
-    """The section of the bundled datasets README about ``city`` (provenance of the bundled data)."""
-    text = files("fairpatrol.datasets").joinpath("README.md").read_text(encoding="utf-8")
-    title = {"baltimore": "Baltimore", "chicago": "Chicago", "bogota": "Bogotá"}.get(city, city)
-    out, keep = [], False
-    for line in text.splitlines():
-        if line.startswith("## "):
-            keep = line[3:].strip() == title
-            continue
-        if keep:
-            out.append(line)
-    return "\n".join(out).strip()
+def dataset_notes(pack) -> str:
+    """The provenance of a bundled city pack's data (its section of the bundled datasets README)."""
+    from fairpatrol.data.cities import provenance_notes
+
+    return provenance_notes(pack)
+
+
+def shown_path(path: str | Path) -> str:
+    """How a report names a results directory: relative to the working folder when inside it, else its
+    name alone (a report never shows an absolute path of the analyst's machine)."""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return p.name
 
 
 def environment():
@@ -146,22 +151,18 @@ class Written:
 
 
 def write_report(path: str | Path, out: str | Path, **options: Any) -> Written:
-    """Render the report of results directory ``path`` into ``out`` (written atomically).
+    """Render the report of results directory ``path`` into ``out`` (written atomically, mode 0644 under the
+    usual umask; an existing ``out`` is replaced only when it is a report fairpatrol wrote).
 
     Options: ``day`` (explained day, default the last; the map day of a grid evaluation), ``scenario``
     (scenario of the maps, explanations and calibration), ``run`` (replayed run), ``cell`` (one cell of a
     sweep, reported as a run), ``dp_epsilon`` (privacy mode), ``rng`` (privacy noise; tests).
     """
+    from fairpatrol.atomic import atomic_write, check_output_file
+
     t0 = time.perf_counter()
-    text = render_report(path, **options)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    check_output_file(out, generator=GENERATOR)
+    text = render_report(path, **options)
+    atomic_write(out, text)
     return Written(out, out.stat().st_size, time.perf_counter() - t0)

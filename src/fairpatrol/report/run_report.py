@@ -19,7 +19,7 @@ from fairpatrol.report import analysis, explain, figures, maps
 from fairpatrol.report.cards import model_cards
 from fairpatrol.report.load import RunResults, scenario_from_document
 from fairpatrol.report.privacy import PrivacyLedger
-from fairpatrol.report.render import FigureMaker, Section, data_uri, dataset_notes
+from fairpatrol.report.render import FigureMaker, Section, data_uri, dataset_notes, shown_path
 from fairpatrol.report.summary import FAIRNESS, findings, metric_info, pct, share, sig, trend_table
 
 HORIZON = "crimes per area over the horizon"
@@ -441,8 +441,52 @@ class RunReport:
         }
 
     # -- everything ---------------------------------------------------------------------------------------
+    def groups_rows(self) -> list[dict[str, str]]:
+        """Every group: its areas and, per algorithm in the focus scenario, its share of officers against its
+        share of true crimes (mean over runs and days)."""
+        res = self.res
+        counts = res.areas.group_counts()
+        gs = res.group_summary
+        rows = []
+        for group, n in counts.items():
+            row = {"group": group, "areas": f"{n:,}"}
+            if gs is not None:
+                sel = gs[(gs["scenario"] == self.focus) & (gs["group"].astype(str) == group)]
+                sel = sel[sel["statistic"] == "level"]
+                crime = sel[sel["metric"] == "crime_share"]["mean"]
+                if len(crime):
+                    row["share of true crimes"] = share(float(crime.iloc[0]))
+                for alg in res.algorithms:
+                    v = sel[(sel["algorithm"] == alg) & (sel["metric"] == "police_share")]["mean"]
+                    if len(v):
+                        row[f"share of officers, {alg}"] = share(float(v.iloc[0]))
+            rows.append(row)
+        return rows
+
+    def data_notes(self) -> list[str]:
+        """Caveats about the data: dropped incidents, short training history, repaired areas, PredPol fits."""
+        doc = self.res.document
+        notes = list((doc.get("data_report") or {}).get("warnings") or [])
+        resolved = doc.get("resolved") or {}
+        for name, s in (resolved.get("short_history") or {}).items():
+            notes.append(
+                f"{name} trained on {s['available_days']} days of history on the first day instead of its "
+                f"{s['window_days']}-day window (the data begin on {s['first_incident']}; accepted with "
+                "data.allow_short_history)"
+            )
+        for name, p in (resolved.get("fit_problems") or {}).items():
+            if p.get("not_converged") or p.get("at_bound"):
+                notes.append(
+                    f"{name}: {p['not_converged']:,} of {p['fits']:,} daily fits stopped before converging "
+                    f"and {p['at_bound']:,} ended on a parameter bound (θ or ω): those days' parameters "
+                    "are not maximum-likelihood estimates"
+                )
+        notes += [f"Areas: {n}" for n in self.res.areas.notes]
+        return notes
+
     def context(self) -> dict[str, Any]:
         from fairpatrol.data import BUNDLED_INCIDENTS
+        from fairpatrol.data.inputs import bundled_city_of
 
         res = self.res
         maps_sec = self.maps_section()
@@ -461,17 +505,28 @@ class RunReport:
         if self.rs is not None:
             t = self.rs.incidents.frame["time"]
             date_range = f"{t.min():%Y-%m-%d} to {t.max():%Y-%m-%d} ({len(t):,} incidents after cleaning)"
-        bundled = res.config.data.incidents in BUNDLED_INCIDENTS
+        pack = bundled_city_of(res.config.data)
         masks = res.areas.group_masks()
+        incidents = res.config.data.incidents
+        incidents_name = incidents if isinstance(incidents, str) else incidents.file
         return {
             "kind": "run",
             "title": f"Transparency report: {res.config.name}",
             "description": res.config.description,
             "subject": res.label,
-            "city": res.areas.city.title(),
+            "city": res.areas.title,
             "n_areas": res.areas.n,
             "groups": res.group_pair,
             "group_counts": (int(masks[0].sum()), int(masks[1].sum())),
+            "group_description": res.areas.group_description,
+            "group_rows": self.groups_rows(),
+            "focus_label": res.scenario_label(self.focus),
+            "other_groups": [g for g in res.areas.group_names if g not in res.group_pair],
+            "areas_crs": f"{res.areas.crs} ({res.areas.crs_reason})"
+            if res.areas.crs_reason
+            else res.areas.crs,
+            "data_notes": self.data_notes(),
+            "incidents_name": incidents_name,
             "config": res.config,
             "crime_label": res.crime_label,
             "first": f"{res.dates[0]:%Y-%m-%d}",
@@ -502,18 +557,18 @@ class RunReport:
             "cards": model_cards(res),
             "param_fig": self.parameters_figure(),
             "privacy": self.privacy_context(op_table),
-            "incidents_desc": BUNDLED_INCIDENTS.get(
-                res.config.data.incidents, (None, "a user-supplied export")
-            )[1],
+            "incidents_desc": BUNDLED_INCIDENTS.get(incidents_name, (None, "the study's own incident file"))[
+                1
+            ],
             "date_range": date_range,
             "cleaning": doc.get("data_report", {}) or {},
             "horizon": doc.get("resolved", {}).get("horizon", {}),
-            "dataset_notes": dataset_notes(res.areas.city) if bundled else "",
+            "dataset_notes": dataset_notes(pack) if pack is not None else "",
             "config_text": res.config_path.read_text(encoding="utf-8"),
             "scenario_uri": data_uri(scenario_text),
             "seeds": doc.get("resolved", {}).get("run_seeds", {}),
             "versions": doc.get("versions", {}),
-            "results_dir": str(res.path),
+            "results_dir": shown_path(res.path),
         }
 
 

@@ -14,6 +14,8 @@ from plotly.colors import qualitative
 
 PALETTE = qualitative.D3
 GROUP_COLORS = ("#8c510a", "#01665e", "#bdbdbd")
+#: Colours of further groups (after the compared pair), then grey for any beyond them.
+MORE_GROUP_COLORS = ("#7570b3", "#e6ab02", "#e7298a", "#66a61e", "#a6761d", "#1f78b4")
 ZERO_COLOR = "#eeeeee"
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=12)
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -22,6 +24,16 @@ PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove
 def esc(text: object) -> str:
     """HTML-escaped text for Plotly labels (Plotly renders a subset of HTML in text)."""
     return html.escape(str(text), quote=True)
+
+
+def group_colors(groups: Sequence[str]) -> dict[str, str]:
+    """A colour per group, ``groups`` ordered as :attr:`fairpatrol.data.Areas.group_names` (the compared
+    pair first: brown and teal, as in every figure), then distinct colours, then grey."""
+    more = list(MORE_GROUP_COLORS)
+    out = {}
+    for i, g in enumerate(groups):
+        out[g] = GROUP_COLORS[i] if i < 2 else (more[i - 2] if i - 2 < len(more) else GROUP_COLORS[2])
+    return out
 
 
 def colors_for(names: Sequence[str]) -> dict[str, str]:

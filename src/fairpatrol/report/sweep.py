@@ -76,15 +76,23 @@ def load_sweep_cell(path: str | Path, cell: str) -> RunResults:
         raise DataError(
             f"no finished cell {cell!r} (finished: {shown or 'none'})", source=str(root), field="cell"
         )
-    part = {t: root / t / f"cell={cell}" for t in ("summary", "metrics", "allocations")}
+    part = {
+        t: root / t / f"cell={cell}" for t in ("summary", "metrics", "allocations", "areas", "group_summary")
+    }
     summary = pd.read_parquet(part["summary"]).drop(columns=["cell"], errors="ignore")
+    groups = None
+    if part["group_summary"].is_dir():
+        groups = pd.read_parquet(part["group_summary"]).drop(columns=["cell"], errors="ignore")
     return run_results(
         root,
         config,
         summary,
         next(part["metrics"].glob("*.parquet")),
         next(part["allocations"].glob("*.parquet")),
-        label=f"cell {cell} of the sweep in {root}",
+        label=f"cell {cell} of the sweep {root.name}",
+        areas_path=part["areas"] / "part-0.parquet",
+        group_summary=groups,
+        inputs_root=root,
     )
 
 
@@ -195,7 +203,7 @@ def sweep_findings(res: SweepResults) -> list[Finding]:
 
 def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -> dict[str, Any]:
     from fairpatrol.report.cards import DOCS
-    from fairpatrol.report.render import FigureMaker, data_uri
+    from fairpatrol.report.render import FigureMaker, data_uri, shown_path
 
     a = res.analysis
     t = a.tables
@@ -280,7 +288,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
     sources = {}
     for cid, doc in res.configs.items():
         data = doc.get("data", {})
-        key = (data.get("incidents"), tuple(data.get("crime_types") or ()))
+        key = (_incidents_name(data.get("incidents")), tuple(data.get("crime_types") or ()))
         sources.setdefault(key, (cid, doc.get("data_report", {})))
     definition = res.manifest.get("definition", {})
     base = res.manifest.get("base", {})
@@ -319,16 +327,21 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
         "cards": cards,
         "manifest_text": (res.path / "sweep.yaml").read_text(encoding="utf-8"),
         "definition_uri": data_uri(yaml.safe_dump(definition, sort_keys=False, allow_unicode=True)),
-        "results_dir": str(res.path),
+        "results_dir": shown_path(res.path),
         "dp_epsilon": dp_epsilon,
         "cell_ids": sorted(finished),
     }
 
 
+def _incidents_name(value: Any) -> str:
+    """A cell's incidents as text: a bundled set's name or a file's path (relative to the sweep file)."""
+    return str(value.get("file")) if isinstance(value, dict) else str(value)
+
+
 def _tradeoff_points(res: SweepResults, lv: pd.DataFrame) -> pd.DataFrame:
     crime = {
         cid: ", ".join(doc.get("data", {}).get("crime_types") or [])
-        or str(doc.get("data", {}).get("incidents"))
+        or _incidents_name(doc.get("data", {}).get("incidents"))
         for cid, doc in res.configs.items()
     }
     rows = []

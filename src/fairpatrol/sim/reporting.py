@@ -25,13 +25,62 @@ BUILTIN = "bjs2019"
 
 
 def check_reporting_model(name: str) -> None:
-    """Raise ValueError (shown with the field path by the config) for a name that is no reporting model."""
+    """Raise ValueError (shown with the field path by the config) for a name that is no reporting model;
+    a CSV file is read and checked here, when the scenario is loaded (:func:`read_rate_table`)."""
     if name == BUILTIN or name.startswith("area:"):
         return
     if not Path(name).is_file():
         raise ValueError(
             f"{name!r} is neither a probability, 'bjs2019', 'area:COLUMN' nor an existing CSV file"
         )
+    try:
+        read_rate_table(name)
+    except ConfigError as err:
+        raise ValueError(str(err)) from None
+
+
+#: Largest reporting-rate CSV read (bytes): one row per crime type or area.
+MAX_RATE_TABLE_BYTES = 50 * 2**20
+
+
+def read_rate_table(path: str) -> pd.DataFrame:
+    """A reporting-rate CSV (``crime_type,rate`` or ``area_id,rate``), checked: the columns, one rate per
+    key, every rate a number in [0, 1]. Errors name the file, the column and the row (1-based data rows)."""
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_RATE_TABLE_BYTES:
+            raise ConfigError("too large for a table of reporting rates", source=str(p))
+        table = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text; save the file as UTF-8", source=str(p)) from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        reason = " ".join(str(err).split())[:120] or "empty file"
+        raise ConfigError(f"not a readable CSV table ({reason})", source=str(p)) from None
+    except OSError as err:
+        raise ConfigError(f"cannot read: {err.strerror}", source=str(p)) from None
+    table.columns = [str(c).strip() for c in table.columns]
+    key = next((k for k in ("crime_type", "area_id") if k in table.columns), None)
+    if key is None or "rate" not in table.columns:
+        raise ConfigError(
+            f"expected columns crime_type,rate or area_id,rate; found {list(table.columns)}",
+            source=str(p),
+            field="rate",
+        )
+    if table.empty:
+        raise ConfigError("the table has no rows", source=str(p), field="rate")
+    text = table["rate"].str.strip()
+    rates = pd.to_numeric(text, errors="coerce")
+    bad = rates.isna() | ~np.isfinite(rates) | (rates < 0) | (rates > 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        what = "is not a number" if pd.isna(rates.iloc[i]) else "is outside [0, 1]"
+        raise ConfigError(f"rate {text.iloc[i]!r} {what}", source=str(p), field="rate", row=i + 1)
+    keys = table[key].str.strip()
+    dup = keys.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise ConfigError(f"{keys.iloc[i]!r} is given twice", source=str(p), field=key, row=i + 1)
+    return pd.DataFrame({key: keys, "rate": rates.astype(float)})
 
 
 def bjs2019_table() -> pd.DataFrame:
@@ -73,25 +122,17 @@ def reporting_rates(name: str, data: SimData) -> np.ndarray:
         per_area = frame[col].to_numpy(dtype=float)
         _check_rates(per_area, name)
         return per_area[data.area[h:]]
-    table = pd.read_csv(name)
-    if {"crime_type", "rate"} <= set(table.columns):
-        _check_rates(table["rate"].to_numpy(float), name)
-        patterns = table.assign(
-            pattern="^" + table["crime_type"].astype(str).str.upper().map(re.escape) + "$"
-        )
+    table = read_rate_table(name)
+    if "crime_type" in table.columns:
+        if data.crime_type is None:
+            raise ConfigError("the data have no crime types", source=name, field="crime_type")
+        patterns = table.assign(pattern="^" + table["crime_type"].str.upper().map(re.escape) + "$")
         return _by_type(data.crime_type[h:], patterns, name)
-    if {"area_id", "rate"} <= set(table.columns):
-        _check_rates(table["rate"].to_numpy(float), name)
-        rates = table.set_index(table["area_id"].astype(str))["rate"].reindex(data.areas.ids)
-        if rates.isna().any():
-            missing = list(rates.index[rates.isna()][:5])
-            raise ConfigError(f"no rate for area(s) {missing}", source=name, field="area_id")
-        return rates.to_numpy(float)[data.area[h:]]
-    raise ConfigError(
-        f"expected columns crime_type,rate or area_id,rate; found {list(table.columns)}",
-        source=name,
-        field="rate",
-    )
+    rates = table.set_index("area_id")["rate"].reindex(data.areas.ids)
+    if rates.isna().any():
+        missing = list(rates.index[rates.isna()][:5])
+        raise ConfigError(f"no rate for area(s) {missing}", source=name, field="area_id")
+    return rates.to_numpy(float)[data.area[h:]]
 
 
 def _check_rates(rates: np.ndarray, source: str) -> None:

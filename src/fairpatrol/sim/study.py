@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fairpatrol.config import RemedyConfig, ScenarioConfig
-from fairpatrol.data import BUNDLED_INCIDENTS, Incidents, load_areas, load_incident_file, load_incidents
-from fairpatrol.metrics import daily_metrics
+from fairpatrol.data import Incidents, StudyInputs, load_data
+from fairpatrol.data.inputs import InputFile
+from fairpatrol.errors import ConfigError
+from fairpatrol.metrics import daily_metrics, group_metrics
 from fairpatrol.models.base import AreaModel
+from fairpatrol.sim.budget import check_memory
 from fairpatrol.sim.engine import BatchResult, Compat, RunSpec, WorldEffects, check_first_window, simulate
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.reporting import mean_rate, reporting_rates
@@ -59,10 +63,19 @@ class StudyResult:
     seconds: float = 0.0
     prevention: np.ndarray | None = None
     report_rate: dict[str, float] = field(default_factory=dict)  # reporting setting -> mean rate
+    #: per-group metrics: name -> cells × runs × days × groups (groups in ``areas.group_names`` order)
+    group_metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    inputs: list[InputFile] = field(default_factory=list)  # the files read, with their SHA-256
+    short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
 
     @property
     def group_pair(self) -> tuple[str, str]:
         return self.data.areas.group_pair
+
+    @property
+    def areas(self):
+        """The study's areas (:class:`fairpatrol.data.Areas`)."""
+        return self.data.areas
 
     @property
     def metric_runs(self) -> list[int]:
@@ -70,19 +83,14 @@ class StudyResult:
         return [-1] if self.config.compat.run_averaged_metrics else list(self.run_ids)
 
 
+def load_study_data(config: ScenarioConfig) -> StudyInputs:
+    """The areas and incidents a study replays (paths relative to the scenario file) and the files read."""
+    return load_data(config.data, config.base_dir)
+
+
 def load_study_incidents(config: ScenarioConfig) -> Incidents:
-    """The incidents (and areas) a study replays, cleaned, filtered to its crime types."""
-    dc = config.data
-    areas = load_areas(dc.city, group_rule=dc.group_rule)
-    if dc.incidents in BUNDLED_INCIDENTS:
-        inc = load_incidents(dc.incidents, areas=areas, tolerance_m=dc.tolerance_m)
-    else:
-        inc = load_incident_file(
-            dc.incidents, city=dc.city, format=dc.format, areas=areas, tolerance_m=dc.tolerance_m
-        )
-    if dc.crime_types:
-        inc = inc.of_types(dc.crime_types)
-    return inc
+    """The incidents (joined to the study's areas) a study replays, cleaned, filtered to its crime types."""
+    return load_study_data(config).incidents
 
 
 def history_days(config: ScenarioConfig) -> int:
@@ -100,9 +108,46 @@ def study_cells(config: ScenarioConfig) -> list[Cell]:
     ]
 
 
+def short_history(config: ScenarioConfig, incidents: Incidents) -> dict[str, dict[str, Any]]:
+    """Models whose training window reaches before the first incident: window and days of history held."""
+    start = pd.Timestamp(config.start).normalize()
+    first = incidents.frame["time"].min().normalize()
+    available = int((start - first).days)
+    out = {}
+    for algorithm in config.algorithms:
+        window = getattr(config.model(algorithm), "window_days", None)
+        if window is not None and available < int(window):
+            out[algorithm] = {
+                "window_days": int(window),
+                "available_days": max(available, 0),
+                "first_incident": f"{first:%Y-%m-%d}",
+            }
+    return out
+
+
+def check_history(config: ScenarioConfig, incidents: Incidents) -> dict[str, dict[str, Any]]:
+    """Data sufficiency: an error naming the model, its window and the days available when the data hold
+    less history before the start than a model's training window, unless ``data.allow_short_history``
+    accepts it (then the short windows are returned, recorded with the results and shown in the report)."""
+    short = short_history(config, incidents)
+    if short and not config.data.allow_short_history:
+        name, s = next(iter(short.items()))
+        raise ConfigError(
+            f"{name} trains on the {s['window_days']} days before each simulated day, but the data hold "
+            f"{s['available_days']} days before the start {config.start} (first incident "
+            f"{s['first_incident']}); start later, shorten models.{name}.window_days, or set "
+            "data.allow_short_history: true to train on the shorter history",
+            source=incidents.report.source,
+            field="start",
+        )
+    return short
+
+
 def prepare_study(config: ScenarioConfig, incidents: Incidents) -> SimData:
-    """The study's truth arrays, after checking that every model has data on the first day."""
-    data = prepare(incidents, config.start, config.days, history_days(config), source=config.data.incidents)
+    """The study's truth arrays, after checking that every model has its history and data on the first
+    day (:func:`check_history`)."""
+    check_history(config, incidents)
+    data = prepare(incidents, config.start, config.days, history_days(config), source=incidents.report.source)
     for algorithm in config.algorithms:
         check_first_window(config.model(algorithm), data)
     if config.world.displacement > 0:
@@ -169,7 +214,7 @@ def simulate_cells(
 def run_study(
     config: ScenarioConfig,
     *,
-    incidents: Incidents | None = None,
+    incidents: Incidents | StudyInputs | None = None,
     data: SimData | None = None,
     run_ids: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
@@ -177,12 +222,17 @@ def run_study(
     """Simulate every cell of ``config`` (all runs of an algorithm advance together in one batch).
 
     ``run_ids`` selects runs by index (default 0..runs−1); a run's numbers do not depend on which other
-    runs are simulated with it. ``incidents``/``data`` skip loading/preparing when already done.
+    runs are simulated with it. ``incidents`` (or the :class:`StudyInputs` of :func:`load_study_data`, which
+    also names the files read) and ``data`` skip loading/preparing when already done.
     """
     t0 = time.perf_counter()
-    inc = incidents if incidents is not None else load_study_incidents(config)
+    loaded = load_study_data(config) if incidents is None else incidents
+    inc = loaded.incidents if isinstance(loaded, StudyInputs) else loaded
+    inputs = loaded.files if isinstance(loaded, StudyInputs) else []
+    short = check_history(config, inc)
     data = data if data is not None else prepare_study(config, inc)
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
+    check_memory(config, data, runs=len(runs), allocations=False)  # a one-line error, not a MemoryError
     cells = study_cells(config)
     rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
     compat = Compat(**config.compat.model_dump())
@@ -208,20 +258,18 @@ def run_study(
             arr = diagnostics.setdefault(key, np.full((n_c, n_r, n_d), np.nan))
             arr[idx] = value.reshape(shape)
     g1, g2 = data.areas.group_masks()
+    index, n_groups = data.areas.group_index, len(data.areas.group_names)
     metrics: dict[str, np.ndarray] = {}
+    per_group: dict[str, np.ndarray] = {}
     for c in range(n_c):  # cell by cell: bounded memory
+        counts = (officers[c], crimes[c], detected[c])
         if compat.run_averaged_metrics:  # the published analysis: metrics of the mean over runs
-            m = daily_metrics(
-                officers[c].mean(axis=0, keepdims=True),
-                crimes[c].mean(axis=0, keepdims=True),
-                detected[c].mean(axis=0, keepdims=True),
-                g1,
-                g2,
-            )
-        else:
-            m = daily_metrics(officers[c], crimes[c], detected[c], g1, g2)
+            counts = tuple(a.mean(axis=0, keepdims=True) for a in counts)
+        m = daily_metrics(*counts, g1, g2)
         for name, value in m.items():
             metrics.setdefault(name, np.empty((n_c, *value.shape)))[c] = value
+        for name, value in group_metrics(*counts, index, n_groups).items():
+            per_group.setdefault(name, np.empty((n_c, *value.shape)))[c] = value
     report_rate = {
         c.reporting: (
             float(c.report_prob)
@@ -246,4 +294,7 @@ def run_study(
         seconds=time.perf_counter() - t0,
         prevention=prevention,
         report_rate=report_rate,
+        group_metrics=per_group,
+        inputs=inputs,
+        short_history=short,
     )

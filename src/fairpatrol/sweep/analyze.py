@@ -509,7 +509,7 @@ def analyze_sweep(root: str | Path, metrics: tuple[str, ...] = HEADLINE) -> Anal
 def write_analysis(analysis: Analysis, root: str | Path) -> Path:
     """Write every table as ``DIR/analysis/<name>.csv`` (replacing the previous analysis atomically)."""
     out = Path(root) / "analysis"
-    with atomic_directory(out, overwrite=True) as tmp:
+    with atomic_directory(out, kind="analysis", overwrite=True) as tmp:
         for name, table in analysis.tables.items():
             table.to_csv(tmp / f"{name}.csv", index=False)
     return out

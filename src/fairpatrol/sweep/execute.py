@@ -6,7 +6,10 @@
   was running are retried one at a time in a fresh pool after the others, and a cell that kills its worker
   alone is recorded as failed. Workers exit when the sweep process dies (even by ``kill -9``).
 * **cluster**: ``dask.distributed.Client(address)`` submits the same cell function to an existing cluster
-  (no scheduler of our own); results come back to this process, which writes them.
+  (no scheduler of our own); results come back to this process, which writes them. The user's input files
+  travel with the cells (:mod:`fairpatrol.sweep.worker`), so workers need fairpatrol installed but no copy
+  of the data. The sweep waits at most ``worker_timeout`` seconds for a first worker, and gives up (keeping
+  every finished cell) when the cluster has had no worker for that long.
 * **inline**: every cell in this process, one after the other (debugging, tests).
 
 Whatever runs the cells, this process writes them (:class:`fairpatrol.sweep.store.SweepStore`), as each
@@ -19,16 +22,25 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fairpatrol.errors import FairpatrolError
+from fairpatrol.errors import FairpatrolError, FairpatrolWarning
 from fairpatrol.sweep.spec import SweepCell, SweepPlan, jsonable
 from fairpatrol.sweep.store import SweepStore
-from fairpatrol.sweep.worker import CellOutcome, CellTask, fairpatrol_version, run_cell
+from fairpatrol.sweep.worker import (
+    CellOutcome,
+    CellTask,
+    input_files,
+    read_inputs,
+    run_cell,
+    shipment,
+    worker_versions,
+)
 
 #: Thread-count variables given to local workers (one thread each: cells are the parallel unit).
 WORKER_ENV = {
@@ -37,6 +49,10 @@ WORKER_ENV = {
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
 }
+#: Default seconds a sweep on a Dask cluster waits for a worker (at the start, and when all have left).
+WORKER_TIMEOUT = 120.0
+#: Seconds between two looks at the cluster while cells run.
+_POLL = 1.0
 
 
 @dataclass
@@ -75,6 +91,7 @@ def tasks_of(plan: SweepPlan, cells: list[SweepCell] | None = None) -> list[Cell
             c.config.model_dump(mode="json"),
             jsonable(c.columns),
             plan.spec.allocations,
+            None if c.config.base_dir is None else str(c.config.base_dir),
         )
         for c in cells
     ]
@@ -86,6 +103,7 @@ def run_sweep(
     *,
     workers: int | None = None,
     cluster: str | None = None,
+    worker_timeout: float = WORKER_TIMEOUT,
     inline: bool = False,
     overwrite: bool = False,
     on_start: Callable[[int, int], None] | None = None,
@@ -96,11 +114,33 @@ def run_sweep(
     ``on_start(total, to_run)`` and ``on_cell(outcome)`` report progress (e.g. to a progress bar).
     """
     t0 = time.perf_counter()
-    with SweepStore.open(out, plan.manifest(), overwrite=overwrite) as store:
+    client = _connect(cluster, worker_timeout) if cluster else None  # before anything is written
+    try:
+        return _run_sweep(
+            plan, out, client, workers, inline, overwrite, worker_timeout, t0, on_start, on_cell
+        )
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run_sweep(
+    plan: SweepPlan,
+    out: str | Path,
+    client,
+    workers: int | None,
+    inline: bool,
+    overwrite: bool,
+    worker_timeout: float,
+    t0: float,
+    on_start: Callable[[int, int], None] | None,
+    on_cell: Callable[[CellOutcome], None] | None,
+) -> SweepReport:
+    with SweepStore.open(out, plan.manifest(out), overwrite=overwrite) as store:
         done = store.finished()
         todo = tasks_of(plan, [c for c in plan.cells if c.id not in done])
         n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
-        backend = "cluster" if cluster else "inline" if inline else "local"
+        backend = "cluster" if client is not None else "inline" if inline else "local"
         report = SweepReport(store.root, len(plan.cells), len(plan.cells) - len(todo), backend=backend)
         report.workers = 1 if inline else n_workers
         if on_start is not None:
@@ -119,8 +159,8 @@ def run_sweep(
         try:
             if not todo:
                 pass
-            elif cluster:
-                report.workers = _run_dask(todo, cluster, record)
+            elif client is not None:
+                report.workers = _run_dask(client, todo, record, worker_timeout)
             elif inline:
                 for task in todo:
                     record(run_cell(task), task.slug)
@@ -227,38 +267,106 @@ def _run_local(
 # ------------------------------------------------------------------------------------------------ dask
 
 
-def _run_dask(todo: list[CellTask], address: str, record: Callable[[CellOutcome, str], None]) -> int:
-    """Submit every cell to the Dask cluster at ``address``; returns its number of workers."""
+def _connect(address: str, worker_timeout: float = WORKER_TIMEOUT):
+    """A client of the Dask cluster at ``address`` with at least one worker whose fairpatrol is ours."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError as err:  # pragma: no cover - dask is a dependency
         raise FairpatrolError(f"--cluster needs dask.distributed: {err}") from None
     try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError) as err:
+        client = Client(address, timeout=f"{min(worker_timeout, 20.0):g}s")
+    except (OSError, TimeoutError, ValueError) as err:
         raise FairpatrolError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
     try:
         try:
-            versions = set(client.run(fairpatrol_version).values())
-        except Exception as err:
+            client.wait_for_workers(1, timeout=worker_timeout)
+        except TimeoutError:
             raise FairpatrolError(
-                f"the Dask workers at {address} cannot run fairpatrol ({type(err).__name__}: {err}); install "
-                "it in the workers' environment"
+                f"the Dask cluster at {address} has no worker (waited {worker_timeout:g} s, "
+                f"--worker-timeout): start workers with `dask worker {address}`"
             ) from None
-        import fairpatrol
+        _check_worker_versions(client, address)
+    except BaseException:
+        client.close()
+        raise
+    return client
 
-        if versions != {fairpatrol.__version__}:
-            raise FairpatrolError(
-                f"Dask workers at {address} run fairpatrol {sorted(versions)}, this process "
-                f"{fairpatrol.__version__}: install the same version on the workers"
-            )
-        n_workers = len(client.scheduler_info()["workers"])
-        run_id = uuid.uuid4().hex[:8]
-        futures = {
-            client.submit(run_cell, t, key=f"fairpatrol-cell-{t.cell_id}-{run_id}", pure=False): t
-            for t in todo
-        }
-        for fut in as_completed(futures):
+
+def _run_dask(
+    client, todo: list[CellTask], record: Callable[[CellOutcome, str], None], worker_timeout: float
+) -> int:
+    """Submit every cell to the cluster of ``client``; returns its number of workers."""
+    address = client.scheduler.address
+    try:
+        n_workers = len(client.nthreads())
+        _submit_and_collect(client, todo, record, address, worker_timeout)
+        return n_workers
+    except OSError as err:  # the scheduler went away
+        raise FairpatrolError(
+            f"lost the connection to the Dask scheduler at {address} ({type(err).__name__}); finished cells "
+            "are kept: re-run the same command to resume"
+        ) from None
+
+
+def _check_worker_versions(client, address: str) -> None:
+    """Refuse workers with another fairpatrol; warn about other packages whose versions differ."""
+    from fairpatrol.environment import installed_versions
+
+    try:
+        found = client.run(worker_versions)
+    except Exception as err:
+        raise FairpatrolError(
+            f"the Dask workers at {address} cannot run fairpatrol ({type(err).__name__}: {err}); install "
+            "it in the workers' environment"
+        ) from None
+    here = installed_versions()
+    theirs = {v["fairpatrol"] for v in found.values()}
+    if theirs != {here["fairpatrol"]}:
+        raise FairpatrolError(
+            f"Dask workers at {address} run fairpatrol {sorted(theirs)}, this process {here['fairpatrol']}: "
+            "install the same version on the workers"
+        )
+    differ = sorted(
+        {f"{k} {v} on a worker, {here.get(k)} here" for w in found.values() for k, v in w.items()}
+        - {f"{k} {v} on a worker, {v} here" for k, v in here.items()}
+    )
+    if differ:
+        warnings.warn(
+            f"Dask workers at {address} have other package versions than this process ({'; '.join(differ)}): "
+            "the results may differ from a local run — install the same versions (requirements/lock.txt)",
+            FairpatrolWarning,
+            stacklevel=3,
+        )
+
+
+def _submit_and_collect(
+    client, todo: list[CellTask], record: Callable[[CellOutcome, str], None], address: str, timeout: float
+) -> None:
+    """Ship the input files once, submit every cell, record each as it finishes; give up after ``timeout``
+    seconds without any worker."""
+    from distributed import wait
+
+    paths = sorted({p for t in todo for p in input_files(t).values()})
+    shipped = {p: client.scatter([read_inputs(p)], broadcast=False)[0] for p in paths}
+    run_id = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(
+            run_cell,
+            t,
+            shipment(t, shipped),
+            key=f"fairpatrol-cell-{t.cell_id}-{run_id}",
+            pure=False,
+        ): t
+        for t in todo
+    }
+    pending = set(futures)
+    last_worker = time.monotonic()
+    while pending:
+        try:
+            done = wait(pending, timeout=_POLL, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        for fut in done:
             task = futures[fut]
             try:
                 outcome = fut.result()
@@ -266,6 +374,14 @@ def _run_dask(todo: list[CellTask], address: str, record: Callable[[CellOutcome,
                 outcome = CellOutcome(task.cell_id, False, error=f"{type(err).__name__}: {err}")
             record(outcome, task.slug)
             fut.release()
-        return n_workers
-    finally:
-        client.close()
+            pending.discard(fut)
+        if not pending:
+            break
+        if client.nthreads():
+            last_worker = time.monotonic()
+        elif time.monotonic() - last_worker > timeout:
+            client.cancel(list(pending))
+            raise FairpatrolError(
+                f"the Dask cluster at {address} has had no worker for {timeout:g} s (--worker-timeout); "
+                f"{len(pending)} cells did not run, finished cells are kept: re-run to resume"
+            )

@@ -34,15 +34,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from fairpatrol.config import (
     ScenarioConfig,
+    StrictModel,
     load_preset,
     load_scenario,
+    map_data_paths,
     parse_scenario,
     parse_yaml,
+    read_yaml_file,
     to_yaml_dict,
+    validation_error,
 )
 from fairpatrol.errors import ConfigError
 
@@ -75,10 +79,8 @@ _RESERVED = {
 _SLUG_MAX = 48
 
 
-class SweepSpec(BaseModel):
+class SweepSpec(StrictModel):
     """The sweep file, as written (see the module docstring)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "sweep"
     description: str = ""
@@ -111,13 +113,27 @@ class SweepPlan:
     base: dict[str, Any]
     cells: list[SweepCell]
     columns: dict[str, str]  # table column -> swept key
+    base_dir: Path | None = None  # the folder relative input paths are relative to (the sweep file's)
 
-    def manifest(self) -> dict[str, Any]:
-        """What ``DIR/sweep.yaml`` records: the definition, the resolved base and the cell table."""
+    @property
+    def shared_areas(self) -> bool:
+        """Whether every cell has the same areas (no ``data`` key is swept or fixed)."""
+        keys = [*self.spec.fixed, *self.spec.grid, *(k for case in self.spec.cases for k in case)]
+        return not any(k == "data" or k.startswith("data.") for k in keys)
+
+    def manifest(self, out: str | Path | None = None) -> dict[str, Any]:
+        """What ``DIR/sweep.yaml`` records: the definition, the resolved base and the cell table (input paths
+        relative to the sweep file; ``inputs.scenario_dir`` is that folder relative to ``out``)."""
+        from fairpatrol.data.inputs import relative
+
+        source = Path(self.source).name if Path(self.source).is_absolute() else self.source
+        inputs = {"scenario_dir": relative(Path(self.base_dir or Path.cwd()), Path(out))} if out else {}
         return {
             "fairpatrol_sweep": 1,
             "name": self.spec.name,
-            "source": self.source,
+            "source": source,
+            "inputs": inputs,
+            "shared_areas": self.shared_areas,
             "definition": jsonable(self.spec.model_dump()),
             "base": self.base,
             "columns": self.columns,
@@ -147,11 +163,8 @@ def sweep_preset_names() -> list[str]:
 def load_sweep(path: str | Path, **overrides: Any) -> SweepPlan:
     """Read a sweep YAML file and expand it (``overrides``: days, runs, seed as on the command line)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read the sweep file: {err.strerror}", source=str(p)) from None
-    return parse_sweep(parse_yaml(text, str(p)), source=str(p), base_dir=p.parent, **overrides)
+    raw = read_yaml_file(p, "sweep")
+    return parse_sweep(raw, source=str(p), base_dir=p.parent, **overrides)
 
 
 def load_sweep_preset(name: str, **overrides: Any) -> SweepPlan:
@@ -174,10 +187,7 @@ def parse_sweep(
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or None
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(msg, source=source, field=loc) from None
+        raise validation_error(err, source) from None
     base_dir = base_dir or Path.cwd()
     base = _base_scenario(spec, source, base_dir)
     cli = {k: v for k, v in overrides.items() if v is not None}
@@ -191,10 +201,7 @@ def _base_scenario(spec: SweepSpec, source: str, base_dir: Path) -> dict[str, An
             "give exactly one of 'base' (preset or file) and 'scenario'", source=source, field="base"
         )
     if spec.scenario is not None:
-        raw = copy.deepcopy(spec.scenario)
-        if isinstance(raw.get("data"), dict) and "incidents" in raw["data"]:
-            raw["data"]["incidents"] = _resolve_incidents(raw["data"]["incidents"], base_dir)
-        config = parse_scenario(raw, source=f"{source}: scenario")
+        config = parse_scenario(copy.deepcopy(spec.scenario), source=f"{source}: scenario", base_dir=base_dir)
     else:
         from fairpatrol.config import preset_names
 
@@ -209,16 +216,18 @@ def _base_scenario(spec: SweepSpec, source: str, base_dir: Path) -> dict[str, An
                 source=source,
                 field="base",
             )
-    return to_yaml_dict(config)
+    return rebased(config, base_dir)
 
 
-def _resolve_incidents(value: Any, base_dir: Path) -> Any:
-    """A relative incident file path is relative to the sweep file; bundled names stay as they are."""
-    from fairpatrol.data import BUNDLED_INCIDENTS
+def rebased(config: ScenarioConfig, base_dir: Path) -> dict[str, Any]:
+    """``to_yaml_dict(config)`` with its input paths relative to ``base_dir`` (the sweep file's folder)
+    instead of the base scenario's own folder."""
+    from fairpatrol.data.inputs import relative, resolve
 
-    if isinstance(value, str) and value not in BUNDLED_INCIDENTS and not Path(value).is_absolute():
-        return str((base_dir / value).resolve())
-    return value
+    doc = to_yaml_dict(config)
+    if config.base_dir is not None:
+        doc["data"] = map_data_paths(doc["data"], lambda p: relative(resolve(p, config.base_dir), base_dir))
+    return doc
 
 
 # --------------------------------------------------------------------------------------- dotted keys
@@ -254,8 +263,8 @@ def key_is_list(key: str, *, source: str, where: str) -> bool:
         if i == len(parts) - 1:
             return any(typing.get_origin(o) is list for o in options)
         sub = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
-        if sub:
-            model = sub[0]
+        if sub:  # of a union of models (data.areas: file or grid), the one that has the next key
+            model = next((m for m in sub if parts[i + 1] in m.model_fields), sub[0])
             continue
         if any(typing.get_origin(o) is dict for o in options):
             return False  # free-form mapping (models.<algorithm>.<param>): parse_scenario checks it
@@ -295,7 +304,7 @@ def _axes(spec: SweepSpec, source: str, base_dir: Path) -> list[tuple[str, list[
             ov = {}
             for key, value in body.items():
                 is_list = key_is_list(key, source=source, where=f"cases.{i}.{key}")
-                ov[key] = _cell_value(_maybe_path(key, value, base_dir), is_list)
+                ov[key] = _cell_value(value, is_list)
             label = case.get("case", _slug_part(list(body.values())))
             if not isinstance(label, str | int | float):
                 raise ConfigError("a case label must be a string", source=source, field=f"cases.{i}.case")
@@ -311,14 +320,8 @@ def _axes(spec: SweepSpec, source: str, base_dir: Path) -> list[tuple[str, list[
             raise ConfigError("a grid axis needs at least one value", source=source, field=where)
         if key in spec.fixed:
             raise ConfigError(f"{key!r} is both fixed and swept", source=source, field=where)
-        axes.append(
-            (key, [{key: _cell_value(_maybe_path(key, v, base_dir), is_list)} for v in values], list(values))
-        )
+        axes.append((key, [{key: _cell_value(v, is_list)} for v in values], list(values)))
     return axes
-
-
-def _maybe_path(key: str, value: Any, base_dir: Path) -> Any:
-    return _resolve_incidents(value, base_dir) if key == "data.incidents" else value
 
 
 def _expand(
@@ -353,7 +356,7 @@ def _expand(
             world = {k: v for k, v in overrides.items() if k != "algorithms"}
             raw["seed"] = derived_seed(int(raw["seed"]), world)
         raw["name"] = f"{spec.name}/{slug}"
-        config = parse_scenario(raw, source=f"{source} (cell {slug})")
+        config = parse_scenario(raw, source=f"{source} (cell {slug})", base_dir=base_dir)
         cid = f"{slug}-{config_hash(config)}"
         if cid in seen:
             raise ConfigError(
@@ -363,7 +366,7 @@ def _expand(
             )
         seen[cid] = slug
         cells.append(SweepCell(cid, slug, overrides, _typed_columns(col_values, axes, columns), config))
-    return SweepPlan(spec, source, base, cells, {col: name for name, col in columns.items()})
+    return SweepPlan(spec, source, base, cells, {col: name for name, col in columns.items()}, base_dir)
 
 
 def _column_names(axes: list[tuple[str, list[dict[str, Any]], list[Any]]]) -> dict[str, str]:

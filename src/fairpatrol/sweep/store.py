@@ -6,6 +6,9 @@ Layout of ``DIR``::
     metrics/cell=<id>/part-0.parquet   one hive partition per cell of each tidy table of `fairpatrol run`
     summary/cell=<id>/part-0.parquet
     allocations/cell=<id>/part-0.parquet
+    groups/cell=<id>/part-0.parquet, group_summary/cell=<id>/part-0.parquet
+    areas/cell=<id>/part-0.parquet     the cell's areas (GeoParquet)
+    areas.parquet                      the areas of every cell, when no data setting is swept
     configs/<id>.yaml                  the cell's resolved config, seeds, data report, versions
     failures/<id>.json                 the error of a cell that failed (removed when it later succeeds)
     analysis/*.csv                     written by `fairpatrol analyze`
@@ -14,6 +17,12 @@ A cell's tables are written under ``DIR/.partial`` and renamed into place; its `
 renamed in last and marks the cell finished. A run killed between those renames leaves partitions of an
 unfinished cell, which the next run removes before starting, so ``DIR`` never mixes a finished cell with a
 partial one once a sweep has (re)started. Renames protect against a killed process, not a power loss.
+
+The directory carries the marker of every fairpatrol results directory (``.fairpatrol.json``, kind
+``sweep``; :mod:`fairpatrol.atomic`). A sweep resumes in a directory holding the same sweep, starts in an
+empty one, and with ``--overwrite`` replaces a directory carrying a marker; any other directory is refused
+and left untouched. Nothing is deleted through a symbolic link: a link anywhere inside the directory is an
+error naming it, before anything is deleted or written.
 """
 
 from __future__ import annotations
@@ -22,13 +31,20 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from fairpatrol.errors import FairpatrolError
+from fairpatrol.atomic import (
+    MARKER,
+    atomic_write,
+    check_no_symlinks,
+    check_writable_parent,
+    read_marker,
+    remove_tree,
+    write_marker,
+)
+from fairpatrol.errors import DataError, FairpatrolError, FairpatrolWarning
 from fairpatrol.sweep.worker import TABLES, CellOutcome
 
 MANIFEST = "sweep.yaml"
@@ -40,26 +56,66 @@ def partition(root: Path, table: str, cell_id: str) -> Path:
     return root / table / f"cell={cell_id}"
 
 
+def check_sweep_dir(root: str | Path, *, overwrite: bool = False) -> None:
+    """Check ``root`` before a sweep starts (see the module docstring); a one-line error if refused."""
+    root = Path(root)
+    if root.is_symlink():
+        raise DataError(
+            f"is a symbolic link; give the directory it points to ({os.readlink(root)}) as --out",
+            source=str(root),
+        )
+    if root.exists() and not root.is_dir():
+        raise DataError("exists and is not a directory; choose another --out", source=str(root))
+    if root.is_dir() and any(p.name not in (LOCK, MARKER) for p in root.iterdir()):
+        marker = read_marker(root)
+        legacy = (root / MANIFEST).is_file() and not (root / MANIFEST).is_symlink()
+        if marker is None and not legacy:
+            raise DataError(
+                f"the directory is not empty and holds no {MANIFEST} or {MARKER} (not a sweep directory); "
+                "nothing was changed: choose another --out",
+                source=str(root),
+            )
+        if marker is not None and marker["kind"] != "sweep" and not overwrite:
+            raise DataError(
+                f"holds the results of a fairpatrol {marker['kind']}, not a sweep (use --overwrite to "
+                "replace them, or choose another --out)",
+                source=str(root),
+            )
+        if overwrite and marker is None:
+            raise DataError(
+                f"has no {MARKER} (written by an older fairpatrol, or not by fairpatrol): --overwrite "
+                "replaces only a directory carrying one; delete it yourself or choose another --out",
+                source=str(root),
+            )
+        check_no_symlinks(root)
+    if root.is_dir() and not os.access(root, os.W_OK | os.X_OK):
+        raise DataError("cannot write there: no write permission", source=str(root))
+    check_writable_parent(root)
+
+
 class SweepStore:
     """Owns a sweep directory while a sweep runs (holds an exclusive lock on ``DIR/.lock``)."""
 
-    def __init__(self, root: Path, lock_fd: int | None) -> None:
+    def __init__(self, root: Path, lock_fd: int | None, shared_areas: bool = False) -> None:
         self.root = root
         self._lock_fd = lock_fd
+        self.shared_areas = shared_areas
 
     # -------------------------------------------------------------------------------- opening
     @classmethod
     def open(cls, root: str | Path, manifest: dict[str, Any], *, overwrite: bool = False) -> SweepStore:
         """Create or reopen ``root`` for ``manifest``'s sweep; refuse a directory holding anything else."""
         root = Path(root)
-        if root.exists() and not root.is_dir():
-            raise FairpatrolError(f"{root}: exists and is not a directory")
+        check_sweep_dir(root, overwrite=overwrite)
         root.mkdir(parents=True, exist_ok=True)
-        store = cls(root, _lock(root))
+        store = cls(root, _lock(root), bool(manifest.get("shared_areas", False)))
         try:
             store._check(manifest, overwrite)
-            store._write_text(root / MANIFEST, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
+            if read_marker(root) is None or overwrite:
+                write_marker(root, "sweep")
+            store._write_text(root / MANIFEST, _dump(manifest))
             store._clean_partial()
+            store._compare_versions()
         except BaseException:
             store.close()
             raise
@@ -69,21 +125,15 @@ class SweepStore:
         visible = [p for p in self.root.iterdir() if not p.name.startswith(".")]
         if not visible:
             return
-        old_path = self.root / MANIFEST
-        if not old_path.exists():
-            raise FairpatrolError(
-                f"{self.root}: the directory is not empty and holds no {MANIFEST} (not a sweep directory); "
-                "choose another --out"
-            )
         if overwrite:
             for p in self.root.iterdir():
                 if p.name != LOCK:
-                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+                    remove_tree(p, root=self.root)
             return
-        old = yaml.safe_load(old_path.read_text(encoding="utf-8")) or {}
-        old_ids = {c["id"] for c in old.get("cells", [])}
+        old = read_manifest(self.root)
+        old_ids = {c["id"] for c in old.get("cells", []) if isinstance(c, dict) and "id" in c}
         new_ids = {c["id"] for c in manifest["cells"]}
-        old_alloc = old.get("definition", {}).get("allocations", True)
+        old_alloc = (old.get("definition") or {}).get("allocations", True)
         if old_ids != new_ids or old_alloc != manifest["definition"]["allocations"]:
             raise FairpatrolError(
                 f"{self.root}: holds a different sweep ({len(old_ids - new_ids)} of its cells are not in "
@@ -93,19 +143,44 @@ class SweepStore:
 
     def _clean_partial(self) -> None:
         """Remove staging leftovers and partitions of cells that did not finish (see the module docstring)."""
-        shutil.rmtree(self.root / PARTIAL, ignore_errors=True)
+        remove_tree(self.root / PARTIAL, root=self.root)
         done = self.finished()
         for table in TABLES:
             folder = self.root / table
+            if folder.is_symlink():
+                check_no_symlinks(self.root)
             if not folder.is_dir():
                 continue
             for sub in folder.iterdir():
                 if not (sub.name.startswith("cell=") and sub.name[5:] in done):
-                    shutil.rmtree(sub, ignore_errors=True) if sub.is_dir() else sub.unlink()
+                    remove_tree(sub, root=self.root)
+
+    def _compare_versions(self) -> None:
+        """Warn when the finished cells were computed with other package versions than installed now (a
+        resumed sweep would mix them)."""
+        done = sorted(self.finished())
+        if not done:
+            return
+        from fairpatrol.config import read_yaml_file
+        from fairpatrol.environment import version_differences
+
+        path = self.root / "configs" / f"{done[0]}.yaml"
+        recorded = read_yaml_file(path, "cell config")
+        versions = recorded.get("versions") if isinstance(recorded, dict) else None
+        differ = version_differences(versions) if isinstance(versions, dict) else []
+        if differ:
+            warnings.warn(
+                f"{self.root}: its {len(done)} finished cells were computed with other package versions "
+                f"({'; '.join(differ)}); the cells run now will differ in that — install the recorded "
+                "versions to resume, or use --overwrite to start again",
+                FairpatrolWarning,
+                stacklevel=3,
+            )
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            (self.root / PARTIAL).rmdir()  # only when empty: nothing is left half-written
+            if not (self.root / PARTIAL).is_symlink():
+                (self.root / PARTIAL).rmdir()  # only when empty: nothing is left half-written
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None
@@ -120,7 +195,7 @@ class SweepStore:
     def finished(self) -> set[str]:
         """Ids of finished cells (those whose ``configs/<id>.yaml`` exists)."""
         folder = self.root / "configs"
-        if not folder.is_dir():
+        if folder.is_symlink() or not folder.is_dir():
             return set()
         return {p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")}
 
@@ -128,25 +203,39 @@ class SweepStore:
         return read_failures(self.root)
 
     # -------------------------------------------------------------------------------- writing
+    def _folder(self, *parts: str) -> Path:
+        """``root/parts…`` created as needed; an error naming it if any of them is a symbolic link."""
+        path = self.root
+        for part in parts:
+            path = path / part
+            if path.is_symlink():
+                check_no_symlinks(self.root)
+            path.mkdir(exist_ok=True)
+        return path
+
     def write_cell(self, outcome: CellOutcome) -> None:
         """Write a finished cell: tables staged then renamed into their partitions, config last."""
         cid = outcome.cell_id
-        stage = self.root / PARTIAL / cid
-        shutil.rmtree(stage, ignore_errors=True)
+        stage = self._folder(PARTIAL) / cid
+        remove_tree(stage, root=self.root)
         for table, blob in outcome.tables.items():
             (stage / table).mkdir(parents=True)
             (stage / table / "part-0.parquet").write_bytes(blob)
         for table in outcome.tables:
-            target = partition(self.root, table, cid)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(target, ignore_errors=True)
-            (stage / table).rename(target)
-        self._write_text(self.root / "configs" / f"{cid}.yaml", outcome.config_yaml)
-        shutil.rmtree(stage, ignore_errors=True)
-        (self.root / "failures" / f"{cid}.json").unlink(missing_ok=True)
+            target = self._folder(table) / f"cell={cid}"
+            remove_tree(target, root=self.root)
+            os.replace(stage / table, target)
+        areas = outcome.tables.get("areas")
+        if areas is not None and self.shared_areas and not (self.root / "areas.parquet").exists():
+            self._write_text(self.root / "areas.parquet", areas)
+        self._write_text(self._folder("configs") / f"{cid}.yaml", outcome.config_yaml)
+        remove_tree(stage, root=self.root)
+        failure = self.root / "failures" / f"{cid}.json"
+        if failure.exists() or failure.is_symlink():
+            remove_tree(failure, root=self.root)
 
     def write_failure(self, cell_id: str, slug: str, error: str, trace: str = "") -> Path:
-        path = self.root / "failures" / f"{cell_id}.json"
+        path = self._folder("failures") / f"{cell_id}.json"
         record = {
             "cell": cell_id,
             "slug": slug,
@@ -157,31 +246,45 @@ class SweepStore:
         self._write_text(path, json.dumps(record, indent=2))
         return path
 
-    def _write_text(self, path: Path, text: str) -> None:
-        """Write ``path`` atomically (a temporary file in ``DIR/.partial``, then ``os.replace``)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / PARTIAL / f"{path.name}.{os.getpid()}.tmp"
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+    def _write_text(self, path: Path, data: str | bytes) -> None:
+        """Write ``path`` atomically (a temporary file in ``DIR/.partial``, then a rename)."""
+        atomic_write(path, data, staging=self._folder(PARTIAL))
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
 def read_failures(root: str | Path) -> dict[str, dict[str, Any]]:
-    """Failure records of a sweep directory, by cell id."""
+    """Failure records of a sweep directory, by cell id (an unreadable record is a one-line error)."""
     folder = Path(root) / "failures"
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
         return {}
     out = {}
     for p in sorted(folder.glob("*.json")):
-        out[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        try:
+            record = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise DataError(f"unreadable failure record ({type(err).__name__})", source=str(p)) from None
+        if not isinstance(record, dict):
+            raise DataError("a failure record must be a JSON object", source=str(p))
+        out[p.stem] = record
     return out
 
 
 def read_manifest(root: str | Path) -> dict[str, Any]:
+    """The ``sweep.yaml`` of a sweep directory (strict YAML; a one-line error naming it when unreadable)."""
+    from fairpatrol.config import read_yaml_file
+
     path = Path(root) / MANIFEST
-    if not path.exists():
+    if not path.is_file():
         raise FairpatrolError(f"{root}: not a sweep directory (no {MANIFEST})")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = read_yaml_file(path, "sweep manifest")
+    if not isinstance(doc, dict) or not isinstance(doc.get("cells", []), list):
+        raise DataError("not a sweep manifest written by fairpatrol sweep", source=str(path))
+    return doc
 
 
 def _lock(root: Path) -> int | None:
@@ -190,7 +293,10 @@ def _lock(root: Path) -> int | None:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no locking
         return None
-    fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as err:
+        raise DataError(f"cannot create the lock file: {err.strerror}", source=str(root / LOCK)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -4,18 +4,30 @@ The cell runs :func:`fairpatrol.sim.study.run_study` and returns its tables as P
 tables as ``fairpatrol run``, plus one constant column per swept parameter), so the process that owns the
 results directory writes them: workers need no shared file system, and every write goes through one
 place (:mod:`fairpatrol.sweep.store`). Errors become a failed :class:`CellOutcome`, never an exception.
+
+Input files travel with the cell: on a Dask cluster, every file of the user's that a cell's config names
+(:func:`input_files`: the areas and incident files, a reporting-rate CSV; a shapefile with its sidecar
+files) is sent to the workers as bytes (:func:`read_inputs`, :func:`shipment`), written once per worker
+at its original absolute path under a cache folder named by the files' SHA-256 (:func:`materialise`), and
+the cell runs on those copies with its scenario folder mirrored the same way, so paths relative to the
+scenario stay as written. The cell's tables and recorded config name the user's files as a local run
+does (:func:`with_original_names`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-#: Tables written per cell, in writing order.
-TABLES = ("metrics", "summary", "allocations")
+#: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
+TABLES = ("metrics", "summary", "allocations", "groups", "group_summary", "areas")
 
 _INCIDENTS: dict[str, Any] = {}
 _CACHE_SIZE = 4
@@ -30,6 +42,7 @@ class CellTask:
     config: dict[str, Any]
     columns: dict[str, Any]
     allocations: bool = True
+    base_dir: str | None = None  # the folder relative input paths of ``config`` are relative to
 
 
 @dataclass
@@ -46,14 +59,15 @@ class CellOutcome:
 
 
 def _incidents(config: Any) -> Any:
-    """The cell's incidents, cached per worker process by data settings (loading costs ≈0.2 s)."""
-    from fairpatrol.sim.study import load_study_incidents
+    """The cell's areas and incidents (:class:`fairpatrol.data.StudyInputs`), cached per worker process by
+    data settings and folder (loading costs ≈0.2 s)."""
+    from fairpatrol.sim.study import load_study_data
 
-    key = json.dumps(config.data.model_dump(mode="json"), sort_keys=True)
+    key = json.dumps([config.data.model_dump(mode="json"), str(config.base_dir)], sort_keys=True)
     if key not in _INCIDENTS:
         if len(_INCIDENTS) >= _CACHE_SIZE:
             _INCIDENTS.pop(next(iter(_INCIDENTS)))
-        _INCIDENTS[key] = load_study_incidents(config)
+        _INCIDENTS[key] = load_study_data(config)
     return _INCIDENTS[key]
 
 
@@ -93,11 +107,19 @@ def cell_tables(
     """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns."""
     import pyarrow as pa
 
-    from fairpatrol.results import allocations_table, metrics_table, summary_frame
+    from fairpatrol.results import (
+        allocations_table,
+        group_summary_frame,
+        groups_table,
+        metrics_table,
+        summary_frame,
+    )
 
     tables = {
         "metrics": metrics_table(result),
         "summary": pa.Table.from_pandas(summary_frame(result), preserve_index=False),
+        "groups": groups_table(result),
+        "group_summary": pa.Table.from_pandas(group_summary_frame(result), preserve_index=False),
     }
     if allocations:
         tables["allocations"] = allocations_table(result)
@@ -106,23 +128,142 @@ def cell_tables(
     return {name: with_columns(t, columns) for name, t in tables.items()}
 
 
-def run_cell(task: CellTask) -> CellOutcome:
-    """Simulate one cell and return its tables; any error is returned as a failed outcome."""
+#: Sidecar files that travel with a file of the same stem (a shapefile is several files).
+_SIDECARS = {".shp": (".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix")}
+
+
+def _map_paths(config: dict[str, Any], fn: Any) -> dict[str, Any]:
+    """A copy of a raw scenario with ``fn(text, cwd_relative)`` applied to every input file path: the data
+    section's paths (relative to the scenario's folder) and the reporting-rate CSVs of ``report_probs``
+    (relative to the working folder)."""
+    from fairpatrol.config import map_data_paths
+
+    out = dict(config)
+    out["data"] = map_data_paths(config.get("data"), lambda text: fn(text, False))
+    out["report_probs"] = [
+        fn(r, True) if isinstance(r, str) and r != "bjs2019" and not r.startswith("area:") else r
+        for r in config.get("report_probs", [])
+    ]
+    return out
+
+
+def input_files(task: CellTask) -> dict[str, str]:
+    """The user's files the cell reads, on this machine: ``{path as written: absolute path}``."""
+    base = Path(task.base_dir or os.getcwd())
+    found: dict[str, str] = {}
+
+    def collect(text: str, cwd_relative: bool) -> str:
+        path = Path(os.path.expanduser(text))
+        path = path if path.is_absolute() else (Path.cwd() if cwd_relative else base) / path
+        if path.is_file():
+            found[text] = str(path.resolve())
+        return text
+
+    _map_paths(task.config, collect)
+    return found
+
+
+def read_inputs(path: str) -> dict[str, bytes]:
+    """The bytes of ``path`` and of its sidecar files, by file name (what travels to a worker)."""
+    p = Path(path)
+    names = [p] + [p.with_suffix(ext) for ext in _SIDECARS.get(p.suffix.lower(), ())]
+    return {q.name: q.read_bytes() for q in names if q.is_file()}
+
+
+def shipment(task: CellTask, files: dict[str, Any]) -> dict[str, Any]:
+    """What travels with a cell to a Dask worker: the submitting machine's folders and, for every input
+    path as written, its absolute path there and its bytes (``files``: absolute path -> bytes, or a Dask
+    future of them)."""
+    names = input_files(task)
+    return {
+        "base": str(Path(task.base_dir or os.getcwd()).resolve()),
+        "names": names,
+        "files": {path: files[path] for path in sorted(set(names.values()))},
+    }
+
+
+def materialise(files: dict[str, dict[str, bytes]]) -> Path:
+    """Write shipped files once into this machine's cache, each at its original absolute path under a
+    folder named by their SHA-256 (a mirror of the submitting machine's layout, so that paths relative to
+    the scenario's folder stay as they were); that folder."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        for name in sorted(files[path]):
+            digest.update(f"{path}/{name}".encode() + b"\0" + hashlib.sha256(files[path][name]).digest())
+    sandbox = Path(tempfile.gettempdir()) / "fairpatrol-inputs" / digest.hexdigest()[:32]
+    from fairpatrol.atomic import atomic_write
+
+    for path, blobs in files.items():
+        folder = _mirror(sandbox, str(Path(path).parent))
+        for name, blob in blobs.items():
+            target = folder / name
+            if not (target.is_file() and target.stat().st_size == len(blob)):
+                atomic_write(target, blob)
+    return sandbox
+
+
+def _mirror(sandbox: Path, path: str) -> Path:
+    return sandbox / Path(path).relative_to(Path(path).anchor)
+
+
+def with_original_names(result: Any, config: Any, sandbox: Path) -> None:
+    """Give ``result`` (run on the mirrored copies of the input files under ``sandbox``) the config, cell
+    labels and input-file paths of ``config`` (the same scenario, at the user's folder), so that its tables
+    and config document equal those of a local run."""
+    import dataclasses
+
+    from fairpatrol.sim.study import study_cells
+
+    cells = study_cells(config)
+    result.report_rate = {
+        new.reporting: result.report_rate[old.reporting] for old, new in zip(result.cells, cells, strict=True)
+    }
+    result.config, result.cells = config, cells
+    root = sandbox.resolve()
+    result.inputs = [
+        dataclasses.replace(f, path=Path("/") / Path(f.path).resolve().relative_to(root))
+        if Path(f.path).resolve().is_relative_to(root)
+        else f
+        for f in result.inputs
+    ]
+
+
+def run_cell(task: CellTask, inputs: dict[str, dict[str, bytes]] | None = None) -> CellOutcome:
+    """Simulate one cell and return its tables; any error is returned as a failed outcome.
+
+    ``inputs`` (:func:`shipment`) are the cell's input files shipped with it; the cell runs on local
+    copies of them (see the module docstring).
+    """
     t0 = time.perf_counter()
     try:
         import yaml
 
         from fairpatrol.config import parse_scenario
         from fairpatrol.results import config_document
-        from fairpatrol.sim.study import run_study
+        from fairpatrol.sim.budget import check_memory
+        from fairpatrol.sim.study import prepare_study, run_study
 
-        config = parse_scenario(task.config, source=f"cell {task.cell_id}")
-        result = run_study(config, incidents=_incidents(config))
+        source = f"cell {task.cell_id}"
+        raw, base_dir, sandbox, local = task.config, task.base_dir, None, {}
+        if inputs:  # run on mirrored copies of the user's files (see the module docstring)
+            sandbox = materialise(inputs["files"])
+            base_dir = str(_mirror(sandbox, inputs["base"]))
+            local = {text: str(_mirror(sandbox, path)) for text, path in inputs["names"].items()}
+            raw = _map_paths(raw, lambda text, cwd_relative: local[text] if text in local else text)
+        config = parse_scenario(raw, source=source, base_dir=base_dir)
+        study = _incidents(config)
+        data = prepare_study(config, study.incidents)
+        check_memory(config, data, allocations=task.allocations, source=source)
+        result = run_study(config, incidents=study, data=data)
+        if sandbox is not None:  # name the user's files as a local run does
+            original = parse_scenario(task.config, source=source, base_dir=inputs["base"], paths=local)
+            with_original_names(result, original, sandbox)
         tables = cell_tables(result, task.columns, task.allocations)
         blobs = {
             name: _parquet_bytes(table, level=1 if name == "allocations" else None)
             for name, table in tables.items()
         }
+        blobs["areas"] = _parquet_bytes(result.areas.to_arrow())  # GeoParquet
         doc = config_document(result)
         doc["sweep"] = {"cell": task.cell_id, "slug": task.slug, "columns": task.columns}
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
@@ -138,8 +279,8 @@ def run_cell(task: CellTask) -> CellOutcome:
         )
 
 
-def fairpatrol_version() -> str:
-    """The fairpatrol version importable in this process (asked of Dask workers before submitting)."""
-    import fairpatrol
+def worker_versions() -> dict[str, str]:
+    """Package versions importable in this process (asked of Dask workers before submitting)."""
+    from fairpatrol.environment import installed_versions
 
-    return fairpatrol.__version__
+    return installed_versions()

@@ -1,0 +1,245 @@
+"""The result tables of an audit, computed from its day table: one method per table.
+
+Each table is long (one row per number) and its values come from :func:`fairpatrol.audit.measures.evaluate`
+(ratios of day sums per grouping), :mod:`fairpatrol.audit.calibration` and :mod:`fairpatrol.audit.tiers`,
+with percentile intervals over the bootstrap replicates (:mod:`fairpatrol.audit.bootstrap`). Areas are
+evaluated ``AREA_CHUNK`` at a time, so memory grows with replicates × chunk, not replicates × areas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fairpatrol.audit import calibration
+from fairpatrol.audit.bootstrap import buckets, interval, slopes
+from fairpatrol.audit.daytable import DayTable
+from fairpatrol.audit.groups import Grouping
+from fairpatrol.audit.measures import MEASURES, TREND_MEASURES, Measure, evaluate
+from fairpatrol.audit.settings import AuditSettings
+from fairpatrol.audit.targets import TargetSet
+from fairpatrol.audit.tiers import TIER_COLUMNS, tiers_frame
+
+#: Areas evaluated together when computing per-area intervals (bounds memory to R × chunk per statistic).
+AREA_CHUNK = 256
+MEASURE_COLUMNS = ["value", "lo", "hi", "n_boot_valid"]
+
+
+def _longest_runs(active: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
+    """Longest run of consecutive calendar days with ``active`` True, per column."""
+    d, m = active.shape
+    best = np.zeros(m, dtype=np.int64)
+    run = np.zeros(m, dtype=np.int64)
+    gap = np.r_[True, np.diff(dates.to_numpy().astype("datetime64[D]").astype(np.int64)) != 1]
+    for t in range(d):
+        run = np.where(active[t], np.where(gap[t], 0, run) + 1, 0)
+        best = np.maximum(best, run)
+    return best
+
+
+class TableBuilder:
+    """Holds one audit's inputs and computes its tables (one method per table)."""
+
+    def __init__(
+        self,
+        table: DayTable,
+        targets: TargetSet,
+        groupings: dict[str, Grouping],
+        residents: np.ndarray | None,
+        weights: np.ndarray,
+        settings: AuditSettings,
+    ) -> None:
+        self.table, self.targets, self.groupings = table, targets, groupings
+        self.residents, self.weights, self.settings = residents, weights, settings
+
+    def _measures(self, grouping: str, q: int) -> list[Measure]:
+        out = [m for m in MEASURES.values() if m.applies(grouping, q)]
+        if self.residents is None:
+            out = [m for m in out if "residents" not in m.needs]
+        return out
+
+    def _rows(self, grouping: Grouping, q: int, weights: np.ndarray) -> pd.DataFrame:
+        ms = self._measures(grouping.name, q)
+        if not ms:
+            return pd.DataFrame()
+        values = evaluate(self.table, grouping, weights, ms, q=q, residents=self.residents)
+        frames = []
+        for m in ms:
+            v = values[m.name][:, 0, :]
+            if m.interval:
+                est, lo, hi, n_ok = interval(v, self.settings.level)
+            else:
+                est, lo, hi, n_ok = (
+                    v[0],
+                    np.full(v.shape[1], np.nan),
+                    np.full(v.shape[1], np.nan),
+                    np.zeros(v.shape[1], int),
+                )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "group": grouping.labels.astype(str),
+                        "crime_type": self.table.type_labels[q],
+                        "measure": m.name,
+                        "value": est,
+                        "lo": lo,
+                        "hi": hi,
+                        "n_boot_valid": n_ok,
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+    def _calibration_rows(self, grouping: Grouping, weights: np.ndarray, slope: bool) -> pd.DataFrame:
+        kind = self.targets.score_kind
+        if not self.targets.has_scores or kind not in ("expected_count", "probability"):
+            return pd.DataFrame()
+        frac = self.targets.coverage.area_fraction()
+        values = calibration.summary(self.table, frac, grouping, weights, kind, slope=slope)
+        frames = []
+        for name, v in values.items():
+            est, lo, hi, n_ok = interval(v, self.settings.level)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "group": grouping.labels.astype(str),
+                        "crime_type": "all",
+                        "measure": name,
+                        "value": est,
+                        "lo": lo,
+                        "hi": hi,
+                        "n_boot_valid": n_ok,
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+    def overall(self) -> pd.DataFrame:
+        g = self.groupings["overall"]
+        parts = [self._rows(g, q, self.weights) for q in range(len(self.table.type_labels))]
+        parts.append(self._calibration_rows(g, self.weights, slope=True))
+        out = pd.concat(parts, ignore_index=True).drop(columns="group")
+        return out[["crime_type", "measure", *MEASURE_COLUMNS]]
+
+    def by_group(self) -> pd.DataFrame:
+        parts = []
+        for key in ("area group", "residents"):
+            g = self.groupings.get(key)
+            if g is None:
+                continue
+            for q in range(len(self.table.type_labels)):
+                parts.append(self._rows(g, q, self.weights).assign(grouping=key))
+            if key == "area group":
+                parts.append(self._calibration_rows(g, self.weights, slope=True).assign(grouping=key))
+        out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+        return out[["grouping", "group", "crime_type", "measure", *MEASURE_COLUMNS]]
+
+    def by_area(self) -> pd.DataFrame:
+        areas = self.targets.areas
+        g = self.groupings["area"]
+        parts = []
+        for start in range(0, g.size, AREA_CHUNK):
+            chunk = g.columns(start, start + AREA_CHUNK)
+            parts.append(self._rows(chunk, 0, self.weights))
+            parts.append(self._calibration_rows(chunk, self.weights, slope=False))
+        active = self.table.targeted_m2 > 0
+        if self.targets.coverage.identity:
+            active = self.table.targeting > 0
+        repeat = pd.DataFrame(
+            {
+                "group": np.tile(areas.ids.astype(str), 2),
+                "crime_type": "all",
+                "measure": np.repeat(["days_targeted", "longest_streak"], areas.n),
+                "value": np.r_[active.sum(axis=0), _longest_runs(active, self.table.dates)].astype(float),
+                "lo": np.nan,
+                "hi": np.nan,
+                "n_boot_valid": 0,
+            }
+        )
+        out = pd.concat([p for p in [*parts, repeat] if len(p)], ignore_index=True)
+        order = {m: i for i, m in enumerate([*MEASURES, "days_targeted", "longest_streak"])}
+        position = {a: i for i, a in enumerate(areas.ids.astype(str))}
+        key = out["group"].map(position) * len(order) + out["measure"].map(order)
+        out = out.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+        info = pd.DataFrame({"group": areas.ids.astype(str), "name": areas.names, "area_group": areas.groups})
+        out = out.merge(info, on="group", how="left").rename(columns={"group": "area_id"})
+        return out[["area_id", "name", "area_group", "measure", *MEASURE_COLUMNS]]
+
+    def by_day(self) -> pd.DataFrame:
+        d = self.table.n_days
+        ones = np.ones((1, d))
+        day_idx = np.arange(d)
+        parts = []
+        for key in ("overall", "area group", "residents"):
+            g = self.groupings.get(key)
+            if g is None:
+                continue
+            ms = [
+                m
+                for m in self._measures(key, 0)
+                if m.name != "resident_share" and m.name != "days_targeted_share"
+            ]
+            values = evaluate(self.table, g, ones, ms, residents=self.residents, bucket=day_idx, n_buckets=d)
+            for m in ms:
+                v = values[m.name][0]  # (D, U)
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "date": np.repeat(self.table.dates.to_numpy(), g.size),
+                            "grouping": key,
+                            "group": np.tile(g.labels.astype(str), d),
+                            "measure": m.name,
+                            "value": v.ravel(),
+                        }
+                    )
+                )
+        return pd.concat(parts, ignore_index=True)
+
+    def trends(self) -> pd.DataFrame:
+        unit = self.settings.trend_unit
+        bucket, starts = buckets(self.table.dates, unit)
+        nb = len(starts)
+        rows = []
+        for key in ("overall", "area group", "residents"):
+            g = self.groupings.get(key)
+            if g is None:
+                continue
+            ms = [m for m in self._measures(key, 0) if m.name in TREND_MEASURES]
+            values = evaluate(
+                self.table, g, self.weights, ms, residents=self.residents, bucket=bucket, n_buckets=nb
+            )
+            for m in ms:
+                per_bucket = values[m.name]
+                est, lo, hi, _ = interval(slopes(per_bucket), self.settings.level)
+                used = np.isfinite(per_bucket[0]).sum(axis=0)
+                for u, label in enumerate(g.labels):
+                    rows.append((key, str(label), m.name, unit, est[u], lo[u], hi[u], int(used[u])))
+        return pd.DataFrame(
+            rows, columns=["grouping", "group", "measure", "per", "slope", "lo", "hi", "n_buckets"]
+        )
+
+    def calibration(self) -> pd.DataFrame:
+        if not self.targets.has_scores:
+            return pd.DataFrame(columns=calibration.CALIBRATION_COLUMNS)
+        frac = self.targets.coverage.area_fraction()
+        parts = [
+            calibration.bins_frame(
+                self.table,
+                frac,
+                self.groupings[key],
+                self.weights,
+                self.settings.calibration_bins,
+                self.settings.level,
+            )
+            for key in ("overall", "area group")
+        ]
+        return pd.concat(parts, ignore_index=True)
+
+    def tiers(self) -> pd.DataFrame:
+        if not self.settings.tiers or self.residents is None:
+            return pd.DataFrame(columns=TIER_COLUMNS)
+        total = self.table.targeting.sum(axis=0)
+        groupings = [self.groupings[k] for k in ("residents", "area group") if k in self.groupings]
+        return tiers_frame(
+            total, self.residents, groupings, share=self.settings.tier_share, seed=self.settings.seed
+        )

@@ -1,0 +1,327 @@
+"""The areas and incidents of a study, from a scenario's ``data`` section — one path for a bundled city
+pack and for a user's own files (docs/your-own-city.md).
+
+Paths in a scenario are relative to the scenario file (``base_dir``); messages name files by that relative
+path, never by an absolute one. Every file read is listed with its SHA-256 (:class:`InputFile`), so that
+results record what they were computed from (:func:`InputFile.record`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fairpatrol.config import AreasFileConfig, DataConfig, GridAreasConfig, GroupsConfig, IncidentsConfig
+from fairpatrol.data.areas import Areas
+from fairpatrol.data.cities import CityPack, data_dir, get_city, is_city
+from fairpatrol.data.groups import assign_groups, choose_pair
+from fairpatrol.data.incidents import (
+    BUNDLED_INCIDENTS,
+    Incidents,
+    bundled_set,
+    load_incidents,
+    read_incidents,
+)
+from fairpatrol.errors import DataError
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file a study read: its role, where it is (absolute, in memory only) and its SHA-256."""
+
+    role: str
+    path: Path
+    sha256: str
+
+    def record(self, base_dir: Path | None) -> dict[str, str]:
+        """``{role, path, sha256}`` with ``path`` relative to ``base_dir`` (the scenario's folder)."""
+        return {"role": self.role, "path": relative(self.path, base_dir), "sha256": self.sha256}
+
+
+@dataclass
+class StudyInputs:
+    """The areas and incidents of a study and the files they came from."""
+
+    areas: Areas
+    incidents: Incidents
+    files: list[InputFile] = field(default_factory=list)
+
+
+def resolve(path: str | Path, base_dir: Path | None) -> Path:
+    """``path`` as given in a scenario, made absolute against ``base_dir`` (default: the working folder)."""
+    p = Path(os.path.expanduser(str(path)))
+    return p if p.is_absolute() else Path(base_dir or Path.cwd()) / p
+
+
+def relative(path: Path, base_dir: Path | None) -> str:
+    """``path`` relative to ``base_dir`` (POSIX separators): how results and messages name a file."""
+    base = Path(base_dir or Path.cwd()).resolve()
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
+    except ValueError:  # another drive (Windows): the file name alone
+        return Path(path).name
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file (cached while its size and modification time stay the same)."""
+    st = path.stat()
+    return _sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+# ----------------------------------------------------------------------------------------------- areas
+_AREAS: dict[str, Areas] = {}
+_CACHE_SIZE = 16
+
+
+def load_areas_file(
+    spec: AreasFileConfig,
+    *,
+    base_dir: Path | None,
+    groups: GroupsConfig | None,
+    rule_name: str = "",
+    pair: tuple[str, str] | None = None,
+    name: str | None = None,
+    display_name: str = "",
+) -> Areas:
+    """Areas from a file (:func:`fairpatrol.data.geofiles.read_area_file`) with their groups.
+
+    Without ``groups``, a ``group`` column of the file is used as the labels. Cached per file content and
+    settings: treat the result as read-only.
+    """
+    from fairpatrol.data.geofiles import check_readable, read_area_file
+
+    path = resolve(spec.file, base_dir)
+    source = relative(path, base_dir) if base_dir is not None else path.name
+    check_readable(path, source)
+    st = path.stat()
+    key = json.dumps(
+        [
+            str(path.resolve()),
+            st.st_size,
+            st.st_mtime_ns,
+            spec.model_dump(),
+            groups and groups.model_dump(),
+            rule_name,
+            pair,
+            name,
+            display_name,
+        ],
+        default=str,
+    )
+    if key in _AREAS:
+        return _AREAS[key]
+    read = read_area_file(path, spec, source=source)
+    if groups is None:
+        if "file_group" not in read.frame.columns:
+            raise DataError(
+                "no group rule: give data.groups (e.g. {rule: column, column: majority}) or a 'group' column",
+                source=source,
+                field="groups",
+            )
+        groups = GroupsConfig(rule="column", column="group")
+    view = read.frame.rename(columns={"file_group": "group"})  # the file's own 'group' column, for the rule
+    assigned = assign_groups(view, groups, source=source, rule_name=rule_name)
+    frame = read.frame.copy()
+    frame.insert(2, "group", assigned.labels.astype(object))
+    if (
+        "file_group" in frame.columns
+        and (frame["file_group"].astype(str).to_numpy() == assigned.labels).all()
+    ):
+        frame = frame.drop(columns="file_group")  # the label column the rule read: one copy is enough
+    used = assigned.columns
+    areas = Areas(
+        name=name or path.stem,
+        crs=read.crs,
+        frame=frame,
+        geometry=read.geometry,
+        group_pair=choose_pair(assigned.labels, pair, source=source),
+        group_rule=assigned.rule,
+        group_description=assigned.description,
+        group_columns=used,
+        display_name=display_name,
+        crs_reason=read.crs_reason,
+        notes=read.notes,
+    )
+    if len(_AREAS) >= _CACHE_SIZE:
+        _AREAS.pop(next(iter(_AREAS)))
+    _AREAS[key] = areas
+    return areas
+
+
+def _pack_rule(
+    pack: CityPack, groups: str | GroupsConfig | None
+) -> tuple[str, GroupsConfig, tuple[str, str] | None]:
+    if isinstance(groups, GroupsConfig):
+        return groups.rule, groups, None
+    name, rule = pack.group_rule(groups)
+    return name, GroupsConfig(**rule.model_dump(exclude={"pair"})), rule.pair
+
+
+def pack_areas(
+    city: str,
+    *,
+    group_rule: str | GroupsConfig | None = None,
+    group_pair: tuple[str, str] | None = None,
+) -> Areas:
+    """The areas of a bundled city pack, read like any areas file (see :func:`load_areas_file`)."""
+    pack = get_city(city)
+    name, rule, pair = _pack_rule(pack, group_rule)
+    return load_areas_file(
+        pack.areas,
+        base_dir=data_dir(),
+        groups=rule,
+        rule_name=name,
+        pair=group_pair or pair,
+        name=pack.name,
+        display_name=pack.display_name,
+    )
+
+
+def _file_spec(value: str | AreasFileConfig) -> AreasFileConfig:
+    return AreasFileConfig(file=value) if isinstance(value, str) else value
+
+
+def _label(data: DataConfig, spec: AreasFileConfig | None) -> tuple[str | None, str]:
+    """(name, display name) of a study on a user's areas file."""
+    if data.city:
+        return data.city.strip().lower().replace(" ", "-"), data.city.strip()
+    stem = Path(spec.file).stem if spec is not None else "areas"
+    return stem, stem
+
+
+def study_areas(data: DataConfig, base_dir: Path | None) -> tuple[Areas, list[InputFile]]:
+    """The areas a ``data`` section describes: a city pack, a user's file, or a grid over either."""
+    groups = data.groups if data.groups is not None else data.group_rule
+    spec = data.areas
+    over = spec.grid.over if isinstance(spec, GridAreasConfig) else spec
+    files: list[InputFile] = []
+    if over is None:
+        base = pack_areas(
+            str(data.city),
+            group_rule=groups,
+            group_pair=None if isinstance(spec, GridAreasConfig) else data.group_pair,
+        )
+    else:
+        file_spec = _file_spec(over)
+        if groups is not None and not isinstance(groups, GroupsConfig):
+            raise DataError("a group rule by name needs a bundled city", field="data.groups")
+        name, display = _label(data, file_spec)
+        base = load_areas_file(
+            file_spec,
+            base_dir=base_dir,
+            groups=groups,
+            pair=None if isinstance(spec, GridAreasConfig) else data.group_pair,
+            name=name,
+            display_name=display,
+        )
+        path = resolve(file_spec.file, base_dir)
+        files.append(
+            InputFile("grid.over" if isinstance(spec, GridAreasConfig) else "areas", path, sha256_of(path))
+        )
+    if not isinstance(spec, GridAreasConfig):
+        return base, files
+    from fairpatrol.grid.cells import build_grid
+
+    g = spec.grid
+    grid = build_grid(base, g.size_m, mask=g.mask, label_rule=g.label_rule, group_pair=data.group_pair)
+    return grid, files
+
+
+# ------------------------------------------------------------------------------------------- incidents
+def study_incidents(
+    data: DataConfig, areas: Areas, base_dir: Path | None
+) -> tuple[Incidents, list[InputFile]]:
+    """The incidents a ``data`` section describes, cleaned and joined to ``areas``."""
+    from fairpatrol.data.cities import Layout
+    from fairpatrol.data.readers import get_layout, sniff_layout
+
+    inc = data.incidents
+    common = {
+        "tolerance_m": data.tolerance_m,
+        "crime_types": data.crime_types,
+        "max_outside_share": data.max_outside_share,
+    }
+    if isinstance(inc, str) and inc in BUNDLED_INCIDENTS:
+        return load_incidents(inc, areas=areas, **common), []
+    spec = IncidentsConfig(file=inc, layout=data.format) if isinstance(inc, str) else inc
+    path = resolve(spec.file, base_dir)
+    source = relative(path, base_dir) if base_dir is not None else path.name
+    from fairpatrol.data.geofiles import check_readable
+
+    check_readable(path, source)
+    name = spec.layout
+    if name == "auto" and spec.columns is not None:
+        name = "custom"
+    base_layout = (
+        None if name == "custom" else get_layout(sniff_layout(path, source) if name == "auto" else name)
+    )
+    if name == "auto":
+        name = sniff_layout(path, source)
+    if spec.columns is not None:
+        given = {k: v for k, v in spec.columns.model_dump().items() if v is not None}
+        if base_layout is not None:
+            merged = {**base_layout.columns, **given}
+            layout = base_layout.model_copy(
+                update={"columns": merged, "optional": [k for k in base_layout.optional if k not in given]}
+            )
+        else:
+            layout = Layout(description="the scenario's column mapping", columns=given)
+    else:
+        layout = base_layout
+    incidents = read_incidents(
+        path,
+        name,
+        layout,
+        areas,
+        source=source,
+        id_prefix=path.stem.upper()[:12] or "INC",
+        dedupe_on=spec.dedupe,
+        timezone=spec.timezone,
+        crs=spec.crs,
+        default_crime_type=spec.default_crime_type,
+        on_missing_coords=spec.on_missing_coords,
+        on_bad_dates=spec.on_bad_dates,
+        **common,
+    )
+    return incidents, [InputFile("incidents", path, sha256_of(path))]
+
+
+def load_data(data: DataConfig, base_dir: Path | None = None) -> StudyInputs:
+    """Areas and incidents of a ``data`` section (paths relative to ``base_dir``), with the files read."""
+    areas, files = study_areas(data, base_dir)
+    incidents, more = study_incidents(data, areas, base_dir)
+    return StudyInputs(areas, incidents, files + more)
+
+
+def bundled_city_of(data: DataConfig) -> CityPack | None:
+    """The city pack a ``data`` section uses (for provenance notes), if any."""
+    if isinstance(data.incidents, str) and data.incidents in BUNDLED_INCIDENTS:
+        return bundled_set(data.incidents)[0]
+    return get_city(data.city) if is_city(data.city) else None
+
+
+__all__ = [
+    "InputFile",
+    "StudyInputs",
+    "load_areas_file",
+    "load_data",
+    "pack_areas",
+    "relative",
+    "resolve",
+    "sha256_of",
+    "study_areas",
+    "study_incidents",
+]
