@@ -221,7 +221,7 @@ def test_lanes_equal_separate_fits(small_events, solver, n_lanes):
 def test_runs_driver_equals_for_any_thread_count_and_order(small_events):
     """The engine's parallel driver: the same fits and forecasts whether blocks run on 1 or 2 threads and
     in whichever order the balancing puts them."""
-    from fairpatrol.models._hawkes import hawkes_fit_runs, lane_blocks, n_blocks, pack
+    from fairpatrol.models._hawkes import fit_outputs, hawkes_fit_runs, lane_blocks, n_blocks, pack
 
     times, area, m = small_events
     rng = np.random.default_rng(2)
@@ -240,11 +240,7 @@ def test_runs_driver_equals_for_any_thread_count_and_order(small_events):
             np.tile(np.bincount(area, minlength=m) / SPAN, (n_runs, 1)),
             nb,
         )
-        out = np.empty((nb, m, WIDTH))
-        it = np.zeros((nb, WIDTH), dtype=np.int64)
-        cv = np.zeros((nb, WIDTH), dtype=np.bool_)
-        counts = np.zeros((nb, 2, WIDTH), dtype=np.int64)
-        ll = np.zeros((nb, WIDTH))
+        out, it, cv, counts, ll = fit_outputs(nb, m)
         hawkes_fit_runs(
             ts,
             w,

@@ -12,19 +12,20 @@ W = vx.WIDTH
 
 
 @njit
+def _rows_of(x, log):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        v = vx.load(x, i, 0)
+        vx.store(out, i, 0, vx.log_pos(v) if log else vx.exp_neg(v))
+    return out
+
+
 def _exp_rows(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        vx.store(out, i, 0, vx.exp_neg(vx.load(x, i, 0)))
-    return out
+    return _rows_of(x, False)
 
 
-@njit
 def _log_rows(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        vx.store(out, i, 0, vx.log_pos(vx.load(x, i, 0)))
-    return out
+    return _rows_of(x, True)
 
 
 @njit
@@ -45,7 +46,7 @@ def _arithmetic(x, y, w):
         a = vx.load(x, i, 0)
         b = vx.load(y, i, 0)
         c = a * b + 2.0 - a / b
-        c += vx.load32(w, i, 0)
+        c += vx.load(w, i, 0)
         c *= 0.5
         c = 3 * c - 1
         c = vx.positive_or(c - 1.0, 7.0)

@@ -178,7 +178,7 @@ def _block_pass(
         s_vb = zero
         tau = t[lo] if hi > lo else 0.0
         for k in range(lo, hi):
-            wv = vx.load32(w, k, 0)
+            wv = vx.load(w, k, 0)
             d = t[k] - tau
             if d > 0.0:  # a new event time: decay the state to t_k; the events at τ become parents
                 e = vx.exp_neg(om * -d)
@@ -241,7 +241,7 @@ def _area_weights(w: np.ndarray, klo: np.ndarray, khi: np.ndarray, out: np.ndarr
     for a in range(n_areas):
         s = vx.splat(0.0)
         for k in range(klo[a], khi[a]):
-            v = vx.load32(w, k, 0)
+            v = vx.load(w, k, 0)
             s = s + v
             q = v * (v - 1.0)
             other = other + q * q
@@ -293,6 +293,21 @@ def _em_image(
     return change
 
 
+@njit(inline="always")
+def _arrow(
+    sums: np.ndarray, a: int, lane: int, th: float, om: float, span: float
+) -> tuple[float, float, float, float]:
+    """Area a's part of the arrowhead Hessian and of the gradient: ∂²L/∂μ_a², ∂²L/∂μ_a∂θ, ∂²L/∂μ_a∂ω and
+    ∂L/∂μ_a."""
+    row = _N_TOTALS + 4 * a
+    return (
+        -sums[row + _V, lane],
+        -om * sums[row + _VA, lane],
+        -th * (sums[row + _VA, lane] - om * sums[row + _VB, lane]),
+        sums[row + _U, lane] - span,
+    )
+
+
 @njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _newton_step(
     x: np.ndarray, sums: np.ndarray, nw: np.ndarray, span: float, lane: int, step: np.ndarray
@@ -328,11 +343,7 @@ def _newton_step(
     r_t, r_o = -g_t, -g_o
     for a in range(n_areas):
         if nw[a, lane] > 0.0:
-            row = _N_TOTALS + 4 * a
-            dd = -sums[row + _V, lane]
-            bt = -om * sums[row + _VA, lane]
-            bo = -th * (sums[row + _VA, lane] - om * sums[row + _VB, lane])
-            gm = sums[row + _U, lane] - span
+            dd, bt, bo, gm = _arrow(sums, a, lane, th, om, span)
             s_tt -= bt * bt / dd
             s_to -= bt * bo / dd
             s_oo -= bo * bo / dd
@@ -374,11 +385,7 @@ def _newton_step(
     for a in range(n_areas):
         mu = x[_MU + a, lane]
         if nw[a, lane] > 0.0:
-            row = _N_TOTALS + 4 * a
-            dd = -sums[row + _V, lane]
-            bt = -om * sums[row + _VA, lane]
-            bo = -th * (sums[row + _VA, lane] - om * sums[row + _VB, lane])
-            gm = sums[row + _U, lane] - span
+            dd, bt, bo, gm = _arrow(sums, a, lane, th, om, span)
             d_m = (-gm - bt * d_t - bo * d_o) / dd
             if d_m < -0.75 * mu:
                 d_m = -0.75 * mu
@@ -581,7 +588,7 @@ def _block_forecast(
                 continue
             if om_min * lag > 50.0:
                 break
-            excite = excite + vx.load32(w, k, 0) * vx.exp_neg(om * -lag)
+            excite = excite + vx.load(w, k, 0) * vx.exp_neg(om * -lag)
         vx.store(out, a, 0, vx.load(x, _MU + a, 0) * horizon + gain * excite)
 
 
@@ -692,6 +699,18 @@ def hawkes_fit_runs(
         job.result()
 
 
+def fit_outputs(n_block: int, n_areas: int) -> tuple[np.ndarray, ...]:
+    """Output arrays of :func:`hawkes_fit_blocks` for ``n_block`` blocks: forecasts (blocks × areas ×
+    WIDTH), passes, converged, counts (blocks × 2 × WIDTH) and log-likelihoods."""
+    return (
+        np.empty((n_block, n_areas, WIDTH)),
+        np.zeros((n_block, WIDTH), dtype=np.int64),
+        np.zeros((n_block, WIDTH), dtype=np.bool_),
+        np.zeros((n_block, 2, WIDTH), dtype=np.int64),
+        np.zeros((n_block, WIDTH)),
+    )
+
+
 def work_rows(n_areas: int) -> int:
     """Rows of the float scratch of :func:`_block_fit` for ``n_areas`` areas."""
     return 5 * n_areas + 1 + _N_TOTALS + 3 * (2 + n_areas) + _N_STATE + 1
@@ -758,12 +777,7 @@ def hawkes_fit_lanes(
     nb = n_blocks(g)
     starts = np.asarray(starts, dtype=np.int64)
     x = pack(np.asarray(theta, dtype=float), np.asarray(omega, dtype=float), np.asarray(mu, dtype=float), nb)
-    n_areas = len(starts) - 1
-    out = np.empty((nb, n_areas, WIDTH))
-    n_iter = np.zeros((nb, WIDTH), dtype=np.int64)
-    conv = np.zeros((nb, WIDTH), dtype=np.bool_)
-    counts = np.zeros((nb, 2, WIDTH), dtype=np.int64)
-    loglik = np.zeros((nb, WIDTH))
+    out, n_iter, conv, counts, loglik = fit_outputs(nb, len(starts) - 1)
     hawkes_fit_runs(
         np.ascontiguousarray(t, dtype=np.float64),
         lane_blocks(w),

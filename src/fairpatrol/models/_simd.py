@@ -9,8 +9,8 @@ the loop over events. ``WIDTH`` is 8 on CPUs with AVX-512 and 4 otherwise (AVX2;
 AVX2 registers). Every lane of a vector does the same operations in the same order, so a lane's numbers
 do not depend on the other lanes of its vector.
 
-Operations: ``+ - * /`` between vectors and with floats, :func:`splat`, :func:`load` / :func:`load32` /
-:func:`store` (``WIDTH`` consecutive elements of a row of a 2-D C-contiguous array), :func:`positive_or`,
+Operations: ``+ - * /`` between vectors and with floats, :func:`splat`, :func:`load` / :func:`store`
+(``WIDTH`` consecutive elements of a row of a 2-D C-contiguous array), :func:`positive_or`,
 :func:`where_positive`, :func:`exp_neg`, :func:`log_pos`, :func:`frexp2`. Arithmetic may fuse a multiply
 and an add into one FMA instruction
 (LLVM's ``contract`` flag) and nothing else: no reassociation, so sums are taken in the order written.
@@ -81,31 +81,22 @@ def splat(typingctx, x):
     return vec(x), codegen
 
 
-def _is_2d_c(arr: types.Type, dtype: types.Type) -> bool:
-    return isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C" and arr.dtype == dtype
+def _is_2d_c(arr: types.Type, *dtypes: types.Type) -> bool:
+    return isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C" and arr.dtype in dtypes
 
 
 @intrinsic
 def load(typingctx, arr, i, j):
-    """``arr[i, j : j + WIDTH]`` of a 2-D C-contiguous float64 array (no bounds check)."""
-    if not _is_2d_c(arr, types.float64):
+    """``arr[i, j : j + WIDTH]`` of a 2-D C-contiguous float64 or float32 array, as float64 (no bounds
+    check)."""
+    if not _is_2d_c(arr, types.float64, types.float32):
         return None
+    single = arr.dtype == types.float32
 
     def codegen(context, builder, sig, args):
         ptr = _row_pointer(context, builder, sig.args[0], args[0], args[1], args[2])
-        return builder.load(builder.bitcast(ptr, _VF.as_pointer()), align=8)
-
-    return vec(arr, i, j), codegen
-
-
-@intrinsic
-def load32(typingctx, arr, i, j):
-    """``arr[i, j : j + WIDTH]`` of a 2-D C-contiguous float32 array, as float64 (no bounds check)."""
-    if not _is_2d_c(arr, types.float32):
-        return None
-
-    def codegen(context, builder, sig, args):
-        ptr = _row_pointer(context, builder, sig.args[0], args[0], args[1], args[2])
+        if not single:
+            return builder.load(builder.bitcast(ptr, _VF.as_pointer()), align=8)
         v32 = builder.load(builder.bitcast(ptr, ir.VectorType(ir.FloatType(), WIDTH).as_pointer()), align=4)
         return builder.fpext(v32, _VF)
 

@@ -15,6 +15,7 @@ from fairpatrol.models._hawkes import (
     WIDTH,
     area_major,
     by_lane,
+    fit_outputs,
     hawkes_fit_cold,
     hawkes_fit_lanes,
     hawkes_fit_runs,
@@ -314,10 +315,7 @@ class PredPolState(ModelState):
         self._previous_fit = current
         nb = self.n_block
         x = pack(self.theta, self.omega, self.mu, nb)
-        out = np.empty((nb, d.n_areas, WIDTH))
-        n_iter = np.zeros((nb, WIDTH), dtype=np.int64)
-        conv = np.zeros((nb, WIDTH), dtype=np.bool_)
-        counts = np.zeros((nb, 2, WIDTH), dtype=np.int64)
+        out, n_iter, conv, counts, loglik = fit_outputs(nb, d.n_areas)
         hawkes_fit_runs(
             perm_t,
             self.lanes,
@@ -333,7 +331,7 @@ class PredPolState(ModelState):
             n_iter,
             conv,
             counts,
-            np.empty((nb, WIDTH)),
+            loglik,
             False,
             cost=self.cost,
             n_threads=numba.get_num_threads(),
