@@ -241,6 +241,7 @@ def test_runs_driver_equals_for_any_thread_count_and_order(small_events):
             nb,
         )
         out, it, cv, counts, ll = fit_outputs(nb, m)
+        area_w = np.full((nb, m + 1, WIDTH), 40.0)  # the weights per area in yesterday's window
         hawkes_fit_runs(
             ts,
             w,
@@ -258,10 +259,12 @@ def test_runs_driver_equals_for_any_thread_count_and_order(small_events):
             counts,
             ll,
             True,
+            area_w,
+            SPAN - 1.0,
             cost=cost,
             n_threads=threads,
         )
-        results.append((x, out, it, ll))
+        results.append((x, out, it, ll, area_w))
     for other in results[1:]:
         for a, b in zip(results[0], other, strict=True):
             np.testing.assert_array_equal(a, b)

@@ -482,6 +482,8 @@ def _block_fit(
     counts: np.ndarray,
     loglik: np.ndarray,
     evaluate: bool,
+    area_w: np.ndarray,
+    span_before: float,
     work: np.ndarray,
     iwork: np.ndarray,
 ) -> None:
@@ -496,6 +498,10 @@ def _block_fit(
 
     A lane without events keeps its θ and ω, gets μ = 0 and needs no pass; μ_n of an area without events
     is 0, and an area with events but μ_n ≤ 0 at the start (new in the window) starts from its count / T.
+    ``area_w`` ((areas + 1) × WIDTH) holds each lane's weight per area (and in all) in the window of the
+    fit it starts from (0: none) and receives those of this window: an area's starting μ_n is scaled by
+    the change of its count and of the window's span T (``span_before``), the background rate's own
+    change when the data shift by a day (for θ ≈ 0 it is exactly today's maximum).
     The block passes over the data until its last lane has finished; finished lanes ride along unchanged.
     """
     n_areas = klo.shape[0]
@@ -520,11 +526,14 @@ def _block_fit(
         state[_S_RADIUS, lane] = NEWTON_RADIUS
         for i in range(_N_INTS):
             ints[i, lane] = 0
-        for a in range(n_areas):
-            if nw[a, lane] <= 0.0:
+        for a in range(n_areas + 1):
+            if a < n_areas and nw[a, lane] <= 0.0:
                 x[_MU + a, lane] = 0.0
-            elif not x[_MU + a, lane] > 0.0:
+            elif a < n_areas and not x[_MU + a, lane] > 0.0:
                 x[_MU + a, lane] = nw[a, lane] / span
+            elif a < n_areas and area_w[a, lane] > 0.0:  # the background follows the area's count
+                x[_MU + a, lane] *= (nw[a, lane] / area_w[a, lane]) * (span_before / span)
+            area_w[a, lane] = nw[a, lane]
         ints[_I_DONE, lane] = 1
         if nw[n_areas, lane] > 0.0 and max_iter > 0:
             ints[_I_DONE, lane] = 0
@@ -611,6 +620,8 @@ def hawkes_fit_blocks(
     counts: np.ndarray,
     loglik: np.ndarray,
     evaluate: bool,
+    area_w: np.ndarray,
+    span_before: float,
     work: np.ndarray,
     iwork: np.ndarray,
 ) -> None:
@@ -642,6 +653,8 @@ def hawkes_fit_blocks(
             counts[b],
             loglik[b],
             evaluate,
+            area_w[b],
+            span_before,
             work,
             iwork,
         )
@@ -767,17 +780,26 @@ def hawkes_fit_lanes(
     max_iter: int = 1000,
     t_fit: float = 0.0,
     evaluate: bool = False,
+    area_w: np.ndarray | None = None,
+    span_before: float = 1.0,
     n_threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """Fit G weightings of one area-major event list (``w``: events × G; ``starts``: area boundaries)
     from the starting points θ, ω (G) and μ (G × areas). Returns the fits (``theta``, ``omega``, ``mu``),
-    ``n_iter``, ``converged``, ``counts`` (Newton steps, EM steps in their place), ``forecast`` (G × areas,
-    the day starting at ``t_fit``) and, if ``evaluate``, ``loglik`` (the objective L at each fit)."""
+    ``n_iter``, ``converged``, ``counts`` (Newton steps, steps rejected or replaced by an EM step),
+    ``forecast`` (G × areas, the day starting at ``t_fit``), ``area_w`` (G × (areas + 1): each lane's
+    weight per area and in all) and, if ``evaluate``, ``loglik`` (the objective L at each fit). ``area_w``
+    and ``span_before`` given, the starting μ follow the areas' weights and the span since the window
+    of the fit they come from (:func:`_block_fit`)."""
     g = w.shape[1]
     nb = n_blocks(g)
     starts = np.asarray(starts, dtype=np.int64)
     x = pack(np.asarray(theta, dtype=float), np.asarray(omega, dtype=float), np.asarray(mu, dtype=float), nb)
-    out, n_iter, conv, counts, loglik = fit_outputs(nb, len(starts) - 1)
+    out, n_iter, conv, steps, loglik = fit_outputs(nb, len(starts) - 1)
+    weights = np.zeros((nb * WIDTH, len(starts)))  # the lanes' weights per area in the previous window
+    if area_w is not None:
+        weights[:g] = area_w
+    weights = np.ascontiguousarray(weights.reshape(nb, WIDTH, -1).transpose(0, 2, 1))
     hawkes_fit_runs(
         np.ascontiguousarray(t, dtype=np.float64),
         lane_blocks(w),
@@ -792,9 +814,11 @@ def hawkes_fit_lanes(
         out,
         n_iter,
         conv,
-        counts,
+        steps,
         loglik,
         bool(evaluate),
+        weights,
+        float(span_before),
         n_threads=n_threads,
     )
     theta_f, omega_f, mu_f = unpack(x, g)
@@ -804,7 +828,8 @@ def hawkes_fit_lanes(
         "mu": mu_f,
         "n_iter": by_lane(n_iter, g),
         "converged": by_lane(conv, g),
-        "counts": by_lane(counts, g),
+        "counts": by_lane(steps, g),
+        "area_w": by_lane(weights, g),
         "forecast": by_lane(out, g),
         "loglik": by_lane(loglik, g),
     }

@@ -37,22 +37,21 @@ def extrapolated_start(
     current: tuple[np.ndarray, np.ndarray, np.ndarray],
     previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Warm-start point for today's EM: yesterday's fit x_{d−1} moved on by its last daily change.
+    """Warm-start point for today's fit: yesterday's fit x_{d−1} with θ and ω moved on by their last
+    daily change.
 
-    x_start = x_{d−1} · x_{d−1} / x_{d−2} (a linear step in log space, per parameter; clipped to the
-    parameter bounds; μ of an area that was inactive on either day is not extrapolated). The feedback
-    loop moves the fit steadily day after day, so this start is closer to today's optimum than
-    yesterday's fit and EM needs fewer iterations. Only the starting point changes: the fixed point and
-    the stopping rule are those of a plain warm start.
+    θ_start = θ_{d−1} · θ_{d−1} / θ_{d−2} and likewise ω (a linear step in log space, clipped to the
+    bounds); μ stays yesterday's, and the fit scales each μ_n by the change of its area's count and of the
+    window's span (:func:`~fairpatrol.models._hawkes.hawkes_fit_lanes`). The feedback loop moves θ and ω
+    steadily day after day, so this start is closer to today's maximum than yesterday's fit. Only the
+    starting point changes: the maximum and the stopping rule are those of a plain warm start.
     """
     theta, omega, mu = (np.array(v, dtype=float, copy=True) for v in current)
     if previous is None:
         return theta, omega, mu
-    p_theta, p_omega, p_mu = (np.asarray(v, dtype=float) for v in previous)
+    p_theta, p_omega = (np.asarray(v, dtype=float) for v in previous[:2])
     theta = np.clip(theta * theta / p_theta, *THETA_BOUNDS)
     omega = np.clip(omega * omega / p_omega, *OMEGA_BOUNDS)
-    ok = (mu > 0) & (p_mu > 0)
-    mu = np.where(ok, mu * mu / np.where(ok, p_mu, 1.0), mu)
     return theta, omega, mu
 
 
@@ -173,16 +172,10 @@ class PredPol(AreaModel):
             current = (self.theta_, self.omega_, self.mu_.to_numpy(dtype=float))
             th, om, mu = extrapolated_start(current, getattr(self, "_previous_fit", None))
             self._previous_fit = current
+            before = {"area_w": self._area_w[None], "span_before": self.span_}  # the last fit's window
+            point = ([th], [om], mu.reshape(1, -1))
             fit = hawkes_fit_lanes(
-                ts,
-                ws.reshape(-1, 1),
-                starts,
-                span,
-                [th],
-                [om],
-                mu.reshape(1, -1),
-                evaluate=True,
-                **self._solver_args(),
+                ts, ws.reshape(-1, 1), starts, span, *point, evaluate=True, **before, **self._solver_args()
             )
         else:
             self._previous_fit = None
@@ -198,6 +191,7 @@ class PredPol(AreaModel):
         self.n_events_ = len(t)
         self.span_ = span
         self.loglik_ = float(fit["loglik"][0])
+        self._area_w = fit["area_w"][0]
         self._times = ts
         self._weights = ws.astype(np.float32)
         self._starts = starts
@@ -277,6 +271,8 @@ class PredPolState(ModelState):
             k = min(WIDTH, r - b * WIDTH)
             self.lanes[b, :, :k] = weights[b * WIDTH : b * WIDTH + k, self.perm].T
         self.cost = np.ones(self.n_block)  # passes each block needed on the last day
+        self.area_w = np.zeros((self.n_block, m + 1, WIDTH))  # the lanes' weights per area in the last window
+        self._span = 0.0
         self._started = False
         self._previous_fit: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -307,9 +303,13 @@ class PredPolState(ModelState):
             self.theta[:], self.omega[:], self.mu[:] = fit["theta"][0], fit["omega"][0], fit["mu"][0]
             self.n_iter[:], self.converged[:] = fit["n_iter"][0], fit["converged"][0]
             self.counts[:] = fit["counts"][0]
+            real = (np.arange(self.n_block * WIDTH) < r)[:, None]  # the runs' lanes (not the padding)
+            per_lane = np.where(real, fit["area_w"][0][None, :], 0.0)
+            self.area_w = np.ascontiguousarray(per_lane.reshape(self.n_block, WIDTH, -1).transpose(0, 2, 1))
+            self._span = span
             self._started = True
             return np.repeat(fit["forecast"], r, axis=0)
-        # warm start, extrapolated once two fits exist (as PredPol.fit with warm_start)
+        # warm start, θ and ω extrapolated once two fits exist, μ by the areas' counts (as PredPol.fit)
         current = (self.theta.copy(), self.omega.copy(), self.mu.copy())
         self.theta, self.omega, self.mu = extrapolated_start(current, self._previous_fit)
         self._previous_fit = current
@@ -333,9 +333,12 @@ class PredPolState(ModelState):
             counts,
             loglik,
             False,
+            self.area_w,
+            self._span,
             cost=self.cost,
             n_threads=numba.get_num_threads(),
         )
+        self._span = span
         self.cost = np.maximum(n_iter.max(axis=1), 1).astype(float)
         self.theta, self.omega, self.mu = unpack(x, r)
         self.n_iter = by_lane(n_iter, r)
