@@ -71,6 +71,7 @@ numbers do not depend on the other lanes of its block (tested bit for bit).
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -309,8 +310,43 @@ def _arrow(
 
 
 @njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def _curvature_step(
+    th: float, om: float, s_tt: float, s_to: float, s_oo: float, r_t: float, r_o: float, radius: float
+) -> tuple[float, float]:
+    """(dθ, dω) out of a saddle of L in (θ, ω) (a trust-region step).
+
+    In relative units (dθ/θ, dω/ω) the reduced Hessian S has eigenvalues λ₁ ≥ λ₂ with λ₁ ≥ 0: along λ₁'s
+    eigenvector L rises both ways with growing slope, so the step goes ``radius`` that way (the way the
+    gradient points, forward if it is 0); along the other eigenvector, Newton's step if λ₂ < 0, else
+    ``radius`` uphill too.
+    """
+    a = th * th * s_tt
+    b = th * om * s_to
+    c = om * om * s_oo
+    g_t = -th * r_t  # the gradient of the quadratic model in relative units (S d = r at its maximum)
+    g_o = -om * r_o
+    half = 0.5 * (a - c)
+    root = math.sqrt(half * half + b * b)
+    lam2 = 0.5 * (a + c) - root
+    if b != 0.0:
+        e1_t, e1_o = b, 0.5 * (c - a) + root
+        norm = math.sqrt(e1_t * e1_t + e1_o * e1_o)
+        e1_t, e1_o = e1_t / norm, e1_o / norm
+    elif a >= c:
+        e1_t, e1_o = 1.0, 0.0
+    else:
+        e1_t, e1_o = 0.0, 1.0
+    e2_t, e2_o = -e1_o, e1_t
+    g1 = g_t * e1_t + g_o * e1_o
+    g2 = g_t * e2_t + g_o * e2_o
+    t1 = math.copysign(radius, g1)
+    t2 = -g2 / lam2 if lam2 < 0.0 else math.copysign(radius, g2)
+    return th * (t1 * e1_t + t2 * e2_t), om * (t1 * e1_o + t2 * e2_o)
+
+
+@njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _newton_step(
-    x: np.ndarray, sums: np.ndarray, nw: np.ndarray, span: float, lane: int, step: np.ndarray
+    x: np.ndarray, sums: np.ndarray, nw: np.ndarray, span: float, lane: int, step: np.ndarray, radius: float
 ) -> tuple[float, bool]:
     """Newton's step on L from lane ``lane``'s point into ``step[:, lane]``, held within the bounds.
 
@@ -318,10 +354,12 @@ def _newton_step(
     (no step: the EM step instead). θ or ω at a bound with the gradient pointing outwards is held there;
     a step across a bound stops at it (ω re-solved for that θ). Where L is not concave in (θ, ω) after
     eliminating μ (a saddle between two maxima, or the flat ridge of weak self-excitation, where
-    ∂²L/∂ω² ∝ θ) θ and ω take their own Newton steps without their coupling (ω's only where ∂²L/∂ω² < 0):
-    an ascent direction, not a full step. Without negative curvature in θ (or, held at a bound, in the
-    other one) there is no step. A step that would take μ_n below a quarter of its value stops there
-    (not a full step either). μ_n of an area without events stays 0.
+    ∂²L/∂ω² ∝ θ) θ and ω take their own Newton steps without their coupling (ω's only where ∂²L/∂ω² < 0),
+    an ascent direction but not a full step; where those would change neither by more than
+    ``NEWTON_RADIUS_MIN`` (a saddle point, or no negative curvature in θ), the step follows the
+    curvature out (:func:`_curvature_step`, ``radius`` long). Held at a bound with no negative curvature
+    in the other one, there is no step. A step that would take μ_n below a quarter of its value stops
+    there (not a full step either). μ_n of an area without events stays 0.
     """
     n_areas = nw.shape[0] - 1
     th = x[_TH, lane]
@@ -368,12 +406,13 @@ def _newton_step(
         det = s_tt * s_oo - s_to * s_to
         d_t = (s_oo * r_t - s_to * r_o) / det
         d_o = (s_tt * r_o - s_to * r_t) / det
-    elif s_tt < 0.0:  # not concave in (θ, ω): each its own Newton step, without their coupling
-        d_t = r_t / s_tt
-        d_o = r_o / s_oo if s_oo < 0.0 else 0.0
+    else:  # not concave in (θ, ω): each its own Newton step, without their coupling
         full = False
-    else:
-        return -1.0, False
+        if s_tt < 0.0:
+            d_t = r_t / s_tt
+            d_o = r_o / s_oo if s_oo < 0.0 else 0.0
+        if not (max(abs(d_t) / th, abs(d_o) / om) > NEWTON_RADIUS_MIN):  # near a saddle: leave it
+            d_t, d_o = _curvature_step(th, om, s_tt, s_to, s_oo, r_t, r_o, radius)
     new_t = _clip(th + d_t, THETA_BOUNDS[0], THETA_BOUNDS[1])
     if new_t != th + d_t and full and not hold_o and s_oo < 0.0:
         d_o = (r_o - s_to * (new_t - th)) / s_oo
@@ -439,7 +478,9 @@ def _lane_update(
     for i in range(n_par):
         xa[i, lane] = x[i, lane]
     change = _em_image(x, sums, nw, span, lane, fa)
-    size, full = _newton_step(x, sums, nw, span, lane, step) if newton else (-1.0, False)
+    size, full = (
+        _newton_step(x, sums, nw, span, lane, step, state[_S_RADIUS, lane]) if newton else (-1.0, False)
+    )
     if size < 0.0:  # SPEC's EM step (solver "em", or where Newton has no step), and EM's stopping rule
         ints[_I_FALLBACK, lane] += newton
         state[_S_STEP, lane] = -1.0
