@@ -14,7 +14,7 @@ For chicago-theft it also prints PredPol's daily fits on their own: wall and CPU
 per run-day, updates done (event × run × pass), CPU per update, and the floor: the time those updates
 would take at the speed of the kernel's pass alone (measured in the same process on the last day's
 window). The last section measures how far the daily refits stop from the maximum-likelihood fit, for the
-Newton solver (the default) and SPEC's EM.
+Newton solver (the default) and the EM of Mohler et al. (2015).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def fit_accuracy(days: tuple[int, ...], runs: int) -> list[dict]:
     """How far PredPol's daily refits stop from the maximum-likelihood fit, for each solver.
 
     Simulates ``chicago-theft`` PredPol for each horizon in ``days`` (every cell, ``runs`` runs) with
-    Newton (the default) and with SPEC's EM, lets every run's engine state fit its data of the next day,
+    Newton (the default) and with EM, lets every run's engine state fit its data of the next day,
     and refits that same data from scratch with Newton at ``tol=1e-10``; reports the relative errors of θ,
     ω and of the daily forecast (max over areas) and the log-likelihood left below the maximum.
     """

@@ -114,7 +114,7 @@ def test_bad_run_settings(data):
 
 def test_newton_fit_is_closer_to_the_maximum_than_em_on_every_replayed_day(data):
     """Each run's training data of each simulated day, refitted from the day before as the engine does,
-    once by Newton (the default) and once by SPEC's EM: Newton's log-likelihood is at least EM's (up to
+    once by Newton (the default) and once by EM: Newton's log-likelihood is at least EM's (up to
     the rounding of the sum) on every run-day, and Newton needs far fewer passes."""
     res = simulate(PredPol(), data, RUNS, seed=5)
     observed_from = data.start + np.timedelta64(int(data.observed_from), "D")

@@ -34,8 +34,8 @@ def em_step(ts, ws, starts, theta, omega, mu):
 
 
 def pairwise(times, area, n_areas, theta, omega, mu, w=None):
-    """SPEC §3 with the explicit p-matrix (O(n²)): the EM step and the log-likelihood L of weighted events
-    (an event of weight w counts w times), the oracle for the recursive pass."""
+    """Mohler et al. (2015)'s EM with the explicit p-matrix (O(n²)): the EM step and the log-likelihood L
+    of weighted events (an event of weight w counts w times), the oracle for the recursive pass."""
     w = np.ones(len(times)) if w is None else w
     sum_p = sum_pdt = 0.0
     bg = np.zeros(n_areas)

@@ -4,8 +4,8 @@ Intensity of area n (time in days):
 
     λ_n(t) = μ_n + Σ_{t_i < t, i ∈ n} θ ω exp(−ω (t − t_i))
 
-**Objective.** The fit maximises the log-likelihood whose stationary point is the fixed point of SPEC's
-EM (Mohler et al. 2015, without edge correction: every event's offspring counted in full, θ = Σp / N):
+**Objective.** The fit maximises the log-likelihood whose stationary point is the fixed point of the EM
+of Mohler et al. (2015, without edge correction: every event's offspring counted in full, θ = Σp / N):
 
     L(θ, ω, μ) = Σ_j w_j log λ(t_j) − T Σ_n μ_n − θ Σ_j w_j
 
@@ -24,7 +24,8 @@ and sums, with λ_j = μ_n + θωA_j, u_j = w_j/λ_j and v_j = u_j/λ_j, the log
 totals Σu A, Σu B, Σu C, Σv A², Σv AB, Σv B² and, per area, Σu, Σv, Σv A, Σv B. From these follow in
 O(areas) both
 
-- the **EM map** of SPEC §3: θ' = θω Σu A / N, ω' = Σu A / Σu B, μ'_n = μ_n Σ_{j∈n} u_j / T; and
+- the **EM map** (docs/methods.md, 'Models'): θ' = θω Σu A / N, ω' = Σu A / Σu B,
+  μ'_n = μ_n Σ_{j∈n} u_j / T; and
 - the **gradient and Hessian** of L: ∂L/∂μ_n = Σ_n u − T, ∂L/∂θ = ω Σu A − N,
   ∂L/∂ω = θ (Σu A − ω Σu B); the Hessian is an *arrowhead*: a diagonal μ block (−Σ_n v) bordered by the
   θ and ω rows (∂²L/∂μ_n∂θ = −ω Σ_n v A, ∂²L/∂μ_n∂ω = −θ Σ_n v (A − ωB), ∂²L/∂θ² = −ω² Σv A²,
@@ -55,7 +56,7 @@ O(areas) both
     that step. Where only EM steps are possible, EM's rule applies.
 
   A daily refit warm-started from the day before takes 2 passes (measured on the presets: docs/engine.md).
-- ``em``: the EM map of SPEC §3; stops when one EM step changes every parameter by at most ``tol``
+- ``em``: the EM map alone; stops when one EM step changes every parameter by at most ``tol``
   relative and returns that step's result (EM converges linearly, often slowly: its fit can be 1 % short
   of the maximum at ``tol`` = 1e-4).
 
@@ -481,7 +482,7 @@ def _lane_update(
     size, full = (
         _newton_step(x, sums, nw, span, lane, step, state[_S_RADIUS, lane]) if newton else (-1.0, False)
     )
-    if size < 0.0:  # SPEC's EM step (solver "em", or where Newton has no step), and EM's stopping rule
+    if size < 0.0:  # the EM step (solver "em", or where Newton has no step), and EM's stopping rule
         ints[_I_FALLBACK, lane] += newton
         state[_S_STEP, lane] = -1.0
         for i in range(n_par):

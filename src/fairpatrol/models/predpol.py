@@ -74,14 +74,14 @@ class PredPol(AreaModel):
     tol : relative tolerance. ``solver="newton"`` stops when a Newton step changes every parameter by at
         most ``tol`` relative, or when the steps contract quadratically and the error left after the last
         one is estimated at most ``tol``; ``solver="em"`` stops when one EM step changes every parameter
-        by at most ``tol`` (SPEC's rule, which leaves EM's slow linear convergence up to about 1 % short
+        by at most ``tol`` (EM's rule, which leaves its slow linear convergence up to about 1 % short
         of the maximum: docs/engine.md).
     max_iter : cap on passes over the data (Newton or EM steps).
     solver : "newton" (default): Newton's method with the exact gradient and Hessian, safeguarded so that
         the likelihood never decreases (a step that would lower it is shortened, and an EM step taken
         where shortening fails or the Hessian is not negative definite: docs/engine.md). About 2 passes
         per warm-started daily refit, and far closer to the maximum-likelihood estimate. "em": the EM
-        iteration of SPEC §3 alone (the reference).
+        iteration of Mohler et al. (2015) alone (the reference).
     warm_start : refit from the previous fit instead of the starting values, as the simulation does
         every day: from the last fit moved on by its last change (:func:`extrapolated_start`) once two
         fits exist.
