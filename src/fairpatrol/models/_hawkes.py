@@ -506,107 +506,6 @@ def _lane_update(
     return False
 
 
-@njit(inline="always")
-def _block_fit(
-    t: np.ndarray,
-    w: np.ndarray,
-    klo: np.ndarray,
-    khi: np.ndarray,
-    span: float,
-    x: np.ndarray,
-    newton: bool,
-    tol: float,
-    max_iter: int,
-    t_fit: float,
-    out: np.ndarray,
-    n_iter: np.ndarray,
-    converged: np.ndarray,
-    counts: np.ndarray,
-    loglik: np.ndarray,
-    evaluate: bool,
-    area_w: np.ndarray,
-    span_before: float,
-    work: np.ndarray,
-    iwork: np.ndarray,
-) -> None:
-    """Fit the ``WIDTH`` lanes of one block from their starting points in ``x`` ((2 + areas) × WIDTH),
-    which receives the fits, and forecast the day starting at ``t_fit`` (``out``: areas × WIDTH).
-
-    ``n_iter`` and ``converged`` (WIDTH) receive the passes each lane needed and whether it met ``tol``
-    within ``max_iter`` passes (else the EM step from its last accepted point is returned); ``counts``
-    (2 × WIDTH) the Newton steps taken and the steps rejected or replaced by an EM step; ``loglik``
-    (WIDTH) the objective L at the fits if ``evaluate`` (one pass more). ``max_iter`` = 0 evaluates and
-    forecasts the given points.
-
-    A lane without events keeps its θ and ω, gets μ = 0 and needs no pass; μ_n of an area without events
-    is 0, and an area with events but μ_n ≤ 0 at the start (new in the window) starts from its count / T.
-    ``area_w`` ((areas + 1) × WIDTH) holds each lane's weight per area (and in all) in the window of the
-    fit it starts from (0: none) and receives those of this window: an area's starting μ_n is scaled by
-    the change of its count and of the window's span T (``span_before``), the background rate's own
-    change when the data shift by a day (for θ ≈ 0 it is exactly today's maximum).
-    The block passes over the data until its last lane has finished; finished lanes ride along unchanged.
-    """
-    n_areas = klo.shape[0]
-    n_par = 2 + n_areas
-    # scratch: ``work`` (:func:`work_rows` × WIDTH floats) and ``iwork`` (_N_INTS × WIDTH ints)
-    nw = work[: n_areas + 1]
-    sums = work[n_areas + 1 : n_areas + 1 + _N_TOTALS + 4 * n_areas]
-    row = 5 * n_areas + 1 + _N_TOTALS
-    xa = work[row : row + n_par]
-    fa = work[row + n_par : row + 2 * n_par]
-    step = work[row + 2 * n_par : row + 3 * n_par]
-    state = work[row + 3 * n_par : row + 3 * n_par + _N_STATE]
-    ints = iwork
-    unit = work[row + 3 * n_par + _N_STATE : row + 3 * n_par + _N_STATE + 1]
-    all_unit = _area_weights(w, klo, khi, nw, unit)
-    active = 0
-    for lane in range(WIDTH):
-        n_iter[lane] = 0
-        converged[lane] = True
-        state[_S_LOGLIK, lane] = -np.inf
-        state[_S_STEP, lane] = -1.0
-        state[_S_RADIUS, lane] = NEWTON_RADIUS
-        for i in range(_N_INTS):
-            ints[i, lane] = 0
-        for a in range(n_areas + 1):
-            if a < n_areas and nw[a, lane] <= 0.0:
-                x[_MU + a, lane] = 0.0
-            elif a < n_areas and not x[_MU + a, lane] > 0.0:
-                x[_MU + a, lane] = nw[a, lane] / span
-            elif a < n_areas and area_w[a, lane] > 0.0:  # the background follows the area's count
-                x[_MU + a, lane] *= (nw[a, lane] / area_w[a, lane]) * (span_before / span)
-            area_w[a, lane] = nw[a, lane]
-        ints[_I_DONE, lane] = 1
-        if nw[n_areas, lane] > 0.0 and max_iter > 0:
-            ints[_I_DONE, lane] = 0
-            converged[lane] = False
-            active += 1
-    passes = 0
-    while active > 0 or evaluate:
-        _block_pass(t, w, klo, khi, x, sums, unit, all_unit)
-        if active == 0:  # the evaluation pass at the fits
-            for lane in range(WIDTH):
-                loglik[lane] = _loglik(x, sums, nw, span, lane)
-            break
-        passes += 1
-        for lane in range(WIDTH):
-            if ints[_I_DONE, lane] == 1:
-                continue
-            done = _lane_update(lane, x, sums, nw, span, tol, newton, xa, fa, step, state, ints)
-            if done or passes >= max_iter:
-                if not done:  # the EM step from the last accepted point: L at least that point's
-                    for i in range(n_par):
-                        x[i, lane] = fa[i, lane]
-                ints[_I_DONE, lane] = 1
-                n_iter[lane] = passes
-                converged[lane] = done
-                active -= 1
-    for lane in range(WIDTH):
-        counts[0, lane] = ints[_I_NEWTON, lane]
-        counts[1, lane] = ints[_I_FALLBACK, lane]
-    _block_forecast(t, w, klo, khi, t_fit, x, out, 1.0)
-
-
 @njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _block_forecast(
     t: np.ndarray,
@@ -667,39 +566,93 @@ def hawkes_fit_blocks(
     work: np.ndarray,
     iwork: np.ndarray,
 ) -> None:
-    """Fit and forecast the blocks ``blocks`` (:func:`_block_fit`): block b's arrays are ``w[b]``
-    (events × WIDTH), ``x[b]``, ``out[b]``, ``n_iter[b]``, ``converged[b]``, ``counts[b]`` and
-    ``loglik[b]``.
+    """Fit and forecast the blocks ``blocks``, each of ``WIDTH`` lanes; block b's arrays are ``w[b]``
+    (events × WIDTH), ``x[b]``, ``out[b]``, ``n_iter[b]``, ``converged[b]``, ``counts[b]``, ``loglik[b]``
+    and ``area_w[b]``.
+
+    For each block: fit its lanes from their starting points in ``x[b]`` ((2 + areas) × WIDTH), which
+    receives the fits, and forecast the day starting at ``t_fit`` (``out[b]``: areas × WIDTH).
+    ``n_iter[b]`` and ``converged[b]`` (WIDTH) receive the passes each lane needed and whether it met
+    ``tol`` within ``max_iter`` passes (else the EM step from its last accepted point is returned);
+    ``counts[b]`` (2 × WIDTH) the Newton steps taken and the steps rejected or replaced by an EM step;
+    ``loglik[b]`` (WIDTH) the objective L at the fits if ``evaluate`` (one pass more). ``max_iter`` = 0
+    evaluates and forecasts the given points.
+
+    A lane without events keeps its θ and ω, gets μ = 0 and needs no pass; μ_n of an area without events
+    is 0, and an area with events but μ_n ≤ 0 at the start (new in the window) starts from its count / T.
+    ``area_w[b]`` ((areas + 1) × WIDTH) holds each lane's weight per area (and in all) in the window of
+    the fit it starts from (0: none) and receives those of this window: an area's starting μ_n is scaled
+    by the change of its count and of the window's span T (``span_before``), the background rate's own
+    change when the data shift by a day (for θ ≈ 0 it is exactly today's maximum). A block passes over
+    the data until its last lane has finished; finished lanes ride along unchanged. ``work``
+    (:func:`work_rows` × WIDTH floats) and ``iwork`` (``_N_INTS`` × WIDTH ints) are scratch.
 
     The one compiled entry point of the PredPol kernels (fits, forecasts and log-likelihoods all go
     through it, under one signature). Releases the GIL: threads fit disjoint sets of blocks in parallel
     (:func:`hawkes_fit_runs`); every block walks all the window's events, so a fit's numbers do not
     depend on which blocks a thread fits.
     """
-    for i in range(blocks.shape[0]):
-        b = blocks[i]
-        _block_fit(
-            t,
-            w[b],
-            klo,
-            khi,
-            span,
-            x[b],
-            newton,
-            tol,
-            max_iter,
-            t_fit,
-            out[b],
-            n_iter[b],
-            converged[b],
-            counts[b],
-            loglik[b],
-            evaluate,
-            area_w[b],
-            span_before,
-            work,
-            iwork,
-        )
+    n_areas = klo.shape[0]
+    n_par = 2 + n_areas
+    nw = work[: n_areas + 1]
+    sums = work[n_areas + 1 : n_areas + 1 + _N_TOTALS + 4 * n_areas]
+    row = 5 * n_areas + 1 + _N_TOTALS
+    xa = work[row : row + n_par]
+    fa = work[row + n_par : row + 2 * n_par]
+    step = work[row + 2 * n_par : row + 3 * n_par]
+    state = work[row + 3 * n_par : row + 3 * n_par + _N_STATE]
+    unit = work[row + 3 * n_par + _N_STATE : row + 3 * n_par + _N_STATE + 1]
+    ints = iwork
+    for j in range(blocks.shape[0]):
+        b = blocks[j]
+        wb, xb, ob, itb, cvb = w[b], x[b], out[b], n_iter[b], converged[b]
+        all_unit = _area_weights(wb, klo, khi, nw, unit)
+        active = 0
+        for lane in range(WIDTH):
+            itb[lane] = 0
+            cvb[lane] = True
+            state[_S_LOGLIK, lane] = -np.inf
+            state[_S_STEP, lane] = -1.0
+            state[_S_RADIUS, lane] = NEWTON_RADIUS
+            for k in range(_N_INTS):
+                ints[k, lane] = 0
+            for a in range(n_areas + 1):
+                if a < n_areas and nw[a, lane] <= 0.0:
+                    xb[_MU + a, lane] = 0.0
+                elif a < n_areas and not xb[_MU + a, lane] > 0.0:
+                    xb[_MU + a, lane] = nw[a, lane] / span
+                elif a < n_areas and area_w[b, a, lane] > 0.0:  # the background follows the area's count
+                    xb[_MU + a, lane] *= (nw[a, lane] / area_w[b, a, lane]) * (span_before / span)
+                area_w[b, a, lane] = nw[a, lane]
+            ints[_I_DONE, lane] = 1
+            if nw[n_areas, lane] > 0.0 and max_iter > 0:
+                ints[_I_DONE, lane] = 0
+                cvb[lane] = False
+                active += 1
+        passes = 0
+        while active > 0 or evaluate:
+            _block_pass(t, wb, klo, khi, xb, sums, unit, all_unit)
+            if active == 0:  # the evaluation pass at the fits
+                for lane in range(WIDTH):
+                    loglik[b, lane] = _loglik(xb, sums, nw, span, lane)
+                break
+            passes += 1
+            for lane in range(WIDTH):
+                if ints[_I_DONE, lane] == 1:
+                    continue
+                done = _lane_update(lane, xb, sums, nw, span, tol, newton, xa, fa, step, state, ints)
+                if done or passes >= max_iter:
+                    if not done:  # the EM step from the last accepted point: L at least that point's
+                        for k in range(n_par):
+                            xb[k, lane] = fa[k, lane]
+                    ints[_I_DONE, lane] = 1
+                    itb[lane] = passes
+                    cvb[lane] = done
+                    active -= 1
+        for lane in range(WIDTH):
+            counts[b, 0, lane] = ints[_I_NEWTON, lane]
+            counts[b, 1, lane] = ints[_I_FALLBACK, lane]
+        _block_forecast(t, wb, klo, khi, t_fit, xb, ob, 1.0)
 
 
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
@@ -767,7 +720,7 @@ def fit_outputs(n_block: int, n_areas: int) -> tuple[np.ndarray, ...]:
 
 
 def work_rows(n_areas: int) -> int:
-    """Rows of the float scratch of :func:`_block_fit` for ``n_areas`` areas."""
+    """Rows of the float scratch of :func:`hawkes_fit_blocks` for ``n_areas`` areas."""
     return 5 * n_areas + 1 + _N_TOTALS + 3 * (2 + n_areas) + _N_STATE + 1
 
 
@@ -832,7 +785,7 @@ def hawkes_fit_lanes(
     ``forecast`` (G × areas, the day starting at ``t_fit``), ``area_w`` (G × (areas + 1): each lane's
     weight per area and in all) and, if ``evaluate``, ``loglik`` (the objective L at each fit). ``area_w``
     and ``span_before`` given, the starting μ follow the areas' weights and the span since the window
-    of the fit they come from (:func:`_block_fit`)."""
+    of the fit they come from (:func:`hawkes_fit_blocks`)."""
     g = w.shape[1]
     nb = n_blocks(g)
     starts = np.asarray(starts, dtype=np.int64)
