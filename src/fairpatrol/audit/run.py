@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -30,7 +31,7 @@ from fairpatrol.audit.groups import (
     single_areas,
 )
 from fairpatrol.audit.notes import Note, notes_frame, plural
-from fairpatrol.audit.period import audit_scope
+from fairpatrol.audit.period import audit_scope, coverage
 from fairpatrol.audit.result import AuditResult
 from fairpatrol.audit.settings import AuditSettings
 from fairpatrol.audit.tables import TableBuilder
@@ -64,6 +65,21 @@ def _type_selections(types: np.ndarray, settings: AuditSettings) -> tuple[tuple[
     return tuple(labels), np.vstack(rows)
 
 
+#: The steps of :func:`run_audit`, in order, as reported to its ``progress`` callback.
+STEPS = (
+    "locating the incidents",
+    "choosing the audited days",
+    "matching crimes to targets",
+    "overall measures",
+    "measures by group",
+    "measures by area",
+    "measures by target",
+    "daily series",
+    "trends",
+    "calibration and tiers",
+)
+
+
 def _software() -> dict[str, str]:
     out = {}
     for pkg in ("fairpatrol", "numpy", "pandas", "scipy", "shapely", "pyproj", "geopandas"):
@@ -82,6 +98,7 @@ def run_audit(
     population: object | None = None,
     population_total: str | None = None,
     settings: AuditSettings | None = None,
+    progress: Callable[[int, str], None] | None = None,
     **changes: Any,
 ) -> AuditResult:
     """Audit real targets against the incidents that followed; see ``docs/audit.md``.
@@ -102,6 +119,8 @@ def run_audit(
         Column of all residents per area (default: the sum of the groups).
     settings : AuditSettings, optional
         How to audit; keyword arguments (``n_boot=200``, ``start="2019-01-01"``, ...) change single fields.
+    progress : callable, optional
+        Called as ``progress(i, step)`` when step i of :data:`STEPS` starts (for progress bars).
 
     Returns
     -------
@@ -124,6 +143,11 @@ def run_audit(
     (0.6666666666666666, 0.25, 2.6666666666666665)
     """
     settings = (settings or AuditSettings()).replace(**changes) if changes else (settings or AuditSettings())
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(STEPS.index(name), name)
+
     if not same_areas(targets.areas, areas):
         raise DataError(
             "the targets were read against other areas; read them with these areas", source=targets.source
@@ -132,15 +156,18 @@ def run_audit(
     pop: Population | None = read_population(areas, population, total=population_total)
     if pop is not None:
         notes.extend(pop.notes)
+    step("locating the incidents")
     crimes = prepare_crimes(
         incidents, areas, type_column=settings.type_column, crime_types=settings.crime_types
     )
     notes.extend(crimes.notes)
 
+    step("choosing the audited days")
     scope = audit_scope(settings, targets, crimes)
     notes.extend(scope.notes)
     sel = scope.crimes
     type_labels, membership = _type_selections(crimes.crime_type[sel], settings)
+    step("matching crimes to targets")
     atoms = locate(
         targets.coverage, areas, crimes.x[sel], crimes.y[sel], crimes.area[sel], crimes.snapped[sel]
     )
@@ -238,6 +265,7 @@ def run_audit(
         )
     )
 
+    cov_first, cov_last, declared = coverage(settings, crimes)
     auditor = TableBuilder(table, targets, groupings, residents, weights, settings)
     meta = {
         "city": areas.name,
@@ -252,6 +280,11 @@ def run_audit(
             "days_in_period": scope.days_in_period,
         },
         "incidents_dates": {"first": str(crimes.first_day.date()), "last": str(crimes.last_day.date())},
+        "incidents_coverage": {
+            "first": str(cov_first.date()),
+            "last": str(cov_last.date()),
+            "declared": declared,
+        },
         "counts": {
             "targets": targets.n_targets,
             "target_periods": scope.units.n,
@@ -262,17 +295,43 @@ def run_audit(
         "effort_unit": targets.effort_unit,
         "crime_types": list(type_labels),
         "groups": {k: list(map(str, g.labels)) for k, g in groupings.items() if k != "area"},
+        "group_pair": list(areas.group_pair),
+        "group_description": areas.group_description,
+        "population": {
+            "source": pop.source if pop is not None else None,
+            "groups": list(pop.labels) if pop is not None else [],
+            "total": float(pop.total.sum()) if pop is not None else None,
+        },
         "settings": settings.to_dict(),
         "software": _software(),
     }
+    step("overall measures")
+    overall = auditor.overall()
+    step("measures by group")
+    by_group = auditor.by_group()
+    step("measures by area")
+    by_area = auditor.by_area()
+    step("measures by target")
+    by_target = auditor.by_target()
+    step("daily series")
+    by_day = auditor.by_day()
+    step("trends")
+    trends = auditor.trends()
+    step("calibration and tiers")
+    geometry = None
+    if targets.kind != "effort":
+        geometry = pd.DataFrame({"target_id": targets.target_ids.astype(str), "geometry": targets.geometry})
     return AuditResult(
-        overall=auditor.overall(),
-        by_group=auditor.by_group(),
-        by_area=auditor.by_area(),
-        by_day=auditor.by_day(),
-        trends=auditor.trends(),
+        overall=overall,
+        by_group=by_group,
+        by_area=by_area,
+        by_target=by_target,
+        by_day=by_day,
+        trends=trends,
         calibration=auditor.calibration(),
         tiers=auditor.tiers(),
         notes=notes_frame(notes),
         meta=meta,
+        areas=areas,
+        target_geometry=geometry,
     )

@@ -23,6 +23,22 @@ from fairpatrol.audit.tiers import TIER_COLUMNS, tiers_frame
 #: Areas evaluated together when computing per-area intervals (bounds memory to R × chunk per statistic).
 AREA_CHUNK = 256
 MEASURE_COLUMNS = ["value", "lo", "hi", "n_boot_valid"]
+BY_TARGET_COLUMNS = [
+    "target_id",
+    "main_area_id",
+    "main_area_name",
+    "areas",
+    "m2",
+    "m2_outside",
+    "target_periods",
+    "days_active",
+    "longest_streak",
+    "hit_periods",
+    "hit_rate",
+    "crimes_inside",
+    "crime_share",
+    "pai",
+]
 
 
 def _longest_runs(active: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
@@ -243,3 +259,61 @@ class TableBuilder:
         return tiers_frame(
             total, self.residents, groupings, share=self.settings.tier_share, seed=self.settings.seed
         )
+
+    def by_target(self) -> pd.DataFrame:
+        """One row per target with any part in the city (no interval: counts over the audited days).
+
+        ``crimes_inside`` counts the crimes inside the target while it was active (within the window
+        after), so a crime inside two overlapping targets counts for both and the shares of all targets
+        can add up to more than the share of crime captured; ``pai`` is the target's share of crime over
+        its share of land-days (its in-city m² × days active / the city's m² × audited days).
+        """
+        t, cov, areas = self.table, self.targets.coverage, self.targets.areas
+        k = self.targets.n_targets
+        periods = np.bincount(t.unit_target, minlength=k)
+        hit = np.bincount(t.unit_target, weights=t.unit_hit.astype(float), minlength=k)
+        inside = np.bincount(t.unit_target, weights=t.unit_observed, minlength=k)
+        calendar = t.dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+        pairs = np.unique(np.column_stack([t.unit_target, calendar[t.unit_day]]), axis=0)
+        days_active = np.bincount(pairs[:, 0], minlength=k) if len(pairs) else np.zeros(k, np.int64)
+        streak = np.zeros(k, dtype=np.int64)
+        if len(pairs):
+            new_run = np.r_[True, (np.diff(pairs[:, 0]) != 0) | (np.diff(pairs[:, 1]) != 1)]
+            run_id = np.cumsum(new_run) - 1
+            lengths = np.bincount(run_id)
+            np.maximum.at(streak, pairs[new_run, 0], lengths)
+        total_crimes = float(t.crimes[0].sum())
+        land_days = float(t.area_m2.sum()) * t.n_days
+        m2 = cov.target_m2
+        per_area = cov.target_area_m2.tocsr()
+        main = np.full(k, -1, dtype=np.int64)
+        n_areas = np.diff(per_area.indptr)
+        for i in np.flatnonzero(n_areas):
+            row = slice(per_area.indptr[i], per_area.indptr[i + 1])
+            main[i] = per_area.indices[row][np.argmax(per_area.data[row])]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = inside / total_crimes if total_crimes > 0 else np.full(k, np.nan)
+            land = m2 * days_active / land_days
+            pai = np.where(land > 0, share / land, np.nan)
+            hit_rate = np.where(periods > 0, hit / periods, np.nan)
+        keep = m2 > 0
+        ids, names = areas.ids.astype(object), areas.names.astype(object)
+        out = pd.DataFrame(
+            {
+                "target_id": self.targets.target_ids.astype(str),
+                "main_area_id": np.where(main >= 0, ids[np.clip(main, 0, None)], ""),
+                "main_area_name": np.where(main >= 0, names[np.clip(main, 0, None)], ""),
+                "areas": n_areas,
+                "m2": m2,
+                "m2_outside": cov.outside_m2,
+                "target_periods": periods,
+                "days_active": days_active,
+                "longest_streak": streak,
+                "hit_periods": hit,
+                "hit_rate": hit_rate,
+                "crimes_inside": inside,
+                "crime_share": share,
+                "pai": pai,
+            }
+        )
+        return out.loc[keep].reset_index(drop=True)[BY_TARGET_COLUMNS]
