@@ -11,6 +11,8 @@ Tables (pandas DataFrames, long format: one row per number):
 * ``by_day``: ``date, grouping, group, measure, value``: the daily series (no interval);
 * ``trends``: ``grouping, group, measure, per, slope, lo, hi, n_buckets``: least-squares slope per
   ``per`` (month, week or day) of the measure computed per bucket;
+* ``by_period``: ``period, per, days, grouping, group, measure, value, lo, hi, n_boot_valid``: those
+  measures in each month (week, day) with audited days, with intervals;
 * ``by_target``: one row per target in the city: its size, main area, days active, longest streak,
   target-periods hit, crimes inside and its own PAI (no interval);
 * ``calibration``: the reliability bins (:mod:`fairpatrol.audit.calibration`; empty without scores);
@@ -47,7 +49,18 @@ from fairpatrol.atomic import atomic_directory
 from fairpatrol.data.areas import Areas, read_areas_parquet
 from fairpatrol.errors import ConfigError, DataError
 
-TABLES = ("overall", "by_group", "by_area", "by_target", "by_day", "trends", "calibration", "tiers", "notes")
+TABLES = (
+    "overall",
+    "by_group",
+    "by_area",
+    "by_target",
+    "by_day",
+    "trends",
+    "by_period",
+    "calibration",
+    "tiers",
+    "notes",
+)
 FORMATS = ("csv", "parquet")
 
 
@@ -68,6 +81,7 @@ class AuditResult:
     by_target: pd.DataFrame
     by_day: pd.DataFrame
     trends: pd.DataFrame
+    by_period: pd.DataFrame
     calibration: pd.DataFrame
     tiers: pd.DataFrame
     notes: pd.DataFrame
@@ -220,8 +234,9 @@ def read_audit(directory: str | Path) -> AuditResult:
             raise
         except (OSError, ValueError) as err:
             raise DataError(f"cannot read: {err}".splitlines()[0], source=str(csv)) from None
-        if "date" in frame.columns:
-            frame["date"] = pd.to_datetime(frame["date"])
+        for col in ("date", "period"):
+            if col in frame.columns:
+                frame[col] = pd.to_datetime(frame[col])
         tables[name] = frame
     areas = read_areas_parquet(p / "areas.parquet") if (p / "areas.parquet").is_file() else None
     targets = None

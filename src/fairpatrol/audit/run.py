@@ -42,24 +42,25 @@ from fairpatrol.errors import DataError
 
 
 def _type_selections(types: np.ndarray, settings: AuditSettings) -> tuple[tuple[str, ...], np.ndarray]:
-    """Labels and (Q, C) membership of the crime-type selections of ``types``; row 0 is 'all'."""
+    """Labels and (Q, C) membership of the crime-type selections of ``types``: row 0 is 'all', then each
+    type group of the settings, then each type on its own (most frequent first; a type whose name is
+    also a group's label is not repeated)."""
     upper = np.char.upper(np.char.strip(types.astype(str)))
     labels, rows = ["all"], [np.ones(types.size, dtype=bool)]
-    if settings.type_groups:
-        for label, members in settings.type_groups.items():
-            wanted = [m.strip().upper() for m in members]
-            unknown = [m for m in wanted if m not in set(upper)]
-            if unknown:
-                raise DataError(
-                    f"type group {label!r}: no audited incident of type(s) {unknown}",
-                    source="audit settings",
-                    field="type_groups",
-                )
-            labels.append(label)
-            rows.append(np.isin(upper, wanted))
-    else:
-        values, counts = np.unique(types.astype(str), return_counts=True)
-        for v in values[np.argsort(-counts, kind="stable")]:
+    for label, members in (settings.type_groups or {}).items():
+        wanted = [m.strip().upper() for m in members]
+        unknown = [m for m in wanted if m not in set(upper)]
+        if unknown:
+            raise DataError(
+                f"type group {label!r}: no audited incident of type(s) {unknown}",
+                source="audit settings",
+                field="type_groups",
+            )
+        labels.append(label)
+        rows.append(np.isin(upper, wanted))
+    values, counts = np.unique(types.astype(str), return_counts=True)
+    for v in values[np.argsort(-counts, kind="stable")]:
+        if v not in labels:
             labels.append(str(v))
             rows.append(types.astype(str) == v)
     return tuple(labels), np.vstack(rows)
@@ -317,6 +318,7 @@ def run_audit(
     by_day = auditor.by_day()
     step("trends")
     trends = auditor.trends()
+    by_period = auditor.by_period()
     step("calibration and tiers")
     geometry = None
     if targets.kind != "effort":
@@ -328,6 +330,7 @@ def run_audit(
         by_target=by_target,
         by_day=by_day,
         trends=trends,
+        by_period=by_period,
         calibration=auditor.calibration(),
         tiers=auditor.tiers(),
         notes=notes_frame(notes),

@@ -36,8 +36,8 @@ class AuditSettings:
     type_column : str
         Incident column holding the crime type.
     type_groups : mapping or None
-        Named selections of types reported beside 'all', e.g. ``{"homicide and shooting": ("HOMICIDE",
-        "SHOOTING")}``. Default: each type on its own.
+        Named selections of types reported beside 'all' and each type on its own, e.g.
+        ``{"homicide and shooting": ("HOMICIDE", "SHOOTING")}``.
     exposure : {'area', 'area_days'}
         How targets count as exposure: targeted m²-days (default), or one per area-day with any target.
         Patrol logs always use their effort.

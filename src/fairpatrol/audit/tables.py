@@ -23,6 +23,7 @@ from fairpatrol.audit.tiers import TIER_COLUMNS, tiers_frame
 #: Areas evaluated together when computing per-area intervals (bounds memory to R × chunk per statistic).
 AREA_CHUNK = 256
 MEASURE_COLUMNS = ["value", "lo", "hi", "n_boot_valid"]
+BY_PERIOD_COLUMNS = ["period", "per", "days", "grouping", "group", "measure", *MEASURE_COLUMNS]
 BY_TARGET_COLUMNS = [
     "target_id",
     "main_area_id",
@@ -211,28 +212,67 @@ class TableBuilder:
                 )
         return pd.concat(parts, ignore_index=True)
 
+    def _per_bucket(
+        self,
+    ) -> tuple[pd.DatetimeIndex, np.ndarray, list[tuple[str, Grouping, Measure, np.ndarray]]]:
+        """Trend measures per bucket of ``trend_unit`` (computed once): bucket starts, days per bucket, and
+        per (grouping, measure) the (R, n_buckets, U) values."""
+        if getattr(self, "_buckets", None) is None:
+            bucket, starts = buckets(self.table.dates, self.settings.trend_unit)
+            nb = len(starts)
+            found = []
+            for key in ("overall", "area group", "residents"):
+                g = self.groupings.get(key)
+                if g is None:
+                    continue
+                ms = [m for m in self._measures(key, 0) if m.name in TREND_MEASURES]
+                values = evaluate(
+                    self.table, g, self.weights, ms, residents=self.residents, bucket=bucket, n_buckets=nb
+                )
+                found += [(key, g, m, values[m.name]) for m in ms]
+            self._buckets = (starts, np.bincount(bucket, minlength=nb), found)
+        return self._buckets
+
     def trends(self) -> pd.DataFrame:
         unit = self.settings.trend_unit
-        bucket, starts = buckets(self.table.dates, unit)
-        nb = len(starts)
         rows = []
-        for key in ("overall", "area group", "residents"):
-            g = self.groupings.get(key)
-            if g is None:
-                continue
-            ms = [m for m in self._measures(key, 0) if m.name in TREND_MEASURES]
-            values = evaluate(
-                self.table, g, self.weights, ms, residents=self.residents, bucket=bucket, n_buckets=nb
-            )
-            for m in ms:
-                per_bucket = values[m.name]
-                est, lo, hi, _ = interval(slopes(per_bucket), self.settings.level)
-                used = np.isfinite(per_bucket[0]).sum(axis=0)
-                for u, label in enumerate(g.labels):
-                    rows.append((key, str(label), m.name, unit, est[u], lo[u], hi[u], int(used[u])))
+        for key, g, m, per_bucket in self._per_bucket()[2]:
+            est, lo, hi, _ = interval(slopes(per_bucket), self.settings.level)
+            used = np.isfinite(per_bucket[0]).sum(axis=0)
+            for u, label in enumerate(g.labels):
+                rows.append((key, str(label), m.name, unit, est[u], lo[u], hi[u], int(used[u])))
         return pd.DataFrame(
             rows, columns=["grouping", "group", "measure", "per", "slope", "lo", "hi", "n_buckets"]
         )
+
+    def by_period(self) -> pd.DataFrame:
+        """The trend measures in each month (week, day) with days audited, with their intervals."""
+        starts, n_days, found = self._per_bucket()
+        has_days = n_days > 0
+        frames = []
+        for key, g, m, per_bucket in found:
+            for b in np.flatnonzero(has_days):
+                est, lo, hi, n_ok = interval(per_bucket[:, b, :], self.settings.level)
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "period": starts[b],
+                            "per": self.settings.trend_unit,
+                            "days": int(n_days[b]),
+                            "grouping": key,
+                            "group": g.labels.astype(str),
+                            "measure": m.name,
+                            "value": est,
+                            "lo": lo,
+                            "hi": hi,
+                            "n_boot_valid": n_ok,
+                        }
+                    )
+                )
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BY_PERIOD_COLUMNS)
+        return out.sort_values(["grouping", "group", "measure", "period"], kind="stable").reset_index(
+            drop=True
+        )[BY_PERIOD_COLUMNS]
 
     def calibration(self) -> pd.DataFrame:
         if not self.targets.has_scores:

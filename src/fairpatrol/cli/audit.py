@@ -1,0 +1,109 @@
+"""`fairpatrol audit`: score an agency's real targets against the crimes that followed and write a results
+directory (docs/audit.md, "The command")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fairpatrol.cli._common import ProgressBar
+
+
+def audit(
+    config: Annotated[Path | None, typer.Argument(help="audit config YAML file")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="results directory")] = Path("audit"),
+    example: Annotated[
+        str | None, typer.Option(help="a bundled example instead: baltimore-2019, baltimore-2019-dat")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="override the bootstrap seed")] = None,
+    replicates: Annotated[int | None, typer.Option(help="override the bootstrap replicates")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing results directory")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
+) -> None:
+    """Audit a real deployment: its hot spots, patrol zones or patrol logs against the recorded crimes.
+    Writes tidy tables, the notes and the config; `fairpatrol report DIR` makes the audit datasheet."""
+    from rich.console import Console
+
+    from fairpatrol.atomic import check_output_dir
+    from fairpatrol.audit.study import ALL_STEPS, load_audit_inputs, run_configured_audit, write_audit
+
+    cfg = load(config, example, seed=seed, replicates=replicates)
+    check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the audit
+    with ProgressBar(f"audit {cfg.name}", "steps", len(ALL_STEPS), quiet) as bar:
+
+        def progress(i: int, step: str) -> None:
+            bar.update(completed=i, description=step)
+
+        inputs = load_audit_inputs(cfg, progress)
+        result = run_configured_audit(cfg, inputs, progress)
+        path = write_audit(result, cfg, inputs, out, overwrite=overwrite, example=example)
+        bar.update(completed=len(ALL_STEPS), description="written")
+    warn = Console(stderr=True)  # warnings are shown even with --quiet
+    for line in input_warnings(inputs):
+        warn.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
+    if not quiet:
+        print_summary(result)
+    typer.echo(f"results written to {path}; the datasheet: fairpatrol report {path}")
+
+
+def load(config: Path | None, example: str | None, *, seed: int | None = None, replicates: int | None = None):
+    """The audit config of a file or a bundled example, with the command line's overrides."""
+    from fairpatrol.audit.config import MAX_REPLICATES, load_audit_config, load_audit_example
+    from fairpatrol.errors import ConfigError
+
+    if (config is None) == (example is None):
+        raise ConfigError("give either an audit config file or --example NAME", field="config")
+    if replicates is not None and not 0 <= replicates <= MAX_REPLICATES:
+        raise ConfigError(f"must be between 0 and {MAX_REPLICATES:,}, got {replicates}", field="--replicates")
+    if seed is not None and seed < 0:
+        raise ConfigError(f"must be 0 or more, got {seed}", field="--seed")
+    cfg = load_audit_example(example, seed=seed) if example else load_audit_config(config, seed=seed)
+    if replicates is not None:
+        boot = cfg.bootstrap.model_copy(update={"replicates": replicates})
+        cfg = cfg.model_copy(update={"bootstrap": boot})
+    return cfg
+
+
+def input_warnings(inputs) -> list[str]:
+    """What the user should know before trusting the audit: incidents dropped, areas repaired."""
+    report = inputs.incidents.report
+    lines = [f"{report.source}: {w}" for w in report.warnings]
+    lines += [f"areas: {note}" for note in inputs.areas.notes]
+    return lines
+
+
+def print_summary(result) -> None:
+    """The audit's headline for people: accuracy overall and by crime-type group, each group's share of the
+    targeting against its share of crime and of residents, and every note."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from fairpatrol.report.audit import headline_rows, period_words
+
+    console = Console(width=max(Console().width, 110))
+    head = headline_rows(result)
+    console.print(f"[bold]{period_words(result)}[/bold]", highlight=False)
+    table = Table(title="Accuracy (95 % intervals over days)", title_justify="left")
+    for col in head.accuracy[0]:
+        table.add_column(col, justify="left" if col == "crimes" else "right")
+    for row in head.accuracy:
+        table.add_row(*row.values())
+    console.print(table)
+    table = Table(title="Who was targeted, by group of areas", title_justify="left")
+    for col in head.groups[0]:
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for row in head.groups:
+        table.add_row(*row.values())
+    console.print(table)
+    if head.residents:
+        table = Table(title="Who was targeted, by group of residents", title_justify="left")
+        for col in head.residents[0]:
+            table.add_column(col, justify="left" if col == "residents" else "right")
+        for row in head.residents:
+            table.add_row(*row.values())
+        console.print(table)
+    console.print(f"[bold]Notes[/bold] ({len(result.notes)}: counted, repaired or left out)", highlight=False)
+    for message in result.notes["message"]:
+        console.print(f"  • {message}", highlight=False, soft_wrap=True)
