@@ -107,3 +107,51 @@ def print_summary(result) -> None:
     console.print(f"[bold]Notes[/bold] ({len(result.notes)}: counted, repaired or left out)", highlight=False)
     for message in result.notes["message"]:
         console.print(f"  • {message}", highlight=False, soft_wrap=True)
+
+
+def check_audit(out, cfg, inputs) -> None:
+    """`fairpatrol check` of an audit config, after the areas and incidents: the targets, the residents and
+    the audited period, with every note reading them produced; a problem with the period is raised."""
+    import pandas as pd
+
+    from fairpatrol.audit.crimes import prepare_crimes
+    from fairpatrol.audit.period import audit_scope
+
+    t = inputs.targets
+    rec = t.records
+    label = cfg.targets.label or t.kind
+    first, last = rec["begin"].min(), rec["end"].max()
+    span = (
+        "always in force (no validity dates)"
+        if rec["begin"].isna().all() and rec["end"].isna().all()
+        else f"{'open' if rec['begin'].isna().any() else f'{first:%Y-%m-%d}'} to "
+        f"{'open' if rec['end'].isna().any() else f'{last - pd.Timedelta(seconds=1):%Y-%m-%d}'}"
+    )
+    out.print(f"\n[bold]Targets[/bold]: {label} ({t.kind}) from {t.source}")
+    out.print(f"  {t.n_targets:,} distinct targets, {len(rec):,} records; {span}")
+    if t.kind != "effort":
+        out.print(f"  {t.coverage.target_m2.sum() / 1e6:,.2f} km² inside the areas")
+    if t.has_scores:
+        out.print(f"  scores: {t.score_kind}")
+    _notes(out, t.notes)
+    pop = inputs.population
+    if pop is not None:
+        groups = ", ".join(pop.labels) or "totals only"
+        out.print(f"\n[bold]Residents[/bold]: {pop.total.sum():,.0f} ({groups}) from {pop.source}")
+        _notes(out, pop.notes)
+    settings = cfg.settings()
+    crimes = prepare_crimes(inputs.incidents, inputs.areas, crime_types=settings.crime_types)
+    out.print(f"\n[bold]Incidents located[/bold]: {crimes.n:,}")
+    _notes(out, crimes.notes)
+    scope = audit_scope(settings, t, crimes)
+    out.print(
+        f"\n[bold]Period[/bold]: {scope.start:%Y-%m-%d} to {scope.end:%Y-%m-%d}: {len(scope.dates):,} of "
+        f"{scope.days_in_period:,} days audited, {scope.units.n:,} target-periods, "
+        f"{scope.crimes.size:,} incidents"
+    )
+    _notes(out, scope.notes)
+
+
+def _notes(out, notes) -> None:
+    for note in notes:
+        out.print(f"  [yellow]note:[/yellow] {note.message}")
