@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from fairpatrol.audit.settings import AuditSettings
 from fairpatrol.config import (
@@ -42,13 +42,23 @@ from fairpatrol.config import (
     read_yaml_file,
     validation_error,
 )
-from fairpatrol.errors import ConfigError
+from fairpatrol.errors import ConfigError, DataError
 
 #: Folder of the bundled audit examples inside ``fairpatrol/presets``.
 EXAMPLE_DIR = "audits"
 #: Keys of a config that fairpatrol adds when it writes one into a results directory.
 WRITTEN_KEYS = ("inputs", "versions")
 MAX_REPLICATES = 100_000
+#: Where each audit setting (:class:`~fairpatrol.audit.settings.AuditSettings`) is in a config file.
+SETTING_KEYS = {
+    "start": "period.start",
+    "end": "period.end",
+    "coverage_start": "period.incidents_from",
+    "coverage_end": "period.incidents_to",
+    "n_boot": "bootstrap.replicates",
+    "block_days": "bootstrap.block_days",
+    "level": "bootstrap.level",
+}
 
 
 class _TargetsBase(StrictModel):
@@ -265,6 +275,17 @@ class AuditConfig(Located):
     tier_share: float = Field(default=0.05, gt=0.0, lt=0.5)
     calibration_bins: int = Field(default=10, ge=1, le=100)
     caveats: list[str] = Field(default_factory=list, description="caveats about the data, in words")
+    _source: str = PrivateAttr(default="audit config")
+
+    @property
+    def source(self) -> str:
+        """How messages name this config (its file as given, or the bundled example)."""
+        return self._source
+
+    def setting_error(self, err: DataError) -> DataError:
+        """An error about an audit setting, naming this config and the setting's key in it."""
+        field = SETTING_KEYS.get(err.field or "", err.field)
+        return ConfigError(err.message, source=self.source, field=field)
 
     @field_validator("targets", mode="before")
     @classmethod
@@ -334,9 +355,11 @@ def parse_audit(
     merged = {k: v for k, v in raw.items() if k not in WRITTEN_KEYS}
     merged.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return AuditConfig.model_validate(merged).at(base_dir)
+        config = AuditConfig.model_validate(merged).at(base_dir)
     except ValidationError as err:
         raise validation_error(err, source) from None
+    config._source = source
+    return config
 
 
 def example_names() -> list[str]:

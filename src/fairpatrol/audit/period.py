@@ -90,7 +90,7 @@ def choose_period(
             raise DataError(
                 f"{_day(value).date()} is outside {what} {lo.date()} .. {hi.date()}: "
                 "there is nothing to score targets against"
-                + ("" if declared else " (declare coverage_start / coverage_end if the data cover more)"),
+                + ("" if declared else " (declare the incidents' coverage if the data cover more)"),
                 source="audit settings",
                 field=name,
             )

@@ -28,6 +28,7 @@ from fairpatrol.audit.targets import TargetSet
 from fairpatrol.data.areas import Areas
 from fairpatrol.data.incidents import Incidents
 from fairpatrol.data.inputs import InputFile, load_data, relative, resolve, sha256_of
+from fairpatrol.errors import DataError
 
 #: Steps before :func:`run_audit`'s own (:data:`fairpatrol.audit.run.STEPS`), for progress bars.
 INPUT_STEPS = ("reading the areas and incidents", "reading the population", "reading the targets")
@@ -124,14 +125,19 @@ def run_configured_audit(
     if inputs is None:
         inputs = load_audit_inputs(config, progress)
     offset = len(INPUT_STEPS)
-    res = run_audit(
-        inputs.areas,
-        inputs.incidents,
-        inputs.targets,
-        population=inputs.population,
-        settings=config.settings(),
-        progress=None if progress is None else (lambda i, name: progress(offset + i, name)),
-    )
+    try:
+        res = run_audit(
+            inputs.areas,
+            inputs.incidents,
+            inputs.targets,
+            population=inputs.population,
+            settings=config.settings(),
+            progress=None if progress is None else (lambda i, name: progress(offset + i, name)),
+        )
+    except DataError as err:
+        if err.source == "audit settings":  # a setting of the config: name its file and key
+            raise config.setting_error(err) from None
+        raise
     t = config.targets
     res.meta.update(
         {

@@ -31,7 +31,8 @@ def audit(
 
     cfg = load(config, example, seed=seed, replicates=replicates)
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the audit
-    with ProgressBar(f"audit {cfg.name}", "steps", len(ALL_STEPS), quiet) as bar:
+    # transient: a bad input found after the bar appeared leaves its one error line and nothing else
+    with ProgressBar(f"audit {cfg.name}", "steps", len(ALL_STEPS), quiet, transient=True) as bar:
 
         def progress(i: int, step: str) -> None:
             bar.update(completed=i, description=step)
@@ -116,6 +117,7 @@ def check_audit(out, cfg, inputs) -> None:
 
     from fairpatrol.audit.crimes import prepare_crimes
     from fairpatrol.audit.period import audit_scope
+    from fairpatrol.errors import DataError
 
     t = inputs.targets
     rec = t.records
@@ -143,7 +145,12 @@ def check_audit(out, cfg, inputs) -> None:
     crimes = prepare_crimes(inputs.incidents, inputs.areas, crime_types=settings.crime_types)
     out.print(f"\n[bold]Incidents located[/bold]: {crimes.n:,}")
     _notes(out, crimes.notes)
-    scope = audit_scope(settings, t, crimes)
+    try:
+        scope = audit_scope(settings, t, crimes)
+    except DataError as err:
+        if err.source == "audit settings":
+            raise cfg.setting_error(err) from None
+        raise
     out.print(
         f"\n[bold]Period[/bold]: {scope.start:%Y-%m-%d} to {scope.end:%Y-%m-%d}: {len(scope.dates):,} of "
         f"{scope.days_in_period:,} days audited, {scope.units.n:,} target-periods, "
