@@ -239,7 +239,11 @@ def sentences(res: AuditResult) -> list[str]:
             if any(r is None for r in rows):
                 continue
             flips = [
-                (a > 1) != (r["value"] > 1) and _clear(r) == "" for a, r in zip(overall, rows, strict=True)
+                math.isfinite(a)
+                and math.isfinite(r["value"])
+                and (a > 1) != (r["value"] > 1)
+                and _clear(r) == ""
+                for a, r in zip(overall, rows, strict=True)
             ]
             if not any(flips):
                 continue
