@@ -230,7 +230,8 @@ def build_baltimore_audit(shared: Path) -> None:
     empty = dem["Population"].to_numpy(float) == 0
     group[empty] = "no residents"
     assert empty.sum() == 22 and not (empty & is_res).any()
-    # make_valid leaves slivers as lines inside collections for a few areas: keep the polygonal parts
+    # make_valid turns two areas (Canton Industrial Area, Mid-Govans) into collections with stray lines:
+    # keep the polygonal parts
     fixed = shapely.make_valid(to_crs(geoms, BALTIMORE_CRS))
     polygonal = [
         g

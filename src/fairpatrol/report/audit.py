@@ -55,14 +55,16 @@ def _row(res: AuditResult, measure: str, **where: str) -> pd.Series | None:
         return None
 
 
-def _with(res: AuditResult, measure: str, *, long: bool = False, **where: str) -> str:
+def _with(
+    res: AuditResult, measure: str, *, long: bool = False, unit: str | None = None, **where: str
+) -> str:
     """A measure's value with its interval, formatted for its unit ('n/a' when absent). A quantity fixed
     over days (a zone's land, census counts) has replicates equal up to rounding: no interval is shown."""
     r = _row(res, measure, **where)
     if r is None:
         return "n/a"
     v, lo, hi = float(r["value"]), float(r["lo"]), float(r["hi"])
-    unit = MEASURES[measure].unit
+    unit = unit or MEASURES[measure].unit
     fixed = math.isfinite(lo) and math.isfinite(hi) and hi - lo <= 1e-9 * max(abs(v), abs(hi), 1e-300)
     if fixed or not (math.isfinite(lo) and math.isfinite(hi)):
         return value(v, unit, long=long, decimals=2 if unit in ("ratio", "index") and abs(v) < 10 else None)
@@ -203,8 +205,8 @@ def sentences(res: AuditResult) -> list[str]:
     out = [
         f"{what} covered {land} of the land{when} and held {_with(res, 'crime_captured')} of the "
         f"{value(crimes, 'count')} crimes recorded on the {days:,} days audited: "
-        f"{_with(res, 'pai', long=True)} their share of land (the Predictive Accuracy Index, PAI; 1 = no "
-        "better than land picked at random)."
+        f"{_with(res, 'pai', long=True, unit='ratio')} their share of land (the Predictive Accuracy Index, "
+        "PAI; 1 = no better than land picked at random)."
     ]
     typed = [t for t in _type_groups(res) if _row(res, "crimes", crime_type=t) is not None]
     if typed:
