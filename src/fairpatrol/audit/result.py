@@ -126,11 +126,19 @@ class AuditResult:
         """The point estimate of one number (see :meth:`row`)."""
         return float(self.row(measure, **where)["value"])
 
+    def area_table(self) -> pd.DataFrame:
+        """``by_area`` wide: one row per area (in the areas' order), one column per measure (values only)."""
+        return self.by_area.pivot_table(
+            index=["area_id", "name", "area_group"],
+            columns="measure",
+            values="value",
+            aggfunc="first",
+            sort=False,
+        ).reset_index()
+
     def most_targeted(self, n: int = 10, measure: str = "targeting_share") -> pd.DataFrame:
         """The ``n`` areas with the highest ``measure``, one row each, with their repeat targeting."""
-        wide = self.by_area.pivot_table(
-            index=["area_id", "name", "area_group"], columns="measure", values="value", aggfunc="first"
-        ).reset_index()
+        wide = self.area_table()
         return wide.sort_values(measure, ascending=False, kind="stable").head(n).reset_index(drop=True)
 
     def write(

@@ -306,33 +306,23 @@ def run_audit(
         "settings": settings.to_dict(),
         "software": _software(),
     }
-    step("overall measures")
-    overall = auditor.overall()
-    step("measures by group")
-    by_group = auditor.by_group()
-    step("measures by area")
-    by_area = auditor.by_area()
-    step("measures by target")
-    by_target = auditor.by_target()
-    step("daily series")
-    by_day = auditor.by_day()
-    step("trends")
-    trends = auditor.trends()
-    by_period = auditor.by_period()
-    step("calibration and tiers")
+    tables = {}
+    for name, made in (
+        ("overall measures", ("overall",)),
+        ("measures by group", ("by_group",)),
+        ("measures by area", ("by_area",)),
+        ("measures by target", ("by_target",)),
+        ("daily series", ("by_day",)),
+        ("trends", ("trends", "by_period")),
+        ("calibration and tiers", ("calibration", "tiers")),
+    ):
+        step(name)
+        tables.update({table: getattr(auditor, table)() for table in made})
     geometry = None
     if targets.kind != "effort":
         geometry = pd.DataFrame({"target_id": targets.target_ids.astype(str), "geometry": targets.geometry})
     return AuditResult(
-        overall=overall,
-        by_group=by_group,
-        by_area=by_area,
-        by_target=by_target,
-        by_day=by_day,
-        trends=trends,
-        by_period=by_period,
-        calibration=auditor.calibration(),
-        tiers=auditor.tiers(),
+        **tables,
         notes=notes_frame(notes),
         meta=meta,
         areas=areas,

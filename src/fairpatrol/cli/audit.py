@@ -86,23 +86,17 @@ def print_summary(result) -> None:
     console = Console(width=max(Console().width, 110))
     head = headline_rows(result)
     console.print(f"[bold]{period_words(result)}[/bold]", highlight=False)
-    table = Table(title="Accuracy (95 % intervals over days)", title_justify="left")
-    for col in head.accuracy[0]:
-        table.add_column(col, justify="left" if col == "crimes" else "right")
-    for row in head.accuracy:
-        table.add_row(*row.values())
-    console.print(table)
-    table = Table(title="Who was targeted, by group of areas", title_justify="left")
-    for col in head.groups[0]:
-        table.add_column(col, justify="left" if col == "group" else "right")
-    for row in head.groups:
-        table.add_row(*row.values())
-    console.print(table)
-    if head.residents:
-        table = Table(title="Who was targeted, by group of residents", title_justify="left")
-        for col in head.residents[0]:
-            table.add_column(col, justify="left" if col == "residents" else "right")
-        for row in head.residents:
+    for title, rows in (
+        ("Accuracy (95 % intervals over days)", head.accuracy),
+        ("Who was targeted, by group of areas", head.groups),
+        ("Who was targeted, by group of residents", head.residents),
+    ):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        for i, col in enumerate(rows[0]):
+            table.add_column(col, justify="left" if i == 0 else "right")
+        for row in rows:
             table.add_row(*row.values())
         console.print(table)
     console.print(f"[bold]Notes[/bold] ({len(result.notes)}: counted, repaired or left out)", highlight=False)

@@ -436,20 +436,9 @@ def type_rows(res: AuditResult) -> list[dict[str, str]]:
     return rows
 
 
-def _wide_areas(res: AuditResult) -> pd.DataFrame:
-    wide = res.by_area.pivot_table(
-        index=["area_id", "name", "area_group"],
-        columns="measure",
-        values="value",
-        aggfunc="first",
-        sort=False,
-    ).reset_index()
-    return wide
-
-
 def most_targeted_rows(res: AuditResult, n: int = 15) -> list[dict[str, str]]:
     """The ``n`` areas with the largest share of the targeting: days targeted, longest streak, crimes."""
-    wide = _wide_areas(res)
+    wide = res.area_table()
     if "targeting_share" not in wide.columns:
         return []
     top = wide.sort_values("targeting_share", ascending=False, kind="stable").head(n)
@@ -474,7 +463,7 @@ def most_targeted_rows(res: AuditResult, n: int = 15) -> list[dict[str, str]]:
 
 def untargeted_rows(res: AuditResult, n: int = 10) -> list[dict[str, str]]:
     """The ``n`` areas with the most crime among those never targeted."""
-    wide = _wide_areas(res)
+    wide = res.area_table()
     if "crimes" not in wide.columns:
         return []
     days = wide.get("days_targeted", pd.Series(0, index=wide.index))
@@ -686,7 +675,7 @@ def period_figure(res: AuditResult, colors: dict[str, str]):
 # -- downloads -----------------------------------------------------------------------------------------
 def area_download_rows(res: AuditResult) -> list[dict[str, Any]]:
     """One row per area: group and every area measure (point estimates, six significant digits)."""
-    wide = _wide_areas(res)
+    wide = res.area_table()
     measures = [c for c in wide.columns if c not in ("area_id", "name", "area_group")]
     return [
         {
