@@ -151,3 +151,14 @@ def test_an_audit_written_without_areas_is_refused_in_one_line(written, tmp_path
     (copy / "areas.parquet").unlink()
     with pytest.raises(FairpatrolError, match=r"no areas\.parquet"):
         write_report(copy, tmp_path / "r.html")
+
+
+def test_quantile_breaks_are_round_and_end_at_the_largest_value():
+    import numpy as np
+
+    from fairpatrol.report.svgmap import quantile_breaks
+
+    # positive values 1..100: quarters at 25.75, 50.5, 75.25 and 90.1 -> 30, 50, 80, 90, then 100
+    assert quantile_breaks(np.r_[0.0, np.arange(1.0, 101.0)]) == [30.0, 50.0, 80.0, 90.0, 100.0]
+    assert quantile_breaks(np.zeros(5)) == [1.0]
+    assert quantile_breaks(np.array([3.0, 3.0])) == [3.0]

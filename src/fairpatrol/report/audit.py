@@ -212,11 +212,11 @@ def sentences(res: AuditResult) -> list[str]:
     if typed:
         parts = [
             f"{_with(res, 'crime_captured', crime_type=t)} of {t} "
-            f"({value(_value(res, 'crimes', crime_type=t), 'count')} crimes; PAI "
-            f"{_with(res, 'pai', crime_type=t)})"
+            f"({value(_value(res, 'crimes', crime_type=t), 'count')} crimes), PAI "
+            f"{_with(res, 'pai', crime_type=t)}"
             for t in typed
         ]
-        out.append(f"They held {join(parts)}.")
+        out.append(f"They held {'; '.join(parts)}.")
     pair = _pair(res)
     if pair is not None:
         bits = []
@@ -267,13 +267,13 @@ def sentences(res: AuditResult) -> list[str]:
     shown = [g for g in (pair or ()) if g in residents] or residents[:2]
     if shown:
         parts = [
-            f"{g} residents under "
+            f"{g} residents {'lived ' if i == 0 else ''}under "
             + _with(res, "ratio_to_residents", long=True, grouping="residents", group=g)
-            for g in shown
+            for i, g in enumerate(shown)
         ]
         out.append(
             "Per resident (each area's targeting shared among the people living there), "
-            f"{join(parts)} the city's average."
+            f"{join(parts)} the city's average targeting."
         )
     return out
 
@@ -351,7 +351,7 @@ def first_maps(res: AuditResult, units: svgmap.MapUnits, prefix: str = "a") -> M
     crimes = _area_measure(res, "crimes")
     km2 = units.aggregate(areas.frame["area_m2"].to_numpy(float)) / 1e6
     density = np.divide(units.aggregate(crimes), km2, out=np.zeros(units.n), where=km2 > 0)
-    breaks = svgmap.sequential_breaks(density, 5)
+    breaks = svgmap.quantile_breaks(density)
     shades = svgmap.sequential_colors(len(breaks), "Blues")
     crime_panel = svgmap.class_panel(
         units,

@@ -238,6 +238,18 @@ def sequential_breaks(values: np.ndarray, max_classes: int = 6) -> list[float]:
     return [*breaks, top]
 
 
+def quantile_breaks(values: np.ndarray, quantiles: Sequence[float] = (0.25, 0.5, 0.75, 0.9)) -> list[float]:
+    """Upper bounds of classes at the ``quantiles`` of the positive values, rounded to one significant
+    digit (so that about as many areas fall in each class, with round labels), then the largest value."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return [1.0]
+    top = float(v.max())
+    cuts = sorted({float(f"{q:.1g}") for q in np.quantile(v, quantiles) if q > 0})
+    return [*(c for c in cuts if c < top), top]
+
+
 def sequential_colors(n: int, scale: str = "YlOrRd") -> list[str]:
     from plotly.colors import sample_colorscale
 
