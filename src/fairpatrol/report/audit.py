@@ -99,8 +99,7 @@ def _pair(res: AuditResult) -> tuple[str, str] | None:
 
 def targeting_words(res: AuditResult) -> str:
     """What a share of the targeting is a share of, in words."""
-    kind = (res.meta.get("targets_info") or {}).get("kind", res.meta.get("kind"))
-    if kind == "effort" or res.meta.get("kind") == "effort":
+    if res.meta.get("kind") == "effort":
         return f"the patrol effort ({res.meta.get('effort_unit') or 'logged'})"
     exposure = (res.meta.get("settings") or {}).get("exposure", "area")
     return "the targeted area-days" if exposure == "area_days" else "the targeted land (m² × days)"
