@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import ConfigError, DataError
+from fairpatrol.models.describe import Evidence, ForecastExplanation, ModelDescription
 
 if TYPE_CHECKING:
     from fairpatrol.data import Areas
@@ -241,12 +242,19 @@ def naive_timestamp(value: Any) -> pd.Timestamp:
 
 
 class AreaModel(Estimator, ABC):
-    """Base class: parameter handling and the common fit/predict input checks."""
+    """Base class: parameter handling and the common fit/predict input checks.
+
+    A concrete model also says what it is (``description``, its model card's fixed text) and how its
+    forecast is taken apart (:meth:`explain`); :func:`model_registry` refuses a model without its own
+    description (:mod:`fairpatrol.models.describe`).
+    """
 
     #: True when the model needs incident coordinates (x, y) as well as area ids.
     needs_coordinates = False
     #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
     diagnostic_columns: tuple[str, ...] = ()
+    #: The fixed text of the model's card: each registered model defines its own.
+    description: ClassVar[ModelDescription]
 
     # -- shared input handling -------------------------------------------------------------------------
     def _prepare_fit(
@@ -329,7 +337,36 @@ class AreaModel(Estimator, ABC):
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         """The incremental batched form used by the simulation engine."""
 
+    @abstractmethod
+    def explain(self, evidence: Evidence, order: np.ndarray) -> ForecastExplanation:
+        """The fitted forecast for the day starting at ``evidence.until`` of each area in ``order``, split
+        into named additive parts (docs/report.md, "Why these areas")."""
+
 
 def days_since(times: pd.Series, origin: pd.Timestamp) -> np.ndarray:
     """Times as float days since ``origin`` (the unit of every model's rates)."""
     return ((naive_times(times) - naive_timestamp(origin)) / DAY).to_numpy(dtype=np.float64)
+
+
+def model_registry(*classes: type[Estimator]) -> dict[str, type[Estimator]]:
+    """Models by their class name (the name used in config files and outputs), checked: each must be
+    concrete (every abstract method, :meth:`AreaModel.explain` included, implemented) and define its own
+    ``description`` (:class:`~fairpatrol.models.describe.ModelDescription`), not inherit its parent's.
+
+    Raises TypeError at import time, so that a model cannot be registered without what its card and its
+    explanation say.
+    """
+    out: dict[str, type[Estimator]] = {}
+    for cls in classes:
+        if inspect.isabstract(cls):
+            missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+            raise TypeError(f"{cls.__name__} cannot be registered: it does not implement {missing}")
+        if not isinstance(vars(cls).get("description"), ModelDescription):
+            raise TypeError(
+                f"{cls.__name__} cannot be registered: it has no description of its own "
+                "(description = ModelDescription(...), fairpatrol.models.describe)"
+            )
+        if cls.__name__ in out:
+            raise TypeError(f"two models are named {cls.__name__}")
+        out[cls.__name__] = cls
+    return out

@@ -226,7 +226,7 @@ def build_grid_context(
     rng: np.random.Generator | None = None,
 ) -> dict[str, Any]:
     from fairpatrol.errors import ConfigError
-    from fairpatrol.report.cards import DOCS
+    from fairpatrol.report.cards import description
     from fairpatrol.report.explain import Calibration
     from fairpatrol.report.privacy import PrivacyLedger
     from fairpatrol.report.render import Figure, FigureMaker, Section, data_uri, shown_path
@@ -429,7 +429,7 @@ def build_grid_context(
                 )
     resolved = res.document.get("resolved", {})
     cards = [
-        {"algorithm": m, "doc": DOCS.get(m), "params": (resolved.get("models") or {}).get(m, {})}
+        {"algorithm": m, "doc": description(m), "params": (resolved.get("models") or {}).get(m, {})}
         for m in models
     ]
     privacy = None

@@ -208,7 +208,7 @@ def sweep_findings(res: SweepResults) -> list[Finding]:
 
 
 def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -> dict[str, Any]:
-    from fairpatrol.report.cards import DOCS
+    from fairpatrol.report.cards import description
     from fairpatrol.report.render import FigureMaker, data_uri, shown_path
 
     a = res.analysis
@@ -300,7 +300,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
     definition = res.manifest.get("definition", {})
     base = res.manifest.get("base", {})
     cards = [
-        {"algorithm": alg, "doc": DOCS.get(alg), "params": (base.get("models") or {}).get(alg, {})}
+        {"algorithm": alg, "doc": description(alg), "params": (base.get("models") or {}).get(alg, {})}
         for alg in a.algorithms
     ]
     return {
