@@ -24,6 +24,7 @@ import shapely
 from pyproj import CRS
 
 from fairpatrol.config import AreasFileConfig
+from fairpatrol.data.formats import file_format
 from fairpatrol.errors import DataError
 
 #: Overlaps smaller than this share of the smaller area (e.g. slivers of simplified shared boundaries) are
@@ -64,7 +65,7 @@ def _read_frame(path: Path, spec: AreasFileConfig, source: str):
     """The file as a GeoDataFrame (CRS as declared, possibly None)."""
     import geopandas as gpd
 
-    if path.suffix.lower() in (".parquet", ".geoparquet", ".pq"):
+    if file_format(path) == "parquet":
         try:
             return gpd.read_parquet(path)
         except ValueError as err:
