@@ -730,21 +730,34 @@ def _is_bundled(name: str) -> bool:
     return name in bundled_incident_names()
 
 
+def bundled_names(folder: str = "") -> list[str]:
+    """Names of the YAML files bundled in ``fairpatrol/presets/<folder>`` (studies at the top, sweeps,
+    evaluations and audit examples in their folders): the one registry of every kind of preset."""
+    root = resources.files("fairpatrol.presets")
+    root = root.joinpath(folder) if folder else root
+    if not root.is_dir():
+        return []
+    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def bundled_text(name: str, folder: str = "", *, what: str = "preset", field: str = "preset") -> str:
+    """The YAML text of a bundled preset; a one-line error naming the known ones otherwise."""
+    names = bundled_names(folder)
+    if name not in names:
+        raise ConfigError(f"unknown {what} {name!r} (known: {', '.join(names)})", field=field)
+    root = resources.files("fairpatrol.presets")
+    return (root.joinpath(folder) if folder else root).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+
+
 def preset_names() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".yaml")
-        for p in resources.files("fairpatrol.presets").iterdir()
-        if p.name.endswith(".yaml")
-    )
+    """Names of the built-in studies (``fairpatrol/presets/NAME.yaml``)."""
+    return bundled_names()
 
 
 def load_preset(name: str, **overrides: Any) -> ScenarioConfig:
     """A built-in study by name (``fairpatrol/presets/NAME.yaml``)."""
-    if name not in preset_names():
-        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(preset_names())})", field="preset")
-    res = resources.files("fairpatrol.presets").joinpath(f"{name}.yaml")
     source = f"preset {name}"
-    return parse_scenario(parse_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)
+    return parse_scenario(parse_yaml(bundled_text(name), source), source=source, **overrides)
 
 
 def to_yaml_dict(config: ScenarioConfig) -> dict[str, Any]:

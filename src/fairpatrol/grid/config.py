@@ -23,7 +23,6 @@ Every default is the stated method; docs/grid.md ("Paper settings") says what ea
 from __future__ import annotations
 
 import datetime as dt
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +36,8 @@ from fairpatrol.config import (
     GridAreasConfig,
     Located,
     StrictModel,
+    bundled_names,
+    bundled_text,
     parse_yaml,
     read_yaml_file,
     validation_error,
@@ -242,15 +243,10 @@ def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
 
 def grid_preset_names() -> list[str]:
     """Names of the built-in evaluation presets."""
-    folder = resources.files("fairpatrol.presets").joinpath(PRESET_DIR)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return bundled_names(PRESET_DIR)
 
 
 def load_grid_preset(name: str, **overrides: Any) -> EvaluateConfig:
     """A built-in evaluation by name (``fairpatrol/presets/grid/NAME.yaml``)."""
-    names = grid_preset_names()
-    if name not in names:
-        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(names)})", field="preset")
-    res = resources.files("fairpatrol.presets").joinpath(PRESET_DIR, f"{name}.yaml")
     source = f"preset {name}"
-    return parse_evaluate(parse_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)
+    return parse_evaluate(parse_yaml(bundled_text(name, PRESET_DIR), source), source=source, **overrides)
