@@ -482,12 +482,9 @@ class ScenarioConfig(Located):
     @classmethod
     def _known_algorithms(cls, value: list[str]) -> list[str]:
         from fairpatrol.models import MODELS
+        from fairpatrol.models.base import check_model_names
 
-        for name in value:
-            if name not in MODELS:
-                raise ValueError(f"unknown algorithm {name!r} (known: {', '.join(MODELS)})")
-        if len(set(value)) != len(value):
-            raise ValueError("algorithms are listed twice")
+        check_model_names(MODELS, value)
         return value
 
     @field_validator("models")

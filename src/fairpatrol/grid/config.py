@@ -160,12 +160,9 @@ class EvaluateConfig(Located):
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
         from fairpatrol.grid.models import GRID_MODELS
+        from fairpatrol.models.base import check_model_names
 
-        for name in value:
-            if name not in GRID_MODELS:
-                raise ValueError(f"unknown grid model {name!r} (known: {', '.join(GRID_MODELS)})")
-        if len(set(value)) != len(value):
-            raise ValueError("a model is listed twice")
+        check_model_names(GRID_MODELS, value, kind="grid model")
         return value
 
     @field_validator("models")

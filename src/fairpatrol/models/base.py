@@ -180,6 +180,16 @@ class Estimator:
         return f"{type(self).__name__}({', '.join(args)})"
 
 
+def check_model_names(registry: dict[str, Any], names: list[str], *, kind: str = "algorithm") -> None:
+    """The ``algorithms`` list of a config: every name registered, none twice (ValueError otherwise; the
+    config names the field)."""
+    for name in names:
+        if name not in registry:
+            raise ValueError(f"unknown {kind} {name!r} (known: {', '.join(registry)})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{kind}s are listed twice")
+
+
 def check_model_settings(registry: dict[str, type[Estimator]], settings: dict[str, Any]) -> None:
     """Check the ``models`` section of a config: known model names, known settings, allowed values.
 
