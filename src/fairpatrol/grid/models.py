@@ -641,4 +641,4 @@ class SEPP(GridModel):
 
 #: Grid models by the names used in evaluation configs and outputs (each with its card text:
 #: :func:`~fairpatrol.models.base.model_registry`).
-GRID_MODELS: dict[str, type[GridModel]] = model_registry(NaiveKDE, TimeSpaceKDE, SEPP)  # type: ignore[assignment]
+GRID_MODELS: dict[str, type[GridModel]] = model_registry(NaiveKDE, TimeSpaceKDE, SEPP)

@@ -9,7 +9,7 @@ from fairpatrol.models.predpol import PredPol
 
 #: Algorithms by the names used in scenario files and outputs (each with its card text and explanation:
 #: :func:`~fairpatrol.models.base.model_registry`).
-MODELS: dict[str, type[AreaModel]] = model_registry(  # type: ignore[assignment]
+MODELS: dict[str, type[AreaModel]] = model_registry(
     PredPol, ShortTermKDE, LongTermKDE, Uniform, PreviousCounts, Population
 )
 

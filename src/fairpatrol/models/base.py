@@ -23,7 +23,7 @@ import inspect
 import math
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -140,6 +140,8 @@ class Estimator:
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: The fixed text of the model's card: each registered model defines its own (:func:`model_registry`).
+    description: ClassVar[ModelDescription]
 
     def _check(self) -> None:
         """Raise a :class:`~fairpatrol.errors.ConfigError` naming the first setting outside its constraints.
@@ -251,6 +253,10 @@ def naive_timestamp(value: Any) -> pd.Timestamp:
     return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
+#: A kind of model (area or grid) in a registry.
+E = TypeVar("E", bound=Estimator)
+
+
 class AreaModel(Estimator, ABC):
     """Base class: parameter handling and the common fit/predict input checks.
 
@@ -263,8 +269,6 @@ class AreaModel(Estimator, ABC):
     needs_coordinates = False
     #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
     diagnostic_columns: tuple[str, ...] = ()
-    #: The fixed text of the model's card: each registered model defines its own.
-    description: ClassVar[ModelDescription]
 
     # -- shared input handling -------------------------------------------------------------------------
     def _prepare_fit(
@@ -358,7 +362,7 @@ def days_since(times: pd.Series, origin: pd.Timestamp) -> np.ndarray:
     return ((naive_times(times) - naive_timestamp(origin)) / DAY).to_numpy(dtype=np.float64)
 
 
-def model_registry(*classes: type[Estimator]) -> dict[str, type[Estimator]]:
+def model_registry(*classes: type[E]) -> dict[str, type[E]]:
     """Models by their class name (the name used in config files and outputs), checked: each must be
     concrete (every abstract method, :meth:`AreaModel.explain` included, implemented) and define its own
     ``description`` (:class:`~fairpatrol.models.describe.ModelDescription`), not inherit its parent's.
@@ -366,7 +370,7 @@ def model_registry(*classes: type[Estimator]) -> dict[str, type[Estimator]]:
     Raises TypeError at import time, so that a model cannot be registered without what its card and its
     explanation say.
     """
-    out: dict[str, type[Estimator]] = {}
+    out: dict[str, type[E]] = {}
     for cls in classes:
         if inspect.isabstract(cls):
             missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))

@@ -25,8 +25,9 @@ def description(algorithm: str) -> ModelDescription | None:
     registered model has, e.g. in results written by another version)."""
     from fairpatrol.grid.models import GRID_MODELS
     from fairpatrol.models import MODELS
+    from fairpatrol.models.base import Estimator
 
-    cls = MODELS.get(algorithm) or GRID_MODELS.get(algorithm)
+    cls: type[Estimator] | None = MODELS.get(algorithm) or GRID_MODELS.get(algorithm)
     return None if cls is None else cls.description
 
 

@@ -101,23 +101,25 @@ class KDESampling(Effect):
     seed (:class:`KDESampler`) instead of from the forecast; with ``long_term_leak`` its long-term training
     set holds every report of the horizon."""
 
-    def __init__(self, leak: bool) -> None:
+    def __init__(self, window_days: int, leak: bool) -> None:
+        self.window_days = window_days
         self.leak = leak
         self.sampler: KDESampler | None = None
 
     @classmethod
     def build(cls, setup: Setup) -> Effect | None:
-        return cls(setup.compat.long_term_leak) if _samples(setup) else None
+        if not _samples(setup):
+            return None
+        return cls(int(getattr(setup.model, "window_days", 0)), setup.compat.long_term_leak)
 
     def start(self, batch: Batch) -> None:
-        window = int(batch.model.window_days)  # type: ignore[attr-defined]
-        self.sampler = KDESampler(batch.data, window, leak=self.leak, will_report=batch.will_report)
+        self.sampler = KDESampler(batch.data, self.window_days, leak=self.leak, will_report=batch.will_report)
 
     def allocate(self, batch: Batch, day: Day) -> bool:
+        sampler = self.sampler
+        assert sampler is not None, "start() makes the sampler"
         for i in range(len(batch.runs)):
-            batch.officers[i] = self.sampler.officers(  # type: ignore[union-attr]
-                day.day, batch.weights[i], i, int(batch.n_officers[i])
-            )
+            batch.officers[i] = sampler.officers(day.day, batch.weights[i], i, int(batch.n_officers[i]))
         return True
 
 
@@ -181,7 +183,7 @@ class RelativeDetection(Effect):
 
     def detect(self, batch: Batch, day: Day) -> None:
         day.prob = relative_detection_probability(batch.officers.astype(float), self.area_m2)[:, day.area]
-        day.detect_coins = np.round(day.detect_coins, 2)  # type: ignore[arg-type]
+        day.detect_coins = np.round(day.detect_coins, 2)
 
 
 #: The published code's quirks, in hook order (shared reports first: the sampler and the leak read them).

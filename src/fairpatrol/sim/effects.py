@@ -84,26 +84,33 @@ class Batch:
     prevention: np.ndarray | None = None
 
 
-@dataclass
 class Day:
     """One simulated day as the hooks see it: the day's events are ``lo:hi`` of the data, ``area`` their
-    areas; the arrays below are runs × the day's events unless said otherwise, set phase by phase."""
+    areas. The engine sets the arrays below (runs × the day's events unless said otherwise) phase by phase,
+    before the hooks of that phase run; a hook reads only what its phase has."""
 
-    day: int
-    lo: int
-    hi: int
-    area: np.ndarray
-    shares: np.ndarray | None = None  # runs × areas allocation shares (None: a hook placed the officers)
-    k_officers: np.ndarray | None = None  # officers in each event's area
-    coins: np.ndarray | None = None  # world-effect uniforms (stream 3), drawn when a happen hook is active
-    keep: np.ndarray | None = None  # probability that an event still happens (None: 1)
-    real: np.ndarray | None = None  # which events happen (None: coins < keep)
-    prob: np.ndarray | None = None  # detection probability
-    detect_coins: np.ndarray | None = None  # detection uniforms (stream 2)
-    detected: np.ndarray | None = None
-    reported: np.ndarray | None = None
-    learned: np.ndarray | None = None  # what enters the training data today
-    weight: np.ndarray | None = None  # float32 weight of each learned event
+    #: runs × areas allocation shares (None: a hook placed the officers), from ``allocated`` on
+    shares: np.ndarray | None
+    #: officers in each event's area, from ``happen`` on
+    k_officers: np.ndarray
+    #: the world-effect uniforms (stream 3), drawn for the ``happen`` hooks
+    coins: np.ndarray
+    #: probability that an event still happens (None: 1), set by ``happen`` hooks
+    keep: np.ndarray | None
+    #: which events happen (None: ``coins < keep``), set by a ``happen`` hook
+    real: np.ndarray | None
+    #: detection probability and uniforms (stream 2), from ``detect`` on
+    prob: np.ndarray
+    detect_coins: np.ndarray
+    #: what was detected and reported, what enters the training data, with which float32 weight (``learn``)
+    detected: np.ndarray
+    reported: np.ndarray
+    learned: np.ndarray
+    weight: np.ndarray
+
+    def __init__(self, day: int, lo: int, hi: int, area: np.ndarray) -> None:
+        self.day, self.lo, self.hi, self.area = day, lo, hi, area
+        self.shares = self.keep = self.real = None
 
     def times(self, keep: np.ndarray) -> None:
         """Multiply ``keep`` by another factor (in hook order: the same floating-point products always)."""
@@ -174,6 +181,7 @@ class PreventionUnits(Effect):
     def __init__(self, units: np.ndarray, elasticity: np.ndarray) -> None:
         self.units = units
         self.elasticity = elasticity[:, None]
+        self.placed = np.zeros((len(units), 0), dtype=np.int32)  # runs × areas, today's (start: sized)
 
     @classmethod
     def build(cls, setup: Setup) -> Effect | None:
@@ -184,18 +192,18 @@ class PreventionUnits(Effect):
         return cls(units, eps)
 
     def start(self, batch: Batch) -> None:
-        batch.prevention = np.zeros_like(batch.officers)
+        self.placed = batch.prevention = np.zeros_like(batch.officers)
 
     def allocated(self, batch: Batch, day: Day) -> None:
         if day.shares is None:
             return
         for i in np.flatnonzero(self.units):
-            batch.prevention[i] = allocate_shares(  # type: ignore[index]
+            self.placed[i] = allocate_shares(
                 day.shares[i], int(self.units[i]), batch.allocation, batch.streams[i][1]
             )
 
     def happen(self, batch: Batch, day: Day) -> None:
-        day.times(keep_probability(batch.prevention[:, day.area], self.elasticity))  # type: ignore[index]
+        day.times(keep_probability(self.placed[:, day.area], self.elasticity))
 
 
 class FeedbackCorrection(Effect):
@@ -250,8 +258,9 @@ class Displacement(Effect):
     when its original was deterred and its own uniform is below the share, is never deterred itself and
     never happens otherwise. Active whenever the data hold copies (a share of 0 then keeps them out)."""
 
-    def __init__(self, share: float) -> None:
+    def __init__(self, share: float, shadow_of: np.ndarray) -> None:
         self.share = float(share)
+        self.shadow_of = shadow_of  # per event: the index of the event it is a displaced copy of, or −1
 
     @classmethod
     def build(cls, setup: Setup) -> Effect | None:
@@ -259,18 +268,18 @@ class Displacement(Effect):
             if setup.world.displacement > 0:
                 raise ValueError("displacement needs data prepared with_shadows()")
             return None
-        return cls(setup.world.displacement)
+        return cls(setup.world.displacement, setup.data.shadow_of)
 
     def happen(self, batch: Batch, day: Day) -> None:
         coins = day.coins
-        kept = coins < (1.0 if day.keep is None else day.keep)  # type: ignore[operator]
-        shadow_of = batch.data.shadow_of[day.lo : day.hi]  # type: ignore[index]
+        kept = coins < (1.0 if day.keep is None else day.keep)
+        shadow_of = self.shadow_of[day.lo : day.hi]
         is_copy = shadow_of >= 0
         real = np.where(is_copy[None, :], False, kept)
         if is_copy.any():
             cols = np.flatnonzero(is_copy)
             orig = shadow_of[cols] - day.lo
-            real[:, cols] = ~kept[:, orig] & (coins[:, cols] < self.share)  # type: ignore[index]
+            real[:, cols] = ~kept[:, orig] & (coins[:, cols] < self.share)
         day.real = real
 
 

@@ -239,7 +239,7 @@ def simulate(
     weights = np.zeros((n_rows, data.n_events), dtype=np.float32)
     weights[:, :n_hist] = 1.0
     dense = DenseTables(n_days) if sink is None else None
-    deliver = dense if sink is None else sink
+    deliver: DaySink = sink if sink is not None else dense  # type: ignore[assignment]  # one is set
     # today's counts: buffers reused every day (a sink copies what it keeps)
     officers = np.zeros((n_rows, n_areas), dtype=np.int32)
     crimes = np.zeros_like(officers)
@@ -290,7 +290,9 @@ def simulate(
                 day.coins = np.stack([streams[i][3].random(hi - lo) for i in range(n_rows)])
                 for effect in happen:
                     effect.happen(batch, day)
-                real = day.real if day.real is not None else day.coins < day.keep
+                real = (
+                    day.real if day.real is not None else day.coins < (1.0 if day.keep is None else day.keep)
+                )
             else:
                 real = np.ones((n_rows, hi - lo), dtype=np.bool_)
             day.prob = detection_probability(day.k_officers, p_det)
