@@ -92,8 +92,7 @@ class SharedReports(Effect):
             np.random.default_rng(np.random.SeedSequence(0, spawn_key=(2**31 + 1,))).random(n_future), 2
         )
         for i, spec in enumerate(batch.runs):
-            p = spec.report_rates if spec.report_rates is not None else spec.report_prob
-            batch.will_report[i] = shared < p
+            batch.will_report[i] = shared < spec.reporting
 
 
 class KDESampling(Effect):

@@ -220,12 +220,7 @@ class FeedbackCorrection(Effect):
         if not any(r.remedy.ipw for r in runs):
             return None
         n_future = setup.data.n_events - setup.data.n_history
-        report_p = np.stack(
-            [
-                np.broadcast_to(r.report_rates if r.report_rates is not None else r.report_prob, (n_future,))
-                for r in runs
-            ]
-        )
+        report_p = np.stack([np.broadcast_to(r.reporting, (n_future,)) for r in runs])
         max_w = np.array([r.remedy.ipw_max_weight if r.remedy.ipw else 1.0 for r in runs])
         return cls(report_p, max_w)
 

@@ -55,6 +55,12 @@ class RunSpec:
     prevention_units: int = 0
     remedy: RemedyConfig = field(default_factory=RemedyConfig)
 
+    @property
+    def reporting(self) -> float | np.ndarray:
+        """The probability that a victim reports each horizon crime: ``report_rates`` (one per event) when
+        a reporting model gives them, else the uniform ``report_prob``."""
+        return self.report_rates if self.report_rates is not None else self.report_prob
+
 
 @dataclass(frozen=True)
 class DayBlock:
@@ -201,8 +207,7 @@ def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list) -> np.n
     n_future = data.n_events - data.n_history
     out = np.empty((len(runs), n_future), dtype=np.bool_)
     for i, spec in enumerate(runs):
-        p = spec.report_rates if spec.report_rates is not None else spec.report_prob
-        out[i] = streams[i][0].random(n_future) < p
+        out[i] = streams[i][0].random(n_future) < spec.reporting
     return out
 
 
