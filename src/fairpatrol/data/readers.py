@@ -106,7 +106,6 @@ def header(path: Path, source: str) -> list[str]:
     """The column names of a CSV or Parquet file."""
     check_readable(path, source)
     if path.suffix.lower() in (".parquet", ".pq"):
-
         try:
             return list(pq.read_schema(path).names)
         except Exception as exc:
