@@ -413,7 +413,7 @@ class RemedyConfig(StrictModel):
 class CompatConfig(StrictModel):
     """Quirks of the published study's code (Semsar et al. 2026), each its own switch (docs/paper-compat.md).
 
-    ``compat: semsar2026`` in a scenario turns all of them on.
+    ``compat: semsar2026`` in a scenario turns all of them on, ``compat: none`` (or null) none.
     """
 
     relative_detection: bool = False
@@ -423,7 +423,10 @@ class CompatConfig(StrictModel):
     run_averaged_metrics: bool = False
 
 
-COMPAT_PRESETS = {"semsar2026": dict.fromkeys(CompatConfig.model_fields, True)}
+COMPAT_PRESETS = {
+    "none": dict.fromkeys(CompatConfig.model_fields, False),
+    "semsar2026": dict.fromkeys(CompatConfig.model_fields, True),
+}
 
 
 class ScenarioConfig(Located):
