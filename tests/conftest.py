@@ -15,6 +15,17 @@ def baltimore():
     return load_incidents("baltimore-agg-assault", areas=areas)
 
 
+def baltimore_results(out, incidents, **overrides):
+    """Write the results of the ``baltimore-agg`` preset with ``overrides`` (days, runs, officers, …) into
+    ``out`` and return ``out`` (a small study for tests that read a results directory)."""
+    from fairpatrol.config import load_preset
+    from fairpatrol.results import write_results
+    from fairpatrol.sim.study import run_study
+
+    write_results(run_study(load_preset("baltimore-agg", **overrides), incidents=incidents), out)
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _crash_logs_in_tmp(tmp_path_factory, monkeypatch):
     """Crash logs of the CLI guard go to a temporary folder, never to the user's ~/.cache."""

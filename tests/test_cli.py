@@ -41,6 +41,9 @@ def test_preset_writes_tidy_results(preset_run):
         "groups.parquet",
         "summary.csv",
         "group_summary.csv",
+        "horizon.parquet",
+        "group_horizon.parquet",
+        "area_horizon.parquet",
         "config.yaml",
     }
     alloc = pd.read_parquet(out / "allocations.parquet")
@@ -58,7 +61,7 @@ def test_preset_writes_tidy_results(preset_run):
     assert metrics.loc[metrics.algorithm == "PredPol", "theta"].notna().all()
     assert metrics.loc[metrics.algorithm != "PredPol", "theta"].isna().all()
     summary = pd.read_csv(out / "summary.csv")
-    assert set(summary.statistic) == {"level", "slope"}
+    assert set(summary.statistic) == {"level", "slope", "horizon"}
     row = summary[(summary.metric == "accuracy") & (summary.statistic == "level")].iloc[0]
     assert row.ci_low <= row["mean"] <= row.ci_high
     cfg = yaml.safe_load((out / "config.yaml").read_text())

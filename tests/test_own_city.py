@@ -259,9 +259,7 @@ def test_own_city_report_renders_in_chromium(city: Path, run_dir: Path, browser,
     assert len(figures) >= 10
     for fig in figures:
         assert fig["svg"] and fig["height"] > 150 and fig["marks"] > 0, fig
-    legend = page.evaluate(
-        "() => document.querySelectorAll('.plotly-graph-div')[0].querySelector('.legend').textContent"
-    )
+    legend = page.evaluate("() => document.querySelector('#map-context-figure .legend').textContent")
     for group in ("lower income", "middle income", "higher income"):
         assert group in legend  # the group map colours every group
     assert "Every group" in page.inner_text("body")

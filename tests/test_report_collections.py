@@ -57,7 +57,7 @@ def test_sweep_report_summarises_across_cells(sweep_dir, tmp_path):
     assert f"Coverage accuracy: {acc['algorithm']} was the most accurate in {won}" in text
     for sid in ("summary", "figures", "tables", "models", "cells", "data", "reproduce"):
         assert f'id="{sid}"' in text
-    assert text.count('class="plotly-graph-div"') >= 3  # parameter effect, dominance, trade-off
+    assert text.count('class="plotly-graph-div lazy-plot"') >= 3  # parameter effect, dominance, trade-off
     assert "Download the sweep definition" in text and "--cell" in text
     assert len(re.findall(r"<td>finished</td>", text)) == 4
 

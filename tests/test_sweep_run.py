@@ -4,6 +4,7 @@ worker crashes, the hive-partitioned layout read by DuckDB and pandas, and `fair
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def test_layout_is_hive_partitioned_and_queryable(reference, sweep_file):
     agg = sums.agg({"officers": "sum", "n_officers": "first"})
     assert (agg.officers == agg.n_officers).all()
     s = pd.read_parquet(out / "summary")
-    assert set(s.statistic) == {"level", "slope"}
+    assert set(s.statistic) == {"level", "slope", "horizon"}
 
     # a cell's rows are exactly what `run_study` of its config gives
     cell = plan.cells[0]
@@ -255,7 +256,23 @@ def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path):
 def test_analyze_writes_the_comparison_tables(reference):
     from scipy import stats
 
+    from fairpatrol.metrics.registry import metric
+    from fairpatrol.sweep.analyze import default_metrics
+
     res = runner.invoke(app, ["analyze", str(reference)])
+    assert res.exit_code == 0, res.output
+    assert "Verdicts" in res.output and "Share of settings" not in res.output  # short by default
+    assert "skipped (" in res.output  # degenerate tests are named with their reason
+    from fairpatrol.sweep.analyze import analyze_sweep
+    from fairpatrol.sweep.display import verdicts
+
+    table, skipped = verdicts(analyze_sweep(reference))
+    assert list(table["measure"]) == [metric(m).text(("Black", "White"))[0] for m in default_metrics()]
+    assert set(table["better"]) == {"higher", "lower", "closer to 1 (|log|)"}
+    assert all(" of 6 settings)" in b for b in table["best"])
+    assert all(line.endswith(")") and "skipped (" in line for line in skipped)
+    assert not re.search(r"\de[+-]\d", res.output)  # no scientific notation
+    res = runner.invoke(app, ["analyze", "--full", str(reference)])
     assert res.exit_code == 0, res.output
     for title in ("Share of settings", "Paired differences", "ANOVA", "χ² test", "Accuracy vs fairness"):
         assert title in res.output
@@ -297,7 +314,7 @@ def test_analyze_writes_the_comparison_tables(reference):
 
     wins = pd.read_csv(folder / "wins.csv")
     assert np.allclose(wins.groupby("metric").share.sum(), 1.0)
-    assert set(wins.better) == {"higher", "lower"}
+    assert set(wins.better) == {"higher", "lower", "closer to 1"}
     dom = pd.read_csv(folder / "dominance.csv")
     assert np.allclose(dom.groupby(["parameter", "stratum", "value", "metric"]).p_best.sum(), 1.0)
     run_best = wide.idxmax(axis=1).groupby("report_prob").value_counts()
@@ -308,8 +325,10 @@ def test_analyze_writes_the_comparison_tables(reference):
         assert p_best == pytest.approx(run_best.get((value, "PredPol"), 0) / (2 * RUNS))
     chi = pd.read_csv(folder / "chi2.csv")
     assert set(chi.parameter) == {"report_prob", "n_officers"}
-    assert len(chi) == 5 * (3 + 4)  # metrics × strata (all + 2 officer counts, all + 3 reporting rates)
+    n_metrics = len(default_metrics())
+    assert len(chi) == n_metrics * (3 + 4)  # metrics × strata (all + 2 officer counts, all + 3 reporting)
     corr = pd.read_csv(folder / "correlations.csv")
     assert set(corr.grouping) == {"all", "algorithm", "report_prob", "n_officers"}
     means = pd.read_csv(folder / "means.csv")
-    assert len(means) == 6 * 2 * 5 * 2  # cells × algorithms × headline metrics × (level, slope)
+    rows = sum(1 if metric(m).window == "horizon" else 2 for m in default_metrics())  # level, slope; horizon
+    assert len(means) == 6 * 2 * rows  # cells × algorithms × statistics of the headline metrics

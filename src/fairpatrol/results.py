@@ -7,14 +7,22 @@ Layout of ``DIR`` written by ``fairpatrol run``:
   (:meth:`fairpatrol.data.Areas.write_parquet`): DuckDB, GIS tools and ``fairpatrol report`` read it;
 * ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with the area's ``group``
   and ``crimes, officers, detected, reported, prevention`` (non-punitive units; 0 without that remedy);
-* ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric
-  (:data:`fairpatrol.metrics.METRICS`; two-group gaps between ``group_1`` and ``group_2``) and the model
-  diagnostics (PredPol θ, ω, EM iterations);
-* ``groups.parquet``: one row per (scenario, algorithm, run, date, group) for **every** group, with
-  :data:`fairpatrol.metrics.GROUP_METRICS`;
+* ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric (the
+  study's, two-group gaps between ``group_1`` and ``group_2``; the Gini of the model's allocation; the
+  worst group's 30-day disparity) and the model diagnostics (PredPol θ, ω, EM iterations);
+* ``groups.parquet``: one row per (scenario, algorithm, run, date, group) for **every** group: the day's
+  officers, true and detected crimes, officers on crime-free area-days, shares, 30-day disparity ratio;
+* ``horizon.parquet``: one row per (scenario, algorithm, run): the metrics of the whole horizon (fairness
+  against need, concentration, the study's PCR gap recomputed and its ε sensitivity);
+* ``group_horizon.parquet``: one row per (scenario, algorithm, run, group): patrol and crime shares,
+  disparity ratio, detection rate, patrols without crime, and the counts behind them;
+* ``area_horizon.parquet``: one row per (scenario, algorithm, run, area_id): the area's sums over the
+  horizon (patrol-days, true and detected crimes, patrol-days without crime, expected patrols), its
+  shares and disparity ratio;
 * ``summary.csv``: per (scenario, algorithm, metric, statistic) the mean over runs and its 95 % interval,
-  where statistic ``level`` is a run's mean over days and ``slope`` its least-squares trend per day;
-  ``group_summary.csv`` the same per group;
+  where statistic ``level`` is a run's mean over days of a daily metric, ``slope`` its least-squares trend
+  per day and ``horizon`` a horizon metric's value; with the metric's ``family``, ``unit`` and which
+  direction is ``better`` (:mod:`fairpatrol.metrics.registry`); ``group_summary.csv`` the same per group;
 * ``config.yaml``: the resolved config (input files by a path relative to the scenario file, with their
   SHA-256), seeds, areas and groups, data cleaning report, data sufficiency, PredPol fit problems and
   software versions — never an absolute path;
@@ -38,7 +46,9 @@ import yaml
 
 from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import map_data_paths, to_yaml_dict
-from fairpatrol.metrics import GROUP_METRICS, HEADLINE, METRICS, mean_interval, trend_slope
+from fairpatrol.formatting import difference_unit, natural_key, signed, with_interval
+from fairpatrol.metrics import mean_interval, trend_slope
+from fairpatrol.metrics.registry import headline, label, metric, rank_score
 from fairpatrol.sim.study import StudyResult
 
 KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
@@ -105,8 +115,8 @@ def metrics_table(res: StudyResult) -> pa.Table:
     cols = _cell_columns(res, n_d, runs)
     cols["date"] = pa.array(np.tile(_dates(res), n_c * n_r))
     cols["day"] = pa.array(np.tile(np.arange(n_d, dtype=np.int32), n_c * n_r))
-    for name in METRICS:
-        cols[name] = pa.array(res.metrics[name].reshape(-1))
+    for name, values in res.metrics.items():
+        cols[name] = pa.array(values.reshape(-1))
     averaged = n_r != res.fallback.shape[1]  # metrics of run-averaged counts (paper-compatible mode)
     cols["uniform_fallback"] = pa.array((res.fallback.any(axis=1) if averaged else res.fallback).reshape(-1))
     for name in diagnostic_columns():  # every model's, NaN where not applicable: one schema for all studies
@@ -114,7 +124,9 @@ def metrics_table(res: StudyResult) -> pa.Table:
         if arr is None:
             cols[name] = pa.array(np.full(n_c * n_r * n_d, np.nan))
             continue
-        values = np.nanmean(arr, axis=1) if averaged else arr
+        with warnings.catch_warnings():  # a cell without the diagnostic (another model): NaN, no warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            values = np.nanmean(arr, axis=1) if averaged else arr
         cols[name] = pa.array(values.reshape(-1).astype(np.float64))
     g1, g2 = res.group_pair
     cols["group_1"] = _dict([g1], np.zeros(n_c * n_r * n_d, dtype=np.int32))
@@ -131,30 +143,71 @@ def groups_table(res: StudyResult) -> pa.Table:
     cols = _cell_columns(res, n_d * n_g, res.metric_runs)
     cols["date"] = pa.array(np.tile(np.repeat(_dates(res), n_g), n_c * n_r))
     cols["group"] = _dict(names, np.tile(np.arange(n_g), n_c * n_r * n_d))
-    for name in GROUP_METRICS:
-        cols[name] = pa.array(res.group_metrics[name].reshape(-1))
+    for name, values in res.group_metrics.items():
+        cols[name] = pa.array(values.reshape(-1))
     return pa.table(cols)
 
 
-def _statistics(daily: np.ndarray) -> list[dict[str, Any]]:
-    """``statistic, mean, ci_low, ci_high, runs`` of the level (a run's mean over days) and the slope of
-    runs × days values."""
+def horizon_table(res: StudyResult) -> pa.Table:
+    """One row per (scenario, algorithm, run) with every run-level horizon metric."""
+    cols = _cell_columns(res, 1, res.metric_runs)
+    for name, values in res.measures.horizon.items():
+        cols[name] = pa.array(values.reshape(-1))
+    return pa.table(cols)
+
+
+def group_horizon_table(res: StudyResult) -> pa.Table:
+    """One row per (scenario, algorithm, run, group) with every group-level horizon metric."""
+    names = res.data.areas.group_names
+    n = len(res.cells) * len(res.metric_runs)
+    cols = _cell_columns(res, len(names), res.metric_runs)
+    cols["group"] = _dict(names, np.tile(np.arange(len(names)), n))
+    for name, values in res.measures.group_horizon.items():
+        cols[name] = pa.array(values.reshape(-1))
+    return pa.table(cols)
+
+
+def area_horizon_table(res: StudyResult) -> pa.Table:
+    """One row per (scenario, algorithm, run, area_id): the area's horizon sums, shares, disparity ratio."""
+    areas = res.data.areas
+    n = len(res.cells) * len(res.metric_runs)
+    cols = _cell_columns(res, areas.n, res.metric_runs)
+    cols["area_id"] = _dict(list(areas.ids), np.tile(np.arange(areas.n), n))
+    cols["group"] = _dict(areas.group_names, np.tile(areas.group_index, n))
+    for name, values in res.measures.area_horizon.items():
+        cols[name] = pa.array(values.reshape(-1))
+    return pa.table(cols)
+
+
+def _row(stat: str, values: np.ndarray) -> dict[str, Any]:
+    mean, lo, hi = mean_interval(values)
+    return {
+        "statistic": stat,
+        "mean": mean,
+        "ci_low": lo,
+        "ci_high": hi,
+        "runs": int(np.isfinite(values).sum()),
+    }
+
+
+def _statistics(values: np.ndarray, window: str) -> list[dict[str, Any]]:
+    """``statistic, mean, ci_low, ci_high, runs`` over runs: of a horizon metric's value (runs), or of the
+    level (a run's mean over days) and the slope of a daily metric's runs × days values."""
+    if window == "horizon":
+        return [_row("horizon", np.asarray(values, dtype=np.float64))]
+    return [_row("level", day_level(values)), _row("slope", trend_slope(values))]
+
+
+def day_level(daily: np.ndarray) -> np.ndarray:
+    """Each run's mean over its days with a defined value (NaN for a run without any)."""
     with warnings.catch_warnings():  # a run whose days are all undefined has an undefined level
         warnings.simplefilter("ignore", RuntimeWarning)
-        level = np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=1)
-    out = []
-    for stat, values in (("level", level), ("slope", trend_slope(daily))):
-        mean, lo, hi = mean_interval(values)
-        out.append(
-            {
-                "statistic": stat,
-                "mean": mean,
-                "ci_low": lo,
-                "ci_high": hi,
-                "runs": int(np.isfinite(values).sum()),
-            }
-        )
-    return out
+        return np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=-1)
+
+
+def _registry_columns(name: str) -> dict[str, str]:
+    m = metric(name)
+    return {"family": m.family, "unit": m.unit, "better": m.better}
 
 
 def _cell_row(res: StudyResult, cell) -> dict[str, Any]:
@@ -168,14 +221,40 @@ def _cell_row(res: StudyResult, cell) -> dict[str, Any]:
     }
 
 
-def summary_frame(res: StudyResult, metrics: tuple[str, ...] = tuple(METRICS)) -> pd.DataFrame:
-    """Mean over runs and 95 % t-interval of each run's level (mean over days) and slope, per cell."""
+def run_metric_arrays(res: StudyResult) -> dict[str, tuple[np.ndarray, str]]:
+    """Every run-level metric of ``res``: name -> (cells × runs [× days] values, window)."""
+    out = {name: (values, metric(name).window) for name, values in res.metrics.items()}
+    out.update({name: (values, "horizon") for name, values in res.measures.horizon.items()})
+    return out
+
+
+def run_values(res: StudyResult, name: str) -> np.ndarray:
+    """cells × runs: each run's value of a run-level metric (a daily metric's mean over days)."""
+    values, window = run_metric_arrays(res)[name]
+    return values if window == "horizon" else day_level(values)
+
+
+def summary_frame(res: StudyResult, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Mean over runs and 95 % t-interval of each run-level metric per cell: the level (mean over days)
+    and slope of daily metrics, the value of horizon metrics."""
     rows: list[dict[str, Any]] = []
     g1, g2 = res.group_pair
+    arrays = run_metric_arrays(res)
+    names = list(arrays) if metrics is None else list(metrics)
     for ci, cell in enumerate(res.cells):
-        for name in metrics:
-            for stat in _statistics(res.metrics[name][ci]):  # runs × days
-                rows.append({**_cell_row(res, cell), "metric": name, **stat, "group_1": g1, "group_2": g2})
+        for name in names:
+            values, window = arrays[name]
+            for stat in _statistics(values[ci], window):
+                rows.append(
+                    {
+                        **_cell_row(res, cell),
+                        "metric": name,
+                        **stat,
+                        **_registry_columns(name),
+                        "group_1": g1,
+                        "group_2": g2,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -183,31 +262,50 @@ def group_summary_frame(res: StudyResult) -> pd.DataFrame:
     """:func:`summary_frame` of every per-group metric for every group (one more key column: ``group``)."""
     rows: list[dict[str, Any]] = []
     names = res.data.areas.group_names
+    arrays = {name: (v, metric(name).window) for name, v in res.group_metrics.items()}
+    arrays.update({name: (v, "horizon") for name, v in res.measures.group_horizon.items()})
     for ci, cell in enumerate(res.cells):
         for gi, group in enumerate(names):
-            for name in GROUP_METRICS:
-                for stat in _statistics(res.group_metrics[name][ci][..., gi]):
-                    rows.append({**_cell_row(res, cell), "group": group, "metric": name, **stat})
+            for name, (values, window) in arrays.items():
+                for stat in _statistics(values[ci][..., gi], window):
+                    rows.append(
+                        {
+                            **_cell_row(res, cell),
+                            "group": group,
+                            "metric": name,
+                            **stat,
+                            **_registry_columns(name),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
-def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] = (*HEADLINE, "crimes")) -> pd.DataFrame:
+def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Effect of each remedy on each metric: (remedy − no remedy) per run, paired by run, then mean and
     95 % interval over runs, for every (algorithm, officers, reporting) cell. Runs share their random
-    streams across remedies, so the pairing removes most run-to-run noise. Empty without a 'none' remedy.
+    streams across remedies, so the pairing removes most run-to-run noise. ``verdict`` says whether the
+    remedy clearly made the metric better or worse by the registry's direction (for a ratio: closer to 1).
+    Empty without a 'none' remedy.
     """
     if "none" not in res.config.remedies or len(res.config.remedies) < 2:
         return pd.DataFrame()
+    metrics = (*headline(), "crimes") if metrics is None else metrics
     index = {(c.algorithm, c.n_officers, c.reporting, c.remedy): i for i, c in enumerate(res.cells)}
     rows: list[dict[str, Any]] = []
+    values = {name: run_values(res, name) for name in metrics}
     for (alg, n, rep, remedy), ci in index.items():
         if remedy == "none":
             continue
         base = index[(alg, n, rep, "none")]
         for name in metrics:
             with np.errstate(invalid="ignore"):
-                diff = np.nanmean(res.metrics[name][ci], axis=1) - np.nanmean(res.metrics[name][base], axis=1)
+                diff = values[name][ci] - values[name][base]
             mean, lo, hi = mean_interval(diff)
+            verdict = "descriptive"
+            if metric(name).rankable:
+                gain = rank_score(name, values[name][base]) - rank_score(name, values[name][ci])
+                _, glo, ghi = mean_interval(gain)
+                verdict = "better" if glo > 0 else "worse" if ghi < 0 else "unclear"
             rows.append(
                 {
                     "algorithm": alg,
@@ -219,37 +317,57 @@ def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] = (*HEADLINE
                     "ci_low": lo,
                     "ci_high": hi,
                     "direction": "up" if lo > 0 else "down" if hi < 0 else "unclear",
+                    "verdict": verdict,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def remedy_verdicts(effects: pd.DataFrame) -> list[str]:
-    """One sentence per remedy and metric: in how many cells it clearly moved the metric, and how far."""
+def remedy_verdicts(effects: pd.DataFrame, group_pair: tuple[str, str] | None = None) -> list[str]:
+    """One sentence per remedy and metric: in how many cells it clearly made the metric better or worse,
+    and its largest change."""
     lines = []
     if effects.empty:
         return lines
-    for (remedy, metric), g in effects.groupby(["remedy", "metric"], sort=False):
-        up, down = int((g.direction == "up").sum()), int((g.direction == "down").sum())
+    for (remedy, name), g in effects.groupby(["remedy", "metric"], sort=False):
+        m = metric(name)
         biggest = g.loc[g.effect.abs().idxmax()]
-        lines.append(
-            f"{remedy} → {metric}: lower in {down}, higher in {up}, unclear in {len(g) - up - down} of "
-            f"{len(g)} cells; largest change {biggest.effect:+.3g} "
-            f"[{biggest.ci_low:+.3g}, {biggest.ci_high:+.3g}] "
-            f"({biggest.algorithm}, N={biggest.n_officers}, r={biggest.reporting})"
+        change = (
+            f"largest change {signed(biggest.effect, difference_unit(m.unit))} "
+            f"({with_interval(biggest.effect, biggest.ci_low, biggest.ci_high, difference_unit(m.unit))}; "
+            f"{biggest.algorithm}, {biggest.n_officers} officers, reporting {biggest.reporting})"
         )
+        if m.rankable:
+            good, bad = int((g.verdict == "better").sum()), int((g.verdict == "worse").sum())
+            head = f"better in {good}, worse in {bad}, unclear in {len(g) - good - bad} of {len(g)} cells"
+        else:
+            up, down = int((g.direction == "up").sum()), int((g.direction == "down").sum())
+            head = f"higher in {up}, lower in {down}, unclear in {len(g) - up - down} of {len(g)} cells"
+        lines.append(f"remedy {remedy} → {label(name, group_pair)}: {head}; {change}")
     return lines
 
 
-def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Wide view for printing: one row per cell, ``metric`` columns as 'mean ±half-width' of the levels."""
-    lv = summary[(summary.statistic == "level") & summary.metric.isin(HEADLINE)].copy()
-    lv["text"] = [
-        f"{m:.3g} ±{(hi - lo) / 2:.1g}" if np.isfinite(lo) else f"{m:.3g}"
-        for m, lo, hi in zip(lv["mean"], lv["ci_low"], lv["ci_high"], strict=True)
+def headline_table(summary: pd.DataFrame, metrics: list[str] | None = None) -> pd.DataFrame:
+    """Wide view for printing: one row per cell (scenarios in numeric order), one column per headline
+    metric (its label), each 'mean ± half-width' of the runs' values with digits matched to the interval."""
+    metrics = headline() if metrics is None else metrics
+    main = summary[summary.statistic.isin(["level", "horizon"]) & summary.metric.isin(metrics)].copy()
+    main["text"] = [
+        with_interval(m, lo, hi, metric(name).unit, style="pm")
+        for name, m, lo, hi in zip(main["metric"], main["mean"], main["ci_low"], main["ci_high"], strict=True)
     ]
-    wide = lv.pivot(index=["scenario", "algorithm"], columns="metric", values="text")
-    return wide[[m for m in HEADLINE if m in wide.columns]].reset_index()
+    wide = main.pivot(index=["scenario", "algorithm"], columns="metric", values="text")
+    wide = wide[[m for m in metrics if m in wide.columns]].reset_index()
+    order = {a: i for i, a in enumerate(dict.fromkeys(summary["algorithm"]))}
+    wide = wide.sort_values(
+        ["scenario", "algorithm"],
+        key=lambda c: c.map(natural_key) if c.name == "scenario" else c.map(order),
+        kind="stable",
+    )
+    pair = None
+    if {"group_1", "group_2"} <= set(summary.columns) and len(summary):
+        pair = (str(summary["group_1"].iloc[0]), str(summary["group_2"].iloc[0]))
+    return wide.rename(columns={m: label(m, pair) for m in metrics}).reset_index(drop=True)
 
 
 def versions() -> dict[str, str]:
@@ -343,6 +461,9 @@ def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False)
         )
         pq.write_table(metrics_table(res), tmp / "metrics.parquet", compression="zstd")
         pq.write_table(groups_table(res), tmp / "groups.parquet", compression="zstd")
+        pq.write_table(horizon_table(res), tmp / "horizon.parquet", compression="zstd")
+        pq.write_table(group_horizon_table(res), tmp / "group_horizon.parquet", compression="zstd")
+        pq.write_table(area_horizon_table(res), tmp / "area_horizon.parquet", compression="zstd")
         summary_frame(res).to_csv(tmp / "summary.csv", index=False)
         group_summary_frame(res).to_csv(tmp / "group_summary.csv", index=False)
         effects = remedy_effects_frame(res)

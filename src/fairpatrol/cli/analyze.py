@@ -13,16 +13,19 @@ def analyze(
         Path, typer.Argument(help="sweep results directory (written by `fairpatrol sweep`)")
     ],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="write the tables, print nothing")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="print every statistic (wins, paired differences, ANOVA, χ², …)")
+    ] = False,
 ) -> None:
-    """Compare algorithms over a sweep: intervals, paired differences, wins, ANOVA, χ², correlations."""
-    _analyze(directory, quiet)
+    """Compare algorithms over a sweep: a short verdict per measure (every statistic in DIR/analysis)."""
+    _analyze(directory, quiet, full)
 
 
-def _analyze(directory: Path, quiet: bool) -> None:
+def _analyze(directory: Path, quiet: bool, full: bool = False) -> None:
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.integrity import check_results_files
     from fairpatrol.sweep.analyze import analyze_sweep, write_analysis
-    from fairpatrol.sweep.display import print_analysis
+    from fairpatrol.sweep.display import print_analysis, print_verdicts
     from fairpatrol.sweep.store import read_manifest
 
     read_manifest(directory)  # a sweep directory, or one line saying why not
@@ -31,5 +34,5 @@ def _analyze(directory: Path, quiet: bool) -> None:
     analysis = analyze_sweep(directory)
     path = write_analysis(analysis, directory)
     if not quiet:
-        print_analysis(analysis)
+        (print_analysis if full else print_verdicts)(analysis)
     typer.echo(f"analysis tables written to {path}")

@@ -1,4 +1,4 @@
-"""Fairness and accuracy metrics (SPEC §7)."""
+"""Fairness and accuracy metrics (docs/methods.md), declared in :mod:`fairpatrol.metrics.registry`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,16 @@
-"""Fairness and accuracy metrics of one allocation (SPEC §7), vectorised over runs and days.
+"""Fairness and accuracy metrics of an allocation, vectorised over runs (and days, groups, areas).
 
-With P_i officers, C_i true crimes and D_i detected crimes in area i of M areas, ε = 1/(10 M):
+Two families (docs/methods.md; every metric is declared in :mod:`fairpatrol.metrics.registry`):
+
+**Fairness against need** (the headline), on counts summed over a window (the whole horizon, or a
+rolling window): with P patrol-days (officer-days) and C true crimes of areas or groups, shares
+p = P / ΣP and c = C / ΣC, the disparity ratio r = p / c (1 = patrols in proportion to crime; undefined
+where c = 0), the disparity factor max(r, 1/r) of the worst group, the misallocated share ½ Σ |p − c|, and
+the detection rate D / C (:func:`disparity_ratio`, :func:`disparity_factor`, :func:`misallocated_share`,
+:func:`rate`).
+
+**The published study's metrics** (Semsar et al. 2026, section 3.4), per run and day. With P_i officers,
+C_i true crimes and D_i detected crimes in area i of M areas, ε = 1/(10 M):
 
 * police share s_i = P_i / Σ P, crime share c_i = C_i / Σ C;
 * smoothed shares add ε to every count first: s_i^ε = (P_i + ε) / Σ (P + ε);
@@ -20,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Names of the daily metrics, in output order, with a one-line meaning (used by tables and reports).
+#: Names of the study's daily metrics, in output order, with a one-line meaning (the registry holds the rest).
 METRICS: dict[str, str] = {
     "accuracy": "coverage accuracy: share of the day's crimes detected",
     "share_gap": "|mean police share, group 1 − group 2|",
@@ -48,7 +58,7 @@ def gini(x: np.ndarray, axis: int = -1) -> np.ndarray | float:
     Returns NaN where Σ x = 0. Known answers: gini([0, 0, 0, 1]) = 0.75; equal values give 0.
     """
     arr = np.sort(np.asarray(x, dtype=np.float64), axis=axis)
-    if arr.size and np.nanmin(arr) < 0:
+    if arr.size and bool((arr < 0).any()):
         raise ValueError("the Gini coefficient needs non-negative values")
     arr = np.moveaxis(arr, axis, -1)
     m = arr.shape[-1]
@@ -176,3 +186,69 @@ def daily_metrics(
     out["share_gap"] = np.abs(out["share_gap_signed"])
     out["pcr_gap"] = np.abs(out["pcr_gap_signed"])
     return {name: np.asarray(out[name]) for name in METRICS}
+
+
+# -- fairness against need ----------------------------------------------------------------------------------
+def rate(part: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """part / total elementwise, NaN where total = 0 (e.g. a detection rate without crime)."""
+    part = np.asarray(part, dtype=np.float64)
+    total = np.asarray(total, dtype=np.float64)
+    return _of_total(part, total)
+
+
+def disparity_ratio(patrols: np.ndarray, crimes: np.ndarray) -> np.ndarray:
+    """Patrol share over crime share of each entry of the last axis (groups or areas): r = p / c.
+
+    NaN where the entry had no crime (c = 0: the ratio is undefined, never infinite) or where there were
+    no patrols or no crimes at all. Known answer: patrols [3, 1] and crimes [1, 1] give [1.5, 0.5].
+    """
+    p = shares(patrols)
+    c = shares(crimes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, p / np.where(c > 0, c, 1.0), np.nan)
+
+
+def disparity_factor(ratios: np.ndarray) -> np.ndarray:
+    """max over the last axis of max(r, 1/r), over entries whose ratio is defined; 1 = every entry in
+    proportion. A defined ratio of 0 (crime but no patrols) gives +inf; NaN when no entry is defined.
+    Known answer: ratios [1.5, 0.5] give 2.0 (the second group got half its share)."""
+    r = np.asarray(ratios, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(np.isfinite(r), np.maximum(r, 1.0 / r), np.nan)
+    ok = np.isfinite(f) | np.isinf(f)
+    with np.errstate(invalid="ignore"):
+        out = np.max(np.where(ok, f, -np.inf), axis=-1)
+    return np.where(ok.any(axis=-1), out, np.nan)
+
+
+def misallocated_share(patrols: np.ndarray, crimes: np.ndarray) -> np.ndarray:
+    """½ Σ |p_i − c_i| over the last axis: the share of patrols that would have to move for patrol
+    shares to equal crime shares (total variation distance; 0 = proportional, 1 = disjoint). NaN without
+    patrols or without crime. Known answer: patrols [1, 1, 0, 0], crimes [1, 0, 0, 1] give 0.5."""
+    return 0.5 * np.abs(shares(patrols) - shares(crimes)).sum(axis=-1)
+
+
+def group_sums(values: np.ndarray, group_index: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sums over the areas (last axis) of each group: (…, M) → (…, G)."""
+    onehot = np.zeros((len(group_index), n_groups))
+    onehot[np.arange(len(group_index)), np.asarray(group_index)] = 1.0
+    return np.asarray(values, dtype=np.float64) @ onehot
+
+
+def trailing_sums(daily: np.ndarray, window: int, axis: int = -1) -> np.ndarray:
+    """Sums over the ``window`` days up to each day along ``axis``; NaN before a full window."""
+    x = np.moveaxis(np.asarray(daily, dtype=np.float64), axis, -1)
+    c = np.cumsum(x, axis=-1)
+    out = np.full_like(c, np.nan)
+    if x.shape[-1] >= window:
+        out[..., window - 1 :] = c[..., window - 1 :]
+        out[..., window:] -= c[..., : x.shape[-1] - window]
+    return np.moveaxis(out, -1, axis)
+
+
+def pcr_gap(
+    officers: np.ndarray, crimes: np.ndarray, g1: np.ndarray, g2: np.ndarray, eps: float
+) -> np.ndarray:
+    """The study's |mean PCR of group-1 areas − mean PCR of group-2 areas| with smoothing ``eps``."""
+    pcr = police_to_crime_ratio(officers, crimes, eps)
+    return np.abs(group_mean(pcr, g1) - group_mean(pcr, g2))

@@ -1,4 +1,5 @@
-"""Summaries over days and runs: trends (least-squares slopes) and means with 95 % intervals (SPEC §7)."""
+"""Summaries over days and runs: trends (least-squares slopes) and means with 95 % intervals
+(docs/methods.md)."""
 
 from __future__ import annotations
 

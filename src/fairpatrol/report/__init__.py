@@ -1,4 +1,4 @@
-"""Transparency reports (SPEC §10): one self-contained HTML file from a results directory.
+"""Transparency reports (docs/report.md): one self-contained HTML file from a results directory.
 
 ``write_report(DIR, OUT)`` reads a results directory of ``fairpatrol run`` (or ``sweep``/``evaluate``) and
 writes a report a resident can read: plain-language findings, maps, figures with intervals, model cards,

@@ -1,10 +1,11 @@
-"""Tables the report's figures are drawn from, computed from a :class:`RunResults` (SPEC §7–8).
+"""Tables the report's figures are drawn from, computed from a :class:`RunResults` (docs/report.md).
 
 * Daily series: mean over runs of a daily metric per (scenario, algorithm, day).
-* Over-policed areas (SPEC §7): per run, over the whole horizon, police share s_i = ΣP_i / ΣP and crime
-  share c_i = ΣC_i / ΣC; the police-to-crime ratio PCR_i = s_i^ε / c_i^ε with ε = 1/(10 M) added to every
-  count (as the daily metric); the top 3 areas by PCR of every (scenario, algorithm, run) are counted, and
-  the areas most often among them are listed, with how often each was over-policed (s_i > 1.2 c_i).
+* Over-policed areas (the study's method, docs/methods.md): per run, over the whole horizon, police
+  share s_i = ΣP_i / ΣP and crime share c_i = ΣC_i / ΣC; the police-to-crime ratio PCR_i = s_i^ε / c_i^ε
+  with ε = 1/(10 M) added to every count (as the daily metric); the top 3 areas by PCR of every
+  (scenario, algorithm, run) are counted, and the areas most often among them are listed, with how often
+  each was over-policed (s_i > 1.2 c_i).
 * Trade-off points: per (scenario, algorithm) the level of accuracy and of each fairness metric with their
   95 % intervals (``summary.csv``).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fairpatrol.metrics import HEADLINE, police_to_crime_ratio, shares
+from fairpatrol.metrics import police_to_crime_ratio, shares
 from fairpatrol.report.load import RunResults
 
 
@@ -90,22 +91,21 @@ def overpoliced(res: RunResults, crimes: np.ndarray | None, top: int = 3, show: 
 
 
 def tradeoff_points(res: RunResults, fairness: tuple[str, ...]) -> pd.DataFrame:
-    """Per (scenario, algorithm): accuracy and fairness levels with 95 % intervals, officers, crime."""
-    s = res.summary[(res.summary["statistic"] == "level") & res.summary["metric"].isin(HEADLINE)]
-    rows = []
-    for (scen, alg), block in s.groupby(["scenario", "algorithm"], sort=False):
-        b = block.set_index("metric")
-        row = {
-            "scenario": scen,
-            "algorithm": alg,
-            "label": res.scenario_label(scen),
-            "n_officers": int(b["n_officers"].iloc[0]),
-            "crime": res.crime_label,
-        }
-        for metric in ("accuracy", *fairness):
-            if metric in b.index:
-                row[metric] = b.loc[metric, "mean"]
-                row[f"{metric}_low"] = b.loc[metric, "ci_low"]
-                row[f"{metric}_high"] = b.loc[metric, "ci_high"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Per (scenario, algorithm): accuracy and fairness values (level of a daily metric, value of a
+    horizon metric) with 95 % intervals, officers, crime."""
+    officers = dict(zip(res.cells["scenario"], res.cells["n_officers"], strict=True))
+    rows = {}
+    for name in ("accuracy", *fairness):
+        for r in res.levels(name).to_dict("records"):
+            row = rows.setdefault(
+                (r["scenario"], r["algorithm"]),
+                {
+                    "scenario": r["scenario"],
+                    "algorithm": r["algorithm"],
+                    "label": res.scenario_label(r["scenario"]),
+                    "n_officers": int(officers[r["scenario"]]),
+                    "crime": res.crime_label,
+                },
+            )
+            row[name], row[f"{name}_low"], row[f"{name}_high"] = r["mean"], r["ci_low"], r["ci_high"]
+    return pd.DataFrame(list(rows.values()))

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from fairpatrol.metrics import HEADLINE
+from fairpatrol.formatting import with_interval
 from fairpatrol.report.load import RunResults
-from fairpatrol.report.summary import MetricInfo, levels, metric_info
+from fairpatrol.report.summary import NEED, MetricInfo, levels, metric_info
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,14 @@ DOCS: dict[str, ModelDoc] = {
         decides="Every area has the same weight, whatever the data say.",
         inputs="None.",
         limitations=("Ignores where crime happens, so it detects little where crime is concentrated.",),
-        reference="Baseline (SPEC §3).",
+        reference="Baseline (docs/methods.md, 'Models').",
     ),
     "PreviousCounts": ModelDoc(
         intent="Baseline: patrols in proportion to each area's recent recorded incidents.",
         decides="Forecast = the area's recorded incidents in the window, per day.",
         inputs="Area of each recorded incident in the window.",
         limitations=(FEEDBACK, "No smoothing: areas with no recent record get no patrols."),
-        reference="Baseline (SPEC §3).",
+        reference="Baseline (docs/methods.md, 'Models').",
     ),
     "NaiveKDE": ModelDoc(
         intent="Grid hot spots: where incidents of the last month clustered.",
@@ -101,7 +101,7 @@ DOCS: dict[str, ModelDoc] = {
             "Every incident of the window counts the same, however old.",
             "The bandwidth (smoothing distance) is a choice; results depend on it.",
         ),
-        reference="Source B (SPEC §9); Chainey et al. (2008), Security Journal 21:4.",
+        reference="The PF/RAF grid study (docs/grid.md); Chainey et al. (2008), Security Journal 21:4.",
     ),
     "TimeSpaceKDE": ModelDoc(
         intent="Grid hot spots that weigh recent incidents more.",
@@ -109,7 +109,7 @@ DOCS: dict[str, ModelDoc] = {
         "than last month's.",
         inputs="Time and location of each incident in the window.",
         limitations=("The decay β and the bandwidth are choices; results depend on them.",),
-        reference="Source B (SPEC §9).",
+        reference="The PF/RAF grid study (docs/grid.md).",
     ),
     "SEPP": ModelDoc(
         intent="Grid self-exciting point process (the PredPol family): a steady background plus short-lived "
@@ -122,14 +122,14 @@ DOCS: dict[str, ModelDoc] = {
             "θ, ω and σ are shared by the whole city.",
             "EM may converge slowly or to a boundary value when the trigger is weak.",
         ),
-        reference="Mohler et al. (2011), JASA 106:100; source B (SPEC §9).",
+        reference="Mohler et al. (2011), JASA 106:100; the PF/RAF grid study (docs/grid.md).",
     ),
     "Population": ModelDoc(
         intent="Baseline: patrols in proportion to resident population.",
         decides="Forecast = the area's population (Census).",
         inputs="Population of each area.",
         limitations=("Ignores crime; the Census year may be old.",),
-        reference="Baseline (SPEC §3).",
+        reference="Baseline (docs/methods.md, 'Models').",
     ),
 }
 
@@ -157,7 +157,11 @@ def _doc(algorithm: str) -> ModelDoc:
 
 def _range(values: np.ndarray) -> str:
     v = values[np.isfinite(values)]
-    return "n/a" if v.size == 0 else f"{v.mean():.4g} (runs {v.min():.4g} to {v.max():.4g})"
+    from fairpatrol.formatting import number
+
+    if v.size == 0:
+        return "n/a"
+    return f"{number(v.mean(), 4)} (runs {number(v.min(), 4)} to {number(v.max(), 4)})"
 
 
 def fitted_rows(res: RunResults, algorithm: str) -> list[dict[str, str]]:
@@ -186,16 +190,13 @@ def performance_rows(res: RunResults, algorithm: str, infos: dict[str, MetricInf
     rows = []
     for scen in res.scenarios:
         row = {"scenario": res.scenario_label(scen)}
-        for metric in HEADLINE:
+        for metric in (*NEED, "accuracy"):
             lv = levels(res, metric)
             hit = lv[(lv["scenario"] == scen) & (lv["algorithm"] == algorithm)]
             if hit.empty:
-                row[infos[metric].title] = "n/a"
                 continue
             h = hit.iloc[0]
-            info = infos[metric]
-            ci = f" [{info.fmt(h['ci_low'])}, {info.fmt(h['ci_high'])}]" if np.isfinite(h["ci_low"]) else ""
-            row[info.title] = info.fmt(h["mean"]) + ci
+            row[infos[metric].title] = with_interval(h["mean"], h["ci_low"], h["ci_high"], infos[metric].unit)
         rows.append(row)
     return rows
 

@@ -6,7 +6,7 @@ for each algorithm with the study's engine, recording each day's forecast (expec
 and which incidents the run learned. The replayed officers are compared with ``allocations.parquet``: equal
 counts on every day and area show the report explains the run that was published.
 
-**Explanations** (SPEC §10). On a chosen day the user-facing estimator is refitted on exactly the
+**Explanations** (docs/report.md). On a chosen day the user-facing estimator is refitted on exactly the
 incidents that run had learned by then (:func:`fairpatrol.sim.reference.training_frame`: all true incidents
 before the start, then the detected or reported ones) and its forecast is taken apart:
 
@@ -36,6 +36,7 @@ import pandas as pd
 
 from fairpatrol.data import Incidents
 from fairpatrol.errors import ConfigError, FairpatrolError
+from fairpatrol.formatting import number
 from fairpatrol.models import AreaModel, PredPol, PreviousCounts, WindowKDE
 from fairpatrol.models.base import DAY, ModelState
 from fairpatrol.report.load import RunResults
@@ -100,6 +101,8 @@ class ReplaySet:
     data: SimData
     incidents: Incidents
     replays: dict[str, Replay]
+    #: algorithms without daily forecasts to explain (the compat KDE sampler), with the reason
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def truth(self) -> np.ndarray:
         """Replayed incidents per (horizon day, area) (before any world effect)."""
@@ -166,9 +169,16 @@ def replay(
         )
     cells = {c.algorithm: c for c in study_cells(config) if c.scenario == scenario}
     replays = {}
+    skipped = {}
     for algorithm in res.algorithms:
         model = _RecordingModel(config.model(algorithm))
         batch = simulate_cells(config, data, [cells[algorithm]], [run], model=model)
+        if len(model.forecasts) != data.n_days:  # officers drawn from a sample, not from a forecast
+            skipped[algorithm] = (
+                "its officers were drawn from a sample of incidents (compat kde_sampling), not from a daily "
+                "forecast, so there is no forecast to explain or calibrate"
+            )
+            continue
         officers = batch.officers[0]
         recorded = res.run_table(scenario, algorithm, run, "officers")
         bad_days = int((officers != recorded).any(axis=1).sum())
@@ -185,7 +195,7 @@ def replay(
             bad_days == 0,
             bad_days,
         )
-    return ReplaySet(scenario, run, data, incidents, replays)
+    return ReplaySet(scenario, run, data, incidents, replays, skipped)
 
 
 def resolve_day(res: RunResults, day: str | None) -> int:
@@ -326,8 +336,8 @@ def _explain_predpol(model, rows, area_idx, data, order, until, k):
     method = (
         "PredPol's forecast = background rate μ of the area (its long-run level over the last "
         f"{model.window_days} days) + recent self-excitation: each past incident in the area adds "
-        f"θ(1 − e^(−ω)) e^(−ω·age) with θ = {theta:.3g} and ω = {omega:.3g} per day (half of an incident's "
-        f"effect fades in {np.log(2) / omega:.3g} days)."
+        f"θ(1 − e^(−ω)) e^(−ω·age) with θ = {number(theta, 3)} and ω = {number(omega, 3)} per day (half of "
+        f"an incident's effect fades in {number(np.log(2) / omega, 3)} days)."
     )
     params = {
         "θ (offspring per event)": theta,
@@ -355,9 +365,9 @@ def _explain_kde(model, rows, area_idx, data, order, until, k):
         explained.append(AreaExplanation(data.areas.ids[a], 0.0, 0, parts, int(own.sum()), top))
     method = (
         f"Hot-spot forecast = kernel density of the incidents of the last {model.window_days} days: each "
-        f"incident spreads over a Gaussian of σ = {model.bandwidth:g} m and the area receives the part that "
-        f"falls inside it, divided by {model.window_days} days; split into incidents inside the area and "
-        "incidents in neighbouring areas whose density spills over."
+        f"incident spreads over a Gaussian of σ = {number(model.bandwidth, 4)} m and the area receives the "
+        f"part that falls inside it, divided by {model.window_days} days; split into incidents inside the "
+        "area and incidents in neighbouring areas whose density spills over."
     )
     params = {"window (days)": model.window_days, "bandwidth σ (m)": model.bandwidth}
     return method, {"inside": "incidents inside the area", "nearby": "incidents nearby"}, params, explained

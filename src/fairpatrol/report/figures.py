@@ -1,6 +1,6 @@
-"""Plotly charts of a report (SPEC §8, §9 and §10): time series with trend lines, bars with intervals,
+"""Plotly charts of a report (docs/report.md): time series with trend lines, bars with intervals,
 accuracy–fairness scatter, over-policed areas, crime concentration, fitted parameters, calibration,
-explanations, sweep and grid-evaluation curves. Maps are in :mod:`fairpatrol.report.maps`.
+explanations, sweep and grid-evaluation curves. Maps are inline SVG (:mod:`fairpatrol.report.svgmap`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from plotly.subplots import make_subplots
 
 from fairpatrol.data import Areas
 from fairpatrol.metrics import trend_slope
-from fairpatrol.report.maps import area_hover
 from fairpatrol.report.style import GROUP_COLORS, base_layout, colors_for, esc, facets
+
+#: Above this many areas, per-area scatter points are left out of figures (the binned means remain).
+MANY_POINTS = 3000
 
 # -- time series ---------------------------------------------------------------------------------
 
@@ -29,9 +31,11 @@ def interval_band(
 ) -> go.Scatter:
     """A filled band between ``lo`` and ``hi`` (a 95 % interval) under a line of the same legend group."""
     y = np.concatenate([hi, lo[::-1]])
+    if np.issubdtype(np.asarray(x).dtype, np.datetime64) or np.asarray(x).dtype == object:
+        x = np.array([str(np.datetime64(v, "D")) for v in x], dtype=object)  # dates as 'YYYY-MM-DD'
     return go.Scatter(
         x=np.concatenate([x, x[::-1]]),
-        y=y if digits is None else np.round(y, digits),
+        y=compact(y) if digits is None else np.round(y, digits),
         fill="toself",
         fillcolor=color,
         opacity=opacity,
@@ -52,6 +56,39 @@ def _trend(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     intercept = float(np.mean(y[ok]) - slope * np.mean(idx[ok]))
     ends = np.array([0, len(y) - 1])
     return x[ends], intercept + slope * ends
+
+
+def daily_x(dates: np.ndarray) -> dict:
+    """The x of a daily series as a start and a one-day step (``x0``, ``dx`` in ms): no date strings."""
+    first = np.datetime64(dates[0], "D")
+    return {"x0": str(first), "dx": 86_400_000}
+
+
+def even_x(x: np.ndarray) -> dict:
+    """``x0``/``dx`` for evenly spaced numbers (no array in the page), else ``x``."""
+    x = np.asarray(x, dtype=float)
+    if x.size > 2 and np.allclose(np.diff(x), x[1] - x[0]):
+        return {"x0": float(x[0]), "dx": float(x[1] - x[0])}
+    return {"x": x}
+
+
+def daily_band(dates: np.ndarray, lo: np.ndarray, hi: np.ndarray, color: str, group: str) -> list[go.Scatter]:
+    """A band between two daily series: the lower edge, then the upper edge filled down to it."""
+    edge = dict(mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=group)
+    return [
+        go.Scatter(**daily_x(dates), y=compact(lo), **edge),
+        go.Scatter(**daily_x(dates), y=compact(hi), fill="tonexty", fillcolor=color, opacity=0.18, **edge),
+    ]
+
+
+def compact(y: np.ndarray, digits: int = 4) -> np.ndarray:
+    """Values rounded to ``digits`` significant digits and sent as float32 (half the bytes in a report)."""
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(np.isfinite(y) & (y != 0), np.floor(np.log10(np.abs(y))), 0)
+        factor = 10.0 ** (digits - 1 - mag)
+        out = np.where(np.isfinite(y), np.round(y * factor) / factor, np.nan)
+    return out.astype(np.float32)
 
 
 def series_figure(
@@ -92,8 +129,8 @@ def series_figure(
                 name = esc(alg if len(lines) == 1 else f"{alg} · {label}")
                 fig.add_trace(
                     go.Scatter(
-                        x=dates,
-                        y=y * scale,
+                        **daily_x(dates),
+                        y=compact(y * scale),
                         mode="lines",
                         name=name,
                         legendgroup=esc(alg),
@@ -289,8 +326,8 @@ def concentration_figure(
         color = sample_colorscale("Viridis", [i / max(len(curves) - 1, 1) * 0.9])[0]
         fig.add_trace(
             go.Scatter(
-                x=x,
-                y=own * 100,
+                **even_x(x),
+                y=compact(own * 100),
                 mode="lines",
                 name=esc(label),
                 legendgroup=esc(label),
@@ -302,8 +339,8 @@ def concentration_figure(
         if hit is not None:
             fig.add_trace(
                 go.Scatter(
-                    x=x,
-                    y=hit * 100,
+                    **even_x(x),
+                    y=compact(hit * 100),
                     mode="lines",
                     name=esc(f"{label}: {later_label}"),
                     legendgroup=esc(label),
@@ -350,15 +387,12 @@ def parameter_series(
             if got is None:
                 continue
             mean, lo, hi = got
-            fig.add_trace(
-                interval_band(dates, lo, hi, color[scen], 0.18, esc(scen)),
-                row=i,
-                col=1,
-            )
+            for band in daily_band(dates, lo, hi, color[scen], esc(scen)):
+                fig.add_trace(band, row=i, col=1)
             fig.add_trace(
                 go.Scatter(
-                    x=dates,
-                    y=mean,
+                    **daily_x(dates),
+                    y=compact(mean),
                     mode="lines",
                     name=esc(label),
                     legendgroup=esc(scen),
@@ -391,28 +425,23 @@ def calibration_scatter(areas: Areas, cals, observed_label: str) -> go.Figure:
     top = max(max(float(np.max(c.predicted)), float(np.max(c.observed))) for c in cals) * 1.05 or 1.0
     for i, cal in enumerate(cals):
         r, c = i // cols + 1, i % cols + 1
-        hover = area_hover(
-            areas,
-            {
-                "forecast": [f"{v:.1f}" for v in cal.predicted],
-                observed_label: [f"{v:g}" for v in cal.observed],
-            },
-        )
+        names = np.array([esc(n) for n in areas.names], dtype=object)
         for k, (g, label) in enumerate(((g1, g1), (g2, g2), (None, "other"))):
             sel = np.isin(groups, [g1, g2], invert=True) if g is None else groups == g
-            if not sel.any():
+            if not sel.any() or areas.n > MANY_POINTS:
                 continue
             fig.add_trace(
                 go.Scatter(
-                    x=np.round(cal.predicted[sel], 3),
-                    y=cal.observed[sel],
+                    x=compact(cal.predicted[sel], 3),
+                    y=compact(cal.observed[sel], 4),
                     mode="markers",
                     name=esc(label),
                     legendgroup=esc(label),
                     showlegend=i == 0,
                     marker=dict(color=GROUP_COLORS[k], size=6, opacity=0.7),
-                    hovertext=[h for h, s in zip(hover, sel, strict=True) if s],
-                    hovertemplate="%{hovertext}<extra></extra>",
+                    hovertext=list(names[sel]),
+                    hovertemplate=f"<b>%{{hovertext}}</b> ({esc(label)})<br>forecast %{{x}}<br>"
+                    f"{esc(observed_label)} %{{y}}<extra></extra>",
                 ),
                 row=r,
                 col=c,
@@ -464,8 +493,8 @@ def calibration_series(dates: np.ndarray, cals, observed_label: str, window: int
     x = dates[min(window, len(dates)) - 1 :]
     fig.add_trace(
         go.Scatter(
-            x=x,
-            y=roll(cals[0].daily_observed),
+            **daily_x(x),
+            y=compact(roll(cals[0].daily_observed)),
             mode="lines",
             name=esc(observed_label),
             line=dict(color="black", width=2.5),
@@ -475,8 +504,8 @@ def calibration_series(dates: np.ndarray, cals, observed_label: str, window: int
     for cal in cals:
         fig.add_trace(
             go.Scatter(
-                x=x,
-                y=roll(cal.daily_predicted),
+                **daily_x(x),
+                y=compact(roll(cal.daily_predicted)),
                 mode="lines",
                 name=esc(f"{cal.algorithm} forecast"),
                 legendgroup=esc(cal.algorithm),
@@ -486,8 +515,8 @@ def calibration_series(dates: np.ndarray, cals, observed_label: str, window: int
         )
         fig.add_trace(
             go.Scatter(
-                x=x,
-                y=roll(cal.daily_learned),
+                **daily_x(x),
+                y=compact(roll(cal.daily_learned)),
                 mode="lines",
                 name=esc(f"{cal.algorithm} learned"),
                 legendgroup=esc(cal.algorithm),

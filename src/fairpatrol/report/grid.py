@@ -1,4 +1,4 @@
-"""Report on a ``fairpatrol evaluate`` directory: the grid framework of source B (SPEC §9).
+"""Report on a ``fairpatrol evaluate`` directory: the grid framework of the PF/RAF study (docs/grid.md).
 
 Layout (:mod:`fairpatrol.grid.output`): ``evaluate.yaml``, ``summary.csv`` (per model, metric, group and
 coverage: mean over days and 95 % t-interval), ``metrics.parquet``, ``predictions.parquet`` (forecast and
@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from markupsafe import Markup
 
 from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
-from fairpatrol.report import figures, maps
+from fairpatrol.report import figures, svgmap
 from fairpatrol.report.load import read_yaml
+from fairpatrol.report.style import group_colors
 from fairpatrol.report.summary import Finding, pct, sig
 
 GRID_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet")
@@ -227,7 +229,7 @@ def build_grid_context(
     from fairpatrol.report.cards import DOCS
     from fairpatrol.report.explain import Calibration
     from fairpatrol.report.privacy import PrivacyLedger
-    from fairpatrol.report.render import FigureMaker, Section, data_uri, shown_path
+    from fairpatrol.report.render import Figure, FigureMaker, Section, data_uri, shown_path
 
     make = FigureMaker()
     g1, g2 = res.group_pair
@@ -308,34 +310,53 @@ def build_grid_context(
             ),
         )
     )
-    geo = maps.MapGeometry.from_areas(res.areas, tolerance_m=0.0)
+    units = svgmap.MapUnits.from_areas(res.areas)
     map_sec = Section("maps", "Maps")
-    shares = {}
+    predicted = {}
     for m in models:
         rows = pred[(pred["model"] == m) & (pd.to_datetime(pred["date"]) == map_day)]
-        v = per_cell(rows, "predicted")
-        shares[m] = v / v.sum() * 100 if v.sum() > 0 else v
-    hover = maps.area_hover(res.areas, {"incidents that day": [f"{x:g}" for x in observed_day]})
+        predicted[m] = per_cell(rows, "predicted")
+    gcol = group_colors(res.areas.group_names)
+    breaks = svgmap.sequential_breaks(units.aggregate(observed_day))
+    ccol = svgmap.sequential_colors(len(breaks), "Purples")
     map_sec.figures.append(
-        make(
-            maps.group_map(res.areas, geo, hover),
-            "The cells and their groups",
-            f"The {res.areas.n} cells coloured by the group of the area covering most of each.",
-            half=True,
+        Figure(
+            "map-cells",
+            f"The cells, their groups and the incidents observed on {map_day:%Y-%m-%d}"
+            + (" (noised)" if ledger.active else ""),
+            Markup(
+                svgmap.figure_body(
+                    [
+                        svgmap.group_panel(units, res.areas, "g", gcol, observed_day, "incidents that day"),
+                        svgmap.class_panel(units, "g", observed_day, breaks, ccol, "incidents"),
+                    ],
+                    [(gcol[g], g) for g in res.areas.group_names] + svgmap.class_legend(breaks, ccol)[1:],
+                )
+            ),
+            f"Left: the {res.areas.n:,} cells coloured by the group of the area covering most of each. "
+            "Right: the incidents the forecasts below are compared with. Hover a cell for its numbers.",
         )
     )
+    # each model's share of the day's expected crime per map unit (shares of the unit sums)
+    unit_shares = {m: units.aggregate(v) / max(float(np.sum(v)), 1e-300) * 100 for m, v in predicted.items()}
+    allv = np.concatenate(list(unit_shares.values())) if unit_shares else np.zeros(1)
+    breaks = svgmap.sequential_breaks(allv)
+    ocol = svgmap.sequential_colors(len(breaks))
     map_sec.figures.append(
-        make(
-            maps.count_map(res.areas, geo, observed_day, hover, "incidents"),
-            f"Incidents observed on {map_day:%Y-%m-%d}" + (" (noised)" if ledger.active else ""),
-            "What the forecasts below are compared with.",
-            half=True,
-        )
-    )
-    map_sec.figures.append(
-        make(
-            maps.value_maps(res.areas, geo, shares, "forecast share of the day's crime (%)"),
-            f"Forecast of each model for {map_day:%Y-%m-%d}",
+        Figure(
+            "map-forecasts",
+            f"Forecast of each model for {map_day:%Y-%m-%d} (% of the day's expected crime)",
+            Markup(
+                svgmap.figure_body(
+                    [
+                        svgmap.class_panel(
+                            units, "g", unit_shares[m], breaks, ocol, m, aggregated=True, suffix=" %"
+                        )
+                        for m in models
+                    ],
+                    svgmap.class_legend(breaks, ocol),
+                )
+            ),
             "Share of the day's expected crime each model put in each cell; patrols go to the darkest cells.",
         )
     )
@@ -450,6 +471,7 @@ def build_grid_context(
     scenario = {k: res.document[k] for k in config_keys if k in res.document}
     return {
         "kind": "grid",
+        "map_defs": Markup(units.defs("g")),
         "title": f"Grid evaluation report: {res.document.get('name', '')}",
         "description": str(res.document.get("description", "")),
         "city": res.areas.title,

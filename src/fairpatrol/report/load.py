@@ -109,12 +109,15 @@ def scenario_label(
     n_officers: int, report_prob: float, reporting: str | None = None, remedy: str = "none"
 ) -> str:
     """A world setting in words, e.g. '400 officers, 40% of crimes reported'."""
+    from fairpatrol.formatting import NBSP, number
+
+    pct = f"{number(100 * report_prob, 3)}{NBSP}%"
     if reporting is not None and not _is_number(reporting):
-        rep = f"reporting by model {reporting} (on average {report_prob:.0%} of crimes reported)"
+        rep = f"reporting by model {reporting} (on average {pct} of crimes reported)"
     elif report_prob == 0:
         rep = "no crime reported by residents"
     else:
-        rep = f"{report_prob:.0%} of crimes reported"
+        rep = f"{pct} of crimes reported"
     text = f"{int(n_officers)} officers, {rep}"
     return text if remedy in (None, "none") else f"{text}, remedy '{remedy}'"
 
@@ -142,6 +145,8 @@ class RunResults:
     config_path: Path
     label: str = ""  # e.g. "cell X of sweep Y" for a sweep cell
     group_summary: pd.DataFrame | None = None  # group_summary.csv (None for older results)
+    area_horizon_path: Path | None = None  # area_horizon.parquet (None for older results)
+    horizon_path: Path | None = None  # horizon.parquet (None for older results)
 
     kind = "run"
 
@@ -213,12 +218,15 @@ class RunResults:
             con.close()
 
     def officers_on(self, days: list[pd.Timestamp], scenario: str) -> pd.DataFrame:
-        """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days``."""
+        """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days`` (a sum
+        divided by the number of runs, so that a table holding only nonzero rows gives the same means;
+        areas without any row are absent: callers fill zeros)."""
         day_list = ", ".join(f"DATE '{pd.Timestamp(d):%Y-%m-%d}'" for d in days)
         df = self._query(
-            "select algorithm, date, area_id, avg(officers) as officers, avg(crimes) as crimes from ALLOC "
+            "select algorithm, date, area_id, sum(officers)::DOUBLE / $runs as officers, "
+            "sum(crimes)::DOUBLE / $runs as crimes from ALLOC "
             f"where scenario = $scenario and date in ({day_list}) group by all",
-            {"scenario": scenario},
+            {"scenario": scenario, "runs": len(self.runs)},
         )
         df["date"] = pd.to_datetime(df["date"])
         return df
@@ -231,6 +239,38 @@ class RunResults:
             "sum(crimes)::DOUBLE as crimes, sum(detected)::DOUBLE as detected, "
             "sum(reported)::DOUBLE as reported from ALLOC group by all"
         )
+
+    @functools.cached_property
+    def area_totals(self) -> pd.DataFrame:
+        """Per (scenario, algorithm, run, area_id): ``patrol_days``, ``true_crimes``, ``detected_crimes``
+        over the horizon, from ``area_horizon.parquet`` (results written before it existed: summed from
+        the allocation table). Areas may be missing (a sparse table): :meth:`area_arrays` fills zeros."""
+        cols = ["scenario", "algorithm", "run", "area_id", "patrol_days", "true_crimes", "detected_crimes"]
+        path = self.area_horizon_path
+        if path is not None and path.exists():
+            frame = pd.read_parquet(path, columns=cols)
+        else:
+            frame = self.horizon_totals.rename(
+                columns={"officers": "patrol_days", "crimes": "true_crimes", "detected": "detected_crimes"}
+            )[cols]
+        for col in ("scenario", "algorithm", "area_id"):
+            frame[col] = frame[col].astype(str)
+        return frame
+
+    def area_arrays(self, scenario: str, algorithm: str) -> dict[str, np.ndarray]:
+        """runs × areas arrays of ``patrol_days``, ``true_crimes``, ``detected_crimes`` of one cell (areas
+        in :attr:`areas` order, zero where the table has no row)."""
+        t = self.area_totals
+        t = t[(t["scenario"] == scenario) & (t["algorithm"] == algorithm)]
+        runs = sorted(t["run"].unique())
+        row = np.searchsorted(runs, t["run"].to_numpy())
+        col = self.areas.index_of(t["area_id"], source=str(self.path))
+        out = {}
+        for name in ("patrol_days", "true_crimes", "detected_crimes"):
+            arr = np.zeros((len(runs), self.areas.n))
+            arr[row, col] = t[name].to_numpy(dtype=float)
+            out[name] = arr
+        return out
 
     @functools.cached_property
     def crimes_vary(self) -> bool:
@@ -272,8 +312,14 @@ class RunResults:
             for (m, st), g in self.summary.groupby(["metric", "statistic"], sort=False)
         }
 
-    def levels(self, metric: str, statistic: str = "level") -> pd.DataFrame:
-        """summary.csv rows of one metric and statistic: scenario, algorithm, mean, ci_low, ci_high."""
+    def levels(self, metric: str, statistic: str | None = None) -> pd.DataFrame:
+        """summary.csv rows of one metric and statistic (default: ``horizon`` for a horizon metric, else
+        ``level``): scenario, algorithm, mean, ci_low, ci_high (empty when the results lack it)."""
+        if statistic is None:
+            from fairpatrol.metrics.registry import REGISTRY
+
+            m = REGISTRY.get(metric)
+            statistic = "horizon" if m is not None and m.window == "horizon" else "level"
         hit = self._levels.get((metric, statistic))
         if hit is None:
             return pd.DataFrame(columns=["scenario", "algorithm", "mean", "ci_low", "ci_high"])
@@ -287,8 +333,22 @@ class RunResults:
         numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(self.metrics[c])]
         return self.metrics.groupby(["scenario", "algorithm", "run"], observed=True)[numeric].mean()
 
+    @functools.cached_property
+    def horizon(self) -> pd.DataFrame:
+        """``horizon.parquet``: one row per (scenario, algorithm, run) of horizon metrics (empty for older
+        results)."""
+        if self.horizon_path is None or not self.horizon_path.exists():
+            return pd.DataFrame(columns=["scenario", "algorithm", "run"])
+        frame = pd.read_parquet(self.horizon_path)
+        for col in ("scenario", "algorithm"):
+            frame[col] = frame[col].astype(str)
+        return frame
+
     def run_levels(self, metric: str) -> pd.DataFrame:
-        """Each run's mean over days of ``metric`` per (scenario, algorithm, run)."""
+        """Each run's value of ``metric`` per (scenario, algorithm, run): a daily metric's mean over days,
+        a horizon metric's value."""
+        if metric not in self._run_means.columns and metric in self.horizon.columns:
+            return self.horizon[["scenario", "algorithm", "run", metric]].rename(columns={metric: "value"})
         return self._run_means[metric].rename("value").reset_index()
 
 
@@ -315,6 +375,8 @@ def load_run(path: str | Path) -> RunResults:
         p / "allocations.parquet",
         areas_path=p / "areas.parquet",
         group_summary=groups,
+        area_horizon_path=p / "area_horizon.parquet",
+        horizon_path=p / "horizon.parquet",
     )
 
 
@@ -329,6 +391,8 @@ def run_results(
     areas_path: Path,
     group_summary: pd.DataFrame | None = None,
     inputs_root: Path | None = None,
+    area_horizon_path: Path | None = None,
+    horizon_path: Path | None = None,
 ) -> RunResults:
     """A :class:`RunResults` from the tables of one study (a run directory or one cell of a sweep).
 
@@ -363,6 +427,8 @@ def run_results(
         config_path,
         label,
         group_summary,
+        area_horizon_path,
+        horizon_path,
     )
 
 

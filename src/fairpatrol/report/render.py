@@ -1,23 +1,30 @@
 """Assemble a report from a results directory and write it as one self-contained HTML file.
 
-plotly.js is embedded once in the page head; every figure is a ``<div>`` with its data as escaped JSON
-(Plotly escapes ``<``, ``>`` and ``/`` in it). The Jinja2 environment autoescapes every value; the only
-markup inserted unescaped is the figure HTML produced here.
+plotly.js (the basic bundle vendored in ``report/vendor``: scatter and bar traces) is embedded once, at the
+end of the page, so the first screen (inline SVG) shows before it is parsed. Every figure is an empty
+``<div>`` plus its data as JSON in a ``<script type="application/json">`` (``<``, ``>`` and ``&`` escaped),
+drawn when it scrolls into view or its section is opened (the page's small loader script). The Jinja2
+environment autoescapes every value; the only markup inserted unescaped is the figure and map HTML built
+here and in :mod:`fairpatrol.report.page` / :mod:`fairpatrol.report.svgmap`, which escape their text.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
 from fairpatrol.errors import FairpatrolError
+from fairpatrol.formatting import number
 from fairpatrol.report.load import RunResults, load_results
+from fairpatrol.report.page import data_uri as _data_uri
 from fairpatrol.report.style import PLOT_CONFIG
 
 REPORT_VERSION = 1
@@ -51,30 +58,55 @@ class FigureMaker:
         self.count = 0
 
     def __call__(self, fig, title: str, caption: str, half: bool = False) -> Figure:
-        import plotly.io as pio
-
         self.count += 1
         div_id = f"fig{self.count}"
-        html = pio.to_html(
-            fig,
-            include_plotlyjs=False,
-            full_html=False,
-            config=PLOT_CONFIG,
-            div_id=div_id,
-            default_height=f"{int(fig.layout.height or 450)}px",
-        )
-        return Figure(div_id, title, Markup(html), caption, half)
+        return Figure(div_id, title, figure_html(fig, div_id), caption, half)
 
 
+def figure_html(fig, div_id: str) -> Markup:
+    """An empty plot ``<div>`` and the figure's data as JSON, drawn lazily by the page's loader."""
+    import plotly.io as pio
+
+    spec = pio.to_json(fig, validate=False, pretty=False)
+    spec = spec.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    height = int(fig.layout.height or 450)
+    return Markup(
+        f'<div id="{div_id}" class="plotly-graph-div lazy-plot" style="height:{height}px;width:100%"></div>'
+        f'<script type="application/json" id="{div_id}-data">{spec}</script>'
+    )
+
+
+PLOTLY_JS = files("fairpatrol.report") / "vendor" / "plotly-basic.min.js"
+
+
+@functools.lru_cache(maxsize=1)
 def plotly_js() -> Markup:
-    from plotly.offline import get_plotlyjs
+    """The plotly.js the reports embed, gzipped and base64-encoded (the page unpacks it with the browser's
+    ``DecompressionStream``): the vendored basic bundle, or the Python package's full bundle when its
+    plotly.js major version differs from the vendored one (docs/report.md, "Page, size and checks")."""
+    import gzip
 
-    return Markup(get_plotlyjs())
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
+
+    text = PLOTLY_JS.read_text(encoding="utf-8")
+    head = text[:200]
+    vendored = head.split(" v", 1)[1].split()[0] if " v" in head else ""
+    if vendored.split(".")[0] != get_plotlyjs_version().split(".")[0]:
+        text = get_plotlyjs()
+    packed = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    return Markup(base64.b64encode(packed).decode("ascii"))
+
+
+def plot_config() -> Markup:
+    """The Plotly config every figure is drawn with, as JSON for the loader."""
+    import json
+
+    return Markup(json.dumps(PLOT_CONFIG))
 
 
 def data_uri(text: str, mime: str = "text/yaml") -> str:
     """A download link's target holding ``text`` (base64, so no character of it can end the attribute)."""
-    return f"data:{mime};charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return _data_uri(text, mime)
 
 
 def dataset_notes(pack) -> str:
@@ -107,6 +139,7 @@ def environment():
         lstrip_blocks=True,
     )
     env.filters["thousands"] = lambda v: f"{v:,}" if isinstance(v, int | float) else v
+    env.filters["num"] = lambda v, digits=3: number(v, digits) if isinstance(v, int | float) else v
     return env
 
 
@@ -139,6 +172,7 @@ def render_report(path: str | Path, *, cell: str | None = None, **options: Any) 
             template = "grid.html.j2"
     context["generated"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     context["plotly_js"] = plotly_js()
+    context["plot_config"] = plot_config()
     context["report_version"] = REPORT_VERSION
     return environment().get_template(template).render(**context)
 

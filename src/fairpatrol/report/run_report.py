@@ -11,16 +11,32 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
+from markupsafe import Markup
 
 from fairpatrol.errors import FairpatrolError
-from fairpatrol.metrics import HEADLINE
-from fairpatrol.report import analysis, explain, figures, maps
+from fairpatrol.formatting import join, natural_key, value, with_interval
+from fairpatrol.metrics.registry import EPS_FACTORS, STUDY_CAVEATS, metric
+from fairpatrol.report import analysis, explain, figures, svgmap
 from fairpatrol.report.cards import model_cards
+from fairpatrol.report.datasheet import Datasheet, group_download_rows
 from fairpatrol.report.load import RunResults, scenario_from_document
 from fairpatrol.report.privacy import PrivacyLedger
-from fairpatrol.report.render import FigureMaker, Section, data_uri, dataset_notes, shown_path
-from fairpatrol.report.summary import FAIRNESS, findings, metric_info, pct, share, sig, trend_table
+from fairpatrol.report.render import Figure, FigureMaker, Section, data_uri, dataset_notes, shown_path
+from fairpatrol.report.style import colors_for, group_colors
+from fairpatrol.report.summary import (
+    FAIRNESS,
+    NEED,
+    findings,
+    metric_info,
+    need_findings,
+    pct,
+    share,
+    sig,
+    trend_table,
+    unit_of,
+)
 
 HORIZON = "crimes per area over the horizon"
 RINGS = "crimes per area in look-back windows"
@@ -42,11 +58,6 @@ def default_focus(res: RunResults) -> str:
     cells = res.cells.drop_duplicates("scenario")
     best = cells.sort_values(["n_officers", "report_prob"], ascending=False, kind="stable").iloc[0]
     return str(best["scenario"])
-
-
-def unit_of(metric: str) -> tuple[str, float]:
-    """Axis suffix and scale of a headline metric (accuracy in %, the share gap in points)."""
-    return {"accuracy": (" (%)", 100.0), "share_gap": (" (pp)", 100.0)}.get(metric, ("", 1.0))
 
 
 class RunReport:
@@ -87,9 +98,13 @@ class RunReport:
         self.horizon_exact = exact.sum(axis=0).astype(float)
         self.horizon = self.ledger.release(
             HORIZON,
-            "true crimes of each area summed over the simulated days (map, over-policed table, calibration)",
+            "true crimes of each area summed over the simulated days (maps, area tables and downloads, "
+            "over-policed table, calibration)",
             self.horizon_exact,
         )
+        self.units = svgmap.MapUnits.from_areas(res.areas)
+        self.sheet = Datasheet(res, self.focus, self.horizon)
+        self.colors = colors_for(res.algorithms)
 
     def incident_text(self, t: explain.Contribution) -> str:
         return f"{t.date} in {self.names.get(t.area_id, t.area_id)} (+{t.value:.3f}, {t.learned_as})"
@@ -98,94 +113,109 @@ class RunReport:
         return text + (" (noised)" if self.ledger.active else "")
 
     # -- sections ---------------------------------------------------------------------------------------
+    def map_figure(self, key: str, title: str, caption: str, panels: list[str], legend: list) -> Figure:
+        return Figure(f"map-{key}", title, Markup(svgmap.figure_body(panels, legend)), caption)
+
     def maps_section(self) -> Section:
-        res, make = self.res, self.make
-        g1, g2 = res.group_pair
-        geo = maps.MapGeometry.from_areas(res.areas)
+        res = self.res
+        u = self.units
         first, last = res.dates[0], res.dates[-1]
-        labels = ["first day", "last day"]
+        sec = Section("maps", "Where patrols went")
+        gcol = group_colors(res.areas.group_names)
+        panel = svgmap.group_panel(u, res.areas, "m", gcol, self.horizon, "true crimes")
+        crimes = u.aggregate(self.horizon)
+        breaks = svgmap.sequential_breaks(crimes)
+        ccol = svgmap.sequential_colors(len(breaks), "Purples")
+        sec.figures.append(
+            self.map_figure(
+                "context",
+                self.noted(
+                    f"The areas, their groups and the true crimes, {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+                ),
+                f"Left: the {res.areas.n:,} areas coloured by group. Right: how many of the replayed true "
+                "crimes happened in each area over the simulated period. Hover an area for its name and "
+                "numbers.",
+                [panel, svgmap.class_panel(u, "m", self.horizon, breaks, ccol, "true crimes")],
+                [(gcol[g], g) for g in res.areas.group_names] + svgmap.class_legend(breaks, ccol)[1:],
+            )
+        )
         on = res.officers_on([first, last], self.focus)
+        labels = ["first day", "last day"]
         officers = {}
         for alg in res.algorithms:
             for d, label in zip((first, last), labels, strict=True):
                 sub = on[(on["algorithm"] == alg) & (on["date"] == d)]
                 v = np.zeros(res.areas.n)
-                v[[self.index[a] for a in sub["area_id"]]] = sub["officers"].to_numpy()
+                v[res.areas.index_of(sub["area_id"])] = sub["officers"].to_numpy()
                 officers[(alg, label)] = v
-        hover = maps.area_hover(res.areas, {"true crimes": [f"{x:g}" for x in self.horizon]})
-        sec = Section("maps", "Where patrols went")
+        allv = np.concatenate([u.aggregate(v) for v in officers.values()])
+        breaks = svgmap.sequential_breaks(allv)
+        ocol = svgmap.sequential_colors(len(breaks))
+        panels = [
+            svgmap.class_panel(u, "m", officers[(alg, label)], breaks, ocol, f"{alg}, {label}")
+            for alg in res.algorithms
+            for label in labels
+        ]
         sec.figures.append(
-            make(
-                maps.group_map(res.areas, geo, hover),
-                "The areas and their groups",
-                f"The {res.areas.n} areas coloured by group: {g1} and {g2} areas are compared; the others "
-                "are left out of the group gaps. Hover for names.",
-                half=True,
-            )
-        )
-        sec.figures.append(
-            make(
-                maps.count_map(res.areas, geo, self.horizon, hover, "crimes"),
-                self.noted(f"True crimes per area, {first:%Y-%m-%d} to {last:%Y-%m-%d}"),
-                "How many of the replayed true crimes happened in each area over the simulated period.",
-                half=True,
-            )
-        )
-        sec.figures.append(
-            make(
-                maps.officer_maps(res.areas, geo, officers, res.algorithms, labels),
+            self.map_figure(
+                "officers",
                 f"Officers per area on the first and last day ({res.scenario_label(self.focus)})",
                 f"Average number of officers sent to each area (mean over {len(res.runs)} runs) on the first "
-                f"({first:%Y-%m-%d}) and the last ({last:%Y-%m-%d}) simulated day, one row per algorithm. "
-                "Compare the rows to see how differently the algorithms spread patrols, and the columns to "
-                "see how the feedback loop moved them.",
+                f"({first:%Y-%m-%d}) and the last ({last:%Y-%m-%d}) simulated day, two maps per algorithm. "
+                "Compare algorithms to see how differently they spread patrols, and days to see how the "
+                "feedback loop moved them.",
+                panels,
+                svgmap.class_legend(breaks, ocol),
             )
         )
         return sec
 
+    def bars(self, names: tuple[str, ...], title: str, caption: str, statistic: str | None = None):
+        res, infos = self.res, self.infos
+        present = [m for m in names if not res.levels(m, statistic).empty]
+        if not present:
+            return None
+        bars = [(m, infos[m].title + unit_of(m)[0], unit_of(m)[1]) for m in present]
+        table = pd.concat([res.levels(m, statistic).assign(metric=m) for m in present], ignore_index=True)
+        return self.make(figures.interval_bars(table, bars, self.short, res.algorithms), title, caption)
+
     def performance_section(self) -> tuple[Section, list[dict[str, str]]]:
-        res, make, infos = self.res, self.make, self.infos
-        bars = [(m, infos[m].title + unit_of(m)[0], unit_of(m)[1]) for m in HEADLINE]
-        sec = Section("performance", "Accuracy and fairness")
-        levels = res.summary[(res.summary["statistic"] == "level") & res.summary["metric"].isin(HEADLINE)]
-        sec.figures.append(
-            make(
-                figures.interval_bars(levels, bars, self.short, res.algorithms),
-                "Accuracy and fairness by scenario and algorithm",
-                f"Mean over {len(res.runs)} runs of each run's average over the days; whiskers are 95 % "
-                "intervals. Higher accuracy is better; lower gaps and Ginis are fairer. N = officers, r = "
-                "share of crimes reported by residents.",
-            )
+        res, infos = self.res, self.infos
+        sec = Section("performance", "The published study's metrics")
+        fig = self.bars(
+            FAIRNESS,
+            "The study's fairness metrics by scenario and algorithm",
+            f"Mean over {len(res.runs)} runs of each run's average over the days; whiskers are 95 % "
+            f"intervals. Lower is fairer by the study's definitions. Caveats: {STUDY_CAVEATS}.",
         )
+        if fig is not None:
+            sec.figures.append(fig)
         trends = trend_table(res)
         changes = trends.assign(
             mean=trends["change"], ci_low=trends["change_low"], ci_high=trends["change_high"]
         )
+        shown = [m for m in ("accuracy", *FAIRNESS) if (changes["metric"] == m).any()]
         sec.figures.append(
-            make(
-                figures.interval_bars(changes, bars, self.short, res.algorithms),
+            self.make(
+                figures.interval_bars(
+                    changes,
+                    [(m, infos[m].title + unit_of(m)[0], unit_of(m)[1]) for m in shown],
+                    self.short,
+                    res.algorithms,
+                ),
                 "Change over the simulated period (trend)",
                 f"Least-squares trend of each daily measure times the {len(res.dates) - 1} days between the "
                 "first and the last day: how much it changed over the period if it moved steadily. A whisker "
                 "entirely above zero means the measure clearly grew.",
             )
         )
-        fair = [(m, infos[m].title + unit_of(m)[0], unit_of(m)[1]) for m in FAIRNESS]
-        sec.figures.append(
-            make(
-                figures.tradeoff_scatter(analysis.tradeoff_points(res, FAIRNESS), fair, res.algorithms),
-                "Accuracy against fairness",
-                "Each marker is one algorithm in one scenario; marker size grows with the number of "
-                "officers. Up is more accurate, left is fairer: the best trade-offs lie top-left.",
-            )
-        )
         arrows = {"grew": "↑ grew", "shrank": "↓ shrank", "no clear trend": "– no clear trend"}
         rows = []
-        for metric in HEADLINE:
-            info = infos[metric]
+        for name in dict.fromkeys(trends["metric"]):
+            info = infos[name]
             for alg in res.algorithms:
                 row = {"measure": info.title, "algorithm": alg}
-                t = trends[(trends["metric"] == metric) & (trends["algorithm"] == alg)].set_index("scenario")
+                t = trends[(trends["metric"] == name) & (trends["algorithm"] == alg)].set_index("scenario")
                 for scen, label in self.short:
                     if scen not in t.index:
                         row[label] = "n/a"
@@ -196,11 +226,113 @@ class RunReport:
                 rows.append(row)
         return sec, rows
 
+    def need_section(self) -> Section:
+        res, infos = self.res, self.infos
+        sec = Section("need", "Fairness against need, every scenario")
+        fig = self.bars(
+            (*NEED, "accuracy"),
+            "Patrols against crime, and accuracy, by scenario and algorithm",
+            f"Mean over {len(res.runs)} runs of each run's value over the whole period; whiskers are 95 % "
+            "intervals. Patrols out of proportion to crime and the worst group's factor: lower is better; "
+            "the ratios between the two compared groups: closer to 1 is better; accuracy: higher is better.",
+        )
+        if fig is not None:
+            sec.figures.append(fig)
+        present = [m for m in ("misallocated_share", "disparity_factor") if not res.levels(m).empty]
+        if present:
+            fair = [(m, infos[m].title + unit_of(m)[0], unit_of(m)[1]) for m in present]
+            sec.figures.append(
+                self.make(
+                    figures.tradeoff_scatter(
+                        analysis.tradeoff_points(res, tuple(present)), fair, res.algorithms
+                    ),
+                    "Accuracy against fairness to need",
+                    "Each marker is one algorithm in one scenario; marker size grows with the number of "
+                    "officers. Up is more accurate, left follows crime more closely: the best trade-offs "
+                    "lie top-left.",
+                )
+            )
+        return sec
+
+    def need_rows(self) -> list[dict[str, str]]:
+        """Every scenario and algorithm: the need-based headline with intervals."""
+        res = self.res
+        rows = []
+        for scen, label in sorted(self.short, key=lambda s: natural_key(s[0])):
+            for alg in res.algorithms:
+                row = {"scenario": label, "algorithm": alg}
+                for name in (*NEED, "accuracy"):
+                    lv = res.levels(name)
+                    hit = lv[(lv["scenario"] == scen) & (lv["algorithm"] == alg)]
+                    if hit.empty:
+                        continue
+                    h = hit.iloc[0]
+                    row[self.infos[name].title] = with_interval(
+                        h["mean"], h["ci_low"], h["ci_high"], metric(name).unit
+                    )
+                rows.append(row)
+        return rows if len(rows[0]) > 2 else []
+
+    def concentration_rows(self) -> list[dict[str, str]]:
+        """Gini of the period's patrols and of the model's expected allocation next to the Gini of crime."""
+        res = self.res
+        names = ("gini_patrols", "gini_expected_horizon", "gini_crime", "gini_police")
+        rows = []
+        for scen, label in sorted(self.short, key=lambda s: natural_key(s[0])):
+            for alg in res.algorithms:
+                row = {"scenario": label, "algorithm": alg}
+                for name in names:
+                    lv = res.levels(name)
+                    hit = lv[(lv["scenario"] == scen) & (lv["algorithm"] == alg)]
+                    if not hit.empty:
+                        h = hit.iloc[0]
+                        row[self.infos[name].title] = with_interval(
+                            h["mean"], h["ci_low"], h["ci_high"], "index"
+                        )
+                rows.append(row)
+        return rows if rows and len(rows[0]) > 2 else []
+
+    def epsilon_rows(self) -> list[dict[str, str]]:
+        """The algorithm with the lowest police-to-crime gap per scenario at each ε, daily and over the
+        period: does the study's ranking depend on ε?"""
+        res = self.res
+        rows = []
+        for scen, label in sorted(self.short, key=lambda s: natural_key(s[0])):
+            row = {"scenario": label}
+            for window, what in (("day", "daily (study)"), ("horizon", "whole period")):
+                for f in EPS_FACTORS:
+                    lv = res.levels(f"pcr_gap_{window}_eps{f}")
+                    lv = lv[lv["scenario"] == scen].dropna(subset=["mean"])
+                    if lv.empty:
+                        continue
+                    order = lv.sort_values("mean", kind="stable")
+                    row[f"{what}, ε × {f}"] = " < ".join(order["algorithm"])
+            rows.append(row)
+        return rows if rows and len(rows[0]) > 1 else []
+
     def time_section(self) -> Section:
         res, make = self.res, self.make
         g1, g2 = res.group_pair
-        daily = analysis.daily_means(res, ["share_g1", "share_g2", "gini_police"])
+        daily = analysis.daily_means(res, ["share_g1", "share_g2", "gini_police", "disparity_factor_30d"])
         sec = Section("time", "Over time: the feedback loop")
+        if any(k[2] == "disparity_factor_30d" and np.isfinite(v).any() for k, v in daily.items()):
+            sec.figures.append(
+                self.make(
+                    figures.series_figure(
+                        daily,
+                        self.dates,
+                        self.short,
+                        res.algorithms,
+                        [("disparity_factor_30d", "worst group")],
+                        "worst group's patrols vs crime (×)",
+                    ),
+                    "Patrols against crime in the last 30 days, day by day",
+                    "For each day from the 30th, the group served least in proportion to its crime over "
+                    "the 30 days up to that day: its share of patrols divided by its share of crime, or the "
+                    "inverse when below 1 (1 = every group in proportion). Mean over runs; thick straight "
+                    "lines are least-squares trends: a rising line means disparity grew.",
+                )
+            )
         sec.figures.append(
             make(
                 figures.series_figure(
@@ -241,7 +373,7 @@ class RunReport:
         per_run = res.crimes_vary and not self.ledger.active
         table = analysis.overpoliced(res, None if per_run else self.horizon)
         n_keys = len(res.scenarios) * len(res.algorithms) * len(res.runs)
-        sec = Section("overpoliced", "Most over-policed areas")
+        sec = Section("overpoliced", "Most over-policed areas (the study's method)")
         if not table.empty:
             sec.figures.append(
                 self.make(
@@ -312,6 +444,8 @@ class RunReport:
         sec = Section("explanations", "Why these areas?")
         if self.rs is None:
             return sec, []
+        if not self.rs.replays:
+            return sec, []
         explained = explain.explain_day(self.rs, res, self.day)
         out = []
         for ex in explained:
@@ -328,7 +462,7 @@ class RunReport:
                     "forecast (incidents that day)": f"{a.intensity:.3f}",
                     "parts": "; ".join(f"{ex.part_labels[k]} {v:.3f}" for k, v in a.parts.items()),
                     "officers sent": str(a.officers),
-                    "incidents in the window inside the area": f"{c:g}",
+                    "incidents in the window inside the area": value(c, "count"),
                 }
                 if not self.ledger.active:  # no individual incidents in privacy mode
                     row["incidents that weighed most"] = (
@@ -352,6 +486,8 @@ class RunReport:
         g1, g2 = res.group_pair
         sec = Section("calibration", "Do forecasts match outcomes?")
         if self.rs is None:
+            return sec, []
+        if not self.rs.replays:
             return sec, []
         cals = explain.calibration(self.rs)
         if self.ledger.active or not res.crimes_vary:  # publish the shared (possibly noised) counts
@@ -490,6 +626,7 @@ class RunReport:
 
         res = self.res
         maps_sec = self.maps_section()
+        need_sec = self.need_section()
         perf, trend_rows = self.performance_section()
         time_sec = self.time_section()
         op_sec, op_rows, op_table = self.overpoliced_section()
@@ -536,8 +673,17 @@ class RunReport:
             "algorithms": res.algorithms,
             "scenarios": [(s, res.scenario_label(s)) for s in res.scenarios],
             "findings": findings(res),
-            "metric_infos": [self.infos[m] for m in HEADLINE],
-            "sections": {s.id: s for s in (maps_sec, perf, time_sec, op_sec, conc_sec, expl_sec, cal_sec)},
+            "need_findings": need_findings(res),
+            "metric_infos": self.glossary(),
+            "sections": {
+                s.id: s for s in (maps_sec, need_sec, perf, time_sec, op_sec, conc_sec, expl_sec, cal_sec)
+            },
+            "sheet": self.sheet_context(),
+            "map_defs": Markup(self.units.defs("m")),
+            "need_rows": self.need_rows(),
+            "study_caveats": STUDY_CAVEATS,
+            "gini_rows": self.concentration_rows(),
+            "epsilon_rows": self.epsilon_rows(),
             "trend_rows": trend_rows,
             "overpoliced_rows": op_rows,
             "concentration_rows": conc_rows,
@@ -551,6 +697,7 @@ class RunReport:
                 "run": self.run,
                 "matches": {a: r.matches_recorded for a, r in self.rs.replays.items()},
                 "mismatched_days": {a: r.mismatched_days for a, r in self.rs.replays.items()},
+                "skipped": self.rs.skipped,
             },
             "replay_error": self.replay_error,
             "crimes_vary": res.crimes_vary,
@@ -569,6 +716,31 @@ class RunReport:
             "seeds": doc.get("resolved", {}).get("run_seeds", {}),
             "versions": doc.get("versions", {}),
             "results_dir": shown_path(res.path),
+        }
+
+    def glossary(self) -> list:
+        """The registry entries of every measure the report shows, need-based first, with caveats."""
+        names = [*NEED, "detection_rate", "idle_share", "disparity_ratio", "disparity_factor_30d", "accuracy"]
+        names += ["gini_patrols", "gini_expected_horizon", "gini_crime", *FAIRNESS, "pcr_gap_horizon"]
+        return [self.infos[n] for n in dict.fromkeys(names)]
+
+    def sheet_context(self) -> dict[str, Any]:
+        """The datasheet (first screen): sentences, chart, map, numbers, groups, areas, downloads."""
+        res, sheet = self.res, self.sheet
+        groups = sheet.group_rows()
+        return {
+            "sentences": sheet.sentences(),
+            "chart": sheet.chart(self.colors),
+            "map": sheet.map(self.units),
+            "numbers": sheet.numbers_rows(),
+            "groups": groups,
+            "areas": sheet.ranked_areas(),
+            "min_crimes": sheet.min_crimes,
+            "downloads": sheet.downloads(group_download_rows(res)),
+            "focus": res.scenario_label(self.focus),
+            "algorithms": join(res.algorithms),
+            "runs": len(res.runs),
+            "world_effects": res.crimes_vary,
         }
 
 

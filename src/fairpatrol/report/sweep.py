@@ -22,10 +22,11 @@ import pandas as pd
 import yaml
 
 from fairpatrol.errors import DataError
-from fairpatrol.metrics import HEADLINE, mean_interval
+from fairpatrol.formatting import number, percent
+from fairpatrol.metrics import mean_interval
 from fairpatrol.report import figures
 from fairpatrol.report.load import RunResults, read_yaml, run_results
-from fairpatrol.report.summary import Finding, join, metric_info, sig
+from fairpatrol.report.summary import BEST, Finding, join, metric_info, sig, unit_of
 
 
 @dataclass
@@ -76,9 +77,8 @@ def load_sweep_cell(path: str | Path, cell: str) -> RunResults:
         raise DataError(
             f"no finished cell {cell!r} (finished: {shown or 'none'})", source=str(root), field="cell"
         )
-    part = {
-        t: root / t / f"cell={cell}" for t in ("summary", "metrics", "allocations", "areas", "group_summary")
-    }
+    tables = ("summary", "metrics", "allocations", "areas", "group_summary", "area_horizon", "horizon")
+    part = {t: root / t / f"cell={cell}" for t in tables}
     summary = pd.read_parquet(part["summary"]).drop(columns=["cell"], errors="ignore")
     groups = None
     if part["group_summary"].is_dir():
@@ -93,6 +93,8 @@ def load_sweep_cell(path: str | Path, cell: str) -> RunResults:
         areas_path=part["areas"] / "part-0.parquet",
         group_summary=groups,
         inputs_root=root,
+        area_horizon_path=part["area_horizon"] / "part-0.parquet",
+        horizon_path=part["horizon"] / "part-0.parquet",
     )
 
 
@@ -129,10 +131,14 @@ def sweep_findings(res: SweepResults) -> list[Finding]:
             if w.empty:
                 continue
             top = w.iloc[0]
-            verb = "was the most accurate" if metric == "accuracy" else f"had the lowest {info.label}"
+            verb = (
+                "was the most accurate"
+                if metric == "accuracy"
+                else f"was {BEST[info.better]} on {info.label}"
+            )
             head = (
-                f"{top['algorithm']} {verb} in {top['settings_won']:g} of {int(top['settings'])} settings "
-                f"({top['share']:.0%})."
+                f"{top['algorithm']} {verb} in {number(top['settings_won'], 3)} of {int(top['settings'])} "
+                f"settings ({percent(top['share'])})."
             )
             details = []
             po = t.get("paired_overall")
@@ -212,9 +218,10 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
     runs = t["run_levels"]
     params = a.parameters
     figs = []
-    metric_axes = [(m, infos[m].title, 100.0 if m in ("accuracy", "share_gap") else 1.0) for m in HEADLINE]
+    shown = list(a.metrics)
+    metric_axes = [(m, infos[m].title + unit_of(m)[0], unit_of(m)[1]) for m in shown]
     for param in params:
-        frames = {m: parameter_means(runs, param, m) for m in HEADLINE}
+        frames = {m: parameter_means(runs, param, m) for m in shown}
         numeric = _is_numeric(runs[param])
         figs.append(
             make(
@@ -233,7 +240,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
                 continue
             figs.append(
                 make(
-                    figures.dominance_curves(d, [(m, infos[m].title) for m in HEADLINE], a.algorithms, param),
+                    figures.dominance_curves(d, [(m, infos[m].title) for m in shown], a.algorithms, param),
                     f"Which algorithm is best as {param} changes (dominance curves)",
                     "Share of (setting, run) pairs in which each algorithm is the best on the "
                     "measure at each "
@@ -241,13 +248,13 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
                 )
             )
     means = t["means"]
-    lv = means[means["statistic"] == "level"]
+    lv = means[means["statistic"].isin(["level", "horizon"])]
     points = _tradeoff_points(res, lv)
     if not points.empty:
         fair = [
-            (m, infos[m].title + (" (pp)" if m == "share_gap" else ""), 100.0 if m == "share_gap" else 1.0)
-            for m in HEADLINE
-            if m != "accuracy"
+            (m, infos[m].title + unit_of(m)[0], unit_of(m)[1])
+            for m in shown
+            if m != "accuracy" and infos[m].better == "lower" and m in points.columns
         ]
         figs.append(
             make(
@@ -355,7 +362,7 @@ def _tradeoff_points(res: SweepResults, lv: pd.DataFrame) -> pd.DataFrame:
             "n_officers": int(b["n_officers"].iloc[0]),
             "crime": crime.get(str(cell), ""),
         }
-        for m in HEADLINE:
+        for m in res.analysis.metrics:
             if m in b.index:
                 row[m], row[f"{m}_low"], row[f"{m}_high"] = b.loc[m, ["mean", "ci_low", "ci_high"]]
         rows.append(row)

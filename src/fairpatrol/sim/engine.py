@@ -29,6 +29,9 @@ from fairpatrol.sim.world import (
     run_streams,
 )
 
+#: ``on_day(day, officers, crimes, detected, shares)``: one simulated day of a batch (see :func:`simulate`).
+DayCallback = Callable[[int, np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"], None]
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -164,8 +167,15 @@ def simulate(
     world: WorldEffects | None = None,
     compat: Compat | None = None,
     progress: Callable[[int], None] | None = None,
+    on_day: DayCallback | None = None,
 ) -> BatchResult:
-    """Simulate ``runs`` (any mix of settings) of one model over the horizon of ``data``."""
+    """Simulate ``runs`` (any mix of settings) of one model over the horizon of ``data``.
+
+    ``on_day(day, officers, crimes, detected, shares)`` is called at the end of each simulated day with
+    that day's runs × areas arrays (views: copy what you keep) and the allocation shares the model's
+    forecast gave each run (None under the compat KDE sampler): the stream metrics are computed from
+    (:class:`fairpatrol.metrics.accumulator.StudyMetrics`).
+    """
     validate_runs(runs)
     check_first_window(model, data)
     world = world or WorldEffects()
@@ -276,6 +286,8 @@ def simulate(
             if late.any():
                 weights[:, rlo:rhi] += late
                 state.learn(d - delay, rlo, rhi, late)
+        if on_day is not None:
+            on_day(d, officers[:, d], crimes[:, d], detected[:, d], shares if sampler is None else None)
         if progress is not None:
             progress(1)
     return BatchResult(

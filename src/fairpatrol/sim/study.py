@@ -15,10 +15,18 @@ from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import Incidents, StudyInputs, load_data
 from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
-from fairpatrol.metrics import daily_metrics, group_metrics
+from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.models.base import AreaModel
 from fairpatrol.sim.budget import check_memory
-from fairpatrol.sim.engine import BatchResult, Compat, RunSpec, WorldEffects, check_first_window, simulate
+from fairpatrol.sim.engine import (
+    BatchResult,
+    Compat,
+    DayCallback,
+    RunSpec,
+    WorldEffects,
+    check_first_window,
+    simulate,
+)
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.reporting import mean_rate, reporting_rates
 
@@ -57,7 +65,9 @@ class StudyResult:
     detected: np.ndarray
     reported: np.ndarray
     fallback: np.ndarray  # cells × runs × days
-    metrics: dict[str, np.ndarray]  # name -> cells × runs × days (runs = 1 "average" in compat mode)
+    metrics: dict[
+        str, np.ndarray
+    ]  # daily run-level metrics: name -> cells × runs × days (runs = 1 in compat)
     diagnostics: dict[str, np.ndarray]  # name -> cells × runs × days (NaN where not applicable)
     cleaning: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -67,6 +77,8 @@ class StudyResult:
     group_metrics: dict[str, np.ndarray] = field(default_factory=dict)
     inputs: list[InputFile] = field(default_factory=list)  # the files read, with their SHA-256
     short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
+    #: every metric of the study (daily, per group, horizon, per area): :class:`StudyMetrics`, finished
+    measures: StudyMetrics | None = None
 
     @property
     def group_pair(self) -> tuple[str, str]:
@@ -183,11 +195,13 @@ def simulate_cells(
     model: AreaModel | None = None,
     rates: dict[str, np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
+    on_day: DayCallback | None = None,
 ) -> BatchResult:
     """All runs of ``cells`` (one algorithm) in one engine batch, rows ordered cell-major then run.
 
     This is how :func:`run_study` simulates each algorithm; ``model`` replaces the configured estimator
-    (e.g. a wrapper that records forecasts) and must behave the same.
+    (e.g. a wrapper that records forecasts) and must behave the same. ``on_day`` receives each simulated
+    day's arrays (:func:`fairpatrol.sim.engine.simulate`).
     """
     algorithms = {c.algorithm for c in cells}
     if len(algorithms) != 1:
@@ -208,6 +222,7 @@ def simulate_cells(
         world=WorldEffects(**config.world.model_dump()),
         compat=Compat(**config.compat.model_dump()),
         progress=progress,
+        on_day=on_day,
     )
 
 
@@ -242,9 +257,18 @@ def run_study(
     prevention = None
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
+    measures = StudyMetrics(data.areas, cells, runs, n_d, run_averaged=compat.run_averaged_metrics)
     for algorithm in config.algorithms:
         idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
-        batch = simulate_cells(config, data, [cells[i] for i in idx], runs, rates=rates, progress=progress)
+        batch = simulate_cells(
+            config,
+            data,
+            [cells[i] for i in idx],
+            runs,
+            rates=rates,
+            progress=progress,
+            on_day=metrics_feed(measures, idx, n_r),
+        )
         shape = (len(idx), n_r, n_d)
         officers[idx] = batch.officers.reshape(*shape, n_m)
         detected[idx] = batch.detected.reshape(*shape, n_m)
@@ -257,19 +281,7 @@ def run_study(
         for key, value in batch.diagnostics.items():
             arr = diagnostics.setdefault(key, np.full((n_c, n_r, n_d), np.nan))
             arr[idx] = value.reshape(shape)
-    g1, g2 = data.areas.group_masks()
-    index, n_groups = data.areas.group_index, len(data.areas.group_names)
-    metrics: dict[str, np.ndarray] = {}
-    per_group: dict[str, np.ndarray] = {}
-    for c in range(n_c):  # cell by cell: bounded memory
-        counts = (officers[c], crimes[c], detected[c])
-        if compat.run_averaged_metrics:  # the published analysis: metrics of the mean over runs
-            counts = tuple(a.mean(axis=0, keepdims=True) for a in counts)
-        m = daily_metrics(*counts, g1, g2)
-        for name, value in m.items():
-            metrics.setdefault(name, np.empty((n_c, *value.shape)))[c] = value
-        for name, value in group_metrics(*counts, index, n_groups).items():
-            per_group.setdefault(name, np.empty((n_c, *value.shape)))[c] = value
+    measures.finish()
     report_rate = {
         c.reporting: (
             float(c.report_prob)
@@ -288,13 +300,34 @@ def run_study(
         detected,
         reported,
         fallback,
-        metrics,
+        measures.daily,
         diagnostics,
         cleaning=inc.report.to_dict(),
         seconds=time.perf_counter() - t0,
         prevention=prevention,
         report_rate=report_rate,
-        group_metrics=per_group,
+        group_metrics=measures.group_daily,
         inputs=inputs,
         short_history=short,
+        measures=measures,
     )
+
+
+def metrics_feed(measures: StudyMetrics, cells: list[int], n_runs: int) -> DayCallback:
+    """The engine's per-day callback of one batch (rows: ``cells`` × ``n_runs``, cell-major) that folds
+    each day of each cell into ``measures``."""
+
+    def on_day(day, officers, crimes, detected, shares) -> None:
+        n_m = officers.shape[-1]
+        split = [np.asarray(a).reshape(len(cells), n_runs, n_m) for a in (officers, crimes, detected)]
+        share = (
+            None
+            if shares is None
+            else np.broadcast_to(shares, officers.shape).reshape(len(cells), n_runs, n_m)
+        )
+        for k, cell in enumerate(cells):
+            measures.update(
+                cell, day, split[0][k], split[1][k], split[2][k], None if share is None else share[k]
+            )
+
+    return on_day

@@ -2,7 +2,8 @@
 
 ``load_sweep``/``load_sweep_preset`` expand a sweep definition into cells (:mod:`.spec`), ``run_sweep`` runs
 the unfinished ones and writes each atomically (:mod:`.execute`, :mod:`.store`), ``analyze_sweep`` computes
-the comparisons of SPEC §7 over the results (:mod:`.analyze`). The CLI is ``fairpatrol sweep``/``analyze``.
+the comparisons of docs/sweeps.md over the results (:mod:`.analyze`). The CLI is ``fairpatrol sweep``/
+``analyze``.
 """
 
 from __future__ import annotations

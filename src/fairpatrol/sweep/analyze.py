@@ -1,17 +1,20 @@
-"""Statistics over a sweep (SPEC §7 "Comparisons"): how robust are the conclusions across its cells?
+"""Statistics over a sweep (docs/sweeps.md): how robust are the conclusions across its cells?
 
 Units. A *run level* is one run's mean over days of a daily metric (as in ``summary``, statistic
-``level``). A *setting* is one world: every swept parameter except the algorithm, plus the within-study
-settings (officers N, reporting, remedy); the algorithms of a setting share their runs' random streams
-(:func:`fairpatrol.sim.world.run_streams`), so they are compared *paired by run*. Better means higher for
-``accuracy`` and lower for the gaps and Ginis (:data:`HIGHER_IS_BETTER`).
+``level``), or its value of a horizon metric (``horizon`` tables). A *setting* is one world: every swept
+parameter except the algorithm, plus the within-study settings (officers N, reporting, remedy); the
+algorithms of a setting share their runs' random streams (:func:`fairpatrol.sim.world.run_streams`), so
+they are compared *paired by run*. Which direction is better comes from the metric registry
+(:mod:`fairpatrol.metrics.registry`): higher, lower, closer to 1 (ratios, compared on |log ratio|) or
+closer to 0 (signed gaps, compared on |value|); a metric without a direction is refused.
 
 Tables (``DIR/analysis/*.csv``):
 
 * ``means``: mean over runs and 95 % t-interval of each metric's level and slope, per cell, setting and
   algorithm (the per-cell ``summary`` tables, gathered).
 * ``paired``: per setting and pair of algorithms (A, B), the mean over runs of the paired difference
-  A − B with its 95 % t-interval and one-sample t-test p-value; ``paired_overall``: the same over settings
+  A − B (of the value, or of its distance from 1 or 0 for ratios and signed gaps: column ``compared_on``)
+  with its 95 % t-interval and one-sample t-test p-value; ``paired_overall``: the same over settings
   (each setting's mean difference one observation) with the share of settings where A is better.
 * ``winners`` (per setting, the algorithm with the best mean level) and ``wins`` (share of settings each
   algorithm wins, ties split).
@@ -40,11 +43,10 @@ import pandas as pd
 
 from fairpatrol.atomic import atomic_directory
 from fairpatrol.errors import FairpatrolError
-from fairpatrol.metrics import HEADLINE, mean_interval
+from fairpatrol.formatting import number
+from fairpatrol.metrics import mean_interval, registry
 from fairpatrol.sweep.store import read_failures, read_manifest
 
-#: Metrics where a higher value is better; for every other metric (gaps, Ginis) lower is better.
-HIGHER_IS_BETTER = frozenset({"accuracy"})
 #: Within-study settings that distinguish worlds inside one cell (columns of every results table).
 WITHIN = ("n_officers", "report_prob", "reporting", "remedy")
 
@@ -63,8 +65,36 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
 
 
-def better(metric: str) -> str:
-    return "higher" if metric in HIGHER_IS_BETTER else "lower"
+def default_metrics() -> tuple[str, ...]:
+    """The registry's run-level headline metrics (each has a direction, so each can be ranked)."""
+    return tuple(m for m in registry.headline() if registry.metric(m).rankable)
+
+
+def better(name: str) -> str:
+    """Which direction is better for metric ``name`` (from the registry; an unknown or descriptive metric
+    is an error, never a silent default)."""
+    m = registry.metric(name)
+    if not m.rankable:
+        raise FairpatrolError(f"metric {name!r} is descriptive (no better direction): it cannot be compared")
+    return m.better
+
+
+def compared_on(name: str) -> str:
+    """What paired differences of ``name`` are computed on: the value, or its distance from 1 or 0."""
+    return {"closer to 1": "|log ratio|", "closer to 0": "|value|"}.get(registry.metric(name).better, "value")
+
+
+def compared(name: str, values: np.ndarray) -> np.ndarray:
+    """The values paired differences are computed on (:func:`compared_on`)."""
+    v = np.asarray(values, dtype=float)
+    return (
+        registry.rank_score(name, v) if registry.metric(name).better in ("closer to 1", "closer to 0") else v
+    )
+
+
+def a_is_better(name: str, diff: np.ndarray) -> np.ndarray:
+    """Whether a paired difference A − B of :func:`compared` values says A is better."""
+    return diff > 0 if registry.metric(name).better == "higher" else diff < 0
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -96,26 +126,56 @@ def _parameters(frame: pd.DataFrame, swept: list[str]) -> list[str]:
     return [c for c in candidates if c in frame and c != "algorithm" and frame[c].nunique(dropna=False) > 1]
 
 
-def load_run_levels(root: str | Path, metrics: tuple[str, ...] = HEADLINE) -> tuple[pd.DataFrame, list[str]]:
-    """One row per (cell, scenario, algorithm, run): each metric's mean over its finite days."""
+def _has_table(root: Path, table: str) -> bool:
+    return any((root / table).glob("cell=*/*.parquet"))
+
+
+def load_run_levels(
+    root: str | Path, metrics: tuple[str, ...] | None = None, notes: list[str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """One row per (cell, scenario, algorithm, run): each daily metric's mean over its finite days and
+    each horizon metric's value. Horizon metrics of a sweep written before they existed are left out
+    (with a line in ``notes``)."""
     root = Path(root)
+    metrics = default_metrics() if metrics is None else tuple(metrics)
+    for name in metrics:
+        better(name)  # unknown or descriptive metrics are refused before any work
     manifest = read_manifest(root)
     swept = list(manifest.get("columns", {}))
-    if not any((root / "metrics").glob("cell=*/*.parquet")):
+    if not _has_table(root, "metrics"):
         raise FairpatrolError(f"{root}: no finished cell yet (run `fairpatrol sweep` first)")
-    schema = _query(root, "describe select * from {src}", "metrics")
-    present = set(schema["column_name"])
-    missing = [m for m in metrics if m not in present]
+    present = set(_query(root, "describe select * from {src}", "metrics")["column_name"])
+    horizon = set()
+    if _has_table(root, "horizon"):
+        horizon = set(_query(root, "describe select * from {src}", "horizon")["column_name"])
+    daily = [m for m in metrics if m in present]
+    late = [m for m in metrics if m not in present and m in horizon]
+    missing = [m for m in metrics if m not in present and m not in horizon]
+    if missing and notes is not None and registry.metric(missing[0]).window == "horizon":
+        notes.append(
+            f"{len(missing)} horizon metric(s) ({', '.join(missing)}) are not in these results (written by "
+            "an older fairpatrol): left out"
+        )
+        missing = [m for m in missing if registry.metric(m).window != "horizon"]
     if missing:
         raise FairpatrolError(f"{root}: the metrics tables have no column {missing[0]!r}")
     keys = [c for c in ["cell", "scenario", "algorithm", *WITHIN, *swept] if c in present]
     keys = list(dict.fromkeys(keys))
-    aggs = ", ".join(f'avg(case when isfinite("{m}") then "{m}" end) as "{m}"' for m in metrics)
+    aggs = ", ".join(f'avg(case when isfinite("{m}") then "{m}" end) as "{m}"' for m in daily) or "1 as _"
     cols = ", ".join(f'"{k}"' for k in keys)
     frame = _query(root, f"select {cols}, run, {aggs} from {{src}} group by all", "metrics")
+    frame = frame.drop(columns=["_"], errors="ignore")
+    if late:
+        extra = ", ".join(f'"{m}"' for m in late)
+        h = _query(root, f"select cell, scenario, algorithm, run, {extra} from {{src}}", "horizon")
+        for col in ("cell", "scenario", "algorithm"):
+            h[col] = h[col].astype(str)
+            frame[col] = frame[col].astype(str)
+        frame = frame.merge(h, on=["cell", "scenario", "algorithm", "run"], how="left")
+    used = [m for m in metrics if m in frame.columns]
     params = _parameters(frame, swept)
     frame["setting"] = _labels(frame, params)
-    order = [*keys, "setting", "run", *metrics]
+    order = [*keys, "setting", "run", *used]
     return frame[order].sort_values([*params, "algorithm", "run"], kind="stable").reset_index(
         drop=True
     ), params
@@ -125,7 +185,8 @@ def _labels(frame: pd.DataFrame, params: list[str]) -> pd.Series:
     if not params:
         return pd.Series("all", index=frame.index)
     parts = [
-        frame[p].map(lambda v, p=p: f"{p}={v:g}" if isinstance(v, float) else f"{p}={v}") for p in params
+        frame[p].map(lambda v, p=p: f"{p}={number(v, 6)}" if isinstance(v, float) else f"{p}={v}")
+        for p in params
     ]
     out = parts[0]
     for part in parts[1:]:
@@ -159,8 +220,11 @@ def paired_differences(
     by_setting, overall = [], []
     for metric in metrics:
         wide = _wide(runs, metric, params, algorithms)
+        on = compared_on(metric)
         for a, b in itertools.combinations(wide.columns, 2):
-            diff = (wide[a] - wide[b]).rename("diff").reset_index()
+            with np.errstate(invalid="ignore"):  # two unbounded distances differ by NaN
+                gap = compared(metric, wide[a]) - compared(metric, wide[b])
+            diff = pd.Series(gap, index=wide.index).rename("diff").reset_index()
             means = []
             for keys, grp in diff.groupby(["setting", *params], sort=False, dropna=False):
                 values = grp["diff"].to_numpy(dtype=float)
@@ -169,6 +233,7 @@ def paired_differences(
                 row = dict(zip(["setting", *params], keys, strict=True))
                 row.update(
                     metric=metric,
+                    compared_on=on,
                     algorithm_a=a,
                     algorithm_b=b,
                     runs=int(np.isfinite(values).sum()),
@@ -181,11 +246,12 @@ def paired_differences(
             m = np.asarray(means, dtype=float)
             mean, lo, hi = mean_interval(m)
             ok = m[np.isfinite(m)]
-            a_better = (ok > 0) if metric in HIGHER_IS_BETTER else (ok < 0)
+            a_better = a_is_better(metric, ok)
             overall.append(
                 {
                     "metric": metric,
                     "better": better(metric),
+                    "compared_on": on,
                     "algorithm_a": a,
                     "algorithm_b": b,
                     "settings": int(ok.size),
@@ -202,8 +268,10 @@ def paired_differences(
 def _best(values: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Indicator weights of the best algorithm per row (ties share 1); rows with a missing value dropped."""
     complete = values.dropna()
-    best = complete.max(axis=1) if metric in HIGHER_IS_BETTER else complete.min(axis=1)
-    hit = complete.eq(best, axis=0).astype(float)
+    score = pd.DataFrame(
+        registry.rank_score(metric, complete.to_numpy()), index=complete.index, columns=complete.columns
+    )
+    hit = score.eq(score.min(axis=1), axis=0).astype(float)
     return hit.div(hit.sum(axis=1), axis=0)
 
 
@@ -253,7 +321,7 @@ def _strata(frame: pd.DataFrame, param: str, params: list[str]) -> list[tuple[st
         for keys, grp in frame.groupby(others, sort=True, dropna=False):
             keys = keys if isinstance(keys, tuple) else (keys,)
             label = ", ".join(
-                f"{p}={v:g}" if isinstance(v, float) else f"{p}={v}"
+                f"{p}={number(v, 6)}" if isinstance(v, float) else f"{p}={v}"
                 for p, v in zip(others, keys, strict=True)
             )
             out.append((label, grp))
@@ -464,13 +532,15 @@ def algorithm_order(manifest: dict[str, Any], present: set[str]) -> list[str]:
     return [a for a in dict.fromkeys(order) if a in present] + sorted(present - set(order))
 
 
-def analyze_sweep(root: str | Path, metrics: tuple[str, ...] = HEADLINE) -> Analysis:
-    """Every comparison of the module docstring over the finished cells of the sweep in ``root``."""
+def analyze_sweep(root: str | Path, metrics: tuple[str, ...] | None = None) -> Analysis:
+    """Every comparison of the module docstring over the finished cells of the sweep in ``root`` (default
+    metrics: the registry's run-level headline)."""
     root = Path(root)
     manifest = read_manifest(root)
-    runs, params = load_run_levels(root, metrics)
+    notes: list[str] = []
+    runs, params = load_run_levels(root, metrics, notes)
     algorithms = algorithm_order(manifest, set(runs["algorithm"]))
-    metric_list = list(metrics)
+    metric_list = [m for m in (default_metrics() if metrics is None else metrics) if m in runs.columns]
     finished = set(runs["cell"])
     expected = [c["id"] for c in manifest.get("cells", [])]
     failures = read_failures(root)
@@ -482,6 +552,7 @@ def analyze_sweep(root: str | Path, metrics: tuple[str, ...] = HEADLINE) -> Anal
         cells=len(finished),
         missing=[c for c in expected if c not in finished],
         failed={k: v.get("error", "") for k, v in failures.items()},
+        notes=notes,
     )
     t = analysis.tables
     t["run_levels"] = runs

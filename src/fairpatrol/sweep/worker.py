@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Any
 
 #: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
-TABLES = ("metrics", "summary", "allocations", "groups", "group_summary", "areas")
+TABLES = (
+    "metrics",
+    "summary",
+    "allocations",
+    "groups",
+    "group_summary",
+    "horizon",
+    "group_horizon",
+    "area_horizon",
+    "areas",
+)
 
 _INCIDENTS: dict[str, Any] = {}
 _CACHE_SIZE = 4
@@ -109,8 +119,11 @@ def cell_tables(
 
     from fairpatrol.results import (
         allocations_table,
+        area_horizon_table,
+        group_horizon_table,
         group_summary_frame,
         groups_table,
+        horizon_table,
         metrics_table,
         summary_frame,
     )
@@ -120,6 +133,9 @@ def cell_tables(
         "summary": pa.Table.from_pandas(summary_frame(result), preserve_index=False),
         "groups": groups_table(result),
         "group_summary": pa.Table.from_pandas(group_summary_frame(result), preserve_index=False),
+        "horizon": horizon_table(result),
+        "group_horizon": group_horizon_table(result),
+        "area_horizon": area_horizon_table(result),
     }
     if allocations:
         tables["allocations"] = allocations_table(result)

@@ -1,0 +1,321 @@
+"""Every metric of a study computed from a stream of days: :class:`StudyMetrics`.
+
+The engine hands over, for each scenario cell and each simulated day, that day's arrays for all runs of
+the cell (``officers``, ``crimes``, ``detected``: runs × areas counts; ``shares``: the allocation shares
+the model's forecast gave that day, or None). :meth:`StudyMetrics.update` folds them into
+
+* the study's daily metrics per run and day (:func:`fairpatrol.metrics.fairness.daily_metrics`) and the
+  Gini of the model's allocation shares;
+* per group and day: the study's group metrics and the day's officers, crimes, detections and officers on
+  crime-free area-days (what rolling windows are computed from);
+* per area: sums over the horizon of officers, crimes, detections, officers on crime-free days and the
+  expected officers of the model's shares;
+* running sums of the study's daily police-to-crime gap at several ε (its sensitivity).
+
+:meth:`StudyMetrics.finish` then derives the horizon metrics of every run, group and area and the
+rolling-window series. Memory is bounded by cells × runs × (areas + days × groups), never by
+runs × days × areas: the dense allocation table is not needed.
+
+The contract: ``update`` is called exactly once per (cell, day), in any order; arrays are not kept (the
+caller may reuse them). With ``run_averaged`` (the published analysis' compat switch) each day's counts are
+first averaged over the runs of the cell and every metric describes that one averaged run (label −1).
+Formulas: docs/methods.md; names and directions: :mod:`fairpatrol.metrics.registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fairpatrol.metrics.fairness import (
+    GROUP_METRICS,
+    METRICS,
+    daily_metrics,
+    disparity_factor,
+    disparity_ratio,
+    epsilon,
+    gini,
+    group_metrics,
+    group_sums,
+    misallocated_share,
+    pcr_gap,
+    rate,
+    shares,
+    trailing_sums,
+)
+from fairpatrol.metrics.registry import EPS_FACTORS, ROLLING_DAYS
+
+#: Per-area sums over the horizon (area_horizon columns, before the shares derived from them).
+AREA_COUNTS = ("patrol_days", "true_crimes", "detected_crimes", "idle_patrol_days", "expected_patrols")
+#: Per group and day counts (groups.parquet columns besides :data:`GROUP_METRICS`).
+GROUP_DAY_COUNTS = ("officers", "crimes", "detected", "idle_officers")
+#: Daily run-level metrics besides the study's :data:`METRICS`.
+EXTRA_DAILY = ("gini_expected", "disparity_factor_30d")
+#: Run-level horizon metrics (horizon.parquet columns), in output order.
+RUN_HORIZON = (
+    "misallocated_share",
+    "disparity_factor",
+    "disparity_ratio_pair",
+    "detection_ratio_pair",
+    "detection_gap_pair",
+    "detection_rate",
+    "idle_share",
+    "gini_patrols",
+    "gini_crime",
+    "gini_expected_horizon",
+    "pcr_gap_horizon",
+    *(f"pcr_gap_{w}_eps{f}" for f in EPS_FACTORS for w in ("day", "horizon")),
+    *AREA_COUNTS,
+)
+#: Group-level horizon metrics (group_horizon.parquet columns), in output order.
+GROUP_HORIZON = (
+    "patrol_share",
+    "true_crime_share",
+    "disparity_ratio",
+    "detection_rate",
+    "idle_share",
+    *AREA_COUNTS,
+)
+#: Area-level horizon columns (area_horizon.parquet).
+AREA_HORIZON = (*AREA_COUNTS, "patrol_share", "true_crime_share", "disparity_ratio")
+
+
+class StudyMetrics:
+    """Accumulates every metric of a study, one (cell, day) at a time.
+
+    Parameters
+    ----------
+    areas : :class:`fairpatrol.data.Areas` of the study (groups: ``group_index`` in ``group_names`` order,
+        the compared pair first).
+    cells : the scenario cells (any sequence, e.g. :class:`fairpatrol.sim.study.Cell` objects) or their
+        number; ``cell`` in :meth:`update` is an index into them.
+    run_ids : labels of the runs (rows of each day's arrays).
+    n_days : days of the horizon.
+    run_averaged : average each day's counts over the runs first (compat ``run_averaged_metrics``).
+    window : days of the rolling windows (``*_30d`` metrics).
+
+    Attributes
+    ----------
+    daily : dict of name -> cells × runs × days arrays (:data:`METRICS` and :data:`EXTRA_DAILY`).
+    group_daily : dict of name -> cells × runs × days × groups arrays.
+    horizon : dict of name -> cells × runs arrays (:data:`RUN_HORIZON`), after :meth:`finish`.
+    group_horizon : dict of name -> cells × runs × groups arrays (:data:`GROUP_HORIZON`).
+    area_horizon : dict of name -> cells × runs × areas arrays (:data:`AREA_HORIZON`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fairpatrol.data import load_areas
+    >>> areas = load_areas("chicago")
+    >>> acc = StudyMetrics(areas, cells=1, run_ids=[0, 1], n_days=1)
+    >>> crimes = np.zeros((2, areas.n)); crimes[:, :4] = 1
+    >>> officers = crimes * 10  # patrols exactly where the crimes are
+    >>> acc.update(0, 0, officers, crimes, crimes, shares=crimes / 4)
+    >>> acc.finish().horizon["misallocated_share"]
+    array([[0., 0.]])
+    """
+
+    def __init__(
+        self,
+        areas,
+        cells: int | Sequence,
+        run_ids: Sequence[int],
+        n_days: int,
+        *,
+        run_averaged: bool = False,
+        window: int = ROLLING_DAYS,
+    ) -> None:
+        self.areas = areas
+        self.n_cells = int(cells) if isinstance(cells, int | np.integer) else len(cells)
+        self.run_ids = list(run_ids)
+        self.n_days = int(n_days)
+        self.run_averaged = bool(run_averaged)
+        self.window = int(window)
+        self.g1, self.g2 = areas.group_masks()
+        self.group_index = np.asarray(areas.group_index)
+        self.group_names = list(areas.group_names)
+        n_r = 1 if self.run_averaged else len(self.run_ids)
+        n_g, n_m = len(self.group_names), areas.n
+        c, d = self.n_cells, self.n_days
+        self.daily = {name: np.full((c, n_r, d), np.nan) for name in (*METRICS, *EXTRA_DAILY)}
+        self.group_daily = {
+            name: np.full((c, n_r, d, n_g), np.nan) for name in (*GROUP_METRICS, "disparity_ratio_30d")
+        }
+        self.group_daily.update({name: np.zeros((c, n_r, d, n_g)) for name in GROUP_DAY_COUNTS})
+        self._area = {name: np.zeros((c, n_r, n_m)) for name in AREA_COUNTS}
+        self._eps_sum = np.zeros((c, n_r, len(EPS_FACTORS)))
+        self._eps_days = np.zeros((c, n_r, len(EPS_FACTORS)))
+        self._has_shares = np.ones(c, dtype=bool)
+        self._seen = np.zeros((c, d), dtype=bool)
+        self.horizon: dict[str, np.ndarray] = {}
+        self.group_horizon: dict[str, np.ndarray] = {}
+        self.area_horizon: dict[str, np.ndarray] = {}
+
+    @property
+    def metric_runs(self) -> list[int]:
+        """Run labels of every output: the runs, or [−1] for metrics of run-averaged counts."""
+        return [-1] if self.run_averaged else list(self.run_ids)
+
+    def update(
+        self,
+        cell: int,
+        day: int,
+        officers: np.ndarray,
+        crimes: np.ndarray,
+        detected: np.ndarray,
+        shares: np.ndarray | None = None,
+    ) -> None:
+        """Fold in one day of one cell: runs × areas counts and the model's allocation shares (or None)."""
+        if self._seen[cell, day]:
+            raise ValueError(f"day {day} of cell {cell} was already added")
+        officers = np.asarray(officers, dtype=np.float64)
+        crimes = np.broadcast_to(np.asarray(crimes, dtype=np.float64), officers.shape)
+        detected = np.asarray(detected, dtype=np.float64)
+        if shares is not None:
+            shares = np.asarray(shares, dtype=np.float64)
+        if self.run_averaged:
+            officers, crimes, detected = (a.mean(axis=0, keepdims=True) for a in (officers, crimes, detected))
+            shares = None if shares is None else shares.mean(axis=0, keepdims=True)
+        for name, value in daily_metrics(officers, crimes, detected, self.g1, self.g2).items():
+            self.daily[name][cell, :, day] = value
+        if shares is None:
+            self._has_shares[cell] = False
+        else:
+            self.daily["gini_expected"][cell, :, day] = gini(shares)
+        eps0 = epsilon(self.areas.n)
+        for k, f in enumerate(EPS_FACTORS):
+            gap = pcr_gap(officers, crimes, self.g1, self.g2, f * eps0)
+            ok = np.isfinite(gap)
+            self._eps_sum[cell, :, k] += np.where(ok, gap, 0.0)
+            self._eps_days[cell, :, k] += ok
+        n_g = len(self.group_names)
+        for name, value in group_metrics(officers, crimes, detected, self.group_index, n_g).items():
+            self.group_daily[name][cell, :, day] = value
+        idle = officers * (crimes == 0)
+        for name, value in zip(GROUP_DAY_COUNTS, (officers, crimes, detected, idle), strict=True):
+            self.group_daily[name][cell, :, day] = group_sums(value, self.group_index, n_g)
+        area = self._area
+        area["patrol_days"][cell] += officers
+        area["true_crimes"][cell] += crimes
+        area["detected_crimes"][cell] += detected
+        area["idle_patrol_days"][cell] += idle
+        if shares is not None:
+            area["expected_patrols"][cell] += shares * officers.sum(axis=-1, keepdims=True)
+        self._seen[cell, day] = True
+
+    def finish(self) -> StudyMetrics:
+        """Derive the horizon and rolling metrics (after every (cell, day) was added); returns self."""
+        if not self._seen.all():
+            cell, day = np.argwhere(~self._seen)[0]
+            raise ValueError(f"day {int(day)} of cell {int(cell)} was never added")
+        area = self._area
+        nan = np.nan
+        self.area_horizon = dict(area)
+        # a model without shares (the compat KDE sampler) has no expected allocation: unknown, not zero
+        has = self._has_shares[:, None, None]
+        self.area_horizon["expected_patrols"] = np.where(has, area["expected_patrols"], nan)
+        self.area_horizon["patrol_share"] = shares(area["patrol_days"])
+        self.area_horizon["true_crime_share"] = shares(area["true_crimes"])
+        self.area_horizon["disparity_ratio"] = disparity_ratio(area["patrol_days"], area["true_crimes"])
+
+        n_g = len(self.group_names)
+        grp = {name: group_sums(self.area_horizon[name], self.group_index, n_g) for name in AREA_COUNTS}
+        ratio = disparity_ratio(grp["patrol_days"], grp["true_crimes"])
+        det = rate(grp["detected_crimes"], grp["true_crimes"])
+        self.group_horizon = {
+            "patrol_share": shares(grp["patrol_days"]),
+            "true_crime_share": shares(grp["true_crimes"]),
+            "disparity_ratio": ratio,
+            "detection_rate": det,
+            "idle_share": rate(grp["idle_patrol_days"], grp["patrol_days"]),
+            **grp,
+        }
+
+        tot = {name: self.area_horizon[name].sum(axis=-1) for name in AREA_COUNTS}
+        pair = n_g >= 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = {
+                "misallocated_share": misallocated_share(area["patrol_days"], area["true_crimes"]),
+                "disparity_factor": disparity_factor(ratio),
+                "disparity_ratio_pair": ratio[..., 0] / ratio[..., 1] if pair else ratio[..., 0] * nan,
+                "detection_ratio_pair": det[..., 0] / det[..., 1] if pair else det[..., 0] * nan,
+                "detection_gap_pair": det[..., 0] - det[..., 1] if pair else det[..., 0] * nan,
+                "detection_rate": rate(tot["detected_crimes"], tot["true_crimes"]),
+                "idle_share": rate(tot["idle_patrol_days"], tot["patrol_days"]),
+                "gini_patrols": gini(area["patrol_days"]),
+                "gini_crime": gini(area["true_crimes"]),
+                "gini_expected_horizon": gini(self.area_horizon["expected_patrols"]),
+            }
+        eps0 = epsilon(self.areas.n)
+        h["pcr_gap_horizon"] = pcr_gap(area["patrol_days"], area["true_crimes"], self.g1, self.g2, eps0)
+        for k, f in enumerate(EPS_FACTORS):
+            h[f"pcr_gap_day_eps{f}"] = rate(self._eps_sum[..., k], self._eps_days[..., k])
+            h[f"pcr_gap_horizon_eps{f}"] = pcr_gap(
+                area["patrol_days"], area["true_crimes"], self.g1, self.g2, f * eps0
+            )
+        h.update(tot)
+        self.horizon = {name: np.asarray(h[name], dtype=np.float64) for name in RUN_HORIZON}
+
+        days = self.group_daily
+        win_p = trailing_sums(days["officers"], self.window, axis=2)
+        win_c = trailing_sums(days["crimes"], self.window, axis=2)
+        win_ratio = disparity_ratio(np.nan_to_num(win_p), np.nan_to_num(win_c))
+        full = np.isfinite(win_p[..., :1])  # days with a full window
+        self.group_daily["disparity_ratio_30d"] = np.where(full, win_ratio, nan)
+        factor = disparity_factor(win_ratio)
+        self.daily["disparity_factor_30d"] = np.where(full[..., 0], factor, nan)
+        return self
+
+    # -- tidy tables ---------------------------------------------------------------------------------------
+    def _keys(self, *shape_after_runs: int) -> dict[str, np.ndarray]:
+        runs = np.asarray(self.metric_runs)
+        grids = np.meshgrid(
+            np.arange(self.n_cells), runs, *(np.arange(n) for n in shape_after_runs), indexing="ij"
+        )
+        return {k: g.reshape(-1) for k, g in zip(("cell", "run", "i", "j"), grids, strict=False)}
+
+    def run_day(self) -> pd.DataFrame:
+        """One row per (cell, run, day): every daily run-level metric."""
+        k = self._keys(self.n_days)
+        frame = pd.DataFrame({"cell": k["cell"], "run": k["run"], "day": k["i"]})
+        for name, arr in self.daily.items():
+            frame[name] = arr.reshape(-1)
+        return frame
+
+    def run_day_group(self) -> pd.DataFrame:
+        """One row per (cell, run, day, group): every daily group metric and count."""
+        k = self._keys(self.n_days, len(self.group_names))
+        frame = pd.DataFrame(
+            {"cell": k["cell"], "run": k["run"], "day": k["i"], "group": np.asarray(self.group_names)[k["j"]]}
+        )
+        for name, arr in self.group_daily.items():
+            frame[name] = arr.reshape(-1)
+        return frame
+
+    def run_horizon(self) -> pd.DataFrame:
+        """One row per (cell, run): every run-level horizon metric."""
+        k = self._keys()
+        frame = pd.DataFrame({"cell": k["cell"], "run": k["run"]})
+        for name, arr in self.horizon.items():
+            frame[name] = arr.reshape(-1)
+        return frame
+
+    def group_horizon_frame(self) -> pd.DataFrame:
+        """One row per (cell, run, group): every group-level horizon metric."""
+        k = self._keys(len(self.group_names))
+        frame = pd.DataFrame(
+            {"cell": k["cell"], "run": k["run"], "group": np.asarray(self.group_names)[k["i"]]}
+        )
+        for name, arr in self.group_horizon.items():
+            frame[name] = arr.reshape(-1)
+        return frame
+
+    def area_horizon_frame(self) -> pd.DataFrame:
+        """One row per (cell, run, area): the area's horizon sums, shares and disparity ratio."""
+        k = self._keys(self.areas.n)
+        frame = pd.DataFrame({"cell": k["cell"], "run": k["run"], "area_id": self.areas.ids[k["i"]]})
+        for name, arr in self.area_horizon.items():
+            frame[name] = arr.reshape(-1)
+        return frame
