@@ -155,3 +155,61 @@ def test_single_mode_run_folder(tmp_path):
     assert pr.by == [] and "compat" not in pr.params
     t = paper_tables(folder)
     assert "compat" not in t.tables["paper_table2"] and len(t.tables["paper_table2"]) == 10
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    from fairpatrol.config import load_preset
+    from fairpatrol.results import write_results
+    from fairpatrol.sim.study import run_study
+
+    out = tmp_path_factory.mktemp("run") / "out"
+    write_results(run_study(load_preset("baltimore-agg", days=4, runs=2)), out)
+    return out
+
+
+def test_analyze_paper_on_a_run_and_a_sweep(small_run, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from fairpatrol.cli import app
+    from fairpatrol.sweep import load_sweep, run_sweep
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["analyze", str(small_run), "--paper"])
+    assert res.exit_code == 0, res.output
+    assert "Table 2 of the study" in res.output
+    t2 = pd.read_csv(small_run / "analysis" / "paper_table2.csv")
+    # independent recomputation: mean over the 4 settings of the difference of the run-mean levels
+    m = pd.read_parquet(small_run / "metrics.parquet")
+    lv = m.groupby(["scenario", "algorithm"])["accuracy"].mean().unstack()
+    want = float((lv["PredPol"] - lv["LongTermKDE"]).mean())
+    got = t2[(t2.metric == "Accuracy") & (t2.algorithm_b == "LongTermKDE")].avg_diff.iloc[0]
+    assert got == pytest.approx(want)
+    # without --paper a run directory is refused in one line, as before
+    res = runner.invoke(app, ["analyze", str(small_run)])
+    assert res.exit_code == 2 and "not a sweep directory" in res.output
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "base": "baltimore-agg",
+                "fixed": {"days": 4, "runs": 2},
+                "grid": {"report_probs": [0.0, 0.2, 0.4]},
+            }
+        )
+    )
+    run_sweep(load_sweep(spec), tmp_path / "sw", inline=True)
+    res = runner.invoke(app, ["analyze", str(tmp_path / "sw"), "--paper", "--quiet"])
+    assert res.exit_code == 0, res.output
+    names = {p.stem for p in (tmp_path / "sw" / "analysis").glob("paper_*.csv")}
+    assert {
+        "paper_table2",
+        "paper_table_a1",
+        "paper_table_a2",
+        "paper_table_a3",
+        "paper_overpoliced_top",
+    } <= names
+    a1 = pd.read_csv(tmp_path / "sw" / "analysis" / "paper_table_a1.csv")
+    # 3 r × 2 N settings × 2 runs paired (a run whose B value is 0 has no % difference and is left out)
+    assert a1.anova_f.notna().all() and a1.n.max() == 3 * 2 * 2 and a1.n.min() >= 10

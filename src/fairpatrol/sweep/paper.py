@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import FairpatrolError
+from fairpatrol.metrics import registry
 
 #: The paper's metric names (Appendix A) → fairpatrol's daily metric columns.
 PAPER_METRICS = {
@@ -60,8 +61,16 @@ _NOT_PARAMS = {"cell", "scenario", "algorithm", "run", "date", "day", "group_1",
 
 
 def higher_is_better(metric: str) -> bool:
-    """Accuracy is better high; every gap, Gini and absolute trend is better low."""
-    return metric in ("accuracy", "Accuracy")
+    """Whether a higher value is better, from the metric registry (:mod:`fairpatrol.metrics.registry`): a
+    paper name is read as its column; an absolute trend (the speed of bias development) is better low."""
+    if metric in TREND_METRICS:
+        return False
+    better = registry.metric(PAPER_METRICS.get(metric, metric)).better
+    if better not in ("higher", "lower"):
+        raise FairpatrolError(
+            f"metric {metric!r} is ranked {better!r}: the paper's tables need higher or lower"
+        )
+    return better == "higher"
 
 
 @dataclass
