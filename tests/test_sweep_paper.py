@@ -54,6 +54,8 @@ def _write(folder, compat_modes=("none", "semsar2026")):
                 alloc.append({**base, "area_id": area, "group": grp, "officers": k, "crimes": 1})
     pd.DataFrame(rows).to_parquet(folder / "metrics.parquet")
     pd.DataFrame(alloc).to_parquet(folder / "allocations.parquet")
+    # the swept columns, as a sweep's manifest names them
+    (folder / "sweep.yaml").write_text("columns: {case: case, compat: compat}\ncells: []\n")
     return folder
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.metrics import registry
+from fairpatrol.sweep.store import MANIFEST, read_manifest
 
 #: The paper's metric names (Appendix A) → fairpatrol's daily metric columns.
 PAPER_METRICS = {
@@ -56,8 +57,13 @@ TREND_METRICS = {
 EXTRA_COLUMNS = ("share_gap_signed", "pcr_gap_signed", "share_g1", "share_g2", "pcr_g1", "pcr_g2")
 #: The paper's algorithm names.
 PAPER_NAMES = {"PredPol": "PredPol", "LongTermKDE": "KDE_LongTerm", "ShortTermKDE": "KDE_ShortTerm"}
-#: Columns that identify a run, not a setting.
-_NOT_PARAMS = {"cell", "scenario", "algorithm", "run", "date", "day", "group_1", "group_2", "reporting"}
+#: Columns of every metrics table that identify a run (besides a sweep's swept columns).
+RUN_KEYS = (
+    "cell", "scenario", "algorithm", "n_officers", "report_prob", "reporting", "remedy", "run", "group_1",
+    "group_2",
+)  # fmt: skip
+#: Of those, the ones that are not settings.
+_NOT_PARAMS = {"cell", "scenario", "algorithm", "run", "group_1", "group_2", "reporting"}
 
 
 def higher_is_better(metric: str) -> bool:
@@ -137,16 +143,14 @@ def load_paper_runs(root: str | Path, *, by: tuple[str, ...] | None = None) -> P
     missing = [c for c in PAPER_METRICS.values() if c not in present]
     if missing:
         raise FairpatrolError(f"{root}: the metrics tables have no column {missing[0]!r}")
-    keys = [
-        c for c in present if c not in cols and c not in ("date", "day") and c not in _metric_like(present)
-    ]
+    swept = list(read_manifest(root).get("columns", {})) if (root / MANIFEST).is_file() else []
+    keys = [c for c in dict.fromkeys([*RUN_KEYS, *swept]) if c in present]
     parts = []
     for c in cols:
         v = f'case when isfinite("{c}") then "{c}" end'
         parts += [
             f'avg({v}) as "{c}"',
             f'regr_slope({v}, day) as "{c}__slope"',
-            f'arg_min({v}, day) filter (where {v} is not null) as "{c}__first_valid"',
             f'max(case when day = 0 then {v} end) as "{c}__first"',
             f'max(case when day = last_day then {v} end) as "{c}__last"',
         ]
@@ -156,7 +160,6 @@ def load_paper_runs(root: str | Path, *, by: tuple[str, ...] | None = None) -> P
         f"select {key_sql}, {', '.join(parts)} from m group by all"
     )
     runs = _query(root, "metrics", sql)
-    runs = runs.drop(columns=[c for c in runs.columns if c.endswith("__first_valid")])
     params = _varying(runs, [k for k in keys if k not in _NOT_PARAMS])
     by = [b for b in (by if by is not None else ("compat",)) if b in params]
     report = next((p for p in ("report_prob", "param_report_probs") if p in params), None)
@@ -168,15 +171,6 @@ def load_paper_runs(root: str | Path, *, by: tuple[str, ...] | None = None) -> P
     sort = [*params, "algorithm", "run"]
     runs = runs.sort_values(sort, kind="stable").reset_index(drop=True)
     return PaperRuns(runs, params, by, report, order)
-
-
-def _metric_like(columns: list[str]) -> set[str]:
-    """Daily measure columns that are not keys (everything numeric a study writes besides the settings)."""
-    measures = {
-        "accuracy", "share_gap", "pcr_gap", "gini_police", "gini_pcr", "over_policed", "under_policed",
-        "crimes", "uniform_fallback", "theta", "omega", "em_iterations", "em_converged",
-    }  # fmt: skip
-    return measures | set(EXTRA_COLUMNS) | {c for c in columns if c.startswith(("share_", "pcr_", "gini_"))}
 
 
 def _labels(frame: pd.DataFrame, params: list[str]) -> pd.Series:
