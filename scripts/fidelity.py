@@ -838,7 +838,7 @@ def total_common(b: Baltimore, mode: str):
 
 
 def lt_vs_st(b: Baltimore, mode: str):
-    s = b.scenarios(mode).pivot_table(index="setting", columns="algorithm", values=list(PAPER_COLUMNS))
+    s = b.scenarios(mode).set_index(["setting", "algorithm"])[list(PAPER_COLUMNS)].unstack("algorithm")
     claims = {
         "accuracy higher": (s["accuracy"]["LongTermKDE"] > s["accuracy"]["ShortTermKDE"]).mean(),
         "police Gini lower": (s["gini_police"]["LongTermKDE"] < s["gini_police"]["ShortTermKDE"]).mean(),

@@ -183,6 +183,12 @@ def _labels(frame: pd.DataFrame, params: list[str]) -> pd.Series:
     return out
 
 
+def _wide(frame: pd.DataFrame, index: list[str], values: str) -> pd.DataFrame:
+    """``values`` as (index…) × algorithm, for the index combinations present (NaN where an algorithm
+    has no value)."""
+    return frame.set_index([*index, "algorithm"])[values].unstack("algorithm")
+
+
 def _groups(frame: pd.DataFrame, by: list[str]):
     if not by:
         yield {}, frame
@@ -213,9 +219,7 @@ def scenario_ranks(pr: PaperRuns) -> pd.DataFrame:
     rows = []
     for mode, grp in _groups(scen, pr.by):
         for metric, stat in itertools.product(PAPER_METRICS.values(), STATISTICS):
-            wide = grp.assign(v=_value(grp, metric, stat)).pivot_table(
-                index="setting", columns="algorithm", values="v", dropna=False
-            )
+            wide = _wide(grp.assign(v=_value(grp, metric, stat)), ["setting"], "v")
             wide = wide[[a for a in pr.algorithms if a in wide.columns]].dropna()
             n = len(wide)
             if stat == "slope":  # worsening: accuracy falls, a gap or Gini rises
@@ -255,7 +259,7 @@ def table2(pr: PaperRuns, reference: str = "PredPol") -> pd.DataFrame:
     rows = []
     for mode, grp in _groups(scen, pr.by):
         for paper, metric in PAPER_METRICS.items():
-            wide = grp.pivot_table(index="setting", columns="algorithm", values=metric, dropna=False)
+            wide = _wide(grp, ["setting"], metric)
             if reference not in wide:
                 continue
             for other in [a for a in pr.algorithms if a != reference and a in wide]:
@@ -306,9 +310,7 @@ def table_a1(pr: PaperRuns) -> pd.DataFrame:
     rows = []
     for mode, grp in _groups(values, pr.by):
         for paper in [*PAPER_METRICS, *TREND_METRICS]:
-            wide = grp.pivot_table(
-                index=[*pr.scenario_params, "setting", "run"], columns="algorithm", values=paper, dropna=False
-            )
+            wide = _wide(grp, [*pr.scenario_params, "setting", "run"], paper)
             for a, b in _pairs([x for x in pr.algorithms if x in wide]):
                 if paper in TREND_METRICS and wide[b].mean() > wide[a].mean():
                     a, b = b, a
@@ -343,9 +345,7 @@ def table_a1(pr: PaperRuns) -> pd.DataFrame:
 
 def _winners(grp: pd.DataFrame, paper: str, pr: PaperRuns) -> pd.DataFrame:
     """Win weights (ties share 1) of each algorithm per (setting, run)."""
-    wide = grp.pivot_table(
-        index=[*pr.scenario_params, "setting", "run"], columns="algorithm", values=paper, dropna=False
-    )
+    wide = _wide(grp, [*pr.scenario_params, "setting", "run"], paper)
     wide = wide[[a for a in pr.algorithms if a in wide]].dropna()
     best = wide.max(axis=1) if higher_is_better(paper) else wide.min(axis=1)
     hit = wide.eq(best, axis=0).astype(float)
