@@ -1577,7 +1577,7 @@ def run_baltimore(days: int | None, runs: int | None, results: Path | None) -> B
                 raise SystemExit(
                     f"{name}: {len(report.failed)} cell(s) failed: {next(iter(report.failed.values()))}"
                 )
-            seconds[name] = time.perf_counter() - t0
+            seconds[name] = time.perf_counter() - t0 if report.ran else float("nan")  # nan: all reused
             print(f"{name}: {report.ran} cells run, {report.skipped} reused, {seconds[name]:.0f} s")
             tables[key] = paper_tables(root / name)
         areas = load_areas("baltimore")
@@ -1661,12 +1661,11 @@ def baltimore_section(days: int | None, runs: int | None = None, results: Path |
         + (f" ({n_days} days, {n_runs} runs only: not the published comparison)" if short else "")
         + ".",
         "",
-        f"Sweeps `baltimore-paper` (the 8 scenarios, {b.seconds.get('baltimore-paper', 0):.0f} s) and "
-        f"`baltimore-paper-sensitivity` (r = 0, 0.2, 0.4, 0.6; "
-        f"{b.seconds.get('baltimore-paper-sensitivity', 0):.0f} s), {n_days} days from 2019-01-01, {n_runs} "
-        "runs per cell, on the bundled Part 1 records (`baltimore-part1`: aggravated assaults, or all 15 "
-        "groups for the study's 'TOTAL'). Times are wall-clock on a shared 2-core machine; a reused results "
-        "directory costs nothing.",
+        f"Sweeps `baltimore-paper` (the 8 scenarios{_took(b, 'baltimore-paper')}) and "
+        f"`baltimore-paper-sensitivity` (r = 0, 0.2, 0.4, 0.6{_took(b, 'baltimore-paper-sensitivity')}), "
+        f"{n_days} days from 2019-01-01, {n_runs} runs per cell, on the bundled Part 1 records "
+        "(`baltimore-part1`: aggravated assaults, or all 15 groups for the study's 'TOTAL'); wall-clock times "
+        "on a shared 2-core machine (the benchmark gives CPU times).",
         "",
         "| mode | findings reproduced |",
         "|---|---|",
@@ -1692,8 +1691,9 @@ def baltimore_section(days: int | None, runs: int | None = None, results: Path |
     return "\n".join(out)
 
 
-def _modes_of(table_fn, b: Baltimore) -> dict[str, pd.DataFrame]:
-    return {m: table_fn(m) for m in MODES}
+def _took(b: Baltimore, name: str) -> str:
+    s = b.seconds.get(name, float("nan"))
+    return f", {s / 60:.0f} min" if np.isfinite(s) else ", reused from an earlier run"
 
 
 def _table2_md(b: Baltimore) -> list[str]:
