@@ -1664,8 +1664,8 @@ def baltimore_section(days: int | None, runs: int | None = None, results: Path |
         f"Sweeps `baltimore-paper` (the 8 scenarios{_took(b, 'baltimore-paper')}) and "
         f"`baltimore-paper-sensitivity` (r = 0, 0.2, 0.4, 0.6{_took(b, 'baltimore-paper-sensitivity')}), "
         f"{n_days} days from 2019-01-01, {n_runs} runs per cell, on the bundled Part 1 records "
-        "(`baltimore-part1`: aggravated assaults, or all 15 groups for the study's 'TOTAL'); wall-clock times "
-        "on a shared 2-core machine (the benchmark gives CPU times).",
+        "(`baltimore-part1`: aggravated assaults, or all 15 groups for the study's 'TOTAL'); wall-clock "
+        "times on a shared 2-core machine (the benchmark gives CPU times).",
         "",
         "| mode | findings reproduced |",
         "|---|---|",
