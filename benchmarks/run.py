@@ -9,6 +9,12 @@ linear cost); writes the same figures as JSON (default benchmarks/results/latest
 compared. Each measurement runs in its own Python process, so import time and numba's compile time (or
 loading from its on-disk cache, as on every run after a machine's first) are inside the measured wall time;
 each preset is also measured as a machine's first run, with an empty cache (compilation included).
+
+For chicago-theft it also prints PredPol's daily fits on their own: wall and CPU time, passes over the data
+per run-day, updates done (event × run × pass), CPU per update, and the floor: the time those updates
+would take at the speed of the kernel's pass alone (measured in the same process on the last day's
+window). The last section measures how far the daily refits stop from the maximum-likelihood fit, for the
+Newton solver (the default) and the EM of Mohler et al. (2015).
 """
 
 from __future__ import annotations
@@ -32,6 +38,18 @@ t0 = time.perf_counter()
 spec = json.loads(sys.argv[1])
 from fairpatrol.config import load_preset
 from fairpatrol.sim.study import load_study_incidents, prepare_study, run_study
+from fairpatrol.models.predpol import PredPolState
+fits = {"wall": 0.0, "cpu": 0.0}
+_forecast = PredPolState.forecast
+def _timed_forecast(self, day):  # PredPol's daily refits (from day 1): wall and process CPU (all threads)
+    w, c = time.perf_counter(), time.process_time()
+    try:
+        return _forecast(self, day)
+    finally:
+        if day > 0:
+            fits["wall"] += time.perf_counter() - w
+            fits["cpu"] += time.process_time() - c
+PredPolState.forecast = _timed_forecast
 cfg = load_preset(spec["preset"], days=spec.get("days"), runs=spec.get("runs"))
 if spec.get("algorithms"):
     cfg = cfg.model_copy(update={"algorithms": spec["algorithms"]})
@@ -40,6 +58,7 @@ if spec.get("copies", 1) > 1:
     from fairpatrol.synthetic import replicate_incidents
     inc = replicate_incidents(inc, spec["copies"])
 t_sim = time.perf_counter()
+out = {}
 if spec.get("engine") == "reference":
     from fairpatrol.sim.engine import RunSpec
     from fairpatrol.sim.reference import simulate_reference
@@ -54,17 +73,39 @@ else:
     cells, n_areas, n_events = len(res.cells) * len(res.run_ids), res.data.n_areas, res.data.n_events
     if "em_iterations" in res.diagnostics:
         import numpy as np
-        em_evals = float(np.nanmean(res.diagnostics["em_iterations"][..., 1:]))
+        passes = res.diagnostics["em_iterations"]  # cells × runs × days, NaN for other algorithms
+        window = int(cfg.model("PredPol").window_days)
+        size = np.array([np.subtract(*res.data.window(d, window)[::-1]) for d in range(cfg.days)])
+        warm = passes[..., 1:]
+        out["passes_per_run_day"] = float(np.nanmean(warm))
+        out["updates"] = float(np.nansum(warm * size[1:]))  # event × run × pass of the daily refits
+        out["fit_wall_s"], out["fit_cpu_s"] = fits["wall"], fits["cpu"]
+        if spec.get("floor"):  # the kernel's pass alone on the last day's window, in a tight loop
+            import numba
+            from fairpatrol.models import _hawkes as H
+            lo, hi = res.data.window(cfg.days - 1, window)
+            t, w, st = H.area_major(res.data.times[lo:hi], np.ones(hi - lo), res.data.area[lo:hi], n_areas)
+            args = (t, np.repeat(w[:, None], H.WIDTH, 1), st, 365.0, [0.5] * H.WIDTH, [1.0] * H.WIDTH,
+                    np.tile(np.bincount(res.data.area[lo:hi], minlength=n_areas) / 365.0, (H.WIDTH, 1)))
+            def cost(k):  # thread CPU of a fit of one block stopped after k passes (tol 0), best of 5
+                best = np.inf
+                for _ in range(5):
+                    c = time.thread_time()
+                    H.hawkes_fit_lanes(*args, tol=0.0, max_iter=k)
+                    best = min(best, time.thread_time() - c)
+                return best
+            cost(1)
+            out["pass_ns"] = 1e9 * (cost(12) - cost(2)) / (10 * (hi - lo) * H.WIDTH)
+            out["threads"] = numba.get_num_threads()
     if spec.get("write"):
         from fairpatrol.results import write_results
         with tempfile.TemporaryDirectory() as d:
             write_results(res, os.path.join(d, "out"))
 t_end = time.perf_counter()
 ru = resource.getrusage(resource.RUSAGE_SELF)
-em_evals = globals().get("em_evals")
 print(json.dumps({"wall_s": t_end - t0, "sim_s": t_end - t_sim, "cpu_s": ru.ru_utime + ru.ru_stime,
                   "peak_rss_mb": ru.ru_maxrss / 1024, "run_days": cells * cfg.days, "areas": n_areas,
-                  "events": n_events, "em_evals_per_day": em_evals}))
+                  "events": n_events, **out}))
 """
 
 
@@ -84,17 +125,20 @@ def measure(spec: dict) -> dict:
     return {**spec, **m}
 
 
-def em_accuracy(days: tuple[int, ...], runs: int) -> list[dict]:
-    """How far the daily warm-started EM (default ``tol``) stops from the maximum-likelihood fit.
+def fit_accuracy(days: tuple[int, ...], runs: int) -> list[dict]:
+    """How far PredPol's daily refits stop from the maximum-likelihood fit, for each solver.
 
-    Simulates ``chicago-theft`` PredPol for each horizon in ``days`` (every cell, ``runs`` runs), lets
-    every run's engine state fit its data of the next day, and refits that same data from scratch with
-    ``tol=1e-9``; reports the relative errors of θ, ω and of the daily forecast (max over areas).
+    Simulates ``chicago-theft`` PredPol for each horizon in ``days`` (every cell, ``runs`` runs) with
+    Newton (the default) and with EM, lets every run's engine state fit its data of the next day,
+    and refits that same data from scratch with Newton at ``tol=1e-10``; reports the relative errors of θ,
+    ω and of the daily forecast (max over areas) and the log-likelihood left below the maximum.
     """
     import numpy as np
+    import pandas as pd
 
     from fairpatrol.config import load_preset
     from fairpatrol.models import PredPol
+    from fairpatrol.models._hawkes import hawkes_loglik
     from fairpatrol.sim.engine import simulate
     from fairpatrol.sim.prepare import DAY
     from fairpatrol.sim.reference import training_frame
@@ -105,32 +149,33 @@ def em_accuracy(days: tuple[int, ...], runs: int) -> list[dict]:
         cfg = load_preset("chicago-theft", days=d, runs=runs).model_copy(update={"algorithms": ["PredPol"]})
         data = prepare_study(cfg, load_study_incidents(cfg))
         specs = [run_spec(c, r, cfg, {}) for c in study_cells(cfg) for r in range(runs)]
-        model = cfg.model("PredPol")
-        res = simulate(model, data, specs, seed=cfg.seed)
-        forecast = res.state.forecast(d)
         until = data.start + d * DAY
         observed_from = data.start + data.observed_from * DAY
-        err = {"theta": [], "omega": [], "forecast": []}
-        for i in range(len(specs)):
-            tight = PredPol(**{**model.get_params(), "tol": 1e-9, "max_iter": 100_000})
-            tight.fit(
-                training_frame(data, res.weights[i]),
-                until=until,
-                areas=data.areas,
-                observed_from=observed_from,
-            )
-            err["theta"].append(abs(res.state.theta[i] / tight.theta_ - 1))
-            err["omega"].append(abs(res.state.omega[i] / tight.omega_ - 1))
-            err["forecast"].append(float(np.max(np.abs(forecast[i] / tight.predict().to_numpy() - 1))))
-        row = {"days": d, "fits": len(specs), "tol": model.tol}
-        for key, values in err.items():
-            v = np.asarray(values)
-            row[key] = {
-                "median": float(np.median(v)),
-                "p95": float(np.quantile(v, 0.95)),
-                "max": float(v.max()),
-            }
-        rows.append(row)
+        for solver in ("newton", "em"):
+            model = cfg.model("PredPol").set_params(solver=solver)
+            res = simulate(model, data, specs, seed=cfg.seed)
+            forecast = res.state.forecast(d)
+            err: dict[str, list[float]] = {"theta": [], "omega": [], "forecast": [], "loglik": []}
+            for i in range(len(specs)):
+                train = training_frame(data, res.weights[i])
+                kw = {"until": until, "areas": data.areas, "observed_from": observed_from}
+                tight = PredPol(**{**model.get_params(), "solver": "newton", "tol": 1e-10}).fit(train, **kw)
+                mu = pd.Series(res.state.mu[i], index=data.areas.ids).reindex(tight.mu_.index).to_numpy()
+                point = (res.state.theta[i], res.state.omega[i], mu)  # the engine's fit, on the same data
+                ll = hawkes_loglik(tight._times, tight._weights, tight._starts, tight.span_, *point)
+                err["theta"].append(abs(res.state.theta[i] / tight.theta_ - 1))
+                err["omega"].append(abs(res.state.omega[i] / tight.omega_ - 1))
+                err["forecast"].append(float(np.max(np.abs(forecast[i] / tight.predict().to_numpy() - 1))))
+                err["loglik"].append(tight.loglik_ - ll)
+            row = {"solver": solver, "days": d, "fits": len(specs), "tol": model.tol}
+            for key, values in err.items():
+                v = np.asarray(values)
+                row[key] = {
+                    "median": float(np.median(v)),
+                    "p95": float(np.quantile(v, 0.95)),
+                    "max": float(v.max()),
+                }
+            rows.append(row)
     return rows
 
 
@@ -193,18 +238,36 @@ def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
             ideal = f"{r[ladder_key + '_size'] / prev[ladder_key + '_size']:.2f}"
             units = (r["run_days"] - prev["run_days"]) * r["areas"]
             marginal = f"{1e6 * (r['sim_s'] - prev['sim_s']) / units:.4f}" if units else ""
-        if ladder_key == "incidents" and r.get("em_evals_per_day"):
-            # PredPol's EM takes a data-dependent number of steps: cost per incident and EM step
-            per = 1e9 * r["sim_s"] / (r["events"] * r["em_evals_per_day"] * r["run_days"])
-            marginal = f"{per:.1f} ns/ev·step"
-        if r.get("em_evals_per_day"):
-            print(f"    (PredPol: {r['em_evals_per_day']:.1f} EM steps per run-day)")
+        if ladder_key == "incidents" and r.get("updates"):
+            # PredPol's fits take a data-dependent number of passes: CPU per incident, run and pass
+            marginal = f"{1e9 * r['fit_cpu_s'] / r['updates']:.2f} ns/upd"
+        if r.get("passes_per_run_day"):
+            print(f"    (PredPol: {r['passes_per_run_day']:.2f} passes over the data per run-day)")
         print(
             f"{r['label']:{width}s} {r['events']:8d} {r['wall_s']:7.2f} {r['sim_s']:7.2f} {r['cpu_s']:7.2f} "
             f"{r['peak_rss_mb']:7.0f} {r['us_per_run_day_area']:15.3f} {growth:>7s} {ideal:>7s} "
             f"{marginal:>11s}"
         )
         prev = r
+
+
+def show_fits(row: dict) -> None:
+    """PredPol's daily fits inside one preset job: the distance to the machine's limit."""
+    if not row.get("updates"):
+        return
+    ns = 1e9 * row["fit_cpu_s"] / row["updates"]
+    print(f"\n== PredPol's daily fits in {row['label']}")
+    threads = row.get("threads", "?")
+    print(f"   wall {row['fit_wall_s']:.2f} s, CPU {row['fit_cpu_s']:.2f} s on {threads} threads")
+    print(f"   {row['passes_per_run_day']:.2f} passes over the data per run-day (Newton: 2 is its floor)")
+    print(f"   {row['updates']:.3g} updates (event × run × pass), {ns:.2f} ns CPU per update")
+    if row.get("pass_ns"):
+        floor = row["updates"] * row["pass_ns"] * 1e-9 / row["threads"]
+        print(
+            f"   floor: the kernel's pass alone runs at {row['pass_ns']:.2f} ns per update, so these updates "
+            f"need at least {floor:.2f} s of wall time on {row['threads']} threads (the fits took "
+            f"{row['fit_wall_s']:.2f} s: {row['fit_wall_s'] / floor:.2f}× the floor)"
+        )
 
 
 def main() -> None:
@@ -230,11 +293,12 @@ def main() -> None:
         spec = {"preset": name, "write": True, "label": f"{name} (full preset, results written)"}
         if q:
             spec.update(days=30, label=f"{name} (30 days, results written)")
-        presets.append(measure(spec))
+        presets.append(measure({**spec, "floor": name == "chicago-theft"}))
         # the same job on a machine's very first run: numba compiles the kernels (empty cache)
         presets.append(measure({**spec, "cold": True, "label": spec["label"].replace("(", "(first run, ")}))
     show("presets (whole job: import, load, simulate, write)", presets)
     report["sections"]["presets"] = presets
+    show_fits(presets[2])
     report["sections"]["paper_sweep"] = paper_sweep(q)
 
     days = 100 if not q else 20
@@ -296,16 +360,17 @@ def main() -> None:
     print(f"reference / fast simulation time: {ratio:.1f}×")
     report["sections"]["fast_vs_reference"] = {"rows": pair, "speedup": ratio}
 
-    acc = em_accuracy((30, 120) if not q else (10,), runs=2)
-    print("\n== PredPol's daily EM at the default tol against a refit to tol 1e-9 (chicago-theft, all cells)")
-    print(f"{'days':>5s} {'fits':>5s}   {'relative error: median / 95 % / max':s}")
+    acc = fit_accuracy((30, 120) if not q else (10,), runs=2)
+    print("\n== PredPol's daily refits at the default tol against a refit to tol 1e-10 (chicago-theft)")
+    print(f"{'solver':>7s} {'days':>5s} {'fits':>5s}   relative error (median / 95 % / max); L short of max")
     for row in acc:
         parts = "   ".join(
             f"{k} {row[k]['median']:.1e} / {row[k]['p95']:.1e} / {row[k]['max']:.1e}"
             for k in ("theta", "omega", "forecast")
         )
-        print(f"{row['days']:5d} {row['fits']:5d}   {parts}")
-    report["sections"]["em_accuracy"] = acc
+        ll = f"L {row['loglik']['median']:.1e} / {row['loglik']['max']:.1e}"
+        print(f"{row['solver']:>7s} {row['days']:5d} {row['fits']:5d}   {parts}   {ll}")
+    report["sections"]["fit_accuracy"] = acc
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

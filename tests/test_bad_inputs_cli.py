@@ -394,10 +394,16 @@ CASES: list[Case] = [
         "predpol-max-iter-float", {"models": {"PredPol": {"max_iter": 2.5}}}, "'models.PredPol.max_iter'"
     ),
     run_case(
-        "predpol-accelerate-string",
-        {"models": {"PredPol": {"accelerate": "yes"}}},
-        "'models.PredPol.accelerate'",
+        "predpol-warm-start-string",
+        {"models": {"PredPol": {"warm_start": "yes"}}},
+        "'models.PredPol.warm_start'",
         "true or false",
+    ),
+    run_case(
+        "predpol-solver-unknown",
+        {"models": {"PredPol": {"solver": "bfgs"}}},
+        "'models.PredPol.solver'",
+        "'em' or 'newton'",
     ),
     run_case("predpol-omega0-negative", {"models": {"PredPol": {"omega0": -1}}}, "'models.PredPol.omega0'"),
     run_case(
