@@ -291,9 +291,10 @@ class SEPP(GridModel):
         ∫_c μ(s) ds + Σ_i θ e^{−ω(d − t_i)} (1 − e^{−ω}) ∫_c g(s − s_i) ds.
 
     Date-only incidents (``time_resolution='day'``, or ``'auto'`` when every time of the window is at
-    midnight) are placed at a reproducible uniform time of their day (:func:`fairpatrol.data.dates.within_day_offsets`), so that
-    events of the same day are never simultaneous; on data simulated with θ = 0.3 and then cut to dates
-    the fit recovers θ (docs/grid.md, "Date-only incidents").
+    midnight) are placed at a reproducible uniform time of their day
+    (:func:`fairpatrol.data.dates.within_day_offsets`), so that events of the same day are never
+    simultaneous; on data simulated with θ = 0.3 and then cut to dates the fit recovers θ
+    (docs/grid.md, "Date-only incidents").
 
     Parameters
     ----------
