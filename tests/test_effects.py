@@ -95,6 +95,20 @@ def test_each_engine_compat_switch_is_one_effect(data, model, switches, effects)
     assert kinds(setup) == effects
 
 
+def test_every_engine_switch_of_compat_has_its_effect(data):
+    """Each world switch of CompatConfig turns on an effect for some model; the metrics switch none."""
+    engine = set(CompatConfig().engine_switches()) - {"run_averaged_metrics"}
+    for switch in engine:
+        on = CompatConfig(**{switch: True})
+        built = {
+            type(e)
+            for m in (PredPol(), LongTermKDE())
+            for e in build_effects(Setup(m, data, [RunSpec(0, 40, 0.4)], WorldConfig(), on))
+        }
+        assert len(built) == 1 and built <= set(COMPAT_EFFECTS), switch
+    assert len(engine) == len(COMPAT_EFFECTS)
+
+
 def test_effects_override_only_hooks_and_registries_hold_each_once():
     registered = [*COMPAT_EFFECTS, *WORLD_EFFECTS]
     assert len(set(registered)) == len(registered)
