@@ -85,24 +85,6 @@ def _nonzero_scan(
     return k
 
 
-@njit(cache=True, nogil=True)
-def _nonzero_rows(
-    crimes: np.ndarray,
-    officers: np.ndarray,
-    detected: np.ndarray,
-    reported: np.ndarray,
-    prevention: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    counts = (crimes, officers, detected, reported, prevention)
-    none = np.empty(0, dtype=np.int32)
-    n = _nonzero_scan(*counts, False, none, none, np.empty((5, 0), dtype=np.int32))
-    row = np.empty(n, dtype=np.int32)
-    area = np.empty(n, dtype=np.int32)
-    values = np.zeros((5, n), dtype=np.int32)
-    _nonzero_scan(*counts, True, row, area, values)
-    return row, area, values
-
-
 def nonzero_rows(
     crimes: np.ndarray,
     officers: np.ndarray,
@@ -113,8 +95,16 @@ def nonzero_rows(
     """The (row, area) entries of rows × areas int32 counts where any is nonzero, in row-major order, and
     their values (:data:`COUNTS` × entries); ``prevention`` may be an empty array (no units: zeros).
     Two compiled passes (count, then fill) instead of numpy's OR, nonzero and five gathers."""
-    args = (crimes, officers, detected, reported, prevention)
-    return _nonzero_rows(*(np.ascontiguousarray(a, dtype=np.int32) for a in args))
+    counts = [
+        np.ascontiguousarray(a, dtype=np.int32) for a in (crimes, officers, detected, reported, prevention)
+    ]
+    none = np.empty(0, dtype=np.int32)
+    n = _nonzero_scan(*counts, False, none, none, np.empty((5, 0), dtype=np.int32))
+    row = np.empty(n, dtype=np.int32)
+    area = np.empty(n, dtype=np.int32)
+    values = np.zeros((5, n), dtype=np.int32)
+    _nonzero_scan(*counts, True, row, area, values)
+    return row, area, values
 
 
 class AllocationWriter(StudySink):
