@@ -121,3 +121,32 @@ def test_effects_override_only_hooks_and_registries_hold_each_once():
     assert [type(e) for e in overriding(both, "happen")] == [Deterrence]
     assert [type(e) for e in overriding(both, "end")] == [ReportDelay]
     assert overriding(both, "detect") == []
+
+
+def test_a_new_effect_is_one_class_in_the_registry(data, monkeypatch):
+    """An effect written against the hooks alone changes the simulation as it says, and nothing else: here
+    no crime happens on day 0 (so none is detected or learned), every later day is unchanged."""
+    import numpy as np
+
+    from fairpatrol.sim import effects
+    from fairpatrol.sim.engine import simulate
+
+    class QuietFirstDay(Effect):
+        @classmethod
+        def build(cls, setup):
+            return cls()
+
+        def happen(self, batch, day):
+            if day.day == 0:
+                day.real = np.zeros((len(batch.runs), day.hi - day.lo), dtype=bool)
+
+    runs = [RunSpec(0, 40, 0.4), RunSpec(1, 400, 0.4)]
+    plain = simulate(PredPol(), data, runs, seed=4)
+    monkeypatch.setattr(effects, "WORLD_EFFECTS", (*effects.WORLD_EFFECTS, QuietFirstDay))
+    quiet = simulate(PredPol(), data, runs, seed=4)
+    assert plain.crimes[:, 0].sum() > 0 and quiet.crimes[:, 0].sum() == 0
+    assert quiet.detected[:, 0].sum() == 0 and quiet.reported[:, 0].sum() == 0
+    np.testing.assert_array_equal(quiet.officers[:, 0], plain.officers[:, 0])  # day 0's patrols: before it
+    lo, hi = data.day_slice(0)
+    assert not (quiet.weights[:, lo:hi] > 0).any() and (plain.weights[:, lo:hi] > 0).any()
+    np.testing.assert_array_equal(quiet.crimes[:, 1:], plain.crimes[:, 1:])  # the replayed truth after
