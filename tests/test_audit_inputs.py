@@ -172,6 +172,31 @@ def test_a_period_beyond_the_incidents_is_an_error(city):
         run_audit(city, crimes(city, *THREE_DAYS), t, start="2019-12-01")
 
 
+def test_declared_coverage_audits_days_before_the_first_incident(city):
+    # Targets on Dec 30 .. Jan 3; crimes Jan 1 .. 3. By default the incidents cover Jan 1 .. 3 only.
+    t = daily(city, ["2019-12-30", "2019-12-31", "2020-01-01", "2020-01-02", "2020-01-03"])
+    default = run_audit(city, crimes(city, *THREE_DAYS), t, n_boot=0)
+    assert default.meta["period"]["start"] == "2020-01-01"
+    assert notes(default)["target_days_outside_incidents"] == 2
+    assert "the dates of the first and last incident" in " ".join(default.notes["message"])
+    # Declared from Dec 30: two more audited days, without crime; the share captured is unchanged and
+    # the share of land targeted too (the box is there every day), so 5 days are audited.
+    declared = run_audit(city, crimes(city, *THREE_DAYS), t, n_boot=0, coverage_start="2019-12-30")
+    assert declared.meta["period"]["start"] == "2019-12-30"
+    assert declared.meta["period"]["days_audited"] == 5
+    assert "target_days_outside_incidents" not in notes(declared)
+    assert declared.value("crimes") == default.value("crimes") == 3
+    assert declared.value("target_hit_rate") == pytest.approx(default.value("target_hit_rate") * 3 / 5)
+    assert declared.meta["incidents_coverage"] == {
+        "first": "2019-12-30",
+        "last": "2020-01-03",
+        "declared": True,
+    }
+    # A start before the declared coverage is still an error, which says what was declared.
+    with pytest.raises(DataError, match=r"outside the incidents' declared coverage 2019-12-30"):
+        run_audit(city, crimes(city, *THREE_DAYS), t, coverage_start="2019-12-30", start="2019-12-29")
+
+
 def test_targets_and_incidents_without_a_common_day_is_an_error(city):
     t = daily(city, ["2021-06-01"])
     with pytest.raises(DataError, match="share no day"):
@@ -398,6 +423,8 @@ def test_settings_are_checked():
         AuditSettings(exposure="people")
     with pytest.raises(ConfigError, match="field 'end': the end is before the start"):
         AuditSettings(start="2020-02-01", end="2020-01-01")
+    with pytest.raises(ConfigError, match="field 'coverage_end': it ends before it starts"):
+        AuditSettings(coverage_start="2020-02-01", coverage_end="2020-01-01")
     with pytest.raises(ConfigError, match="'all' is reserved"):
         AuditSettings(type_groups={"all": ["THEFT"]})
 

@@ -337,3 +337,38 @@ def test_duplicate_predictions_pool_their_crime_types(city):
     assert targets.records["types"].tolist() == ["BURGLARY|THEFT"]
     c = crimes(("2020-01-01", 10, 10, "THEFT"), ("2020-01-01", 20, 20, "BURGLARY"))
     assert run_audit(city, c, targets, n_boot=0).value("crime_captured") == 1.0
+
+
+def test_by_target_known_answers(half_zone):
+    row = half_zone.by_target.iloc[0]
+    assert len(half_zone.by_target) == 1
+    assert (row["target_id"], row["main_area_id"], row["main_area_name"], row["areas"]) == (
+        "zone 1",
+        "A0",
+        "Area 0",
+        1,
+    )
+    assert row["m2"] == pytest.approx(5000.0) and row["m2_outside"] == 0
+    assert (row["target_periods"], row["days_active"], row["longest_streak"], row["hit_periods"]) == (
+        2,
+        2,
+        2,
+        2,
+    )
+    assert row["hit_rate"] == 1.0 and row["crimes_inside"] == 2
+    assert row["crime_share"] == pytest.approx(2 / 5)
+    assert row["pai"] == pytest.approx((2 / 5) / (5000 * 2 / (20_000 * 2)))
+
+
+def test_by_target_counts_a_crime_in_two_overlapping_targets_for_both(city):
+    # z1 covers A0; z2 = [60, 160] straddles (4,000 m² in A0, 6,000 in A1); one crime in both.
+    z = designated_zones(city, zones((0, 0, 100, 100), (60, 0, 160, 100)), crs=city.crs)
+    rows = [("2020-01-01", 10, 10), ("2020-01-01", 70, 50), ("2020-01-01", 120, 50), ("2020-01-01", 180, 50)]
+    res = run_audit(city, crimes(*rows), z, n_boot=0)
+    t = res.by_target.set_index("target_id")
+    assert t.loc["zone 1", "crimes_inside"] == 2 and t.loc["zone 2", "crimes_inside"] == 2
+    assert t.loc["zone 2", "main_area_id"] == "A1" and t.loc["zone 2", "areas"] == 2
+    assert t["crime_share"].sum() == pytest.approx(1.0)  # 4 of 4 counted, one crime twice
+    assert res.value("crime_captured") == pytest.approx(3 / 4)  # the crime counts once overall
+    assert t.loc["zone 1", "pai"] == pytest.approx(0.5 / 0.5)
+    assert t.loc["zone 2", "pai"] == pytest.approx(0.5 / 0.5)

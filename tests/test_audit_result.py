@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 import fairpatrol.audit
-from fairpatrol.audit import MEASURES, TABLES, daily_targets, run_audit
+from fairpatrol.audit import MEASURES, TABLES, daily_targets, read_audit, run_audit
 from fairpatrol.audit import run as run_module
 from fairpatrol.audit import targets as targets_module
 from fairpatrol.audit import toy as toy_module
@@ -65,7 +65,8 @@ def test_write_makes_a_documented_directory(result, tmp_path):
     out = result.write(tmp_path / "audit", formats=("csv", "parquet"))
     files = sorted(p.name for p in out.iterdir())
     tables = [*(f"{t}.csv" for t in TABLES), *(f"{t}.parquet" for t in TABLES)]
-    assert files == sorted([".fairpatrol.json", "audit.json", *tables])
+    extra = ["areas.parquet", "targets.parquet", "notes.txt"]
+    assert files == sorted([".fairpatrol.json", "audit.json", *tables, *extra])
     meta = json.loads((out / "audit.json").read_text())
     assert meta["settings"]["seed"] == result.meta["settings"]["seed"]
     assert meta["period"]["days_audited"] == 3
@@ -73,6 +74,27 @@ def test_write_makes_a_documented_directory(result, tmp_path):
     pd.testing.assert_frame_equal(back, result.overall, check_dtype=False)
     text = "".join(p.read_text(errors="ignore") for p in out.glob("*.csv")) + (out / "audit.json").read_text()
     assert str(tmp_path) not in text
+
+
+@pytest.mark.parametrize("formats", [("csv",), ("parquet",)])
+def test_read_audit_gives_back_what_was_written(result, tmp_path, formats):
+    out = result.write(tmp_path / "audit", formats=formats)
+    back = read_audit(out)
+    for name in TABLES:
+        got, want = back.table(name), result.table(name)
+        assert list(got.columns) == list(want.columns), name
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False, obj=name
+        )
+    assert back.meta["period"] == result.meta["period"]
+    assert back.areas.ids.tolist() == result.areas.ids.tolist()
+    assert back.target_geometry["target_id"].tolist() == result.target_geometry["target_id"].tolist()
+    assert all(shapely.equals(back.target_geometry["geometry"], result.target_geometry["geometry"]))
+
+
+def test_read_audit_of_another_directory_is_one_line(tmp_path):
+    with pytest.raises(FairpatrolError, match=r"not an audit results directory \(no audit.json\)"):
+        read_audit(tmp_path)
 
 
 def test_write_refuses_to_replace_a_directory_with_files(result, tmp_path):

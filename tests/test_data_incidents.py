@@ -60,7 +60,13 @@ def test_helpers_and_other_group_rule() -> None:
     bal = load_incidents("baltimore-agg-assault")
     assert bal.of_types(["4a"]).n + bal.of_types("4B").n + bal.of_types(["4C", "4D"]).n == bal.n
     assert bal.of_types(["agg. assault"]).n == bal.n
-    assert set(BUNDLED_INCIDENTS) == {"baltimore-agg-assault", "chicago-theft", "bogota-theft"}
+    assert set(BUNDLED_INCIDENTS) == {
+        "baltimore-agg-assault",
+        "baltimore-agg-assault-full",
+        "baltimore-part1",
+        "chicago-theft",
+        "bogota-theft",
+    }
     assert isinstance(bal.report.to_dict()["kept"], int)
     assert np.issubdtype(bal.frame["area_idx"].dtype, np.integer)
     assert pd.api.types.is_float_dtype(bal.frame["x"])

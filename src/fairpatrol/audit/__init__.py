@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from fairpatrol.audit.measures import MEASURES, Measure
 from fairpatrol.audit.notes import Note
-from fairpatrol.audit.result import TABLES, AuditResult
+from fairpatrol.audit.result import TABLES, AuditResult, read_audit
 from fairpatrol.audit.run import run_audit
 from fairpatrol.audit.settings import AuditSettings
 from fairpatrol.audit.targets import TargetSet, daily_targets, designated_zones, patrol_effort
@@ -36,5 +36,6 @@ __all__ = [
     "daily_targets",
     "designated_zones",
     "patrol_effort",
+    "read_audit",
     "run_audit",
 ]

@@ -108,12 +108,15 @@ def read_population(
 ) -> Population | None:
     """Residents by group and area.
 
-    ``population`` is None (then the areas' own ``population`` column, if any, gives totals only), a list
-    of count columns of ``areas.frame`` (e.g. ``["black", "white", "hispanic"]``), or a table / file with
-    ``area_column`` and one count column per group. ``total`` names the column of all residents (default:
+    ``population`` is None (then the areas' own ``population`` column, if any, gives totals only), a
+    :class:`Population` already read (returned as it is), a list of count columns of ``areas.frame``
+    (e.g. ``["black", "white", "hispanic"]``), or a table / file with ``area_column`` and one count
+    column per group. ``total`` names the column of all residents (default:
     the sum of the groups); residents not in any listed group form the group ``'other (not listed)'``.
     """
     notes: list[Note] = []
+    if isinstance(population, Population):  # already read (e.g. from an audit config)
+        return population
     if population is None:
         if "population" not in areas.frame.columns:
             return None

@@ -1,9 +1,12 @@
 """The audit period: which days, which target-periods and which incidents an audit scores.
 
-The **audit period** is ``settings.start .. settings.end`` when given (both must lie within the incidents'
-dates: there is nothing to score targets against outside them), else the days covered both by the targets
-and by the incidents. Target-days outside it are counted in the notes, apart for those outside the
-incidents' dates. Target-periods of targets entirely outside the city are left out (counted). Days of the
+The **incidents' coverage** is the span of days the incident data cover: ``settings.coverage_start ..
+coverage_end`` when declared, else the dates of the first and last incident (noted: a day without any
+incident inside the coverage is a day without crime; outside it, nothing is known). The **audit period**
+is ``settings.start .. settings.end`` when given (both must lie within the coverage: there is nothing to
+score targets against outside it), else the days covered both by the targets and by the incidents.
+Target-days outside it are counted in the notes, apart for those outside the incidents' coverage.
+Target-periods of targets entirely outside the city are left out (counted). Days of the
 period without any target are left out (``empty_days='exclude'``: usually a gap in the export) or audited
 as days without targeting (``'zero'``); incidents on left-out days are counted. Incidents without a time
 of day cannot be matched to shifts: shift targets then cover their whole date (noted).
@@ -62,17 +65,32 @@ def _target_day_range(targets: TargetSet) -> tuple[pd.Timestamp | None, pd.Times
     return first, last
 
 
+def coverage(settings: AuditSettings, crimes: CrimePoints) -> tuple[pd.Timestamp, pd.Timestamp, bool]:
+    """First and last day the incidents cover, and whether that was declared (module docstring)."""
+    lo = _day(settings.coverage_start) if settings.coverage_start is not None else crimes.first_day
+    hi = _day(settings.coverage_end) if settings.coverage_end is not None else crimes.last_day
+    if hi < lo:
+        raise DataError(
+            f"the incidents' coverage ends ({hi.date()}) before it starts ({lo.date()})",
+            source="audit settings",
+            field="coverage_end" if settings.coverage_end is not None else "coverage_start",
+        )
+    return lo, hi, settings.coverage_start is not None or settings.coverage_end is not None
+
+
 def choose_period(
     settings: AuditSettings, targets: TargetSet, crimes: CrimePoints
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last audited day (module docstring)."""
-    lo, hi = crimes.first_day, crimes.last_day
+    lo, hi, declared = coverage(settings, crimes)
+    what = "the incidents' declared coverage" if declared else "the incidents' dates"
     for name in ("start", "end"):
         value = getattr(settings, name)
         if value is not None and not lo <= _day(value) <= hi:
             raise DataError(
-                f"{_day(value).date()} is outside the incidents' dates {lo.date()} .. {hi.date()}: "
-                "there is nothing to score targets against",
+                f"{_day(value).date()} is outside {what} {lo.date()} .. {hi.date()}: "
+                "there is nothing to score targets against"
+                + ("" if declared else " (declare the incidents' coverage if the data cover more)"),
                 source="audit settings",
                 field=name,
             )
@@ -93,6 +111,16 @@ def audit_scope(settings: AuditSettings, targets: TargetSet, crimes: CrimePoints
     """The audited days, target-periods and incidents, with notes of everything left out."""
     notes: list[Note] = []
     start, end = choose_period(settings, targets, crimes)
+    first, last, declared = coverage(settings, crimes)
+    notes.append(
+        Note(
+            "incident_coverage",
+            int((last - first) / DAY) + 1,
+            f"The incidents are taken to cover {first.date()} .. {last.date()} "
+            + ("(declared)" if declared else "(the dates of the first and last incident)")
+            + ": a day in it without any incident is a day without crime.",
+        )
+    )
     n_all = int((end - start) / DAY) + 1
     day_level = targets.has_shift_times and not crimes.has_time_of_day
     if day_level:
@@ -105,16 +133,16 @@ def audit_scope(settings: AuditSettings, targets: TargetSet, crimes: CrimePoints
             )
         )
     units, outside = expand_units(targets, start, n_all, day_level=day_level)
-    incident_days = int((crimes.last_day - crimes.first_day) / DAY) + 1
-    _, inc_outside = expand_units(targets, crimes.first_day, incident_days)
+    incident_days = int((last - first) / DAY) + 1
+    _, inc_outside = expand_units(targets, first, incident_days)
     beyond = int(inc_outside.sum())
     if beyond:
         notes.append(
             Note(
                 "target_days_outside_incidents",
                 beyond,
-                f"{plural(beyond, 'target-day')} fall outside the incidents' dates "
-                f"({crimes.first_day.date()} .. {crimes.last_day.date()}) and cannot be scored.",
+                f"{plural(beyond, 'target-day')} fall outside the incidents' coverage "
+                f"({first.date()} .. {last.date()}) and cannot be scored.",
             )
         )
     unchosen = int(outside.sum()) - beyond
@@ -124,7 +152,7 @@ def audit_scope(settings: AuditSettings, targets: TargetSet, crimes: CrimePoints
                 "target_days_outside_period",
                 unchosen,
                 f"{plural(unchosen, 'target-day')} lie outside the audit period "
-                f"{start.date()} .. {end.date()} (within the incidents' dates) and are not scored.",
+                f"{start.date()} .. {end.date()} (within the incidents' coverage) and are not scored.",
             )
         )
     # Target-periods of targets with no part in the city can never be hit: left out, counted.

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -30,7 +31,7 @@ from fairpatrol.audit.groups import (
     single_areas,
 )
 from fairpatrol.audit.notes import Note, notes_frame, plural
-from fairpatrol.audit.period import audit_scope
+from fairpatrol.audit.period import audit_scope, coverage
 from fairpatrol.audit.result import AuditResult
 from fairpatrol.audit.settings import AuditSettings
 from fairpatrol.audit.tables import TableBuilder
@@ -41,27 +42,43 @@ from fairpatrol.errors import DataError
 
 
 def _type_selections(types: np.ndarray, settings: AuditSettings) -> tuple[tuple[str, ...], np.ndarray]:
-    """Labels and (Q, C) membership of the crime-type selections of ``types``; row 0 is 'all'."""
+    """Labels and (Q, C) membership of the crime-type selections of ``types``: row 0 is 'all', then each
+    type group of the settings, then each type on its own (most frequent first; a type whose name is
+    also a group's label is not repeated)."""
     upper = np.char.upper(np.char.strip(types.astype(str)))
     labels, rows = ["all"], [np.ones(types.size, dtype=bool)]
-    if settings.type_groups:
-        for label, members in settings.type_groups.items():
-            wanted = [m.strip().upper() for m in members]
-            unknown = [m for m in wanted if m not in set(upper)]
-            if unknown:
-                raise DataError(
-                    f"type group {label!r}: no audited incident of type(s) {unknown}",
-                    source="audit settings",
-                    field="type_groups",
-                )
-            labels.append(label)
-            rows.append(np.isin(upper, wanted))
-    else:
-        values, counts = np.unique(types.astype(str), return_counts=True)
-        for v in values[np.argsort(-counts, kind="stable")]:
+    for label, members in (settings.type_groups or {}).items():
+        wanted = [m.strip().upper() for m in members]
+        unknown = [m for m in wanted if m not in set(upper)]
+        if unknown:
+            raise DataError(
+                f"type group {label!r}: no audited incident of type(s) {unknown}",
+                source="audit settings",
+                field="type_groups",
+            )
+        labels.append(label)
+        rows.append(np.isin(upper, wanted))
+    values, counts = np.unique(types.astype(str), return_counts=True)
+    for v in values[np.argsort(-counts, kind="stable")]:
+        if v not in labels:
             labels.append(str(v))
             rows.append(types.astype(str) == v)
     return tuple(labels), np.vstack(rows)
+
+
+#: The steps of :func:`run_audit`, in order, as reported to its ``progress`` callback.
+STEPS = (
+    "locating the incidents",
+    "choosing the audited days",
+    "matching crimes to targets",
+    "overall measures",
+    "measures by group",
+    "measures by area",
+    "measures by target",
+    "daily series",
+    "trends",
+    "calibration and tiers",
+)
 
 
 def _software() -> dict[str, str]:
@@ -82,6 +99,7 @@ def run_audit(
     population: object | None = None,
     population_total: str | None = None,
     settings: AuditSettings | None = None,
+    progress: Callable[[int, str], None] | None = None,
     **changes: Any,
 ) -> AuditResult:
     """Audit real targets against the incidents that followed; see ``docs/audit.md``.
@@ -102,6 +120,8 @@ def run_audit(
         Column of all residents per area (default: the sum of the groups).
     settings : AuditSettings, optional
         How to audit; keyword arguments (``n_boot=200``, ``start="2019-01-01"``, ...) change single fields.
+    progress : callable, optional
+        Called as ``progress(i, step)`` when step i of :data:`STEPS` starts (for progress bars).
 
     Returns
     -------
@@ -124,6 +144,11 @@ def run_audit(
     (0.6666666666666666, 0.25, 2.6666666666666665)
     """
     settings = (settings or AuditSettings()).replace(**changes) if changes else (settings or AuditSettings())
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(STEPS.index(name), name)
+
     if not same_areas(targets.areas, areas):
         raise DataError(
             "the targets were read against other areas; read them with these areas", source=targets.source
@@ -132,15 +157,18 @@ def run_audit(
     pop: Population | None = read_population(areas, population, total=population_total)
     if pop is not None:
         notes.extend(pop.notes)
+    step("locating the incidents")
     crimes = prepare_crimes(
         incidents, areas, type_column=settings.type_column, crime_types=settings.crime_types
     )
     notes.extend(crimes.notes)
 
+    step("choosing the audited days")
     scope = audit_scope(settings, targets, crimes)
     notes.extend(scope.notes)
     sel = scope.crimes
     type_labels, membership = _type_selections(crimes.crime_type[sel], settings)
+    step("matching crimes to targets")
     atoms = locate(
         targets.coverage, areas, crimes.x[sel], crimes.y[sel], crimes.area[sel], crimes.snapped[sel]
     )
@@ -238,6 +266,7 @@ def run_audit(
         )
     )
 
+    cov_first, cov_last, declared = coverage(settings, crimes)
     auditor = TableBuilder(table, targets, groupings, residents, weights, settings)
     meta = {
         "city": areas.name,
@@ -252,6 +281,11 @@ def run_audit(
             "days_in_period": scope.days_in_period,
         },
         "incidents_dates": {"first": str(crimes.first_day.date()), "last": str(crimes.last_day.date())},
+        "incidents_coverage": {
+            "first": str(cov_first.date()),
+            "last": str(cov_last.date()),
+            "declared": declared,
+        },
         "counts": {
             "targets": targets.n_targets,
             "target_periods": scope.units.n,
@@ -262,17 +296,35 @@ def run_audit(
         "effort_unit": targets.effort_unit,
         "crime_types": list(type_labels),
         "groups": {k: list(map(str, g.labels)) for k, g in groupings.items() if k != "area"},
+        "group_pair": list(areas.group_pair),
+        "group_description": areas.group_description,
+        "population": {
+            "source": pop.source if pop is not None else None,
+            "groups": list(pop.labels) if pop is not None else [],
+            "total": float(pop.total.sum()) if pop is not None else None,
+        },
         "settings": settings.to_dict(),
         "software": _software(),
     }
+    tables = {}
+    for name, made in (
+        ("overall measures", ("overall",)),
+        ("measures by group", ("by_group",)),
+        ("measures by area", ("by_area",)),
+        ("measures by target", ("by_target",)),
+        ("daily series", ("by_day",)),
+        ("trends", ("trends", "by_period")),
+        ("calibration and tiers", ("calibration", "tiers")),
+    ):
+        step(name)
+        tables.update({table: getattr(auditor, table)() for table in made})
+    geometry = None
+    if targets.kind != "effort":
+        geometry = pd.DataFrame({"target_id": targets.target_ids.astype(str), "geometry": targets.geometry})
     return AuditResult(
-        overall=auditor.overall(),
-        by_group=auditor.by_group(),
-        by_area=auditor.by_area(),
-        by_day=auditor.by_day(),
-        trends=auditor.trends(),
-        calibration=auditor.calibration(),
-        tiers=auditor.tiers(),
+        **tables,
         notes=notes_frame(notes),
         meta=meta,
+        areas=areas,
+        target_geometry=geometry,
     )

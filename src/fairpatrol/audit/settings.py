@@ -24,7 +24,11 @@ class AuditSettings:
     ----------
     start, end : str or None
         First and last audited day (inclusive). Default: the days that have both targets and incidents.
-        Days outside the incidents' dates cannot be audited (an error).
+        Days outside the incidents' coverage cannot be audited (an error).
+    coverage_start, coverage_end : str or None
+        First and last day the incident data cover (inclusive): a day in it without any incident is a
+        day without crime. Default: the dates of the first and last incident (noted). Declare it when the
+        data cover more than their first and last incident show (a rare crime type, a quiet first day).
     window_days : int
         Crimes up to this many days after a target's period also count as inside it (0: during it only).
     crime_types : tuple of str or None
@@ -32,8 +36,8 @@ class AuditSettings:
     type_column : str
         Incident column holding the crime type.
     type_groups : mapping or None
-        Named selections of types reported beside 'all', e.g. ``{"homicide and shooting": ("HOMICIDE",
-        "SHOOTING")}``. Default: each type on its own.
+        Named selections of types reported beside 'all' and each type on its own, e.g.
+        ``{"homicide and shooting": ("HOMICIDE", "SHOOTING")}``.
     exposure : {'area', 'area_days'}
         How targets count as exposure: targeted m²-days (default), or one per area-day with any target.
         Patrol logs always use their effort.
@@ -54,6 +58,8 @@ class AuditSettings:
 
     start: str | None = None
     end: str | None = None
+    coverage_start: str | None = None
+    coverage_end: str | None = None
     window_days: int = 0
     crime_types: tuple[str, ...] | None = None
     type_column: str = "crime_type"
@@ -73,19 +79,22 @@ class AuditSettings:
         def bad(name: str, why: str) -> ConfigError:
             return ConfigError(f"{why} (got {getattr(self, name)!r})", source="audit settings", field=name)
 
-        for name in ("start", "end"):
+        for name in ("start", "end", "coverage_start", "coverage_end"):
             value = getattr(self, name)
             if value is not None:
                 try:
                     pd.Timestamp(value)
                 except (ValueError, TypeError):
                     raise bad(name, "not a date") from None
-        if (
-            self.start is not None
-            and self.end is not None
-            and pd.Timestamp(self.end) < pd.Timestamp(self.start)
+        for first, last, what in (
+            ("start", "end", "the end"),
+            ("coverage_start", "coverage_end", "coverage"),
         ):
-            raise bad("end", "the end is before the start")
+            a, b = getattr(self, first), getattr(self, last)
+            if a is not None and b is not None and pd.Timestamp(b) < pd.Timestamp(a):
+                raise bad(
+                    last, f"{what} is before the start" if first == "start" else "it ends before it starts"
+                )
         if int(self.window_days) != self.window_days or self.window_days < 0:
             raise bad("window_days", "must be a whole number of days ≥ 0")
         if self.exposure not in EXPOSURES:

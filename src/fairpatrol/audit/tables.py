@@ -23,6 +23,23 @@ from fairpatrol.audit.tiers import TIER_COLUMNS, tiers_frame
 #: Areas evaluated together when computing per-area intervals (bounds memory to R × chunk per statistic).
 AREA_CHUNK = 256
 MEASURE_COLUMNS = ["value", "lo", "hi", "n_boot_valid"]
+BY_PERIOD_COLUMNS = ["period", "per", "days", "grouping", "group", "measure", *MEASURE_COLUMNS]
+BY_TARGET_COLUMNS = [
+    "target_id",
+    "main_area_id",
+    "main_area_name",
+    "areas",
+    "m2",
+    "m2_outside",
+    "target_periods",
+    "days_active",
+    "longest_streak",
+    "hit_periods",
+    "hit_rate",
+    "crimes_inside",
+    "crime_share",
+    "pai",
+]
 
 
 def _longest_runs(active: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
@@ -195,28 +212,67 @@ class TableBuilder:
                 )
         return pd.concat(parts, ignore_index=True)
 
+    def _per_bucket(
+        self,
+    ) -> tuple[pd.DatetimeIndex, np.ndarray, list[tuple[str, Grouping, Measure, np.ndarray]]]:
+        """Trend measures per bucket of ``trend_unit`` (computed once): bucket starts, days per bucket, and
+        per (grouping, measure) the (R, n_buckets, U) values."""
+        if getattr(self, "_buckets", None) is None:
+            bucket, starts = buckets(self.table.dates, self.settings.trend_unit)
+            nb = len(starts)
+            found = []
+            for key in ("overall", "area group", "residents"):
+                g = self.groupings.get(key)
+                if g is None:
+                    continue
+                ms = [m for m in self._measures(key, 0) if m.name in TREND_MEASURES]
+                values = evaluate(
+                    self.table, g, self.weights, ms, residents=self.residents, bucket=bucket, n_buckets=nb
+                )
+                found += [(key, g, m, values[m.name]) for m in ms]
+            self._buckets = (starts, np.bincount(bucket, minlength=nb), found)
+        return self._buckets
+
     def trends(self) -> pd.DataFrame:
         unit = self.settings.trend_unit
-        bucket, starts = buckets(self.table.dates, unit)
-        nb = len(starts)
         rows = []
-        for key in ("overall", "area group", "residents"):
-            g = self.groupings.get(key)
-            if g is None:
-                continue
-            ms = [m for m in self._measures(key, 0) if m.name in TREND_MEASURES]
-            values = evaluate(
-                self.table, g, self.weights, ms, residents=self.residents, bucket=bucket, n_buckets=nb
-            )
-            for m in ms:
-                per_bucket = values[m.name]
-                est, lo, hi, _ = interval(slopes(per_bucket), self.settings.level)
-                used = np.isfinite(per_bucket[0]).sum(axis=0)
-                for u, label in enumerate(g.labels):
-                    rows.append((key, str(label), m.name, unit, est[u], lo[u], hi[u], int(used[u])))
+        for key, g, m, per_bucket in self._per_bucket()[2]:
+            est, lo, hi, _ = interval(slopes(per_bucket), self.settings.level)
+            used = np.isfinite(per_bucket[0]).sum(axis=0)
+            for u, label in enumerate(g.labels):
+                rows.append((key, str(label), m.name, unit, est[u], lo[u], hi[u], int(used[u])))
         return pd.DataFrame(
             rows, columns=["grouping", "group", "measure", "per", "slope", "lo", "hi", "n_buckets"]
         )
+
+    def by_period(self) -> pd.DataFrame:
+        """The trend measures in each month (week, day) with days audited, with their intervals."""
+        starts, n_days, found = self._per_bucket()
+        has_days = n_days > 0
+        frames = []
+        for key, g, m, per_bucket in found:
+            for b in np.flatnonzero(has_days):
+                est, lo, hi, n_ok = interval(per_bucket[:, b, :], self.settings.level)
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "period": starts[b],
+                            "per": self.settings.trend_unit,
+                            "days": int(n_days[b]),
+                            "grouping": key,
+                            "group": g.labels.astype(str),
+                            "measure": m.name,
+                            "value": est,
+                            "lo": lo,
+                            "hi": hi,
+                            "n_boot_valid": n_ok,
+                        }
+                    )
+                )
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BY_PERIOD_COLUMNS)
+        return out.sort_values(["grouping", "group", "measure", "period"], kind="stable").reset_index(
+            drop=True
+        )[BY_PERIOD_COLUMNS]
 
     def calibration(self) -> pd.DataFrame:
         if not self.targets.has_scores:
@@ -243,3 +299,61 @@ class TableBuilder:
         return tiers_frame(
             total, self.residents, groupings, share=self.settings.tier_share, seed=self.settings.seed
         )
+
+    def by_target(self) -> pd.DataFrame:
+        """One row per target with any part in the city (no interval: counts over the audited days).
+
+        ``crimes_inside`` counts the crimes inside the target while it was active (within the window
+        after), so a crime inside two overlapping targets counts for both and the shares of all targets
+        can add up to more than the share of crime captured; ``pai`` is the target's share of crime over
+        its share of land-days (its in-city m² × days active / the city's m² × audited days).
+        """
+        t, cov, areas = self.table, self.targets.coverage, self.targets.areas
+        k = self.targets.n_targets
+        periods = np.bincount(t.unit_target, minlength=k)
+        hit = np.bincount(t.unit_target, weights=t.unit_hit.astype(float), minlength=k)
+        inside = np.bincount(t.unit_target, weights=t.unit_observed, minlength=k)
+        calendar = t.dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+        pairs = np.unique(np.column_stack([t.unit_target, calendar[t.unit_day]]), axis=0)
+        days_active = np.bincount(pairs[:, 0], minlength=k) if len(pairs) else np.zeros(k, np.int64)
+        streak = np.zeros(k, dtype=np.int64)
+        if len(pairs):
+            new_run = np.r_[True, (np.diff(pairs[:, 0]) != 0) | (np.diff(pairs[:, 1]) != 1)]
+            run_id = np.cumsum(new_run) - 1
+            lengths = np.bincount(run_id)
+            np.maximum.at(streak, pairs[new_run, 0], lengths)
+        total_crimes = float(t.crimes[0].sum())
+        land_days = float(t.area_m2.sum()) * t.n_days
+        m2 = cov.target_m2
+        per_area = cov.target_area_m2.tocsr()
+        main = np.full(k, -1, dtype=np.int64)
+        n_areas = np.diff(per_area.indptr)
+        for i in np.flatnonzero(n_areas):
+            row = slice(per_area.indptr[i], per_area.indptr[i + 1])
+            main[i] = per_area.indices[row][np.argmax(per_area.data[row])]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = inside / total_crimes if total_crimes > 0 else np.full(k, np.nan)
+            land = m2 * days_active / land_days
+            pai = np.where(land > 0, share / land, np.nan)
+            hit_rate = np.where(periods > 0, hit / periods, np.nan)
+        keep = m2 > 0
+        ids, names = areas.ids.astype(object), areas.names.astype(object)
+        out = pd.DataFrame(
+            {
+                "target_id": self.targets.target_ids.astype(str),
+                "main_area_id": np.where(main >= 0, ids[np.clip(main, 0, None)], ""),
+                "main_area_name": np.where(main >= 0, names[np.clip(main, 0, None)], ""),
+                "areas": n_areas,
+                "m2": m2,
+                "m2_outside": cov.outside_m2,
+                "target_periods": periods,
+                "days_active": days_active,
+                "longest_streak": streak,
+                "hit_periods": hit,
+                "hit_rate": hit_rate,
+                "crimes_inside": inside,
+                "crime_share": share,
+                "pai": pai,
+            }
+        )
+        return out.loc[keep].reset_index(drop=True)[BY_TARGET_COLUMNS]

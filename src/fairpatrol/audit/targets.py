@@ -163,11 +163,34 @@ def _frame_crs(frame: pd.DataFrame, crs: object | None, source: str) -> CRS:
         raise DataError(f"unknown CRS {found!r}", source=source, field="crs") from None
 
 
-def _to_crs(geoms: np.ndarray, src: CRS, dst: str) -> np.ndarray:
+def _to_crs(
+    geoms: np.ndarray, src: CRS, dst: str, source: str = "targets", field: str = "geometry"
+) -> np.ndarray:
+    """``geoms`` from ``src`` to ``dst``. Longitudes/latitudes out of range, or coordinates the
+    transformation cannot map, are an error naming the first such row (coordinates in another CRS)."""
+    if src.is_geographic:
+        lo_x, lo_y, hi_x, hi_y = shapely.bounds(np.asarray(geoms, dtype=object)).T
+        reject(
+            (np.abs(lo_x) > 180) | (np.abs(hi_x) > 180) | (np.abs(lo_y) > 90) | (np.abs(hi_y) > 90),
+            lambda i: (
+                f"coordinates ({lo_x[i]:,.6g}, {lo_y[i]:,.6g}) are out of range for longitude/latitude "
+                f"({src.to_string()}): are they in another CRS?"
+            ),
+            source=source,
+            field=field,
+        )
     if src == CRS.from_user_input(dst):
         return geoms
     tr = Transformer.from_crs(src, dst, always_xy=True)
-    return shapely.transform(geoms, lambda x, y: tr.transform(x, y), interleaved=False)
+    out = shapely.transform(geoms, lambda x, y: tr.transform(x, y), interleaved=False)
+    bounds = shapely.bounds(np.asarray(out, dtype=object))
+    reject(
+        ~np.isfinite(bounds).all(axis=1),
+        f"coordinates cannot be transformed from {src.to_string()} to {dst}: are they in another CRS?",
+        source=source,
+        field=field,
+    )
+    return out
 
 
 def _geometry_column(frame: pd.DataFrame, column: str | None, source: str) -> np.ndarray:
@@ -406,7 +429,7 @@ def designated_zones(
                 f"{src}: polygons reprojected from {from_crs.to_string()} to {areas.crs}.",
             )
         )
-    geoms = _to_crs(geoms, from_crs, areas.crs)
+    geoms = _to_crs(geoms, from_crs, areas.crs, src, geometry or "geometry")
     id_col = _column(frame, id_column, "id")
     if id_col is not None:
         ids = labels(require(frame, id_col, src))
@@ -616,7 +639,9 @@ def daily_targets(
         geoms, _ = _boxes(
             frame, areas, src, lon=lon, lat=lat, x=x, y=y, crs=crs, box_m=box_m, box_crs=box_crs
         )
-        geoms = _to_crs(geoms, CRS.from_user_input(box_crs if box_crs is not None else areas.crs), areas.crs)
+        geoms = _to_crs(
+            geoms, CRS.from_user_input(box_crs if box_crs is not None else areas.crs), areas.crs, src, "box_m"
+        )
     elif lon or x:
         raise DataError("point positions need a box size: pass box_m (metres, or a column name)", source=src)
     else:
@@ -628,7 +653,9 @@ def daily_targets(
                     "reprojected", n, f"{src}: cells reprojected from {from_crs.to_string()} to {areas.crs}."
                 )
             )
-        geoms = _to_crs(geoms, from_crs, areas.crs)
+        geoms = _to_crs(geoms, from_crs, areas.crs, src, geometry or "geometry")
+    if shift_times is not None and not shift:
+        raise DataError("shift_times needs the column of shift labels: give shift", source=src, field="shift")
     shifts = labels(require(frame, shift, src)) if shift else np.full(n, "", dtype=object)
     if shift:
         reject(shifts == "", "missing shift", source=src, field=shift)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli import analyze, check, datasets, evaluate, report, run, sweep
+from fairpatrol.cli import analyze, audit, check, datasets, evaluate, report, run, sweep
 from fairpatrol.cli._common import OPTIONS, guarded, log_dir
 
 app = typer.Typer(
@@ -38,7 +38,7 @@ def _options(
 
 
 #: The command modules, in the order ``--help`` lists them; each defines a function of its own name.
-COMMANDS = (check, run, sweep, analyze, evaluate, report, datasets)
+COMMANDS = (check, run, sweep, analyze, evaluate, audit, report, datasets)
 for module in COMMANDS:
     name = module.__name__.rsplit(".", 1)[-1]
     app.command(name)(guarded(getattr(module, name)))

@@ -179,13 +179,22 @@ def guarded(command: F) -> F:
 
 class ProgressBar:
     """A progress bar on stderr that appears with the first progress, so that a command failing in its
-    checks prints its one error line and nothing else."""
+    checks prints its one error line and nothing else. A ``transient`` bar is erased when it stops (for
+    commands that can still fail after it appeared: their error stays the only line)."""
 
-    def __init__(self, description: str, unit: str, total: int | None = None, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        description: str,
+        unit: str,
+        total: int | None = None,
+        quiet: bool = False,
+        transient: bool = False,
+    ) -> None:
         from rich.console import Console
 
         self.console = Console(stderr=True, quiet=quiet)
         self.description, self.unit, self.total = description, unit, total
+        self.transient = transient
         self._bar: Any = None
         self._task: Any = None
 
@@ -200,6 +209,7 @@ class ProgressBar:
                 TextColumn(self.unit),
                 TimeElapsedColumn(),
                 console=self.console,
+                transient=self.transient,
             )
             self._bar.start()
             self._task = self._bar.add_task(self.description, total=self.total)

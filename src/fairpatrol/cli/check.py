@@ -1,4 +1,5 @@
-"""`fairpatrol check`: validate a scenario (or an evaluation config) and show its data before a long run."""
+"""`fairpatrol check`: validate a scenario (or an evaluation or audit config) and show its data before a long
+run."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from fairpatrol.cli._common import fail
 
 
 def check(
-    config: Annotated[Path | None, typer.Argument(help="scenario or evaluation YAML file")] = None,
-    preset: Annotated[str | None, typer.Option(help="a built-in study or evaluation instead")] = None,
+    config: Annotated[Path | None, typer.Argument(help="scenario, evaluation or audit YAML file")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="a built-in study, evaluation or audit example instead")
+    ] = None,
     map_png: Annotated[
         Path | None, typer.Option("--map", help="save a map of the areas and their groups (PNG)")
     ] = None,
@@ -29,7 +32,14 @@ def check(
 
 
 def _load(path: Path | None, preset: str | None) -> Any:
-    """A ScenarioConfig or an EvaluateConfig (an evaluation has a grid/coverage, a study officers/runs)."""
+    """A ScenarioConfig, an EvaluateConfig (an evaluation has a grid/coverage, a study officers/runs) or an
+    AuditConfig (it has targets)."""
+    from fairpatrol.audit.config import (
+        example_names,
+        is_audit_document,
+        load_audit_config,
+        load_audit_example,
+    )
     from fairpatrol.config import load_preset, preset_names, read_yaml_file
     from fairpatrol.errors import ConfigError
     from fairpatrol.grid.config import grid_preset_names, load_evaluate, load_grid_preset
@@ -39,13 +49,17 @@ def _load(path: Path | None, preset: str | None) -> Any:
     if preset is not None:
         if preset in grid_preset_names():
             return load_grid_preset(preset)
+        if preset in example_names():
+            return load_audit_example(preset)
         if preset not in preset_names():
-            known = ", ".join([*preset_names(), *grid_preset_names()])
+            known = ", ".join([*preset_names(), *grid_preset_names(), *example_names()])
             raise ConfigError(f"unknown preset {preset!r} (known: {known})", field="preset")
         return load_preset(preset)
     from fairpatrol.config import load_scenario
 
     raw = read_yaml_file(path, "config")
+    if is_audit_document(raw):
+        return load_audit_config(path)
     is_study = isinstance(raw, dict) and ({"officers", "runs", "report_probs"} & set(raw))
     return load_scenario(path) if is_study or not isinstance(raw, dict) else load_evaluate(path)
 
@@ -62,9 +76,27 @@ def _check(path: Path | None, preset: str | None, map_png: Path | None) -> None:
     cfg = _load(path, preset)
     if map_png is not None:
         _check_png_path(map_png)
+    from fairpatrol.audit.config import AuditConfig
+
+    audit = isinstance(cfg, AuditConfig)
     study = isinstance(cfg, ScenarioConfig)
     out = Console(width=max(Console().width, 110), highlight=False)
-    out.print(f"[bold]{cfg.name}[/bold]: {'study' if study else 'grid evaluation'} settings are valid")
+    what = "audit" if audit else ("study" if study else "grid evaluation")
+    out.print(f"[bold]{cfg.name}[/bold]: {what} settings are valid")
+
+    if audit:
+        from fairpatrol.audit.study import load_audit_inputs
+        from fairpatrol.cli.audit import check_audit
+
+        inputs = load_audit_inputs(cfg)
+        show_data(out, inputs.areas, inputs.incidents, "areas")
+        problem = None
+        try:
+            check_audit(out, cfg, inputs)
+        except FairpatrolError as err:
+            problem = err
+        _finish(out, inputs.areas, map_png, problem)
+        return
 
     inputs = load_data(cfg.data, cfg.base_dir)
     areas = inputs.areas
@@ -72,36 +104,9 @@ def _check(path: Path | None, preset: str | None, map_png: Path | None) -> None:
         from fairpatrol.grid.evaluate import evaluation_grid
 
         areas = evaluation_grid(cfg, areas)
-    out.print(f"\n[bold]Areas[/bold]: {areas.n:,} {'cells' if not study else 'areas'} of {areas.title}")
-    out.print(f"  CRS: {areas.crs} — {areas.crs_reason or 'as bundled'}")
-    for note in areas.notes:
-        out.print(f"  [yellow]note:[/yellow] {note}")
-    table = Table("group", "areas", "compared in two-group gaps", title="Groups", title_justify="left")
-    for group, n in areas.group_counts().items():
-        table.add_row(group, f"{n:,}", "yes" if group in areas.group_pair else "")
-    out.print(table)
-    out.print(f"  how the groups were defined: {areas.group_description or 'the label of each area'}")
-
+    show_data(out, areas, inputs.incidents, "areas" if study else "cells")
     inc = inputs.incidents
-    r = inc.report
-    out.print(f"\n[bold]Incidents[/bold]: {r.source} (layout {r.layout or 'bundled'})")
-    rows = [
-        ("read", r.rows_read),
-        ("other crime types", r.type_filtered),
-        ("bad dates", r.bad_dates),
-        ("missing coordinates", r.nan_coordinates),
-        ("duplicates", r.duplicates_dropped),
-        ("outside every area (dropped)", r.outside_dropped),
-        ("snapped to the nearest area", r.nearest_assigned),
-        ("kept", r.kept),
-    ]
-    for label, n in rows:
-        out.print(f"  {label:32s} {n:>10,}")
-    for w in r.warnings:
-        out.print(f"  [yellow]warning:[/yellow] {w}")
     t = inc.frame["time"]
-    out.print(f"  times: {r.time_zone}; coordinates: {r.coordinates}")
-    out.print(f"  dates: {t.min():%Y-%m-%d} to {t.max():%Y-%m-%d}")
 
     start = pd.Timestamp(cfg.start)
     end = start + pd.Timedelta(days=cfg.days)
@@ -139,6 +144,46 @@ def _check(path: Path | None, preset: str | None, map_png: Path | None) -> None:
             check_period(cfg, inc.frame["time"])
     except FairpatrolError as err:
         problem = err
+    _finish(out, areas, map_png, problem)
+
+
+def show_data(out, areas, inc, what: str) -> None:
+    """Print the areas (CRS, notes, groups) and the incidents (what cleaning kept and dropped, dates)."""
+    from rich.table import Table
+
+    out.print(f"\n[bold]Areas[/bold]: {areas.n:,} {what} of {areas.title}")
+    out.print(f"  CRS: {areas.crs} — {areas.crs_reason or 'as bundled'}")
+    for note in areas.notes:
+        out.print(f"  [yellow]note:[/yellow] {note}")
+    table = Table("group", "areas", "compared in two-group gaps", title="Groups", title_justify="left")
+    for group, n in areas.group_counts().items():
+        table.add_row(group, f"{n:,}", "yes" if group in areas.group_pair else "")
+    out.print(table)
+    out.print(f"  how the groups were defined: {areas.group_description or 'the label of each area'}")
+
+    r = inc.report
+    out.print(f"\n[bold]Incidents[/bold]: {r.source} (layout {r.layout or 'bundled'})")
+    rows = [
+        ("read", r.rows_read),
+        ("other crime types", r.type_filtered),
+        ("bad dates", r.bad_dates),
+        ("missing coordinates", r.nan_coordinates),
+        ("duplicates", r.duplicates_dropped),
+        ("outside every area (dropped)", r.outside_dropped),
+        ("snapped to the nearest area", r.nearest_assigned),
+        ("kept", r.kept),
+    ]
+    for label, n in rows:
+        out.print(f"  {label:32s} {n:>10,}")
+    for w in r.warnings:
+        out.print(f"  [yellow]warning:[/yellow] {w}")
+    t = inc.frame["time"]
+    out.print(f"  times: {r.time_zone}; coordinates: {r.coordinates}")
+    out.print(f"  dates: {t.min():%Y-%m-%d} to {t.max():%Y-%m-%d}")
+
+
+def _finish(out, areas, map_png: Path | None, problem: Exception | None) -> None:
+    """Save the map (when asked) and end with the first problem found, or 'ready'."""
     if map_png is not None:
         saved = _map(areas, map_png)
         out.print(f"\nmap of the areas and groups saved to {saved}")

@@ -7,6 +7,7 @@ import typer
 
 def datasets() -> None:
     """List the bundled datasets and presets."""
+    from fairpatrol.audit.config import example_names
     from fairpatrol.config import preset_names
     from fairpatrol.data import BUNDLED_INCIDENTS
     from fairpatrol.data.cities import registry
@@ -22,3 +23,4 @@ def datasets() -> None:
     typer.echo("run presets:      " + ", ".join(preset_names()))
     typer.echo("sweep presets:    " + ", ".join(sweep_preset_names()))
     typer.echo("evaluate presets: " + ", ".join(grid_preset_names()))
+    typer.echo("audit examples:   " + ", ".join(example_names()))

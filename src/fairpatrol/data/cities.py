@@ -57,15 +57,25 @@ class PackGroups(StrictModel):
 
 
 class BundledIncidents(StrictModel):
-    """A bundled incident set: its file, layout (a pack layout by name or inline) and cleaning policy."""
+    """A bundled incident set: its file, layout (a pack layout by name or inline) and cleaning policy.
+
+    ``crime_types`` makes the set a subset of its file (several sets can share one file); a study's own
+    ``data.crime_types`` then selects within it. ``on_missing_coords: drop`` leaves out records without
+    coordinates, with a warning giving their number and ``missing_coords_reason`` (why they are missing,
+    and whether at random); ``notes`` are caveats recorded in every cleaning report of the set.
+    """
 
     description: str
     file: str
     layout: str | Layout
     default_crime_type: str = "unspecified"
+    crime_types: list[str] | None = None
     dedupe: Literal["id", "fields", "none"] = "id"
     dedupe_fields: list[str] | None = None
     id_prefix: str = "INC"
+    on_missing_coords: Literal["error", "drop"] = "error"
+    missing_coords_reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 class ReferenceGrid(StrictModel):

@@ -121,11 +121,7 @@ class Incidents:
 
     def of_types(self, types: str | list[str] | tuple[str, ...]) -> Incidents:
         """Incidents whose ``crime_type`` (or ``crime_code``) is one of ``types`` (case-insensitive)."""
-        wanted = {str(t).strip().upper() for t in ([types] if isinstance(types, str) else types)}
-        mask = self.frame["crime_type"].str.upper().isin(wanted).to_numpy()
-        if "crime_code" in self.frame:
-            mask = mask | self.frame["crime_code"].astype(str).str.upper().isin(wanted).to_numpy()
-        return self._subset(mask)
+        return self._subset(type_mask(self.frame, [types] if isinstance(types, str) else types))
 
     def source_agreement(self) -> float:
         """Share of incidents whose spatial-join ``area_id`` equals the source's label (NaN if none)."""
@@ -136,6 +132,15 @@ class Incidents:
         a = self.frame["area_id"].to_numpy()[has]
         b = src.to_numpy()[has].astype(str)
         return float(np.mean(np.char.upper(a.astype(str)) == np.char.upper(b)))
+
+
+def type_mask(frame: pd.DataFrame, types: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Rows whose ``crime_type`` or ``crime_code`` is one of ``types`` (case-insensitive)."""
+    wanted = {str(t).strip().upper() for t in types}
+    mask = frame["crime_type"].astype(str).str.upper().isin(wanted).to_numpy()
+    if "crime_code" in frame:
+        mask = mask | frame["crime_code"].astype(str).str.upper().isin(wanted).to_numpy()
+    return mask
 
 
 def _first_bad(mask: np.ndarray, rows: np.ndarray) -> int:
@@ -194,13 +199,12 @@ def clean_incidents(
 
     if crime_types is not None:
         wanted = {str(t).strip().upper() for t in crime_types}
-        types = df["crime_type"].astype(str).str.upper()
-        keep = types.isin(wanted).to_numpy()
-        if "crime_code" in df:
-            keep = keep | df["crime_code"].astype(str).str.upper().isin(wanted).to_numpy()
+        keep = type_mask(df, crime_types)
         report.type_filtered = int((~keep).sum())
         if not keep.any():
-            common = ", ".join(repr(t) for t in types.value_counts().index[:5])
+            common = ", ".join(
+                repr(t) for t in df["crime_type"].astype(str).str.upper().value_counts().index[:5]
+            )
             raise DataError(
                 f"no row of crime type(s) {sorted(wanted)} (the most common types are {common})",
                 source=source,
@@ -343,8 +347,13 @@ def read_incidents(
     on_missing_coords: Literal["error", "drop"] = "error",
     on_bad_dates: Literal["error", "drop"] = "error",
     max_outside_share: float = 1.0,
+    subset: list[str] | tuple[str, ...] | None = None,
 ) -> Incidents:
-    """Read an incident table through ``layout`` and clean it (the path of bundled and user files alike)."""
+    """Read an incident table through ``layout`` and clean it (the path of bundled and user files alike).
+
+    ``subset`` keeps only rows of these crime types (or codes) before anything is counted: the rows of a
+    bundled set that shares its file with others.
+    """
     from fairpatrol.data.readers import read_incident_table
 
     raw, info = read_incident_table(
@@ -355,6 +364,8 @@ def read_incidents(
         on_bad_dates=on_bad_dates,
         default_crime_type=default_crime_type,
     )
+    if subset:
+        raw = raw.loc[type_mask(raw, subset)].reset_index(drop=True)
     inc = clean_incidents(
         raw,
         areas,
@@ -400,20 +411,26 @@ def load_incidents(
 
     ``areas`` defaults to the set's city areas; any areas of the same place work (another group rule, your
     own polygons, a grid). The deduplication policy is the pack's (module docstring); ``dedupe=False``
-    keeps repeated rows (Baltimore: one per victim).
+    keeps repeated rows (Baltimore: one per victim). ``crime_types`` keeps rows whose crime type or code
+    is listed (case-insensitive); in ``baltimore-part1`` the crime type is one of the 15 crime groups
+    (``AGG. ASSAULT``, ``BURGLARY``, ...) and ``description`` holds the detailed one. Records a set cannot
+    place (no coordinates) are left out with a warning saying why (``report.warnings``); the set's caveats
+    are in ``report.notes``.
 
     Examples
     --------
     >>> inc = load_incidents("chicago-theft")
     >>> inc.report.kept, inc.report.outside_dropped
     (140099, 2)
+    >>> y2019 = load_incidents("baltimore-part1").between("2019-01-01", "2020-01-01")
+    >>> y2019.frame.groupby("crime_type").size()["AGG. ASSAULT"]  # doctest: +SKIP
     """
     pack, spec = bundled_set(name)
     from fairpatrol.data.readers import get_layout
 
     layout = spec.layout if not isinstance(spec.layout, str) else get_layout(spec.layout)
     layout_name = spec.layout if isinstance(spec.layout, str) else f"{name} (bundled)"
-    return read_incidents(
+    inc = read_incidents(
         data_dir() / spec.file,
         layout_name,
         layout,
@@ -428,7 +445,19 @@ def load_incidents(
         tolerance_m=tolerance_m,
         crime_types=crime_types,
         max_outside_share=max_outside_share,
+        on_missing_coords=spec.on_missing_coords,
+        subset=spec.crime_types,
     )
+    rep = inc.report
+    if rep.nan_coordinates:
+        rows = rep.rows_read - rep.type_filtered - rep.bad_dates
+        why = f": {' '.join(spec.missing_coords_reason.split())}" if spec.missing_coords_reason else ""
+        rep.warnings.append(
+            f"{rep.nan_coordinates:,} of {rows:,} records ({rep.nan_coordinates / rows:.1%}) have no "
+            f"coordinates and are left out{why}"
+        )
+    rep.notes.extend(" ".join(n.split()) for n in spec.notes)
+    return inc
 
 
 def load_incident_file(

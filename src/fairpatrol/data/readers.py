@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from fairpatrol.data.cities import Layout, layouts
 from fairpatrol.data.geofiles import check_readable
@@ -88,8 +89,8 @@ def read_table(path: Path, source: str) -> pd.DataFrame:
     read (missing, a directory, no permission, not UTF-8, empty, corrupt Parquet)."""
     check_readable(path, source)
     if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            df = pd.read_parquet(path)
+        try:  # dates without a time of day (Parquet DATE) as datetime64, not Python date objects
+            df = pq.read_table(path).to_pandas(date_as_object=False)
         except Exception as exc:  # pyarrow raises several types for corrupt/empty files
             raise DataError(f"cannot read Parquet: {exc}".splitlines()[0], source=source) from None
         if len(df) == 0:
@@ -105,8 +106,6 @@ def header(path: Path, source: str) -> list[str]:
     """The column names of a CSV or Parquet file."""
     check_readable(path, source)
     if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
         try:
             return list(pq.read_schema(path).names)
         except Exception as exc:
@@ -284,9 +283,12 @@ def _text(df: pd.DataFrame, col: str | None) -> pd.Series:
     if col is None:
         return pd.Series([None] * len(df), index=df.index, dtype=object)
     s = df[col]
-    out = s.astype(object).where(s.notna(), None)
-    out = out.map(lambda v: None if v is None else str(v).strip() or None)
-    return out
+    if isinstance(s.dtype, pd.CategoricalDtype):  # a dictionary column: clean its categories only
+        cats = s.cat.categories.astype(str).str.strip()
+        if cats.is_unique and not (cats == "").any():
+            return s.cat.rename_categories(cats)
+    text = s.astype("string").str.strip()
+    return text.astype(object).where(text.notna() & (text != ""), None)
 
 
 def _integers(df: pd.DataFrame, col: str, source: str) -> pd.Series:
@@ -368,5 +370,5 @@ def read_incident_table(
     lower = {str(col).strip().lower(): col for col in df.columns}
     for name, col in layout.extra.items():
         if col.lower() in lower:
-            out[name] = df[lower[col.lower()]].astype(str).str.strip().to_numpy()
+            out[name] = _text(df, lower[col.lower()]).array
     return out, info

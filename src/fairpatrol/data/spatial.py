@@ -54,14 +54,23 @@ def assign_areas(
     'within' (covered by a polygon, boundary included), 'nearest' (outside every polygon but within
     ``tolerance_m`` of one: lakefront, rounding) or 'none'. A point on a shared boundary, or equidistant
     from several polygons, goes to the lowest area index, so the result is deterministic.
-    Non-finite coordinates give 'none'.
+    Non-finite coordinates give 'none'. Each distinct point is looked up once (incidents published at
+    block level repeat a few thousand points hundreds of thousands of times).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = x.shape[0]
+    finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    xy, inverse = np.unique(np.column_stack([x[finite], y[finite]]), axis=0, return_inverse=True)
+    if xy.shape[0] < finite.size:
+        u_idx, u_how = assign_areas(xy[:, 0], xy[:, 1], areas, tolerance_m=tolerance_m)
+        idx = np.full(n, -1, dtype=np.int64)
+        how = np.full(n, "none", dtype=object)
+        idx[finite] = u_idx[inverse.ravel()]
+        how[finite] = u_how[inverse.ravel()]
+        return idx, how
     idx = np.full(n, -1, dtype=np.int64)
     how = np.full(n, "none", dtype=object)
-    finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     if finite.size == 0:
         return idx, how
     pts = shapely.points(x[finite], y[finite])

@@ -16,7 +16,6 @@ with their results (GeoJSON).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,15 +281,17 @@ class Datasheet:
                 "area_id": areas.ids[i],
                 "name": areas.names[i],
                 "group": areas.groups[i],
-                "true_crimes": _round(self.published[i]),
-                "true_crime_share": _round(crime_share[i]),
+                "true_crimes": page.rounded(self.published[i]),
+                "true_crime_share": page.rounded(crime_share[i]),
             }
             for x in self.sheets:
                 p = x.patrols.mean(axis=0)
                 share = p[i] / p.sum() if p.sum() else float("nan")
-                row[f"{x.algorithm}_patrol_days"] = _round(p[i])
-                row[f"{x.algorithm}_patrol_share"] = _round(share)
-                row[f"{x.algorithm}_ratio"] = _round(share / crime_share[i]) if crime_share[i] > 0 else None
+                row[f"{x.algorithm}_patrol_days"] = page.rounded(p[i])
+                row[f"{x.algorithm}_patrol_share"] = page.rounded(share)
+                row[f"{x.algorithm}_ratio"] = (
+                    page.rounded(share / crime_share[i]) if crime_share[i] > 0 else None
+                )
             rows.append(row)
         return rows
 
@@ -334,26 +335,12 @@ class Datasheet:
 
     # -- downloads ---------------------------------------------------------------------------------------
     def geojson(self, max_bytes: int = 600_000) -> tuple[str | None, str]:
-        """The areas (lon/lat) with their per-area results of the focus scenario as GeoJSON, simplified to
-        about 20 m on a 10 m grid (enough for a map; ``areas.parquet`` holds the exact outlines); None with
-        the reason when even that is larger than ``max_bytes``."""
-        import shapely
-
-        areas = self.res.areas
-        geoms = shapely.set_precision(shapely.simplify(areas.to_wgs84(), 2e-4), 1e-4)
-        table = self.area_table()
-        features = []
-        for g, props in zip(geoms, table, strict=True):
-            clean = {
-                k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in props.items()
-            }
-            features.append(
-                {"type": "Feature", "properties": clean, "geometry": json.loads(shapely.to_geojson(g))}
-            )
-        text = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
-        if len(text) > max_bytes:
+        """The areas (lon/lat) with their per-area results of the focus scenario as GeoJSON
+        (:func:`fairpatrol.report.page.geojson_text`); None with the reason when larger than ``max_bytes``."""
+        text, size = page.geojson_text(self.res.areas.to_wgs84(), self.area_table(), max_bytes)
+        if text is None:
             return None, (
-                f"the areas as GeoJSON would take {len(text) / 1e6:.1f} MB: use areas.parquet and "
+                f"the areas as GeoJSON would take {size / 1e6:.1f} MB: use areas.parquet and "
                 "area_horizon.parquet of the results instead"
             )
         return text, ""
@@ -378,14 +365,6 @@ class Datasheet:
         return links
 
 
-def _round(v: float, digits: int = 6) -> float | None:
-    """``v`` to ``digits`` significant digits for downloads (None when undefined)."""
-    v = float(v)
-    if not np.isfinite(v):
-        return None
-    return float(f"{v:.{digits}g}")
-
-
 def group_download_rows(res) -> list[dict[str, Any]]:
     """Every scenario, algorithm and group: the group horizon metrics' means and 95 % intervals (from
     ``group_summary.csv``; older results: the daily group metrics' levels)."""
@@ -399,5 +378,5 @@ def group_download_rows(res) -> list[dict[str, Any]]:
     rows = keep[cols].to_dict("records")
     for row in rows:
         for k in ("mean", "ci_low", "ci_high"):
-            row[k] = _round(row[k])
+            row[k] = page.rounded(row[k])
     return rows

@@ -5,7 +5,9 @@ Three kinds of directory are recognised by their marker file:
 * ``fairpatrol run``: ``config.yaml``, ``metrics.parquet``, ``summary.csv``, ``allocations.parquet``,
   ``areas.parquet`` (layout in :mod:`fairpatrol.results`) → :class:`RunResults`;
 * ``fairpatrol sweep``: ``sweep.yaml`` (see :mod:`fairpatrol.report.collections`);
-* ``fairpatrol evaluate``: ``evaluate.yaml`` (see :mod:`fairpatrol.report.collections`).
+* ``fairpatrol evaluate``: ``evaluate.yaml`` (see :mod:`fairpatrol.report.collections`);
+* ``fairpatrol audit``: marker of kind ``audit`` (or ``audit.json``), read by
+  :func:`fairpatrol.audit.read_audit` (see :mod:`fairpatrol.report.audit`).
 
 The allocation table of a full study has millions of rows; it is never read whole: :class:`RunResults`
 answers the few aggregate questions the report asks with DuckDB queries. The table holds only nonzero rows
@@ -37,10 +39,15 @@ SUMMARY_COLUMNS = ("scenario", "algorithm", "n_officers", "report_prob", "metric
 
 
 def directory_kind(path: str | Path) -> str:
-    """'run', 'sweep' or 'evaluate' from the marker files of ``path``; a one-line error otherwise."""
+    """'run', 'sweep', 'evaluate' or 'audit' from the marker files of ``path``; a one-line error otherwise."""
+    from fairpatrol.atomic import read_marker
+
     p = Path(path)
     if not p.is_dir():
         raise DataError("not a directory (give a results directory)", source=str(p))
+    marker = read_marker(p)
+    if (marker is not None and marker.get("kind") == "audit") or (p / "audit.json").is_file():
+        return "audit"
     if (p / "sweep.yaml").is_file():
         return "sweep"
     if (p / "evaluate.yaml").is_file():
@@ -49,8 +56,8 @@ def directory_kind(path: str | Path) -> str:
         return "run"
     found = sorted(q.name for q in p.iterdir())[:8]
     raise DataError(
-        "not a results directory of fairpatrol run, sweep or evaluate (expected config.yaml, sweep.yaml "
-        f"or evaluate.yaml; found {found})",
+        "not a results directory of fairpatrol run, sweep, evaluate or audit (expected config.yaml, "
+        f"sweep.yaml, evaluate.yaml or audit.json; found {found})",
         source=str(p),
     )
 
@@ -445,13 +452,17 @@ def run_results(
 
 def load_results(path: str | Path, cell: str | None = None) -> Any:
     """Any results directory: :class:`RunResults` of a run (or of one ``cell`` of a sweep), or the whole
-    sweep (:class:`~fairpatrol.report.sweep.SweepResults`) or evaluation
-    (:class:`~fairpatrol.report.grid.GridResults`)."""
+    sweep (:class:`~fairpatrol.report.sweep.SweepResults`), evaluation
+    (:class:`~fairpatrol.report.grid.GridResults`) or audit (:class:`~fairpatrol.audit.AuditResult`)."""
     kind = directory_kind(path)
     if cell is not None and kind != "sweep":
         raise DataError("--cell selects a cell of a sweep; this is not a sweep directory", source=str(path))
     if kind == "run":
         return load_run(path)
+    if kind == "audit":
+        from fairpatrol.audit.result import read_audit
+
+        return read_audit(path)
     if kind == "sweep":
         from fairpatrol.report.sweep import load_sweep_cell, load_sweep_results
 

@@ -6,7 +6,9 @@ nothing of the report).
   patrols);
 * :func:`download` — a download link whose file is inside the page (as JSON text, turned into a file by
   the page's script on click: no base64 overhead);
-* :func:`csv_text` — a table as CSV text for such a link.
+* :func:`csv_text` — a table as CSV text for such a link;
+* :func:`geojson_text` — polygons with their per-row results as GeoJSON text for such a link;
+* :func:`rounded` — a number to six significant digits for downloads.
 
 Everything from data is HTML-escaped here; the functions return markup.
 """
@@ -152,3 +154,33 @@ def csv_text(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
     for row in rows:
         writer.writerow(row)
     return buffer.getvalue()
+
+
+def rounded(v: float, digits: int = 6) -> float | None:
+    """``v`` to ``digits`` significant digits for downloads (None when undefined)."""
+    v = float(v)
+    if not math.isfinite(v):
+        return None
+    return float(f"{v:.{digits}g}")
+
+
+def geojson_text(geometries: Sequence, rows: Sequence[dict], max_bytes: int) -> tuple[str | None, int]:
+    """A GeoJSON FeatureCollection of lon/lat ``geometries`` with ``rows`` as their properties (undefined
+    numbers as null), simplified to about 20 m on a 10 m grid (enough for a map); (None, its size) when the
+    text would be larger than ``max_bytes``."""
+    import json
+
+    import numpy as np
+    import shapely
+
+    geoms = shapely.set_precision(shapely.simplify(np.asarray(geometries, dtype=object), 2e-4), 1e-4)
+    features = []
+    for g, props in zip(geoms, rows, strict=True):
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in props.items()}
+        features.append(
+            {"type": "Feature", "properties": clean, "geometry": json.loads(shapely.to_geojson(g))}
+        )
+    text = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+    if len(text) > max_bytes:
+        return None, len(text)
+    return text, len(text)

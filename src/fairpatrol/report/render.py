@@ -146,7 +146,19 @@ def environment():
 def render_report(path: str | Path, *, cell: str | None = None, **options: Any) -> str:
     """The report of a results directory as an HTML string (see :func:`write_report` for options)."""
     res = load_results(path, cell=cell)
-    if isinstance(res, RunResults):
+    from fairpatrol.audit.result import AuditResult
+
+    if isinstance(res, AuditResult):
+        from fairpatrol.report.audit import audit_context
+
+        given = {k: v for k, v in options.items() if v is not None}
+        if given:
+            raise FairpatrolError(
+                f"--{next(iter(given)).replace('_', '-')} does not apply to an audit report"
+            )
+        context = audit_context(path, res, shown_path(path))
+        template = "audit.html.j2"
+    elif isinstance(res, RunResults):
         from fairpatrol.report.run_report import build_run_context
 
         context = build_run_context(res, **options)

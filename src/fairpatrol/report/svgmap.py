@@ -67,6 +67,8 @@ class MapUnits:
     what: str  #: "areas", "parent areas" or "raster"
     raster_index: np.ndarray | None = None  # pixel → area index (−1 = outside), raster mode only
     raster_shape: tuple[int, int] = (0, 0)
+    origin: tuple[float, float] = (0.0, 0.0)  # the map's top-left corner (min x, max y) in the areas' CRS
+    scale: float = 1.0  # map units per metre
 
     @property
     def n(self) -> int:
@@ -80,10 +82,11 @@ class MapUnits:
         height = (y1 - y0) * scale
         tolerance = 0.6 / scale  # about half a display unit
         frame = areas.frame
+        place = {"origin": (float(x0), float(y1)), "scale": float(scale)}
         if areas.n <= max_units:
             simple = shapely.simplify(geoms, tolerance, preserve_topology=True)
             paths = [_path(g, x0, y1, scale) for g in simple]
-            return cls(list(areas.names), np.arange(areas.n), paths, WIDTH, height, "areas")
+            return cls(list(areas.names), np.arange(areas.n), paths, WIDTH, height, "areas", **place)
         if "parent_id" in frame.columns:
             parents = frame["parent_id"].astype(str).to_numpy()
             keys, unit_of = np.unique(parents, return_inverse=True)
@@ -96,7 +99,7 @@ class MapUnits:
                 merged = shapely.simplify(merged, tolerance, preserve_topology=True)
                 paths.append(_path(merged, x0, y1, scale))
                 names.append(str(label[members[0]]))
-            return cls(names, unit_of, paths, WIDTH, height, "parent areas")
+            return cls(names, unit_of, paths, WIDTH, height, "parent areas", **place)
         # raster: which area covers the centre of each pixel (about 2 display units per pixel)
         nx = int(min(max(WIDTH / 2, 50), 400))
         ny = max(round(nx * (y1 - y0) / max(x1 - x0, 1.0)), 1)
@@ -107,7 +110,16 @@ class MapUnits:
         hit_pt, hit_area = areas.tree.query(points, predicate="within")
         index = np.full(points.size, -1, dtype=np.int64)
         index[hit_pt] = hit_area
-        return cls(list(areas.names), np.arange(areas.n), [], WIDTH, height, "raster", index, (ny, nx))
+        return cls(
+            list(areas.names), np.arange(areas.n), [], WIDTH, height, "raster", index, (ny, nx), **place
+        )
+
+    def outline_paths(self, geoms: Sequence) -> list[str]:
+        """SVG path data of other polygons in this map's coordinates (e.g. target zones drawn over the
+        areas), simplified to the display's resolution like the areas."""
+        x0, y1 = self.origin
+        simple = shapely.simplify(np.asarray(geoms, dtype=object), 0.6 / self.scale, preserve_topology=True)
+        return [_path(g, x0, y1, self.scale) for g in simple]
 
     # -- drawing ----------------------------------------------------------------------------------------
     def defs(self, prefix: str) -> str:
@@ -124,8 +136,10 @@ class MapUnits:
         colors: Sequence[str],
         titles: Sequence[str],
         caption: str = "",
+        overlay: str = "",
     ) -> str:
-        """One map: unit k filled with ``colors[k]`` and labelled ``titles[k]`` on hover."""
+        """One map: unit k filled with ``colors[k]`` and labelled ``titles[k]`` on hover; ``overlay`` is SVG
+        markup drawn on top (in map coordinates, e.g. ``<use href="#targets"/>``)."""
         vb = f"0 0 {self.width:.0f} {self.height:.0f}"
         if self.what == "raster":
             img = self._raster_png(colors)
@@ -141,7 +155,7 @@ class MapUnits:
         return (
             f'<figure class="map-panel"><svg class="map" viewBox="{vb}" role="img" '
             f'aria-label="{html.escape(caption or "map")}" fill-rule="evenodd" stroke="#fff" '
-            f'stroke-width="0.4">{body}</svg>{label}</figure>'
+            f'stroke-width="0.4">{body}{overlay}</svg>{label}</figure>'
         )
 
     def _raster_png(self, colors: Sequence[str]) -> str:
@@ -224,6 +238,18 @@ def sequential_breaks(values: np.ndarray, max_classes: int = 6) -> list[float]:
     return [*breaks, top]
 
 
+def quantile_breaks(values: np.ndarray, quantiles: Sequence[float] = (0.25, 0.5, 0.75, 0.9)) -> list[float]:
+    """Upper bounds of classes at the ``quantiles`` of the positive values, rounded to one significant
+    digit (so that about as many areas fall in each class, with round labels), then the largest value."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return [1.0]
+    top = float(v.max())
+    cuts = sorted({float(f"{q:.1g}") for q in np.quantile(v, quantiles) if q > 0})
+    return [*(c for c in cuts if c < top), top]
+
+
 def sequential_colors(n: int, scale: str = "YlOrRd") -> list[str]:
     from plotly.colors import sample_colorscale
 
@@ -245,6 +271,7 @@ def class_panel(
     *,
     aggregated: bool = False,
     suffix: str = "",
+    overlay: str = "",
 ) -> str:
     """One map of an additive per-area quantity (summed per unit unless ``aggregated``) in sequential
     classes (zero in grey); each unit's hover label is its name and value (three significant digits)."""
@@ -254,7 +281,7 @@ def class_panel(
     cls = np.where(v > 0, np.minimum(np.searchsorted(breaks, v, side="left") + 1, len(breaks)), 0)
     palette = [NO_DATA, *colors]
     titles = [f"{units.names[k]}: {number(v[k], 3)}{suffix}" for k in range(units.n)]
-    return units.panel(prefix, [palette[c] for c in cls], titles, caption)
+    return units.panel(prefix, [palette[c] for c in cls], titles, caption, overlay)
 
 
 def class_legend(breaks: list[float], colors: list[str]) -> list[tuple[str, str]]:
@@ -271,7 +298,14 @@ def class_legend(breaks: list[float], colors: list[str]) -> list[tuple[str, str]
 
 
 def group_panel(
-    units: MapUnits, areas, prefix: str, colors: dict[str, str], counts: np.ndarray, what: str
+    units: MapUnits,
+    areas,
+    prefix: str,
+    colors: dict[str, str],
+    counts: np.ndarray,
+    what: str,
+    caption: str = "groups",
+    overlay: str = "",
 ) -> str:
     """The units coloured by group (a parent's group: that of most of its areas), hover: name, group and
     the additive ``counts`` (e.g. true crimes)."""
@@ -287,7 +321,7 @@ def group_panel(
         groups = list(areas.groups)
     c = units.aggregate(counts)
     titles = [f"{units.names[k]}: {groups[k]}, {value(c[k], 'count')} {what}" for k in range(units.n)]
-    return units.panel(prefix, [colors.get(g, NO_DATA) for g in groups], titles, "groups")
+    return units.panel(prefix, [colors.get(g, NO_DATA) for g in groups], titles, caption, overlay)
 
 
 def figure_body(panels: Sequence[str], key: Sequence[tuple[str, str]]) -> str:
