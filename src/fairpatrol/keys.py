@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from fairpatrol.sim.study import StudyLayout
+    from fairpatrol.sim.layout import StudyLayout
 
 #: Key columns of every per-run results table, in output order.
 KEYS = ("scenario", "algorithm", "n_officers", "report_prob", "reporting", "remedy", "run")

@@ -35,62 +35,9 @@ from fairpatrol.sim.engine import (
     check_first_window,
     simulate,
 )
+from fairpatrol.sim.layout import Cell, StudyLayout, StudySink, study_cells
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.reporting import mean_rate, reporting_rates
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One scenario cell: an algorithm under one world setting and one remedy."""
-
-    algorithm: str
-    n_officers: int
-    report_prob: float | str
-    remedy: str = "none"
-
-    @property
-    def reporting(self) -> str:
-        """The reporting setting as text: a rate ('0.4') or a model name ('bjs2019')."""
-        return f"{self.report_prob:g}" if isinstance(self.report_prob, float | int) else str(self.report_prob)
-
-    @property
-    def scenario(self) -> str:
-        """The world setting's name, shared by the algorithms compared under it."""
-        base = f"N{self.n_officers}_r{self.reporting}"
-        return base if self.remedy == "none" else f"{base}_{self.remedy}"
-
-
-@dataclass
-class StudyLayout:
-    """What a study simulates, known before its first day: config, truth arrays, cells and runs.
-
-    ``report_rate`` maps each reporting setting (:attr:`Cell.reporting`) to its mean reporting rate.
-    """
-
-    config: ScenarioConfig
-    data: SimData
-    cells: list[Cell]
-    run_ids: list[int]
-    report_rate: dict[str, float]
-
-    @property
-    def group_pair(self) -> tuple[str, str]:
-        return self.data.areas.group_pair
-
-    @property
-    def areas(self):
-        """The study's areas (:class:`fairpatrol.data.Areas`)."""
-        return self.data.areas
-
-    @property
-    def metric_runs(self) -> list[int]:
-        """Run labels of the metric arrays: the runs, or [-1] for metrics on run-averaged counts."""
-        return [-1] if self.config.compat.run_averaged_metrics else list(self.run_ids)
-
-    @property
-    def dates(self) -> np.ndarray:
-        """The simulated days (datetime64[D])."""
-        return np.datetime64(self.data.start.date(), "D") + np.arange(self.data.n_days)
 
 
 @dataclass
@@ -112,26 +59,6 @@ class StudyResult(StudyLayout):
     short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
     #: every metric of the study (daily, per group, horizon, per area): :class:`StudyMetrics`, finished
     measures: StudyMetrics | None = None
-
-
-class StudySink:
-    """Receives a study's simulated days: subclass and override :meth:`day` (and :meth:`open`, :meth:`close`).
-
-    :func:`run_study` calls ``open(layout)`` once before the first day, then ``day(cells, block)`` for every
-    simulated day of every algorithm batch (batches in the order of ``config.algorithms``, days in order),
-    and ``close()`` after the last batch. ``cells`` are the indices (in ``layout.cells``) of the batch's
-    cells; the block's rows are those cells × the study's runs, cell-major (row ``k · R + r`` is run
-    ``layout.run_ids[r]`` of cell ``cells[k]``). The block's arrays are valid during the call only.
-    """
-
-    def open(self, layout: StudyLayout) -> None:
-        """Called before the first simulated day."""
-
-    def day(self, cells: Sequence[int], block: DayBlock) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Called after the last simulated day of the last batch."""
 
 
 def split_cells(values: np.ndarray, n_cells: int) -> np.ndarray:
@@ -212,16 +139,6 @@ def load_study_incidents(config: ScenarioConfig) -> Incidents:
 def history_days(config: ScenarioConfig) -> int:
     """The longest training window of the study's models (days of history to prepare)."""
     return max(max(int(getattr(config.model(a), "window_days", 1)) for a in config.algorithms), 1)
-
-
-def study_cells(config: ScenarioConfig) -> list[Cell]:
-    return [
-        Cell(a, n, r, remedy)
-        for a in config.algorithms
-        for n in config.officers
-        for r in config.report_probs
-        for remedy in config.remedies
-    ]
 
 
 def short_history(config: ScenarioConfig, incidents: Incidents) -> dict[str, dict[str, Any]]:
