@@ -1080,7 +1080,7 @@ def _report_over_foreign(env: Env):
 
 
 def _store_over_foreign(env: Env):
-    from fairpatrol.sweep.store import SweepStore
+    from fairpatrol.results.sweep import SweepStore
 
     mine = env.foreign()
     return lambda: SweepStore.open(mine, {"definition": {"allocations": True}, "cells": []}, overwrite=True)

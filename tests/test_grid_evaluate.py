@@ -297,7 +297,7 @@ def _synthetic_config(**extra):
 
 def test_a_low_count_day_is_excluded_and_reported(tmp_path):
     from fairpatrol.grid.evaluate import evaluate
-    from fairpatrol.grid.output import write_evaluation
+    from fairpatrol.results.evaluation import write_evaluation
 
     inc = _synthetic_incidents(hole_day=50)
     res = evaluate(_synthetic_config(), incidents=inc)
@@ -409,8 +409,8 @@ def test_cli_warns_about_the_chicago_split_artefact(tmp_path):
 def test_paper_preset_report_shows_the_warnings_and_the_value_emd(tmp_path):
     from fairpatrol.grid.config import load_grid_preset
     from fairpatrol.grid.evaluate import evaluate
-    from fairpatrol.grid.output import write_evaluation
     from fairpatrol.report import write_report
+    from fairpatrol.results.evaluation import write_evaluation
 
     cfg = load_grid_preset("chicago-grid-paper", start="2022-12-30", days=3, algorithms="NaiveKDE,SEPP")
     res = evaluate(cfg)

@@ -1,4 +1,4 @@
-"""The key columns shared by the tidy results tables of a study (:mod:`fairpatrol.results`,
+"""The key columns shared by the tidy results tables of a study (:mod:`fairpatrol.results.tables`,
 :mod:`fairpatrol.allocations`): which scenario cell and run a row belongs to.
 
 Text keys are dictionary-encoded Arrow arrays whose dictionaries list every value in the study's order

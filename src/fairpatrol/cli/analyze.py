@@ -24,9 +24,9 @@ def analyze(
 def _analyze(directory: Path, quiet: bool, full: bool = False) -> None:
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.integrity import check_results_files
+    from fairpatrol.results.sweep import read_manifest
     from fairpatrol.sweep.analyze import analyze_sweep, write_analysis
     from fairpatrol.sweep.display import print_analysis, print_verdicts
-    from fairpatrol.sweep.store import read_manifest
 
     read_manifest(directory)  # a sweep directory, or one line saying why not
     check_results_files(directory)

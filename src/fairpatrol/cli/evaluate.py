@@ -47,7 +47,7 @@ def _evaluate(
     from fairpatrol.errors import ConfigError
     from fairpatrol.grid.config import load_evaluate, load_grid_preset
     from fairpatrol.grid.evaluate import check_period, evaluate, evaluation_days, load_evaluation_data
-    from fairpatrol.grid.output import write_evaluation
+    from fairpatrol.results.evaluation import write_evaluation
 
     if (config_path is None) == (preset is None):
         raise ConfigError("give either an evaluation config file or --preset NAME", field="config")

@@ -67,8 +67,8 @@ def _sweep(
     quiet: bool,
 ) -> int:
     from fairpatrol.errors import ConfigError
+    from fairpatrol.results.sweep import check_sweep_dir
     from fairpatrol.sweep import load_sweep, load_sweep_preset, run_sweep
-    from fairpatrol.sweep.store import check_sweep_dir
 
     if (sweep_file is None) == (preset is None):
         raise ConfigError("give either a sweep file or --preset NAME", field="sweep")

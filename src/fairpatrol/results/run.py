@@ -1,4 +1,4 @@
-"""Tidy long-format results (as Mesa's data collector) and their atomic writing to a results directory.
+"""The results directory of ``fairpatrol run``: written by :func:`write_study`, read by :func:`read_run`.
 
 Layout of ``DIR`` written by ``fairpatrol run``:
 
@@ -32,356 +32,52 @@ Layout of ``DIR`` written by ``fairpatrol run``:
 
 The directory is first written under a temporary name and renamed into place when complete, so an
 interrupted run never leaves a directory that looks finished. :func:`write_study` simulates into it: the
-allocation rows are written while the study runs, the other tables after it.
+allocation rows are written while the study runs, the other tables (:mod:`fairpatrol.results.tables`)
+after it.
+
+:func:`read_run` reads it back as a :class:`RunResults` (as does
+:func:`fairpatrol.results.sweep.read_sweep_cell` for one cell of a sweep). The allocation table of a full
+study has millions of rows; it is never read whole: :class:`RunResults` answers the few aggregate questions
+the report asks with DuckDB queries, treating a missing (run, date, area) as zeros, so it gives the same
+answer on a table of nonzero rows or on one of every row (results written before nonzero rows). The areas
+come from the directory (``areas.parquet``), never from the inputs; directories written before results
+carried their areas are read with the bundled city's areas when the study was on a bundled city, and
+refused with one line otherwise.
 """
 
 from __future__ import annotations
 
-import warnings
+import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
 from fairpatrol.atomic import atomic_directory
-from fairpatrol.config import map_data_paths, to_yaml_dict
-from fairpatrol.formatting import difference_unit, natural_key, signed, with_interval
-from fairpatrol.keys import dictionary, key_columns
-from fairpatrol.metrics import mean_interval, trend_slope
-from fairpatrol.metrics.registry import headline, label, metric, rank_score
-from fairpatrol.sim.study import StudyLayout, StudyResult, StudySink
+from fairpatrol.config import ScenarioConfig, parse_scenario
+from fairpatrol.data import Areas, read_areas_parquet
+from fairpatrol.errors import DataError
+from fairpatrol.results.documents import input_section, read_yaml, relative_config, versions
+from fairpatrol.results.tables import (
+    area_horizon_table,
+    fit_problem_counts,
+    group_horizon_table,
+    group_summary_frame,
+    groups_table,
+    horizon_table,
+    metrics_table,
+    remedy_effects_frame,
+    summary_frame,
+)
+from fairpatrol.sim.layout import StudySink
+from fairpatrol.sim.study import StudyResult
 
-KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
-
-
-def diagnostic_columns() -> list[str]:
-    """The model-diagnostic columns of metrics.parquet: the union over all registered models."""
-    from fairpatrol.models import MODELS
-
-    return list(dict.fromkeys(c for m in MODELS.values() for c in m.diagnostic_columns))
-
-
-def _cell_columns(res: StudyLayout, reps: int, run_ids: list[int] | None = None) -> dict[str, pa.Array]:
-    """Key columns for rows ordered cell-major, run, then ``reps`` rows per (cell, run)."""
-    run_ids = list(res.run_ids) if run_ids is None else run_ids
-    n_c, n_r = len(res.cells), len(run_ids)
-    cell = np.repeat(np.arange(n_c), n_r * reps)
-    run = np.tile(np.repeat(np.asarray(run_ids, dtype=np.int32), reps), n_c)
-    return key_columns(res, cell, run)
-
-
-def metrics_table(res: StudyResult) -> pa.Table:
-    """One row per (scenario, algorithm, run, date) with every daily metric and model diagnostic."""
-    n_c, _, n_d = res.fallback.shape
-    runs = res.metric_runs
-    n_r = len(runs)
-    cols = _cell_columns(res, n_d, runs)
-    cols["date"] = pa.array(np.tile(res.dates, n_c * n_r))
-    cols["day"] = pa.array(np.tile(np.arange(n_d, dtype=np.int32), n_c * n_r))
-    for name, values in res.metrics.items():
-        cols[name] = pa.array(values.reshape(-1))
-    averaged = n_r != res.fallback.shape[1]  # metrics of run-averaged counts (paper-compatible mode)
-    cols["uniform_fallback"] = pa.array((res.fallback.any(axis=1) if averaged else res.fallback).reshape(-1))
-    for name in diagnostic_columns():  # every model's, NaN where not applicable: one schema for all studies
-        arr = res.diagnostics.get(name)
-        if arr is None:
-            cols[name] = pa.array(np.full(n_c * n_r * n_d, np.nan))
-            continue
-        with warnings.catch_warnings():  # a cell without the diagnostic (another model): NaN, no warning
-            warnings.simplefilter("ignore", RuntimeWarning)
-            values = np.nanmean(arr, axis=1) if averaged else arr
-        cols[name] = pa.array(values.reshape(-1).astype(np.float64))
-    g1, g2 = res.group_pair
-    cols["group_1"] = dictionary([g1], np.zeros(n_c * n_r * n_d, dtype=np.int32))
-    cols["group_2"] = dictionary([g2], np.zeros(n_c * n_r * n_d, dtype=np.int32))
-    return pa.table(cols)
-
-
-def groups_table(res: StudyResult) -> pa.Table:
-    """One row per (scenario, algorithm, run, date, group) with every per-group metric, for every group."""
-    names = res.data.areas.group_names
-    n_g = len(names)
-    first = next(iter(res.group_metrics.values()))
-    n_c, n_r, n_d, _ = first.shape
-    cols = _cell_columns(res, n_d * n_g, res.metric_runs)
-    cols["date"] = pa.array(np.tile(np.repeat(res.dates, n_g), n_c * n_r))
-    cols["group"] = dictionary(names, np.tile(np.arange(n_g), n_c * n_r * n_d))
-    for name, values in res.group_metrics.items():
-        cols[name] = pa.array(values.reshape(-1))
-    return pa.table(cols)
-
-
-def horizon_table(res: StudyResult) -> pa.Table:
-    """One row per (scenario, algorithm, run) with every run-level horizon metric."""
-    cols = _cell_columns(res, 1, res.metric_runs)
-    for name, values in res.measures.horizon.items():
-        cols[name] = pa.array(values.reshape(-1))
-    return pa.table(cols)
-
-
-def group_horizon_table(res: StudyResult) -> pa.Table:
-    """One row per (scenario, algorithm, run, group) with every group-level horizon metric."""
-    names = res.data.areas.group_names
-    n = len(res.cells) * len(res.metric_runs)
-    cols = _cell_columns(res, len(names), res.metric_runs)
-    cols["group"] = dictionary(names, np.tile(np.arange(len(names)), n))
-    for name, values in res.measures.group_horizon.items():
-        cols[name] = pa.array(values.reshape(-1))
-    return pa.table(cols)
-
-
-def area_horizon_table(res: StudyResult) -> pa.Table:
-    """One row per (scenario, algorithm, run, area_id): the area's horizon sums, shares, disparity ratio."""
-    areas = res.data.areas
-    n = len(res.cells) * len(res.metric_runs)
-    cols = _cell_columns(res, areas.n, res.metric_runs)
-    cols["area_id"] = dictionary(list(areas.ids), np.tile(np.arange(areas.n), n))
-    cols["group"] = dictionary(areas.group_names, np.tile(areas.group_index, n))
-    for name, values in res.measures.area_horizon.items():
-        cols[name] = pa.array(values.reshape(-1))
-    return pa.table(cols)
-
-
-def _row(stat: str, values: np.ndarray) -> dict[str, Any]:
-    mean, lo, hi = mean_interval(values)
-    return {
-        "statistic": stat,
-        "mean": mean,
-        "ci_low": lo,
-        "ci_high": hi,
-        "runs": int(np.isfinite(values).sum()),
-    }
-
-
-def _statistics(values: np.ndarray, window: str) -> list[dict[str, Any]]:
-    """``statistic, mean, ci_low, ci_high, runs`` over runs: of a horizon metric's value (runs), or of the
-    level (a run's mean over days) and the slope of a daily metric's runs × days values."""
-    if window == "horizon":
-        return [_row("horizon", np.asarray(values, dtype=np.float64))]
-    return [_row("level", day_level(values)), _row("slope", trend_slope(values))]
-
-
-def day_level(daily: np.ndarray) -> np.ndarray:
-    """Each run's mean over its days with a defined value (NaN for a run without any)."""
-    with warnings.catch_warnings():  # a run whose days are all undefined has an undefined level
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.where(np.isfinite(daily), daily, np.nan), axis=-1)
-
-
-def _registry_columns(name: str) -> dict[str, str]:
-    m = metric(name)
-    return {"family": m.family, "unit": m.unit, "better": m.better}
-
-
-def _cell_row(res: StudyResult, cell) -> dict[str, Any]:
-    return {
-        "scenario": cell.scenario,
-        "algorithm": cell.algorithm,
-        "n_officers": cell.n_officers,
-        "report_prob": res.report_rate[cell.reporting],
-        "reporting": cell.reporting,
-        "remedy": cell.remedy,
-    }
-
-
-def run_metric_arrays(res: StudyResult) -> dict[str, tuple[np.ndarray, str]]:
-    """Every run-level metric of ``res``: name -> (cells × runs [× days] values, window)."""
-    out = {name: (values, metric(name).window) for name, values in res.metrics.items()}
-    out.update({name: (values, "horizon") for name, values in res.measures.horizon.items()})
-    return out
-
-
-def run_values(res: StudyResult, name: str) -> np.ndarray:
-    """cells × runs: each run's value of a run-level metric (a daily metric's mean over days)."""
-    values, window = run_metric_arrays(res)[name]
-    return values if window == "horizon" else day_level(values)
-
-
-def summary_frame(res: StudyResult, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Mean over runs and 95 % t-interval of each run-level metric per cell: the level (mean over days)
-    and slope of daily metrics, the value of horizon metrics."""
-    rows: list[dict[str, Any]] = []
-    g1, g2 = res.group_pair
-    arrays = run_metric_arrays(res)
-    names = list(arrays) if metrics is None else list(metrics)
-    for ci, cell in enumerate(res.cells):
-        for name in names:
-            values, window = arrays[name]
-            for stat in _statistics(values[ci], window):
-                rows.append(
-                    {
-                        **_cell_row(res, cell),
-                        "metric": name,
-                        **stat,
-                        **_registry_columns(name),
-                        "group_1": g1,
-                        "group_2": g2,
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def group_summary_frame(res: StudyResult) -> pd.DataFrame:
-    """:func:`summary_frame` of every per-group metric for every group (one more key column: ``group``)."""
-    rows: list[dict[str, Any]] = []
-    names = res.data.areas.group_names
-    arrays = {name: (v, metric(name).window) for name, v in res.group_metrics.items()}
-    arrays.update({name: (v, "horizon") for name, v in res.measures.group_horizon.items()})
-    for ci, cell in enumerate(res.cells):
-        for gi, group in enumerate(names):
-            for name, (values, window) in arrays.items():
-                for stat in _statistics(values[ci][..., gi], window):
-                    rows.append(
-                        {
-                            **_cell_row(res, cell),
-                            "group": group,
-                            "metric": name,
-                            **stat,
-                            **_registry_columns(name),
-                        }
-                    )
-    return pd.DataFrame(rows)
-
-
-def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Effect of each remedy on each metric: (remedy − no remedy) per run, paired by run, then mean and
-    95 % interval over runs, for every (algorithm, officers, reporting) cell. Runs share their random
-    streams across remedies, so the pairing removes most run-to-run noise. ``verdict`` says whether the
-    remedy clearly made the metric better or worse by the registry's direction (for a ratio: closer to 1).
-    Empty without a 'none' remedy.
-    """
-    if "none" not in res.config.remedies or len(res.config.remedies) < 2:
-        return pd.DataFrame()
-    metrics = (*headline(), "crimes") if metrics is None else metrics
-    index = {(c.algorithm, c.n_officers, c.reporting, c.remedy): i for i, c in enumerate(res.cells)}
-    rows: list[dict[str, Any]] = []
-    values = {name: run_values(res, name) for name in metrics}
-    for (alg, n, rep, remedy), ci in index.items():
-        if remedy == "none":
-            continue
-        base = index[(alg, n, rep, "none")]
-        for name in metrics:
-            with np.errstate(invalid="ignore"):
-                diff = values[name][ci] - values[name][base]
-            mean, lo, hi = mean_interval(diff)
-            verdict = "descriptive"
-            if metric(name).rankable:
-                gain = rank_score(name, values[name][base]) - rank_score(name, values[name][ci])
-                _, glo, ghi = mean_interval(gain)
-                verdict = "better" if glo > 0 else "worse" if ghi < 0 else "unclear"
-            rows.append(
-                {
-                    "algorithm": alg,
-                    "n_officers": n,
-                    "reporting": rep,
-                    "remedy": remedy,
-                    "metric": name,
-                    "effect": mean,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "direction": "up" if lo > 0 else "down" if hi < 0 else "unclear",
-                    "verdict": verdict,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def remedy_verdicts(effects: pd.DataFrame, group_pair: tuple[str, str] | None = None) -> list[str]:
-    """One sentence per remedy and metric: in how many cells it clearly made the metric better or worse,
-    and its largest change."""
-    lines = []
-    if effects.empty:
-        return lines
-    for (remedy, name), g in effects.groupby(["remedy", "metric"], sort=False):
-        m = metric(name)
-        biggest = g.loc[g.effect.abs().idxmax()]
-        change = (
-            f"largest change {signed(biggest.effect, difference_unit(m.unit))} "
-            f"({with_interval(biggest.effect, biggest.ci_low, biggest.ci_high, difference_unit(m.unit))}; "
-            f"{biggest.algorithm}, {biggest.n_officers} officers, reporting {biggest.reporting})"
-        )
-        if m.rankable:
-            good, bad = int((g.verdict == "better").sum()), int((g.verdict == "worse").sum())
-            head = f"better in {good}, worse in {bad}, unclear in {len(g) - good - bad} of {len(g)} cells"
-        else:
-            up, down = int((g.direction == "up").sum()), int((g.direction == "down").sum())
-            head = f"higher in {up}, lower in {down}, unclear in {len(g) - up - down} of {len(g)} cells"
-        lines.append(f"remedy {remedy} → {label(name, group_pair)}: {head}; {change}")
-    return lines
-
-
-def headline_table(summary: pd.DataFrame, metrics: list[str] | None = None) -> pd.DataFrame:
-    """Wide view for printing: one row per cell (scenarios in numeric order), one column per headline
-    metric (its label), each 'mean ± half-width' of the runs' values with digits matched to the interval."""
-    metrics = headline() if metrics is None else metrics
-    main = summary[summary.statistic.isin(["level", "horizon"]) & summary.metric.isin(metrics)].copy()
-    main["text"] = [
-        with_interval(m, lo, hi, metric(name).unit, style="pm")
-        for name, m, lo, hi in zip(main["metric"], main["mean"], main["ci_low"], main["ci_high"], strict=True)
-    ]
-    wide = main.pivot(index=["scenario", "algorithm"], columns="metric", values="text")
-    wide = wide[[m for m in metrics if m in wide.columns]].reset_index()
-    order = {a: i for i, a in enumerate(dict.fromkeys(summary["algorithm"]))}
-    wide = wide.sort_values(
-        ["scenario", "algorithm"],
-        key=lambda c: c.map(natural_key) if c.name == "scenario" else c.map(order),
-        kind="stable",
-    )
-    pair = None
-    if {"group_1", "group_2"} <= set(summary.columns) and len(summary):
-        pair = (str(summary["group_1"].iloc[0]), str(summary["group_2"].iloc[0]))
-    return wide.rename(columns={m: label(m, pair) for m in metrics}).reset_index(drop=True)
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages that can change the numbers (:data:`fairpatrol.environment.PACKAGES`)."""
-    from fairpatrol.environment import installed_versions
-
-    return installed_versions()
-
-
-def input_section(config, inputs, results_dir: str | Path | None = None) -> dict[str, Any]:
-    """The ``inputs`` record of a results config: every file read, by a path relative to the scenario
-    file, with its SHA-256; and where the scenario's folder is, relative to ``results_dir``."""
-    from fairpatrol.data.inputs import relative
-
-    base = config.base_dir
-    out: dict[str, Any] = {"files": [f.record(base) for f in inputs]}
-    if results_dir is not None and inputs:
-        out["scenario_dir"] = relative(Path(base or Path.cwd()), Path(results_dir))
-    return out
-
-
-def relative_config(config) -> dict[str, Any]:
-    """``to_yaml_dict(config)`` with every input path relative to the scenario file's folder."""
-    from fairpatrol.data.inputs import relative, resolve
-
-    doc = to_yaml_dict(config)
-    base = config.base_dir
-    doc["data"] = map_data_paths(doc["data"], lambda p: relative(resolve(p, base), base))
-    return doc
-
-
-def fit_problem_counts(res: StudyResult) -> dict[str, dict[str, int]]:
-    """Per algorithm, daily PredPol fits that did not converge or ended on a parameter bound
-    (:func:`fairpatrol.metrics.summary.fit_problems`)."""
-    from fairpatrol.metrics.summary import fit_problems
-
-    diag = {k: v.reshape(len(res.cells), -1) for k, v in res.diagnostics.items()}
-    if not {"theta", "omega", "em_converged"} <= set(diag):
-        return {}
-    frame = pd.DataFrame(
-        {
-            "algorithm": np.repeat([c.algorithm for c in res.cells], diag["theta"].shape[1]),
-            **{k: diag[k].reshape(-1) for k in ("theta", "omega", "em_converged")},
-        }
-    )
-    return fit_problems(frame)
+# -- writing ------------------------------------------------------------------------------------------------
 
 
 def config_document(res: StudyResult, results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -485,3 +181,399 @@ def write_study(
         with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
     return res
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+RUN_FILES = ("config.yaml", "metrics.parquet", "summary.csv", "allocations.parquet")
+SUMMARY_COLUMNS = ("scenario", "algorithm", "n_officers", "report_prob", "metric", "statistic", "mean")
+
+
+def scenario_from_document(
+    document: dict[str, Any], source: str, base_dir: Path | None = None
+) -> ScenarioConfig:
+    """The scenario config inside a ``config.yaml`` written by ``fairpatrol run`` (extra sections ignored);
+    its input paths are relative to ``base_dir``."""
+    keys = set(ScenarioConfig.model_fields)
+    return parse_scenario({k: v for k, v in document.items() if k in keys}, source=source, base_dir=base_dir)
+
+
+def scenario_dir(document: dict[str, Any], results_dir: Path) -> Path | None:
+    """Where the study's scenario folder is (``inputs.scenario_dir``, relative to the results directory)."""
+    rel = (document.get("inputs") or {}).get("scenario_dir")
+    return None if rel is None else (results_dir / rel)
+
+
+def read_areas(path: Path, config: ScenarioConfig, source: Path) -> Areas:
+    """The areas of a results directory (``areas.parquet``); for results written before they carried
+    their areas, the bundled city's areas, or a one-line error."""
+    if path.is_file():
+        return read_areas_parquet(path)
+    from fairpatrol.data.cities import is_city
+    from fairpatrol.data.inputs import pack_areas
+
+    data = config.data
+    if data.areas is None and is_city(data.city):
+        return pack_areas(
+            str(data.city), group_rule=data.groups or data.group_rule, group_pair=data.group_pair
+        )
+    raise DataError(
+        "no areas.parquet: these results were written before results carried their areas and are not of a "
+        "bundled city; run the study again to report on it",
+        source=str(source),
+    )
+
+
+def scenario_label(
+    n_officers: int, report_prob: float, reporting: str | None = None, remedy: str = "none"
+) -> str:
+    """A world setting in words, e.g. '400 officers, 40% of crimes reported'."""
+    from fairpatrol.formatting import NBSP, number
+
+    pct = f"{number(100 * report_prob, 3)}{NBSP}%"
+    if reporting is not None and not _is_number(reporting):
+        rep = f"reporting by model {reporting} (on average {pct} of crimes reported)"
+    elif report_prob == 0:
+        rep = "no crime reported by residents"
+    else:
+        rep = f"{pct} of crimes reported"
+    text = f"{int(n_officers)} officers, {rep}"
+    return text if remedy in (None, "none") else f"{text}, remedy '{remedy}'"
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class RunResults:
+    """A ``fairpatrol run`` results directory: config, summary, daily metrics, areas, allocation queries."""
+
+    path: Path
+    document: dict[str, Any]
+    config: ScenarioConfig
+    areas: Areas
+    summary: pd.DataFrame
+    metrics: pd.DataFrame
+    cells: pd.DataFrame  # one row per (scenario, algorithm): n_officers, report_prob, in study order
+    allocations_path: Path
+    config_path: Path
+    label: str = ""  # e.g. "cell X of sweep Y" for a sweep cell
+    group_summary: pd.DataFrame | None = None  # group_summary.csv (None for older results)
+    area_horizon_path: Path | None = None  # area_horizon.parquet (None for older results)
+    horizon_path: Path | None = None  # horizon.parquet (None for older results)
+
+    kind = "run"
+
+    # -- shape of the study --------------------------------------------------------------------------------
+    @property
+    def scenarios(self) -> list[str]:
+        return list(dict.fromkeys(self.cells["scenario"]))
+
+    @property
+    def algorithms(self) -> list[str]:
+        present = set(self.cells["algorithm"])
+        return [a for a in self.config.algorithms if a in present]
+
+    @property
+    def group_pair(self) -> tuple[str, str]:
+        return self.areas.group_pair
+
+    @functools.cached_property
+    def dates(self) -> pd.DatetimeIndex:
+        """The simulated days, in order."""
+        return pd.DatetimeIndex(sorted(pd.to_datetime(self.metrics["date"].unique())))
+
+    @property
+    def runs(self) -> list[int]:
+        """The simulated runs (metrics of run-averaged counts are labelled run −1; runs are then 0..R−1)."""
+        runs = sorted(int(r) for r in self.metrics["run"].unique())
+        return list(range(self.config.runs)) if runs == [-1] else runs
+
+    @functools.cached_property
+    def _settings(self) -> dict[str, dict[str, Any]]:
+        first = self.cells.drop_duplicates("scenario")
+        return {r["scenario"]: r for r in first.to_dict("records")}
+
+    def scenario_label(self, scenario: str) -> str:
+        row = self._settings[scenario]
+        return scenario_label(
+            int(row["n_officers"]),
+            float(row["report_prob"]),
+            row.get("reporting"),
+            row.get("remedy", "none"),
+        )
+
+    def short_label(self, scenario: str) -> str:
+        """Compact label for axes, e.g. 'N = 400, r = 0.4'."""
+        row = self._settings[scenario]
+        rep = row.get("reporting")
+        rep = f"{float(row['report_prob']):g}" if rep is None or _is_number(rep) else str(rep)
+        remedy = row.get("remedy", "none")
+        text = f"N = {int(row['n_officers'])}, r = {rep}"
+        return text if remedy in (None, "none") else f"{text}, {remedy}"
+
+    @property
+    def crime_label(self) -> str:
+        """What crimes the study replays, for legends."""
+        types = self.config.data.crime_types
+        return ", ".join(types) if types else self.config.data.incidents
+
+    # -- aggregate queries on the allocation table ---------------------------------------------------------
+    def _query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            return con.execute(
+                sql.replace("ALLOC", "read_parquet($path)"),
+                {"path": str(self.allocations_path), **(params or {})},
+            ).df()
+        finally:
+            con.close()
+
+    def officers_on(self, days: list[pd.Timestamp], scenario: str) -> pd.DataFrame:
+        """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days`` (a sum
+        divided by the number of runs, so that a table holding only nonzero rows gives the same means;
+        areas without any row are absent: callers fill zeros)."""
+        day_list = ", ".join(f"DATE '{pd.Timestamp(d):%Y-%m-%d}'" for d in days)
+        df = self._query(
+            "select algorithm, date, area_id, sum(officers)::DOUBLE / $runs as officers, "
+            "sum(crimes)::DOUBLE / $runs as crimes from ALLOC "
+            f"where scenario = $scenario and date in ({day_list}) group by all",
+            {"scenario": scenario, "runs": len(self.runs)},
+        )
+        df["date"] = pd.to_datetime(df["date"])
+        return df
+
+    @functools.cached_property
+    def horizon_totals(self) -> pd.DataFrame:
+        """Per (scenario, algorithm, run, area_id) the sums over the horizon of officers, crimes, found;
+        an (scenario, algorithm, run, area_id) missing here had only zeros."""
+        return self._query(
+            "select scenario, algorithm, run, area_id, sum(officers)::DOUBLE as officers, "
+            "sum(crimes)::DOUBLE as crimes, sum(detected)::DOUBLE as detected, "
+            "sum(reported)::DOUBLE as reported from ALLOC group by all"
+        )
+
+    @functools.cached_property
+    def area_totals(self) -> pd.DataFrame:
+        """Per (scenario, algorithm, run, area_id): ``patrol_days``, ``true_crimes``, ``detected_crimes``
+        over the horizon, from ``area_horizon.parquet`` (results written before it existed: summed from
+        the allocation table). Areas may be missing (a sparse table): :meth:`area_arrays` fills zeros."""
+        cols = ["scenario", "algorithm", "run", "area_id", "patrol_days", "true_crimes", "detected_crimes"]
+        path = self.area_horizon_path
+        if path is not None and path.exists():
+            frame = pd.read_parquet(path, columns=cols)
+        else:
+            frame = self.horizon_totals.rename(
+                columns={"officers": "patrol_days", "crimes": "true_crimes", "detected": "detected_crimes"}
+            )[cols]
+        for col in ("scenario", "algorithm", "area_id"):
+            frame[col] = frame[col].astype(str)
+        return frame
+
+    def area_arrays(self, scenario: str, algorithm: str) -> dict[str, np.ndarray]:
+        """runs × areas arrays of ``patrol_days``, ``true_crimes``, ``detected_crimes`` of one cell (areas
+        in :attr:`areas` order, zero where the table has no row)."""
+        t = self.area_totals
+        t = t[(t["scenario"] == scenario) & (t["algorithm"] == algorithm)]
+        runs = sorted(t["run"].unique())
+        row = np.searchsorted(runs, t["run"].to_numpy())
+        col = self.areas.index_of(t["area_id"], source=str(self.path))
+        out = {}
+        for name in ("patrol_days", "true_crimes", "detected_crimes"):
+            arr = np.zeros((len(runs), self.areas.n))
+            arr[row, col] = t[name].to_numpy(dtype=float)
+            out[name] = arr
+        return out
+
+    @functools.cached_property
+    def crimes_vary(self) -> bool:
+        """Whether runs saw different crimes (world effects such as deterrence thin each run's crimes).
+
+        An area's horizon crimes vary when two runs have different totals, counting a run without a row
+        for the area as 0."""
+        tot = self.horizon_totals
+        if tot.empty:
+            return False
+        n_runs = len(tot[["scenario", "algorithm", "run"]].drop_duplicates())
+        per_area = tot.groupby("area_id", observed=True)["crimes"].agg(["min", "max", "size"])
+        some_zero = (per_area["size"] < n_runs) & (per_area["max"] > 0)
+        return bool(((per_area["max"] > per_area["min"]) | some_zero).any())
+
+    def run_table(self, scenario: str, algorithm: str, run: int, column: str) -> np.ndarray:
+        """Days × areas matrix of ``column`` (officers, crimes, detected, reported) of one run."""
+        if column not in ("officers", "crimes", "detected", "reported"):
+            raise ValueError(f"unknown allocation column {column!r}")
+        df = self._query(
+            f"select date, area_id, {column} as v from ALLOC "
+            "where scenario = $scenario and algorithm = $algorithm and run = $run",
+            {"scenario": scenario, "algorithm": algorithm, "run": int(run)},
+        )
+        if df.empty:
+            raise DataError(
+                f"no rows for scenario {scenario!r}, algorithm {algorithm!r}, run {run}",
+                source=str(self.allocations_path),
+            )
+        day = (pd.to_datetime(df["date"]) - self.dates[0]).dt.days.to_numpy()
+        area = self.areas.index_of(df["area_id"], source=str(self.allocations_path))
+        out = np.zeros((len(self.dates), self.areas.n), dtype=np.int64)
+        out[day, area] = df["v"].to_numpy()
+        return out
+
+    @functools.cached_property
+    def crimes_by_day(self) -> np.ndarray:
+        """True crimes per (horizon day, area): the same in every cell and run, read from the first one."""
+        cell = self.cells.iloc[0]
+        return self.run_table(cell["scenario"], cell["algorithm"], self.runs[0], "crimes")
+
+    @functools.cached_property
+    def _levels(self) -> dict[tuple[str, str], pd.DataFrame]:
+        cols = ["scenario", "algorithm", "mean", "ci_low", "ci_high"]
+        return {
+            (str(m), str(st)): g[cols].reset_index(drop=True)
+            for (m, st), g in self.summary.groupby(["metric", "statistic"], sort=False)
+        }
+
+    def levels(self, metric: str, statistic: str | None = None) -> pd.DataFrame:
+        """summary.csv rows of one metric and statistic (default: ``horizon`` for a horizon metric, else
+        ``level``): scenario, algorithm, mean, ci_low, ci_high (empty when the results lack it)."""
+        if statistic is None:
+            from fairpatrol.metrics.registry import REGISTRY
+
+            m = REGISTRY.get(metric)
+            statistic = "horizon" if m is not None and m.window == "horizon" else "level"
+        hit = self._levels.get((metric, statistic))
+        if hit is None:
+            return pd.DataFrame(columns=["scenario", "algorithm", "mean", "ci_low", "ci_high"])
+        return hit.copy()
+
+    @functools.cached_property
+    def _run_means(self) -> pd.DataFrame:
+        numeric = [
+            c for c in self.metrics.columns if c not in ("scenario", "algorithm", "run", "date", "day")
+        ]
+        numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(self.metrics[c])]
+        return self.metrics.groupby(["scenario", "algorithm", "run"], observed=True)[numeric].mean()
+
+    @functools.cached_property
+    def horizon(self) -> pd.DataFrame:
+        """``horizon.parquet``: one row per (scenario, algorithm, run) of horizon metrics (empty for older
+        results)."""
+        if self.horizon_path is None or not self.horizon_path.exists():
+            return pd.DataFrame(columns=["scenario", "algorithm", "run"])
+        frame = pd.read_parquet(self.horizon_path)
+        for col in ("scenario", "algorithm"):
+            frame[col] = frame[col].astype(str)
+        return frame
+
+    def run_levels(self, metric: str) -> pd.DataFrame:
+        """Each run's value of ``metric`` per (scenario, algorithm, run): a daily metric's mean over days,
+        a horizon metric's value."""
+        if metric not in self._run_means.columns and metric in self.horizon.columns:
+            return self.horizon[["scenario", "algorithm", "run", metric]].rename(columns={metric: "value"})
+        return self._run_means[metric].rename("value").reset_index()
+
+
+def _check_columns(df: pd.DataFrame, needed: tuple[str, ...], source: Path) -> None:
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(f"missing column(s) {missing}", source=str(source), field=missing[0])
+
+
+def read_run(path: str | Path) -> RunResults:
+    """Read a ``fairpatrol run`` directory (small tables eagerly, allocations on demand)."""
+    p = Path(path)
+    for name in RUN_FILES:
+        if not (p / name).is_file():
+            raise DataError(
+                f"missing {name}: not a complete results directory of fairpatrol run", source=str(p)
+            )
+    groups = pd.read_csv(p / "group_summary.csv") if (p / "group_summary.csv").is_file() else None
+    return run_results(
+        p,
+        p / "config.yaml",
+        pd.read_csv(p / "summary.csv"),
+        p / "metrics.parquet",
+        p / "allocations.parquet",
+        areas_path=p / "areas.parquet",
+        group_summary=groups,
+        area_horizon_path=p / "area_horizon.parquet",
+        horizon_path=p / "horizon.parquet",
+    )
+
+
+def run_results(
+    path: Path,
+    config_path: Path,
+    summary: pd.DataFrame,
+    metrics_path: Path,
+    allocations_path: Path,
+    label: str = "",
+    *,
+    areas_path: Path,
+    group_summary: pd.DataFrame | None = None,
+    inputs_root: Path | None = None,
+    area_horizon_path: Path | None = None,
+    horizon_path: Path | None = None,
+) -> RunResults:
+    """A :class:`RunResults` from the tables of one study (a run directory or one cell of a sweep).
+
+    ``inputs_root`` is the directory whose ``inputs.scenario_dir`` locates the study's input files (the
+    sweep directory for a sweep cell; default ``path``)."""
+    document = read_yaml(config_path)
+    root_doc = document if inputs_root is None else read_yaml(inputs_root / "sweep.yaml")
+    base_dir = scenario_dir(root_doc, inputs_root or path)
+    config = scenario_from_document(document, str(config_path), base_dir)
+    areas = read_areas(areas_path, config, path)
+    _check_columns(summary, SUMMARY_COLUMNS, path / "summary")
+    metrics = pd.read_parquet(metrics_path)
+    _check_columns(metrics, ("scenario", "algorithm", "run", "date", "day", "accuracy"), metrics_path)
+    metrics = metrics.drop(columns=[c for c in ("cell",) if c in metrics.columns])
+    for col in ("scenario", "algorithm"):
+        metrics[col] = metrics[col].astype(str)
+        summary[col] = summary[col].astype(str)
+    keys = ["scenario", "algorithm", "n_officers", "report_prob"]
+    keys += [c for c in ("reporting", "remedy") if c in summary.columns]
+    cells = summary[keys].drop_duplicates(["scenario", "algorithm"])
+    if "reporting" in cells.columns:
+        cells["reporting"] = cells["reporting"].astype(str)
+    return RunResults(
+        path,
+        document,
+        config,
+        areas,
+        summary,
+        metrics,
+        cells.reset_index(drop=True),
+        allocations_path,
+        config_path,
+        label,
+        group_summary,
+        area_horizon_path,
+        horizon_path,
+    )
+
+
+def table_file(path: str | Path, name: str) -> Path | None:
+    """The file of table ``name`` in a run directory (``NAME.parquet``, or ``NAME.csv`` for the summaries),
+    or None when the results lack it."""
+    for suffix in (".parquet", ".csv"):
+        file = Path(path) / f"{name}{suffix}"
+        if file.is_file():
+            return file
+    return None
+
+
+def read_table(path: str | Path, name: str) -> pd.DataFrame | None:
+    """Table ``name`` of a run directory as written (``metrics``, ``groups``, ``horizon``, ``group_horizon``,
+    ``area_horizon``, ``summary``, ``group_summary``), or None when the results lack it."""
+    file = table_file(path, name)
+    if file is None:
+        return None
+    return pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)

@@ -45,7 +45,7 @@ class StudyResult(StudyLayout):
     """Everything a study keeps: daily metrics and diagnostics, arrays indexed [cell, run, day(, group)].
 
     The allocation counts per (cell, run, day, area) are not kept: they went to the study's sinks
-    (:func:`run_study`), e.g. ``allocations.parquet`` (:func:`fairpatrol.results.write_study`).
+    (:func:`run_study`), e.g. ``allocations.parquet`` (:func:`fairpatrol.results.run.write_study`).
     """
 
     fallback: np.ndarray  # cells × runs × days
@@ -103,7 +103,7 @@ class DenseAllocations(StudySink):
     """Keeps every count of every (cell, run, day, area): cells × runs × days × areas int32 arrays.
 
     For small studies, tests and notebooks; memory grows with runs × days × areas (a 150 m city grid
-    needs tens of GB), so :func:`fairpatrol.results.write_study` streams nonzero rows to Parquet instead.
+    needs tens of GB), so :func:`fairpatrol.results.run.write_study` streams nonzero rows to Parquet instead.
 
     Attributes
     ----------

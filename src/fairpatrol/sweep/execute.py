@@ -12,7 +12,7 @@
   every finished cell) when the cluster has had no worker for that long.
 * **inline**: every cell in this process, one after the other (debugging, tests).
 
-Whatever runs the cells, this process writes them (:class:`fairpatrol.sweep.store.SweepStore`), as each
+Whatever runs the cells, this process writes them (:class:`fairpatrol.results.sweep.SweepStore`), as each
 finishes, so an interrupted sweep loses at most the cells in flight.
 """
 
@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fairpatrol.errors import FairpatrolError, FairpatrolWarning
+from fairpatrol.results.sweep import CellOutcome, SweepStore
 from fairpatrol.sweep.spec import SweepCell, SweepPlan, jsonable
-from fairpatrol.sweep.store import SweepStore
 from fairpatrol.sweep.worker import (
-    CellOutcome,
     CellTask,
     input_files,
     read_inputs,
