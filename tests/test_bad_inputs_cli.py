@@ -1115,7 +1115,7 @@ def _remove_through_link(env: Env):
 
 def _rates(content: str):
     def prepare(env: Env):
-        from fairpatrol.sim.reporting import read_rate_table
+        from fairpatrol.sim.victim_reporting import read_rate_table
 
         path = env.write("rates.csv", content)
         return lambda: read_rate_table(path)

@@ -35,11 +35,11 @@ def sweep_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def grid_dir(tmp_path_factory):
-    from fairpatrol.grid.config import load_grid_preset
+    from fairpatrol.grid.config import load_evaluate_preset
     from fairpatrol.grid.evaluate import evaluate
     from fairpatrol.results.evaluation import write_evaluation
 
-    cfg = load_grid_preset("chicago-grid", days=4)
+    cfg = load_evaluate_preset("chicago-grid", days=4)
     out = tmp_path_factory.mktemp("grid") / "grid"
     write_evaluation(evaluate(cfg), out)
     return out

@@ -14,8 +14,8 @@ from fairpatrol.errors import ConfigError
 from fairpatrol.models import LongTermKDE, PredPol, ShortTermKDE
 from fairpatrol.sim.engine import Compat, RunSpec, WorldEffects, simulate
 from fairpatrol.sim.prepare import neighbours, prepare, with_shadows
-from fairpatrol.sim.reporting import reporting_rates
 from fairpatrol.sim.study import run_study
+from fairpatrol.sim.victim_reporting import reporting_rates
 from fairpatrol.sim.world import (
     allocation_weights,
     capped_allocation,

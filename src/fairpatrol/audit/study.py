@@ -110,7 +110,7 @@ def _data_record(config: AuditConfig, inputs: AuditInputs) -> dict[str, Any]:
             "bundled": bundled,
             "description": bundled_set(inc)[1].description if bundled else "",
             "crime_types": config.data.crime_types,
-            "cleaning": inputs.incidents.report.to_dict(),
+            "cleaning": inputs.incidents.cleaning.to_dict(),
         },
         "provenance": provenance_notes(pack) if pack is not None else "",
     }

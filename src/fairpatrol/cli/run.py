@@ -152,7 +152,7 @@ def warnings_of(inputs, config) -> list[str]:
     repaired or overlapping areas."""
     from fairpatrol.sim.study import short_history
 
-    lines = [f"{inputs.incidents.report.source}: {w}" for w in inputs.incidents.report.warnings]
+    lines = [f"{inputs.incidents.cleaning.source}: {w}" for w in inputs.incidents.cleaning.warnings]
     lines += [f"areas: {note}" for note in inputs.areas.notes]
     for name, s in short_history(config, inputs.incidents).items():
         lines.append(

@@ -392,7 +392,7 @@ def build_evaluation_context(
 
     scenario = {k: res.document[k] for k in config_keys if k in res.document}
     return {
-        "kind": "grid",
+        "kind": "evaluate",
         "map_defs": Markup(units.defs("g")),
         "title": f"Grid evaluation report: {res.document.get('name', '')}",
         "description": str(res.document.get("description", "")),

@@ -61,3 +61,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise DataError("expected a YAML mapping", source=str(path))
     return raw
+
+
+def require_files(path: Path, names: tuple[str, ...], command: str) -> None:
+    """A one-line error naming the first of ``names`` missing from the results directory ``path`` of
+    ``fairpatrol COMMAND``."""
+    for name in names:
+        if not (path / name).is_file():
+            raise DataError(
+                f"missing {name}: not a complete results directory of fairpatrol {command}", source=str(path)
+            )

@@ -40,7 +40,7 @@ from fairpatrol.atomic import atomic_directory
 from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
 from fairpatrol.grid.evaluate import EvaluationResult, metric_docs, summarise
-from fairpatrol.results.documents import read_yaml
+from fairpatrol.results.documents import read_yaml, require_files
 
 #: The files without which a directory is not a complete evaluation.
 EVALUATION_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet")
@@ -191,11 +191,7 @@ class EvaluationResults:
 def read_evaluation(path: str | Path) -> EvaluationResults:
     """Read a ``fairpatrol evaluate`` directory (every table but the figures)."""
     p = Path(path)
-    for name in EVALUATION_FILES:
-        if not (p / name).is_file():
-            raise DataError(
-                f"missing {name}: not a complete results directory of fairpatrol evaluate", source=str(p)
-            )
+    require_files(p, EVALUATION_FILES, "evaluate")
     document = read_yaml(p / "evaluate.yaml")
     areas = (
         read_areas_parquet(p / "areas.parquet")

@@ -62,7 +62,7 @@ from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import ScenarioConfig, parse_scenario
 from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
-from fairpatrol.results.documents import input_section, read_yaml, relative_config, versions
+from fairpatrol.results.documents import input_section, read_yaml, relative_config, require_files, versions
 from fairpatrol.results.tables import (
     area_horizon_table,
     fit_problem_counts,
@@ -489,11 +489,7 @@ def _check_columns(df: pd.DataFrame, needed: tuple[str, ...], source: Path) -> N
 def read_run(path: str | Path) -> RunResults:
     """Read a ``fairpatrol run`` directory (small tables eagerly, allocations on demand)."""
     p = Path(path)
-    for name in RUN_FILES:
-        if not (p / name).is_file():
-            raise DataError(
-                f"missing {name}: not a complete results directory of fairpatrol run", source=str(p)
-            )
+    require_files(p, RUN_FILES, "run")
     groups = pd.read_csv(p / "group_summary.csv") if (p / "group_summary.csv").is_file() else None
     return run_results(
         p,

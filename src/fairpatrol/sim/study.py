@@ -37,7 +37,7 @@ from fairpatrol.sim.engine import (
 )
 from fairpatrol.sim.layout import Cell, StudyLayout, StudySink, study_cells
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
-from fairpatrol.sim.reporting import mean_rate, reporting_rates
+from fairpatrol.sim.victim_reporting import mean_rate, reporting_rates
 
 
 @dataclass
@@ -170,7 +170,7 @@ def check_history(config: ScenarioConfig, incidents: Incidents) -> dict[str, dic
             f"{s['available_days']} days before the start {config.start} (first incident "
             f"{s['first_incident']}); start later, shorten models.{name}.window_days, or set "
             "data.allow_short_history: true to train on the shorter history",
-            source=incidents.report.source,
+            source=incidents.cleaning.source,
             field="start",
         )
     return short
@@ -180,7 +180,9 @@ def prepare_study(config: ScenarioConfig, incidents: Incidents) -> SimData:
     """The study's truth arrays, after checking that every model has its history and data on the first
     day (:func:`check_history`)."""
     check_history(config, incidents)
-    data = prepare(incidents, config.start, config.days, history_days(config), source=incidents.report.source)
+    data = prepare(
+        incidents, config.start, config.days, history_days(config), source=incidents.cleaning.source
+    )
     for algorithm in config.algorithms:
         check_first_window(config.model(algorithm), data)
     if config.world.displacement > 0:
@@ -333,7 +335,7 @@ def run_study(
         fallback,
         metrics.measures.daily,
         diagnostics,
-        cleaning=inc.report.to_dict(),
+        cleaning=inc.cleaning.to_dict(),
         seconds=time.perf_counter() - t0,
         group_metrics=metrics.measures.group_daily,
         inputs=inputs,
