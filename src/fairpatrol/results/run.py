@@ -63,6 +63,7 @@ from fairpatrol.config import ScenarioConfig, parse_scenario
 from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
 from fairpatrol.results.documents import input_section, read_yaml, relative_config, require_files, versions
+from fairpatrol.results.query import query
 from fairpatrol.results.tables import (
     area_horizon_table,
     fit_problem_counts,
@@ -325,16 +326,10 @@ class RunResults:
 
     # -- aggregate queries on the allocation table ---------------------------------------------------------
     def _query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        import duckdb
-
-        con = duckdb.connect()
-        try:
-            return con.execute(
-                sql.replace("ALLOC", "read_parquet($path)"),
-                {"path": str(self.allocations_path), **(params or {})},
-            ).df()
-        finally:
-            con.close()
+        return query(
+            sql.replace("ALLOC", "read_parquet($path)"),
+            {"path": str(self.allocations_path), **(params or {})},
+        )
 
     def officers_on(self, days: list[pd.Timestamp], scenario: str) -> pd.DataFrame:
         """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days`` (a sum
@@ -573,3 +568,8 @@ def read_table(path: str | Path, name: str) -> pd.DataFrame | None:
     if file is None:
         return None
     return pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
+
+
+def query_table(path: str | Path, sql: str, table: str) -> pd.DataFrame:
+    """The result of DuckDB ``sql`` whose ``{src}`` reads ``table`` of a run directory."""
+    return query(sql.replace("{src}", "read_parquet($1)"), [str(Path(path) / f"{table}.parquet")])

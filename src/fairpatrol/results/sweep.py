@@ -51,6 +51,7 @@ from fairpatrol.atomic import (
 )
 from fairpatrol.errors import DataError, FairpatrolError, FairpatrolWarning
 from fairpatrol.results.documents import read_yaml
+from fairpatrol.results.query import query
 from fairpatrol.results.run import RunResults, run_results
 
 #: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
@@ -349,16 +350,8 @@ def table_glob(root: Path, table: str) -> str:
 def query_table(root: Path, sql: str, table: str) -> pd.DataFrame:
     """The result of DuckDB ``sql`` whose ``{src}`` reads every cell's partition of ``table`` (with the
     ``cell`` column of the partition's name)."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        return con.execute(
-            sql.replace("{src}", "read_parquet($1, hive_partitioning = true, union_by_name = true)"),
-            [table_glob(root, table)],
-        ).df()
-    finally:
-        con.close()
+    src = "read_parquet($1, hive_partitioning = true, union_by_name = true)"
+    return query(sql.replace("{src}", src), [table_glob(root, table)])
 
 
 def has_table(root: str | Path, table: str) -> bool:

@@ -243,7 +243,7 @@ def simulate_cells(
         seed=config.seed,
         allocation=config.allocation,
         world=WorldEffects(**config.world.model_dump()),
-        compat=Compat(**config.compat.model_dump()),
+        compat=Compat(**config.compat.engine_switches()),
         progress=progress,
         sink=sink,
     )
