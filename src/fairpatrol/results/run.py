@@ -51,7 +51,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -75,8 +75,10 @@ from fairpatrol.results.tables import (
     remedy_effects_frame,
     summary_frame,
 )
-from fairpatrol.sim.layout import StudySink
-from fairpatrol.sim.study import StudyResult
+
+if TYPE_CHECKING:  # the reader does not import the simulation
+    from fairpatrol.sim.layout import StudySink
+    from fairpatrol.sim.study import StudyResult
 
 # -- writing ------------------------------------------------------------------------------------------------
 

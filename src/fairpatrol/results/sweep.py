@@ -36,7 +36,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -52,7 +52,6 @@ from fairpatrol.atomic import (
 from fairpatrol.errors import DataError, FairpatrolError, FairpatrolWarning
 from fairpatrol.results.documents import read_yaml
 from fairpatrol.results.query import query
-from fairpatrol.results.run import RunResults, run_results
 
 #: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
 TABLES = (
@@ -66,6 +65,9 @@ TABLES = (
     "area_horizon",
     "areas",
 )
+
+if TYPE_CHECKING:
+    from fairpatrol.results.run import RunResults
 
 MANIFEST = "sweep.yaml"
 PARTIAL = ".partial"
@@ -404,6 +406,8 @@ def read_sweep(path: str | Path) -> SweepResults:
 
 def read_sweep_cell(path: str | Path, cell: str) -> RunResults:
     """One finished cell of a sweep as a run's results (its partitions and its config)."""
+    from fairpatrol.results.run import run_results
+
     root = Path(path)
     config = root / "configs" / f"{cell}.yaml"
     if not config.is_file():

@@ -9,7 +9,7 @@ into a sweep cell's partitions; the columns are described in :mod:`fairpatrol.re
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +19,10 @@ from fairpatrol.formatting import difference_unit, natural_key, signed, with_int
 from fairpatrol.keys import dictionary, key_columns
 from fairpatrol.metrics import mean_interval, trend_slope
 from fairpatrol.metrics.registry import headline, label, metric, rank_score
-from fairpatrol.sim.layout import StudyLayout
-from fairpatrol.sim.study import StudyResult
+
+if TYPE_CHECKING:
+    from fairpatrol.sim.layout import StudyLayout
+    from fairpatrol.sim.study import StudyResult
 
 
 def diagnostic_columns() -> list[str]:
