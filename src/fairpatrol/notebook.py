@@ -99,11 +99,9 @@ class Results:
     def table(self, name: str) -> pd.DataFrame:
         """A results table as written (``metrics``, ``groups``, ``horizon``, ``group_horizon``,
         ``area_horizon``, ``summary``, ``group_summary``); an empty frame when the results lack it."""
-        if self.kind == "sweep":
-            from fairpatrol.results.sweep import read_table
-        else:
-            from fairpatrol.results.run import read_table
-        frame = read_table(self.path, name)
+        from fairpatrol.results import run, sweep
+
+        frame = (sweep.read_table if self.kind == "sweep" else run.read_table)(self.path, name)
         if frame is None:
             return pd.DataFrame()
         for col in ("cell", "scenario", "algorithm", "group", "area_id"):

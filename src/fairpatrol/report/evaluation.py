@@ -31,7 +31,7 @@ from fairpatrol.results.evaluation import EvaluationResults
 COVERAGE = 0.10
 
 #: How each grid metric reads (title, higher is better, meaning, name inside a sentence).
-EVALUATION_METRICS: dict[str, tuple[str, ...]] = {
+EVALUATION_METRICS: dict[str, tuple[Any, ...]] = {
     "hit_rate": ("Hit rate", True, "share of the day's crimes in the top cells", "hit rate"),
     "pai": ("PAI", True, "hit rate divided by the share of cells selected (1 = no better than chance)"),
     "pf_benefit": (
