@@ -180,7 +180,7 @@ def test_reporting_model_names_are_checked():
     cfg = parse_scenario({**base, "report_probs": [0.4, "bjs2019"], "algorithms": ["LongTermKDE"]})
     res = run_study(cfg)
     assert {c.reporting for c in res.cells} == {"0.4", "bjs2019"}
-    assert res.report_rate["bjs2019"] == pytest.approx(0.41)
+    assert res.reporting_rate["bjs2019"] == pytest.approx(0.41)
 
 
 # -- the paper-compatible mode -----------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def key_columns(layout: StudyLayout, cell: np.ndarray, run: np.ndarray) -> dict[
             algorithms, per_cell([algorithms.index(c.algorithm) for c in cells], np.int32)
         ),
         "n_officers": pa.array(per_cell([c.n_officers for c in cells], np.int32)),
-        "report_prob": pa.array(per_cell([layout.report_rate[c.reporting] for c in cells], np.float64)),
+        "report_prob": pa.array(per_cell([layout.reporting_rate[c.reporting] for c in cells], np.float64)),
         "reporting": dictionary(
             reportings, per_cell([reportings.index(c.reporting) for c in cells], np.int32)
         ),

@@ -150,7 +150,7 @@ def _cell_row(res: StudyResult, cell) -> dict[str, Any]:
         "scenario": cell.scenario,
         "algorithm": cell.algorithm,
         "n_officers": cell.n_officers,
-        "report_prob": res.report_rate[cell.reporting],
+        "report_prob": res.reporting_rate[cell.reporting],
         "reporting": cell.reporting,
         "remedy": cell.remedy,
     }

@@ -45,14 +45,14 @@ class Cell:
 class StudyLayout:
     """What a study simulates, known before its first day: config, truth arrays, cells and runs.
 
-    ``report_rate`` maps each reporting setting (:attr:`Cell.reporting`) to its mean reporting rate.
+    ``reporting_rate`` maps each reporting setting (:attr:`Cell.reporting`) to its mean reporting rate.
     """
 
     config: ScenarioConfig
     data: SimData
     cells: list[Cell]
     run_ids: list[int]
-    report_rate: dict[str, float]
+    reporting_rate: dict[str, float]
 
     @property
     def group_pair(self) -> tuple[str, str]:

@@ -256,7 +256,7 @@ def study_layout(
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
     cells = study_cells(config)
     rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
-    report_rate = {
+    reporting_rate = {
         c.reporting: (
             float(c.report_prob)
             if isinstance(c.report_prob, float | int)
@@ -264,7 +264,7 @@ def study_layout(
         )
         for c in cells
     }
-    return StudyLayout(config, data, cells, runs, report_rate), rates
+    return StudyLayout(config, data, cells, runs, reporting_rate), rates
 
 
 def run_study(
@@ -331,7 +331,7 @@ def run_study(
         data,
         cells,
         runs,
-        layout.report_rate,
+        layout.reporting_rate,
         fallback,
         metrics.measures.daily,
         diagnostics,

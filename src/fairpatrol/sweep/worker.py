@@ -188,8 +188,9 @@ def relabel(layout: Any, config: Any) -> None:
     from fairpatrol.sim.study import study_cells
 
     cells = study_cells(config)
-    layout.report_rate = {
-        new.reporting: layout.report_rate[old.reporting] for old, new in zip(layout.cells, cells, strict=True)
+    layout.reporting_rate = {
+        new.reporting: layout.reporting_rate[old.reporting]
+        for old, new in zip(layout.cells, cells, strict=True)
     }
     layout.config, layout.cells = config, cells
 
