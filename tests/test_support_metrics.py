@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fairpatrol.metrics import daily_metrics, gini, group_metrics
@@ -20,6 +20,8 @@ def _close(got: dict, want: dict) -> None:
         if "gap" in name:
             stem = "share" if name.startswith("share") else "pcr"
             scale = np.maximum(np.abs(want[f"{stem}_g1"]), np.abs(want[f"{stem}_g2"]))
+        if name.startswith("gini"):  # in [0, 1]: numpy's Gini of equal values may be 2.5e-17, not 0
+            scale = np.maximum(scale, 1.0)
         ok = (np.abs(g - w) <= 1e-12 * scale + 1e-300) | (np.isnan(g) & np.isnan(w))
         assert ok.all(), (name, g, w)
 
@@ -46,6 +48,10 @@ def _maps(rng, rows, m, officers, crimes, share_groups=3):
     crimes=st.integers(0, 300),
     groups=st.integers(1, 4),
 )
+# run-averaged counts with shares exactly at 1.2 × the crime share in nine areas: totals summed in another
+# order than numpy's put them on the other side of the over-policed threshold
+@example(seed=1, rows=3, m=113, officers=270, crimes=184, groups=1)
+@example(seed=627653, rows=2, m=6, officers=6, crimes=0, groups=1)  # equal PCRs: a Gini of 0
 def test_support_kernel_equals_the_numpy_definitions(seed, rows, m, officers, crimes, groups):
     rng = np.random.default_rng(seed)
     off, cr, det, index = _maps(rng, rows, m, officers, crimes, groups)

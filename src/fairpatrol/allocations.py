@@ -54,38 +54,35 @@ CHUNK_ROWS = 1 << 18
 
 
 @njit(cache=True, nogil=True)
-def _nonzero_rows(
+def _nonzero_scan(
     crimes: np.ndarray,
     officers: np.ndarray,
     detected: np.ndarray,
     reported: np.ndarray,
     prevention: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fill: bool,
+    row: np.ndarray,
+    area: np.ndarray,
+    values: np.ndarray,
+) -> int:
+    """The number of (row, area) entries with a nonzero count; with ``fill``, also writes them."""
     n_rows, m = officers.shape
     with_prevention = prevention.shape[0] > 0
-    n = 0
-    for r in range(n_rows):
-        for a in range(m):
-            p = prevention[r, a] if with_prevention else 0
-            if crimes[r, a] | officers[r, a] | detected[r, a] | reported[r, a] | p:  # never negative
-                n += 1
-    row = np.empty(n, dtype=np.int32)
-    area = np.empty(n, dtype=np.int32)
-    values = np.zeros((5, n), dtype=np.int32)
     k = 0
     for r in range(n_rows):
         for a in range(m):
             p = prevention[r, a] if with_prevention else 0
-            if crimes[r, a] | officers[r, a] | detected[r, a] | reported[r, a] | p:
-                row[k] = r
-                area[k] = a
-                values[0, k] = crimes[r, a]
-                values[1, k] = officers[r, a]
-                values[2, k] = detected[r, a]
-                values[3, k] = reported[r, a]
-                values[4, k] = p
+            if crimes[r, a] | officers[r, a] | detected[r, a] | reported[r, a] | p:  # never negative
+                if fill:
+                    row[k] = r
+                    area[k] = a
+                    values[0, k] = crimes[r, a]
+                    values[1, k] = officers[r, a]
+                    values[2, k] = detected[r, a]
+                    values[3, k] = reported[r, a]
+                    values[4, k] = p
                 k += 1
-    return row, area, values
+    return k
 
 
 def nonzero_rows(
@@ -98,8 +95,16 @@ def nonzero_rows(
     """The (row, area) entries of rows × areas int32 counts where any is nonzero, in row-major order, and
     their values (:data:`COUNTS` × entries); ``prevention`` may be an empty array (no units: zeros).
     Two compiled passes (count, then fill) instead of numpy's OR, nonzero and five gathers."""
-    args = (crimes, officers, detected, reported, prevention)
-    return _nonzero_rows(*(np.ascontiguousarray(a, dtype=np.int32) for a in args))
+    counts = [
+        np.ascontiguousarray(a, dtype=np.int32) for a in (crimes, officers, detected, reported, prevention)
+    ]
+    none = np.empty(0, dtype=np.int32)
+    n = _nonzero_scan(*counts, False, none, none, np.empty((5, 0), dtype=np.int32))
+    row = np.empty(n, dtype=np.int32)
+    area = np.empty(n, dtype=np.int32)
+    values = np.zeros((5, n), dtype=np.int32)
+    _nonzero_scan(*counts, True, row, area, values)
+    return row, area, values
 
 
 class AllocationWriter(StudySink):

@@ -80,6 +80,7 @@ def _support_rows(
     group_index: np.ndarray,
     n_groups: int,
     eps: float,
+    totals: np.ndarray,
     daily: np.ndarray,
     groups: np.ndarray,
 ) -> None:
@@ -119,6 +120,10 @@ def _support_rows(
             if p != 0.0 or c != 0.0:
                 support[k] = i
                 k += 1
+        if totals.shape[0] > 0:  # fractional counts: numpy's (pairwise) totals, see support_metrics
+            tp = totals[r, 0]
+            tc = totals[r, 1]
+            td = totals[r, 2]
         denom_p = tp + m * eps
         denom_c = tc + m * eps
         kappa = (eps / denom_p) / (eps / denom_c)
@@ -196,6 +201,14 @@ def support_metrics(
     n_rows, m = officers.shape
     daily = np.empty((n_rows, len(_DAILY)))
     groups = np.empty((n_rows, len(GROUP_METRICS), int(n_groups)))
+    totals = np.empty((0, 3))
+    if any(a.dtype.kind == "f" for a in (officers, crimes, detected)):
+        # Integer counts add up exactly in any order; fractional ones (run-averaged) are totalled as the
+        # numpy definitions total them, so that a share exactly at a threshold (over/under-policed) falls
+        # on the same side.
+        totals = np.stack(
+            [np.asarray(a, dtype=np.float64).sum(axis=-1) for a in (officers, crimes, detected)], 1
+        )
     _support_rows(
         officers,
         crimes,
@@ -205,6 +218,7 @@ def support_metrics(
         np.asarray(group_index, dtype=np.int64),
         int(n_groups),
         epsilon(m),
+        totals,
         daily,
         groups,
     )
