@@ -238,12 +238,12 @@ def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
     )
 
 
-def grid_preset_names() -> list[str]:
+def evaluate_preset_names() -> list[str]:
     """Names of the built-in evaluation presets."""
     return bundled_names(PRESET_DIR)
 
 
-def load_grid_preset(name: str, **overrides: Any) -> EvaluateConfig:
+def load_evaluate_preset(name: str, **overrides: Any) -> EvaluateConfig:
     """A built-in evaluation by name (``fairpatrol/presets/grid/NAME.yaml``)."""
     source = f"preset {name}"
     return parse_evaluate(parse_yaml(bundled_text(name, PRESET_DIR), source), source=source, **overrides)

@@ -16,8 +16,8 @@ import numpy as np
 
 from fairpatrol.formatting import with_interval
 from fairpatrol.models.describe import ModelDescription
-from fairpatrol.report.load import RunResults
 from fairpatrol.report.summary import NEED, MetricInfo, levels, metric_info
+from fairpatrol.results.run import RunResults
 
 
 def description(algorithm: str) -> ModelDescription | None:

@@ -40,7 +40,7 @@ from fairpatrol.errors import ConfigError, FairpatrolError
 from fairpatrol.models import AreaModel, PredPol
 from fairpatrol.models.base import DAY, ModelState
 from fairpatrol.models.describe import AreaExplanation, Evidence
-from fairpatrol.report.load import RunResults
+from fairpatrol.results.run import RunResults
 from fairpatrol.sim.prepare import SimData
 
 
