@@ -31,7 +31,7 @@ import pandas as pd
 from fairpatrol.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 DAY = pd.Timedelta(days=1)

@@ -14,7 +14,7 @@ from fairpatrol.models.base import AreaModel, Interval, ModelState
 from fairpatrol.models.window import WindowSumState
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 

@@ -14,7 +14,7 @@ from fairpatrol.models.base import AreaModel, Interval, ModelState
 from fairpatrol.models.window import WindowSumState
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 #: Default bandwidth (metres). A fixed 300 m Gaussian σ is in the range used for street-level hot-spot

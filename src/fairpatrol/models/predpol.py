@@ -29,7 +29,7 @@ from fairpatrol.models.base import DAY, AreaModel, Interval, ModelState, Options
 _DAY_NS = 86_400_000_000_000
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 
