@@ -70,8 +70,8 @@ def build_grid(
     --------
     >>> from fairpatrol.data import load_areas
     >>> grid = build_grid(load_areas("chicago"), 1000.0)
-    >>> grid.n, grid.group_pair, grid.ids[0]
-    (710, ('Protected', 'Unprotected'), '0-16')
+    >>> grid.n, grid.group_pair, str(grid.ids[0])  # cell ids are "column-row" of the lattice
+    (710, ('Protected', 'Unprotected'), '0-34')
     """
     if not (math.isfinite(cell_size) and cell_size > 0):
         raise DataError(f"cell size must be a positive number of metres, got {cell_size}", field="cell_size")
