@@ -130,7 +130,9 @@ def test_is_fitted_after_fit(name, areas, events):
     assert np.isfinite(model.predict().to_numpy()).all()
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(ESTIMATORS) if "max_iter" in ESTIMATORS[n]().get_params()])
+@pytest.mark.parametrize(
+    "name", [n for n in sorted(ESTIMATORS) if "max_iter" in ESTIMATORS[n]().get_params()]
+)
 def test_fit_stopped_at_max_iter_warns(name, areas, events):
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         model = fitted(name, areas, events, max_iter=1, tol=1e-12)

@@ -303,7 +303,7 @@ def training_window(
     >>> training_window(incidents, "2020-01-10", 7, required=["time", "x"], source="Model")
     Traceback (most recent call last):
     ...
-    fairpatrol.errors.DataError: Model.fit: field 'x': incidents lack column(s) ['x']; found ['time', 'area_id']
+    fairpatrol.errors.DataError: Model.fit: field 'x': incidents lack column(s) ['x']; found [...]
     """
     where = f"{source}.fit"
     if not isinstance(incidents, pd.DataFrame):

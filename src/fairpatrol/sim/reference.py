@@ -56,7 +56,8 @@ def simulate_reference(
     observed_from = data.start + data.observed_from * DAY
     everything = data.frame()
     for i, spec in enumerate(runs):
-        rng_rep, rng_alloc, rng_det, _ = run_streams(seed, spec.run)
+        streams = run_streams(seed, spec.run)
+        rng_rep, rng_alloc, rng_det = streams.reporting, streams.allocation, streams.detection
         will_report = rng_rep.random(data.n_events - n_hist) < spec.report_prob
         learned = list(range(n_hist))  # indices of training events: the initial history
         est = _clone(model)
