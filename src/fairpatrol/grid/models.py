@@ -199,9 +199,9 @@ class NaiveKDE(GridModel):
     grid_ : Grid
         The grid fitted on; ``cell_ids_`` its cell ids, in the order of ``intensity_``.
     until_ : pandas.Timestamp
-        End of the training window (exclusive).
+        The first day after the training window: the day ``predict()`` forecasts.
     n_events_ : int
-        Incidents in the training window.
+        Number of training incidents (in the window).
 
     Examples
     --------
@@ -233,11 +233,6 @@ class NaiveKDE(GridModel):
         self.bandwidth_ = float(np.sqrt(np.sqrt(np.linalg.det(self.covariance_))))
         self._finish(grid, until, len(rows))
         return self
-
-    def predict(self, day: Any = None) -> pd.Series:
-        """Expected incidents per cell on the day starting at ``until`` (a KDE forecast is flat in time)."""
-        self._check_is_fitted()
-        return self._series(self.intensity_.copy())
 
 
 class TimeSpaceKDE(NaiveKDE):

@@ -207,6 +207,15 @@ class Estimator:
             )
         return float(offset)
 
+    def predict(self, day: Any = None) -> pd.Series:
+        """Expected incidents per area (or cell) per day: the fitted ``intensity_``, the same for any day
+        after ``until`` (a window average or a constant; self-exciting models override this)."""
+        self._check_is_fitted()
+        return self._series(self.intensity_.copy())
+
+    def _series(self, values: np.ndarray) -> pd.Series:
+        raise NotImplementedError  # the area and grid bases index by area_id or cell_id
+
     def __repr__(self) -> str:
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
         args = [

@@ -47,11 +47,6 @@ class ConstantModel(AreaModel):
         self.intensity_ = self._values(areas, len(self.area_ids_))
         return self
 
-    def predict(self, day: Any = None) -> pd.Series:
-        """The intensities, the same on every day."""
-        self._check_is_fitted()
-        return self._series(self.intensity_.copy())
-
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         self._check()
         return ConstantState(self._values(data.areas, data.n_areas), weights.shape[0])
@@ -134,13 +129,10 @@ class PreviousCounts(WindowSumModel):
     Attributes
     ----------
     intensity_ : ndarray of shape (n_areas,)
-        Incidents per area per day in the window (weighted by ``sample_weight``).
-    area_ids_ : ndarray of str
-        The areas, in the order of ``intensity_``.
-    until_ : pandas.Timestamp
-        End of the training window (exclusive).
-    n_events_ : int
-        Incidents in the training window.
+        Incidents per area per day in the window (weighted by ``sample_weight``), in the order of
+        ``area_ids_`` (ndarray of str).
+    until_, n_events_ : pandas.Timestamp, int
+        The end of the training window (exclusive) and the number of incidents in it.
 
     Examples
     --------

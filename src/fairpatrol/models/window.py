@@ -129,11 +129,6 @@ class WindowSumModel(AreaModel):
         self.intensity_ = self._window_sum(rows, idx, w, areas) / self.window_days
         return self
 
-    def predict(self, day: Any = None) -> pd.Series:
-        """Expected incidents per area per day (a window average: the same for any day after ``until``)."""
-        self._check_is_fitted()
-        return self._series(self.intensity_.copy())
-
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         self._check()
         return WindowSumState(data, weights, int(self.window_days), self._event_rows(data))
