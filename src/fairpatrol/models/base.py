@@ -143,6 +143,9 @@ class Estimator:
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: Fitted state every estimator sets in ``fit`` (declared for the type checker; not set before ``fit``).
+    until_: pd.Timestamp
+    intensity_: np.ndarray
 
     def _check(self) -> None:
         """Raise a :class:`~fairpatrol.errors.ConfigError` naming the first setting outside its constraints.
@@ -350,6 +353,7 @@ class AreaModel(Estimator, ABC):
 
     #: True when the model needs incident coordinates (x, y) as well as area ids.
     needs_coordinates = False
+    area_ids_: np.ndarray
     #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
     diagnostic_columns: tuple[str, ...] = ()
 

@@ -118,6 +118,7 @@ class WindowKDE(WindowSumModel):
     def _window_sum(
         self, rows: pd.DataFrame, idx: np.ndarray, w: np.ndarray, areas: Areas | None
     ) -> np.ndarray:
+        assert areas is not None  # needs_areas: checked by fit
         quad = area_quadrature(areas, self.cell_size)
         x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
         return kde_area_mass_sparse(x, y, quad, self.bandwidth, self.cutoff).weighted_sum(w)
