@@ -62,12 +62,11 @@ FIRST_SCREEN = """() => {
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     from fairpatrol.config import load_preset
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
     cfg = load_preset("baltimore-agg", days=5, runs=2, seed=11)
     out = tmp_path_factory.mktemp("browser") / "study"
-    write_results(run_study(cfg), out)
+    write_study(cfg, out)
     return out
 
 
@@ -76,11 +75,10 @@ def demo(tmp_path_factory):
     """The demo study exactly as ``make demo`` runs it, and its report."""
     from fairpatrol.config import load_preset
     from fairpatrol.report import write_report
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
     out = tmp_path_factory.mktemp("demo") / "baltimore-agg"
-    write_results(run_study(load_preset("baltimore-agg")), out)
+    write_study(load_preset("baltimore-agg"), out)
     return write_report(out, out / "report.html")
 
 
