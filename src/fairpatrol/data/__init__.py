@@ -12,7 +12,7 @@ from fairpatrol.data.areas import Areas, read_areas_parquet
 from fairpatrol.data.cities import city_names, get_city
 from fairpatrol.data.incidents import (
     BUNDLED_INCIDENTS,
-    CleaningReport,
+    CleaningLog,
     Incidents,
     clean_incidents,
     load_incident_file,
@@ -25,7 +25,7 @@ from fairpatrol.data.spatial import assign_areas, project
 __all__ = [
     "BUNDLED_INCIDENTS",
     "Areas",
-    "CleaningReport",
+    "CleaningLog",
     "Incidents",
     "InputFile",
     "StudyInputs",
