@@ -22,6 +22,7 @@ from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
 from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import (
+    RunStreams,
     allocate_shares,
     allocation_weights,
     capped_allocation,
@@ -33,7 +34,7 @@ from fairpatrol.sim.world import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunSpec:
     """One simulated run: its run index (random streams) and the settings of its scenario cell.
 
@@ -229,7 +230,9 @@ def check_first_window(model: AreaModel, data: SimData) -> None:
             )
 
 
-def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list, compat: Compat) -> np.ndarray:
+def _report_coins(
+    data: SimData, runs: Sequence[RunSpec], streams: list[RunStreams], compat: Compat
+) -> np.ndarray:
     """Which horizon crimes each run's victims would report (before knowing whether the crime happens)."""
     n_future = data.n_events - data.n_history
     out = np.empty((len(runs), n_future), dtype=np.bool_)
@@ -240,7 +243,7 @@ def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list, compat:
         )
     for i, spec in enumerate(runs):
         p = spec.report_rates if spec.report_rates is not None else spec.report_prob
-        coins = shared if shared is not None else streams[i][0].random(n_future)
+        coins = shared if shared is not None else streams[i].reporting.random(n_future)
         out[i] = coins < p
     return out
 
@@ -332,12 +335,12 @@ def simulate(
             if sampler is not None:
                 officers[i] = sampler.officers(d, weights[i], i, int(n_off[i]))
                 continue
-            alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i][1])
+            alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i].allocation)
             if runs[i].pcr_cap is not None:
                 alloc = capped_allocation(alloc, shares[i], runs[i].pcr_cap)
             officers[i] = alloc
             if prevention is not None and n_prev[i]:
-                prevention[i] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i][1])
+                prevention[i] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i].allocation)
         for key, value in state.diagnostics().items():
             diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         lo, hi = data.day_slice(d)
@@ -356,7 +359,7 @@ def simulate(
                 prob = relative_detection_probability(officers.astype(float), area_m2)[:, area]
             else:
                 prob = detection_probability(k_off, p_det[:, None])
-            coins = np.stack([streams[i][2].random(hi - lo) for i in range(n_rows)])
+            coins = np.stack([streams[i].detection.random(hi - lo) for i in range(n_rows)])
             if compat.relative_detection:
                 coins = np.round(coins, 2)
             det = (coins < prob) & real
@@ -432,7 +435,7 @@ def _realize(
     (1 + k)^(−ε)(1 + u)^(−ε_prev); a deterred crime reappears as its displaced copy with probability
     ``world.displacement``; copies are never deterred again and never happen otherwise."""
     n_rows = k_off.shape[0]
-    coins = np.stack([streams[i][3].random(hi - lo) for i in range(n_rows)])
+    coins = np.stack([streams[i].effects.random(hi - lo) for i in range(n_rows)])
     keep = deterrence_keep_probability(k_off, k_prev, world.deterrence_elasticity, eps_prev[:, None])
     kept = coins < keep
     if data.shadow_of is None:
