@@ -36,7 +36,9 @@ def kinds(setup: Setup) -> list[type[Effect]]:
 
 def test_default_settings_build_no_effect(data):
     """The default world runs the plain loop: no hook is called."""
-    setup = Setup(LongTermKDE(), data, [RunSpec(0, 40, 0.4)], WorldConfig(), CompatConfig())
+    setup = Setup(
+        LongTermKDE(), data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], WorldConfig(), CompatConfig()
+    )
     assert kinds(setup) == []
 
 
@@ -48,32 +50,54 @@ def test_default_settings_build_no_effect(data):
     ],
 )
 def test_each_world_setting_is_one_effect(data, world, effect):
-    setup = Setup(PredPol(), data, [RunSpec(0, 40, 0.4)], WorldConfig(**world), CompatConfig())
+    setup = Setup(
+        PredPol(),
+        data,
+        [RunSpec(run=0, n_officers=40, report_prob=0.4)],
+        WorldConfig(**world),
+        CompatConfig(),
+    )
     assert kinds(setup) == [effect]
 
 
 def test_displacement_is_active_whenever_the_data_hold_displaced_copies(data):
     shadowed = with_shadows(data, 1)
-    setup = Setup(PredPol(), shadowed, [RunSpec(0, 40, 0.4)], WorldConfig(displacement=0.5), CompatConfig())
+    setup = Setup(
+        PredPol(),
+        shadowed,
+        [RunSpec(run=0, n_officers=40, report_prob=0.4)],
+        WorldConfig(displacement=0.5),
+        CompatConfig(),
+    )
     assert kinds(setup) == [Displacement]
-    off = Setup(PredPol(), shadowed, [RunSpec(0, 40, 0.4)], WorldConfig(), CompatConfig())
+    off = Setup(
+        PredPol(), shadowed, [RunSpec(run=0, n_officers=40, report_prob=0.4)], WorldConfig(), CompatConfig()
+    )
     assert kinds(off) == [Displacement]  # with a share of 0 it keeps the copies from happening
     with pytest.raises(ValueError, match="with_shadows"):
         build_effects(
-            Setup(PredPol(), data, [RunSpec(0, 40, 0.4)], WorldConfig(displacement=0.5), CompatConfig())
+            Setup(
+                PredPol(),
+                data,
+                [RunSpec(run=0, n_officers=40, report_prob=0.4)],
+                WorldConfig(displacement=0.5),
+                CompatConfig(),
+            )
         )
 
 
 @pytest.mark.parametrize(
     ("run", "effect"),
     [
-        (RunSpec(1, 40, 0.4, remedy=RemedyConfig(ipw=True)), FeedbackCorrection),
-        (RunSpec(1, 40, 0.4, remedy=RemedyConfig(pcr_cap=1.5)), PatrolCap),
-        (RunSpec(1, 20, 0.4, prevention_units=20), PreventionUnits),
+        (RunSpec(run=1, n_officers=40, report_prob=0.4, remedy=RemedyConfig(ipw=True)), FeedbackCorrection),
+        (RunSpec(run=1, n_officers=40, report_prob=0.4, remedy=RemedyConfig(pcr_cap=1.5)), PatrolCap),
+        (RunSpec(run=1, n_officers=20, report_prob=0.4, prevention_units=20), PreventionUnits),
     ],
 )
 def test_each_remedy_is_one_effect_built_when_any_run_has_it(data, run, effect):
-    setup = Setup(PredPol(), data, [RunSpec(0, 40, 0.4), run], WorldConfig(), CompatConfig())
+    setup = Setup(
+        PredPol(), data, [RunSpec(run=0, n_officers=40, report_prob=0.4), run], WorldConfig(), CompatConfig()
+    )
     assert kinds(setup) == [effect]
 
 
@@ -91,7 +115,9 @@ def test_each_remedy_is_one_effect_built_when_any_run_has_it(data, run, effect):
     ],
 )
 def test_each_engine_compat_switch_is_one_effect(data, model, switches, effects):
-    setup = Setup(model, data, [RunSpec(0, 40, 0.4)], WorldConfig(), CompatConfig(**switches))
+    setup = Setup(
+        model, data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], WorldConfig(), CompatConfig(**switches)
+    )
     assert kinds(setup) == effects
 
 
@@ -103,7 +129,9 @@ def test_every_engine_switch_of_compat_has_its_effect(data):
         built = {
             type(e)
             for m in (PredPol(), LongTermKDE())
-            for e in build_effects(Setup(m, data, [RunSpec(0, 40, 0.4)], WorldConfig(), on))
+            for e in build_effects(
+                Setup(m, data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], WorldConfig(), on)
+            )
         }
         assert len(built) == 1 and built <= set(COMPAT_EFFECTS), switch
     assert len(engine) == len(COMPAT_EFFECTS)
@@ -140,7 +168,7 @@ def test_a_new_effect_is_one_class_in_the_registry(data, monkeypatch):
             if day.day == 0:
                 day.real = np.zeros((len(batch.runs), day.hi - day.lo), dtype=bool)
 
-    runs = [RunSpec(0, 40, 0.4), RunSpec(1, 400, 0.4)]
+    runs = [RunSpec(run=0, n_officers=40, report_prob=0.4), RunSpec(run=1, n_officers=400, report_prob=0.4)]
     plain = simulate(PredPol(), data, runs, seed=4)
     monkeypatch.setattr(effects, "WORLD_EFFECTS", (*effects.WORLD_EFFECTS, QuietFirstDay))
     quiet = simulate(PredPol(), data, runs, seed=4)

@@ -23,9 +23,9 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from fairpatrol.config import AreasFileConfig
 from fairpatrol.data.formats import file_format
 from fairpatrol.errors import DataError
+from fairpatrol.schema import AreasFileConfig
 
 #: Overlaps smaller than this share of the smaller area (e.g. slivers of simplified shared boundaries) are
 #: not reported.

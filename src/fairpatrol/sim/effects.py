@@ -199,7 +199,7 @@ class PreventionUnits(Effect):
             return
         for i in np.flatnonzero(self.units):
             self.placed[i] = allocate_shares(
-                day.shares[i], int(self.units[i]), batch.allocation, batch.streams[i][1]
+                day.shares[i], int(self.units[i]), batch.allocation, batch.streams[i].allocation
             )
 
     def happen(self, batch: Batch, day: Day) -> None:

@@ -29,6 +29,7 @@ from fairpatrol.models.base import AreaModel, ModelState
 from fairpatrol.sim.effects import Batch, Day, Setup, build_effects, overriding
 from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import (
+    RunStreams,
     allocate_shares,
     allocation_weights,
     detection_probability,
@@ -36,7 +37,7 @@ from fairpatrol.sim.world import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunSpec:
     """One simulated run: its run index (random streams) and the settings of its scenario cell.
 
@@ -201,13 +202,13 @@ def check_first_window(model: AreaModel, data: SimData) -> None:
             )
 
 
-def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list) -> np.ndarray:
+def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list[RunStreams]) -> np.ndarray:
     """Which horizon crimes each run's victims would report (before knowing whether the crime happens),
     from each run's reporting stream."""
     n_future = data.n_events - data.n_history
     out = np.empty((len(runs), n_future), dtype=np.bool_)
     for i, spec in enumerate(runs):
-        out[i] = streams[i][0].random(n_future) < spec.reporting
+        out[i] = streams[i].reporting.random(n_future) < spec.reporting
     return out
 
 
@@ -278,7 +279,9 @@ def simulate(
         if not any(e.allocate(batch, day) for e in allocators):
             shares, fallback[:, d] = allocation_weights(batch.state.forecast(d))
             for i in range(n_rows):
-                officers[i] = allocate_shares(shares[i], int(batch.n_officers[i]), allocation, streams[i][1])
+                officers[i] = allocate_shares(
+                    shares[i], int(batch.n_officers[i]), allocation, streams[i].allocation
+                )
             day.shares = shares
         else:
             shares = None
@@ -292,7 +295,7 @@ def simulate(
         if hi > lo:
             day.k_officers = officers[:, day.area]
             if happen:
-                day.coins = np.stack([streams[i][3].random(hi - lo) for i in range(n_rows)])
+                day.coins = np.stack([streams[i].effects.random(hi - lo) for i in range(n_rows)])
                 for effect in happen:
                     effect.happen(batch, day)
                 real = (
@@ -301,7 +304,7 @@ def simulate(
             else:
                 real = np.ones((n_rows, hi - lo), dtype=np.bool_)
             day.prob = detection_probability(day.k_officers, p_det)
-            day.detect_coins = np.stack([streams[i][2].random(hi - lo) for i in range(n_rows)])
+            day.detect_coins = np.stack([streams[i].detection.random(hi - lo) for i in range(n_rows)])
             for effect in detect:
                 effect.detect(batch, day)
             day.detected = (day.detect_coins < day.prob) & real
