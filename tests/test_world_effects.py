@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fairpatrol.config import load_preset, parse_scenario
+from fairpatrol.config import CompatConfig, RemedyConfig, WorldConfig, load_preset, parse_scenario
 from fairpatrol.errors import ConfigError
 from fairpatrol.models import LongTermKDE, PredPol, ShortTermKDE
-from fairpatrol.sim.engine import Compat, RunSpec, WorldEffects, simulate
+from fairpatrol.sim.engine import RunSpec, simulate
 from fairpatrol.sim.prepare import neighbours, prepare, with_shadows
 from fairpatrol.sim.study import run_study
 from fairpatrol.sim.victim_reporting import reporting_rates
@@ -46,7 +46,11 @@ def test_deterrence_keep_probability_known_answers():
 def test_zero_elasticity_changes_nothing(data):
     base = simulate(PredPol(), data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], seed=1)
     zero = simulate(
-        PredPol(), data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], seed=1, world=WorldEffects(0.0)
+        PredPol(),
+        data,
+        [RunSpec(run=0, n_officers=40, report_prob=0.4)],
+        seed=1,
+        world=WorldConfig(deterrence_elasticity=0.0),
     )
     np.testing.assert_array_equal(base.officers, zero.officers)
     np.testing.assert_array_equal(base.crimes, zero.crimes)
@@ -54,7 +58,15 @@ def test_zero_elasticity_changes_nothing(data):
     prev = simulate(
         PredPol(),
         data,
-        [RunSpec(run=0, n_officers=40, report_prob=0.4, prevention_units=20, prevention_elasticity=0.0)],
+        [
+            RunSpec(
+                run=0,
+                n_officers=40,
+                report_prob=0.4,
+                prevention_units=20,
+                remedy=RemedyConfig(prevention_elasticity=0.0),
+            )
+        ],
         seed=1,
     )
     np.testing.assert_array_equal(prev.crimes[0], data.crimes_per_day())
@@ -63,7 +75,7 @@ def test_zero_elasticity_changes_nothing(data):
 
 def test_deterrence_thins_crime_where_officers_are(data):
     runs = [RunSpec(run=r, n_officers=400, report_prob=0.0) for r in range(4)]
-    res = simulate(LongTermKDE(), data, runs, seed=2, world=WorldEffects(deterrence_elasticity=1.0))
+    res = simulate(LongTermKDE(), data, runs, seed=2, world=WorldConfig(deterrence_elasticity=1.0))
     truth = data.crimes_per_day()
     assert (res.crimes <= truth[None]).all()
     assert res.crimes.sum() < truth.sum() * len(runs)
@@ -80,14 +92,16 @@ def test_displacement_moves_deterred_crime_to_neighbours(data):
         assert shadowed.area[j] in nb[shadowed.area[shadowed.shadow_of[j]]]
     np.testing.assert_array_equal(shadowed.crimes_per_day(), data.crimes_per_day())
     runs = [RunSpec(run=r, n_officers=400, report_prob=0.0) for r in range(3)]
-    world_all = WorldEffects(deterrence_elasticity=2.0, displacement=1.0)
+    world_all = WorldConfig(deterrence_elasticity=2.0, displacement=1.0)
     moved = simulate(LongTermKDE(), shadowed, runs, seed=3, world=world_all)
     # every deterred crime reappears next door: the city total is unchanged (all areas have neighbours)
     if all(len(n) > 0 for n in nb):
         np.testing.assert_array_equal(
             moved.crimes.sum(axis=2), data.crimes_per_day().sum(axis=1)[None].repeat(3, 0)
         )
-    gone = simulate(LongTermKDE(), shadowed, runs, seed=3, world=WorldEffects(2.0, 0.0))
+    gone = simulate(
+        LongTermKDE(), shadowed, runs, seed=3, world=WorldConfig(deterrence_elasticity=2.0, displacement=0.0)
+    )
     assert gone.crimes.sum() < moved.crimes.sum()
 
 
@@ -130,7 +144,7 @@ def test_ipw_leaves_expected_training_counts_unbiased():
 
 def test_ipw_runs_learn_weighted_events(data):
     runs = [
-        RunSpec(run=0, n_officers=40, report_prob=0.4, ipw=True, ipw_max_weight=10.0),
+        RunSpec(run=0, n_officers=40, report_prob=0.4, remedy=RemedyConfig(ipw=True, ipw_max_weight=10.0)),
         RunSpec(run=0, n_officers=40, report_prob=0.4),
     ]
     res = simulate(ShortTermKDE(), data, runs, seed=4)
@@ -168,7 +182,7 @@ def test_reporting_delay_learns_reports_later(data):
         RunSpec(run=0, n_officers=1, report_prob=1.0, detection_p=0.0)
     ]  # nothing detected, everything reported
     now = simulate(previous_counts(), data, spec, seed=0)
-    late = simulate(previous_counts(), data, spec, seed=0, world=WorldEffects(report_delay_days=3))
+    late = simulate(previous_counts(), data, spec, seed=0, world=WorldConfig(report_delay_days=3))
     lo, _ = data.day_slice(DAYS - 3)  # at the end of day d the reports of day d − 3 arrive
     h = data.n_history
     assert (now.weights[0, h:] == 1).all()
@@ -206,7 +220,7 @@ def test_relative_detection_known_answer():
 
 
 def test_compat_switches(data):
-    compat = Compat(kde_sampling=True, shared_reports=True)
+    compat = CompatConfig(kde_sampling=True, shared_reports=True)
     runs = [RunSpec(run=r, n_officers=40, report_prob=0.4) for r in range(3)]
     res = simulate(ShortTermKDE(), data, runs, seed=5, compat=compat)
     # the fixed sampling seed: every run places the same officers on day 1, some officers are lost
@@ -215,7 +229,7 @@ def test_compat_switches(data):
     # shared reports: every run reports the same crimes
     assert (res.reported == res.reported[0]).all()
     leak = simulate(
-        LongTermKDE(), data, runs[:1], seed=5, compat=Compat(kde_sampling=True, long_term_leak=True)
+        LongTermKDE(), data, runs[:1], seed=5, compat=CompatConfig(kde_sampling=True, long_term_leak=True)
     )
     assert leak.officers.sum() > 0
 
@@ -232,7 +246,7 @@ def test_compat_preset_turns_every_switch_on():
 def test_long_term_leak_trains_on_future_reports(data):
     runs = [RunSpec(run=0, n_officers=400, report_prob=0.4)]
     plain = simulate(LongTermKDE(), data, runs, seed=6)
-    leak = simulate(LongTermKDE(), data, runs, seed=6, compat=Compat(long_term_leak=True))
+    leak = simulate(LongTermKDE(), data, runs, seed=6, compat=CompatConfig(long_term_leak=True))
     h = data.n_history
     future_reports = _report_coins_for(data, runs, seed=6)
     # the leaked state holds every report of the horizon from day 0 on: more mass than the plain window
@@ -246,4 +260,4 @@ def _report_coins_for(data, runs, seed):
     from fairpatrol.sim.engine import _report_coins
     from fairpatrol.sim.world import run_streams
 
-    return _report_coins(data, runs, [run_streams(seed, r.run) for r in runs], Compat())
+    return _report_coins(data, runs, [run_streams(seed, r.run) for r in runs])

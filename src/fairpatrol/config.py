@@ -211,7 +211,8 @@ class CompatConfig(StrictModel):
 
     ``compat: semsar2026`` in a scenario turns all of them on, ``compat: none`` (or null) none. The
     ``predpol_*`` switches set PredPol's estimator settings (:data:`PREDPOL_COMPAT`); the others act on the
-    simulated world and the metrics (:class:`fairpatrol.sim.engine.Compat`).
+    simulated world (the engine takes this object itself and turns each switch into a hook,
+    :mod:`fairpatrol.sim.compat`) and the metrics (``run_averaged_metrics``).
     """
 
     relative_detection: bool = False
@@ -226,7 +227,7 @@ class CompatConfig(StrictModel):
     predpol_midnight_intensity: bool = False
 
     def engine_switches(self) -> dict[str, bool]:
-        """The switches of the simulated world and the metrics (:class:`fairpatrol.sim.engine.Compat`)."""
+        """The switches of the simulated world and the metrics (not PredPol's settings)."""
         return {k: v for k, v in self.model_dump().items() if k not in PREDPOL_COMPAT}
 
     def model_settings(self, algorithm: str) -> dict[str, Any]:
@@ -302,12 +303,9 @@ class ScenarioConfig(Located):
     @classmethod
     def _known_algorithms(cls, value: list[str]) -> list[str]:
         from fairpatrol.models import MODELS
+        from fairpatrol.models.base import check_model_names
 
-        for name in value:
-            if name not in MODELS:
-                raise ValueError(f"unknown algorithm {name!r} (known: {', '.join(MODELS)})")
-        if len(set(value)) != len(value):
-            raise ValueError("algorithms are listed twice")
+        check_model_names(MODELS, value)
         return value
 
     @field_validator("models")
@@ -473,21 +471,34 @@ def _is_bundled(name: str) -> bool:
     return name in bundled_incident_names()
 
 
+def bundled_names(folder: str = "") -> list[str]:
+    """Names of the YAML files bundled in ``fairpatrol/presets/<folder>`` (studies at the top, sweeps,
+    evaluations and audit examples in their folders): the one registry of every kind of preset."""
+    root = resources.files("fairpatrol.presets")
+    root = root.joinpath(folder) if folder else root
+    if not root.is_dir():
+        return []
+    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def bundled_text(name: str, folder: str = "", *, what: str = "preset", field: str = "preset") -> str:
+    """The YAML text of a bundled preset; a one-line error naming the known ones otherwise."""
+    names = bundled_names(folder)
+    if name not in names:
+        raise ConfigError(f"unknown {what} {name!r} (known: {', '.join(names)})", field=field)
+    root = resources.files("fairpatrol.presets")
+    return (root.joinpath(folder) if folder else root).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+
+
 def preset_names() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".yaml")
-        for p in resources.files("fairpatrol.presets").iterdir()
-        if p.name.endswith(".yaml")
-    )
+    """Names of the built-in studies (``fairpatrol/presets/NAME.yaml``)."""
+    return bundled_names()
 
 
 def load_preset(name: str, **overrides: Any) -> ScenarioConfig:
     """A built-in study by name (``fairpatrol/presets/NAME.yaml``)."""
-    if name not in preset_names():
-        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(preset_names())})", field="preset")
-    res = resources.files("fairpatrol.presets").joinpath(f"{name}.yaml")
     source = f"preset {name}"
-    return parse_scenario(parse_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)
+    return parse_scenario(parse_yaml(bundled_text(name), source), source=source, **overrides)
 
 
 def to_yaml_dict(config: ScenarioConfig) -> dict[str, Any]:

@@ -25,7 +25,6 @@ and ``versions`` besides: :func:`load_audit_config` reads it back, relative to w
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +37,8 @@ from fairpatrol.config import (
     Date,
     Located,
     StrictModel,
+    bundled_names,
+    bundled_text,
     parse_yaml,
     read_yaml_file,
     validation_error,
@@ -364,16 +365,12 @@ def parse_audit(
 
 def example_names() -> list[str]:
     """Names of the bundled audit examples."""
-    folder = resources.files("fairpatrol.presets").joinpath(EXAMPLE_DIR)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return bundled_names(EXAMPLE_DIR)
 
 
 def example_text(name: str) -> str:
     """The YAML text of a bundled example; a one-line error naming the known ones otherwise."""
-    names = example_names()
-    if name not in names:
-        raise ConfigError(f"unknown example {name!r} (known: {', '.join(names)})", field="--example")
-    return resources.files("fairpatrol.presets").joinpath(EXAMPLE_DIR, f"{name}.yaml").read_text("utf-8")
+    return bundled_text(name, EXAMPLE_DIR, what="example", field="--example")
 
 
 def load_audit_example(name: str, **overrides: Any) -> AuditConfig:

@@ -14,12 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fairpatrol.data.formats import SUFFIXES, file_format, suffix_of
 from fairpatrol.data.readers import parse_times
 from fairpatrol.errors import DataError
-
-#: Suffixes read as plain tables with pandas; every other supported suffix is read as a geo layer.
-TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".parquet")
-GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".zip", ".geoparquet")
 
 
 def reject(
@@ -46,14 +43,6 @@ def source_name(source: object, default: str) -> str:
     return default
 
 
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    for s in (".csv.gz", *TABLE_SUFFIXES, *GEO_SUFFIXES):
-        if name.endswith(s):
-            return s
-    return path.suffix.lower()
-
-
 def read_source(source: object, default_name: str) -> tuple[pd.DataFrame, str]:
     """Read ``source`` into a frame (a GeoDataFrame for geo layers) and return it with its display name.
 
@@ -66,22 +55,19 @@ def read_source(source: object, default_name: str) -> tuple[pd.DataFrame, str]:
         path = Path(source)
         if not path.is_file():
             raise DataError("file not found", source=name)
-        suffix = _suffix(path)
+        kind = file_format(path)
         try:
-            if suffix in (".csv", ".csv.gz", ".txt"):
-                frame = pd.read_csv(path, encoding="utf-8-sig")
-            elif suffix == ".tsv":
-                frame = pd.read_csv(path, sep="\t", encoding="utf-8-sig")
-            elif suffix in (".parquet", ".geoparquet"):
+            if kind in ("csv", "tsv"):
+                frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", encoding="utf-8-sig")
+            elif kind == "parquet":
                 frame = _read_parquet(path)
-            elif suffix in GEO_SUFFIXES:
+            elif kind == "geo":
                 import geopandas as gpd
 
                 frame = gpd.read_file(path)
             else:
                 raise DataError(
-                    f"unknown file type {suffix!r}; expected one of {list(TABLE_SUFFIXES + GEO_SUFFIXES)}",
-                    source=name,
+                    f"unknown file type {suffix_of(path)!r}; expected one of {list(SUFFIXES)}", source=name
                 )
         except DataError:
             raise

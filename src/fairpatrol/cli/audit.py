@@ -15,7 +15,7 @@ def audit(
     config: Annotated[Path | None, typer.Argument(help="audit config YAML file")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="results directory")] = Path("audit"),
     example: Annotated[
-        str | None, typer.Option(help="a bundled example instead: baltimore-2019, baltimore-2019-dat")
+        str | None, typer.Option(help="a bundled example instead (fairpatrol datasets lists them)")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="override the bootstrap seed")] = None,
     replicates: Annotated[int | None, typer.Option(help="override the bootstrap replicates")] = None,

@@ -18,9 +18,7 @@ def evaluate(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="results directory")] = None,
     preset: Annotated[
         str | None,
-        typer.Option(
-            help="built-in evaluation: chicago-grid, bogota-grid, chicago-grid-paper, bogota-grid-paper"
-        ),
+        typer.Option(help="a built-in evaluation by name (fairpatrol datasets lists them)"),
     ] = None,
     start: Annotated[str | None, typer.Option(help="first forecast day, YYYY-MM-DD")] = None,
     days: Annotated[int | None, typer.Option(help="number of daily forecasts")] = None,

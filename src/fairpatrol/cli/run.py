@@ -13,7 +13,9 @@ from fairpatrol.cli._common import ProgressBar
 def run(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="results directory")] = Path("results"),
-    preset: Annotated[str | None, typer.Option(help="built-in study: baltimore-agg, chicago-theft")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="a built-in study by name (fairpatrol datasets lists them)")
+    ] = None,
     days: Annotated[int | None, typer.Option(help="override the horizon (days)")] = None,
     runs: Annotated[int | None, typer.Option(help="override the number of runs")] = None,
     seed: Annotated[int | None, typer.Option(help="override the seed")] = None,

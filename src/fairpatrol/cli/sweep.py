@@ -13,7 +13,9 @@ from fairpatrol.cli._common import ProgressBar
 def sweep(
     sweep_file: Annotated[Path | None, typer.Argument(help="sweep YAML file")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="sweep results directory")] = None,
-    preset: Annotated[str | None, typer.Option(help="built-in sweep: baltimore-sensitivity")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="a built-in sweep by name (fairpatrol datasets lists them)")
+    ] = None,
     days: Annotated[int | None, typer.Option(help="override the horizon (days) of every cell")] = None,
     runs: Annotated[int | None, typer.Option(help="override the number of runs of every cell")] = None,
     seed: Annotated[int | None, typer.Option(help="override the base seed")] = None,

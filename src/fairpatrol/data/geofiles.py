@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from fairpatrol.data.formats import file_format
 from fairpatrol.errors import DataError
 from fairpatrol.schema import AreasFileConfig
 
@@ -64,7 +65,7 @@ def _read_frame(path: Path, spec: AreasFileConfig, source: str):
     """The file as a GeoDataFrame (CRS as declared, possibly None)."""
     import geopandas as gpd
 
-    if path.suffix.lower() in (".parquet", ".geoparquet", ".pq"):
+    if file_format(path) == "parquet":
         try:
             return gpd.read_parquet(path)
         except ValueError as err:

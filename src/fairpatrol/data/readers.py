@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from fairpatrol.data.cities import Layout, layouts
+from fairpatrol.data.formats import file_format
 from fairpatrol.data.geofiles import check_readable
 from fairpatrol.errors import DataError
 
@@ -88,7 +89,7 @@ def read_table(path: Path, source: str) -> pd.DataFrame:
     """A CSV (every column as str, '' for empty cells) or Parquet file; one-line errors for what cannot be
     read (missing, a directory, no permission, not UTF-8, empty, corrupt Parquet)."""
     check_readable(path, source)
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if file_format(path) == "parquet":
         try:  # dates without a time of day (Parquet DATE) as datetime64, not Python date objects
             df = pq.read_table(path).to_pandas(date_as_object=False)
         except Exception as exc:  # pyarrow raises several types for corrupt/empty files
@@ -105,7 +106,7 @@ def read_table(path: Path, source: str) -> pd.DataFrame:
 def header(path: Path, source: str) -> list[str]:
     """The column names of a CSV or Parquet file."""
     check_readable(path, source)
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if file_format(path) == "parquet":
         try:
             return list(pq.read_schema(path).names)
         except Exception as exc:
@@ -114,9 +115,11 @@ def header(path: Path, source: str) -> list[str]:
 
 
 def _read_csv(path: Path, source: str, **kw) -> pd.DataFrame:
-    """``pd.read_csv`` of a UTF-8 file (a byte-order mark is allowed) with one-line errors."""
+    """``pd.read_csv`` of a UTF-8 file (a byte-order mark is allowed; tab-separated for ``.tsv``) with
+    one-line errors."""
+    sep = "\t" if file_format(path) == "tsv" else ","
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", **kw)
+        return pd.read_csv(path, encoding="utf-8-sig", sep=sep, **kw)
     except pd.errors.EmptyDataError:
         raise DataError("empty file: no header", source=source) from None
     except UnicodeDecodeError as exc:

@@ -23,7 +23,6 @@ Every default is the stated method; docs/grid.md ("Paper settings") says what ea
 from __future__ import annotations
 
 import datetime as dt
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +36,8 @@ from fairpatrol.config import (
     GridAreasConfig,
     Located,
     StrictModel,
+    bundled_names,
+    bundled_text,
     parse_yaml,
     read_yaml_file,
     validation_error,
@@ -159,12 +160,9 @@ class EvaluateConfig(Located):
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
         from fairpatrol.grid.models import GRID_MODELS
+        from fairpatrol.models.base import check_model_names
 
-        for name in value:
-            if name not in GRID_MODELS:
-                raise ValueError(f"unknown grid model {name!r} (known: {', '.join(GRID_MODELS)})")
-        if len(set(value)) != len(value):
-            raise ValueError("a model is listed twice")
+        check_model_names(GRID_MODELS, value, kind="grid model")
         return value
 
     @field_validator("models")
@@ -242,15 +240,10 @@ def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
 
 def evaluate_preset_names() -> list[str]:
     """Names of the built-in evaluation presets."""
-    folder = resources.files("fairpatrol.presets").joinpath(PRESET_DIR)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return bundled_names(PRESET_DIR)
 
 
 def load_evaluate_preset(name: str, **overrides: Any) -> EvaluateConfig:
     """A built-in evaluation by name (``fairpatrol/presets/grid/NAME.yaml``)."""
-    names = evaluate_preset_names()
-    if name not in names:
-        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(names)})", field="preset")
-    res = resources.files("fairpatrol.presets").joinpath(PRESET_DIR, f"{name}.yaml")
     source = f"preset {name}"
-    return parse_evaluate(parse_yaml(res.read_text(encoding="utf-8"), source), source=source, **overrides)
+    return parse_evaluate(parse_yaml(bundled_text(name, PRESET_DIR), source), source=source, **overrides)

@@ -23,7 +23,8 @@ import pandas as pd
 
 from fairpatrol.data.dates import at_midnight, place_within_day
 from fairpatrol.errors import ConfigError, ConvergenceWarning, DataError
-from fairpatrol.models.base import DAY, Estimator, Interval, Options, training_window
+from fairpatrol.models.base import DAY, Estimator, Interval, Options, model_registry, training_window
+from fairpatrol.models.describe import ModelDescription
 from fairpatrol.models.kde import BANDWIDTH_METRES, DEFAULT_BANDWIDTH_M, scott_bandwidth
 
 if TYPE_CHECKING:
@@ -235,6 +236,18 @@ class NaiveKDE(GridModel):
         self._finish(grid, until, len(rows))
         return self
 
+    description = ModelDescription(
+        intent="Grid hot spots: where incidents of the last month clustered.",
+        decides="Every incident of the rolling 30-day window spreads over nearby cells by a Gaussian "
+        "kernel; a cell's forecast is the density inside it.",
+        inputs="Location of each incident in the window.",
+        limitations=(
+            "Every incident of the window counts the same, however old.",
+            "The bandwidth (smoothing distance) is a choice; results depend on it.",
+        ),
+        reference="The PF/RAF grid study (docs/grid.md); Chainey et al. (2008), Security Journal 21:4.",
+    )
+
 
 class TimeSpaceKDE(NaiveKDE):
     """Time-space KDE: λ_c = Σ_i e^{−β a_i} ∫_c K_h(s − s_i) ds / ∫_0^W e^{−βu} du (SPEC §9).
@@ -286,6 +299,15 @@ class TimeSpaceKDE(NaiveKDE):
         w = float(self.window_days)
         norm = w if beta * w < 1e-12 else -math.expm1(-beta * w) / beta
         return np.exp(beta * t) / norm  # t = −age
+
+    description = ModelDescription(
+        intent="Grid hot spots that weigh recent incidents more.",
+        decides="As the naive KDE, each incident weighted by e^(−β·age), so last week's incidents count more "
+        "than last month's.",
+        inputs="Time and location of each incident in the window.",
+        limitations=("The decay β and the bandwidth are choices; results depend on them.",),
+        reference="The PF/RAF grid study (docs/grid.md).",
+    )
 
 
 class SEPP(GridModel):
@@ -605,6 +627,20 @@ class SEPP(GridModel):
             index=pd.Index(self.cell_ids_, name="cell_id"),
         )
 
+    description = ModelDescription(
+        intent="Grid self-exciting point process (the PredPol family): a steady background plus short-lived "
+        "excitation after each incident.",
+        decides="Background density of each cell (fixed-bandwidth KDE) + Σ θ ω e^(−ω·age) over recent "
+        "incidents (times a spatial kernel of width σ), fitted by expectation–maximisation.",
+        inputs="Time and location of each incident in the window.",
+        limitations=(
+            "θ, ω and σ are shared by the whole city.",
+            "EM may converge slowly or to a boundary value when the trigger is weak.",
+        ),
+        reference="Mohler et al. (2011), JASA 106:100; the PF/RAF grid study (docs/grid.md).",
+    )
 
-#: Grid models by the names used in evaluation configs and outputs.
-GRID_MODELS: dict[str, type[GridModel]] = {"NaiveKDE": NaiveKDE, "TimeSpaceKDE": TimeSpaceKDE, "SEPP": SEPP}
+
+#: Grid models by the names used in evaluation configs and outputs (each with its card text:
+#: :func:`~fairpatrol.models.base.model_registry`).
+GRID_MODELS: dict[str, type[GridModel]] = model_registry(NaiveKDE, TimeSpaceKDE, SEPP)

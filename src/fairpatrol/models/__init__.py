@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from fairpatrol.models.base import AreaModel, ModelState
+from fairpatrol.models.base import AreaModel, ModelState, model_registry
 from fairpatrol.models.baselines import Population, PreviousCounts, Uniform
 from fairpatrol.models.kde import LongTermKDE, ShortTermKDE, WindowKDE, scott_bandwidth
 from fairpatrol.models.predpol import PredPol
 
-#: Algorithms by the names used in scenario files and outputs.
-MODELS: dict[str, type[AreaModel]] = {
-    "PredPol": PredPol,
-    "ShortTermKDE": ShortTermKDE,
-    "LongTermKDE": LongTermKDE,
-    "Uniform": Uniform,
-    "PreviousCounts": PreviousCounts,
-    "Population": Population,
-}
+#: Algorithms by the names used in scenario files and outputs (each with its card text and explanation:
+#: :func:`~fairpatrol.models.base.model_registry`).
+MODELS: dict[str, type[AreaModel]] = model_registry(
+    PredPol, ShortTermKDE, LongTermKDE, Uniform, PreviousCounts, Population
+)
 
 __all__ = [
     "MODELS",

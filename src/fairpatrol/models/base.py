@@ -27,12 +27,13 @@ import inspect
 import math
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from fairpatrol.errors import ConfigError, DataError, NotFittedError
+from fairpatrol.models.describe import Evidence, ForecastExplanation, ModelDescription
 
 if TYPE_CHECKING:
     from fairpatrol.data.areas import Areas
@@ -143,6 +144,8 @@ class Estimator:
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: The fixed text of the model's card: each registered model defines its own (:func:`model_registry`).
+    description: ClassVar[ModelDescription]
     #: Fitted state every estimator sets in ``fit`` (declared for the type checker; not set before ``fit``).
     until_: pd.Timestamp
     intensity_: np.ndarray
@@ -227,6 +230,16 @@ class Estimator:
         return f"{type(self).__name__}({', '.join(args)})"
 
 
+def check_model_names(registry: dict[str, Any], names: list[str], *, kind: str = "algorithm") -> None:
+    """The ``algorithms`` list of a config: every name registered, none twice (ValueError otherwise; the
+    config names the field)."""
+    for name in names:
+        if name not in registry:
+            raise ValueError(f"unknown {kind} {name!r} (known: {', '.join(registry)})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{kind}s are listed twice")
+
+
 def check_model_settings(registry: dict[str, type[Estimator]], settings: dict[str, Any]) -> None:
     """Check the ``models`` section of a config: known model names, known settings, allowed values.
 
@@ -286,6 +299,10 @@ def naive_timestamp(value: Any) -> pd.Timestamp:
     """One time as a naive timestamp (a time zone is dropped as in :func:`naive_times`)."""
     ts = pd.Timestamp(value)
     return ts.tz_localize(None) if ts.tzinfo is not None else ts
+
+
+#: A kind of model (area or grid) in a registry.
+E = TypeVar("E", bound=Estimator)
 
 
 def training_window(
@@ -349,7 +366,12 @@ def training_window(
 
 
 class AreaModel(Estimator, ABC):
-    """Base class: parameter handling and the common fit/predict input checks."""
+    """Base class: parameter handling and the common fit/predict input checks.
+
+    A concrete model also says what it is (``description``, its model card's fixed text) and how its
+    forecast is taken apart (:meth:`explain`); :func:`model_registry` refuses a model without its own
+    description (:mod:`fairpatrol.models.describe`).
+    """
 
     #: True when the model needs incident coordinates (x, y) as well as area ids.
     needs_coordinates = False
@@ -403,7 +425,36 @@ class AreaModel(Estimator, ABC):
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         """The incremental batched form used by the simulation engine."""
 
+    @abstractmethod
+    def explain(self, evidence: Evidence, order: np.ndarray) -> ForecastExplanation:
+        """The fitted forecast for the day starting at ``evidence.until`` of each area in ``order``, split
+        into named additive parts (docs/report.md, "Why these areas")."""
+
 
 def days_since(times: pd.Series, origin: pd.Timestamp) -> np.ndarray:
     """Times as float days since ``origin`` (the unit of every model's rates)."""
     return ((naive_times(times) - naive_timestamp(origin)) / DAY).to_numpy(dtype=np.float64)
+
+
+def model_registry(*classes: type[E]) -> dict[str, type[E]]:
+    """Models by their class name (the name used in config files and outputs), checked: each must be
+    concrete (every abstract method, :meth:`AreaModel.explain` included, implemented) and define its own
+    ``description`` (:class:`~fairpatrol.models.describe.ModelDescription`), not inherit its parent's.
+
+    Raises TypeError at import time, so that a model cannot be registered without what its card and its
+    explanation say.
+    """
+    out: dict[str, type[E]] = {}
+    for cls in classes:
+        if inspect.isabstract(cls):
+            missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+            raise TypeError(f"{cls.__name__} cannot be registered: it does not implement {missing}")
+        if not isinstance(vars(cls).get("description"), ModelDescription):
+            raise TypeError(
+                f"{cls.__name__} cannot be registered: it has no description of its own "
+                "(description = ModelDescription(...), fairpatrol.models.describe)"
+            )
+        if cls.__name__ in out:
+            raise TypeError(f"two models are named {cls.__name__}")
+        out[cls.__name__] = cls
+    return out

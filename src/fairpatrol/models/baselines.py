@@ -12,6 +12,14 @@ import pandas as pd
 from fairpatrol.errors import DataError
 from fairpatrol.models._sparse import SparseRows
 from fairpatrol.models.base import AreaModel, Interval, ModelState
+from fairpatrol.models.describe import (
+    FEEDBACK_LOOP,
+    AreaExplanation,
+    Evidence,
+    ForecastExplanation,
+    ModelDescription,
+    explain_constant,
+)
 from fairpatrol.models.window import WindowSumModel
 
 if TYPE_CHECKING:
@@ -55,6 +63,9 @@ class ConstantModel(AreaModel):
     def _values(self, areas: Areas | None, n_areas: int) -> np.ndarray:
         """The intensity of each of the ``n_areas`` areas."""
 
+    def explain(self, evidence: Evidence, order: np.ndarray) -> ForecastExplanation:
+        return explain_constant(self, evidence, order)
+
 
 class Uniform(ConstantModel):
     """Every area gets the same intensity: patrols spread evenly, whatever the data say.
@@ -75,6 +86,14 @@ class Uniform(ConstantModel):
     >>> Uniform().fit(incidents).predict().to_dict()
     {'A': 1.0, 'B': 1.0}
     """
+
+    description = ModelDescription(
+        intent="Baseline: the same patrol level everywhere.",
+        decides="Every area has the same weight, whatever the data say.",
+        inputs="None.",
+        limitations=("Ignores where crime happens, so it detects little where crime is concentrated.",),
+        reference="Baseline (docs/methods.md, 'Models').",
+    )
 
     def __init__(self) -> None:
         pass
@@ -106,6 +125,14 @@ class Population(ConstantModel):
     >>> Population().fit(None, areas=areas).predict().to_dict()
     {'W': 1000.0, 'E': 3000.0}
     """
+
+    description = ModelDescription(
+        intent="Baseline: patrols in proportion to resident population.",
+        decides="Forecast = the area's population (Census).",
+        inputs="Population of each area.",
+        limitations=("Ignores crime; the Census year may be old.",),
+        reference="Baseline (docs/methods.md, 'Models').",
+    )
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"column": [str]}
 
@@ -155,3 +182,23 @@ class PreviousCounts(WindowSumModel):
 
     def _event_rows(self, data: SimData) -> SparseRows:
         return SparseRows.one_hot(data.area, data.n_areas)
+
+    description = ModelDescription(
+        intent="Baseline: patrols in proportion to each area's recent recorded incidents.",
+        decides="Forecast = the area's recorded incidents in the window, per day.",
+        inputs="Area of each recorded incident in the window.",
+        limitations=(FEEDBACK_LOOP, "No smoothing: areas with no recent record get no patrols."),
+        reference="Baseline (docs/methods.md, 'Models').",
+    )
+
+    def explain(self, evidence: Evidence, order: np.ndarray) -> ForecastExplanation:
+        """Forecast of area n = its learned incidents in the last W days / W."""
+        w = self.window_days
+        explained = []
+        for a in order:
+            own = evidence.area_idx == a
+            explained.append(
+                AreaExplanation(evidence.areas.ids[a], 0.0, 0, {"window": own.sum() / w}, int(own.sum()))
+            )
+        method = f"Forecast = the area's learned incidents in the last {w} days / {w}."
+        return ForecastExplanation(method, {"window": "recent incidents"}, {"window (days)": w}, explained)

@@ -16,6 +16,13 @@ import pandas as pd
 from fairpatrol.models._kde import area_quadrature, event_masses, kde_area_mass_sparse
 from fairpatrol.models._sparse import SparseRows
 from fairpatrol.models.base import Interval
+from fairpatrol.models.describe import (
+    FEEDBACK_LOOP,
+    AreaExplanation,
+    Evidence,
+    ForecastExplanation,
+    ModelDescription,
+)
 from fairpatrol.models.window import WindowSumModel
 
 if TYPE_CHECKING:
@@ -126,12 +133,59 @@ class WindowKDE(WindowSumModel):
     def _event_rows(self, data: SimData) -> SparseRows:
         return event_masses(data, float(self.bandwidth), float(self.cell_size), float(self.cutoff))
 
+    def explain(self, evidence: Evidence, order: np.ndarray) -> ForecastExplanation:
+        """intensity_n = (1/W) Σ_i w_i ∫_{polygon n} φ_h(s − x_i) ds over the learned incidents i of the last
+        W days: each incident's term is its kernel mass in the area, split into incidents inside the area
+        and incidents in neighbouring areas whose kernels spill over."""
+        from fairpatrol.formatting import number
+
+        rows = evidence.rows
+        quad = area_quadrature(evidence.areas, self.cell_size)
+        mass = kde_area_mass_sparse(  # sparse rows: a window of incidents × 27,459 cells stays small
+            rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, self.bandwidth, self.cutoff
+        )
+        weights = evidence.weights()
+        incident = np.repeat(np.arange(mass.n_rows), np.diff(mass.indptr))  # row of each stored value
+        explained = []
+        for a in order:
+            own = evidence.area_idx == a
+            hit = np.flatnonzero(mass.indices == a)
+            contrib = np.zeros(len(rows))
+            contrib[incident[hit]] = mass.values[hit] * weights[incident[hit]] / self.window_days
+            parts = {"inside": float(contrib[own].sum()), "nearby": float(contrib[~own].sum())}
+            top = evidence.top_contributions(contrib, rows, sum(parts.values()))
+            explained.append(AreaExplanation(evidence.areas.ids[a], 0.0, 0, parts, int(own.sum()), top))
+        method = (
+            f"Hot-spot forecast = kernel density of the incidents of the last {self.window_days} days: each "
+            f"incident spreads over a Gaussian of σ = {number(self.bandwidth, 4)} m and the area receives "
+            f"the part that falls inside it, divided by {self.window_days} days; split into incidents "
+            "inside the area and incidents in neighbouring areas whose density spills over."
+        )
+        params = {"window (days)": self.window_days, "bandwidth σ (m)": self.bandwidth}
+        labels = {"inside": "incidents inside the area", "nearby": "incidents nearby"}
+        return ForecastExplanation(method, labels, params, explained)
+
 
 class ShortTermKDE(WindowKDE):
     """Hot-spot policing on the last 30 days of incidents (:class:`WindowKDE` with its default window).
 
     Parameters, attributes and an example: :class:`WindowKDE`.
     """
+
+    description = ModelDescription(
+        intent="Hot-spot policing: send patrols where incidents clustered in the last month.",
+        decides="Every incident of the last 30 days is spread over its surroundings by a Gaussian kernel; "
+        "an area's forecast is the density falling inside it.",
+        inputs="Location (projected coordinates) of each recorded incident of the last 30 days.",
+        limitations=(
+            FEEDBACK_LOOP,
+            "A 30-day window holds few incidents: hot spots jump with chance events.",
+            "Density that falls outside every area (rivers, parks, beyond the city line) is lost.",
+            "The bandwidth (smoothing distance) is a choice; results depend on it.",
+        ),
+        reference="Chainey, Tompson & Uhlig (2008), The utility of hotspot mapping for predicting spatial "
+        "patterns of crime, Security Journal 21:4.",
+    )
 
 
 class LongTermKDE(WindowKDE):
@@ -148,3 +202,15 @@ class LongTermKDE(WindowKDE):
     """
 
     __init__ = functools.partialmethod(WindowKDE.__init__, window_days=365)
+
+    description = ModelDescription(
+        intent="Hot-spot policing on the last year of incidents: stable, long-run hot spots.",
+        decides="As the short-term version, with a 365-day window.",
+        inputs="Location (projected coordinates) of each recorded incident of the last 365 days.",
+        limitations=(
+            FEEDBACK_LOOP,
+            "Slow to notice real changes in where crime happens.",
+            "Density that falls outside every area is lost; the bandwidth is a choice.",
+        ),
+        reference="Chainey, Tompson & Uhlig (2008), Security Journal 21:4.",
+    )

@@ -30,6 +30,13 @@ from fairpatrol.models._hawkes import (
     unpack,
 )
 from fairpatrol.models.base import DAY, AreaModel, Interval, ModelState, Options, days_since, naive_timestamp
+from fairpatrol.models.describe import (
+    FEEDBACK_LOOP,
+    AreaExplanation,
+    Evidence,
+    ForecastExplanation,
+    ModelDescription,
+)
 
 _DAY_NS = 86_400_000_000_000
 
@@ -452,6 +459,59 @@ class PredPol(AreaModel):
     def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
         self._check()
         return PredPolState(self, data, weights)
+
+    description = ModelDescription(
+        intent="Forecast tomorrow's incidents per area so that patrols go where crime is expected "
+        "(commercial 'predictive policing', PredPol / Geolitica).",
+        decides="Each area has a steady background rate; every recorded incident raises the area's "
+        "expected crime for a few days (self-excitation, like aftershocks). Officers are sent in "
+        "proportion to the forecast.",
+        inputs="Time and area of each recorded incident in the last year (no coordinates, no people).",
+        limitations=(
+            FEEDBACK_LOOP,
+            "Self-excitation makes the response to new records fast, so the loop can amplify quickly.",
+            "One trigger strength θ and decay ω shared by every area; the background can only change as "
+            "fast as the one-year window moves.",
+            "Predicts recorded crime, not crime: areas where crime is rarely reported or detected look safe.",
+        ),
+        reference="Mohler et al. (2015), Randomized controlled field trials of predictive policing, JASA "
+        "110:1399.",
+    )
+
+    def explain(self, evidence: Evidence, order: np.ndarray) -> ForecastExplanation:
+        """Expected incidents of area n on [t, t+1) = μ_n (background) + Σ_i θ (1 − e^{−ω}) e^{−ω (t − t_i)}
+        over the area's learned incidents i of the window (recent self-excitation, one term per incident;
+        Mohler et al. 2015)."""
+        from fairpatrol.formatting import number
+
+        theta, omega = self.theta_, self.omega_
+        rows = evidence.rows
+        lag = ((evidence.until - rows["time"]) / DAY).to_numpy(dtype=float)
+        # each incident's term of the forecast: integrated over the day, or the intensity at midnight
+        term = theta * (1.0 - np.exp(-omega)) if self._horizon else theta * omega
+        contrib = evidence.weights() * term * np.exp(-omega * lag)
+        background = self.decompose(evidence.until)["background"]
+        explained = []
+        for a in order:
+            own = evidence.area_idx == a
+            parts = {"background": float(background.iloc[a]), "recent": float(contrib[own].sum())}
+            top = evidence.top_contributions(contrib[own], rows.loc[own], sum(parts.values()))
+            explained.append(AreaExplanation(evidence.areas.ids[a], 0.0, 0, parts, int(own.sum()), top))
+        adds = "θ(1 − e^(−ω)) e^(−ω·age)" if self._horizon else "θω e^(−ω·age) (the intensity at midnight)"
+        method = (
+            "PredPol's forecast = background rate μ of the area (its long-run level over the last "
+            f"{self.window_days} days) + recent self-excitation: each past incident in the area adds "
+            f"{adds} with θ = {number(theta, 3)} and ω = {number(omega, 3)} per day (half "
+            f"of an incident's effect fades in {number(np.log(2) / omega, 3)} days)."
+        )
+        params = {
+            "θ (offspring per event)": theta,
+            "ω (decay per day)": omega,
+            "EM iterations": self.n_iter_,
+            "EM converged": self.converged_,
+        }
+        labels = {"background": "background μ", "recent": "recent incidents"}
+        return ForecastExplanation(method, labels, params, explained)
 
 
 class PredPolState(ModelState):

@@ -51,20 +51,12 @@ class WindowSumState(ModelState):
             else:
                 rows.accumulate(self.sums, first, lo)
         self.day = 0  # sums cover days [day - W, day) plus what was learned on day `day`
-        self.leaked: np.ndarray | None = None
-
-    def leak_future_reports(self, will_report: np.ndarray) -> None:
-        """The published study's long-term KDE (compat switch ``long_term_leak``): from day 0 the model also
-        trains on every report of the whole horizon, future ones included, and its window never slides
-        (the pre-start history, the detections and the reports all accumulate)."""
-        h = self.data.n_history
-        self.leaked = will_report & ~self.data.is_shadow[h:][None, :]
-        self.rows.accumulate(self.sums, self.leaked, h)
-        self.count += np.count_nonzero(self.leaked, axis=1)
+        #: False: nothing ever leaves the window (the published long-term KDE, fairpatrol.sim.compat)
+        self.sliding = True
 
     def forecast(self, day: int) -> np.ndarray:
         d = self.data
-        first_leaving = day - self.window_days if self.leaked is not None else self.day - self.window_days
+        first_leaving = self.day - self.window_days if self.sliding else day - self.window_days
         for leaving in range(first_leaving, day - self.window_days):
             if leaving < d.first_day:
                 continue
@@ -81,10 +73,7 @@ class WindowSumState(ModelState):
     def learn(self, day: int, lo: int, hi: int, new: np.ndarray) -> None:
         """Add newly learned events of ``day`` (weights ``new``), unless that day has left the window
         (a report that arrives after its day aged out: it would have been removed already)."""
-        if self.leaked is not None:  # a leaked report is already counted; learn only what is new
-            h = self.data.n_history
-            new = np.where(self.leaked[:, lo - h : hi - h], np.float32(0.0), new)
-        elif day < self.day - self.window_days:
+        if self.sliding and day < self.day - self.window_days:
             return
         if hi > lo and new.any():
             self.rows.accumulate(self.sums, new, lo)

@@ -1,9 +1,10 @@
 """Model cards (Mitchell et al. 2019, "Model Cards for Model Reporting"), one per algorithm of a study.
 
-A card states what the algorithm is for and how it decides (fixed descriptions of the method, below), and
-what it did in this study, read from the results: the inputs and training window of the configuration,
-the parameters as set and as fitted (PredPol's θ and ω over time from ``metrics.parquet``), EM convergence,
-days on which the uniform fallback was used, and accuracy and fairness with 95 % intervals.
+A card states what the algorithm is for and how it decides (the fixed description each model carries,
+:class:`fairpatrol.models.describe.ModelDescription`), and what it did in this study, read from the
+results: the inputs and training window of the configuration, the parameters as set and as fitted
+(PredPol's θ and ω over time from ``metrics.parquet``), EM convergence, days on which the uniform fallback
+was used, and accuracy and fairness with 95 % intervals.
 """
 
 from __future__ import annotations
@@ -14,145 +15,32 @@ from typing import Any
 import numpy as np
 
 from fairpatrol.formatting import with_interval
+from fairpatrol.models.describe import ModelDescription
 from fairpatrol.report.summary import NEED, MetricInfo, levels, metric_info
 from fairpatrol.results.run import RunResults
 
 
-@dataclass(frozen=True)
-class ModelDoc:
-    """The fixed description of an algorithm (method, not results)."""
+def description(algorithm: str) -> ModelDescription | None:
+    """The fixed card text of an area or grid model, from the model itself (None for a name that no
+    registered model has, e.g. in results written by another version)."""
+    from fairpatrol.grid.models import GRID_MODELS
+    from fairpatrol.models import MODELS
+    from fairpatrol.models.base import Estimator
 
-    intent: str
-    decides: str
-    inputs: str
-    limitations: tuple[str, ...]
-    reference: str
-
-
-FEEDBACK = (
-    "Learns from the incidents police record, which depend on where police were sent: areas that receive "
-    "patrols produce more records and then more patrols (the feedback loop this study measures)."
-)
-
-DOCS: dict[str, ModelDoc] = {
-    "PredPol": ModelDoc(
-        intent="Forecast tomorrow's incidents per area so that patrols go where crime is expected "
-        "(commercial 'predictive policing', PredPol / Geolitica).",
-        decides="Each area has a steady background rate; every recorded incident raises the area's "
-        "expected crime for a few days (self-excitation, like aftershocks). Officers are sent in "
-        "proportion to the forecast.",
-        inputs="Time and area of each recorded incident in the last year (no coordinates, no people).",
-        limitations=(
-            FEEDBACK,
-            "Self-excitation makes the response to new records fast, so the loop can amplify quickly.",
-            "One trigger strength θ and decay ω shared by every area; the background can only change as "
-            "fast as the one-year window moves.",
-            "Predicts recorded crime, not crime: areas where crime is rarely reported or detected look safe.",
-        ),
-        reference="Mohler et al. (2015), Randomized controlled field trials of predictive policing, JASA "
-        "110:1399.",
-    ),
-    "ShortTermKDE": ModelDoc(
-        intent="Hot-spot policing: send patrols where incidents clustered in the last month.",
-        decides="Every incident of the last 30 days is spread over its surroundings by a Gaussian kernel; "
-        "an area's forecast is the density falling inside it.",
-        inputs="Location (projected coordinates) of each recorded incident of the last 30 days.",
-        limitations=(
-            FEEDBACK,
-            "A 30-day window holds few incidents: hot spots jump with chance events.",
-            "Density that falls outside every area (rivers, parks, beyond the city line) is lost.",
-            "The bandwidth (smoothing distance) is a choice; results depend on it.",
-        ),
-        reference="Chainey, Tompson & Uhlig (2008), The utility of hotspot mapping for predicting spatial "
-        "patterns of crime, Security Journal 21:4.",
-    ),
-    "LongTermKDE": ModelDoc(
-        intent="Hot-spot policing on the last year of incidents: stable, long-run hot spots.",
-        decides="As the short-term version, with a 365-day window.",
-        inputs="Location (projected coordinates) of each recorded incident of the last 365 days.",
-        limitations=(
-            FEEDBACK,
-            "Slow to notice real changes in where crime happens.",
-            "Density that falls outside every area is lost; the bandwidth is a choice.",
-        ),
-        reference="Chainey, Tompson & Uhlig (2008), Security Journal 21:4.",
-    ),
-    "Uniform": ModelDoc(
-        intent="Baseline: the same patrol level everywhere.",
-        decides="Every area has the same weight, whatever the data say.",
-        inputs="None.",
-        limitations=("Ignores where crime happens, so it detects little where crime is concentrated.",),
-        reference="Baseline (docs/methods.md, 'Models').",
-    ),
-    "PreviousCounts": ModelDoc(
-        intent="Baseline: patrols in proportion to each area's recent recorded incidents.",
-        decides="Forecast = the area's recorded incidents in the window, per day.",
-        inputs="Area of each recorded incident in the window.",
-        limitations=(FEEDBACK, "No smoothing: areas with no recent record get no patrols."),
-        reference="Baseline (docs/methods.md, 'Models').",
-    ),
-    "NaiveKDE": ModelDoc(
-        intent="Grid hot spots: where incidents of the last month clustered.",
-        decides="Every incident of the rolling 30-day window spreads over nearby cells by a Gaussian "
-        "kernel; a "
-        "cell's forecast is the density inside it.",
-        inputs="Location of each incident in the window.",
-        limitations=(
-            "Every incident of the window counts the same, however old.",
-            "The bandwidth (smoothing distance) is a choice; results depend on it.",
-        ),
-        reference="The PF/RAF grid study (docs/grid.md); Chainey et al. (2008), Security Journal 21:4.",
-    ),
-    "TimeSpaceKDE": ModelDoc(
-        intent="Grid hot spots that weigh recent incidents more.",
-        decides="As the naive KDE, each incident weighted by e^(−β·age), so last week's incidents count more "
-        "than last month's.",
-        inputs="Time and location of each incident in the window.",
-        limitations=("The decay β and the bandwidth are choices; results depend on them.",),
-        reference="The PF/RAF grid study (docs/grid.md).",
-    ),
-    "SEPP": ModelDoc(
-        intent="Grid self-exciting point process (the PredPol family): a steady background plus short-lived "
-        "excitation after each incident.",
-        decides="Background density of each cell (fixed-bandwidth KDE) + Σ θ ω e^(−ω·age) over recent "
-        "incidents "
-        "(times a spatial kernel of width σ), fitted by expectation–maximisation.",
-        inputs="Time and location of each incident in the window.",
-        limitations=(
-            "θ, ω and σ are shared by the whole city.",
-            "EM may converge slowly or to a boundary value when the trigger is weak.",
-        ),
-        reference="Mohler et al. (2011), JASA 106:100; the PF/RAF grid study (docs/grid.md).",
-    ),
-    "Population": ModelDoc(
-        intent="Baseline: patrols in proportion to resident population.",
-        decides="Forecast = the area's population (Census).",
-        inputs="Population of each area.",
-        limitations=("Ignores crime; the Census year may be old.",),
-        reference="Baseline (docs/methods.md, 'Models').",
-    ),
-}
+    cls: type[Estimator] | None = MODELS.get(algorithm) or GRID_MODELS.get(algorithm)
+    return None if cls is None else cls.description
 
 
 @dataclass
 class ModelCard:
     algorithm: str
-    doc: ModelDoc
+    doc: ModelDescription
     params: dict[str, Any]
     window_days: int | None
     training_data: str
     fitted: list[dict[str, str]] = field(default_factory=list)  # rows: scenario, parameter, first, last, …
     performance: list[dict[str, str]] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
-
-
-def _doc(algorithm: str) -> ModelDoc:
-    if algorithm in DOCS:
-        return DOCS[algorithm]
-    from fairpatrol.models import MODELS
-
-    text = (MODELS[algorithm].__doc__ or algorithm).strip().splitlines()[0]
-    return ModelDoc(text, text, "See the class documentation.", (FEEDBACK,), "fairpatrol.models")
 
 
 def _range(values: np.ndarray) -> str:
@@ -243,7 +131,7 @@ def model_cards(res: RunResults) -> list[ModelCard]:
         cards.append(
             ModelCard(
                 alg,
-                _doc(alg),
+                type(model).description,
                 params,
                 window,
                 training,

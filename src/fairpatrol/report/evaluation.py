@@ -149,7 +149,7 @@ def build_evaluation_context(
     rng: np.random.Generator | None = None,
 ) -> dict[str, Any]:
     from fairpatrol.errors import ConfigError
-    from fairpatrol.report.cards import DOCS
+    from fairpatrol.report.cards import description
     from fairpatrol.report.explain import Calibration
     from fairpatrol.report.privacy import PrivacyLedger
 
@@ -351,7 +351,7 @@ def build_evaluation_context(
                 )
     resolved = res.document.get("resolved", {})
     cards = [
-        {"algorithm": m, "doc": DOCS.get(m), "params": (resolved.get("models") or {}).get(m, {})}
+        {"algorithm": m, "doc": description(m), "params": (resolved.get("models") or {}).get(m, {})}
         for m in models
     ]
     privacy = None

@@ -8,7 +8,8 @@ counts on every day and area show the report explains the run that was published
 
 **Explanations** (docs/report.md). On a chosen day the user-facing estimator is refitted on exactly the
 incidents that run had learned by then (:func:`fairpatrol.sim.reference.training_frame`: all true incidents
-before the start, then the detected or reported ones) and its forecast is taken apart:
+before the start, then the detected or reported ones) and its forecast is taken apart by the model
+itself (``explain``, :mod:`fairpatrol.models.describe`; every registered model has one):
 
 * PredPol (Mohler et al. 2015): expected incidents on day [t, t+1) of area n are
   μ_n + Σ_i θ (1 − e^{−ω}) e^{−ω (t − t_i)} over the area's learned incidents i of the window; μ_n is the
@@ -37,9 +38,9 @@ import pandas as pd
 
 from fairpatrol.data import Incidents
 from fairpatrol.errors import ConfigError, ConvergenceWarning, FairpatrolError
-from fairpatrol.formatting import number
-from fairpatrol.models import AreaModel, PredPol, PreviousCounts, WindowKDE
+from fairpatrol.models import AreaModel, PredPol
 from fairpatrol.models.base import DAY, ModelState
+from fairpatrol.models.describe import AreaExplanation, Evidence
 from fairpatrol.results.run import RunResults
 from fairpatrol.sim.prepare import SimData
 
@@ -217,26 +218,6 @@ def resolve_day(res: RunResults, day: str | None) -> int:
 
 # -- explanations ------------------------------------------------------------------------------------------
 @dataclass
-class Contribution:
-    """One past incident's share of an area's forecast."""
-
-    date: str
-    area_id: str
-    value: float
-    learned_as: str  # 'history' (before the start) or 'found' (detected or reported during the run)
-
-
-@dataclass
-class AreaExplanation:
-    area_id: str
-    intensity: float
-    officers: int
-    parts: dict[str, float]  # named additive parts of ``intensity``
-    window_count: int  # learned incidents inside the area in the model's window
-    top_incidents: list[Contribution] = field(default_factory=list)
-
-
-@dataclass
 class ModelExplanation:
     algorithm: str
     date: pd.Timestamp
@@ -247,35 +228,6 @@ class ModelExplanation:
     window_days: int | None
     engine_difference: float  # max |refit − engine forecast| / max engine forecast
     areas: list[AreaExplanation]
-
-
-def _learned_as(times: pd.Series, start: pd.Timestamp) -> np.ndarray:
-    return np.where((times < start).to_numpy(), "history", "found")
-
-
-def _top(
-    contrib: np.ndarray, rows: pd.DataFrame, start: pd.Timestamp, k: int, total: float
-) -> list[Contribution]:
-    """The ``k`` incidents with the largest contributions, leaving out those below 1 % of ``total``."""
-    floor = 0.01 * total
-    order = [i for i in np.argsort(-contrib, kind="stable")[:k] if contrib[i] > floor]
-    learned = _learned_as(rows["time"], start)
-    return [
-        Contribution(
-            f"{pd.Timestamp(rows['time'].iloc[i]):%Y-%m-%d}",
-            str(rows["area_id"].iloc[i]),
-            float(contrib[i]),
-            learned[i],
-        )
-        for i in order
-    ]
-
-
-def _weights(rows: pd.DataFrame) -> np.ndarray:
-    """Each learned incident's weight (1, or 1 / P(learned) under feedback-corrected learning)."""
-    if "weight" in rows.columns:
-        return rows["weight"].to_numpy(dtype=float)
-    return np.ones(len(rows))
 
 
 def _window(frame: pd.DataFrame, until: pd.Timestamp, days: int | None) -> pd.DataFrame:
@@ -312,99 +264,25 @@ def explain_day(
         window = getattr(model, "window_days", None)
         rows = _window(train, until, window)
         area_idx = data.areas.index_of(rows["area_id"]) if len(rows) else np.zeros(0, dtype=np.int64)
-        explainer = next((_EXPLAINERS[b] for b in type(model).__mro__ if b in _EXPLAINERS), _explain_constant)
-        method, labels, params, explained = explainer(
-            model, rows, area_idx, data, order, until, incidents_per_area
-        )
-        for ex, a in zip(explained, order, strict=True):
+        evidence = Evidence(rows, area_idx, data.areas, data.start, until, incidents_per_area)
+        told = model.explain(evidence, order)  # each model takes its own forecast apart
+        for ex, a in zip(told.areas, order, strict=True):
             ex.intensity = float(engine[a])
             ex.officers = int(rp.officers[day, a])
         out.append(
-            ModelExplanation(algorithm, until, method, labels, params, len(train), window, diff, explained)
-        )
-    return out
-
-
-def _explain_predpol(model, rows, area_idx, data, order, until, k):
-    theta, omega = model.theta_, model.omega_
-    lag = ((until - rows["time"]) / DAY).to_numpy(dtype=float)
-    contrib = _weights(rows) * theta * (1.0 - np.exp(-omega)) * np.exp(-omega * lag)
-    dec = model.decompose(until)
-    explained = []
-    for a in order:
-        own = area_idx == a
-        parts = {"background": float(dec["background"].iloc[a]), "recent": float(contrib[own].sum())}
-        top = _top(contrib[own], rows.loc[own], data.start, k, sum(parts.values()))
-        explained.append(AreaExplanation(data.areas.ids[a], 0.0, 0, parts, int(own.sum()), top))
-    method = (
-        "PredPol's forecast = background rate μ of the area (its long-run level over the last "
-        f"{model.window_days} days) + recent self-excitation: each past incident in the area adds "
-        f"θ(1 − e^(−ω)) e^(−ω·age) with θ = {number(theta, 3)} and ω = {number(omega, 3)} per day (half of "
-        f"an incident's effect fades in {number(np.log(2) / omega, 3)} days)."
-    )
-    params = {
-        "θ (offspring per event)": theta,
-        "ω (decay per day)": omega,
-        "EM iterations": model.n_iter_,
-        "EM converged": model.converged_,
-    }
-    return method, {"background": "background μ", "recent": "recent incidents"}, params, explained
-
-
-def _explain_kde(model, rows, area_idx, data, order, until, k):
-    from fairpatrol.models._kde import area_quadrature, kde_area_mass_sparse
-
-    quad = area_quadrature(data.areas, model.cell_size)
-    mass = kde_area_mass_sparse(  # sparse rows: a window of incidents × 27,459 cells stays small
-        rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, model.bandwidth, model.cutoff
-    )
-    weights = _weights(rows)
-    incident = np.repeat(np.arange(mass.n_rows), np.diff(mass.indptr))  # row of each stored value
-    explained = []
-    for a in order:
-        own = area_idx == a
-        hit = np.flatnonzero(mass.indices == a)
-        contrib = np.zeros(len(rows))
-        contrib[incident[hit]] = mass.values[hit] * weights[incident[hit]] / model.window_days
-        parts = {"inside": float(contrib[own].sum()), "nearby": float(contrib[~own].sum())}
-        top = _top(contrib, rows, data.start, k, sum(parts.values()))
-        explained.append(AreaExplanation(data.areas.ids[a], 0.0, 0, parts, int(own.sum()), top))
-    method = (
-        f"Hot-spot forecast = kernel density of the incidents of the last {model.window_days} days: each "
-        f"incident spreads over a Gaussian of σ = {number(model.bandwidth, 4)} m and the area receives the "
-        f"part that falls inside it, divided by {model.window_days} days; split into incidents inside the "
-        "area and incidents in neighbouring areas whose density spills over."
-    )
-    params = {"window (days)": model.window_days, "bandwidth σ (m)": model.bandwidth}
-    return method, {"inside": "incidents inside the area", "nearby": "incidents nearby"}, params, explained
-
-
-def _explain_counts(model, rows, area_idx, data, order, until, k):
-    explained = []
-    for a in order:
-        own = area_idx == a
-        explained.append(
-            AreaExplanation(
-                data.areas.ids[a], 0.0, 0, {"window": own.sum() / model.window_days}, int(own.sum())
+            ModelExplanation(
+                algorithm,
+                until,
+                told.method,
+                told.part_labels,
+                told.params,
+                len(train),
+                window,
+                diff,
+                told.areas,
             )
         )
-    method = (
-        f"Forecast = the area's learned incidents in the last {model.window_days} days / {model.window_days}."
-    )
-    return method, {"window": "recent incidents"}, {"window (days)": model.window_days}, explained
-
-
-def _explain_constant(model, rows, area_idx, data, order, until, k):
-    values = model.predict(until).reindex(data.areas.ids).to_numpy(dtype=float)
-    explained = [
-        AreaExplanation(data.areas.ids[a], 0.0, 0, {"constant": float(values[a])}, int((area_idx == a).sum()))
-        for a in order
-    ]
-    method = f"{type(model).__name__} does not learn from incidents: the same intensity every day."
-    return method, {"constant": "fixed intensity"}, model.get_params(), explained
-
-
-_EXPLAINERS = {PredPol: _explain_predpol, WindowKDE: _explain_kde, PreviousCounts: _explain_counts}
+    return out
 
 
 # -- calibration -------------------------------------------------------------------------------------------

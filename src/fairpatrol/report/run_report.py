@@ -22,6 +22,7 @@ import fairpatrol.report.svgmap as svgmap
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.formatting import join, natural_key, value, with_interval
 from fairpatrol.metrics.registry import EPS_FACTORS, STUDY_CAVEATS, metric
+from fairpatrol.models.describe import Contribution
 from fairpatrol.report.cards import model_cards
 from fairpatrol.report.datasheet import Datasheet, group_download_rows
 from fairpatrol.report.page import data_uri, dataset_notes, shown_path
@@ -110,7 +111,7 @@ class RunReport:
         self.sheet = Datasheet(res, self.focus, self.horizon)
         self.colors = colors_for(res.algorithms)
 
-    def incident_text(self, t: explain.Contribution) -> str:
+    def incident_text(self, t: Contribution) -> str:
         return f"{t.date} in {self.names.get(t.area_id, t.area_id)} (+{t.value:.3f}, {t.learned_as})"
 
     def noted(self, text: str) -> str:

@@ -148,7 +148,7 @@ def sweep_findings(res: SweepResults, a: Analysis) -> list[Finding]:
 def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -> dict[str, Any]:
     """The template values of a sweep's page: the comparisons of
     :func:`fairpatrol.sweep.analyze.analyze_sweep` on its finished cells, as findings, figures and tables."""
-    from fairpatrol.report.cards import DOCS
+    from fairpatrol.report.cards import description
 
     a = analyze_sweep(res.path)
     t = a.tables
@@ -239,7 +239,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
     definition = res.manifest.get("definition", {})
     base = res.manifest.get("base", {})
     cards = [
-        {"algorithm": alg, "doc": DOCS.get(alg), "params": (base.get("models") or {}).get(alg, {})}
+        {"algorithm": alg, "doc": description(alg), "params": (base.get("models") or {}).get(alg, {})}
         for alg in a.algorithms
     ]
     return {

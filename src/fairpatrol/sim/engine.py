@@ -8,6 +8,11 @@ runs × events weight matrix, the model's incremental state and the day's runs �
 sink at the end of each day (:class:`DayBlock`): nothing of size runs × days × areas is kept unless the
 sink keeps it (:class:`DenseTables`, the default for small batches). No per-day refit from scratch, no file
 I/O (docs/engine.md "Streaming results").
+
+World effects, remedies and the published code's quirks are not branches of the day loop: each is an
+:class:`~fairpatrol.sim.effects.Effect` overriding the hooks of the phases it changes (start, allocate,
+allocated, happen, detect, learn, end), built from the validated settings the engine is given
+(docs/engine.md "World effects as hooks").
 """
 
 from __future__ import annotations
@@ -18,18 +23,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from fairpatrol.config import CompatConfig, RemedyConfig, WorldConfig
 from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
+from fairpatrol.sim.effects import Batch, Day, Setup, build_effects, overriding
 from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import (
     RunStreams,
     allocate_shares,
     allocation_weights,
-    capped_allocation,
     detection_probability,
-    deterrence_keep_probability,
-    inverse_probability_weights,
-    relative_detection_probability,
     run_streams,
 )
 
@@ -39,9 +42,10 @@ class RunSpec:
     """One simulated run: its run index (random streams) and the settings of its scenario cell.
 
     ``report_rates`` (per horizon event, from a reporting model) replaces the uniform ``report_prob``.
-    ``prevention_units`` are non-punitive units placed like patrols: they deter crime (with
-    ``prevention_elasticity``) but detect nothing. ``ipw`` turns on feedback-corrected learning and
-    ``pcr_cap`` caps every area's officers at ⌈cap · N · predicted share⌉.
+    ``prevention_units`` are non-punitive units placed like patrols: they deter crime (with the remedy's
+    ``prevention_elasticity``) but detect nothing (the run's ``n_officers`` are the other units).
+    ``remedy`` is the validated remedy of the run's scenario cell (:class:`fairpatrol.config.RemedyConfig`:
+    feedback-corrected learning, a patrol cap), read by the engine's hooks (:mod:`fairpatrol.sim.effects`).
     """
 
     run: int
@@ -50,43 +54,13 @@ class RunSpec:
     detection_p: float = 0.5
     report_rates: np.ndarray | None = field(default=None, compare=False, repr=False)
     prevention_units: int = 0
-    prevention_elasticity: float = 0.0
-    ipw: bool = False
-    ipw_max_weight: float = 20.0
-    pcr_cap: float | None = None
-
-
-@dataclass(frozen=True)
-class WorldEffects:
-    """Study-wide world effects beyond the sources (SPEC §5), all off by default.
-
-    ``deterrence_elasticity`` ε: a replayed crime in an area with k officers still happens with
-    probability (1 + k)^(−ε). ``displacement``: the share of deterred crimes that happen instead in a
-    neighbouring area (needs :func:`fairpatrol.sim.prepare.with_shadows` data). ``report_delay_days``: a
-    report reaches the training data that many days after the crime (detections arrive at once).
-    """
-
-    deterrence_elasticity: float = 0.0
-    displacement: float = 0.0
-    report_delay_days: int = 0
-
-
-@dataclass(frozen=True)
-class Compat:
-    """Switches reproducing quirks of the published study's code, all off by default.
-
-    See docs/paper-compat.md for what each does to the results.
-    """
-
-    relative_detection: bool = False
-    kde_sampling: bool = False
-    long_term_leak: bool = False
-    shared_reports: bool = False
-    run_averaged_metrics: bool = False
+    remedy: RemedyConfig = field(default_factory=RemedyConfig)
 
     @property
-    def any(self) -> bool:
-        return any(vars(self).values())
+    def reporting(self) -> float | np.ndarray:
+        """The probability that a victim reports each horizon crime: ``report_rates`` (one per event) when
+        a reporting model gives them, else the uniform ``report_prob``."""
+        return self.report_rates if self.report_rates is not None else self.report_prob
 
 
 @dataclass(frozen=True)
@@ -212,8 +186,6 @@ def validate_runs(runs: Sequence[RunSpec]) -> None:
             raise ValueError(f"detection_p must be in [0, 1], got {spec.detection_p}")
         if spec.prevention_units < 0:
             raise ValueError(f"prevention units must be ≥ 0, got {spec.prevention_units}")
-        if spec.pcr_cap is not None and spec.pcr_cap < 1:
-            raise ValueError(f"pcr_cap must be at least 1, got {spec.pcr_cap}")
 
 
 def check_first_window(model: AreaModel, data: SimData) -> None:
@@ -230,21 +202,13 @@ def check_first_window(model: AreaModel, data: SimData) -> None:
             )
 
 
-def _report_coins(
-    data: SimData, runs: Sequence[RunSpec], streams: list[RunStreams], compat: Compat
-) -> np.ndarray:
-    """Which horizon crimes each run's victims would report (before knowing whether the crime happens)."""
+def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list[RunStreams]) -> np.ndarray:
+    """Which horizon crimes each run's victims would report (before knowing whether the crime happens),
+    from each run's reporting stream."""
     n_future = data.n_events - data.n_history
     out = np.empty((len(runs), n_future), dtype=np.bool_)
-    shared = None
-    if compat.shared_reports:  # one draw for every run and algorithm, compared after rounding (the paper)
-        shared = np.round(
-            np.random.default_rng(np.random.SeedSequence(0, spawn_key=(2**31 + 1,))).random(n_future), 2
-        )
     for i, spec in enumerate(runs):
-        p = spec.report_rates if spec.report_rates is not None else spec.report_prob
-        coins = shared if shared is not None else streams[i].reporting.random(n_future)
-        out[i] = coins < p
+        out[i] = streams[i].reporting.random(n_future) < spec.reporting
     return out
 
 
@@ -255,148 +219,112 @@ def simulate(
     *,
     seed: int,
     allocation: str = "multinomial",
-    world: WorldEffects | None = None,
-    compat: Compat | None = None,
+    world: WorldConfig | None = None,
+    compat: CompatConfig | None = None,
     progress: Callable[[int], None] | None = None,
     sink: DaySink | None = None,
 ) -> BatchResult:
     """Simulate ``runs`` (any mix of settings) of one model over the horizon of ``data``.
 
-    Each simulated day ends with a call ``sink(block)`` (:class:`DayBlock`: the day's rows × areas counts
-    and allocation shares). Without a ``sink`` the days are collected in dense rows × days × areas tables
-    (:class:`DenseTables`, returned in the :class:`BatchResult`); with one, the engine keeps nothing of size
-    rows × days × areas, so its memory grows with rows × areas (and the events), not with the days.
+    ``world`` and ``compat`` are the study's validated settings (:class:`fairpatrol.config.WorldConfig`,
+    :class:`~fairpatrol.config.CompatConfig`; default: all off); they and each run's remedy turn on the
+    engine's hooks (:mod:`fairpatrol.sim.effects`, :mod:`fairpatrol.sim.compat`). Each simulated day ends
+    with a call ``sink(block)`` (:class:`DayBlock`: the day's rows × areas counts and allocation shares).
+    Without a ``sink`` the days are collected in dense rows × days × areas tables (:class:`DenseTables`,
+    returned in the :class:`BatchResult`); with one, the engine keeps nothing of size rows × days × areas,
+    so its memory grows with rows × areas (and the events), not with the days.
     """
     validate_runs(runs)
     check_first_window(model, data)
-    world = world or WorldEffects()
-    compat = compat or Compat()
-    if world.displacement > 0 and data.shadow_of is None:
-        raise ValueError("displacement needs data prepared with_shadows()")
+    effects = build_effects(Setup(model, data, runs, world or WorldConfig(), compat or CompatConfig()))
     n_rows, n_days, n_areas = len(runs), data.n_days, data.n_areas
     n_hist = data.n_history
     streams = [run_streams(seed, spec.run) for spec in runs]
-    n_off = np.array([s.n_officers for s in runs], dtype=np.int64)
-    n_prev = np.array([s.prevention_units for s in runs], dtype=np.int64)
-    p_det = np.array([s.detection_p for s in runs], dtype=np.float64)
-    eps_prev = np.array([s.prevention_elasticity for s in runs], dtype=np.float64)
-    any_ipw = any(s.ipw for s in runs)
-    max_w = np.array([s.ipw_max_weight if s.ipw else 1.0 for s in runs])
-    report_p = (
-        np.stack(
-            [
-                np.broadcast_to(
-                    s.report_rates if s.report_rates is not None else s.report_prob, (data.n_events - n_hist,)
-                )
-                for s in runs
-            ]
-        )
-        if any_ipw
-        else None
-    )
-    effects = world.deterrence_elasticity > 0 or bool(n_prev.any()) or data.shadow_of is not None
-    delay = int(world.report_delay_days)
+    p_det = np.array([s.detection_p for s in runs], dtype=np.float64)[:, None]
 
     weights = np.zeros((n_rows, data.n_events), dtype=np.float32)
     weights[:, :n_hist] = 1.0
-    will_report = _report_coins(data, runs, streams, compat)
-
     dense = DenseTables(n_days) if sink is None else None
-    deliver = dense if sink is None else sink
+    deliver: DaySink = sink if sink is not None else dense  # type: ignore[assignment]  # one is set
     # today's counts: buffers reused every day (a sink copies what it keeps)
     officers = np.zeros((n_rows, n_areas), dtype=np.int32)
-    prevention = np.zeros_like(officers) if n_prev.any() else None
     crimes = np.zeros_like(officers)
     detected = np.zeros_like(officers)
     reported = np.zeros_like(officers)
     touched = np.zeros(0, dtype=np.int64)  # flat (row, area) entries of the day's event counts
     fallback = np.zeros((n_rows, n_days), dtype=np.bool_)
     diagnostics: dict[str, np.ndarray] = {}
-    area_m2 = data.areas.frame["area_m2"].to_numpy(dtype=float)
-
-    sampler = None
-    if compat.kde_sampling and hasattr(model, "bandwidth"):
-        from fairpatrol.sim.compat import KDESampler
-
-        sampler = KDESampler(
-            data, int(model.window_days), leak=compat.long_term_leak, will_report=will_report
-        )
-
-    state = model.make_state(data, weights)
-    if compat.long_term_leak and sampler is None and int(getattr(model, "window_days", 0)) >= 365:
-        if hasattr(state, "leak_future_reports") and hasattr(model, "bandwidth"):
-            state.leak_future_reports(will_report)
-    pending: dict[int, tuple[int, int, np.ndarray]] = {}  # day → reports (with weights) awaiting delay
+    will_report = _report_coins(data, runs, streams)
+    batch = Batch(
+        model,
+        data,
+        runs,
+        streams,
+        allocation,
+        weights,
+        will_report,
+        officers,
+        np.array([s.n_officers for s in runs], dtype=np.int64),
+        model.make_state(data, weights),
+    )
+    for effect in overriding(effects, "start"):
+        effect.start(batch)
+    allocators = overriding(effects, "allocate")
+    placed, happen, detect = (overriding(effects, h) for h in ("allocated", "happen", "detect"))
+    learn, end = overriding(effects, "learn"), overriding(effects, "end")
     shares = None
     for d in range(n_days):
-        if sampler is None:
-            shares, fallback[:, d] = allocation_weights(state.forecast(d))
-        for i in range(n_rows):
-            if sampler is not None:
-                officers[i] = sampler.officers(d, weights[i], i, int(n_off[i]))
-                continue
-            alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i].allocation)
-            if runs[i].pcr_cap is not None:
-                alloc = capped_allocation(alloc, shares[i], runs[i].pcr_cap)
-            officers[i] = alloc
-            if prevention is not None and n_prev[i]:
-                prevention[i] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i].allocation)
-        for key, value in state.diagnostics().items():
-            diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         lo, hi = data.day_slice(d)
+        day = Day(d, lo, hi, data.area[lo:hi])
+        if not any(e.allocate(batch, day) for e in allocators):
+            shares, fallback[:, d] = allocation_weights(batch.state.forecast(d))
+            for i in range(n_rows):
+                officers[i] = allocate_shares(
+                    shares[i], int(batch.n_officers[i]), allocation, streams[i].allocation
+                )
+            day.shares = shares
+        else:
+            shares = None
+        for effect in placed:
+            effect.allocated(batch, day)
+        for key, value in batch.state.diagnostics().items():
+            diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         for table in (crimes, detected, reported):  # reset the (row, area) entries set the day before
             table.ravel()[touched] = 0
         touched = touched[:0]
         if hi > lo:
-            area = data.area[lo:hi]
-            k_off = officers[:, area]
-            if effects:
-                k_prev = None if prevention is None else prevention[:, area]
-                real = _realize(data, lo, hi, k_off, k_prev, world, eps_prev, streams)
+            day.k_officers = officers[:, day.area]
+            if happen:
+                day.coins = np.stack([streams[i].effects.random(hi - lo) for i in range(n_rows)])
+                for effect in happen:
+                    effect.happen(batch, day)
+                real = (
+                    day.real if day.real is not None else day.coins < (1.0 if day.keep is None else day.keep)
+                )
             else:
                 real = np.ones((n_rows, hi - lo), dtype=np.bool_)
-            if compat.relative_detection:
-                prob = relative_detection_probability(officers.astype(float), area_m2)[:, area]
-            else:
-                prob = detection_probability(k_off, p_det[:, None])
-            coins = np.stack([streams[i].detection.random(hi - lo) for i in range(n_rows)])
-            if compat.relative_detection:
-                coins = np.round(coins, 2)
-            det = (coins < prob) & real
-            rep = will_report[:, lo - n_hist : hi - n_hist] & real
-            w = np.ones((n_rows, hi - lo), dtype=np.float32)
-            if report_p is not None:  # runs without IPW have max weight 1, i.e. weight 1
-                w = inverse_probability_weights(prob, report_p[:, lo - n_hist : hi - n_hist], max_w[:, None])
-                w = w.astype(np.float32)
-            learned = det | rep if delay == 0 else det
-            new = np.where(learned, w, np.float32(0.0))
+            day.prob = detection_probability(day.k_officers, p_det)
+            day.detect_coins = np.stack([streams[i].detection.random(hi - lo) for i in range(n_rows)])
+            for effect in detect:
+                effect.detect(batch, day)
+            day.detected = (day.detect_coins < day.prob) & real
+            day.reported = will_report[:, lo - n_hist : hi - n_hist] & real
+            day.learned = day.detected | day.reported
+            day.weight = np.ones((n_rows, hi - lo), dtype=np.float32)
+            for effect in learn:
+                effect.learn(batch, day)
+            new = np.where(day.learned, day.weight, np.float32(0.0))
             weights[:, lo:hi] = new
-            state.learn(d, lo, hi, new)
-            if delay:
-                pending[d] = (lo, hi, np.where(rep, w, np.float32(0.0)))
-            touched = (np.arange(n_rows)[:, None] * n_areas + area[None, :]).ravel()  # (run, area) of events
-            for table, hits in ((crimes, real), (detected, det), (reported, rep)):
+            batch.state.learn(d, lo, hi, new)
+            touched = (np.arange(n_rows)[:, None] * n_areas + day.area[None, :]).ravel()  # (run, area)
+            for table, hits in ((crimes, real), (detected, day.detected), (reported, day.reported)):
                 _scatter_add(table.reshape(-1), touched, hits.reshape(-1))
-        if delay and (d - delay) in pending:  # reports of day d − delay arrive (unless already detected)
-            rlo, rhi, rw = pending.pop(d - delay)
-            late = np.where(weights[:, rlo:rhi] > 0, np.float32(0.0), rw)
-            if late.any():
-                weights[:, rlo:rhi] += late
-                state.learn(d - delay, rlo, rhi, late)
-        deliver(
-            DayBlock(
-                d,
-                officers,
-                crimes,
-                detected,
-                reported,
-                prevention,
-                shares,
-                fallback[:, d],
-            )
-        )
+        for effect in end:
+            effect.end(batch, day)
+        deliver(DayBlock(d, officers, crimes, detected, reported, batch.prevention, shares, fallback[:, d]))
         if progress is not None:
             progress(1)
+    state = batch.state
     if dense is None:
         return BatchResult(None, None, None, fallback, diagnostics, weights, state)
     return BatchResult(
@@ -419,32 +347,3 @@ def _scatter_add(table: np.ndarray, index: np.ndarray, hits: np.ndarray) -> None
     for k in range(index.shape[0]):
         if hits[k]:
             table[index[k]] += 1
-
-
-def _realize(
-    data: SimData,
-    lo: int,
-    hi: int,
-    k_off: np.ndarray,
-    k_prev: np.ndarray | None,
-    world: WorldEffects,
-    eps_prev: np.ndarray,
-    streams: list,
-) -> np.ndarray:
-    """Which of the day's events happen in each run: replayed crimes survive deterrence with probability
-    (1 + k)^(−ε)(1 + u)^(−ε_prev); a deterred crime reappears as its displaced copy with probability
-    ``world.displacement``; copies are never deterred again and never happen otherwise."""
-    n_rows = k_off.shape[0]
-    coins = np.stack([streams[i].effects.random(hi - lo) for i in range(n_rows)])
-    keep = deterrence_keep_probability(k_off, k_prev, world.deterrence_elasticity, eps_prev[:, None])
-    kept = coins < keep
-    if data.shadow_of is None:
-        return kept
-    shadow_of = data.shadow_of[lo:hi]
-    is_copy = shadow_of >= 0
-    real = np.where(is_copy[None, :], False, kept)
-    if is_copy.any():
-        cols = np.flatnonzero(is_copy)
-        orig = shadow_of[cols] - lo
-        real[:, cols] = ~kept[:, orig] & (coins[:, cols] < world.displacement)
-    return real

@@ -43,7 +43,8 @@ def simulate_reference(
     validate_runs(runs)
     check_first_window(model, data)
     for spec in runs:
-        if spec.report_rates is not None or spec.prevention_units or spec.ipw or spec.pcr_cap is not None:
+        remedy = spec.remedy
+        if spec.report_rates is not None or spec.prevention_units or remedy.ipw or remedy.pcr_cap is not None:
             raise ValueError(
                 "the reference engine implements the default world only (no remedies, no reporting models)"
             )

@@ -27,11 +27,9 @@ from fairpatrol.models.base import AreaModel
 from fairpatrol.sim.budget import check_memory
 from fairpatrol.sim.engine import (
     BatchResult,
-    Compat,
     DayBlock,
     DaySink,
     RunSpec,
-    WorldEffects,
     check_first_window,
     simulate,
 )
@@ -202,10 +200,7 @@ def run_spec(cell: Cell, run: int, config: ScenarioConfig, rates: dict[str, np.n
         detection_p=config.detection_p,
         report_rates=None if uniform else rates[str(cell.report_prob)],
         prevention_units=n_prev,
-        prevention_elasticity=remedy.prevention_elasticity,
-        ipw=remedy.ipw,
-        ipw_max_weight=remedy.ipw_max_weight,
-        pcr_cap=remedy.pcr_cap,
+        remedy=remedy,
     )
 
 
@@ -242,8 +237,8 @@ def simulate_cells(
         specs,
         seed=config.seed,
         allocation=config.allocation,
-        world=WorldEffects(**config.world.model_dump()),
-        compat=Compat(**config.compat.engine_switches()),
+        world=config.world,
+        compat=config.compat,
         progress=progress,
         sink=sink,
     )

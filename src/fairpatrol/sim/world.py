@@ -212,21 +212,26 @@ def capped_allocation(officers: np.ndarray, shares: np.ndarray, cap: float) -> n
     return out
 
 
+def keep_probability(units: np.ndarray, elasticity: float | np.ndarray) -> np.ndarray:
+    """Probability that a replayed crime still happens in an area with ``units`` of one kind that day:
+    (1 + u)^(−ε), ε the elasticity of crime with respect to (1 + units), so ε = 0 changes nothing and,
+    e.g., ε = 0.3 cuts an area's crime by 19 % with one unit and by 51 % with ten."""
+    return np.power(1.0 + units, -np.asarray(elasticity, dtype=float))
+
+
 def deterrence_keep_probability(
     officers: np.ndarray,
     prevention: np.ndarray | None,
     officer_elasticity: float,
     prevention_elasticity: float | np.ndarray,
 ) -> np.ndarray:
-    """Probability that a replayed crime still happens given the day's units in its area.
-
-    keep = (1 + k)^(−ε_officers) · (1 + u)^(−ε_prevention): ε is the elasticity of crime with respect to
-    (1 + units) in the area, so ε = 0 changes nothing and, e.g., ε = 0.3 cuts an area's crime by 19 %
-    with one unit and by 51 % with ten.
+    """Probability that a replayed crime still happens given the day's officers and prevention units in
+    its area: keep = (1 + k)^(−ε_officers) · (1 + u)^(−ε_prevention) (:func:`keep_probability` of each;
+    the engine multiplies the factors of the active effects in this order, :mod:`fairpatrol.sim.effects`).
     """
-    keep = np.power(1.0 + officers, -float(officer_elasticity))
+    keep = keep_probability(officers, officer_elasticity)
     if prevention is not None:
-        keep = keep * np.power(1.0 + prevention, -np.asarray(prevention_elasticity, dtype=float))
+        keep = keep * keep_probability(prevention, prevention_elasticity)
     return keep
 
 

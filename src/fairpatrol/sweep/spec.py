@@ -30,7 +30,6 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +38,8 @@ from pydantic import BaseModel, Field, ValidationError
 from fairpatrol.config import (
     ScenarioConfig,
     StrictModel,
+    bundled_names,
+    bundled_text,
     load_preset,
     load_scenario,
     map_data_paths,
@@ -154,10 +155,8 @@ class SweepPlan:
 
 
 def sweep_preset_names() -> list[str]:
-    root = resources.files("fairpatrol.presets").joinpath("sweeps")
-    if not root.is_dir():
-        return []
-    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+    """Names of the built-in sweeps (``fairpatrol/presets/sweeps/NAME.yaml``)."""
+    return bundled_names("sweeps")
 
 
 def load_sweep(path: str | Path, **overrides: Any) -> SweepPlan:
@@ -169,12 +168,7 @@ def load_sweep(path: str | Path, **overrides: Any) -> SweepPlan:
 
 def load_sweep_preset(name: str, **overrides: Any) -> SweepPlan:
     """A built-in sweep (``fairpatrol/presets/sweeps/NAME.yaml``)."""
-    names = sweep_preset_names()
-    if name not in names:
-        raise ConfigError(f"unknown sweep preset {name!r} (known: {', '.join(names)})", field="preset")
-    text = (
-        resources.files("fairpatrol.presets").joinpath("sweeps", f"{name}.yaml").read_text(encoding="utf-8")
-    )
+    text = bundled_text(name, "sweeps", what="sweep preset")
     return parse_sweep(parse_yaml(text, f"sweep preset {name}"), source=f"sweep preset {name}", **overrides)
 
 
