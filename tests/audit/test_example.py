@@ -2,7 +2,7 @@
 
 `fairpatrol audit --example baltimore-2019` audits the BPD's 2019 Focused Patrol Areas against the 2019
 Part 1 crimes in all 278 neighbourhoods (docs/audit.md, "The Baltimore 2019 example"); the numbers below
-are those of the docs. The datasheet is opened in Debian's chromium (tests/test_report_browser.py's
+are those of the docs. The datasheet is opened in Debian's chromium (tests/report/test_browser.py's
 helpers): at most 2 MB, its first screen shows the sentences, the map with the patrol areas and the chart
 (screenshot ``test-artifacts/audit-first-screen.png``), every figure draws, the downloads hold the 278
 areas and 118 patrol areas, no console error, nothing wider than a phone.
@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from fairpatrol.atomic import read_marker
 from fairpatrol.audit import read_audit
 from fairpatrol.cli import app
-from test_report_browser import ARTIFACTS, FIGURE_STATE, MAX_BYTES, browser, open_report  # noqa: F401
+from tests.report.test_browser import ARTIFACTS, FIGURE_STATE, MAX_BYTES, browser, open_report  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ exactly one line, ``error: …``, naming the file and the field (or row); nothin
 deleted (the whole temporary folder, results copied into it and a user's "foreign" files included, is
 byte-for-byte and link-for-link the same afterwards).
 
-Data-reader cases (areas and incident files) are in tests/test_bad_inputs_data.py.
+Data-reader cases (areas and incident files) are in tests/cli/test_bad_inputs_data.py.
 """
 
 from __future__ import annotations

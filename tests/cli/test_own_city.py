@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from fairpatrol.cli import app
 from fairpatrol.data.example import AREAS_CRS, write_example_city
-from test_report_browser import browser  # noqa: F401  (the headless Chromium fixture)
+from tests.report.test_browser import browser  # noqa: F401  (the headless Chromium fixture)
 
 runner = CliRunner()
 
@@ -251,7 +251,7 @@ def test_the_same_grid_is_the_areas_of_a_run(city: Path) -> None:
 
 def test_own_city_report_renders_in_chromium(city: Path, run_dir: Path, browser, tmp_path: Path) -> None:  # noqa: F811
     from fairpatrol.report import write_report
-    from test_report_browser import FIGURE_STATE, open_report
+    from tests.report.test_browser import FIGURE_STATE, open_report
 
     path = write_report(run_dir, tmp_path / "report.html").path
     page, problems, dialogs = open_report(browser, path)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from test_report import SCRIPT, craft_results
+from tests.report.test_run_report import SCRIPT, craft_results
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -28,7 +28,7 @@ ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MAX_BYTES = 2_000_000
 
 #: Per figure: its plot's height, marks drawn, filled paths, whether Plotly drew an SVG.
