@@ -380,7 +380,7 @@ class DataConfig(StrictModel):
 
 
 class WorldConfig(StrictModel):
-    """World effects beyond the sources (SPEC §5), all off by default (docs/world.md)."""
+    """World effects beyond the sources, all off by default (docs/world.md, "World effects")."""
 
     deterrence_elasticity: float = Field(
         default=0.0, ge=0.0, description="crime in an area with k officers is thinned by (1 + k)^(-ε)"

@@ -1,4 +1,5 @@
-"""Known answers and invariants of the fairness/accuracy metrics (SPEC §7)."""
+"""Known answers and invariants of the fairness/accuracy metrics (docs/methods.md, "Metrics"; Semsar et al.
+2026, section 3.4)."""
 
 from __future__ import annotations
 

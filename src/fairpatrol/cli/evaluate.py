@@ -1,4 +1,4 @@
-"""`fairpatrol evaluate`: the rolling grid evaluation of source B (SPEC §9)."""
+"""`fairpatrol evaluate`: the rolling grid evaluation of the PF/RAF study (docs/grid.md)."""
 
 from __future__ import annotations
 

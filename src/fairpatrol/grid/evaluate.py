@@ -1,4 +1,5 @@
-"""The rolling grid evaluation of source B (SPEC §9): daily forecasts, fairness and accuracy metrics.
+"""The rolling grid evaluation of the PF/RAF study: daily forecasts, fairness and accuracy metrics
+(docs/grid.md, "Evaluation").
 
 For every day d of the period and every model: fit on the incidents of the model's window
 [d − W, d) (W = 30 days by default), forecast the expected incidents of each cell on day d, and compare

@@ -11,8 +11,8 @@ of scikit-learn (``sklearn/utils/_param_validation.py``): each setting lists the
 bad value in a scenario, sweep or evaluation file fails when the file is read, naming e.g.
 ``models.ShortTermKDE.bandwidth``.
 
-Every model answers the same question (SPEC §3): trained on incidents strictly before day ``until``,
-``predict()`` returns the expected number of incidents per area on the day starting at ``until``.
+Every model answers the same question (docs/methods.md, "Models"): trained on incidents strictly before day
+``until``, ``predict()`` returns the expected number of incidents per area on the day starting at ``until``.
 Each model also provides ``make_state``: the incremental, batched form of the same computation used by the
 simulation engine for many runs at once (``fairpatrol.sim``); the two are tested against each other.
 """
@@ -260,7 +260,7 @@ class AreaModel(Estimator, ABC):
         """Validate the input; return (window rows, until, area ids, area index and weight of each row).
 
         Weights come from ``sample_weight`` (aligned with ``incidents``), else from an optional ``weight``
-        column (SPEC §2), else 1; they must be finite and non-negative.
+        column (docs/methods.md, "Models"), else 1; they must be finite and non-negative.
         """
         required = ["time", "area_id"] + (["x", "y"] if self.needs_coordinates else [])
         if not isinstance(incidents, pd.DataFrame):

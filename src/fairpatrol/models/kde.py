@@ -1,4 +1,5 @@
-"""Hot-spot policing: Gaussian kernel density of recent incidents, integrated over each area (SPEC §3)."""
+"""Hot-spot policing: Gaussian kernel density of recent incidents, integrated over each area
+(docs/methods.md, "Models")."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ method prescribes), detection is a loop over the day's crimes. Random numbers ar
 per-run streams in the same order as the fast engine, so both must give identical allocations.
 
 It covers the study's own world (uniform reporting, noisy-OR detection, no remedies, no world effects):
-the optional world effects and remedies have their own tests (tests/test_world_effects.py).
+the optional world effects and remedies have their own tests (tests/sim/test_world_effects.py).
 """
 
 from __future__ import annotations
