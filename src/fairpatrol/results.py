@@ -48,6 +48,7 @@ from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import map_data_paths, to_yaml_dict
 from fairpatrol.formatting import difference_unit, natural_key, signed, with_interval
 from fairpatrol.metrics import mean_interval, trend_slope
+from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.metrics.registry import headline, label, metric, rank_score
 from fairpatrol.sim.study import StudyResult
 
@@ -151,7 +152,7 @@ def groups_table(res: StudyResult) -> pa.Table:
 def horizon_table(res: StudyResult) -> pa.Table:
     """One row per (scenario, algorithm, run) with every run-level horizon metric."""
     cols = _cell_columns(res, 1, res.metric_runs)
-    for name, values in res.measures.horizon.items():
+    for name, values in _measures(res).horizon.items():
         cols[name] = pa.array(values.reshape(-1))
     return pa.table(cols)
 
@@ -162,7 +163,7 @@ def group_horizon_table(res: StudyResult) -> pa.Table:
     n = len(res.cells) * len(res.metric_runs)
     cols = _cell_columns(res, len(names), res.metric_runs)
     cols["group"] = _dict(names, np.tile(np.arange(len(names)), n))
-    for name, values in res.measures.group_horizon.items():
+    for name, values in _measures(res).group_horizon.items():
         cols[name] = pa.array(values.reshape(-1))
     return pa.table(cols)
 
@@ -174,7 +175,7 @@ def area_horizon_table(res: StudyResult) -> pa.Table:
     cols = _cell_columns(res, areas.n, res.metric_runs)
     cols["area_id"] = _dict(list(areas.ids), np.tile(np.arange(areas.n), n))
     cols["group"] = _dict(areas.group_names, np.tile(areas.group_index, n))
-    for name, values in res.measures.area_horizon.items():
+    for name, values in _measures(res).area_horizon.items():
         cols[name] = pa.array(values.reshape(-1))
     return pa.table(cols)
 
@@ -221,10 +222,19 @@ def _cell_row(res: StudyResult, cell) -> dict[str, Any]:
     }
 
 
+def _measures(res: StudyResult) -> StudyMetrics:
+    """The study's finished metrics (``run_study`` always sets them)."""
+    if res.measures is None:
+        raise ValueError("the study result carries no metrics: produce it with run_study")
+    return res.measures
+
+
 def run_metric_arrays(res: StudyResult) -> dict[str, tuple[np.ndarray, str]]:
     """Every run-level metric of ``res``: name -> (cells × runs [× days] values, window)."""
-    out = {name: (values, metric(name).window) for name, values in res.metrics.items()}
-    out.update({name: (values, "horizon") for name, values in res.measures.horizon.items()})
+    out: dict[str, tuple[np.ndarray, str]] = {
+        name: (values, metric(name).window) for name, values in res.metrics.items()
+    }
+    out.update({name: (values, "horizon") for name, values in _measures(res).horizon.items()})
     return out
 
 
@@ -263,7 +273,7 @@ def group_summary_frame(res: StudyResult) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     names = res.data.areas.group_names
     arrays = {name: (v, metric(name).window) for name, v in res.group_metrics.items()}
-    arrays.update({name: (v, "horizon") for name, v in res.measures.group_horizon.items()})
+    arrays.update({name: (v, "horizon") for name, v in _measures(res).group_horizon.items()})
     for ci, cell in enumerate(res.cells):
         for gi, group in enumerate(names):
             for name, (values, window) in arrays.items():
@@ -326,7 +336,7 @@ def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] | None = Non
 def remedy_verdicts(effects: pd.DataFrame, group_pair: tuple[str, str] | None = None) -> list[str]:
     """One sentence per remedy and metric: in how many cells it clearly made the metric better or worse,
     and its largest change."""
-    lines = []
+    lines: list[str] = []
     if effects.empty:
         return lines
     for (remedy, name), g in effects.groupby(["remedy", "metric"], sort=False):

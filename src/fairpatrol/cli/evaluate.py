@@ -54,7 +54,11 @@ def _evaluate(
     if out is None:
         raise ConfigError("give the results directory with --out DIR", field="out")
     overrides = {"start": start, "days": days, "algorithms": models}
-    cfg = load_grid_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
+    if preset is not None:
+        cfg = load_grid_preset(preset, **overrides)
+    else:
+        assert config_path is not None  # exactly one of the two, checked above
+        cfg = load_evaluate(config_path, **overrides)
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
     check_period(cfg, incidents.incidents.frame["time"])  # before the progress bar: bad periods: one line

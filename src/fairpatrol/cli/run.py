@@ -46,7 +46,11 @@ def _run(
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
     overrides = {"days": days, "runs": runs, "seed": seed}
-    config = load_preset(preset, **overrides) if preset else load_scenario(scenario, **overrides)
+    if preset is not None:
+        config = load_preset(preset, **overrides)
+    else:
+        assert scenario is not None  # exactly one of the two, checked above
+        config = load_scenario(scenario, **overrides)
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the simulation
     inputs = load_study_data(config)
     data = prepare_study(config, inputs.incidents)

@@ -79,10 +79,15 @@ def _sweep(
             raise ConfigError("--out DIR is required to run a sweep", field="out")
         check_sweep_dir(out, overwrite=overwrite)  # before the cells are planned and run
     overrides = {"days": days, "runs": runs, "seed": seed}
-    plan = load_sweep_preset(preset, **overrides) if preset else load_sweep(sweep_file, **overrides)
+    if preset is not None:
+        plan = load_sweep_preset(preset, **overrides)
+    else:
+        assert sweep_file is not None  # exactly one of the two, checked above
+        plan = load_sweep(sweep_file, **overrides)
     if list_cells:
         _print_cells(plan)
         return 0
+    assert out is not None  # required without --list, checked above
     with ProgressBar(plan.spec.name, "cells", None, quiet) as bar:
         failed = 0
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -120,20 +120,20 @@ class Grid(Areas):
         }
 
 
-def grid_from_metadata(fields: dict[str, object], meta: dict[str, object]) -> Grid:
+def grid_from_metadata(fields: dict[str, Any], meta: dict[str, Any]) -> Grid:
     """A :class:`Grid` read back from ``areas.parquet`` (the mask outlines are the cells' union by group)."""
     frame = fields["frame"]
     geometry = fields["geometry"]
-    groups = frame["group"].to_numpy(dtype=object).astype(str)  # type: ignore[union-attr]
+    groups = frame["group"].to_numpy(dtype=object).astype(str)
     names = np.array(sorted(set(groups)), dtype=object)
-    outlines = np.array([shapely.union_all(geometry[groups == g]) for g in names], dtype=object)  # type: ignore[index]
+    outlines = np.array([shapely.union_all(geometry[groups == g]) for g in names], dtype=object)
     return Grid(
-        **fields,  # type: ignore[arg-type]
-        cell_size=float(meta["cell_size"]),  # type: ignore[arg-type]
-        x0=float(meta["x0"]),  # type: ignore[arg-type]
-        y0=float(meta["y0"]),  # type: ignore[arg-type]
-        nx=int(meta["nx"]),  # type: ignore[call-overload]
-        ny=int(meta["ny"]),  # type: ignore[call-overload]
+        **fields,
+        cell_size=float(meta["cell_size"]),
+        x0=float(meta["x0"]),
+        y0=float(meta["y0"]),
+        nx=int(meta["nx"]),
+        ny=int(meta["ny"]),
         mask_geometry=outlines,
         mask_groups=names.astype(str),
         label_rule=str(meta.get("label_rule", "majority")),

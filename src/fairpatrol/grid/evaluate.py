@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -285,6 +285,7 @@ def _emds(
         c = counts if mask is None else counts[:, mask]
         jobs += [(key, k, p[k], c[k], dist) for k in range(len(pred))]
     out = {key: np.empty(len(pred)) for key in targets}
+    values: Iterable[float]
     if kind == "values":
         values = (gm.emd_values_1d(j[2], j[3]) for j in jobs)
     else:
@@ -312,9 +313,8 @@ def day_metrics(
     pf = {"rank_by": opt.pf_ranking, "selection": opt.selection}
     f1 = gm.prediction_benefit(pred, counts, m1, coverages, **pf)
     f2 = gm.prediction_benefit(pred, counts, m2, coverages, **pf)
-    raf = {"selection": opt.selection, "cap": opt.precision_cap}
-    p1 = gm.precision(pred, counts, m1, coverages, **raf)
-    p2 = gm.precision(pred, counts, m2, coverages, **raf)
+    p1 = gm.precision(pred, counts, m1, coverages, selection=opt.selection, cap=opt.precision_cap)
+    p2 = gm.precision(pred, counts, m2, coverages, selection=opt.selection, cap=opt.precision_cap)
     hits = gm.hit_rate(pred, counts, coverages)
     gini = gm.gini_coefficient if opt.gini == "coefficient" else gm.gini_two
     out = [

@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -77,13 +78,14 @@ class Interval:
     def __contains__(self, value: object) -> bool:
         if isinstance(value, bool | np.bool_) or not isinstance(value, self.kind):
             return False
-        if not math.isfinite(float(value)):
+        number = float(value)
+        if not math.isfinite(number):
             return False
         if self.left is not None:
-            if value < self.left or (value == self.left and self.closed in ("right", "neither")):
+            if number < self.left or (number == self.left and self.closed in ("right", "neither")):
                 return False
         if self.right is not None:
-            if value > self.right or (value == self.right and self.closed in ("left", "neither")):
+            if number > self.right or (number == self.right and self.closed in ("left", "neither")):
                 return False
         return True
 
@@ -179,7 +181,7 @@ class Estimator:
         return f"{type(self).__name__}({', '.join(args)})"
 
 
-def check_model_settings(registry: dict[str, type[Estimator]], settings: dict[str, Any]) -> None:
+def check_model_settings(registry: Mapping[str, type[Estimator]], settings: dict[str, Any]) -> None:
     """Check the ``models`` section of a config: known model names, known settings, allowed values.
 
     The one validation path of model settings for scenario, sweep and evaluation files; raises a
@@ -247,6 +249,8 @@ class AreaModel(Estimator, ABC):
     needs_coordinates = False
     #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
     diagnostic_columns: tuple[str, ...] = ()
+    #: Fitted: the area ids, in the order of ``predict``'s index (set by ``fit``).
+    area_ids_: np.ndarray
 
     # -- shared input handling -------------------------------------------------------------------------
     def _prepare_fit(

@@ -63,6 +63,7 @@ class Population(AreaModel):
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
         self._check()
         self.intensity_ = self._values(areas)
+        assert areas is not None  # _values refused None
         self.area_ids_ = np.asarray(areas.ids)
         return self
 

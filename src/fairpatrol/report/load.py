@@ -208,8 +208,10 @@ class RunResults:
     @property
     def crime_label(self) -> str:
         """What crimes the study replays, for legends."""
-        types = self.config.data.crime_types
-        return ", ".join(types) if types else self.config.data.incidents
+        types, incidents = self.config.data.crime_types, self.config.data.incidents
+        if types:
+            return ", ".join(types)
+        return incidents if isinstance(incidents, str) else Path(incidents.file).name
 
     # -- aggregate queries on the allocation table ---------------------------------------------------------
     def _query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:

@@ -221,12 +221,11 @@ def simulate(
     area_m2 = data.areas.frame["area_m2"].to_numpy(dtype=float)
 
     sampler = None
-    if compat.kde_sampling and hasattr(model, "bandwidth"):
+    window_days = getattr(model, "window_days", None)  # the KDE models'
+    if compat.kde_sampling and window_days is not None:
         from fairpatrol.sim.compat import KDESampler
 
-        sampler = KDESampler(
-            data, int(model.window_days), leak=compat.long_term_leak, will_report=will_report
-        )
+        sampler = KDESampler(data, int(window_days), leak=compat.long_term_leak, will_report=will_report)
 
     state = model.make_state(data, weights)
     if compat.long_term_leak and sampler is None and int(getattr(model, "window_days", 0)) >= 365:
@@ -241,8 +240,9 @@ def simulate(
                 officers[i, d] = sampler.officers(d, weights[i], i, int(n_off[i]))
                 continue
             alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i][1])
-            if runs[i].pcr_cap is not None:
-                alloc = capped_allocation(alloc, shares[i], runs[i].pcr_cap)
+            cap = runs[i].pcr_cap
+            if cap is not None:
+                alloc = capped_allocation(alloc, shares[i], cap)
             officers[i, d] = alloc
             if prevention is not None and n_prev[i]:
                 prevention[i, d] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i][1])

@@ -13,6 +13,7 @@ the optional world effects and remedies have their own tests (tests/sim/test_wor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,9 @@ from fairpatrol.sim.prepare import DAY, SimData
 from fairpatrol.sim.world import allocate, run_streams
 
 
-def _clone(model: AreaModel) -> AreaModel:
+def _clone(model: AreaModel) -> Any:
+    """A fresh copy of ``model`` (warm-started where it can be), used through the scikit-learn-style ``fit`` /
+    ``predict`` and fitted attributes that each model class defines."""
     params = model.get_params()
     if "warm_start" in params:
         params["warm_start"] = True

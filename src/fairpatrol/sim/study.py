@@ -270,6 +270,7 @@ def run_study(
             on_day=metrics_feed(measures, idx, n_r),
         )
         shape = (len(idx), n_r, n_d)
+        assert batch.crimes is not None  # both engines return each run's crimes
         officers[idx] = batch.officers.reshape(*shape, n_m)
         detected[idx] = batch.detected.reshape(*shape, n_m)
         reported[idx] = batch.reported.reshape(*shape, n_m)
