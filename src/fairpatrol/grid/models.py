@@ -161,8 +161,8 @@ class GridModel(Estimator):
 
     def _window(
         self, incidents: pd.DataFrame, until: Any, grid: Grid | None
-    ) -> tuple[pd.DataFrame, pd.Timestamp, np.ndarray]:
-        """Validate; return (window rows, until, event times in days relative to ``until`` (< 0))."""
+    ) -> tuple[pd.DataFrame, pd.Timestamp, np.ndarray, Grid]:
+        """Validate; return (window rows, until, event times in days relative to ``until`` (< 0), grid)."""
         name = type(self).__name__
         if grid is None:
             raise DataError("a grid model needs the grid: pass grid=", source=f"{name}.fit", field="grid")
@@ -191,7 +191,7 @@ class GridModel(Estimator):
                 field="time",
             )
         t = ((times[mask] - until) / DAY).to_numpy(dtype=np.float64)
-        return rows, until, t
+        return rows, until, t, grid
 
     def _finish(self, grid: Grid, until: pd.Timestamp, n_events: int) -> None:
         self.grid_ = grid
@@ -226,7 +226,7 @@ class NaiveKDE(GridModel):
 
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, grid: Grid | None = None) -> Self:
         """Fit on ``incidents`` (columns ``time``, ``x``, ``y`` in the grid's CRS) before ``until``."""
-        rows, until, t = self._window(incidents, until, grid)
+        rows, until, t, grid = self._window(incidents, until, grid)
         x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
         h = _resolve_bandwidth(self.bandwidth, x, y)
         self.intensity_ = _kernel_sum(x, y, self._weights(t), grid, h)
@@ -401,6 +401,8 @@ class SEPP(GridModel):
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **GridModel._parameter_constraints,
+        # an isotropic background only: the neighbour search and the kernel take one bandwidth in metres
+        "bandwidth": [Interval(Real, 0, 10_000, closed="right"), Options({"scott"})],
         "trigger": [Options({"gaussian", "cell"})],
         "background": [Options({"kde", "cell"})],
         "time_resolution": [Options({"auto", "exact", "day"})],
@@ -466,7 +468,7 @@ class SEPP(GridModel):
         """Fit by EM on ``incidents`` (``time``, ``x``, ``y``) of the window before ``until``."""
         from fairpatrol.grid._sepp import em_step, gaussian_weights, kde_background, neighbour_pairs
 
-        rows, until, t = self._window(incidents, until, grid)
+        rows, until, t, grid = self._window(incidents, until, grid)
         t, resolution = self._event_times(rows, t)
         order = np.argsort(t, kind="stable")
         rows, t = rows.iloc[order], t[order]
@@ -481,7 +483,7 @@ class SEPP(GridModel):
         ix = np.floor((x - grid.x0) / cs).astype(np.int64)
         iy = np.floor((y - grid.y0) / cs).astype(np.int64)
         if self.background == "kde":
-            h = _resolve_bandwidth(self.bandwidth, x, y)
+            h = float(_resolve_bandwidth(self.bandwidth, x, y))  # a number: 'scott-covariance' is refused
             reach = float(self.bg_cutoff) * h
             bg_ptr, bg_idx, bg_d2 = neighbour_pairs(
                 x, y, t, reach, x.min(), y.min(), reach, np.inf, False, False

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numba
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from fairpatrol.models._hawkes import (
     OMEGA_BOUNDS,
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 
 
 def extrapolated_start(
-    current: tuple[np.ndarray, np.ndarray, np.ndarray],
-    previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    current: tuple[ArrayLike, ArrayLike, ArrayLike],
+    previous: tuple[ArrayLike, ArrayLike, ArrayLike] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Warm-start point for today's fit: yesterday's fit x_{d−1} with θ and ω moved on by their last
     daily change.
@@ -115,6 +116,13 @@ class PredPol(AreaModel):
         "solver": [Options({"newton", "em"})],
         "warm_start": ["boolean"],
     }
+    # fitted state (set by fit; declared for the type checker, a warm start reads the previous fit's)
+    theta_: float
+    omega_: float
+    mu_: pd.Series
+    span_: float
+    _area_w: np.ndarray
+    _previous_fit: tuple[float, float, np.ndarray] | None
 
     def __init__(
         self,
@@ -172,10 +180,18 @@ class PredPol(AreaModel):
             current = (self.theta_, self.omega_, self.mu_.to_numpy(dtype=float))
             th, om, mu = extrapolated_start(current, getattr(self, "_previous_fit", None))
             self._previous_fit = current
-            before = {"area_w": self._area_w[None], "span_before": self.span_}  # the last fit's window
-            point = ([th], [om], mu.reshape(1, -1))
             fit = hawkes_fit_lanes(
-                ts, ws.reshape(-1, 1), starts, span, *point, evaluate=True, **before, **self._solver_args()
+                ts,
+                ws.reshape(-1, 1),
+                starts,
+                span,
+                np.array([th]),
+                np.array([om]),
+                mu.reshape(1, -1),
+                evaluate=True,
+                area_w=self._area_w[None],  # the last fit's window
+                span_before=self.span_,
+                **self._solver_args(),
             )
         else:
             self._previous_fit = None
@@ -209,8 +225,8 @@ class PredPol(AreaModel):
             self._times,
             self._weights.reshape(-1, 1),
             self._starts,
-            [self.theta_],
-            [self.omega_],
+            np.array([self.theta_]),
+            np.array([self.omega_]),
             self.mu_.to_numpy(dtype=float)[None],
             float(t_from),
         )
