@@ -172,7 +172,7 @@ def replay(
     skipped = {}
     for algorithm in res.algorithms:
         model = _RecordingModel(config.model(algorithm))
-        batch = simulate_cells(config, data, [cells[algorithm]], [run], model=model)
+        batch = simulate_cells(config, data, [cells[algorithm]], [run], model=model)  # type: ignore[arg-type]  # a proxy of the AreaModel
         if len(model.forecasts) != data.n_days:  # officers drawn from a sample, not from a forecast
             skipped[algorithm] = (
                 "its officers were drawn from a sample of incidents (compat kde_sampling), not from a daily "
@@ -190,7 +190,7 @@ def replay(
             np.asarray(model.forecasts),
             officers,
             crimes,
-            np.asarray(batch.weights[0], dtype=float),
+            np.asarray(batch.weights[0], dtype=float),  # type: ignore[index]  # the fast engine keeps the weights
             {k: v[0] for k, v in batch.diagnostics.items()},
             bad_days == 0,
             bad_days,

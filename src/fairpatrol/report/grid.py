@@ -34,7 +34,7 @@ GRID_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.pa
 COVERAGE = 0.10
 
 #: How each grid metric reads (title, higher is better, meaning, name inside a sentence).
-GRID_METRICS: dict[str, tuple[str, ...]] = {
+GRID_METRICS: dict[str, tuple[Any, ...]] = {
     "hit_rate": ("Hit rate", True, "share of the day's crimes in the top cells", "hit rate"),
     "pai": ("PAI", True, "hit rate divided by the share of cells selected (1 = no better than chance)"),
     "pf_benefit": (

@@ -144,7 +144,7 @@ def sweep_findings(res: SweepResults) -> list[Finding]:
             po = t.get("paired_overall")
             if po is not None:
                 for _, r in po[po["metric"] == metric].iterrows():
-                    fmt = info.diff_fmt or info.fmt
+                    fmt = info.diff_fmt
                     details.append(
                         f"{r['algorithm_a']} − {r['algorithm_b']}: {'+' if r['mean_diff'] >= 0 else '−'}"
                         f"{fmt(abs(r['mean_diff']))} on average over {int(r['settings'])} settings "
@@ -292,7 +292,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
                 "status": state,
             }
         )
-    sources = {}
+    sources: dict[tuple[str, tuple[str, ...]], tuple[str, Any]] = {}
     for cid, doc in res.configs.items():
         data = doc.get("data", {})
         key = (_incidents_name(data.get("incidents")), tuple(data.get("crime_types") or ()))
