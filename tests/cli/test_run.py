@@ -13,12 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from fairpatrol.cli import app
+from tests.conftest import run_cli
 
 runner = CliRunner()
-
-
-def run_cli(*args: str):
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
