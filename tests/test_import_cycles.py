@@ -31,8 +31,6 @@ def _type_checking_only(tree: ast.AST) -> set[int]:
         if isinstance(node, ast.If):
             test = node.test
             guard = getattr(test, "id", None) or getattr(test, "attr", None)  # (typing.)TYPE_CHECKING
-                test, "attr", None
-            )  # TYPE_CHECKING, typing.TYPE_CHECKING
             if guard == "TYPE_CHECKING":
                 skip |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
     return skip
