@@ -19,6 +19,19 @@ def baltimore():
     return load_incidents("baltimore-agg-assault", areas=areas)
 
 
+#: The smallest study of the bundled data: one algorithm, two days, one run (for command-line tests).
+TINY_SCENARIO = {
+    "name": "t",
+    "data": {"city": "baltimore", "incidents": "baltimore-agg-assault"},
+    "start": "2019-03-01",
+    "days": 2,
+    "runs": 1,
+    "algorithms": ["ShortTermKDE"],
+    "officers": [40],
+    "report_probs": [0.4],
+}
+
+
 def baltimore_results(out, incidents, **overrides):
     """Write the results of the ``baltimore-agg`` preset with ``overrides`` (days, runs, officers, …) into
     ``out`` and return ``out`` (a small study for tests that read a results directory)."""

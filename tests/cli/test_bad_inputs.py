@@ -19,20 +19,12 @@ import yaml
 from typer.testing import CliRunner
 
 from fairpatrol.cli import app
+from tests.conftest import TINY_SCENARIO
 
 runner = CliRunner()
 ROOT = os.geteuid() == 0  # permission bits do not stop root
 
-BASE = {
-    "name": "t",
-    "data": {"city": "baltimore", "incidents": "baltimore-agg-assault"},
-    "start": "2019-03-01",
-    "days": 2,
-    "runs": 1,
-    "algorithms": ["ShortTermKDE"],
-    "officers": [40],
-    "report_probs": [0.4],
-}
+BASE = TINY_SCENARIO
 BASE_TEXT = yaml.safe_dump(BASE, sort_keys=False)
 GRID = {
     "name": "g",
