@@ -221,7 +221,8 @@ def simulate(
     area_m2 = data.areas.frame["area_m2"].to_numpy(dtype=float)
 
     sampler = None
-    window_days = getattr(model, "window_days", None)  # the KDE models'
+    # the KDE models (they have a bandwidth) draw officers from a sample of their training crimes
+    window_days = getattr(model, "window_days", None) if hasattr(model, "bandwidth") else None
     if compat.kde_sampling and window_days is not None:
         from fairpatrol.sim.compat import KDESampler
 
