@@ -179,6 +179,45 @@ def fit_accuracy(days: tuple[int, ...], runs: int) -> list[dict]:
     return rows
 
 
+# A sweep preset run by the command line in a child process, which reports the CPU time and peak RSS of the
+# sweep and its worker processes (its own children).
+CHILD_SWEEP = r"""
+import json, resource, subprocess, sys, tempfile, time
+spec = json.loads(sys.argv[1])
+with tempfile.TemporaryDirectory() as d:
+    cmd = [sys.executable, "-c", "from fairpatrol.cli import app; app()", "sweep", "--preset", spec["sweep"],
+           "--out", d + "/out", "--quiet"]
+    for key in ("days", "runs", "workers"):
+        if spec.get(key) is not None:
+            cmd += [f"--{key}", str(spec[key])]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_mb": ru.ru_maxrss / 1024}))
+"""
+
+
+def paper_sweep(quick: bool) -> list[dict]:
+    """The ``baltimore-paper`` sweep preset (the published study's full grid, default and compat modes):
+    wall time, CPU time of the sweep and its workers (the figure to compare while the machine is shared)
+    and the peak RSS of the largest process, as ``fairpatrol sweep --preset baltimore-paper`` runs it."""
+    spec = {"sweep": "baltimore-paper", "label": "baltimore-paper sweep (12 cells, full preset)"}
+    if quick:
+        spec.update(days=30, runs=5, label="baltimore-paper sweep (12 cells, 30 days, 5 runs)")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD_SWEEP, json.dumps(spec)], capture_output=True, text=True, env=env
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark job {spec} failed:\n{out.stderr[-3000:]}")
+    row = {**spec, **json.loads(out.stdout.strip().splitlines()[-1])}
+    print("\n== the published study's full grid as one sweep (both crime inputs, default and compat modes)")
+    print(f"{'job':52s} {'wall s':>8s} {'cpu s':>8s} {'RSS MB':>7s}")
+    print(f"{row['label']:52s} {row['wall_s']:8.1f} {row['cpu_s']:8.1f} {row['peak_rss_mb']:7.0f}")
+    return [row]
+
+
 def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
     """Print a table; on a ladder also the growth of simulation time against the growth of the size, and
     the marginal cost (extra seconds per extra run-day-area; on the incidents ladder, where PredPol's EM
@@ -260,6 +299,7 @@ def main() -> None:
     show("presets (whole job: import, load, simulate, write)", presets)
     report["sections"]["presets"] = presets
     show_fits(presets[2])
+    report["sections"]["paper_sweep"] = paper_sweep(q)
 
     days = 100 if not q else 20
     ladders = {

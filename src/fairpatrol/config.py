@@ -410,10 +410,23 @@ class RemedyConfig(StrictModel):
     prevention_elasticity: float = Field(default=0.3, ge=0.0, description="ε of a prevention unit")
 
 
+#: The PredPol settings (:class:`fairpatrol.models.PredPol`) each PredPol switch of :class:`CompatConfig`
+#: stands for: the published code's EM (``authors_code.md`` §3).
+PREDPOL_COMPAT: dict[str, dict[str, Any]] = {
+    "predpol_transposed_estep": {"e_step": "transposed"},
+    "predpol_hour_units": {"units": "hour", "theta0": 0.2, "omega0": 0.3, "solver": "em"},
+    "predpol_mu_renormalised": {"warm_mu": "renormalised"},
+    "predpol_absolute_tolerance": {"stopping": "absolute", "solver": "em", "tol": 1e-3, "max_iter": 100},
+    "predpol_midnight_intensity": {"forecast": "midnight"},
+}
+
+
 class CompatConfig(StrictModel):
     """Quirks of the published study's code (Semsar et al. 2026), each its own switch (docs/paper-compat.md).
 
-    ``compat: semsar2026`` in a scenario turns all of them on.
+    ``compat: semsar2026`` in a scenario turns all of them on, ``compat: none`` (or null) none. The
+    ``predpol_*`` switches set PredPol's estimator settings (:data:`PREDPOL_COMPAT`); the others act on the
+    simulated world and the metrics (:class:`fairpatrol.sim.engine.Compat`).
     """
 
     relative_detection: bool = False
@@ -421,9 +434,31 @@ class CompatConfig(StrictModel):
     long_term_leak: bool = False
     shared_reports: bool = False
     run_averaged_metrics: bool = False
+    predpol_transposed_estep: bool = False
+    predpol_hour_units: bool = False
+    predpol_mu_renormalised: bool = False
+    predpol_absolute_tolerance: bool = False
+    predpol_midnight_intensity: bool = False
+
+    def engine_switches(self) -> dict[str, bool]:
+        """The switches of the simulated world and the metrics (:class:`fairpatrol.sim.engine.Compat`)."""
+        return {k: v for k, v in self.model_dump().items() if k not in PREDPOL_COMPAT}
+
+    def model_settings(self, algorithm: str) -> dict[str, Any]:
+        """The estimator settings the switches that are on give ``algorithm`` (PredPol's; none for others)."""
+        if algorithm != "PredPol":
+            return {}
+        out: dict[str, Any] = {}
+        for switch, settings in PREDPOL_COMPAT.items():
+            if getattr(self, switch):
+                out.update(settings)
+        return out
 
 
-COMPAT_PRESETS = {"semsar2026": dict.fromkeys(CompatConfig.model_fields, True)}
+COMPAT_PRESETS = {
+    "none": dict.fromkeys(CompatConfig.model_fields, False),
+    "semsar2026": dict.fromkeys(CompatConfig.model_fields, True),
+}
 
 
 class ScenarioConfig(Located):
@@ -499,11 +534,26 @@ class ScenarioConfig(Located):
         check_model_settings(MODELS, value)
         return value
 
+    @model_validator(mode="after")
+    def _compat_with_models(self) -> ScenarioConfig:
+        """The compat switches and ``models`` together (a switch's settings under the study's own)."""
+        for name in self.algorithms:
+            try:
+                self.model(name)._check()
+            except ConfigError as err:
+                switches = [k for k, v in self.compat.model_dump().items() if v and k in PREDPOL_COMPAT]
+                why = f" (with compat: {', '.join(switches)})" if switches else ""
+                raise ValueError(f"models.{name}.{err.field}: {err.message}{why}") from None
+        return self
+
     def model(self, algorithm: str):
-        """A fresh estimator for ``algorithm`` with this study's parameters."""
+        """A fresh estimator for ``algorithm`` with this study's parameters: the settings the compat
+        switches give it (:meth:`CompatConfig.model_settings`), overridden by ``models.<algorithm>``."""
         from fairpatrol.models import MODELS
 
-        return MODELS[algorithm](**self.models.get(algorithm, {}))
+        return MODELS[algorithm](
+            **{**self.compat.model_settings(algorithm), **self.models.get(algorithm, {})}
+        )
 
 
 #: Path elements pydantic adds for the members of a union (``float | str``), not keys of the file.

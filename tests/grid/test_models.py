@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fairpatrol.data.dates import within_day_offsets
 from fairpatrol.errors import DataError
 from fairpatrol.grid._sepp import neighbour_pairs
 from fairpatrol.grid.cells import build_grid
@@ -19,7 +20,6 @@ from fairpatrol.grid.models import (
     kernel_cell_sum,
     kernel_cell_sum_cov,
     scott_covariance,
-    within_day_offsets,
 )
 from fairpatrol.grid.synthetic import simulate_grid_sepp, square_areas
 
@@ -302,6 +302,9 @@ def test_date_only_window_has_no_zero_delays(grid):
     assert m.n_pairs_ > 3 * 3  # beyond the 9 cross-day pairs: some same-day pairs, at positive delays
     exact = SEPP(trigger="cell", window_days=3, time_resolution="exact").fit(ev, until=until, grid=grid)
     assert exact.n_pairs_ == 9  # simultaneous records cannot be parents of each other
+    # an event keeps its time of day when the window moves on (the hashed day is absolute)
+    later = SEPP(trigger="cell", window_days=4).fit(ev, until=until + pd.Timedelta(days=1), grid=grid)
+    np.testing.assert_allclose(np.sort(later._t + 1), np.sort(m._t), atol=1e-9)
 
 
 def test_cell_background_is_the_declustered_count_per_cell(grid):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fairpatrol.config import COMPAT_PRESETS, CompatConfig
 from fairpatrol.metrics import daily_metrics
 from fairpatrol.models import MODELS, LongTermKDE, PredPol, PreviousCounts, ShortTermKDE
 from fairpatrol.sim.engine import RunSpec, simulate
@@ -23,8 +24,25 @@ def data(baltimore):
 RUNS = [RunSpec(0, 40, 0.0), RunSpec(1, 40, 0.4), RunSpec(0, 400, 0.0), RunSpec(3, 400, 0.4, 0.3)]
 
 
+#: PredPol as the published study's code ran it (every compat switch), its transposed E-step under
+#: Newton's method, and date-only times placed within their day
+PREDPOL_VARIANTS = {
+    "semsar2026": PredPol(**CompatConfig(**COMPAT_PRESETS["semsar2026"]).model_settings("PredPol")),
+    "transposed-newton": PredPol(e_step="transposed", warm_mu="renormalised", forecast="midnight"),
+    "date-only": PredPol(time_resolution="day"),
+}
+
+
 @pytest.mark.parametrize(
-    "model", [PredPol(), ShortTermKDE(), LongTermKDE(), PreviousCounts()], ids=lambda m: type(m).__name__
+    "model",
+    [PredPol(), ShortTermKDE(), LongTermKDE(), PreviousCounts(), *PREDPOL_VARIANTS.values()],
+    ids=[
+        "PredPol",
+        "ShortTermKDE",
+        "LongTermKDE",
+        "PreviousCounts",
+        *(f"PredPol-{k}" for k in PREDPOL_VARIANTS),
+    ],
 )
 def test_fast_engine_equals_reference(model, data):
     fast = simulate(model, data, RUNS, seed=11)
@@ -131,3 +149,19 @@ def test_newton_fit_is_closer_to_the_maximum_than_em_on_every_replayed_day(data)
             assert newton.converged_ and em.converged_
             assert newton.loglik_ >= em.loglik_ - 1e-8, (r, d)  # rounding of the sum of ≈ 2,000 terms
     assert passes["newton"] < passes["em"] / 2
+
+
+@pytest.mark.parametrize("resolution", ["auto", "exact"])
+def test_date_only_records_fast_engine_equals_reference(baltimore, resolution):
+    """Records with dates only (every time at midnight, as Baltimore's Part 1): the engine's event times
+    are those PredPol.fit sees, placed within their day ("auto") or at midnight ("exact")."""
+    from dataclasses import replace
+
+    dates = replace(baltimore, frame=baltimore.frame.assign(time=baltimore.frame["time"].dt.floor("D")))
+    data = prepare(dates, START, DAYS, 365)
+    model = PredPol(time_resolution=resolution)
+    fast = simulate(model, data, RUNS[:2], seed=3)
+    slow = simulate_reference(model, data, RUNS[:2], seed=3)
+    np.testing.assert_array_equal(fast.officers, slow.officers)
+    np.testing.assert_allclose(fast.diagnostics["theta"], slow.diagnostics["theta"], rtol=1e-9)
+    assert fast.state.time_resolution_ == ("day" if resolution == "auto" else "exact")

@@ -16,23 +16,36 @@ def analyze(
     full: Annotated[
         bool, typer.Option("--full", help="print every statistic (wins, paired differences, ANOVA, χ², …)")
     ] = False,
+    paper: Annotated[
+        bool,
+        typer.Option(
+            "--paper",
+            help="also the Baltimore study's own tables (Table 2, Appendix A and B, top-3 over-policed "
+            "areas; docs/paper-fidelity.md), per compat mode; works on a run directory too",
+        ),
+    ] = False,
 ) -> None:
     """Compare algorithms over a sweep: a short verdict per measure (every statistic in DIR/analysis)."""
-    _analyze(directory, quiet, full)
+    _analyze(directory, quiet, full, paper)
 
 
-def _analyze(directory: Path, quiet: bool, full: bool = False) -> None:
+def _analyze(directory: Path, quiet: bool, full: bool = False, paper: bool = False) -> None:
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.integrity import check_results_files
-    from fairpatrol.sweep.analyze import analyze_sweep, write_analysis
-    from fairpatrol.sweep.display import print_analysis, print_verdicts
-    from fairpatrol.sweep.store import read_manifest
+    from fairpatrol.sweep.analyze import analyze_sweep, paper_only, write_analysis
+    from fairpatrol.sweep.display import print_analysis, print_paper, print_verdicts
+    from fairpatrol.sweep.store import MANIFEST, read_manifest
 
-    read_manifest(directory)  # a sweep directory, or one line saying why not
+    run_dir = paper and not (directory / MANIFEST).is_file() and (directory / "metrics.parquet").is_file()
+    if not run_dir:
+        read_manifest(directory)  # a sweep directory, or one line saying why not
     check_results_files(directory)
-    check_output_dir(directory / "analysis", overwrite=True, advice="move it out of the sweep directory")
-    analysis = analyze_sweep(directory)
+    check_output_dir(directory / "analysis", overwrite=True, advice="move it out of the results directory")
+    analysis = paper_only(directory) if run_dir else analyze_sweep(directory, paper=paper)
     path = write_analysis(analysis, directory)
     if not quiet:
-        (print_analysis if full else print_verdicts)(analysis)
+        if not run_dir:
+            (print_analysis if full else print_verdicts)(analysis)
+        if paper:
+            print_paper(analysis)
     typer.echo(f"analysis tables written to {path}")

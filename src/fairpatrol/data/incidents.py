@@ -202,9 +202,8 @@ def clean_incidents(
         keep = type_mask(df, crime_types)
         report.type_filtered = int((~keep).sum())
         if not keep.any():
-            common = ", ".join(
-                repr(t) for t in df["crime_type"].astype(str).str.upper().value_counts().index[:5]
-            )
+            top = df["crime_type"].astype(str).str.upper().value_counts().index[:5]
+            common = ", ".join(repr(t) for t in top)
             raise DataError(
                 f"no row of crime type(s) {sorted(wanted)} (the most common types are {common})",
                 source=source,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from fairpatrol.data.dates import at_midnight, place_within_day
 from fairpatrol.errors import ConfigError, DataError
 from fairpatrol.models.base import DAY, Estimator, Interval, Options, naive_times, naive_timestamp
 from fairpatrol.models.kde import scott_bandwidth
@@ -271,28 +272,6 @@ class TimeSpaceKDE(NaiveKDE):
         return np.exp(beta * t) / norm  # t = −age
 
 
-def within_day_offsets(day: np.ndarray, x: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
-    """A reproducible time of day in [0, 1) for each date-only event: the within-day placement.
-
-    Date-only records (every time at midnight) say on which day an event happened, not when. Placing each
-    event at a uniform time of its day keeps same-day events from being simultaneous (a zero delay, which
-    no temporal kernel can weigh) while keeping their order uninformative. The offset of an event is a hash
-    of its day, its location, its rank among identical (day, x, y) records and ``seed``, so an event gets
-    the same time in every rolling window that contains it and in every run (docs/grid.md, "Date-only
-    incidents"). The PF/RAF authors likewise drew random times of day for their Bogotá points (with an
-    unseeded generator).
-    """
-    frame = pd.DataFrame({"day": np.asarray(day, dtype=np.float64), "x": x, "y": y})
-    frame["rank"] = frame.groupby(["day", "x", "y"], sort=False).cumcount()
-    z = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-    with np.errstate(over="ignore"):  # splitmix64 of (record hash + seed): wrapping uint64 arithmetic
-        z = z + np.uint64(int(seed) % 2**64) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
-
-
 class SEPP(GridModel):
     """Self-exciting point process fitted by EM (docs/grid.md, "SEPP"; Mohler et al. 2011, 2015).
 
@@ -314,9 +293,10 @@ class SEPP(GridModel):
         ∫_c μ(s) ds + Σ_i θ e^{−ω(d − t_i)} (1 − e^{−ω}) ∫_c g(s − s_i) ds.
 
     Date-only incidents (``time_resolution='day'``, or ``'auto'`` when every time of the window is at
-    midnight) are placed at a reproducible uniform time of their day (:func:`within_day_offsets`), so that
-    events of the same day are never simultaneous; on data simulated with θ = 0.3 and then cut to dates
-    the fit recovers θ (docs/grid.md, "Date-only incidents").
+    midnight) are placed at a reproducible uniform time of their day
+    (:func:`fairpatrol.data.dates.within_day_offsets`), so that events of the same day are never
+    simultaneous; on data simulated with θ = 0.3 and then cut to dates the fit recovers θ
+    (docs/grid.md, "Date-only incidents").
 
     Parameters
     ----------
@@ -453,23 +433,23 @@ class SEPP(GridModel):
         sigma = min(max(float(self.sigma0), lo), hi)
         return theta0, float(self.omega0), sigma, np.full(len(index), 1.0 - theta0)
 
-    def _event_times(self, rows: pd.DataFrame, t: np.ndarray) -> tuple[np.ndarray, str]:
-        """Event times in days before ``until``, date-only events placed within their day."""
-        day = np.floor(t + 1e-9)
+    def _event_times(self, rows: pd.DataFrame, t: np.ndarray, until: pd.Timestamp) -> tuple[np.ndarray, str]:
+        """Event times in days before ``until``, date-only events placed within their day
+        (:func:`fairpatrol.data.dates.place_within_day`: the same time in every window)."""
         resolution = self.time_resolution
         if resolution == "auto":
-            resolution = "day" if np.all(np.abs(t - day) < 1e-9) else "exact"
+            resolution = "day" if at_midnight(t).all() else "exact"
         if resolution == "exact":
             return t, resolution
         x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
-        return day + within_day_offsets(day, x, y, int(self.random_state)), resolution
+        return place_within_day(np.floor(t + 1e-9), until, x, y, seed=int(self.random_state)), resolution
 
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, grid: Grid | None = None) -> Self:
         """Fit by EM on ``incidents`` (``time``, ``x``, ``y``) of the window before ``until``."""
         from fairpatrol.grid._sepp import em_step, gaussian_weights, kde_background, neighbour_pairs
 
         rows, until, t, grid = self._window(incidents, until, grid)
-        t, resolution = self._event_times(rows, t)
+        t, resolution = self._event_times(rows, t, until)
         order = np.argsort(t, kind="stable")
         rows, t = rows.iloc[order], t[order]
         x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)

@@ -62,6 +62,14 @@ O(areas) both
 
 A fit that reaches ``max_iter`` passes returns the EM step from its last accepted point, not converged.
 
+**The EM step's rule** (:func:`em_rule`, a small vector passed to the kernel): the bounds θ and ω are
+clipped to, an ε added to every μ_n after each step, and how a step's change is measured (relative, or
+absolute in a time unit). The default is the rule above; the published study's PredPol (Semsar et al.
+2026: ``PredPol(units="hour", stopping="absolute")``, docs/paper-compat.md) clips θ to [1e-5, 0.9] and ω to
+[0.0005, 600] per hour, adds ε = 0.01 / T (T in hours) to μ and stops when θ, ω and every μ_n (per hour)
+change by at most ``tol`` in absolute terms. The forecast is the intensity integrated over the day, or
+(``horizon`` = 0) the intensity at the start of the day, as that code read it.
+
 **Lanes.** Many fits run at once as the lanes of a SIMD vector (:mod:`fairpatrol.models._simd`): the
 simulated runs of a scenario share one event list in which each run marks, by a weight, what it learned
 (0 = not learned), so one pass advances ``WIDTH`` fits with vector instructions whose running sums stay in
@@ -104,6 +112,28 @@ _I_TRIAL, _I_DONE, _I_NEWTON, _I_FALLBACK = 0, 1, 2, 3
 _N_INTS = 4
 # rows of a fit's parameter vector x (lanes along the last axis): θ, ω, then μ of each area
 _TH, _OM, _MU = 0, 1, 2
+# entries of the EM step's rule (:func:`em_rule`)
+_R_TH_LO, _R_TH_HI, _R_OM_LO, _R_OM_HI, _R_EPS, _R_ABS, _R_UNITS = 0, 1, 2, 3, 4, 5, 6
+
+
+def em_rule(
+    theta_bounds: tuple[float, float] = THETA_BOUNDS,
+    omega_bounds: tuple[float, float] = OMEGA_BOUNDS,
+    mu_eps: float = 0.0,
+    absolute: bool = False,
+    units_per_day: float = 1.0,
+) -> np.ndarray:
+    """The EM step's rule as the kernel takes it: θ and ω (per day) are clipped to their bounds, ``mu_eps``
+    (per day) is added to every μ_n after the step, and its change is the largest relative change of a
+    parameter or, with ``absolute``, the largest absolute change of θ, ω and μ_n counted per
+    1/``units_per_day`` of a day (24: per hour)."""
+    return np.array(
+        [*theta_bounds, *omega_bounds, mu_eps, 1.0 if absolute else 0.0, units_per_day], dtype=np.float64
+    )
+
+
+#: The default rule (the bounds above, no ε, relative changes).
+STANDARD_RULE = em_rule()
 
 
 @njit(cache=True)
@@ -275,24 +305,32 @@ def _loglik(x: np.ndarray, sums: np.ndarray, nw: np.ndarray, span: float, lane: 
 
 @njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _em_image(
-    x: np.ndarray, sums: np.ndarray, nw: np.ndarray, span: float, lane: int, f: np.ndarray
+    x: np.ndarray, sums: np.ndarray, nw: np.ndarray, span: float, lane: int, f: np.ndarray, rule: np.ndarray
 ) -> float:
-    """The EM step F(x) of lane ``lane`` into ``f``; returns its largest relative change of a parameter."""
+    """The EM step F(x) of lane ``lane`` into ``f`` under ``rule`` (:func:`em_rule`); returns its largest
+    change of a parameter (relative, or absolute per the rule's time unit)."""
     n_areas = nw.shape[0] - 1
     th = x[_TH, lane]
     om = x[_OM, lane]
     s_ua = sums[_UA, lane]
     s_ub = sums[_UB, lane]
-    f[_TH, lane] = _clip(th * om * s_ua / nw[n_areas, lane], THETA_BOUNDS[0], THETA_BOUNDS[1])
-    f[_OM, lane] = _clip(s_ua / s_ub, OMEGA_BOUNDS[0], OMEGA_BOUNDS[1]) if s_ub > 0.0 else om
-    change = max(abs(f[_TH, lane] - th) / th, abs(f[_OM, lane] - om) / om)
+    eps = rule[_R_EPS]
+    absolute = rule[_R_ABS] > 0.0
+    per = rule[_R_UNITS]  # a rate per day is this many times the rate per time unit
+    f[_TH, lane] = _clip(th * om * s_ua / nw[n_areas, lane], rule[_R_TH_LO], rule[_R_TH_HI])
+    f[_OM, lane] = _clip(s_ua / s_ub, rule[_R_OM_LO], rule[_R_OM_HI]) if s_ub > 0.0 else om
+    if absolute:
+        change = max(abs(f[_TH, lane] - th), abs(f[_OM, lane] - om) / per)
+    else:
+        change = max(abs(f[_TH, lane] - th) / th, abs(f[_OM, lane] - om) / om)
     for a in range(n_areas):
         mu = x[_MU + a, lane]
         if nw[a, lane] > 0.0:
-            f[_MU + a, lane] = mu * sums[_N_TOTALS + 4 * a + _U, lane] / span
-            change = max(change, abs(f[_MU + a, lane] - mu) / mu)
+            f[_MU + a, lane] = mu * sums[_N_TOTALS + 4 * a + _U, lane] / span + eps
+            d = f[_MU + a, lane] - mu
+            change = max(change, abs(d) / per if absolute else abs(d) / mu)
         else:
-            f[_MU + a, lane] = 0.0
+            f[_MU + a, lane] = eps
     return change
 
 
@@ -452,6 +490,7 @@ def _lane_update(
     step: np.ndarray,
     state: np.ndarray,
     ints: np.ndarray,
+    rule: np.ndarray,
 ) -> bool:
     """After a pass at lane ``lane``'s point x: decide its next point (in ``x``). Returns True when the
     fit has converged, with the fit in ``x`` (the rules are in the module docstring)."""
@@ -479,7 +518,7 @@ def _lane_update(
     state[_S_LOGLIK, lane] = ll
     for i in range(n_par):
         xa[i, lane] = x[i, lane]
-    change = _em_image(x, sums, nw, span, lane, fa)
+    change = _em_image(x, sums, nw, span, lane, fa, rule)
     size, full = (
         _newton_step(x, sums, nw, span, lane, step, state[_S_RADIUS, lane]) if newton else (-1.0, False)
     )
@@ -522,6 +561,11 @@ def _block_forecast(
 
     ∫ λ_n = μ_n h + θ (1 − e^{−ω h}) Σ_{i ∈ n, t_i < t_from} w_i e^{−ω (t_from − t_i)}
 
+    or, with ``horizon`` = 0, the intensity at t_from itself (a rate per day: what the published study's
+    code allocated by, read at midnight),
+
+    λ_n(t_from) = μ_n + θ ω Σ_{i ∈ n, t_i < t_from} w_i e^{−ω (t_from − t_i)}.
+
     for the lanes' (θ, ω, μ) in ``x`` and the events of :func:`_block_pass`, summed newest event first
     until every lane's e^{−ω(t_from − t_i)} < e^{−50} ≈ 2e-22, below double precision of the sum.
     Self-excitation by events inside the forecast period itself is not included.
@@ -530,7 +574,12 @@ def _block_forecast(
     om_min = np.inf
     for lane in range(WIDTH):
         om_min = min(om_min, x[_OM, lane])
-    gain = vx.load(x, _TH, 0) * (1.0 - vx.exp_neg(om * -horizon))
+    if horizon > 0.0:
+        gain = vx.load(x, _TH, 0) * (1.0 - vx.exp_neg(om * -horizon))
+        base = horizon
+    else:
+        gain = vx.load(x, _TH, 0) * om
+        base = 1.0
     for a in range(klo.shape[0]):
         excite = vx.splat(0.0)
         for k in range(khi[a] - 1, klo[a] - 1, -1):
@@ -540,7 +589,7 @@ def _block_forecast(
             if om_min * lag > 50.0:
                 break
             excite = excite + vx.load(w, k, 0) * vx.exp_neg(om * -lag)
-        vx.store(out, a, 0, vx.load(x, _MU + a, 0) * horizon + gain * excite)
+        vx.store(out, a, 0, vx.load(x, _MU + a, 0) * base + gain * excite)
 
 
 @njit(cache=True, nogil=True)
@@ -564,6 +613,8 @@ def hawkes_fit_blocks(
     evaluate: bool,
     area_w: np.ndarray,
     span_before: float,
+    rule: np.ndarray,
+    horizon: float,
     work: np.ndarray,
     iwork: np.ndarray,
 ) -> None:
@@ -584,8 +635,10 @@ def hawkes_fit_blocks(
     ``area_w[b]`` ((areas + 1) × WIDTH) holds each lane's weight per area (and in all) in the window of
     the fit it starts from (0: none) and receives those of this window: an area's starting μ_n is scaled
     by the change of its count and of the window's span T (``span_before``), the background rate's own
-    change when the data shift by a day (for θ ≈ 0 it is exactly today's maximum). A block passes over
-    the data until its last lane has finished; finished lanes ride along unchanged. ``work``
+    change when the data shift by a day (for θ ≈ 0 it is exactly today's maximum). ``rule`` is the EM
+    step's rule (:func:`em_rule`) and ``horizon`` the forecast's (1: the day; 0: the intensity at its
+    start). A block passes over the data until its last lane has finished; finished lanes ride along
+    unchanged. ``work``
     (:func:`work_rows` × WIDTH floats) and ``iwork`` (``_N_INTS`` × WIDTH ints) are scratch.
 
     The one compiled entry point of the PredPol kernels (fits, forecasts and log-likelihoods all go
@@ -641,7 +694,7 @@ def hawkes_fit_blocks(
             for lane in range(WIDTH):
                 if ints[_I_DONE, lane] == 1:
                     continue
-                done = _lane_update(lane, xb, sums, nw, span, tol, newton, xa, fa, step, state, ints)
+                done = _lane_update(lane, xb, sums, nw, span, tol, newton, xa, fa, step, state, ints, rule)
                 if done or passes >= max_iter:
                     if not done:  # the EM step from the last accepted point: L at least that point's
                         for k in range(n_par):
@@ -653,7 +706,7 @@ def hawkes_fit_blocks(
         for lane in range(WIDTH):
             counts[b, 0, lane] = ints[_I_NEWTON, lane]
             counts[b, 1, lane] = ints[_I_FALLBACK, lane]
-        _block_forecast(t, wb, klo, khi, t_fit, xb, ob, 1.0)
+        _block_forecast(t, wb, klo, khi, t_fit, xb, ob, horizon)
 
 
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
@@ -687,10 +740,18 @@ def hawkes_fit_runs(
     *args: object,
     cost: np.ndarray | None = None,
     n_threads: int = 1,
+    rule: np.ndarray | None = None,
+    horizon: float = 1.0,
 ) -> None:
-    """Run :func:`hawkes_fit_blocks` (its arguments after ``blocks`` in ``args``) over all blocks of ``w``
-    (blocks × events × WIDTH) on ``n_threads`` threads, the blocks balanced by their predicted ``cost``
-    (e.g. yesterday's passes)."""
+    """Run :func:`hawkes_fit_blocks` (its arguments from ``span`` to ``span_before`` in ``args``, then
+    ``rule``, default :data:`STANDARD_RULE`, and ``horizon``) over all blocks of ``w`` (blocks × events ×
+    WIDTH) on ``n_threads`` threads, the blocks balanced by their predicted ``cost`` (e.g. yesterday's
+    passes)."""
+    args = (
+        *args,
+        STANDARD_RULE if rule is None else np.ascontiguousarray(rule, dtype=np.float64),
+        float(horizon),
+    )
     n_block = w.shape[0]
     n_threads = max(1, min(int(n_threads), n_block))
     lists = balance(np.ones(n_block) if cost is None else cost, n_threads)
@@ -779,6 +840,8 @@ def hawkes_fit_lanes(
     area_w: np.ndarray | None = None,
     span_before: float = 1.0,
     n_threads: int = 1,
+    rule: np.ndarray | None = None,
+    horizon: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """Fit G weightings of one area-major event list (``w``: events × G; ``starts``: area boundaries)
     from the starting points θ, ω (G) and μ (G × areas). Returns the fits (``theta``, ``omega``, ``mu``),
@@ -786,7 +849,8 @@ def hawkes_fit_lanes(
     ``forecast`` (G × areas, the day starting at ``t_fit``), ``area_w`` (G × (areas + 1): each lane's
     weight per area and in all) and, if ``evaluate``, ``loglik`` (the objective L at each fit). ``area_w``
     and ``span_before`` given, the starting μ follow the areas' weights and the span since the window
-    of the fit they come from (:func:`hawkes_fit_blocks`)."""
+    of the fit they come from (:func:`hawkes_fit_blocks`). ``rule`` is the EM step's rule (:func:`em_rule`)
+    and ``horizon`` the forecast's (1: the day at ``t_fit``; 0: the intensity at ``t_fit``)."""
     g = w.shape[1]
     nb = n_blocks(g)
     starts = np.asarray(starts, dtype=np.int64)
@@ -816,6 +880,8 @@ def hawkes_fit_lanes(
         weights,
         float(span_before),
         n_threads=n_threads,
+        rule=rule,
+        horizon=horizon,
     )
     theta_f, omega_f, mu_f = unpack(x, g)
     return {
@@ -848,11 +914,12 @@ def hawkes_forecast(
     omega: np.ndarray,
     mu: np.ndarray,
     t_from: float = 0.0,
+    horizon: float = 1.0,
 ) -> np.ndarray:
     """Expected events in [t_from, t_from + 1 day) per lane and area (lanes × areas) for the fits θ, ω
     (G) and μ (G × areas) of G weightings ``w`` (events × G) of one area-major event list
-    (:func:`_block_forecast`)."""
-    fit = hawkes_fit_lanes(t, w, starts, 1.0, theta, omega, mu, max_iter=0, t_fit=t_from)
+    (:func:`_block_forecast`); with ``horizon`` = 0 the intensity at ``t_from``."""
+    fit = hawkes_fit_lanes(t, w, starts, 1.0, theta, omega, mu, max_iter=0, t_fit=t_from, horizon=horizon)
     return fit["forecast"]
 
 
@@ -872,6 +939,8 @@ def hawkes_fit_cold(
     solver: str = "newton",
     tol: float = 1e-4,
     max_iter: int = 1000,
+    rule: np.ndarray | None = None,
+    horizon: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """A cold-start fit of one weighted series (``w``: events), from several starting points.
 
@@ -881,10 +950,16 @@ def hawkes_fit_cold(
     Started from θ0 and ω0 times each of ``COLD_STARTS`` (lanes of one SIMD block, so about the cost of
     one start), the fits run for at most ``COLD_PASSES`` passes; the one with the highest likelihood then
     continues to convergence (``max_iter`` passes in all). Returns :func:`hawkes_fit_lanes`'s dict for
-    that fit (one lane, ``loglik`` included).
+    that fit (one lane, ``loglik`` included). ``rule`` and ``horizon`` as in :func:`hawkes_fit_lanes`.
     """
     k = len(COLD_STARTS)
-    common: dict[str, Any] = {"solver": solver, "tol": tol, "evaluate": True}
+    common: dict[str, Any] = {
+        "solver": solver,
+        "tol": tol,
+        "evaluate": True,
+        "rule": rule,
+        "horizon": horizon,
+    }
     first = hawkes_fit_lanes(
         t,
         np.repeat(np.reshape(w, (-1, 1)), k, axis=1),

@@ -10,12 +10,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from fairpatrol.data.dates import EPOCH, at_midnight, within_day_offsets
 from fairpatrol.models._hawkes import (
     OMEGA_BOUNDS,
+    STANDARD_RULE,
     THETA_BOUNDS,
     WIDTH,
     area_major,
     by_lane,
+    em_rule,
     fit_outputs,
     hawkes_fit_cold,
     hawkes_fit_lanes,
@@ -28,6 +31,41 @@ from fairpatrol.models._hawkes import (
 from fairpatrol.models.base import DAY, AreaModel, Interval, ModelState, Options, days_since, naive_timestamp
 
 _DAY_NS = 86_400_000_000_000
+
+#: The published code's parametrisation (Semsar et al. 2026; ``authors_code.md`` §3), ``units="hour"``:
+#: θ clipped to these bounds, ω to these per hour, and ε = AUTHORS_EPS / T added to every μ_n.
+AUTHORS_THETA_BOUNDS = (1e-5, 0.9)
+AUTHORS_OMEGA_BOUNDS_PER_HOUR = (0.0005, 600.0)
+AUTHORS_EPS = 0.01
+
+
+def reversed_order(starts: np.ndarray) -> np.ndarray:
+    """The permutation that reverses the events of each area of an area-major list (``starts``: the areas'
+    boundaries): the order of the transposed E-step (:class:`PredPol`, ``e_step="transposed"``)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    sizes = np.diff(starts)
+    first = np.repeat(starts[:-1], sizes)
+    last = np.repeat(starts[1:] - 1, sizes)
+    p = np.arange(starts[-1], dtype=np.int64)
+    return first + last - p
+
+
+def active_day_means(t: np.ndarray, w: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per area of an area-major list (times ``t`` in days): its weight per day that has any, 0 without
+    events (the published code's starting background, before ε and normalisation)."""
+    n_areas = len(starts) - 1
+    area = np.repeat(np.arange(n_areas), np.diff(starts))
+    has = w > 0
+    key = area[has] * 1_000_000 + np.floor(t[has] + 1e-9).astype(np.int64)
+    days = np.bincount(area[has][np.unique(key, return_index=True)[1]], minlength=n_areas)
+    total = np.bincount(area, weights=w, minlength=n_areas)
+    return np.divide(total, days, out=np.zeros(n_areas), where=days > 0)
+
+
+def offset_ns(u: np.ndarray) -> np.ndarray:
+    """Within-day offsets (fractions of a day) in whole nanoseconds, the resolution of timestamps."""
+    return np.round(np.asarray(u, dtype=np.float64) * _DAY_NS).astype(np.int64)
+
 
 if TYPE_CHECKING:
     from fairpatrol.data import Areas
@@ -86,6 +124,32 @@ class PredPol(AreaModel):
     warm_start : refit from the previous fit instead of the starting values, as the simulation does
         every day: from the last fit moved on by its last change (:func:`extrapolated_start`) once two
         fits exist.
+    time_resolution : "auto" (default), "exact" or "day". Date-only incidents (every time at midnight:
+        "auto" decides on the window's times, "day" forces it) are placed at a reproducible uniform time
+        of their day (:func:`fairpatrol.data.dates.within_day_offsets` of the day, the incident's
+        ``incident_id`` or else its area, and ``random_state``), so that events of one day can excite each
+        other at the delays the placement gives, never through a zero delay, and an event keeps its time
+        in every window and run (docs/methods.md, "Date-only incidents"). "exact" takes the times as
+        given: events at one recorded time do not excite each other.
+    random_state : seed of the within-day placement.
+
+    The published study's PredPol (Semsar et al. 2026, ``authors_code.md`` §3; docs/paper-compat.md), each
+    quirk a setting, all off by default (``compat: semsar2026`` turns them on in a scenario):
+
+    e_step : "causal" (default) or "transposed": each event's parents are the *later* events of its area
+        (the published code summed the E-step over the wrong axis); fitted as the causal EM on the
+        events in reverse order, which is what that E-step computes. The forecast stays causal.
+    units : "day" (default) or "hour": the published code's parametrisation in hours: ``omega0`` per
+        hour, the starting background of each area its events per day with any (μ_n, plus ε, normalised
+        to Σ μ = 1 per hour), θ clipped to [1e-5, 0.9] and ω to [0.0005, 600] per hour, ε = 0.01 / T
+        added to every μ_n after each EM step, one starting point. Fits are reported per day.
+    warm_mu : "scaled" (default: μ_n follows its area's count, θ and ω extrapolated) or "renormalised":
+        a warm start from yesterday's θ and ω with μ renormalised to Σ μ = 1 per time unit (+ ε), which
+        throws the fitted scale away.
+    stopping : "relative" (default) or "absolute": stop when θ, ω and every μ_n change by at most ``tol``
+        in absolute terms, in the model's time unit (EM only: ``solver="em"``).
+    forecast : "day" (default: the intensity integrated over the day) or "midnight": the intensity at the
+        start of the day.
 
     Attributes
     ----------
@@ -95,6 +159,7 @@ class PredPol(AreaModel):
     loglik_ : the maximised log-likelihood at the fit.
     n_events_ : incidents in the training window; until_ : the end of the training window; span_ : the
         observed length T of the window (days).
+    time_resolution_ : "exact" or "day", as applied to the window.
 
     Examples
     --------
@@ -115,6 +180,13 @@ class PredPol(AreaModel):
         "max_iter": [Interval(Integral, 1, 100_000)],
         "solver": [Options({"newton", "em"})],
         "warm_start": ["boolean"],
+        "time_resolution": [Options({"auto", "exact", "day"})],
+        "random_state": [Interval(Integral, 0, None)],
+        "e_step": [Options({"causal", "transposed"})],
+        "units": [Options({"day", "hour"})],
+        "warm_mu": [Options({"scaled", "renormalised"})],
+        "stopping": [Options({"relative", "absolute"})],
+        "forecast": [Options({"day", "midnight"})],
     }
     # fitted state (set by fit; declared for the type checker, a warm start reads the previous fit's)
     theta_: float
@@ -133,6 +205,13 @@ class PredPol(AreaModel):
         max_iter: int = 1000,
         solver: str = "newton",
         warm_start: bool = False,
+        time_resolution: str = "auto",
+        random_state: int = 0,
+        e_step: str = "causal",
+        units: str = "day",
+        warm_mu: str = "scaled",
+        stopping: str = "relative",
+        forecast: str = "day",
     ) -> None:
         self.window_days = window_days
         self.theta0 = theta0
@@ -141,13 +220,120 @@ class PredPol(AreaModel):
         self.max_iter = max_iter
         self.solver = solver
         self.warm_start = warm_start
+        self.time_resolution = time_resolution
+        self.random_state = random_state
+        self.e_step = e_step
+        self.units = units
+        self.warm_mu = warm_mu
+        self.stopping = stopping
+        self.forecast = forecast
 
-    def _solver_args(self) -> dict[str, Any]:
+    def _check(self) -> None:
+        super()._check()
+        # the published code's ε step and absolute stopping are rules of its EM map, not of the likelihood
+        # that Newton's method maximises: with Newton they would silently not apply
+        for field, value in (("stopping", "absolute"), ("units", "hour")):
+            if getattr(self, field) == value and self.solver != "em":
+                from fairpatrol.errors import ConfigError
+
+                raise ConfigError(
+                    f"{value} is a rule of the published code's EM; it needs solver: em",
+                    source=type(self).__name__,
+                    field=field,
+                )
+
+    # -- the settings as the kernels take them
+    def _solver_args(self, span: float | None = None) -> dict[str, Any]:
         return {
             "solver": self.solver,
             "tol": float(self.tol),
             "max_iter": int(self.max_iter),
+            "rule": self._rule(span),
+            "horizon": self._horizon,
         }
+
+    @property
+    def _per_day(self) -> float:
+        """Time units per day (24 with ``units="hour"``)."""
+        return 24.0 if self.units == "hour" else 1.0
+
+    @property
+    def _horizon(self) -> float:
+        return 0.0 if self.forecast == "midnight" else 1.0
+
+    def _rule(self, span: float | None) -> np.ndarray:
+        """The EM step's rule (:func:`~fairpatrol.models._hawkes.em_rule`) for a window of ``span`` days."""
+        if self.units == "day" and self.stopping == "relative":
+            return STANDARD_RULE
+        hour = self.units == "hour"
+        lo, hi = AUTHORS_OMEGA_BOUNDS_PER_HOUR
+        om = (lo * 24.0, hi * 24.0) if hour else OMEGA_BOUNDS
+        return em_rule(
+            theta_bounds=AUTHORS_THETA_BOUNDS if hour else THETA_BOUNDS,
+            omega_bounds=om,
+            mu_eps=self._eps(span) if hour else 0.0,
+            absolute=self.stopping == "absolute",
+            units_per_day=self._per_day,
+        )
+
+    def _eps(self, span: float | None) -> float:
+        """ε = 0.01 / T in the published code (T in hours, μ per hour): 0.01 / T per day for T in days."""
+        return AUTHORS_EPS / span if self.units == "hour" and span else 0.0
+
+    def _omega0(self) -> float:
+        """The starting ω per day."""
+        return float(self.omega0) * self._per_day
+
+    def _renormalised(self, mu: np.ndarray, span: float) -> np.ndarray:
+        """μ renormalised to sum to 1 per time unit, plus ε (per day), row by row (``warm_mu``)."""
+        mu = np.atleast_2d(np.asarray(mu, dtype=float))
+        total = mu.sum(axis=1, keepdims=True)
+        unit = np.divide(mu, total, out=np.zeros_like(mu), where=total > 0) + self._eps(span) / self._per_day
+        return unit * self._per_day
+
+    def _resolution(self, times: np.ndarray) -> str:
+        """'day' or 'exact' for event times in days (``time_resolution``)."""
+        if self.time_resolution != "auto":
+            return self.time_resolution
+        return "day" if len(times) and bool(at_midnight(times).all()) else "exact"
+
+    def _offsets(self, day: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Within-day offsets in ns of events on absolute ``day`` (days since the epoch) with ``keys``."""
+        keys = np.asarray(keys)
+        keys = keys.astype(object) if keys.dtype.kind in "OUS" else keys
+        return offset_ns(within_day_offsets(day, keys, seed=int(self.random_state)))
+
+    def _cold_fit(
+        self, t: np.ndarray, w: np.ndarray, starts: np.ndarray, span: float
+    ) -> dict[str, np.ndarray]:
+        """The cold-start fit of one weighted area-major series (times ``t`` in days before the forecast
+        day), as :meth:`fit` and the simulation's first day do it; the forecast of the day at 0."""
+        m = len(starts) - 1
+        ft, fw = self._fit_order(t, w, starts)
+        if self.units == "hour":  # the published code's single start: per-active-day means + ε, Σ = 1
+            base = active_day_means(t, w, starts) + self._eps(span) / self._per_day
+            mu = self._per_day * base / base.sum()
+            point = (np.array([float(self.theta0)]), np.array([self._omega0()]), mu.reshape(1, -1))
+            fit = hawkes_fit_lanes(
+                ft, fw.reshape(-1, 1), starts, span, *point, evaluate=True, **self._solver_args(span)
+            )
+        else:
+            mu = np.bincount(np.repeat(np.arange(m), np.diff(starts)), weights=w, minlength=m) / span
+            fit = hawkes_fit_cold(
+                ft, fw, starts, span, self.theta0, self._omega0(), mu, **self._solver_args(span)
+            )
+        if self.e_step == "transposed":  # the forecast stays causal: on the events in time order
+            fit["forecast"] = hawkes_forecast(
+                t, w.reshape(-1, 1), starts, fit["theta"], fit["omega"], fit["mu"], horizon=self._horizon
+            )
+        return fit
+
+    def _fit_order(self, t: np.ndarray, w: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The area-major series the E-step runs on: as given, or reversed in time (``e_step``)."""
+        if self.e_step != "transposed":
+            return t, w
+        rev = reversed_order(starts)
+        return -t[rev], w[rev]
 
     def fit(
         self,
@@ -167,7 +353,15 @@ class PredPol(AreaModel):
         """
         self._check()
         rows, until, ids, idx, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
-        t = days_since(rows["time"], until)
+        times = rows["time"]
+        day = days_since(times, EPOCH)
+        self.time_resolution_ = self._resolution(day)
+        if self.time_resolution_ == "day":  # date-only: each event at its reproducible time of day
+            keys = rows["incident_id"].to_numpy() if "incident_id" in rows else idx
+            times = times.dt.floor("D")  # "day" on timed data: each event at its date
+            day = np.round(days_since(times, EPOCH))
+            times = times + pd.to_timedelta(self._offsets(day, keys), unit="ns")
+        t = days_since(times, until)
         order = np.lexsort((idx, t))
         t, idx, w = t[order], idx[order], w[order]
         start = -float(self.window_days)
@@ -178,25 +372,30 @@ class PredPol(AreaModel):
         ts, ws, starts = area_major(t, w, idx, m)
         if self.warm_start and hasattr(self, "mu_") and len(self.mu_) == m:
             current = (self.theta_, self.omega_, self.mu_.to_numpy(dtype=float))
-            th, om, mu = extrapolated_start(current, getattr(self, "_previous_fit", None))
+            if self.warm_mu == "renormalised":  # the published code: yesterday's θ and ω, μ renormalised
+                th, om = np.asarray(current[0]), np.asarray(current[1])
+                mu = self._renormalised(current[2], span)[0]
+                before: dict[str, Any] = {}
+            else:
+                th, om, mu = extrapolated_start(current, getattr(self, "_previous_fit", None))
+                before = {"area_w": self._area_w[None], "span_before": self.span_}  # the last fit's window
             self._previous_fit = current
+            ft, fw = self._fit_order(ts, ws, starts)
             fit = hawkes_fit_lanes(
-                ts,
-                ws.reshape(-1, 1),
+                ft,
+                fw.reshape(-1, 1),
                 starts,
                 span,
                 np.array([th]),
                 np.array([om]),
                 mu.reshape(1, -1),
                 evaluate=True,
-                area_w=self._area_w[None],  # the last fit's window
-                span_before=self.span_,
-                **self._solver_args(),
+                **before,
+                **self._solver_args(span),
             )
         else:
             self._previous_fit = None
-            mu = np.bincount(idx, weights=w, minlength=m) / span
-            fit = hawkes_fit_cold(ts, ws, starts, span, self.theta0, self.omega0, mu, **self._solver_args())
+            fit = self._cold_fit(ts, ws, starts, span)
         self.area_ids_ = ids
         self.theta_ = float(fit["theta"][0])
         self.omega_ = float(fit["omega"][0])
@@ -229,6 +428,7 @@ class PredPol(AreaModel):
             np.array([self.omega_]),
             self.mu_.to_numpy(dtype=float)[None],
             float(t_from),
+            horizon=self._horizon,
         )
         return self._series(out[0])
 
@@ -268,19 +468,31 @@ class PredPolState(ModelState):
         self.weights = weights
         r, m = weights.shape[0], data.n_areas
         self.theta = np.full(r, float(model.theta0))
-        self.omega = np.full(r, float(model.omega0))
+        self.omega = np.full(r, model._omega0())
         self.mu = np.zeros((r, m))
         self.n_iter = np.zeros(r, dtype=np.int64)
         self.converged = np.zeros(r, dtype=np.bool_)
         self.counts = np.zeros((r, 2), dtype=np.int64)  # Newton steps, EM steps in their place
-        # all events area by area, time-ordered within an area (events are stored time-sorted)
-        self.perm = np.argsort(data.area, kind="stable")
+        # event times in whole nanoseconds, as PredPol.fit sees them (timestamps), so that each day's times
+        # relative to the forecast day are bit for bit those of a fit on the run's incidents; date-only
+        # events placed within their day as PredPol.fit places them (by the day and the incident id)
+        # (in ns whatever the times: pandas 3 reads whole days as microseconds, which scaled date-only data
+        # down by 1000 here: every event within 9 hours of the forecast)
+        ns = pd.to_timedelta(data.times, unit="D").as_unit("ns").asi8
+        self.time_resolution_ = model._resolution(data.times)
+        if self.time_resolution_ == "day":  # each event at its date (data.start is a midnight), then placed
+            day = np.floor(np.round(data.times, 9))
+            ns = (day * _DAY_NS).astype(np.int64) + model._offsets(
+                day + (data.start - EPOCH) / DAY, data.incident_id
+            )
+        # all events area by area, time-ordered within an area
+        self.perm = np.lexsort((ns, data.area))
         self.rank = np.empty_like(self.perm)
         self.rank[self.perm] = np.arange(len(self.perm))
         self.area_start = np.searchsorted(data.area[self.perm], np.arange(m + 1))
-        # event times in whole nanoseconds, as PredPol.fit sees them (timestamps), so that each day's times
-        # relative to the forecast day are bit for bit those of a fit on the run's incidents
-        self._ns = pd.to_timedelta(data.times[self.perm], unit="D").asi8
+        self._ns = ns[self.perm]
+        # the transposed E-step fits the events of each area in reverse order (e_step="transposed")
+        self._reverse = reversed_order(self.area_start) if model.e_step == "transposed" else None
         self.n_block = n_blocks(r)
         self.lanes = np.zeros((self.n_block, len(self.perm), WIDTH), dtype=np.float32)
         for b in range(self.n_block):  # block by block: a small transpose each
@@ -309,13 +521,12 @@ class PredPolState(ModelState):
             s0, s1 = self.area_start[a], self.area_start[a + 1]
             klo[a], khi[a] = s0 + np.searchsorted(perm_t[s0:s1], bounds, side="left")
         r = self.weights.shape[0]
+        model = self.model
         if not self._started:  # cold start on the shared history: one fit (as PredPol.fit), copied
             rows = np.concatenate([np.arange(klo[a], khi[a]) for a in range(d.n_areas)])
             starts = np.concatenate([[0], np.cumsum(khi - klo)])
             w0 = self.weights[0, self.perm[rows]]
-            mu0 = np.bincount(d.area[self.perm[rows]], weights=w0, minlength=d.n_areas) / span
-            m = self.model
-            fit = hawkes_fit_cold(perm_t[rows], w0, starts, span, m.theta0, m.omega0, mu0, **m._solver_args())
+            fit = model._cold_fit(perm_t[rows], w0, starts, span)
             self.theta[:], self.omega[:], self.mu[:] = fit["theta"][0], fit["omega"][0], fit["mu"][0]
             self.n_iter[:], self.converged[:] = fit["n_iter"][0], fit["converged"][0]
             self.counts[:] = fit["counts"][0]
@@ -325,35 +536,65 @@ class PredPolState(ModelState):
             self._span = span
             self._started = True
             return np.repeat(fit["forecast"], r, axis=0)
-        # warm start, θ and ω extrapolated once two fits exist, μ by the areas' counts (as PredPol.fit)
+        # warm start, θ and ω extrapolated once two fits exist, μ by the areas' counts (as PredPol.fit);
+        # or the published code's: yesterday's θ and ω, μ renormalised (warm_mu="renormalised")
         current = (self.theta.copy(), self.omega.copy(), self.mu.copy())
-        self.theta, self.omega, self.mu = extrapolated_start(current, self._previous_fit)
+        area_w = self.area_w
+        if model.warm_mu == "renormalised":
+            self.mu = model._renormalised(current[2], span)
+            area_w = np.zeros_like(self.area_w)  # no scaling by the areas' counts
+        else:
+            self.theta, self.omega, self.mu = extrapolated_start(current, self._previous_fit)
         self._previous_fit = current
         nb = self.n_block
         x = pack(self.theta, self.omega, self.mu, nb)
         out, n_iter, conv, counts, loglik = fit_outputs(nb, d.n_areas)
+        solver = (model.solver == "newton", float(model.tol), int(model.max_iter), 0.0)
+        kernel = {"n_threads": numba.get_num_threads(), "rule": model._rule(span), "horizon": model._horizon}
+        fit_t, fit_lanes, fit_lo, fit_hi = perm_t, self.lanes, klo, khi
+        if self._reverse is not None:  # the transposed E-step: each area's events in reverse order
+            edge = self.area_start[:-1] + self.area_start[1:]
+            fit_t, fit_lanes = -perm_t[self._reverse], np.ascontiguousarray(self.lanes[:, self._reverse, :])
+            fit_lo, fit_hi = edge - khi, edge - klo
         hawkes_fit_runs(
-            perm_t,
-            self.lanes,
-            klo,
-            khi,
+            fit_t,
+            fit_lanes,
+            fit_lo,
+            fit_hi,
             span,
             x,
-            self.model.solver == "newton",
-            float(self.model.tol),
-            int(self.model.max_iter),
-            0.0,
+            *solver,
             out,
             n_iter,
             conv,
             counts,
             loglik,
             False,
-            self.area_w,
+            area_w,
             self._span,
             cost=self.cost,
-            n_threads=numba.get_num_threads(),
+            **kernel,
         )
+        if self._reverse is not None:  # ... and the causal forecast from the events in time order
+            out = fit_outputs(nb, d.n_areas)[0]
+            hawkes_fit_runs(
+                perm_t,
+                self.lanes,
+                klo,
+                khi,
+                span,
+                x.copy(),
+                solver[0],
+                solver[1],
+                0,
+                0.0,
+                out,
+                *fit_outputs(nb, d.n_areas)[1:],
+                False,
+                np.zeros_like(area_w),
+                1.0,
+                **kernel,
+            )
         self._span = span
         self.cost = np.maximum(n_iter.max(axis=1), 1).astype(float)
         self.theta, self.omega, self.mu = unpack(x, r)

@@ -220,7 +220,7 @@ def simulate_cells(
         seed=config.seed,
         allocation=config.allocation,
         world=WorldEffects(**config.world.model_dump()),
-        compat=Compat(**config.compat.model_dump()),
+        compat=Compat(**config.compat.engine_switches()),
         progress=progress,
         on_day=on_day,
     )
@@ -250,7 +250,7 @@ def run_study(
     check_memory(config, data, runs=len(runs), allocations=False)  # a one-line error, not a MemoryError
     cells = study_cells(config)
     rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
-    compat = Compat(**config.compat.model_dump())
+    compat = Compat(**config.compat.engine_switches())
     n_c, n_r, n_d, n_m = len(cells), len(runs), data.n_days, data.n_areas
     shape4 = (n_c, n_r, n_d, n_m)
     officers, detected, reported, crimes = (np.zeros(shape4, dtype=np.int32) for _ in range(4))

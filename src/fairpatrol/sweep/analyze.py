@@ -28,6 +28,9 @@ Tables (``DIR/analysis/*.csv``):
   metric over the (setting, algorithm) mean levels, overall and within each algorithm and each parameter
   value.
 * ``run_levels``: the run levels all the above are computed from.
+* With ``--paper``, the Baltimore study's own tables as it defines them (``paper_table2``, ``paper_table_a1``,
+  ``paper_table_a2``, ``paper_dominance``, ``paper_table_a3``, ``paper_silhouette``, ``paper_overpoliced``,
+  ``paper_overpoliced_top``, ``paper_ranks``, ``paper_scenarios``: :mod:`fairpatrol.sweep.paper`).
 """
 
 from __future__ import annotations
@@ -532,9 +535,12 @@ def algorithm_order(manifest: dict[str, Any], present: set[str]) -> list[str]:
     return [a for a in dict.fromkeys(order) if a in present] + sorted(present - set(order))
 
 
-def analyze_sweep(root: str | Path, metrics: tuple[str, ...] | None = None) -> Analysis:
+def analyze_sweep(
+    root: str | Path, metrics: tuple[str, ...] | None = None, *, paper: bool = False
+) -> Analysis:
     """Every comparison of the module docstring over the finished cells of the sweep in ``root`` (default
-    metrics: the registry's run-level headline)."""
+    metrics: the registry's run-level headline); with ``paper`` also the Baltimore study's own tables
+    (:func:`fairpatrol.sweep.paper.paper_tables`, ``paper_*``)."""
     root = Path(root)
     manifest = read_manifest(root)
     notes: list[str] = []
@@ -569,11 +575,38 @@ def analyze_sweep(root: str | Path, metrics: tuple[str, ...] | None = None) -> A
     else:
         analysis.notes.append("no parameter varies across settings: no ANOVA, chi-square or dominance")
     t["correlations"] = correlations(runs, params, metric_list)
+    if paper:
+        add_paper_tables(analysis, root)
     if analysis.missing:
         analysis.notes.append(
             f"{len(analysis.missing)} of {len(expected)} cells are not finished and are left out "
             "(re-run the sweep to complete them)"
         )
+    return analysis
+
+
+def add_paper_tables(analysis: Analysis, root: str | Path) -> None:
+    """Add the Baltimore study's own tables (``paper_*``) of the results in ``root`` to ``analysis``."""
+    from fairpatrol.sweep.paper import paper_tables
+
+    paper = paper_tables(root)
+    analysis.tables.update(paper.tables)
+    analysis.notes.extend(f"paper tables: {n}" for n in paper.runs.notes)
+    if paper.runs.by:
+        analysis.notes.append(f"paper tables: computed for each {', '.join(paper.runs.by)} apart")
+
+
+def paper_only(root: str | Path) -> Analysis:
+    """The Baltimore study's own tables of a run directory (``fairpatrol run``), as an :class:`Analysis`."""
+    from fairpatrol.sweep.paper import PAPER_METRICS
+
+    analysis = Analysis(
+        tables={}, parameters=[], algorithms=[], metrics=list(PAPER_METRICS.values()), cells=1
+    )
+    add_paper_tables(analysis, root)
+    scen = analysis.tables["paper_scenarios"]
+    analysis.algorithms = list(dict.fromkeys(scen["algorithm"]))
+    analysis.parameters = [c for c in scen.columns if c in WITHIN and scen[c].nunique() > 1]
     return analysis
 
 

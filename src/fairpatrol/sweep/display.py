@@ -258,3 +258,35 @@ def print_analysis(analysis: Analysis) -> None:
                 },
             )
         )
+
+
+def print_paper(analysis: Analysis) -> None:
+    """The Baltimore study's Table 2 (PredPol − each KDE, mean over the scenarios) for each mode; the other
+    paper tables are in the ``paper_*`` files."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t2 = analysis.tables.get("paper_table2")
+    console = Console()
+    if t2 is None or t2.empty:
+        console.print("paper tables: no Table 2 (it needs PredPol and a KDE)")
+        return
+    modes = [c for c in ("compat",) if c in t2.columns]
+    for key, grp in t2.groupby(modes, sort=False) if modes else [((), t2)]:
+        mode = f" (compat: {key[0] if isinstance(key, tuple) else key})" if modes else ""
+        table = Table(
+            title=f"Table 2 of the study: PredPol − KDE, mean over {grp['scenarios'].max()} scenarios{mode}"
+        )
+        for col in ("measure", "vs", "mean difference", "PredPol better in"):
+            table.add_column(col, justify="left" if col in ("measure", "vs") else "right")
+        for _, r in grp.iterrows():
+            table.add_row(
+                metric(r["column"]).label,
+                str(r["algorithm_b"]),
+                _num(r["avg_diff"], 3),
+                percent(r["share_a_better"]),
+            )
+        console.print(table)
+    console.print(
+        "the study's other tables (Appendix A and B, top-3 over-policed areas) are the paper_*.csv files"
+    )
