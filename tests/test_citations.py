@@ -32,7 +32,11 @@ def shipped_files() -> list[Path]:
 
 
 def headings(page: Path) -> list[str]:
-    return [line.lstrip("#").strip() for line in page.read_text().splitlines() if line.startswith("#")]
+    """A page's section names: its markdown headings and its bold run-in labels (``**Label** text``)."""
+    lines = page.read_text().splitlines()
+    marked = [line.lstrip("#").strip() for line in lines if line.startswith("#")]
+    run_in = [line[2:].split("**", 1)[0] for line in lines if line.startswith("**") and "**" in line[2:]]
+    return marked + run_in
 
 
 def test_the_scan_covers_code_docs_and_templates():
