@@ -381,8 +381,6 @@ class SEPP(GridModel):
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **GridModel._parameter_constraints,
-        # an isotropic background only: the neighbour search and the kernel take one bandwidth in metres
-        "bandwidth": [Interval(Real, 0, 10_000, closed="right"), Options({"scott"})],
         "trigger": [Options({"gaussian", "cell"})],
         "background": [Options({"kde", "cell"})],
         "time_resolution": [Options({"auto", "exact", "day"})],
@@ -463,7 +461,7 @@ class SEPP(GridModel):
         ix = np.floor((x - grid.x0) / cs).astype(np.int64)
         iy = np.floor((y - grid.y0) / cs).astype(np.int64)
         if self.background == "kde":
-            h = float(_resolve_bandwidth(self.bandwidth, x, y))  # a number: 'scott-covariance' is refused
+            h = float(_resolve_bandwidth(self.bandwidth, x, y))  # a number: _check refuses 'scott-covariance'
             reach = float(self.bg_cutoff) * h
             bg_ptr, bg_idx, bg_d2 = neighbour_pairs(
                 x, y, t, reach, x.min(), y.min(), reach, np.inf, False, False
