@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import ProgressBar
+from fairpatrol.cli._common import ProgressBar, preset_or_file
 
 
 def sweep(
@@ -79,11 +79,7 @@ def _sweep(
             raise ConfigError("--out DIR is required to run a sweep", field="out")
         check_sweep_dir(out, overwrite=overwrite)  # before the cells are planned and run
     overrides = {"days": days, "runs": runs, "seed": seed}
-    if preset is not None:
-        plan = load_sweep_preset(preset, **overrides)
-    else:
-        assert sweep_file is not None  # exactly one of the two, checked above
-        plan = load_sweep(sweep_file, **overrides)
+    plan = preset_or_file(preset, sweep_file, load_sweep_preset, load_sweep, **overrides)
     if list_cells:
         _print_cells(plan)
         return 0
