@@ -2,6 +2,8 @@
 
     python benchmarks/run.py            # everything (≈ 7 min on 2 cores)
     python benchmarks/run.py --quick    # presets shortened, small ladders (≈ 2 min)
+    python benchmarks/run.py --only scale [--before SRC]   # the 150 m preset, the cell-size ladder and
+                                        # the presets' peak RSS (with another source tree: before/after)
 
 Prints, for every measurement: wall seconds, CPU seconds, peak RSS, microseconds per simulated
 run-day-area, and the growth factor against the previous ladder step (with the ideal factor of a
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -53,7 +56,16 @@ PredPolState.forecast = _timed_forecast
 cfg = load_preset(spec["preset"], days=spec.get("days"), runs=spec.get("runs"))
 if spec.get("algorithms"):
     cfg = cfg.model_copy(update={"algorithms": spec["algorithms"]})
+if spec.get("update"):  # settings merged into the scenario (e.g. {"data": {"areas": {"grid": ...}}})
+    from fairpatrol.config import parse_scenario, to_yaml_dict
+    def merge(doc, new):
+        deep = {k: merge(doc.get(k) or {}, v) if isinstance(v, dict) else v for k, v in new.items()}
+        return {**doc, **deep}
+    cfg = parse_scenario(merge(to_yaml_dict(cfg), spec["update"]), source=spec["preset"])
 inc = load_study_incidents(cfg)
+day_cpu = []  # process CPU at the end of each simulated day (setup excluded by differences)
+def progress(n):
+    day_cpu.append(time.process_time())
 if spec.get("copies", 1) > 1:
     from fairpatrol.synthetic import replicate_incidents
     inc = replicate_incidents(inc, spec["copies"])
@@ -69,7 +81,18 @@ if spec.get("engine") == "reference":
         simulate_reference(cfg.model(a), data, runs, seed=cfg.seed)
     cells, n_areas, n_events = len(cfg.algorithms) * len(runs), data.n_areas, data.n_events
 else:
-    res = run_study(cfg, incidents=inc)
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            from fairpatrol.results import write_study
+        except ImportError:  # a version before results were streamed (--before)
+            write_study = None
+        if spec.get("write") and write_study is not None:  # allocation rows written while simulating
+            res = write_study(cfg, os.path.join(d, "out"), incidents=inc, progress=progress)
+        else:
+            res = run_study(cfg, incidents=inc, progress=progress)
+            if spec.get("write"):
+                from fairpatrol.results import write_results
+                write_results(res, os.path.join(d, "out"))
     cells, n_areas, n_events = len(res.cells) * len(res.run_ids), res.data.n_areas, res.data.n_events
     if "em_iterations" in res.diagnostics:
         import numpy as np
@@ -97,12 +120,10 @@ else:
             cost(1)
             out["pass_ns"] = 1e9 * (cost(12) - cost(2)) / (10 * (hi - lo) * H.WIDTH)
             out["threads"] = numba.get_num_threads()
-    if spec.get("write"):
-        from fairpatrol.results import write_results
-        with tempfile.TemporaryDirectory() as d:
-            write_results(res, os.path.join(d, "out"))
 t_end = time.perf_counter()
 ru = resource.getrusage(resource.RUSAGE_SELF)
+if len(day_cpu) == cfg.days > 1:  # one algorithm: CPU per run-day after the first day
+    out["steady_cpu_s_per_run_day"] = (day_cpu[-1] - day_cpu[0]) / (cells * (cfg.days - 1))
 print(json.dumps({"wall_s": t_end - t0, "sim_s": t_end - t_sim, "cpu_s": ru.ru_utime + ru.ru_stime,
                   "peak_rss_mb": ru.ru_maxrss / 1024, "run_days": cells * cfg.days, "areas": n_areas,
                   "events": n_events, **out}))
@@ -112,6 +133,8 @@ print(json.dumps({"wall_s": t_end - t0, "sim_s": t_end - t_sim, "cpu_s": ru.ru_u
 def measure(spec: dict) -> dict:
     """Run one job in a fresh process; ``spec["cold"]`` gives it an empty numba cache (compile included)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if spec.get("src"):  # another source tree (e.g. the code before a change)
+        env["PYTHONPATH"] = spec["src"] + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryDirectory() as cache:
         if spec.get("cold"):
             env["NUMBA_CACHE_DIR"] = cache
@@ -251,6 +274,59 @@ def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
         prev = r
 
 
+#: Cell sizes (metres) of the ladder over the number of cells (Chicago: 710 → 27,459 cells).
+CELL_SIZES = (1000, 500, 250, 150)
+
+
+def scale(quick: bool, before: str | None = None) -> dict:
+    """Issue 15's rows: the 150 m preset (wall, CPU, peak RSS), cost per run-day against the number of
+    cells (1 km → 150 m, each algorithm alone: 20 runs, N = 400, r = 0.4), and the peak RSS of
+    ``baltimore-agg`` and ``chicago-theft`` with this checkout and, given ``before`` (a source tree, e.g.
+    ``git archive`` of the commit before results were streamed), with that one.
+
+    Cost per run-day is the process CPU between the end of the first and of the last simulated day
+    divided by run-days (the setup — grid, kernel masses, day-0 fit — excluded): CPU, not wall, because
+    the machine may be shared. The growth exponent between two sizes is log(cost ratio) / log(cells
+    ratio): at most 1 is at most linear in cells (the incidents are the same at every size).
+    """
+    sections: dict = {}
+    days = 30 if quick else None
+    label = "chicago-theft-150m (" + ("30 days" if quick else "full preset") + ", results written)"
+    rows = [measure({"preset": "chicago-theft-150m", "days": days, "write": True, "label": label})]
+    show("the 150 m preset (27,459 cells; whole job: import, load, simulate, write)", rows)
+    sections["preset_150m"] = rows
+
+    ladder = []
+    for algorithm in ("ShortTermKDE", "LongTermKDE", "PredPol"):
+        for size in CELL_SIZES if not quick else (1000, 250, 150):
+            update = {"data": {"areas": {"grid": {"size_m": size}}}, "officers": [400], "report_probs": [0.4]}
+            spec = {"preset": "chicago-theft-150m", "days": 20 if not quick else 8, "runs": 20}
+            spec.update(algorithms=[algorithm], update=update, write=True, label=f"{algorithm} {size} m")
+            ladder.append(measure(spec))
+    print("\n== cost per run-day against the number of cells (20 runs, N = 400, r = 0.4; CPU after day 0)")
+    print(f"{'job':24s} {'cells':>7s} {'peak RSS MB':>11s} {'CPU ms/run-day':>14s} {'exponent':>8s}")
+    prev = None
+    for r in ladder:
+        cost = r["steady_cpu_s_per_run_day"]
+        exponent = ""
+        if prev is not None and prev["label"].split()[0] == r["label"].split()[0]:
+            growth = math.log(cost / prev["steady_cpu_s_per_run_day"])
+            exponent = f"{growth / math.log(r['areas'] / prev['areas']):.2f}"
+        print(f"{r['label']:24s} {r['areas']:7,d} {r['peak_rss_mb']:11.0f} {1e3 * cost:14.3f} {exponent:>8s}")
+        prev = r
+    sections["ladder_cells"] = ladder
+
+    memory = []
+    for name in ("baltimore-agg", "chicago-theft"):
+        spec = {"preset": name, "write": True, "days": days}
+        memory.append(measure({**spec, "label": f"{name} (this checkout)"}))
+        if before:
+            memory.append(measure({**spec, "src": before, "label": f"{name} (before: {before})"}))
+    show("peak RSS of the presets" + (", before and after" if before else ""), memory)
+    sections["preset_memory"] = memory
+    return sections
+
+
 def show_fits(row: dict) -> None:
     """PredPol's daily fits inside one preset job: the distance to the machine's limit."""
     if not row.get("updates"):
@@ -274,6 +350,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short presets and ladders")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    ap.add_argument("--only", choices=["scale"], help="only these rows (scale: issue 15's 150 m rows)")
+    ap.add_argument("--before", help="scale rows: also measure the presets' memory with this source tree")
     args = ap.parse_args()
     q = args.quick
     report: dict = {
@@ -287,6 +365,12 @@ def main() -> None:
         "sections": {},
     }
     measure({"preset": "baltimore-agg", "days": 2, "runs": 1})  # fills numba's on-disk cache once
+    if args.only == "scale":
+        report["sections"].update(scale(q, args.before))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+        print(f"\nwrote {args.out}")
+        return
 
     presets = []
     for name in ("baltimore-agg", "chicago-theft"):
@@ -371,6 +455,8 @@ def main() -> None:
         ll = f"L {row['loglik']['median']:.1e} / {row['loglik']['max']:.1e}"
         print(f"{row['solver']:>7s} {row['days']:5d} {row['fits']:5d}   {parts}   {ll}")
     report["sections"]["fit_accuracy"] = acc
+
+    report["sections"].update(scale(q, args.before))
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -36,10 +36,9 @@ def baltimore_results(out, incidents, **overrides):
     """Write the results of the ``baltimore-agg`` preset with ``overrides`` (days, runs, officers, …) into
     ``out`` and return ``out`` (a small study for tests that read a results directory)."""
     from fairpatrol.config import load_preset
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
-    write_results(run_study(load_preset("baltimore-agg", **overrides), incidents=incidents), out)
+    write_study(load_preset("baltimore-agg", **overrides), out, incidents=incidents)
     return out
 
 

@@ -6,7 +6,9 @@ Layout of ``DIR`` written by ``fairpatrol run``:
   geometry in the study's CRS (metres) — with how groups were defined in the file's metadata
   (:meth:`fairpatrol.data.Areas.write_parquet`): DuckDB, GIS tools and ``fairpatrol report`` read it;
 * ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with the area's ``group``
-  and ``crimes, officers, detected, reported, prevention`` (non-punitive units; 0 without that remedy);
+  and ``crimes, officers, detected, reported, prevention`` (non-punitive units; 0 without that remedy),
+  **only where one of them is nonzero**: missing rows are zeros (:mod:`fairpatrol.allocations`, which
+  also re-expands them);
 * ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric (the
   study's, two-group gaps between ``group_1`` and ``group_2``; the Gini of the model's allocation; the
   worst group's 30-day disparity) and the model diagnostics (PredPol θ, ω, EM iterations);
@@ -29,12 +31,14 @@ Layout of ``DIR`` written by ``fairpatrol run``:
 * ``remedy_effects.csv`` (studies with remedies): each remedy's paired effect on each headline metric.
 
 The directory is first written under a temporary name and renamed into place when complete, so an
-interrupted run never leaves a directory that looks finished.
+interrupted run never leaves a directory that looks finished. :func:`write_study` simulates into it: the
+allocation rows are written while the study runs, the other tables after it.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +51,11 @@ import yaml
 from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import map_data_paths, to_yaml_dict
 from fairpatrol.formatting import difference_unit, natural_key, signed, with_interval
+from fairpatrol.keys import dictionary, key_columns
 from fairpatrol.metrics import mean_interval, trend_slope
 from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.metrics.registry import headline, label, metric, rank_score
-from fairpatrol.sim.study import StudyResult
+from fairpatrol.sim.study import StudyLayout, StudyResult, StudySink
 
 KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
 
@@ -62,50 +67,13 @@ def diagnostic_columns() -> list[str]:
     return list(dict.fromkeys(c for m in MODELS.values() for c in m.diagnostic_columns))
 
 
-def _dict(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(values, pa.string()))
-
-
-def _cell_columns(res: StudyResult, reps: int, run_ids: list[int] | None = None) -> dict[str, pa.Array]:
+def _cell_columns(res: StudyLayout, reps: int, run_ids: list[int] | None = None) -> dict[str, pa.Array]:
     """Key columns for rows ordered cell-major, run, then ``reps`` rows per (cell, run)."""
     run_ids = list(res.run_ids) if run_ids is None else run_ids
     n_c, n_r = len(res.cells), len(run_ids)
     cell = np.repeat(np.arange(n_c), n_r * reps)
-    scen_names = sorted({c.scenario for c in res.cells}, key=[c.scenario for c in res.cells].index)
-    algs = list(res.config.algorithms)
-    reportings = sorted({c.reporting for c in res.cells}, key=[c.reporting for c in res.cells].index)
-    remedies = list(res.config.remedies)
-    scen_code = np.array([scen_names.index(c.scenario) for c in res.cells])[cell]
-    alg_code = np.array([algs.index(c.algorithm) for c in res.cells])[cell]
-    return {
-        "scenario": _dict(scen_names, scen_code),
-        "algorithm": _dict(algs, alg_code),
-        "n_officers": pa.array(np.array([c.n_officers for c in res.cells], dtype=np.int32)[cell]),
-        "report_prob": pa.array(np.array([res.report_rate[c.reporting] for c in res.cells])[cell]),
-        "reporting": _dict(reportings, np.array([reportings.index(c.reporting) for c in res.cells])[cell]),
-        "remedy": _dict(remedies, np.array([remedies.index(c.remedy) for c in res.cells])[cell]),
-        "run": pa.array(np.tile(np.repeat(np.asarray(run_ids, dtype=np.int32), reps), n_c)),
-    }
-
-
-def _dates(res: StudyResult) -> np.ndarray:
-    return (np.datetime64(res.data.start.date(), "D") + np.arange(res.data.n_days)).astype("datetime64[D]")
-
-
-def allocations_table(res: StudyResult) -> pa.Table:
-    """One row per (scenario, algorithm, run, date, area_id)."""
-    n_c, n_r, n_d, n_m = res.officers.shape
-    cols = _cell_columns(res, n_d * n_m)
-    total = n_c * n_r * n_d * n_m
-    cols["date"] = pa.array(np.tile(np.repeat(_dates(res), n_m), n_c * n_r))
-    cols["area_id"] = _dict(list(res.data.areas.ids), np.tile(np.arange(n_m), total // n_m))
-    areas = res.data.areas
-    cols["group"] = _dict(areas.group_names, np.tile(areas.group_index, total // n_m))
-    for name in ("crimes", "officers", "detected", "reported"):
-        cols[name] = pa.array(getattr(res, name).reshape(-1))
-    prevention = res.prevention if res.prevention is not None else np.zeros_like(res.officers)
-    cols["prevention"] = pa.array(prevention.reshape(-1))
-    return pa.table(cols)
+    run = np.tile(np.repeat(np.asarray(run_ids, dtype=np.int32), reps), n_c)
+    return key_columns(res, cell, run)
 
 
 def metrics_table(res: StudyResult) -> pa.Table:
@@ -114,7 +82,7 @@ def metrics_table(res: StudyResult) -> pa.Table:
     runs = res.metric_runs
     n_r = len(runs)
     cols = _cell_columns(res, n_d, runs)
-    cols["date"] = pa.array(np.tile(_dates(res), n_c * n_r))
+    cols["date"] = pa.array(np.tile(res.dates, n_c * n_r))
     cols["day"] = pa.array(np.tile(np.arange(n_d, dtype=np.int32), n_c * n_r))
     for name, values in res.metrics.items():
         cols[name] = pa.array(values.reshape(-1))
@@ -130,8 +98,8 @@ def metrics_table(res: StudyResult) -> pa.Table:
             values = np.nanmean(arr, axis=1) if averaged else arr
         cols[name] = pa.array(values.reshape(-1).astype(np.float64))
     g1, g2 = res.group_pair
-    cols["group_1"] = _dict([g1], np.zeros(n_c * n_r * n_d, dtype=np.int32))
-    cols["group_2"] = _dict([g2], np.zeros(n_c * n_r * n_d, dtype=np.int32))
+    cols["group_1"] = dictionary([g1], np.zeros(n_c * n_r * n_d, dtype=np.int32))
+    cols["group_2"] = dictionary([g2], np.zeros(n_c * n_r * n_d, dtype=np.int32))
     return pa.table(cols)
 
 
@@ -142,8 +110,8 @@ def groups_table(res: StudyResult) -> pa.Table:
     first = next(iter(res.group_metrics.values()))
     n_c, n_r, n_d, _ = first.shape
     cols = _cell_columns(res, n_d * n_g, res.metric_runs)
-    cols["date"] = pa.array(np.tile(np.repeat(_dates(res), n_g), n_c * n_r))
-    cols["group"] = _dict(names, np.tile(np.arange(n_g), n_c * n_r * n_d))
+    cols["date"] = pa.array(np.tile(np.repeat(res.dates, n_g), n_c * n_r))
+    cols["group"] = dictionary(names, np.tile(np.arange(n_g), n_c * n_r * n_d))
     for name, values in res.group_metrics.items():
         cols[name] = pa.array(values.reshape(-1))
     return pa.table(cols)
@@ -162,7 +130,7 @@ def group_horizon_table(res: StudyResult) -> pa.Table:
     names = res.data.areas.group_names
     n = len(res.cells) * len(res.metric_runs)
     cols = _cell_columns(res, len(names), res.metric_runs)
-    cols["group"] = _dict(names, np.tile(np.arange(len(names)), n))
+    cols["group"] = dictionary(names, np.tile(np.arange(len(names)), n))
     for name, values in _measures(res).group_horizon.items():
         cols[name] = pa.array(values.reshape(-1))
     return pa.table(cols)
@@ -173,8 +141,8 @@ def area_horizon_table(res: StudyResult) -> pa.Table:
     areas = res.data.areas
     n = len(res.cells) * len(res.metric_runs)
     cols = _cell_columns(res, areas.n, res.metric_runs)
-    cols["area_id"] = _dict(list(areas.ids), np.tile(np.arange(areas.n), n))
-    cols["group"] = _dict(areas.group_names, np.tile(areas.group_index, n))
+    cols["area_id"] = dictionary(list(areas.ids), np.tile(np.arange(areas.n), n))
+    cols["group"] = dictionary(areas.group_names, np.tile(areas.group_index, n))
     for name, values in _measures(res).area_horizon.items():
         cols[name] = pa.array(values.reshape(-1))
     return pa.table(cols)
@@ -462,23 +430,68 @@ def config_document(res: StudyResult, results_dir: str | Path | None = None) -> 
     return cfg
 
 
-def write_results(res: StudyResult, out: str | Path, *, overwrite: bool = False) -> Path:
-    """Write the results directory atomically (temporary directory, then rename)."""
+def write_tables(res: StudyResult, folder: Path, results_dir: str | Path | None = None) -> None:
+    """Write every table of ``res`` but the allocations (written while simulating) into ``folder``.
+
+    ``results_dir`` is where the directory will be (for the relative paths of ``config.yaml``).
+    """
+    res.data.areas.write_parquet(folder / "areas.parquet")
+    pq.write_table(metrics_table(res), folder / "metrics.parquet", compression="zstd")
+    pq.write_table(groups_table(res), folder / "groups.parquet", compression="zstd")
+    pq.write_table(horizon_table(res), folder / "horizon.parquet", compression="zstd")
+    pq.write_table(group_horizon_table(res), folder / "group_horizon.parquet", compression="zstd")
+    pq.write_table(area_horizon_table(res), folder / "area_horizon.parquet", compression="zstd")
+    summary_frame(res).to_csv(folder / "summary.csv", index=False)
+    group_summary_frame(res).to_csv(folder / "group_summary.csv", index=False)
+    effects = remedy_effects_frame(res)
+    if not effects.empty:
+        effects.to_csv(folder / "remedy_effects.csv", index=False)
+
+
+def allocations_section(writer: Any) -> dict[str, Any]:
+    """What ``config.yaml`` says about ``allocations.parquet`` (from its closed
+    :class:`~fairpatrol.allocations.AllocationWriter`)."""
+    return {
+        "rows": int(writer.rows),
+        "dense_rows": int(writer.dense_rows),
+        "zero_rows": "omitted: a (scenario, algorithm, run, date, area) without a row has all counts 0",
+    }
+
+
+def write_study(
+    config,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    incidents: Any = None,
+    data: Any = None,
+    run_ids: list[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+    sinks: Sequence[StudySink] = (),
+) -> StudyResult:
+    """Run ``config``'s study (:func:`fairpatrol.sim.study.run_study`) and write its results directory.
+
+    The directory is written atomically (a temporary directory, renamed when complete); the allocation
+    rows go to ``allocations.parquet`` while the study runs, in chunks, so memory stays bounded by
+    runs × areas whatever the horizon (:mod:`fairpatrol.allocations`). ``sinks`` receive the days too.
+    Returns the study's result (metrics, diagnostics).
+    """
+    from fairpatrol.allocations import AllocationWriter
+    from fairpatrol.sim.study import run_study
+
     with atomic_directory(out, kind="run", overwrite=overwrite) as tmp:
-        res.data.areas.write_parquet(tmp / "areas.parquet")
-        pq.write_table(
-            allocations_table(res), tmp / "allocations.parquet", compression="zstd", compression_level=1
-        )
-        pq.write_table(metrics_table(res), tmp / "metrics.parquet", compression="zstd")
-        pq.write_table(groups_table(res), tmp / "groups.parquet", compression="zstd")
-        pq.write_table(horizon_table(res), tmp / "horizon.parquet", compression="zstd")
-        pq.write_table(group_horizon_table(res), tmp / "group_horizon.parquet", compression="zstd")
-        pq.write_table(area_horizon_table(res), tmp / "area_horizon.parquet", compression="zstd")
-        summary_frame(res).to_csv(tmp / "summary.csv", index=False)
-        group_summary_frame(res).to_csv(tmp / "group_summary.csv", index=False)
-        effects = remedy_effects_frame(res)
-        if not effects.empty:
-            effects.to_csv(tmp / "remedy_effects.csv", index=False)
+        with AllocationWriter(tmp / "allocations.parquet") as writer:
+            res = run_study(
+                config,
+                incidents=incidents,
+                data=data,
+                run_ids=run_ids,
+                progress=progress,
+                sinks=[writer, *sinks],
+            )
+        write_tables(res, tmp, out)
+        doc = config_document(res, out)
+        doc["resolved"]["allocations"] = allocations_section(writer)
         with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
-            yaml.safe_dump(config_document(res, out), fh, sort_keys=False, allow_unicode=True)
-    return Path(out)
+            yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
+    return res

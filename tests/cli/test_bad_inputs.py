@@ -1057,12 +1057,11 @@ def _load(loader: str, name: str, content):
 
 def _write_results_over_foreign(env: Env):
     from fairpatrol.config import parse_scenario
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
-    result = run_study(parse_scenario({**BASE, "algorithms": ["Uniform"]}))
+    config = parse_scenario({**BASE, "algorithms": ["Uniform"]})
     mine = env.foreign()
-    return lambda: write_results(result, mine, overwrite=True)
+    return lambda: write_study(config, mine, overwrite=True)
 
 
 def _report_over_foreign(env: Env):

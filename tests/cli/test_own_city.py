@@ -245,8 +245,13 @@ def test_the_same_grid_is_the_areas_of_a_run(city: Path) -> None:
 
     grid = read_areas_parquet(city / "results" / "grid-run" / "areas.parquet")
     assert isinstance(grid, Grid) and grid.cell_size == 500.0 and grid.n > 16
+    from fairpatrol.allocations import expand_allocations
+
     alloc = pd.read_parquet(city / "results" / "grid-run" / "allocations.parquet")
-    assert alloc["area_id"].nunique() == grid.n
+    assert set(alloc["area_id"].astype(str)) <= set(grid.ids)  # cells with a nonzero count
+    dense = expand_allocations(city / "results" / "grid-run", run=0)
+    assert dense.groupby(["scenario", "algorithm", "date"], observed=True).size().eq(grid.n).all()
+    assert dense["officers"].sum() == alloc.loc[alloc["run"] == 0, "officers"].sum()
 
 
 def test_own_city_report_renders_in_chromium(city: Path, run_dir: Path, browser, tmp_path: Path) -> None:

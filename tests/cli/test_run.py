@@ -44,7 +44,10 @@ def test_preset_writes_tidy_results(preset_run):
         "config.yaml",
     }
     alloc = pd.read_parquet(out / "allocations.parquet")
-    assert len(alloc) == 12 * 3 * 5 * 256  # cells × runs × days × areas
+    counts = ["crimes", "officers", "detected", "reported", "prevention"]
+    assert (alloc[counts] != 0).any(axis=1).all()  # only nonzero rows are stored
+    assert 0 < len(alloc) < 12 * 3 * 5 * 256  # of cells × runs × days × areas
+    assert yaml.safe_load((out / "config.yaml").read_text())["resolved"]["allocations"]["rows"] == len(alloc)
     assert not alloc.duplicated(["scenario", "algorithm", "run", "date", "area_id"]).any()
     assert {"crimes", "officers", "detected", "reported", "n_officers", "report_prob"} <= set(alloc.columns)
     sums = alloc.groupby(["scenario", "algorithm", "run", "date"], observed=True)[["officers", "n_officers"]]

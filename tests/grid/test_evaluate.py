@@ -38,7 +38,13 @@ def preset_run(request, tmp_path_factory):
 
 
 def test_presets_exist():
-    assert grid_preset_names() == ["bogota-grid", "bogota-grid-paper", "chicago-grid", "chicago-grid-paper"]
+    assert grid_preset_names() == [
+        "bogota-grid",
+        "bogota-grid-paper",
+        "chicago-grid",
+        "chicago-grid-150m",
+        "chicago-grid-paper",
+    ]
     assert load_grid_preset("chicago-grid").days == 365
 
 

@@ -47,11 +47,10 @@ def demo(tmp_path_factory):
     """The demo study exactly as ``make demo`` runs it, and its report."""
     from fairpatrol.config import load_preset
     from fairpatrol.report import write_report
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
     out = tmp_path_factory.mktemp("demo") / "baltimore-agg"
-    write_results(run_study(load_preset("baltimore-agg")), out)
+    write_study(load_preset("baltimore-agg"), out)
     return write_report(out, out / "report.html")
 
 

@@ -65,22 +65,34 @@ def test_directory_kinds_and_errors(study, tmp_path):
         load_results(partial)
 
 
-def test_aggregate_queries_match_the_allocation_table(study, res):
-    alloc = pd.read_parquet(study / "allocations.parquet")
+def test_aggregate_queries_match_the_dense_allocation_table(study, res):
+    """The report's queries over the nonzero rows give what they give over the re-expanded dense table."""
+    from fairpatrol.allocations import expand_allocations
+
+    alloc = expand_allocations(study)
+    assert len(alloc) == 12 * 3 * 6 * 256  # cells × runs × days × areas once re-expanded
+    assert len(pd.read_parquet(study / "allocations.parquet")) < len(alloc)  # zero rows omitted
     assert res.scenarios == list(dict.fromkeys(alloc["scenario"].astype(str)))
     assert res.runs == [0, 1, 2] and len(res.dates) == 6
-    tot = res.horizon_totals
-    assert len(tot) == alloc.groupby(["scenario", "algorithm", "run", "area_id"], observed=True).ngroups
-    assert tot["officers"].sum() == alloc["officers"].sum()
+    keys = ["scenario", "algorithm", "run", "area_id"]
+    tot = res.horizon_totals.astype({"scenario": str, "algorithm": str, "area_id": str})
+    dense = alloc.groupby(keys, observed=True)[["officers", "crimes", "detected"]].sum().reset_index()
+    dense = dense.astype({"scenario": str, "algorithm": str, "area_id": str})
+    both = dense.merge(tot, on=keys, how="left", suffixes=("", "_q")).fillna(0.0)
+    for col in ("officers", "crimes", "detected"):
+        np.testing.assert_array_equal(both[col], both[f"{col}_q"])
     first = alloc[(alloc["scenario"] == "N40_r0") & (alloc["algorithm"] == "PredPol") & (alloc["run"] == 0)]
     assert res.crimes_by_day.sum() == first["crimes"].sum()
-    on = res.officers_on([res.dates[0]], "N400_r0.4")
+    on = res.officers_on([res.dates[0]], "N400_r0.4").astype({"algorithm": str, "area_id": str})
+    on = on.drop(columns="date")
     want = alloc[(alloc["scenario"] == "N400_r0.4") & (pd.to_datetime(alloc["date"]) == res.dates[0])]
-    want = want.groupby(["algorithm", "area_id"], observed=True)["officers"].mean().reset_index()
+    want = want.groupby(["algorithm", "area_id"], observed=True)[["officers", "crimes"]].mean().reset_index()
     want = want.astype({"algorithm": str, "area_id": str})
-    both = on.merge(want, on=["algorithm", "area_id"], suffixes=("", "_want"))
-    assert len(both) == len(want) == 3 * 256
+    both = want.merge(on, on=["algorithm", "area_id"], how="left", suffixes=("_want", "")).fillna(0.0)
+    assert len(both) == 3 * 256 and (both["officers_want"] == 0).any()  # some areas had no officer
     assert np.allclose(both["officers"], both["officers_want"])
+    assert np.allclose(both["crimes"], both["crimes_want"])
+    assert not res.crimes_vary  # without world effects every run saw the replayed crimes
 
 
 # -- findings --------------------------------------------------------------------------------------------
@@ -378,8 +390,7 @@ def test_cli_rejects_a_directory_that_is_not_results(tmp_path):
 def test_world_effects_report_each_runs_crimes(tmp_path):
     from fairpatrol.config import load_preset
     from fairpatrol.report import load_results, write_report
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
     cfg = load_preset("baltimore-agg", days=4, runs=2, seed=5)
     cfg = cfg.model_copy(
@@ -390,7 +401,7 @@ def test_world_effects_report_each_runs_crimes(tmp_path):
             "report_probs": [0.4],
         }
     )
-    write_results(run_study(cfg), tmp_path / "det")
+    write_study(cfg, tmp_path / "det")
     res = load_results(tmp_path / "det")
     assert res.crimes_vary  # deterrence thinned each run's crimes differently
     text = write_report(tmp_path / "det", tmp_path / "det.html").path.read_text(encoding="utf-8")
@@ -416,11 +427,10 @@ def test_the_compat_study_reports_without_forecasts_to_explain(tmp_path, baltimo
     counts: no interval)."""
     from fairpatrol.config import load_preset
     from fairpatrol.report import write_report
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
     cfg = load_preset("baltimore-agg-compat", days=6, runs=2)
-    write_results(run_study(cfg, incidents=baltimore), tmp_path / "compat")
+    write_study(cfg, tmp_path / "compat", incidents=baltimore)
     html = write_report(tmp_path / "compat", tmp_path / "c.html").path.read_text(encoding="utf-8")
     assert "ShortTermKDE is not explained or calibrated here" in html
     assert "<h3>PredPol</h3>" in html  # PredPol has forecasts: explained

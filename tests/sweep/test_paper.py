@@ -162,11 +162,10 @@ def test_single_mode_run_folder(tmp_path):
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     from fairpatrol.config import load_preset
-    from fairpatrol.results import write_results
-    from fairpatrol.sim.study import run_study
+    from fairpatrol.results import write_study
 
     out = tmp_path_factory.mktemp("run") / "out"
-    write_results(run_study(load_preset("baltimore-agg", days=4, runs=2)), out)
+    write_study(load_preset("baltimore-agg", days=4, runs=2), out)
     return out
 
 

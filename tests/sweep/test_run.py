@@ -96,10 +96,16 @@ def test_layout_is_hive_partitioned_and_queryable(reference, sweep_file):
     ).df()
     assert len(agg) == 6
     a = pd.read_parquet(out / "allocations")
-    assert "cell" in a.columns and len(a) == 6 * 2 * RUNS * DAYS * 256
+    assert "cell" in a.columns and 0 < len(a) < 6 * 2 * RUNS * DAYS * 256  # nonzero rows only
+    assert (a[["crimes", "officers", "detected", "reported", "prevention"]] != 0).any(axis=1).all()
     sums = a.groupby(["cell", "algorithm", "run", "date"], observed=True)[["officers", "n_officers"]]
     agg = sums.agg({"officers": "sum", "n_officers": "first"})
-    assert (agg.officers == agg.n_officers).all()
+    assert len(agg) == 6 * 2 * RUNS * DAYS and (agg.officers == agg.n_officers).all()
+    from fairpatrol.allocations import expand_allocations  # one cell's partition, re-expanded
+
+    dense = expand_allocations(out / "allocations" / f"cell={ids[0]}", areas=out / "areas" / f"cell={ids[0]}")
+    assert len(dense) == 2 * RUNS * DAYS * 256  # algorithms × runs × days × areas
+    assert dense["officers"].sum() == a.loc[a["cell"] == ids[0], "officers"].sum()
     s = pd.read_parquet(out / "summary")
     assert set(s.statistic) == {"level", "slope", "horizon"}
 

@@ -39,9 +39,9 @@ def _run(
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.config import load_preset, load_scenario
     from fairpatrol.errors import ConfigError
-    from fairpatrol.results import write_results
+    from fairpatrol.results import write_study
     from fairpatrol.sim.budget import check_memory
-    from fairpatrol.sim.study import load_study_data, prepare_study, run_study
+    from fairpatrol.sim.study import load_study_data, prepare_study
 
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
@@ -56,8 +56,10 @@ def _run(
         warn.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
     total = len(config.algorithms) * config.days
     with ProgressBar(f"{config.name}: {len(config.algorithms)} algorithms", "days", total, quiet) as bar:
-        result = run_study(config, incidents=inputs, data=data, progress=bar.advance)
-    path = write_results(result, out, overwrite=overwrite)
+        result = write_study(
+            config, out, overwrite=overwrite, incidents=inputs, data=data, progress=bar.advance
+        )
+    path = out
     if not quiet:
         print_tables(result)
     typer.echo(f"results written to {path}")

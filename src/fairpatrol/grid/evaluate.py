@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +57,7 @@ METRIC_DOC: dict[str, str] = {
     "hit_rate": "share of the day's crimes in the city-wide top-k cells",
     "pai": "Predictive Accuracy Index: hit rate / share of cells selected",
     "emd": "Earth Mover's Distance (metres) between the normalised predicted and observed maps",
+    "emd_bound": "upper bound (metres) of the EMD error where solved on blocks of cells (fine grids)",
 }
 
 
@@ -275,27 +276,30 @@ def forecast(
 
 def _emds(
     pred: np.ndarray, counts: np.ndarray, grid: Grid, threads: int, kind: str = "spatial"
-) -> dict[str, np.ndarray]:
-    """Daily EMDs overall and per group: spatial (solved on ``threads`` threads) or of the cell values."""
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Daily EMDs overall and per group, spatial (solved on ``threads`` threads, on the cells with mass:
+    :func:`fairpatrol.grid.metrics.emd_cells`) or of the cell values; and the error bounds of the
+    spatial ones (0 where solved exactly)."""
     targets = {OVERALL: None, **dict(zip(grid.group_pair, grid.group_masks(), strict=True))}
+    x, y = grid.centres
+    ix, iy = grid.frame["ix"].to_numpy(), grid.frame["iy"].to_numpy()
     jobs = []
     for key, mask in targets.items():
-        dist = grid.distances if mask is None else grid.distances[np.ix_(mask, mask)]
-        p = pred if mask is None else pred[:, mask]
-        c = counts if mask is None else counts[:, mask]
-        jobs += [(key, k, p[k], c[k], dist) for k in range(len(pred))]
+        sel = slice(None) if mask is None else mask
+        cells = (x[sel], y[sel], ix[sel], iy[sel])
+        jobs += [(key, k, pred[k, sel], counts[k, sel], cells) for k in range(len(pred))]
     out = {key: np.empty(len(pred)) for key in targets}
-    values: Iterable[float]
+    bounds = {key: np.zeros(len(pred)) for key in targets}
     if kind == "values":
-        values = (gm.emd_values_1d(j[2], j[3]) for j in jobs)
-    else:
-        pool = ThreadPoolExecutor(max(1, threads))
-        values = pool.map(lambda j: gm.emd_spatial(j[2], j[3], j[4]), jobs)
-    for (key, k, *_), v in zip(jobs, values, strict=True):
-        out[key][k] = v
-    if kind != "values":
-        pool.shutdown()
-    return out
+        for key, k, p, c, _ in jobs:
+            out[key][k] = gm.emd_values_1d(p, c)
+        return out, bounds
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        values = pool.map(lambda j: gm.emd_cells(j[2], j[3], *j[4]), jobs)
+        for (key, k, *_), (value, bound) in zip(jobs, values, strict=True):
+            out[key][k] = value
+            bounds[key][k] = bound
+    return out, bounds
 
 
 def day_metrics(
@@ -328,8 +332,12 @@ def day_metrics(
         ("hit_rate", OVERALL, hits),
         ("pai", OVERALL, gm.pai(hits, grid.n, coverages)),
     ]
-    for group, values in _emds(pred, counts, grid, threads, opt.emd).items():
-        out.append(("emd", group, values))
+    values, bounds = _emds(pred, counts, grid, threads, opt.emd)
+    for group, v in values.items():
+        out.append(("emd", group, v))
+    if any(np.nanmax(b, initial=0.0) > 0 for b in bounds.values()):  # solved on blocks of cells somewhere
+        for group, b in bounds.items():
+            out.append(("emd_bound", group, b))
     return out
 
 

@@ -16,9 +16,10 @@ R_c = counts_c / Σ counts. For a coverage k and a group g of n_g cells, the sel
   hit rate = crimes in the selected cells / all crimes (:func:`hit_rate`); Predictive Accuracy Index
   PAI = hit rate / (selected cells / N) (Chainey, Tompson & Uhlig 2008), the cell count standing for
   the area because every cell is the same square (:func:`pai`).
-* Earth Mover's Distance between the predicted and the observed map (:func:`emd_spatial`): the
+* Earth Mover's Distance between the predicted and the observed map (:func:`emd_cells`): the
   minimum cost, in metres, of moving the predicted mass onto the observed mass with the distance between
-  cell centres as ground cost (exact network simplex of POT, ``ot.emd2``). Per group both maps are
+  cell centres as ground cost (exact network simplex of POT, ``ot.emd2``, on the cells with mass; on
+  fine grids on blocks of cells, with a stated error bound). Per group both maps are
   restricted to the group's cells and renormalised there. This is the spatial distance of docs/grid.md,
   unlike the 1-D distance between the two lists of cell values used by the PF/RAF paper's code, which
   ignores where the mass lies (kept as :func:`emd_values_1d` for comparison only).
@@ -204,6 +205,24 @@ def pai(hits: np.ndarray, n_cells: int, coverages: np.ndarray) -> np.ndarray:
     return np.asarray(hits, float) / (selection_sizes(n_cells, coverages) / n_cells)
 
 
+def _emd_solve(pa: np.ndarray, pb: np.ndarray, cost: np.ndarray, plan: bool = False):
+    """The exact transport cost between two probability vectors (POT's network simplex); with ``plan``
+    also the optimal plan and the dual potentials of ``pb``'s points: (cost, plan, v)."""
+    import ot
+
+    pb = pb * (pa.sum() / pb.sum())  # equal totals to the last bit, as the exact solver requires
+    cost = np.ascontiguousarray(cost)
+    if plan:
+        g, log = ot.emd(pa, pb, cost, numItermax=50_000_000, log=True)
+    else:
+        value, log = ot.emd2(pa, pb, cost, numItermax=50_000_000, log=True)
+    if log.get("warning"):
+        raise RuntimeError(f"EMD solver did not reach the optimum: {log['warning']}")
+    if plan:
+        return float(log["cost"]), g, np.asarray(log["v"], dtype=np.float64)
+    return float(value)
+
+
 def emd_spatial(a: np.ndarray, b: np.ndarray, distances: np.ndarray) -> float:
     """Earth Mover's Distance between two non-negative maps over the same cells, in distance units.
 
@@ -211,8 +230,6 @@ def emd_spatial(a: np.ndarray, b: np.ndarray, distances: np.ndarray) -> float:
     when either map has no mass. A cell without mass in a map is dropped from that side of the problem
     before solving, which is exact and makes the sparse observed map cheap.
     """
-    import ot
-
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or distances.shape != (a.size, a.size):
@@ -222,14 +239,104 @@ def emd_spatial(a: np.ndarray, b: np.ndarray, distances: np.ndarray) -> float:
         return float("nan")
     ia = np.flatnonzero(a > 0)
     ib = np.flatnonzero(b > 0)
-    pa = a[ia] / sa
-    pb = b[ib] / sb
-    pb *= pa.sum() / pb.sum()  # equal totals to the last bit, as the exact solver requires
-    cost = np.ascontiguousarray(distances[np.ix_(ia, ib)])
-    value, log = ot.emd2(pa, pb, cost, numItermax=50_000_000, log=True)
-    if log.get("warning"):
-        raise RuntimeError(f"EMD solver did not reach the optimum: {log['warning']}")
-    return float(value)
+    return _emd_solve(a[ia] / sa, b[ib] / sb, distances[np.ix_(ia, ib)])
+
+
+#: Most transport arcs (cells with mass in one map × cells with mass in the other) :func:`emd_cells`
+#: solves directly (≈ 1 s); a larger problem is solved on blocks of cells and bracketed.
+EMD_MAX_ARCS = 1_500_000
+
+
+def _bracket(
+    p: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    block: np.ndarray,
+    mass: np.ndarray,
+    q: np.ndarray,
+    xt: np.ndarray,
+    yt: np.ndarray,
+    plan: np.ndarray,
+    v: np.ndarray,
+) -> tuple[float, float]:
+    """Lower and upper bounds of the exact transport cost from masses ``p`` (at xs, ys) to ``q`` (at xt,
+    yt), given the optimal ``plan`` and sink potentials ``v`` of the problem whose sources are the blocks
+    (``block`` of each source, ``mass`` of each block).
+
+    Upper: the block plan split over each block's cells in proportion to their mass, a feasible plan of the
+    exact problem, at its exact cost. Lower: the dual solution φ_c = min_t (d(c, t) − v_t), feasible for the
+    exact problem (φ_c + v_t ≤ d(c, t)), at its objective Σ p_c φ_c + Σ q_t v_t (weak duality)."""
+    rows, cols = np.nonzero(plan)
+    flow = plan[rows, cols]
+    order = np.argsort(block, kind="stable")
+    start = np.searchsorted(block[order], np.arange(len(mass) + 1))
+    size = np.diff(start)[rows]
+    arc = np.repeat(np.arange(len(rows)), size)
+    first = np.repeat(np.cumsum(size) - size, size)
+    cell = order[np.repeat(start[rows], size) + np.arange(size.sum()) - first]
+    dist = np.hypot(xs[cell] - xt[cols[arc]], ys[cell] - yt[cols[arc]])
+    upper = float(np.sum(p[cell] / mass[rows[arc]] * flow[arc] * dist))
+    phi = np.empty(len(p))
+    for lo in range(0, len(p), 4096):  # chunks of sources: memory O(4096 × sinks)
+        d = np.hypot(xs[lo : lo + 4096, None] - xt[None, :], ys[lo : lo + 4096, None] - yt[None, :])
+        phi[lo : lo + 4096] = np.min(d - v[None, :], axis=1)
+    lower = float(np.dot(p, phi) + np.dot(q, v))
+    return lower, upper
+
+
+def emd_cells(
+    a: np.ndarray,
+    b: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    ix: np.ndarray | None = None,
+    iy: np.ndarray | None = None,
+    *,
+    max_arcs: int = EMD_MAX_ARCS,
+) -> tuple[float, float]:
+    """Earth Mover's Distance (metres) between two maps over cells centred at (``x``, ``y``), and the most
+    it can differ from the exact value: ``(value, bound)``.
+
+    Both maps are normalised to sum 1 (NaN, NaN when either has no mass) and only the cells with mass
+    enter the problem, with distances computed for those pairs (no N × N matrix). When the pairs number
+    at most ``max_arcs`` the problem is solved exactly (bound 0). Otherwise (a 150 m city grid: ≈ 27,000
+    cells of forecast mass against ≈ 250 of crimes) the map with more cells is gathered into k × k blocks
+    of the lattice (``ix``, ``iy``; k the smallest that fits), each at its mass-weighted centroid, that
+    problem is solved exactly, and its plan and dual potentials give a feasible plan and a feasible dual
+    of the exact problem: the exact EMD lies between their costs U ≥ EMD ≥ L, and the value returned is
+    (U + L) / 2 with bound (U − L) / 2 (docs/grid.md "EMD on fine grids").
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    sa, sb = a.sum(), b.sum()
+    if not (np.isfinite(sa) and np.isfinite(sb) and sa > 0 and sb > 0):
+        return float("nan"), float("nan")
+    if np.count_nonzero(a > 0) < np.count_nonzero(b > 0):  # the distance is symmetric: a has more cells
+        a, b, sa, sb = b, a, sb, sa
+    ia = np.flatnonzero(a > 0)
+    ib = np.flatnonzero(b > 0)
+    pa, pb = a[ia] / sa, b[ib] / sb
+    xa, ya, xb, yb = x[ia], y[ia], x[ib], y[ib]
+    if len(ia) * len(ib) <= max_arcs:
+        return _emd_solve(pa, pb, np.hypot(xa[:, None] - xb[None, :], ya[:, None] - yb[None, :])), 0.0
+    if ix is None or iy is None:
+        raise ValueError("a problem beyond max_arcs needs the cells' lattice positions ix, iy")
+    jx, jy = ix[ia], iy[ia]
+    k = max(2, int(np.ceil(np.sqrt(len(ia) * len(ib) / max_arcs))))
+    while True:
+        key = (jx // k) * (int(jy.max()) // k + 1) + jy // k
+        uniq, block = np.unique(key, return_inverse=True)
+        if len(uniq) * len(ib) <= max_arcs or len(uniq) == 1:
+            break
+        k += 1
+    mass = np.bincount(block, weights=pa, minlength=len(uniq))
+    cx = np.bincount(block, weights=pa * xa, minlength=len(uniq)) / mass
+    cy = np.bincount(block, weights=pa * ya, minlength=len(uniq)) / mass
+    cost = np.hypot(cx[:, None] - xb[None, :], cy[:, None] - yb[None, :])
+    _, plan, v = _emd_solve(mass, pb, cost, plan=True)
+    lower, upper = _bracket(pa, xa, ya, block, mass, pb * (mass.sum() / pb.sum()), xb, yb, plan, v)
+    lower = min(lower, upper)
+    return (lower + upper) / 2, (upper - lower) / 2
 
 
 def emd_maps(

@@ -34,26 +34,37 @@ from fairpatrol.atomic import atomic_directory
 from fairpatrol.grid.evaluate import EvaluationResult, metric_docs, summarise
 
 
-def predictions_frame(result: EvaluationResult) -> pd.DataFrame:
-    """One row per (model, date, cell_id): ``predicted`` and ``observed``."""
+def write_predictions(result: EvaluationResult, path: Path) -> None:
+    """``predictions.parquet``: one row per (model, date, cell_id) with ``predicted`` and ``observed``,
+    written model by model (a 150 m city grid has 10 million rows per model and year)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fairpatrol.keys import dictionary
+
     n_d, n_c = result.observed.shape
-    frames = []
-    for name, pred in result.predictions.items():
-        frames.append(
-            pd.DataFrame(
+    names = list(result.predictions)
+    date = pa.array(np.repeat(result.dates.to_numpy(), n_c))
+    cell = dictionary([str(c) for c in result.grid.ids], np.tile(np.arange(n_c), n_d))
+    observed = pa.array(result.observed.ravel().astype(np.int32))
+    writer = None
+    try:
+        for k, pred in enumerate(result.predictions.values()):
+            table = pa.table(
                 {
-                    "model": name,
-                    "date": np.repeat(result.dates.to_numpy(), n_c),
-                    "cell_id": np.tile(result.grid.ids, n_d),
-                    "predicted": pred.ravel(),
-                    "observed": result.observed.ravel().astype(np.int32),
+                    "model": dictionary(names, np.full(n_d * n_c, k)),
+                    "date": date,
+                    "cell_id": cell,
+                    "predicted": pa.array(pred.ravel()),
+                    "observed": observed,
                 }
             )
-        )
-    out = pd.concat(frames, ignore_index=True)
-    for col in ("model", "cell_id"):
-        out[col] = out[col].astype("category")
-    return out
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=1 << 20)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def evaluate_document(result: EvaluationResult, results_dir: str | Path | None = None) -> dict[str, Any]:
@@ -101,7 +112,7 @@ def write_evaluation(result: EvaluationResult, out: str | Path, *, overwrite: bo
     with atomic_directory(out, kind="evaluate", overwrite=overwrite) as tmp:
         result.metrics.to_parquet(tmp / "metrics.parquet", compression="zstd", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
-        predictions_frame(result).to_parquet(tmp / "predictions.parquet", compression="zstd", index=False)
+        write_predictions(result, tmp / "predictions.parquet")
         result.diagnostics.to_parquet(tmp / "diagnostics.parquet", compression="zstd", index=False)
         result.grid.write_parquet(tmp / "areas.parquet")
         with open(tmp / "evaluate.yaml", "w", encoding="utf-8") as fh:

@@ -32,12 +32,10 @@ import pandas as pd
 from fairpatrol.metrics.fairness import (
     GROUP_METRICS,
     METRICS,
-    daily_metrics,
     disparity_factor,
     disparity_ratio,
     epsilon,
     gini,
-    group_metrics,
     group_sums,
     misallocated_share,
     pcr_gap,
@@ -46,6 +44,7 @@ from fairpatrol.metrics.fairness import (
     trailing_sums,
 )
 from fairpatrol.metrics.registry import EPS_FACTORS, ROLLING_DAYS
+from fairpatrol.metrics.support import add_counts, day_metrics, gini_rows, group_counts, pcr_gaps
 
 #: Per-area sums over the horizon (area_horizon columns, before the shares derived from them).
 AREA_COUNTS = ("patrol_days", "true_crimes", "detected_crimes", "idle_patrol_days", "expected_patrols")
@@ -144,7 +143,10 @@ class StudyMetrics:
             name: np.full((c, n_r, d, n_g), np.nan) for name in (*GROUP_METRICS, "disparity_ratio_30d")
         }
         self.group_daily.update({name: np.zeros((c, n_r, d, n_g)) for name in GROUP_DAY_COUNTS})
-        self._area = {name: np.zeros((c, n_r, n_m)) for name in AREA_COUNTS}
+        # the four count sums in one block per cell (one compiled pass adds a day: add_counts)
+        self._counts = np.zeros((c, 4, n_r, n_m))
+        self._area = {name: self._counts[:, k] for k, name in enumerate(AREA_COUNTS[:4])}
+        self._area["expected_patrols"] = np.zeros((c, n_r, n_m))
         self._eps_sum = np.zeros((c, n_r, len(EPS_FACTORS)))
         self._eps_days = np.zeros((c, n_r, len(EPS_FACTORS)))
         self._has_shares = np.ones(c, dtype=bool)
@@ -170,37 +172,39 @@ class StudyMetrics:
         """Fold in one day of one cell: runs × areas counts and the model's allocation shares (or None)."""
         if self._seen[cell, day]:
             raise ValueError(f"day {day} of cell {cell} was already added")
-        officers = np.asarray(officers, dtype=np.float64)
-        crimes = np.broadcast_to(np.asarray(crimes, dtype=np.float64), officers.shape)
-        detected = np.asarray(detected, dtype=np.float64)
+        # counts stay as given (int32 from the engine): every function below computes in float64, and the
+        # sparse additions below only skip zeros, so the arithmetic is that of float64 arrays
+        officers = np.asarray(officers)
+        crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
+        detected = np.asarray(detected)
         if shares is not None:
             shares = np.asarray(shares, dtype=np.float64)
         if self.run_averaged:
-            officers, crimes, detected = (a.mean(axis=0, keepdims=True) for a in (officers, crimes, detected))
+            officers, crimes, detected = (
+                np.asarray(a, dtype=np.float64).mean(axis=0, keepdims=True)
+                for a in (officers, crimes, detected)
+            )
             shares = None if shares is None else shares.mean(axis=0, keepdims=True)
-        for name, value in daily_metrics(officers, crimes, detected, self.g1, self.g2).items():
+        n_g = len(self.group_names)
+        daily, per_group = day_metrics(officers, crimes, detected, self.g1, self.g2, self.group_index, n_g)
+        for name, value in daily.items():
             self.daily[name][cell, :, day] = value
         if shares is None:
             self._has_shares[cell] = False
         else:
-            self.daily["gini_expected"][cell, :, day] = gini(shares)
+            self.daily["gini_expected"][cell, :, day] = gini_rows(shares)
         eps0 = epsilon(self.areas.n)
-        for k, f in enumerate(EPS_FACTORS):
-            gap = pcr_gap(officers, crimes, self.g1, self.g2, f * eps0)
-            ok = np.isfinite(gap)
-            self._eps_sum[cell, :, k] += np.where(ok, gap, 0.0)
-            self._eps_days[cell, :, k] += ok
-        n_g = len(self.group_names)
-        for name, value in group_metrics(officers, crimes, detected, self.group_index, n_g).items():
+        gaps = pcr_gaps(officers, crimes, self.g1, self.g2, [f * eps0 for f in EPS_FACTORS])
+        ok = np.isfinite(gaps)
+        self._eps_sum[cell] += np.where(ok, gaps, 0.0)
+        self._eps_days[cell] += ok
+        for name, value in per_group.items():
             self.group_daily[name][cell, :, day] = value
-        idle = officers * (crimes == 0)
-        for name, value in zip(GROUP_DAY_COUNTS, (officers, crimes, detected, idle), strict=True):
-            self.group_daily[name][cell, :, day] = group_sums(value, self.group_index, n_g)
+        sums = group_counts(officers, crimes, detected, self.group_index, n_g)
+        for name, value in zip(GROUP_DAY_COUNTS, sums, strict=True):
+            self.group_daily[name][cell, :, day] = value
         area = self._area
-        area["patrol_days"][cell] += officers
-        area["true_crimes"][cell] += crimes
-        area["detected_crimes"][cell] += detected
-        area["idle_patrol_days"][cell] += idle
+        add_counts(self._counts[cell], officers, crimes, detected)  # patrol-days, crimes, detections, idle
         if shares is not None:
             area["expected_patrols"][cell] += shares * officers.sum(axis=-1, keepdims=True)
         self._seen[cell, day] = True

@@ -179,6 +179,8 @@ def replay(
                 "forecast, so there is no forecast to explain or calibrate"
             )
             continue
+        if batch.officers is None or batch.weights is None:  # simulate_cells keeps both without a sink
+            raise RuntimeError("the replay kept no officers or learning weights")
         officers = batch.officers[0]
         recorded = res.run_table(scenario, algorithm, run, "officers")
         bad_days = int((officers != recorded).any(axis=1).sum())
@@ -190,7 +192,7 @@ def replay(
             np.asarray(model.forecasts),
             officers,
             crimes,
-            np.asarray(batch.weights[0], dtype=float),  # type: ignore[index]  # the fast engine keeps the weights
+            np.asarray(batch.weights[0], dtype=float),
             {k: v[0] for k, v in batch.diagnostics.items()},
             bad_days == 0,
             bad_days,
@@ -349,17 +351,20 @@ def _explain_predpol(model, rows, area_idx, data, order, until, k):
 
 
 def _explain_kde(model, rows, area_idx, data, order, until, k):
-    from fairpatrol.models._kde import area_quadrature, kde_area_mass
+    from fairpatrol.models._kde import area_quadrature, kde_area_mass_sparse
 
     quad = area_quadrature(data.areas, model.cell_size)
-    mass = kde_area_mass(
+    mass = kde_area_mass_sparse(  # sparse rows: a window of incidents × 27,459 cells stays small
         rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, model.bandwidth, model.cutoff
     )
-    contrib_all = mass * _weights(rows)[:, None] / model.window_days
+    weights = _weights(rows)
+    incident = np.repeat(np.arange(mass.n_rows), np.diff(mass.indptr))  # row of each stored value
     explained = []
     for a in order:
         own = area_idx == a
-        contrib = contrib_all[:, a]
+        hit = np.flatnonzero(mass.indices == a)
+        contrib = np.zeros(len(rows))
+        contrib[incident[hit]] = mass.values[hit] * weights[incident[hit]] / model.window_days
         parts = {"inside": float(contrib[own].sum()), "nearby": float(contrib[~own].sum())}
         top = _top(contrib, rows, data.start, k, sum(parts.values()))
         explained.append(AreaExplanation(data.areas.ids[a], 0.0, 0, parts, int(own.sum()), top))

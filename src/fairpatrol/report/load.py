@@ -9,8 +9,10 @@ Three kinds of directory are recognised by their marker file:
 * ``fairpatrol audit``: marker of kind ``audit`` (or ``audit.json``), read by
   :func:`fairpatrol.audit.read_audit` (see :mod:`fairpatrol.report.audit`).
 
-The allocation table of a full study has millions of rows (cells × runs × days × areas); it is never read
-whole: :class:`RunResults` answers the few aggregate questions the report asks with DuckDB queries.
+The allocation table of a full study has millions of rows; it is never read whole: :class:`RunResults`
+answers the few aggregate questions the report asks with DuckDB queries. The table holds only nonzero rows
+(:mod:`fairpatrol.allocations`; results written before that hold every row): every query here treats a
+missing (run, date, area) as zeros, so it gives the same answer on either.
 
 The areas come from the directory (``areas.parquet``), never from the inputs: a report needs nothing but
 the results. Directories written before results carried their areas are read with the bundled city's
@@ -242,7 +244,8 @@ class RunResults:
 
     @functools.cached_property
     def horizon_totals(self) -> pd.DataFrame:
-        """Per (scenario, algorithm, run, area_id) the sums over the horizon of officers, crimes, found."""
+        """Per (scenario, algorithm, run, area_id) the sums over the horizon of officers, crimes, found;
+        an (scenario, algorithm, run, area_id) missing here had only zeros."""
         return self._query(
             "select scenario, algorithm, run, area_id, sum(officers)::DOUBLE as officers, "
             "sum(crimes)::DOUBLE as crimes, sum(detected)::DOUBLE as detected, "
@@ -283,9 +286,17 @@ class RunResults:
 
     @functools.cached_property
     def crimes_vary(self) -> bool:
-        """Whether runs saw different crimes (world effects such as deterrence thin each run's crimes)."""
-        per_area = self.horizon_totals.groupby("area_id")["crimes"].nunique()
-        return bool(per_area.max() > 1) if len(per_area) else False
+        """Whether runs saw different crimes (world effects such as deterrence thin each run's crimes).
+
+        An area's horizon crimes vary when two runs have different totals, counting a run without a row
+        for the area as 0."""
+        tot = self.horizon_totals
+        if tot.empty:
+            return False
+        n_runs = len(tot[["scenario", "algorithm", "run"]].drop_duplicates())
+        per_area = tot.groupby("area_id", observed=True)["crimes"].agg(["min", "max", "size"])
+        some_zero = (per_area["size"] < n_runs) & (per_area["max"] > 0)
+        return bool(((per_area["max"] > per_area["min"]) | some_zero).any())
 
     def run_table(self, scenario: str, algorithm: str, run: int, column: str) -> np.ndarray:
         """Days × areas matrix of ``column`` (officers, crimes, detected, reported) of one run."""

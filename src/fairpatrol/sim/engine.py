@@ -5,8 +5,10 @@ Per day: every run's model state forecasts (batched, incremental); each run allo
 any non-punitive prevention units) with its own random stream; the day's replayed crimes happen unless
 deterred (optional world effects), are detected (noisy-OR) or reported; what was found enters that run's
 training data at its own time (with a weight under feedback-corrected learning). State is arrays: a
-runs × events weight matrix, the model's incremental state, and runs × days × areas count tables. No
-per-day refit from scratch, no file I/O.
+runs × events weight matrix, the model's incremental state and the day's runs × areas counts, handed to a
+sink at the end of each day (:class:`DayBlock`): nothing of size runs × days × areas is kept unless the
+sink keeps it (:class:`DenseTables`, the default for small batches). No per-day refit from scratch, no file
+I/O (docs/engine.md "Streaming results").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
@@ -29,9 +32,6 @@ from fairpatrol.sim.world import (
     relative_detection_probability,
     run_streams,
 )
-
-#: ``on_day(day, officers, crimes, detected, shares)``: one simulated day of a batch (see :func:`simulate`).
-DayCallback = Callable[[int, np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"], None]
 
 
 @dataclass(frozen=True)
@@ -89,19 +89,107 @@ class Compat:
         return any(vars(self).values())
 
 
-@dataclass
-class BatchResult:
-    """Counts per (run, day, area) and per-(run, day) model diagnostics of one batch.
+@dataclass(frozen=True)
+class DayBlock:
+    """One simulated day of a batch, handed to the sink of :func:`simulate`: rows × areas arrays.
 
-    ``crimes`` are the true crimes each run saw (the replayed incidents, less deterred, plus displaced
-    ones). ``weights`` (runs × events) hold what each run had learned by the end (0 = not learned) and
-    ``state`` the model's incremental state after the last day (None from the reference engine): both let
-    a user or a test check the incremental state against a refit from scratch.
+    Rows are the batch's runs in the order given to :func:`simulate` (a study's batch: cell-major, then
+    run). ``crimes`` are the true crimes each run saw (the replayed incidents, less deterred, plus
+    displaced ones); ``prevention`` the non-punitive units (None when no run of the batch has any);
+    ``shares`` the allocation shares each run's forecast gave (float64, None under the compat KDE
+    sampler); ``fallback`` whether a run patrolled uniformly for lack of information.
+
+    The arrays are the engine's buffers, valid during the call only: a sink copies what it keeps.
     """
 
+    day: int
     officers: np.ndarray
+    crimes: np.ndarray
     detected: np.ndarray
     reported: np.ndarray
+    prevention: np.ndarray | None
+    shares: np.ndarray | None
+    fallback: np.ndarray
+
+    @property
+    def counts(self) -> dict[str, np.ndarray]:
+        """The count arrays by name (``prevention`` only when present)."""
+        out = {
+            "officers": self.officers,
+            "crimes": self.crimes,
+            "detected": self.detected,
+            "reported": self.reported,
+        }
+        if self.prevention is not None:
+            out["prevention"] = self.prevention
+        return out
+
+
+#: A sink of :func:`simulate`: called once per simulated day, in day order.
+DaySink = Callable[[DayBlock], None]
+
+
+class DenseTables:
+    """A day sink keeping every day: rows × days × areas int32 tables of each count.
+
+    What :func:`simulate` uses when given no sink; memory grows with rows × days × areas, so it is meant
+    for small batches (tests, the reference comparison, the replay of one run), not for studies.
+
+    Attributes
+    ----------
+    officers, crimes, detected, reported : rows × days × areas int32 arrays (None before the first day).
+    prevention : the same for non-punitive units, or None when no run has any.
+
+    Examples
+    --------
+    >>> tables = DenseTables(n_days=2)
+    >>> block = DayBlock(0, *(np.ones((1, 3), np.int32) for _ in range(4)), None, None, np.zeros(1, bool))
+    >>> tables(block); tables.officers.shape
+    (1, 2, 3)
+    """
+
+    def __init__(self, n_days: int) -> None:
+        self.n_days = int(n_days)
+        self.officers: np.ndarray | None = None
+        self.crimes: np.ndarray | None = None
+        self.detected: np.ndarray | None = None
+        self.reported: np.ndarray | None = None
+        self.prevention: np.ndarray | None = None
+
+    def __call__(self, block: DayBlock) -> None:
+        for name, value in block.counts.items():
+            table = getattr(self, name)
+            if table is None:
+                table = np.zeros((value.shape[0], self.n_days, value.shape[1]), dtype=np.int32)
+                setattr(self, name, table)
+            table[:, block.day] = value
+
+
+def fanout(*sinks: DaySink | None) -> DaySink:
+    """One sink calling every given sink (None skipped) in order."""
+    chosen = [s for s in sinks if s is not None]
+
+    def call(block: DayBlock) -> None:
+        for sink in chosen:
+            sink(block)
+
+    return call
+
+
+@dataclass
+class BatchResult:
+    """Per-(run, day) allocation fallbacks and model diagnostics of one batch, and its counts when kept.
+
+    ``officers``, ``detected``, ``reported``, ``crimes`` and ``prevention`` are rows × days × areas tables
+    (see :class:`DayBlock`) when :func:`simulate` collected them (no sink given), else None: the days went
+    to the sink. ``weights`` (runs × events) hold what each run had learned by the end (0 = not learned)
+    and ``state`` the model's incremental state after the last day (None from the reference engine): both
+    let a user or a test check the incremental state against a refit from scratch.
+    """
+
+    officers: np.ndarray | None
+    detected: np.ndarray | None
+    reported: np.ndarray | None
     fallback: np.ndarray
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     weights: np.ndarray | None = None
@@ -168,14 +256,14 @@ def simulate(
     world: WorldEffects | None = None,
     compat: Compat | None = None,
     progress: Callable[[int], None] | None = None,
-    on_day: DayCallback | None = None,
+    sink: DaySink | None = None,
 ) -> BatchResult:
     """Simulate ``runs`` (any mix of settings) of one model over the horizon of ``data``.
 
-    ``on_day(day, officers, crimes, detected, shares)`` is called at the end of each simulated day with
-    that day's runs × areas arrays (views: copy what you keep) and the allocation shares the model's
-    forecast gave each run (None under the compat KDE sampler): the stream metrics are computed from
-    (:class:`fairpatrol.metrics.accumulator.StudyMetrics`).
+    Each simulated day ends with a call ``sink(block)`` (:class:`DayBlock`: the day's rows × areas counts
+    and allocation shares). Without a ``sink`` the days are collected in dense rows × days × areas tables
+    (:class:`DenseTables`, returned in the :class:`BatchResult`); with one, the engine keeps nothing of size
+    rows × days × areas, so its memory grows with rows × areas (and the events), not with the days.
     """
     validate_runs(runs)
     check_first_window(model, data)
@@ -211,11 +299,20 @@ def simulate(
     weights[:, :n_hist] = 1.0
     will_report = _report_coins(data, runs, streams, compat)
 
-    officers = np.zeros((n_rows, n_days, n_areas), dtype=np.int32)
+    dense: DenseTables | None = None
+    deliver: DaySink
+    if sink is None:
+        dense = DenseTables(n_days)
+        deliver = dense
+    else:
+        deliver = sink
+    # today's counts: buffers reused every day (a sink copies what it keeps)
+    officers = np.zeros((n_rows, n_areas), dtype=np.int32)
     prevention = np.zeros_like(officers) if n_prev.any() else None
     crimes = np.zeros_like(officers)
     detected = np.zeros_like(officers)
     reported = np.zeros_like(officers)
+    touched = np.zeros(0, dtype=np.int64)  # flat (row, area) entries of the day's event counts
     fallback = np.zeros((n_rows, n_days), dtype=np.bool_)
     diagnostics: dict[str, np.ndarray] = {}
     area_m2 = data.areas.frame["area_m2"].to_numpy(dtype=float)
@@ -233,33 +330,38 @@ def simulate(
         if hasattr(state, "leak_future_reports") and hasattr(model, "bandwidth"):
             state.leak_future_reports(will_report)
     pending: dict[int, tuple[int, int, np.ndarray]] = {}  # day → reports (with weights) awaiting delay
+    shares = None
     for d in range(n_days):
         if sampler is None:
             shares, fallback[:, d] = allocation_weights(state.forecast(d))
         for i in range(n_rows):
             if sampler is not None:
-                officers[i, d] = sampler.officers(d, weights[i], i, int(n_off[i]))
+                officers[i] = sampler.officers(d, weights[i], i, int(n_off[i]))
                 continue
+            assert shares is not None  # forecast shares whenever no sampler draws the officers
             alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i][1])
             cap = runs[i].pcr_cap
             if cap is not None:
                 alloc = capped_allocation(alloc, shares[i], cap)
-            officers[i, d] = alloc
+            officers[i] = alloc
             if prevention is not None and n_prev[i]:
-                prevention[i, d] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i][1])
+                prevention[i] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i][1])
         for key, value in state.diagnostics().items():
             diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         lo, hi = data.day_slice(d)
+        for table in (crimes, detected, reported):  # reset the (row, area) entries set the day before
+            table.ravel()[touched] = 0
+        touched = touched[:0]
         if hi > lo:
             area = data.area[lo:hi]
-            k_off = officers[:, d, area]
+            k_off = officers[:, area]
             if effects:
-                k_prev = None if prevention is None else prevention[:, d, area]
+                k_prev = None if prevention is None else prevention[:, area]
                 real = _realize(data, lo, hi, k_off, k_prev, world, eps_prev, streams)
             else:
                 real = np.ones((n_rows, hi - lo), dtype=np.bool_)
             if compat.relative_detection:
-                prob = relative_detection_probability(officers[:, d].astype(float), area_m2)[:, area]
+                prob = relative_detection_probability(officers.astype(float), area_m2)[:, area]
             else:
                 prob = detection_probability(k_off, p_det[:, None])
             coins = np.stack([streams[i][2].random(hi - lo) for i in range(n_rows)])
@@ -277,24 +379,51 @@ def simulate(
             state.learn(d, lo, hi, new)
             if delay:
                 pending[d] = (lo, hi, np.where(rep, w, np.float32(0.0)))
-            cell = (np.arange(n_rows)[:, None] * n_areas + area[None, :]).ravel()  # (run, area) of each event
+            touched = (np.arange(n_rows)[:, None] * n_areas + area[None, :]).ravel()  # (run, area) of events
             for table, hits in ((crimes, real), (detected, det), (reported, rep)):
-                table[:, d] = np.bincount(cell, weights=hits.ravel(), minlength=n_rows * n_areas).reshape(
-                    n_rows, n_areas
-                )
+                _scatter_add(table.reshape(-1), touched, hits.reshape(-1))
         if delay and (d - delay) in pending:  # reports of day d − delay arrive (unless already detected)
             rlo, rhi, rw = pending.pop(d - delay)
             late = np.where(weights[:, rlo:rhi] > 0, np.float32(0.0), rw)
             if late.any():
                 weights[:, rlo:rhi] += late
                 state.learn(d - delay, rlo, rhi, late)
-        if on_day is not None:
-            on_day(d, officers[:, d], crimes[:, d], detected[:, d], shares if sampler is None else None)
+        deliver(
+            DayBlock(
+                d,
+                officers,
+                crimes,
+                detected,
+                reported,
+                prevention,
+                shares,
+                fallback[:, d],
+            )
+        )
         if progress is not None:
             progress(1)
+    if dense is None:
+        return BatchResult(None, None, None, fallback, diagnostics, weights, state)
     return BatchResult(
-        officers, detected, reported, fallback, diagnostics, weights, state, crimes, prevention
+        dense.officers,
+        dense.detected,
+        dense.reported,
+        fallback,
+        diagnostics,
+        weights,
+        state,
+        dense.crimes,
+        dense.prevention,
     )
+
+
+@njit(cache=True)
+def _scatter_add(table: np.ndarray, index: np.ndarray, hits: np.ndarray) -> None:
+    """table[index[k]] += hits[k] for every k (repeated indices add up): a day's event counts per
+    (row, area) without a rows × areas temporary."""
+    for k in range(index.shape[0]):
+        if hits[k]:
+            table[index[k]] += 1
 
 
 def _realize(

@@ -1,10 +1,17 @@
 """A study: one dataset replayed under every scenario cell — algorithm × officers × reporting × remedy —
-for R runs each (all runs of an algorithm advance together in one engine batch)."""
+for R runs each (all runs of an algorithm advance together in one engine batch).
+
+The simulated days stream through :class:`StudySink` objects, batch by batch and day by day: the study's
+daily metrics are computed from each day as it is simulated, and the allocation counts go wherever a sink
+puts them (:class:`fairpatrol.allocations.AllocationWriter` writes their nonzero rows to Parquet,
+:class:`DenseAllocations` keeps dense arrays for small studies). A study's memory therefore grows with
+cells × runs × (areas + days), never with runs × days × areas (docs/engine.md "Streaming results").
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +28,8 @@ from fairpatrol.sim.budget import check_memory
 from fairpatrol.sim.engine import (
     BatchResult,
     Compat,
-    DayCallback,
+    DayBlock,
+    DaySink,
     RunSpec,
     WorldEffects,
     check_first_window,
@@ -53,32 +61,17 @@ class Cell:
 
 
 @dataclass
-class StudyResult:
-    """Everything a study produced, as arrays indexed [cell, run, day(, area)]."""
+class StudyLayout:
+    """What a study simulates, known before its first day: config, truth arrays, cells and runs.
+
+    ``report_rate`` maps each reporting setting (:attr:`Cell.reporting`) to its mean reporting rate.
+    """
 
     config: ScenarioConfig
     data: SimData
     cells: list[Cell]
     run_ids: list[int]
-    crimes: np.ndarray  # cells × runs × days × areas (true crimes each run saw)
-    officers: np.ndarray  # cells × runs × days × areas
-    detected: np.ndarray
-    reported: np.ndarray
-    fallback: np.ndarray  # cells × runs × days
-    metrics: dict[
-        str, np.ndarray
-    ]  # daily run-level metrics: name -> cells × runs × days (runs = 1 in compat)
-    diagnostics: dict[str, np.ndarray]  # name -> cells × runs × days (NaN where not applicable)
-    cleaning: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    prevention: np.ndarray | None = None
-    report_rate: dict[str, float] = field(default_factory=dict)  # reporting setting -> mean rate
-    #: per-group metrics: name -> cells × runs × days × groups (groups in ``areas.group_names`` order)
-    group_metrics: dict[str, np.ndarray] = field(default_factory=dict)
-    inputs: list[InputFile] = field(default_factory=list)  # the files read, with their SHA-256
-    short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
-    #: every metric of the study (daily, per group, horizon, per area): :class:`StudyMetrics`, finished
-    measures: StudyMetrics | None = None
+    report_rate: dict[str, float]
 
     @property
     def group_pair(self) -> tuple[str, str]:
@@ -93,6 +86,117 @@ class StudyResult:
     def metric_runs(self) -> list[int]:
         """Run labels of the metric arrays: the runs, or [-1] for metrics on run-averaged counts."""
         return [-1] if self.config.compat.run_averaged_metrics else list(self.run_ids)
+
+    @property
+    def dates(self) -> np.ndarray:
+        """The simulated days (datetime64[D])."""
+        return np.datetime64(self.data.start.date(), "D") + np.arange(self.data.n_days)
+
+
+@dataclass
+class StudyResult(StudyLayout):
+    """Everything a study keeps: daily metrics and diagnostics, arrays indexed [cell, run, day(, group)].
+
+    The allocation counts per (cell, run, day, area) are not kept: they went to the study's sinks
+    (:func:`run_study`), e.g. ``allocations.parquet`` (:func:`fairpatrol.results.write_study`).
+    """
+
+    fallback: np.ndarray  # cells × runs × days
+    metrics: dict[str, np.ndarray]  # name -> cells × runs × days (runs = 1 "average" in compat mode)
+    diagnostics: dict[str, np.ndarray]  # name -> cells × runs × days (NaN where not applicable)
+    cleaning: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    #: per-group metrics: name -> cells × runs × days × groups (groups in ``areas.group_names`` order)
+    group_metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    inputs: list[InputFile] = field(default_factory=list)  # the files read, with their SHA-256
+    short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
+    #: every metric of the study (daily, per group, horizon, per area): :class:`StudyMetrics`, finished
+    measures: StudyMetrics | None = None
+
+
+class StudySink:
+    """Receives a study's simulated days: subclass and override :meth:`day` (and :meth:`open`, :meth:`close`).
+
+    :func:`run_study` calls ``open(layout)`` once before the first day, then ``day(cells, block)`` for every
+    simulated day of every algorithm batch (batches in the order of ``config.algorithms``, days in order),
+    and ``close()`` after the last batch. ``cells`` are the indices (in ``layout.cells``) of the batch's
+    cells; the block's rows are those cells × the study's runs, cell-major (row ``k · R + r`` is run
+    ``layout.run_ids[r]`` of cell ``cells[k]``). The block's arrays are valid during the call only.
+    """
+
+    def open(self, layout: StudyLayout) -> None:
+        """Called before the first simulated day."""
+
+    def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Called after the last simulated day of the last batch."""
+
+
+def split_cells(values: np.ndarray, n_cells: int) -> np.ndarray:
+    """A block's rows × … array as cells × runs × … (a view)."""
+    return values.reshape(n_cells, -1, *values.shape[1:])
+
+
+class MetricsSink(StudySink):
+    """Every metric of the study (:class:`fairpatrol.metrics.accumulator.StudyMetrics`), folded in as the
+    days stream by: each block's rows are split by cell and handed over with the day's allocation shares.
+
+    Attributes
+    ----------
+    measures : the :class:`~fairpatrol.metrics.accumulator.StudyMetrics`, finished after :meth:`close`.
+    """
+
+    def open(self, layout: StudyLayout) -> None:
+        self.measures = StudyMetrics(
+            layout.data.areas,
+            layout.cells,
+            layout.run_ids,
+            layout.data.n_days,
+            run_averaged=layout.config.compat.run_averaged_metrics,
+        )
+
+    def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        n = len(cells)
+        officers, crimes, detected = (
+            split_cells(a, n) for a in (block.officers, block.crimes, block.detected)
+        )
+        shares = None if block.shares is None else split_cells(block.shares, n)
+        for k, cell in enumerate(cells):
+            self.measures.update(
+                cell, block.day, officers[k], crimes[k], detected[k], None if shares is None else shares[k]
+            )
+
+    def close(self) -> None:
+        self.measures.finish()
+
+
+class DenseAllocations(StudySink):
+    """Keeps every count of every (cell, run, day, area): cells × runs × days × areas int32 arrays.
+
+    For small studies, tests and notebooks; memory grows with runs × days × areas (a 150 m city grid
+    needs tens of GB), so :func:`fairpatrol.results.write_study` streams nonzero rows to Parquet instead.
+
+    Attributes
+    ----------
+    officers, crimes, detected, reported : cells × runs × days × areas int32 arrays.
+    prevention : the same for non-punitive units, or None when the study has none.
+    """
+
+    def open(self, layout: StudyLayout) -> None:
+        self.shape = (len(layout.cells), len(layout.run_ids), layout.data.n_days, layout.data.n_areas)
+        self.officers, self.crimes, self.detected, self.reported = (
+            np.zeros(self.shape, dtype=np.int32) for _ in range(4)
+        )
+        self.prevention: np.ndarray | None = None
+
+    def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        idx = list(cells)
+        for name, value in block.counts.items():
+            if name == "prevention" and self.prevention is None:
+                self.prevention = np.zeros(self.shape, dtype=np.int32)
+            getattr(self, name)[idx, :, block.day] = split_cells(value, len(idx))
 
 
 def load_study_data(config: ScenarioConfig) -> StudyInputs:
@@ -195,13 +299,13 @@ def simulate_cells(
     model: AreaModel | None = None,
     rates: dict[str, np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
-    on_day: DayCallback | None = None,
+    sink: DaySink | None = None,
 ) -> BatchResult:
     """All runs of ``cells`` (one algorithm) in one engine batch, rows ordered cell-major then run.
 
     This is how :func:`run_study` simulates each algorithm; ``model`` replaces the configured estimator
-    (e.g. a wrapper that records forecasts) and must behave the same. ``on_day`` receives each simulated
-    day's arrays (:func:`fairpatrol.sim.engine.simulate`).
+    (e.g. a wrapper that records forecasts) and must behave the same. ``sink`` receives each simulated day
+    (:func:`fairpatrol.sim.engine.simulate`; without one the batch keeps dense tables).
     """
     algorithms = {c.algorithm for c in cells}
     if len(algorithms) != 1:
@@ -222,8 +326,26 @@ def simulate_cells(
         world=WorldEffects(**config.world.model_dump()),
         compat=Compat(**config.compat.engine_switches()),
         progress=progress,
-        on_day=on_day,
+        sink=sink,
     )
+
+
+def study_layout(
+    config: ScenarioConfig, data: SimData, run_ids: list[int] | None = None
+) -> tuple[StudyLayout, dict[str, np.ndarray]]:
+    """The layout of ``config``'s study on ``data`` and the reporting rates of its reporting models."""
+    runs = list(range(config.runs)) if run_ids is None else list(run_ids)
+    cells = study_cells(config)
+    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
+    report_rate = {
+        c.reporting: (
+            float(c.report_prob)
+            if isinstance(c.report_prob, float | int)
+            else mean_rate(rates[str(c.report_prob)])
+        )
+        for c in cells
+    }
+    return StudyLayout(config, data, cells, runs, report_rate), rates
 
 
 def run_study(
@@ -233,12 +355,24 @@ def run_study(
     data: SimData | None = None,
     run_ids: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
+    sinks: Sequence[StudySink] = (),
 ) -> StudyResult:
     """Simulate every cell of ``config`` (all runs of an algorithm advance together in one batch).
 
     ``run_ids`` selects runs by index (default 0..runs−1); a run's numbers do not depend on which other
     runs are simulated with it. ``incidents`` (or the :class:`StudyInputs` of :func:`load_study_data`, which
-    also names the files read) and ``data`` skip loading/preparing when already done.
+    also names the files read) and ``data`` skip loading/preparing when already done. Every simulated day
+    goes to the ``sinks`` (:class:`StudySink`: e.g. :class:`DenseAllocations` or
+    :class:`fairpatrol.allocations.AllocationWriter`) and to the study's own daily metrics; the result keeps
+    the metrics and diagnostics, not the allocation counts.
+
+    Examples
+    --------
+    >>> from fairpatrol.config import load_preset
+    >>> tables = DenseAllocations()
+    >>> res = run_study(load_preset("baltimore-agg", days=3, runs=2), sinks=[tables])  # doctest: +SKIP
+    >>> tables.officers.shape, res.metrics["accuracy"].shape  # doctest: +SKIP
+    ((12, 2, 3, 256), (12, 2, 3))
     """
     t0 = time.perf_counter()
     loaded = load_study_data(config) if incidents is None else incidents
@@ -246,89 +380,46 @@ def run_study(
     inputs = loaded.files if isinstance(loaded, StudyInputs) else []
     short = check_history(config, inc)
     data = data if data is not None else prepare_study(config, inc)
-    runs = list(range(config.runs)) if run_ids is None else list(run_ids)
-    check_memory(config, data, runs=len(runs), allocations=False)  # a one-line error, not a MemoryError
-    cells = study_cells(config)
-    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
-    compat = Compat(**config.compat.engine_switches())
-    n_c, n_r, n_d, n_m = len(cells), len(runs), data.n_days, data.n_areas
-    shape4 = (n_c, n_r, n_d, n_m)
-    officers, detected, reported, crimes = (np.zeros(shape4, dtype=np.int32) for _ in range(4))
-    prevention = None
+    layout, rates = study_layout(config, data, run_ids)
+    cells, runs = layout.cells, layout.run_ids
+    check_memory(config, data, runs=len(runs))  # a one-line error, not a MemoryError
+    n_c, n_r, n_d = len(cells), len(runs), data.n_days
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
-    measures = StudyMetrics(data.areas, cells, runs, n_d, run_averaged=compat.run_averaged_metrics)
+    metrics = MetricsSink()
+    every = [metrics, *sinks]
+    for sink in every:
+        sink.open(layout)
     for algorithm in config.algorithms:
         idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
+
+        def deliver(block: DayBlock, idx: list[int] = idx) -> None:
+            for sink in every:
+                sink.day(idx, block)
+
         batch = simulate_cells(
-            config,
-            data,
-            [cells[i] for i in idx],
-            runs,
-            rates=rates,
-            progress=progress,
-            on_day=metrics_feed(measures, idx, n_r),
+            config, data, [cells[i] for i in idx], runs, rates=rates, progress=progress, sink=deliver
         )
         shape = (len(idx), n_r, n_d)
-        assert batch.crimes is not None  # both engines return each run's crimes
-        officers[idx] = batch.officers.reshape(*shape, n_m)
-        detected[idx] = batch.detected.reshape(*shape, n_m)
-        reported[idx] = batch.reported.reshape(*shape, n_m)
-        crimes[idx] = batch.crimes.reshape(*shape, n_m)
         fallback[idx] = batch.fallback.reshape(shape)
-        if batch.prevention is not None:
-            prevention = np.zeros(shape4, dtype=np.int32) if prevention is None else prevention
-            prevention[idx] = batch.prevention.reshape(*shape, n_m)
         for key, value in batch.diagnostics.items():
             arr = diagnostics.setdefault(key, np.full((n_c, n_r, n_d), np.nan))
             arr[idx] = value.reshape(shape)
-    measures.finish()
-    report_rate = {
-        c.reporting: (
-            float(c.report_prob)
-            if isinstance(c.report_prob, float | int)
-            else mean_rate(rates[str(c.report_prob)])
-        )
-        for c in cells
-    }
+    for sink in every:
+        sink.close()
     return StudyResult(
         config,
         data,
         cells,
         runs,
-        crimes,
-        officers,
-        detected,
-        reported,
+        layout.report_rate,
         fallback,
-        measures.daily,
+        metrics.measures.daily,
         diagnostics,
         cleaning=inc.report.to_dict(),
         seconds=time.perf_counter() - t0,
-        prevention=prevention,
-        report_rate=report_rate,
-        group_metrics=measures.group_daily,
+        group_metrics=metrics.measures.group_daily,
         inputs=inputs,
         short_history=short,
-        measures=measures,
+        measures=metrics.measures,
     )
-
-
-def metrics_feed(measures: StudyMetrics, cells: list[int], n_runs: int) -> DayCallback:
-    """The engine's per-day callback of one batch (rows: ``cells`` × ``n_runs``, cell-major) that folds
-    each day of each cell into ``measures``."""
-
-    def on_day(day, officers, crimes, detected, shares) -> None:
-        n_m = officers.shape[-1]
-        split = [np.asarray(a).reshape(len(cells), n_runs, n_m) for a in (officers, crimes, detected)]
-        share = (
-            None
-            if shares is None
-            else np.broadcast_to(shares, officers.shape).reshape(len(cells), n_runs, n_m)
-        )
-        for k, cell in enumerate(cells):
-            measures.update(
-                cell, day, split[0][k], split[1][k], split[2][k], None if share is None else share[k]
-            )
-
-    return on_day

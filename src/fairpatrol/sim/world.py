@@ -7,6 +7,7 @@ Kept apart from the models (policy) and from the metrics, as in ml-fairness-gym'
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 #: Intensities below this fraction of the day's total count as zero, so that rounding residue of the
 #: incremental sums (≈1e-17) can never attract an officer or shift a random stream.
@@ -20,12 +21,57 @@ ZERO_SHARE = 1e-12
 SEARCH_SAMPLER_MIN_AREAS = 1024
 
 
+@njit(cache=True)
+def _positive_sum(row: np.ndarray, floor: float) -> float:
+    """Σ of the finite values ≥ ``floor`` (> 0) of ``row``, in eight interleaved partial sums."""
+    acc = np.zeros(8)
+    m = row.shape[0]
+    full = m - m % 8
+    for i in range(0, full, 8):
+        for j in range(8):
+            x = row[i + j]
+            acc[j] += x if (x > 0.0 and x < np.inf and x >= floor) else 0.0
+    total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    for i in range(full, m):
+        x = row[i]
+        total += x if (x > 0.0 and x < np.inf and x >= floor) else 0.0
+    return total
+
+
+@njit(cache=True)
+def _weights_rows(intensity: np.ndarray, shares: np.ndarray, empty: np.ndarray) -> None:
+    """:func:`allocation_weights` of each row in three passes without temporaries."""
+    n_rows, m = intensity.shape
+    for r in range(n_rows):
+        row = intensity[r]
+        out = shares[r]
+        floor = ZERO_SHARE * _positive_sum(row, 0.0)
+        kept = _positive_sum(row, floor)
+        empty[r] = not kept > 0.0
+        if empty[r]:
+            out[:] = 1.0 / m
+            continue
+        for i in range(m):
+            x = row[i]
+            out[i] = (x if (x > 0.0 and x < np.inf and x >= floor) else 0.0) / kept
+
+
 def allocation_weights(intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray | bool]:
     """Normalised allocation shares from non-negative intensities; uniform (flagged) when all are zero.
 
     ``intensity`` is one day's vector, or runs × areas (each row normalised on its own; the flag is then
-    an array).
+    an array). From :data:`SEARCH_SAMPLER_MIN_AREAS` areas on, compiled passes over each row compute the
+    same shares with eight interleaved partial sums instead of numpy's pairwise sums (equal to rounding),
+    without the eight runs × areas temporaries (≈ 13 instead of 30-47 ms a day for 80 runs × 27,459 cells).
     """
+    if intensity.shape[-1] >= SEARCH_SAMPLER_MIN_AREAS:
+        rows = np.ascontiguousarray(np.atleast_2d(intensity), dtype=np.float64)
+        shares = np.empty_like(rows)
+        flags = np.empty(rows.shape[0], dtype=np.bool_)
+        _weights_rows(rows, shares, flags)
+        if intensity.ndim == 1:
+            return shares[0], bool(flags[0])
+        return shares, flags
     w = np.where(np.isfinite(intensity) & (intensity > 0), intensity, 0.0)
     total = w.sum(axis=-1, keepdims=True)
     w = np.where(w < ZERO_SHARE * total, 0.0, w)

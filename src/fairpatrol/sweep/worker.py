@@ -82,43 +82,29 @@ def _incidents(config: Any) -> Any:
 
 
 def with_columns(table: Any, columns: dict[str, Any]) -> Any:
-    """``table`` plus one constant column per swept parameter (strings dictionary-encoded)."""
-    import numpy as np
-    import pyarrow as pa
+    """``table`` plus one constant column per swept parameter (:func:`fairpatrol.keys.constant_columns`)."""
+    from fairpatrol.keys import constant_columns
 
-    n = table.num_rows
-    for name, value in columns.items():
-        if isinstance(value, str):
-            arr = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value]))
-        elif isinstance(value, bool):
-            arr = pa.array(np.full(n, value, dtype=np.bool_))
-        elif isinstance(value, int):
-            arr = pa.array(np.full(n, value, dtype=np.int64))
-        else:
-            arr = pa.array(np.full(n, float(value), dtype=np.float64))
+    for name, arr in constant_columns(table.num_rows, columns).items():
         table = table.append_column(name, arr)
     return table
 
 
-def _parquet_bytes(table: Any, level: int | None = None) -> bytes:
+def _parquet_bytes(table: Any) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", compression_level=level)
+    pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
 
 
-def cell_tables(
-    result: Any,
-    columns: dict[str, Any],
-    allocations: bool = True,
-) -> dict[str, Any]:
-    """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns."""
+def cell_tables(result: Any, columns: dict[str, Any]) -> dict[str, Any]:
+    """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns, but
+    the allocations, which :func:`run_cell` writes while the cell is simulated."""
     import pyarrow as pa
 
     from fairpatrol.results import (
-        allocations_table,
         area_horizon_table,
         group_horizon_table,
         group_summary_frame,
@@ -137,8 +123,6 @@ def cell_tables(
         "group_horizon": group_horizon_table(result),
         "area_horizon": area_horizon_table(result),
     }
-    if allocations:
-        tables["allocations"] = allocations_table(result)
     # every study's tables share one schema (results.py lists every model's diagnostics, NaN where they do
     # not apply), so a glob over all cells' Parquet files reads as one table
     return {name: with_columns(t, columns) for name, t in tables.items()}
@@ -230,19 +214,25 @@ def _mirror(sandbox: Path, path: str) -> Path:
     return sandbox / Path(path).relative_to(Path(path).anchor)
 
 
+def relabel(layout: Any, config: Any) -> None:
+    """Give a study's ``layout`` (:class:`~fairpatrol.sim.study.StudyLayout`, run on the mirrored copies of
+    the input files) the config and cell labels of ``config`` (the same scenario, at the user's folder)."""
+    from fairpatrol.sim.study import study_cells
+
+    cells = study_cells(config)
+    layout.report_rate = {
+        new.reporting: layout.report_rate[old.reporting] for old, new in zip(layout.cells, cells, strict=True)
+    }
+    layout.config, layout.cells = config, cells
+
+
 def with_original_names(result: Any, config: Any, sandbox: Path) -> None:
     """Give ``result`` (run on the mirrored copies of the input files under ``sandbox``) the config, cell
     labels and input-file paths of ``config`` (the same scenario, at the user's folder), so that its tables
     and config document equal those of a local run."""
     import dataclasses
 
-    from fairpatrol.sim.study import study_cells
-
-    cells = study_cells(config)
-    result.report_rate = {
-        new.reporting: result.report_rate[old.reporting] for old, new in zip(result.cells, cells, strict=True)
-    }
-    result.config, result.cells = config, cells
+    relabel(result, config)
     root = sandbox.resolve()
     result.inputs = [
         dataclasses.replace(f, path=Path("/") / Path(f.path).resolve().relative_to(root))
@@ -260,35 +250,47 @@ def run_cell(task: CellTask, inputs: Shipment | None = None) -> CellOutcome:
     """
     t0 = time.perf_counter()
     try:
+        import pyarrow as pa
         import yaml
 
+        from fairpatrol.allocations import AllocationWriter
         from fairpatrol.config import parse_scenario
-        from fairpatrol.results import config_document
+        from fairpatrol.results import allocations_section, config_document
         from fairpatrol.sim.budget import check_memory
         from fairpatrol.sim.study import prepare_study, run_study
 
         source = f"cell {task.cell_id}"
-        raw, base_dir, sandbox, local = task.config, task.base_dir, None, {}
+        raw, base_dir, sandbox, local, original = task.config, task.base_dir, None, {}, None
         if inputs:  # run on mirrored copies of the user's files (see the module docstring)
             sandbox = materialise(inputs["files"])
             base_dir = str(_mirror(sandbox, inputs["base"]))
             local = {text: str(_mirror(sandbox, path)) for text, path in inputs["names"].items()}
             raw = _map_paths(raw, lambda text, cwd_relative: local[text] if text in local else text)
+            # the user's names of the same scenario (reporting-rate files name cells)
+            original = parse_scenario(task.config, source=source, base_dir=inputs["base"], paths=local)
         config = parse_scenario(raw, source=source, base_dir=base_dir)
         study = _incidents(config)
         data = prepare_study(config, study.incidents)
-        check_memory(config, data, allocations=task.allocations, source=source)
-        result = run_study(config, incidents=study, data=data)
-        if inputs and sandbox is not None:  # name the user's files as a local run does
-            original = parse_scenario(task.config, source=source, base_dir=inputs["base"], paths=local)
+        check_memory(config, data, source=source)
+        sink = pa.BufferOutputStream()  # nonzero allocation rows, compressed, as the cell is simulated
+        writer = None
+        if task.allocations:
+            writer = AllocationWriter(
+                sink,
+                columns=task.columns,
+                relabel=None if original is None else (lambda layout: relabel(layout, original)),
+            )
+        result = run_study(config, incidents=study, data=data, sinks=[writer] if writer else [])
+        if sandbox is not None:  # name the user's files as a local run does
             with_original_names(result, original, sandbox)
-        tables = cell_tables(result, task.columns, task.allocations)
-        blobs = {
-            name: _parquet_bytes(table, level=1 if name == "allocations" else None)
-            for name, table in tables.items()
-        }
+        tables = cell_tables(result, task.columns)
+        blobs = {name: _parquet_bytes(table) for name, table in tables.items()}
+        if writer is not None:
+            blobs["allocations"] = sink.getvalue().to_pybytes()
         blobs["areas"] = _parquet_bytes(result.areas.to_arrow())  # GeoParquet
         doc = config_document(result)
+        if writer is not None:
+            doc["resolved"]["allocations"] = allocations_section(writer)
         doc["sweep"] = {"cell": task.cell_id, "slug": task.slug, "columns": task.columns}
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         return CellOutcome(task.cell_id, True, blobs, text, time.perf_counter() - t0)

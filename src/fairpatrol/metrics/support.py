@@ -1,0 +1,426 @@
+"""The daily and per-group metrics of many areas from each map's support: O(M + k log k), not O(M log M).
+
+On a city cut into 150 m cells (M = 27,459) a day's officers and crimes are nonzero in a few hundred
+cells, the *support* (k cells with officers or crimes). Every other cell has police share 0 and the same
+police-to-crime ratio κ = (ε / (ΣP + Mε)) / (ε / (ΣC + Mε)), so each metric of
+:func:`fairpatrol.metrics.daily_metrics` and :func:`fairpatrol.metrics.group_metrics` is a sum over the
+support plus a closed form for the rest:
+
+* a group mean of police shares is Σ_{support ∩ g} s_i / n_g, of PCRs (Σ_{support ∩ g} PCR_i + (n_g −
+  k_g) κ) / n_g;
+* a Gini coefficient Σ_i (2i − M − 1) x_(i) / (M Σx) sorts only the support values; the z equal values
+  κ (or 0) at ranks p + 1 … p + z contribute κ Σ_{i=p+1}^{p+z} (2i − M − 1) = κ z (2p + z − M);
+* over-/under-policed areas and coverage accuracy need the support only.
+
+:func:`day_metrics` computes both tables this way from :data:`SUPPORT_METRICS_MIN_AREAS` areas on, in one
+compiled pass per run-day, and with the numpy definitions below it. The two agree to rounding (sums in
+another order: relative differences ≈ 1e-15, tested); every study with fewer areas (all bundled presets
+on their neighbourhoods) keeps the numbers of the numpy definitions bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fairpatrol.metrics.fairness import (
+    GROUP_METRICS,
+    METRICS,
+    daily_metrics,
+    epsilon,
+    gini,
+    group_metrics,
+    group_sums,
+    pcr_gap,
+)
+
+#: From this many areas on, :func:`day_metrics` uses the support kernel (the same threshold as the
+#: allocation search sampler, :data:`fairpatrol.sim.world.SEARCH_SAMPLER_MIN_AREAS`).
+SUPPORT_METRICS_MIN_AREAS = 1024
+
+#: Columns of the kernel's per-row output.
+_DAILY = (
+    "accuracy",
+    "share_g1",
+    "share_g2",
+    "pcr_g1",
+    "pcr_g2",
+    "gini_police",
+    "gini_pcr",
+    "over_policed",
+    "under_policed",
+    "crimes",
+)
+
+
+@njit(cache=True)
+def _gini_with_block(values: np.ndarray, block: float, z: int, m: int) -> float:
+    """Gini of ``values`` (any order) together with ``z`` copies of ``block``: m = len(values) + z."""
+    v = np.sort(values)
+    total = block * z
+    for x in v:
+        total += x
+    if not total > 0.0:
+        return np.nan
+    p = np.searchsorted(v, block)  # values below the block (ties: any order gives the same sum)
+    acc = block * z * (2.0 * p + z - m)
+    for j in range(v.shape[0]):
+        rank = j + 1 if j < p else j + 1 + z
+        acc += (2.0 * rank - m - 1.0) * v[j]
+    return acc / (m * total)
+
+
+@njit(cache=True)
+def _support_rows(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    g1: np.ndarray,
+    g2: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int,
+    eps: float,
+    totals: np.ndarray,
+    daily: np.ndarray,
+    groups: np.ndarray,
+) -> None:
+    """Fill ``daily`` (rows × :data:`_DAILY`) and ``groups`` (rows × 5 × G: police, crime and detected
+    share, mean share, mean PCR) from rows × M counts."""
+    n_rows, m = officers.shape
+    size = np.zeros(n_groups)
+    for i in range(m):
+        size[group_index[i]] += 1.0
+    n1 = 0.0
+    n2 = 0.0
+    for i in range(m):
+        n1 += g1[i]
+        n2 += g2[i]
+    support = np.empty(m, dtype=np.int64)
+    pcr = np.empty(m)
+    pos = np.empty(m)
+    for r in range(n_rows):
+        tp = 0.0
+        tc = 0.0
+        td = 0.0
+        sum_p = np.zeros(n_groups)
+        sum_c = np.zeros(n_groups)
+        sum_d = np.zeros(n_groups)
+        k = 0
+        for i in range(m):
+            p = float(officers[r, i])
+            c = float(crimes[r, i])
+            d = float(detected[r, i])
+            g = group_index[i]
+            tp += p
+            tc += c
+            td += d
+            sum_p[g] += p
+            sum_c[g] += c
+            sum_d[g] += d
+            if p != 0.0 or c != 0.0:
+                support[k] = i
+                k += 1
+        if totals.shape[0] > 0:  # fractional counts: numpy's (pairwise) totals, see support_metrics
+            tp = totals[r, 0]
+            tc = totals[r, 1]
+            td = totals[r, 2]
+        denom_p = tp + m * eps
+        denom_c = tc + m * eps
+        kappa = (eps / denom_p) / (eps / denom_c)
+        share_sum = np.zeros(n_groups)
+        pcr_sum = np.zeros(n_groups)
+        in_group = np.zeros(n_groups)
+        s1 = s2 = q1 = q2 = k1 = k2 = 0.0
+        over = under = 0.0
+        n_pos = 0
+        for j in range(k):
+            i = support[j]
+            p = float(officers[r, i])
+            c = float(crimes[r, i])
+            s = p / tp
+            c0 = c / tc if tc > 0.0 else 0.0
+            q = ((p + eps) / denom_p) / ((c + eps) / denom_c)
+            pcr[j] = q
+            if p > 0.0:
+                pos[n_pos] = p
+                n_pos += 1
+            g = group_index[i]
+            share_sum[g] += s
+            pcr_sum[g] += q
+            in_group[g] += 1.0
+            if g1[i]:
+                s1 += s
+                q1 += q
+                k1 += 1.0
+            if g2[i]:
+                s2 += s
+                q2 += q
+                k2 += 1.0
+            if s > 1.2 * c0:
+                over += 1.0
+            if s < 0.8 * c0:
+                under += 1.0
+        nan = np.nan
+        daily[r, 0] = td / tc if tc > 0.0 else nan
+        daily[r, 1] = s1 / n1 if n1 > 0 and tp > 0.0 else nan
+        daily[r, 2] = s2 / n2 if n2 > 0 and tp > 0.0 else nan
+        daily[r, 3] = (q1 + (n1 - k1) * kappa) / n1 if n1 > 0 else nan
+        daily[r, 4] = (q2 + (n2 - k2) * kappa) / n2 if n2 > 0 else nan
+        daily[r, 5] = _gini_with_block(pos[:n_pos], 0.0, m - n_pos, m)
+        daily[r, 6] = _gini_with_block(pcr[:k], kappa, m - k, m)
+        daily[r, 7] = over if tp > 0.0 else 0.0
+        daily[r, 8] = under if tp > 0.0 else 0.0
+        daily[r, 9] = tc
+        for g in range(n_groups):
+            groups[r, 0, g] = sum_p[g] / tp if tp > 0.0 else nan
+            groups[r, 1, g] = sum_c[g] / tc if tc > 0.0 else nan
+            groups[r, 2, g] = sum_d[g] / td if td > 0.0 else nan
+            groups[r, 3, g] = share_sum[g] / size[g] if size[g] > 0 and tp > 0.0 else nan
+            groups[r, 4, g] = (pcr_sum[g] + (size[g] - in_group[g]) * kappa) / size[g] if size[g] > 0 else nan
+
+
+def support_metrics(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    group1: np.ndarray,
+    group2: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`~fairpatrol.metrics.daily_metrics` and :func:`~fairpatrol.metrics.group_metrics` of runs ×
+    areas counts (``crimes`` broadcasts), computed from each row's support (module docstring).
+
+    Returns (daily: name -> runs, groups: name -> runs × G). Counts must be non-negative.
+    """
+    officers = np.ascontiguousarray(officers)
+    crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
+    detected = np.ascontiguousarray(detected)
+    if officers.ndim != 2:
+        raise ValueError(f"expected runs × areas counts, got shape {officers.shape}")
+    n_rows, m = officers.shape
+    daily = np.empty((n_rows, len(_DAILY)))
+    groups = np.empty((n_rows, len(GROUP_METRICS), int(n_groups)))
+    totals = np.empty((0, 3))
+    if any(a.dtype.kind == "f" for a in (officers, crimes, detected)):
+        # Integer counts add up exactly in any order; fractional ones (run-averaged) are totalled as the
+        # numpy definitions total them, so that a share exactly at a threshold (over/under-policed) falls
+        # on the same side.
+        totals = np.stack(
+            [np.asarray(a, dtype=np.float64).sum(axis=-1) for a in (officers, crimes, detected)], 1
+        )
+    _support_rows(
+        officers,
+        crimes,
+        detected,
+        np.asarray(group1, dtype=np.bool_),
+        np.asarray(group2, dtype=np.bool_),
+        np.asarray(group_index, dtype=np.int64),
+        int(n_groups),
+        epsilon(m),
+        totals,
+        daily,
+        groups,
+    )
+    out = dict(zip(_DAILY, daily.T, strict=True))
+    out["share_gap_signed"] = out["share_g1"] - out["share_g2"]
+    out["pcr_gap_signed"] = out["pcr_g1"] - out["pcr_g2"]
+    out["share_gap"] = np.abs(out["share_gap_signed"])
+    out["pcr_gap"] = np.abs(out["pcr_gap_signed"])
+    per_group = dict(zip(GROUP_METRICS, np.moveaxis(groups, 1, 0), strict=True))
+    return {name: np.ascontiguousarray(out[name]) for name in METRICS}, {
+        name: np.ascontiguousarray(v) for name, v in per_group.items()
+    }
+
+
+@njit(cache=True)
+def _pcr_gap_rows(
+    officers: np.ndarray, crimes: np.ndarray, g1: np.ndarray, g2: np.ndarray, eps: np.ndarray, out: np.ndarray
+) -> None:
+    """out[r, e] = |mean PCR over g1 − mean PCR over g2| of row r with smoothing eps[e], from the support."""
+    n_rows, m = officers.shape
+    n1 = 0.0
+    n2 = 0.0
+    for i in range(m):
+        n1 += g1[i]
+        n2 += g2[i]
+    for r in range(n_rows):
+        tp = 0.0
+        tc = 0.0
+        for i in range(m):
+            tp += float(officers[r, i])
+            tc += float(crimes[r, i])
+        for e in range(eps.shape[0]):
+            ep = eps[e]
+            dp = tp + m * ep
+            dc = tc + m * ep
+            kappa = (ep / dp) / (ep / dc)
+            q1 = q2 = k1 = k2 = 0.0
+            for i in range(m):
+                p = float(officers[r, i])
+                c = float(crimes[r, i])
+                if p == 0.0 and c == 0.0:
+                    continue
+                q = ((p + ep) / dp) / ((c + ep) / dc)
+                if g1[i]:
+                    q1 += q
+                    k1 += 1.0
+                if g2[i]:
+                    q2 += q
+                    k2 += 1.0
+            if n1 > 0 and n2 > 0:
+                out[r, e] = abs((q1 + (n1 - k1) * kappa) / n1 - (q2 + (n2 - k2) * kappa) / n2)
+            else:
+                out[r, e] = np.nan
+
+
+def pcr_gaps(
+    officers: np.ndarray, crimes: np.ndarray, group1: np.ndarray, group2: np.ndarray, eps: list[float]
+) -> np.ndarray:
+    """:func:`~fairpatrol.metrics.fairness.pcr_gap` of runs × areas counts at each smoothing in ``eps``:
+    runs × len(eps); from each row's support from :data:`SUPPORT_METRICS_MIN_AREAS` areas on."""
+    officers = np.asarray(officers)
+    if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
+        return np.stack([pcr_gap(officers, crimes, group1, group2, e) for e in eps], axis=-1)
+    crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
+    out = np.empty((officers.shape[0], len(eps)))
+    _pcr_gap_rows(
+        np.ascontiguousarray(officers),
+        crimes,
+        np.asarray(group1, dtype=np.bool_),
+        np.asarray(group2, dtype=np.bool_),
+        np.asarray(eps, dtype=np.float64),
+        out,
+    )
+    return out
+
+
+@njit(cache=True)
+def _group_count_rows(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    group_index: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[r, :, g] = officers, crimes, detected and officers on crime-free areas summed over group g."""
+    n_rows, m = officers.shape
+    out[:] = 0.0
+    for r in range(n_rows):
+        for i in range(m):
+            p = float(officers[r, i])
+            c = float(crimes[r, i])
+            g = group_index[i]
+            out[r, 0, g] += p
+            out[r, 1, g] += c
+            out[r, 2, g] += float(detected[r, i])
+            if c == 0.0:
+                out[r, 3, g] += p
+
+
+def group_counts(
+    officers: np.ndarray, crimes: np.ndarray, detected: np.ndarray, group_index: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group (runs × G): officers, crimes, detections and officers on crime-free areas (idle), summed
+    over the group's areas: :func:`~fairpatrol.metrics.fairness.group_sums` below
+    :data:`SUPPORT_METRICS_MIN_AREAS` areas, one compiled pass from there on (the same sums of counts:
+    exact in any order)."""
+    officers = np.asarray(officers)
+    crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
+    if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
+        idle = officers * (crimes == 0)
+        p, c, d, i = (group_sums(v, group_index, n_groups) for v in (officers, crimes, detected, idle))
+        return p, c, d, i
+    out = np.empty((officers.shape[0], 4, int(n_groups)))
+    _group_count_rows(
+        np.ascontiguousarray(officers),
+        np.ascontiguousarray(crimes),
+        np.ascontiguousarray(detected),
+        np.asarray(group_index, dtype=np.int64),
+        out,
+    )
+    return out[:, 0], out[:, 1], out[:, 2], out[:, 3]
+
+
+@njit(cache=True, nogil=True)
+def _add_counts(sums: np.ndarray, officers: np.ndarray, crimes: np.ndarray, detected: np.ndarray) -> None:
+    """sums[0..3] (each runs × areas) += officers, crimes, detected and officers on crime-free areas,
+    visiting every value but adding only the nonzero ones (adding 0.0 changes no float)."""
+    n_rows, m = officers.shape
+    for r in range(n_rows):
+        for i in range(m):
+            p = float(officers[r, i])
+            c = float(crimes[r, i])
+            d = float(detected[r, i])
+            if p != 0.0:
+                sums[0, r, i] += p
+                if c == 0.0:
+                    sums[3, r, i] += p
+            if c != 0.0:
+                sums[1, r, i] += c
+            if d != 0.0:
+                sums[2, r, i] += d
+
+
+def add_counts(sums: np.ndarray, officers: np.ndarray, crimes: np.ndarray, detected: np.ndarray) -> None:
+    """In place: ``sums`` (4 × runs × areas float64: patrol-days, true crimes, detections, patrol-days
+    without crime) += the day's counts, in one compiled pass: the float64 additions of ``sums += counts``
+    without the ones that add zero (the same numbers, a fraction of the memory traffic)."""
+    officers = np.ascontiguousarray(officers)
+    _add_counts(
+        sums,
+        officers,
+        np.ascontiguousarray(np.broadcast_to(crimes, officers.shape)),
+        np.ascontiguousarray(detected),
+    )
+
+
+def gini_rows(x: np.ndarray) -> np.ndarray:
+    """:func:`~fairpatrol.metrics.fairness.gini` of each row of runs × areas values; from
+    :data:`SUPPORT_METRICS_MIN_AREAS` areas on, the weighted sum of the sorted row is one ``einsum`` (equal
+    to rounding; a BLAS product would start threads for a 20-row product, ≈ 25 × slower here)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = x.shape[-1]
+    if m < SUPPORT_METRICS_MIN_AREAS:
+        return np.asarray(gini(x))
+    arr = np.sort(x, axis=-1)
+    if arr.size and arr[..., 0].min() < 0:
+        raise ValueError("the Gini coefficient needs non-negative values")
+    total = arr.sum(axis=-1)
+    weighted = np.einsum("...i,i->...", arr, 2.0 * np.arange(1, m + 1) - m - 1)  # not BLAS: no threads
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, weighted / (m * total), np.nan)
+
+
+def day_metrics(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    group1: np.ndarray,
+    group2: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The daily and per-group metrics of one day's runs × areas counts: the numpy definitions
+    (:func:`~fairpatrol.metrics.daily_metrics`, :func:`~fairpatrol.metrics.group_metrics`) below
+    :data:`SUPPORT_METRICS_MIN_AREAS` areas, :func:`support_metrics` from there on.
+
+    numpy sums a group's areas pairwise in a lone contiguous row but in sequence in a block of rows (the
+    layout of a boolean-masked selection), as in the whole-horizon arrays the metrics were once computed
+    on: a lone row (one run, or run-averaged counts) is computed as two equal rows, so that its metrics
+    are those bit for bit.
+    """
+    if np.shape(officers)[-1] >= SUPPORT_METRICS_MIN_AREAS:
+        return support_metrics(officers, crimes, detected, group1, group2, group_index, n_groups)
+    officers = np.asarray(officers)
+    rows = officers.shape[0] if officers.ndim > 1 else None
+    if rows == 1:
+        officers, crimes, detected = (
+            np.repeat(np.broadcast_to(a, officers.shape), 2, axis=0) for a in (officers, crimes, detected)
+        )
+    daily = daily_metrics(officers, crimes, detected, group1, group2)
+    per_group = group_metrics(officers, crimes, detected, group_index, n_groups)
+    if rows == 1:
+        daily = {k: v[:1] for k, v in daily.items()}
+        per_group = {k: v[:1] for k, v in per_group.items()}
+    return daily, per_group
