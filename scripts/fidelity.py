@@ -516,14 +516,14 @@ GRID_FINDINGS = [
 
 
 def run_grid(days: int | None) -> dict[str, dict[str, Run]]:
-    from fairpatrol.grid.config import load_grid_preset
+    from fairpatrol.grid.config import load_evaluate_preset
     from fairpatrol.grid.evaluate import evaluate
 
     runs: dict[str, dict[str, Run]] = {m: {} for m in MODES}
     for city in ("bogota", "chicago"):
-        paper = load_grid_preset(f"{city}-grid-paper", days=days)
+        paper = load_evaluate_preset(f"{city}-grid-paper", days=days)
         same = {"start": paper.start, "days": paper.days, "exclude_days": paper.exclude_days}
-        default = load_grid_preset(f"{city}-grid", **same)
+        default = load_evaluate_preset(f"{city}-grid", **same)
         for mode, cfg in (("default", default), ("paper", paper)):
             t0 = time.perf_counter()
             runs[mode][city] = Run(city, mode, evaluate(cfg))

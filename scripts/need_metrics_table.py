@@ -20,7 +20,7 @@ import pandas as pd
 from fairpatrol.config import load_preset
 from fairpatrol.formatting import natural_key, with_interval
 from fairpatrol.metrics.registry import metric, rank_score
-from fairpatrol.results import summary_frame
+from fairpatrol.results.tables import summary_frame
 from fairpatrol.sim.study import run_study
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -233,8 +233,7 @@ def test_remove_tree_never_deletes_outside_its_root_or_through_a_link(tmp_path):
 
 
 def test_a_link_planted_during_a_sweep_is_refused_before_writing(tmp_path):
-    from fairpatrol.sweep.store import SweepStore
-    from fairpatrol.sweep.worker import CellOutcome
+    from fairpatrol.results.sweep import CellOutcome, SweepStore
 
     root = tmp_path / "sw"
     other = tmp_path / "other"

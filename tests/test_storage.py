@@ -31,7 +31,8 @@ from fairpatrol.allocations import (
 from fairpatrol.config import load_preset, parse_scenario, to_yaml_dict
 from fairpatrol.metrics import daily_metrics, group_metrics
 from fairpatrol.metrics.support import SUPPORT_METRICS_MIN_AREAS
-from fairpatrol.results import group_summary_frame, groups_table, metrics_table, summary_frame, write_study
+from fairpatrol.results import write_study
+from fairpatrol.results.tables import group_summary_frame, groups_table, metrics_table, summary_frame
 from fairpatrol.sim.study import DenseAllocations, load_study_data, prepare_study, run_study, simulate_cells
 
 

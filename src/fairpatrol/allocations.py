@@ -43,7 +43,7 @@ from numba import njit
 from fairpatrol.errors import DataError
 from fairpatrol.keys import KEYS, constant_columns, dictionary, key_columns
 from fairpatrol.sim.engine import DayBlock
-from fairpatrol.sim.study import StudyLayout, StudySink
+from fairpatrol.sim.layout import StudyLayout, StudySink
 
 #: The count columns, in output order.
 COUNTS = ("crimes", "officers", "detected", "reported", "prevention")

@@ -497,7 +497,7 @@ class ScenarioConfig(Located):
     @field_validator("report_probs")
     @classmethod
     def _reporting_models(cls, value: list[float | str], info: ValidationInfo) -> list[float | str]:
-        from fairpatrol.sim.reporting import check_reporting_model
+        from fairpatrol.sim.victim_reporting import check_reporting_model
 
         paths = (info.context or {}).get("paths", {})  # files read from a local copy (Dask workers)
         for item in value:

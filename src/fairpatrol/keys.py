@@ -1,4 +1,4 @@
-"""The key columns shared by the tidy results tables of a study (:mod:`fairpatrol.results`,
+"""The key columns shared by the tidy results tables of a study (:mod:`fairpatrol.results.tables`,
 :mod:`fairpatrol.allocations`): which scenario cell and run a row belongs to.
 
 Text keys are dictionary-encoded Arrow arrays whose dictionaries list every value in the study's order
@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from fairpatrol.sim.study import StudyLayout
+    from fairpatrol.sim.layout import StudyLayout
 
 #: Key columns of every per-run results table, in output order.
 KEYS = ("scenario", "algorithm", "n_officers", "report_prob", "reporting", "remedy", "run")
@@ -48,7 +48,7 @@ def key_columns(layout: StudyLayout, cell: np.ndarray, run: np.ndarray) -> dict[
             algorithms, per_cell([algorithms.index(c.algorithm) for c in cells], np.int32)
         ),
         "n_officers": pa.array(per_cell([c.n_officers for c in cells], np.int32)),
-        "report_prob": pa.array(per_cell([layout.report_rate[c.reporting] for c in cells], np.float64)),
+        "report_prob": pa.array(per_cell([layout.reporting_rate[c.reporting] for c in cells], np.float64)),
         "reporting": dictionary(
             reportings, per_cell([reportings.index(c.reporting) for c in cells], np.int32)
         ),

@@ -73,7 +73,7 @@ class Results:
     """
 
     def __init__(self, path: str | Path) -> None:
-        from fairpatrol.report.load import directory_kind
+        from fairpatrol.results import directory_kind
 
         self.path = Path(path)
         self.kind = directory_kind(self.path)
@@ -82,27 +82,28 @@ class Results:
                 f"a {self.kind} directory: load_results reads run and sweep results", source=str(self.path)
             )
         self.keys = ["cell", "scenario", "algorithm"] if self.kind == "sweep" else ["scenario", "algorithm"]
-        if self._find("horizon") is None and self._find("metrics") is None:
+        if not self._has("horizon") and not self._has("metrics"):
             raise DataError("no results tables (horizon, metrics) in this directory", source=str(self.path))
 
-    # -- files -------------------------------------------------------------------------------------------
-    def _find(self, name: str) -> Path | None:
-        file, folder = self.path / f"{name}.parquet", self.path / name
-        if file.is_file():
-            return file
-        if folder.is_dir() and any(folder.glob("cell=*/*.parquet")):
-            return folder
-        return None
+    # -- files (read by the module that owns each kind: fairpatrol.results.run, fairpatrol.results.sweep) ---
+    def _has(self, name: str) -> bool:
+        if self.kind == "sweep":
+            from fairpatrol.results.sweep import has_table
+
+            return has_table(self.path, name)
+        from fairpatrol.results.run import table_file
+
+        return table_file(self.path, name) is not None
 
     @functools.cache  # noqa: B019 - one Results object per directory, a handful of tables
     def table(self, name: str) -> pd.DataFrame:
         """A results table as written (``metrics``, ``groups``, ``horizon``, ``group_horizon``,
         ``area_horizon``, ``summary``, ``group_summary``); an empty frame when the results lack it."""
-        path = self._find(name)
-        if path is None:
-            csv = self.path / f"{name}.csv"
-            return pd.read_csv(csv) if csv.is_file() else pd.DataFrame()
-        frame = pd.read_parquet(path)
+        from fairpatrol.results import run, sweep
+
+        frame = (sweep.read_table if self.kind == "sweep" else run.read_table)(self.path, name)
+        if frame is None:
+            return pd.DataFrame()
         for col in ("cell", "scenario", "algorithm", "group", "area_id"):
             if col in frame.columns:
                 frame[col] = frame[col].astype(str)
@@ -112,12 +113,14 @@ class Results:
     def areas(self):
         from fairpatrol.data import read_areas_parquet
 
-        path = self.path / "areas.parquet"
-        if not path.is_file():
-            parts = sorted((self.path / "areas").glob("cell=*/*.parquet"))
-            if not parts:
-                raise DataError("no areas.parquet in these results", source=str(self.path))
-            path = parts[0]
+        if self.kind == "sweep":
+            from fairpatrol.results.sweep import areas_file
+
+            path = areas_file(self.path)
+        else:
+            path = self.path / "areas.parquet"
+        if path is None or not path.is_file():
+            raise DataError("no areas.parquet in these results", source=str(self.path))
         return read_areas_parquet(path)
 
     @property

@@ -1072,7 +1072,7 @@ def _report_over_foreign(env: Env):
 
 
 def _store_over_foreign(env: Env):
-    from fairpatrol.sweep.store import SweepStore
+    from fairpatrol.results.sweep import SweepStore
 
     mine = env.foreign()
     return lambda: SweepStore.open(mine, {"definition": {"allocations": True}, "cells": []}, overwrite=True)
@@ -1107,7 +1107,7 @@ def _remove_through_link(env: Env):
 
 def _rates(content: str):
     def prepare(env: Env):
-        from fairpatrol.sim.reporting import read_rate_table
+        from fairpatrol.sim.victim_reporting import read_rate_table
 
         path = env.write("rates.csv", content)
         return lambda: read_rate_table(path)

@@ -114,8 +114,8 @@ def test_incidents_in_another_crs_land_in_the_same_wards(city: Path) -> None:
     ward = np.array([str(w) for w in inside["area_id"]])
     geoms = wards[[int(w[1:]) - 1 for w in ward]]
     assert shapely.covers(geoms, shapely.points(x, y)).all()
-    assert inputs.incidents.report.duplicates_dropped > 0 and inputs.incidents.report.nearest_assigned > 0
-    assert "EPSG:3857" in inputs.incidents.report.coordinates
+    assert inputs.incidents.cleaning.duplicates_dropped > 0 and inputs.incidents.cleaning.nearest_assigned > 0
+    assert "EPSG:3857" in inputs.incidents.cleaning.coordinates
 
 
 def test_run_writes_its_areas_and_every_group(city: Path, run_dir: Path) -> None:

@@ -16,7 +16,7 @@ def _adds_up(r) -> None:
 
 def test_baltimore_bundled() -> None:
     inc = load_incidents("baltimore-agg-assault")
-    f, r = inc.frame, inc.report
+    f, r = inc.frame, inc.cleaning
     assert r.rows_read == 23303 and r.duplicates_dropped == 1201 and r.nan_coordinates == 0
     _adds_up(r)
     # measured: 20,533 within, 1,471 nearest (≤ 250 m), 98 farther than 250 m from every residential polygon
@@ -34,12 +34,12 @@ def test_baltimore_bundled() -> None:
 
 def test_baltimore_no_dedupe_keeps_rows() -> None:
     inc = load_incidents("baltimore-agg-assault", dedupe=False)
-    assert inc.report.duplicates_dropped == 0 and inc.report.kept == 23303 - inc.report.outside_dropped
+    assert inc.cleaning.duplicates_dropped == 0 and inc.cleaning.kept == 23303 - inc.cleaning.outside_dropped
 
 
 def test_chicago_bundled_agrees_with_source_area() -> None:
     inc = load_incidents("chicago-theft")
-    r = inc.report
+    r = inc.cleaning
     _adds_up(r)
     assert r.rows_read == 140101 and r.duplicates_dropped == 0 and r.outside_dropped == 2
     assert inc.source_agreement() > 0.99  # measured 99.78 % (the rest lie on boundary streets)
@@ -48,8 +48,8 @@ def test_chicago_bundled_agrees_with_source_area() -> None:
 
 def test_bogota_bundled() -> None:
     inc = load_incidents("bogota-theft")
-    _adds_up(inc.report)
-    assert inc.report.kept == 78806 and inc.source_agreement() > 0.99
+    _adds_up(inc.cleaning)
+    assert inc.cleaning.kept == 78806 and inc.source_agreement() > 0.99
 
 
 def test_helpers_and_other_group_rule() -> None:
@@ -67,6 +67,6 @@ def test_helpers_and_other_group_rule() -> None:
         "chicago-theft",
         "bogota-theft",
     }
-    assert isinstance(bal.report.to_dict()["kept"], int)
+    assert isinstance(bal.cleaning.to_dict()["kept"], int)
     assert np.issubdtype(bal.frame["area_idx"].dtype, np.integer)
     assert pd.api.types.is_float_dtype(bal.frame["x"])

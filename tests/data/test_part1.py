@@ -39,7 +39,7 @@ def part1(baltimore):
 
 
 def test_part1_counts_caveats_and_columns(part1) -> None:
-    r, f = part1.report, part1.frame
+    r, f = part1.cleaning, part1.frame
     # PART1_PROVENANCE.md: 340,051 records, 27,281 without coordinates
     assert r.rows_read == 340_051 and r.nan_coordinates == 27_281
     assert r.rows_read == r.kept + r.nan_coordinates + r.duplicates_dropped + r.outside_dropped
@@ -70,7 +70,7 @@ def test_2019_rows_and_crime_groups(part1) -> None:
 def test_agg_assault_full_is_the_group_of_part1(part1) -> None:
     full = load_incidents("baltimore-agg-assault-full", areas=part1.areas)
     assert set(full.frame["crime_type"]) == {"AGG. ASSAULT"}
-    assert full.report.rows_read == 39_081 and full.report.type_filtered == 0  # the set's rows only
+    assert full.cleaning.rows_read == 39_081 and full.cleaning.type_filtered == 0  # the set's rows only
     same = part1.of_types("agg. assault")
     assert np.array_equal(full.frame["incident_id"].to_numpy(), same.frame["incident_id"].to_numpy())
     # a study's crime_types select within the set: by code here (4A-4D are aggravated assaults) ...
@@ -91,7 +91,7 @@ def test_layout_is_recognised_and_scenarios_select_groups(part1, tmp_path) -> No
     shutil.copy(data_dir() / "baltimore_part1.parquet", path)
     assert sniff_layout(path, "part1.parquet") == "baltimore-part1"
     own = load_incident_file(path, areas=part1.areas, crime_types=["HOMICIDE"], on_missing_coords="drop")
-    assert set(own.frame["crime_type"]) == {"HOMICIDE"} and own.report.nan_coordinates > 0
+    assert set(own.frame["crime_type"]) == {"HOMICIDE"} and own.cleaning.nan_coordinates > 0
     # a user's file is deduplicated on (date, point, group, code), the bundled set on every published field
     assert abs(own.n - part1.of_types("HOMICIDE").n) < 0.01 * own.n
     assert set(own.frame["row_id"]) <= set(load_incidents("baltimore-part1", dedupe=False).frame["row_id"])
@@ -107,6 +107,6 @@ def test_layout_is_recognised_and_scenarios_select_groups(part1, tmp_path) -> No
         }
     )
     inc = load_data(cfg.data).incidents
-    assert inc.report.type_filtered == 340_051 - 39_081 and set(inc.frame["crime_type"]) == {"AGG. ASSAULT"}
-    assert inc.report.warnings and "not at random" in inc.report.warnings[0]
+    assert inc.cleaning.type_filtered == 340_051 - 39_081 and set(inc.frame["crime_type"]) == {"AGG. ASSAULT"}
+    assert inc.cleaning.warnings and "not at random" in inc.cleaning.warnings[0]
     assert pd.Timestamp("2014-01-01") <= inc.frame["time"].min() < pd.Timestamp("2014-01-03")

@@ -92,7 +92,7 @@ def test_open_baltimore_current_layout(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"part1\.csv: field 'lat/lon', row 4: missing/NaN coordinate"):
         load(p, "baltimore")
     inc = load(p, "baltimore", on_missing_coords="drop")
-    r = inc.report
+    r = inc.cleaning
     assert (r.rows_read, r.nan_coordinates, r.duplicates_dropped, r.kept) == (4, 1, 1, 2)
     assert list(inc.frame["incident_id"]) == ["19A00001", "19A00002"]
     assert list(inc.frame["area_id"]) == ["DOWNTOWN", "ABELL"] or inc.frame["area_id"].iloc[1] == "ABELL"
@@ -132,7 +132,7 @@ def test_chicago_portal_layout(tmp_path: Path) -> None:
     raw = read_chicago_crimes(p)
     assert raw["time"].tolist()[:2] == [pd.Timestamp("2022-01-01 00:00"), pd.Timestamp("2022-01-01 13:15")]
     inc = load(p, "chicago", crime_types=["THEFT", "MOTOR VEHICLE THEFT"])
-    assert inc.report.type_filtered == 1 and inc.n == 2
+    assert inc.cleaning.type_filtered == 1 and inc.n == 2
     assert inc.frame["area_id"].tolist() == ["32", "70"] == inc.frame["source_area"].tolist()
     assert inc.frame["incident_id"].tolist() == ["1", "2"]
 
@@ -185,7 +185,7 @@ def test_unparseable_date(tmp_path: Path) -> None:
     ):
         load(p, "baltimore")
     inc = load(p, "baltimore", on_bad_dates="drop")
-    assert inc.report.bad_dates == 1 and inc.n == 1
+    assert inc.cleaning.bad_dates == 1 and inc.n == 1
 
 
 def test_nan_coordinate(tmp_path: Path) -> None:
@@ -211,7 +211,7 @@ def test_some_points_outside_are_dropped(tmp_path: Path) -> None:
     p = tmp_path / "t.csv"
     p.write_text("time,lat,lon,crime_type\n2022-01-01,41.88,-87.62,THEFT\n2022-01-02,40.0,-80.0,THEFT\n")
     inc = load(p, "chicago")
-    assert inc.report.outside_dropped == 1 and inc.n == 1
+    assert inc.cleaning.outside_dropped == 1 and inc.n == 1
 
 
 @pytest.mark.parametrize("content", ["", "time,lat,lon,crime_type\n"])
@@ -274,4 +274,4 @@ def test_tz_aware_parquet_and_a_column_mapping(tmp_path: Path) -> None:
         inc.frame["time"].dt.hour.tolist() == [10, 11]
         and inc.frame["crime_type"].tolist() == ["unspecified"] * 2
     )
-    assert inc.report.time_zone.startswith("America/Chicago")
+    assert inc.cleaning.time_zone.startswith("America/Chicago")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from fairpatrol.cli import app
 from fairpatrol.grid import metrics as gm
-from fairpatrol.grid.config import grid_preset_names, load_grid_preset, parse_evaluate
+from fairpatrol.grid.config import evaluate_preset_names, load_evaluate_preset, parse_evaluate
 from tests.conftest import run_cli
 
 runner = CliRunner()
@@ -38,14 +38,14 @@ def preset_run(request, tmp_path_factory):
 
 
 def test_presets_exist():
-    assert grid_preset_names() == [
+    assert evaluate_preset_names() == [
         "bogota-grid",
         "bogota-grid-paper",
         "chicago-grid",
         "chicago-grid-150m",
         "chicago-grid-paper",
     ]
-    assert load_grid_preset("chicago-grid").days == 365
+    assert load_evaluate_preset("chicago-grid").days == 365
 
 
 def test_preset_writes_every_output(preset_run):
@@ -263,7 +263,7 @@ def test_low_count_days_flag_gaps_but_not_holidays_or_sparse_days():
 
 
 def _synthetic_incidents(hole_day=None):
-    from fairpatrol.data.incidents import CleaningReport, Incidents
+    from fairpatrol.data.incidents import CleaningLog, Incidents
     from fairpatrol.grid.synthetic import simulate_grid_sepp, square_areas
 
     ev = simulate_grid_sepp(40.0, 0.2, 0.5, 80, trigger="cell", seed=5)
@@ -273,9 +273,7 @@ def _synthetic_incidents(hole_day=None):
     areas = square_areas(20_000.0)
     frame = ev[["time", "x", "y"]].reset_index(drop=True)
     frame["area_id"] = np.where(frame["x"] < 10_000, "W", "E")
-    return Incidents(
-        frame=frame, areas=areas, report=CleaningReport(source="synthetic", rows_read=len(frame))
-    )
+    return Incidents(frame=frame, areas=areas, cleaning=CleaningLog(source="synthetic", rows_read=len(frame)))
 
 
 def _synthetic_config(**extra):
@@ -294,7 +292,7 @@ def _synthetic_config(**extra):
 
 def test_a_low_count_day_is_excluded_and_reported(tmp_path):
     from fairpatrol.grid.evaluate import evaluate
-    from fairpatrol.grid.output import write_evaluation
+    from fairpatrol.results.evaluation import write_evaluation
 
     inc = _synthetic_incidents(hole_day=50)
     res = evaluate(_synthetic_config(), incidents=inc)
@@ -404,12 +402,12 @@ def test_cli_warns_about_the_chicago_split_artefact(tmp_path):
 
 
 def test_paper_preset_report_shows_the_warnings_and_the_value_emd(tmp_path):
-    from fairpatrol.grid.config import load_grid_preset
+    from fairpatrol.grid.config import load_evaluate_preset
     from fairpatrol.grid.evaluate import evaluate
-    from fairpatrol.grid.output import write_evaluation
     from fairpatrol.report import write_report
+    from fairpatrol.results.evaluation import write_evaluation
 
-    cfg = load_grid_preset("chicago-grid-paper", start="2022-12-30", days=3, algorithms="NaiveKDE,SEPP")
+    cfg = load_evaluate_preset("chicago-grid-paper", start="2022-12-30", days=3, algorithms="NaiveKDE,SEPP")
     res = evaluate(cfg)
     assert res.grid.label_rule == "reference" and res.grid.n == 710
     out = write_evaluation(res, tmp_path / "paper")

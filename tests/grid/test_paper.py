@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairpatrol.grid.config import load_grid_preset
+from fairpatrol.grid.config import load_evaluate_preset
 from fairpatrol.grid.evaluate import precision_gaps
 
 
@@ -38,7 +38,7 @@ def test_precision_gaps_known_answer():
 def test_bogota_paper_preset_reproduces_the_published_raf_gaps():
     from fairpatrol.grid.evaluate import evaluate
 
-    cfg = load_grid_preset("bogota-grid-paper")
+    cfg = load_evaluate_preset("bogota-grid-paper")
     res = evaluate(cfg)
     assert len(res.dates) == 442 and res.grid.n == 399
     gaps = precision_gaps(res.metrics)

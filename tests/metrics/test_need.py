@@ -312,7 +312,8 @@ def test_a_one_run_study_reports_values_without_intervals(tmp_path, baltimore):
     and the report say so instead of printing nan."""
     from fairpatrol.config import load_preset
     from fairpatrol.report import write_report
-    from fairpatrol.results import headline_table, summary_frame, write_study
+    from fairpatrol.results import write_study
+    from fairpatrol.results.tables import headline_table, summary_frame
 
     cfg = load_preset("baltimore-agg", days=8, runs=1, officers=[40], report_probs=[0.0])
     res = write_study(cfg, tmp_path / "one", incidents=baltimore)

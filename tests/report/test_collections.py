@@ -35,18 +35,19 @@ def sweep_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def grid_dir(tmp_path_factory):
-    from fairpatrol.grid.config import load_grid_preset
+    from fairpatrol.grid.config import load_evaluate_preset
     from fairpatrol.grid.evaluate import evaluate
-    from fairpatrol.grid.output import write_evaluation
+    from fairpatrol.results.evaluation import write_evaluation
 
-    cfg = load_grid_preset("chicago-grid", days=4)
+    cfg = load_evaluate_preset("chicago-grid", days=4)
     out = tmp_path_factory.mktemp("grid") / "grid"
     write_evaluation(evaluate(cfg), out)
     return out
 
 
 def test_sweep_report_summarises_across_cells(sweep_dir, tmp_path):
-    from fairpatrol.report import directory_kind, write_report
+    from fairpatrol.report import write_report
+    from fairpatrol.results import directory_kind
     from fairpatrol.sweep.analyze import analyze_sweep
 
     assert directory_kind(sweep_dir) == "sweep"
@@ -63,10 +64,10 @@ def test_sweep_report_summarises_across_cells(sweep_dir, tmp_path):
 
 
 def test_a_sweep_cell_gets_the_full_run_report(sweep_dir, tmp_path):
-    from fairpatrol.report import load_results
+    from fairpatrol.results import read_results
 
     cell = sorted(p.stem for p in (sweep_dir / "configs").glob("*.yaml"))[0]
-    res = load_results(sweep_dir, cell=cell)
+    res = read_results(sweep_dir, cell=cell)
     assert res.kind == "run" and len(res.algorithms) == 1 and len(res.runs) == 2
     out = tmp_path / "c.html"
     result = runner.invoke(app, ["report", str(sweep_dir), "--cell", cell, "-o", str(out)])
@@ -74,7 +75,7 @@ def test_a_sweep_cell_gets_the_full_run_report(sweep_dir, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "re-simulated" in text and "officers equal the published ones" in text
     with pytest.raises(FairpatrolError, match="no finished cell"):
-        load_results(sweep_dir, cell="nope")
+        read_results(sweep_dir, cell="nope")
     result = runner.invoke(app, ["report", str(sweep_dir), "-o", str(tmp_path / "x.html"), "--run", "1"])
     assert result.exit_code == 2 and "--cell" in result.output
 
@@ -83,11 +84,13 @@ def test_grid_report(grid_dir, tmp_path):
     import numpy as np
     import pandas as pd
 
-    from fairpatrol.report import directory_kind, write_report
-    from fairpatrol.report.grid import at_coverage, load_grid_results
+    from fairpatrol.report import write_report
+    from fairpatrol.report.evaluation import at_coverage
+    from fairpatrol.results import directory_kind
+    from fairpatrol.results.evaluation import read_evaluation
 
     assert directory_kind(grid_dir) == "evaluate"
-    res = load_grid_results(grid_dir)
+    res = read_evaluation(grid_dir)
     assert res.areas.n == len(pd.read_parquet(grid_dir / "areas.parquet"))
     hits = at_coverage(res.summary, "hit_rate", "overall")
     assert np.allclose(hits["coverage"], 0.10) and len(hits) == len(res.models)

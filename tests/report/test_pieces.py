@@ -113,10 +113,10 @@ def results(tmp_path_factory, baltimore):
 def test_datasheet_numbers_are_those_of_the_results(results):
     from fairpatrol.formatting import percent, times
     from fairpatrol.notebook import load_results as load_frames
-    from fairpatrol.report import load_results
     from fairpatrol.report.datasheet import Datasheet
+    from fairpatrol.results import read_results
 
-    res = load_results(results)
+    res = read_results(results)
     scen = res.scenarios[0]
     crimes = res.area_arrays(scen, "PredPol")["true_crimes"][0]
     sheet = Datasheet(res, scen, crimes)

@@ -25,9 +25,9 @@ def study(tmp_path_factory, baltimore):
 
 @pytest.fixture(scope="module")
 def res(study):
-    from fairpatrol.report import load_results
+    from fairpatrol.results import read_results
 
-    return load_results(study)
+    return read_results(study)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def html(study, tmp_path_factory):
 
 # -- loading ---------------------------------------------------------------------------------------------
 def test_directory_kinds_and_errors(study, tmp_path):
-    from fairpatrol.report import directory_kind, load_results
+    from fairpatrol.results import directory_kind, read_results
 
     assert directory_kind(study) == "run"
     (tmp_path / "sweep.yaml").write_text("cells: []\n")
@@ -57,12 +57,12 @@ def test_directory_kinds_and_errors(study, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(FairpatrolError, match="not a results directory"):
-        load_results(empty)
+        read_results(empty)
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "config.yaml").write_text((study / "config.yaml").read_text())
     with pytest.raises(FairpatrolError, match=r"missing metrics\.parquet"):
-        load_results(partial)
+        read_results(partial)
 
 
 def test_aggregate_queries_match_the_dense_allocation_table(study, res):
@@ -389,8 +389,8 @@ def test_cli_rejects_a_directory_that_is_not_results(tmp_path):
 
 def test_world_effects_report_each_runs_crimes(tmp_path):
     from fairpatrol.config import load_preset
-    from fairpatrol.report import load_results, write_report
-    from fairpatrol.results import write_study
+    from fairpatrol.report import write_report
+    from fairpatrol.results import read_results, write_study
 
     cfg = load_preset("baltimore-agg", days=4, runs=2, seed=5)
     cfg = cfg.model_copy(
@@ -402,7 +402,7 @@ def test_world_effects_report_each_runs_crimes(tmp_path):
         }
     )
     write_study(cfg, tmp_path / "det")
-    res = load_results(tmp_path / "det")
+    res = read_results(tmp_path / "det")
     assert res.crimes_vary  # deterrence thinned each run's crimes differently
     text = write_report(tmp_path / "det", tmp_path / "det.html").path.read_text(encoding="utf-8")
     assert "World effects (deterrence" in text

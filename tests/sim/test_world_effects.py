@@ -14,8 +14,8 @@ from fairpatrol.errors import ConfigError
 from fairpatrol.models import LongTermKDE, PredPol, ShortTermKDE
 from fairpatrol.sim.engine import Compat, RunSpec, WorldEffects, simulate
 from fairpatrol.sim.prepare import neighbours, prepare, with_shadows
-from fairpatrol.sim.reporting import reporting_rates
 from fairpatrol.sim.study import run_study
+from fairpatrol.sim.victim_reporting import reporting_rates
 from fairpatrol.sim.world import (
     allocation_weights,
     capped_allocation,
@@ -180,7 +180,7 @@ def test_reporting_model_names_are_checked():
     cfg = parse_scenario({**base, "report_probs": [0.4, "bjs2019"], "algorithms": ["LongTermKDE"]})
     res = run_study(cfg)
     assert {c.reporting for c in res.cells} == {"0.4", "bjs2019"}
-    assert res.report_rate["bjs2019"] == pytest.approx(0.41)
+    assert res.reporting_rate["bjs2019"] == pytest.approx(0.41)
 
 
 # -- the paper-compatible mode -----------------------------------------------------------------------------

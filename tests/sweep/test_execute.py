@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import time
 
+from fairpatrol.results.sweep import CellOutcome
 from fairpatrol.sweep.execute import _run_local
-from fairpatrol.sweep.worker import CellOutcome, CellTask
+from fairpatrol.sweep.worker import CellTask
 
 
 def crashing_cell(task: CellTask) -> CellOutcome:

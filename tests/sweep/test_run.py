@@ -19,7 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from fairpatrol.cli import app
-from fairpatrol.results import metrics_table
+from fairpatrol.results.tables import metrics_table
 from fairpatrol.sim.study import run_study
 from fairpatrol.sweep import load_sweep, run_sweep
 

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from fairpatrol.errors import FairpatrolError
-from fairpatrol.sweep.store import SweepStore, read_failures
-from fairpatrol.sweep.worker import CellOutcome
+from fairpatrol.results.sweep import CellOutcome, SweepStore, read_failures
 
 
 def manifest(*ids, allocations=True):

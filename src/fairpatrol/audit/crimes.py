@@ -72,8 +72,8 @@ def prepare_crimes(
     """Locate and filter ``incidents`` for an audit of ``areas`` (module docstring)."""
     notes: list[Note] = []
     if isinstance(incidents, Incidents):
-        frame, src = incidents.frame, incidents.report.source or name
-        rep = incidents.report
+        frame, src = incidents.frame, incidents.cleaning.source or name
+        rep = incidents.cleaning
         dropped = {
             "without a date": rep.bad_dates,
             "without coordinates": rep.nan_coordinates,

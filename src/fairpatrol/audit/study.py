@@ -110,7 +110,7 @@ def _data_record(config: AuditConfig, inputs: AuditInputs) -> dict[str, Any]:
             "bundled": bundled,
             "description": bundled_set(inc)[1].description if isinstance(inc, str) and bundled else "",
             "crime_types": config.data.crime_types,
-            "cleaning": inputs.incidents.report.to_dict(),
+            "cleaning": inputs.incidents.cleaning.to_dict(),
         },
         "provenance": provenance_notes(pack) if pack is not None else "",
     }
@@ -167,7 +167,7 @@ def audit_document(
     read (relative to the config's folder, with their SHA-256) and the software versions. ``inputs``
     says where the config's folder is from the results (``scenario_dir``, as a study's results say), or
     which bundled example it is (``example``)."""
-    from fairpatrol.results import input_section, relative_config, versions
+    from fairpatrol.results.documents import input_section, relative_config, versions
 
     base = config.base_dir
     doc = relative_config(config)  # the data section's paths relative to the config's folder

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fairpatrol.audit import calibration
+import fairpatrol.audit.calibration as calibration
 from fairpatrol.audit.bootstrap import buckets, interval, slopes
 from fairpatrol.audit.daytable import DayTable
 from fairpatrol.audit.groups import Grouping

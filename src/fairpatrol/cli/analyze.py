@@ -32,9 +32,9 @@ def analyze(
 def _analyze(directory: Path, quiet: bool, full: bool = False, paper: bool = False) -> None:
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.integrity import check_results_files
+    from fairpatrol.results.sweep import MANIFEST, read_manifest
     from fairpatrol.sweep.analyze import analyze_sweep, paper_only, write_analysis
     from fairpatrol.sweep.display import print_analysis, print_paper, print_verdicts
-    from fairpatrol.sweep.store import MANIFEST, read_manifest
 
     run_dir = paper and not (directory / MANIFEST).is_file() and (directory / "metrics.parquet").is_file()
     if not run_dir:

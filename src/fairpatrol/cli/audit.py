@@ -69,8 +69,8 @@ def load(config: Path | None, example: str | None, *, seed: int | None = None, r
 
 def input_warnings(inputs) -> list[str]:
     """What the user should know before trusting the audit: incidents dropped, areas repaired."""
-    report = inputs.incidents.report
-    lines = [f"{report.source}: {w}" for w in report.warnings]
+    log = inputs.incidents.cleaning
+    lines = [f"{log.source}: {w}" for w in log.warnings]
     lines += [f"areas: {note}" for note in inputs.areas.notes]
     return lines
 

@@ -42,17 +42,17 @@ def _load(path: Path | None, preset: str | None) -> Any:
     )
     from fairpatrol.config import load_preset, preset_names, read_yaml_file
     from fairpatrol.errors import ConfigError
-    from fairpatrol.grid.config import grid_preset_names, load_evaluate, load_grid_preset
+    from fairpatrol.grid.config import evaluate_preset_names, load_evaluate, load_evaluate_preset
 
     if (path is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="config")
     if preset is not None:
-        if preset in grid_preset_names():
-            return load_grid_preset(preset)
+        if preset in evaluate_preset_names():
+            return load_evaluate_preset(preset)
         if preset in example_names():
             return load_audit_example(preset)
         if preset not in preset_names():
-            known = ", ".join([*preset_names(), *grid_preset_names(), *example_names()])
+            known = ", ".join([*preset_names(), *evaluate_preset_names(), *example_names()])
             raise ConfigError(f"unknown preset {preset!r} (known: {known})", field="preset")
         return load_preset(preset)
     from fairpatrol.config import load_scenario
@@ -162,7 +162,7 @@ def show_data(out, areas, inc, what: str) -> None:
     out.print(table)
     out.print(f"  how the groups were defined: {areas.group_description or 'the label of each area'}")
 
-    r = inc.report
+    r = inc.cleaning
     out.print(f"\n[bold]Incidents[/bold]: {r.source} (layout {r.layout or 'bundled'})")
     rows = [
         ("read", r.rows_read),

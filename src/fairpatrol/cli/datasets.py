@@ -11,7 +11,7 @@ def datasets() -> None:
     from fairpatrol.config import preset_names
     from fairpatrol.data import BUNDLED_INCIDENTS
     from fairpatrol.data.cities import registry
-    from fairpatrol.grid.config import grid_preset_names
+    from fairpatrol.grid.config import evaluate_preset_names
     from fairpatrol.sweep.spec import sweep_preset_names
 
     for name, (city, desc) in BUNDLED_INCIDENTS.items():
@@ -22,5 +22,5 @@ def datasets() -> None:
         typer.echo(f"city {pack.name:19s} group rules: {rules}{layouts}")
     typer.echo("run presets:      " + ", ".join(preset_names()))
     typer.echo("sweep presets:    " + ", ".join(sweep_preset_names()))
-    typer.echo("evaluate presets: " + ", ".join(grid_preset_names()))
+    typer.echo("evaluate presets: " + ", ".join(evaluate_preset_names()))
     typer.echo("audit examples:   " + ", ".join(example_names()))

@@ -45,16 +45,16 @@ def _evaluate(
 ) -> None:
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.errors import ConfigError
-    from fairpatrol.grid.config import load_evaluate, load_grid_preset
+    from fairpatrol.grid.config import load_evaluate, load_evaluate_preset
     from fairpatrol.grid.evaluate import check_period, evaluate, evaluation_days, load_evaluation_data
-    from fairpatrol.grid.output import write_evaluation
+    from fairpatrol.results.evaluation import write_evaluation
 
     if (config_path is None) == (preset is None):
         raise ConfigError("give either an evaluation config file or --preset NAME", field="config")
     if out is None:
         raise ConfigError("give the results directory with --out DIR", field="out")
     overrides = {"start": start, "days": days, "algorithms": models}
-    cfg = preset_or_file(preset, config_path, load_grid_preset, load_evaluate, **overrides)
+    cfg = preset_or_file(preset, config_path, load_evaluate_preset, load_evaluate, **overrides)
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
     check_period(cfg, incidents.incidents.frame["time"])  # before the progress bar: bad periods: one line

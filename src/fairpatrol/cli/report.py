@@ -34,8 +34,8 @@ def report(
     from fairpatrol.atomic import check_output_file
     from fairpatrol.integrity import check_results_files
     from fairpatrol.report import write_report
-    from fairpatrol.report.load import directory_kind
     from fairpatrol.report.render import GENERATOR
+    from fairpatrol.results import directory_kind
 
     if dp_epsilon is not None and not (math.isfinite(dp_epsilon) and dp_epsilon > 0):
         fail(f"--dp-epsilon must be positive (and finite), got {dp_epsilon}")

@@ -39,7 +39,7 @@ def _run(
     from fairpatrol.atomic import check_output_dir
     from fairpatrol.config import load_preset, load_scenario
     from fairpatrol.errors import ConfigError
-    from fairpatrol.results import write_study
+    from fairpatrol.results.run import write_study
     from fairpatrol.sim.budget import check_memory
     from fairpatrol.sim.study import load_study_data, prepare_study
 
@@ -71,7 +71,12 @@ def print_tables(result) -> None:
     from rich.console import Console
 
     from fairpatrol.metrics.registry import STUDY_CAVEATS, headline, metric
-    from fairpatrol.results import fit_problem_counts, remedy_effects_frame, remedy_verdicts, summary_frame
+    from fairpatrol.results.tables import (
+        fit_problem_counts,
+        remedy_effects_frame,
+        remedy_verdicts,
+        summary_frame,
+    )
 
     console = Console(width=max(Console().width, 132))
     summary = summary_frame(result)
@@ -106,10 +111,10 @@ def print_tables(result) -> None:
 
 
 def headline_rich(summary, metrics: list[str], title: str):
-    """A rich table of :func:`fairpatrol.results.headline_table` with scenarios in words."""
+    """A rich table of :func:`fairpatrol.results.tables.headline_table` with scenarios in words."""
     from rich.table import Table
 
-    from fairpatrol.results import headline_table
+    from fairpatrol.results.tables import headline_table
 
     wide = headline_table(summary, metrics)
     labels = scenario_words(summary)
@@ -147,7 +152,7 @@ def warnings_of(inputs, config) -> list[str]:
     repaired or overlapping areas."""
     from fairpatrol.sim.study import short_history
 
-    lines = [f"{inputs.incidents.report.source}: {w}" for w in inputs.incidents.report.warnings]
+    lines = [f"{inputs.incidents.cleaning.source}: {w}" for w in inputs.incidents.cleaning.warnings]
     lines += [f"areas: {note}" for note in inputs.areas.notes]
     for name, s in short_history(config, inputs.incidents).items():
         lines.append(
@@ -163,7 +168,7 @@ def group_table(result):
     from rich.table import Table
 
     from fairpatrol.formatting import natural_key, percent, times
-    from fairpatrol.results import group_summary_frame
+    from fairpatrol.results.tables import group_summary_frame
 
     s = group_summary_frame(result)
     s = s[

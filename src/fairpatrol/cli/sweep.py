@@ -67,8 +67,8 @@ def _sweep(
     quiet: bool,
 ) -> int:
     from fairpatrol.errors import ConfigError
+    from fairpatrol.results.sweep import check_sweep_dir
     from fairpatrol.sweep import load_sweep, load_sweep_preset, run_sweep
-    from fairpatrol.sweep.store import check_sweep_dir
 
     if (sweep_file is None) == (preset is None):
         raise ConfigError("give either a sweep file or --preset NAME", field="sweep")
@@ -99,7 +99,7 @@ def _sweep(
                 bar.update(description=f"{plan.spec.name} ([red]{failed} failed[/red])")
             bar.advance()
 
-        report = run_sweep(
+        done = run_sweep(
             plan,
             out,
             workers=workers or None,
@@ -111,23 +111,23 @@ def _sweep(
             on_cell=advance,
         )
     where = {
-        "cluster": f"Dask cluster {cluster} ({report.workers} workers)",
+        "cluster": f"Dask cluster {cluster} ({done.workers} workers)",
         "inline": "this process",
-        "local": f"{report.workers} worker processes",
-    }[report.backend]
+        "local": f"{done.workers} worker processes",
+    }[done.backend]
     typer.echo(
-        f"{plan.spec.name}: {report.total} cells, {report.skipped} already finished, "
-        f"{report.succeeded} run now, {len(report.failed)} failed; {report.seconds:.1f} s on {where}"
+        f"{plan.spec.name}: {done.total} cells, {done.skipped} already finished, "
+        f"{done.succeeded} run now, {len(done.failed)} failed; {done.seconds:.1f} s on {where}"
     )
-    for cid, error in report.failed.items():
-        typer.echo(f"failed: {cid}: {error} (see {report.out / 'failures' / (cid + '.json')})", err=True)
-    if report.interrupted:
+    for cid, error in done.failed.items():
+        typer.echo(f"failed: {cid}: {error} (see {done.out / 'failures' / (cid + '.json')})", err=True)
+    if done.interrupted:
         typer.echo("interrupted: re-run the same command to finish the remaining cells", err=True)
         return 130
-    if report.failed:
+    if done.failed:
         typer.echo("re-run the same command to retry the failed cells", err=True)
         return 1
-    typer.echo(f"results written to {report.out}; next: fairpatrol analyze {report.out}")
+    typer.echo(f"results written to {done.out}; next: fairpatrol analyze {done.out}")
     return 0
 
 

@@ -11,7 +11,7 @@ from fairpatrol.data.areas import Areas, load_areas, read_areas_parquet
 from fairpatrol.data.cities import city_names, get_city
 from fairpatrol.data.incidents import (
     BUNDLED_INCIDENTS,
-    CleaningReport,
+    CleaningLog,
     Incidents,
     clean_incidents,
     load_incident_file,
@@ -24,7 +24,7 @@ from fairpatrol.data.spatial import assign_areas, project
 __all__ = [
     "BUNDLED_INCIDENTS",
     "Areas",
-    "CleaningReport",
+    "CleaningLog",
     "Incidents",
     "InputFile",
     "StudyInputs",

@@ -69,7 +69,7 @@ TIDY_COLUMNS = [
 
 
 @dataclass
-class CleaningReport:
+class CleaningLog:
     """What cleaning read, dropped and why. ``rows_read`` = ``kept`` + every dropped count."""
 
     source: str
@@ -95,11 +95,11 @@ class CleaningReport:
 
 @dataclass
 class Incidents:
-    """Tidy incidents of one source joined to ``areas``, with the report of how they were cleaned."""
+    """Tidy incidents of one source joined to ``areas``, with the log of how they were cleaned."""
 
     frame: pd.DataFrame
     areas: Areas
-    report: CleaningReport
+    cleaning: CleaningLog
 
     @property
     def n(self) -> int:
@@ -168,7 +168,7 @@ def clean_incidents(
     ``raw`` has ``time`` (datetime64, NaT = unparseable/missing), ``lon``/``lat`` (WGS84 degrees) or
     ``x``/``y`` in ``crs``, ``crime_type`` and optionally ``incident_id`` (None when unknown),
     ``source_area``, ``row`` (1-based source data row, used in messages) and extra columns. Steps, each
-    counted in the report: crime-type filter (an error when nothing matches), bad dates (error unless
+    counted in the cleaning log: crime-type filter (an error when nothing matches), bad dates (error unless
     ``on_bad_dates='drop'``), dates after today (an error: a wrong format or year), missing coordinates
     (error unless ``on_missing_coords='drop'``), deduplication (see module docstring; ``dedupe_on='id'`` uses
     ``incident_id`` where present and ``dedupe_fields`` for rows without one, ``'fields'`` always uses
@@ -176,7 +176,7 @@ def clean_incidents(
     every area are dropped; a warning above :data:`WARN_OUTSIDE_SHARE` of them, a :class:`DataError` above
     ``max_outside_share`` — most often a wrong CRS or swapped latitude/longitude).
     """
-    report = CleaningReport(source=source, rows_read=len(raw))
+    log = CleaningLog(source=source, rows_read=len(raw))
     if len(raw) == 0:
         raise DataError("empty file: no data rows", source=source)
     df = raw.copy()
@@ -194,13 +194,13 @@ def clean_incidents(
         if col not in df:
             raise DataError(f"missing required column; found {list(raw.columns)}", source=source, field=col)
     if projected:
-        report.coordinates = f"x/y in {crs}"
+        log.coordinates = f"x/y in {crs}"
     rows = df["row"].to_numpy()
 
     if crime_types is not None:
         wanted = {str(t).strip().upper() for t in crime_types}
         keep = type_mask(df, crime_types)
-        report.type_filtered = int((~keep).sum())
+        log.type_filtered = int((~keep).sum())
         if not keep.any():
             top = df["crime_type"].astype(str).str.upper().value_counts().index[:5]
             common = ", ".join(repr(t) for t in top)
@@ -221,7 +221,7 @@ def clean_incidents(
                 field="time",
                 row=_first_bad(bad, rows),
             )
-        report.bad_dates = int(bad.sum())
+        log.bad_dates = int(bad.sum())
         df = df.loc[~bad]
         rows = df["row"].to_numpy()
     future = (df["time"] > pd.Timestamp(dt.date.today()) + pd.Timedelta(days=2)).to_numpy()
@@ -247,7 +247,7 @@ def clean_incidents(
                 field="/".join(coords[::-1]) if not projected else "x/y",
                 row=_first_bad(bad, rows),
             )
-        report.nan_coordinates = int(bad.sum())
+        log.nan_coordinates = int(bad.sum())
         df = df.loc[~bad]
         a, b = a[~bad], b[~bad]
 
@@ -259,7 +259,7 @@ def clean_incidents(
             dup[has_id] = df.loc[has_id, "incident_id"].astype(str).duplicated().to_numpy()
         if (~has_id).any():
             dup[~has_id] = df.loc[~has_id, keys].duplicated().to_numpy()
-        report.duplicates_dropped = int(dup.sum())
+        log.duplicates_dropped = int(dup.sum())
         df = df.loc[~dup]
         a, b = a[~dup], b[~dup]
 
@@ -291,13 +291,13 @@ def clean_incidents(
             field="/".join(coords[::-1]) if not projected else "x/y",
         )
     if share > WARN_OUTSIDE_SHARE:
-        report.warnings.append(
+        log.warnings.append(
             f"{outside.sum():,} of {len(df):,} incidents ({share:.0%}) fall outside every area and were "
             "dropped"
         )
-    report.outside_dropped = int(outside.sum())
-    report.nearest_assigned = int((how == "nearest").sum())
-    report.within_assigned = int((how == "within").sum())
+    log.outside_dropped = int(outside.sum())
+    log.nearest_assigned = int((how == "nearest").sum())
+    log.within_assigned = int((how == "within").sum())
     keep = ~outside
 
     out = df.loc[keep].copy()
@@ -318,13 +318,13 @@ def clean_incidents(
     k = s.groupby(s).cumcount().to_numpy()
     if (k > 0).any():  # dedupe off: keep repeated case numbers as separate incidents with unique ids
         ids = np.where(k > 0, s + "#" + (k + 1).astype(str), ids)
-        report.notes.append(f"{int((k > 0).sum())} repeated ids suffixed with #k")
+        log.notes.append(f"{int((k > 0).sum())} repeated ids suffixed with #k")
     out["incident_id"] = ids
 
     extra = [c for c in out.columns if c not in TIDY_COLUMNS and c != "row"]
     out = out[TIDY_COLUMNS + extra].sort_values(["time", "incident_id"], kind="stable").reset_index(drop=True)
-    report.kept = len(out)
-    return Incidents(frame=out, areas=areas, report=report)
+    log.kept = len(out)
+    return Incidents(frame=out, areas=areas, cleaning=log)
 
 
 def read_incidents(
@@ -382,8 +382,8 @@ def read_incidents(
         crs=crs,
         max_outside_share=max_outside_share,
     )
-    inc.report.layout = layout_name
-    inc.report.time_zone = info.zone
+    inc.cleaning.layout = layout_name
+    inc.cleaning.time_zone = info.zone
     return inc
 
 
@@ -413,13 +413,13 @@ def load_incidents(
     keeps repeated rows (Baltimore: one per victim). ``crime_types`` keeps rows whose crime type or code
     is listed (case-insensitive); in ``baltimore-part1`` the crime type is one of the 15 crime groups
     (``AGG. ASSAULT``, ``BURGLARY``, ...) and ``description`` holds the detailed one. Records a set cannot
-    place (no coordinates) are left out with a warning saying why (``report.warnings``); the set's caveats
-    are in ``report.notes``.
+    place (no coordinates) are left out with a warning saying why (``cleaning.warnings``); the set's caveats
+    are in ``cleaning.notes``.
 
     Examples
     --------
     >>> inc = load_incidents("chicago-theft")
-    >>> inc.report.kept, inc.report.outside_dropped
+    >>> inc.cleaning.kept, inc.cleaning.outside_dropped
     (140099, 2)
     >>> y2019 = load_incidents("baltimore-part1").between("2019-01-01", "2020-01-01")
     >>> y2019.frame.groupby("crime_type").size()["AGG. ASSAULT"]  # doctest: +SKIP
@@ -447,7 +447,7 @@ def load_incidents(
         on_missing_coords=spec.on_missing_coords,
         subset=spec.crime_types,
     )
-    rep = inc.report
+    rep = inc.cleaning
     if rep.nan_coordinates:
         rows = rep.rows_read - rep.type_filtered - rep.bad_dates
         why = f": {' '.join(spec.missing_coords_reason.split())}" if spec.missing_coords_reason else ""

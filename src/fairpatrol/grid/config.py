@@ -240,15 +240,15 @@ def load_evaluate(path: str | Path, **overrides: Any) -> EvaluateConfig:
     )
 
 
-def grid_preset_names() -> list[str]:
+def evaluate_preset_names() -> list[str]:
     """Names of the built-in evaluation presets."""
     folder = resources.files("fairpatrol.presets").joinpath(PRESET_DIR)
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_grid_preset(name: str, **overrides: Any) -> EvaluateConfig:
+def load_evaluate_preset(name: str, **overrides: Any) -> EvaluateConfig:
     """A built-in evaluation by name (``fairpatrol/presets/grid/NAME.yaml``)."""
-    names = grid_preset_names()
+    names = evaluate_preset_names()
     if name not in names:
         raise ConfigError(f"unknown preset {name!r} (known: {', '.join(names)})", field="preset")
     res = resources.files("fairpatrol.presets").joinpath(PRESET_DIR, f"{name}.yaml")

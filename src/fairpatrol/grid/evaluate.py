@@ -483,7 +483,7 @@ def evaluate(
             g: int((observed[:, m].sum(axis=1) == 0).sum())
             for g, m in zip(grid.group_pair, grid.group_masks(), strict=True)
         },
-        "data_report": inc.report.to_dict(),
+        "data_report": inc.cleaning.to_dict(),
         "days_evaluated": len(dates),
         "days_excluded": sorted(str(d) for d in config.excluded() if config.start <= d < config.end),
         "low_count_days": [

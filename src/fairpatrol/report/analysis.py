@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.metrics import police_to_crime_ratio, shares
-from fairpatrol.report.load import RunResults
+from fairpatrol.results.run import RunResults
 
 
 def daily_means(res: RunResults, columns: list[str]) -> dict[tuple[str, str, str], np.ndarray]:

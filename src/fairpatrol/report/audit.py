@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+import fairpatrol.report.page as page
+import fairpatrol.report.svgmap as svgmap
 from fairpatrol.audit.measures import MEASURES
 from fairpatrol.audit.result import AuditResult
 from fairpatrol.formatting import join, number, percent, signed, times, value, with_interval
-from fairpatrol.report import page, svgmap
 from fairpatrol.report.style import group_colors
 
 if TYPE_CHECKING:
@@ -815,7 +816,7 @@ def build_audit_context(
 ) -> dict[str, Any]:
     """Everything the audit template shows (module docstring)."""
     from fairpatrol.errors import FairpatrolError
-    from fairpatrol.report.render import FigureMaker
+    from fairpatrol.report.sections import FigureMaker
 
     if res.areas is None:
         raise FairpatrolError(

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from fairpatrol.formatting import with_interval
-from fairpatrol.report.load import RunResults
 from fairpatrol.report.summary import NEED, MetricInfo, levels, metric_info
+from fairpatrol.results.run import RunResults
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
+import fairpatrol.report.page as page
+import fairpatrol.report.svgmap as svgmap
 from fairpatrol.formatting import join, percent, times, with_interval
 from fairpatrol.metrics import mean_interval
 from fairpatrol.metrics.fairness import disparity_ratio, group_sums, misallocated_share, rate, shares
-from fairpatrol.report import page, svgmap
 
 #: Areas (or map units) with fewer true crimes than this over the horizon are not ranked or coloured by
 #: their ratio: a ratio of one or two crimes says little.

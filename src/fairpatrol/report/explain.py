@@ -39,7 +39,7 @@ from fairpatrol.errors import ConfigError, FairpatrolError
 from fairpatrol.formatting import number
 from fairpatrol.models import AreaModel, PredPol, PreviousCounts, WindowKDE
 from fairpatrol.models.base import DAY, ModelState
-from fairpatrol.report.load import RunResults
+from fairpatrol.results.run import RunResults
 from fairpatrol.sim.prepare import SimData
 
 

@@ -1,5 +1,5 @@
-"""Pieces of a datasheet page, shared by the run report and the audit datasheet (a leaf module: it imports
-nothing of the report).
+"""Pieces of a report page, shared by the run, sweep and evaluation reports and the audit datasheet (a leaf
+module: it imports nothing of the report).
 
 * :func:`bar_chart` — an inline-SVG chart of shares per category (rows) and series (bars), with 95 %
   interval whiskers and a reference bar per category (e.g. the share of crime next to the shares of
@@ -8,7 +8,10 @@ nothing of the report).
   the page's script on click: no base64 overhead);
 * :func:`csv_text` — a table as CSV text for such a link;
 * :func:`geojson_text` — polygons with their per-row results as GeoJSON text for such a link;
-* :func:`rounded` — a number to six significant digits for downloads.
+* :func:`rounded` — a number to six significant digits for downloads;
+* :func:`data_uri` — a download link's target holding a text;
+* :func:`shown_path` — how a page names a results directory (never an absolute path of the analyst's
+  machine); :func:`dataset_notes` — the provenance of a bundled city's data.
 
 Everything from data is HTML-escaped here; the functions return markup.
 """
@@ -20,6 +23,7 @@ import html
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -121,7 +125,7 @@ def bar_chart(
     return Markup("".join(out))
 
 
-def data_uri(text: str, mime: str) -> str:
+def data_uri(text: str, mime: str = "text/yaml") -> str:
     """A ``data:`` URI holding ``text`` (base64, so no character of it can end the attribute)."""
     return f"data:{mime};charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
 
@@ -185,3 +189,22 @@ def geojson_text(geometries: Collection[Any], rows: Sequence[dict], max_bytes: i
     if len(text) > max_bytes:
         return None, len(text)
     return text, len(text)
+
+
+def dataset_notes(pack) -> str:
+    """The provenance of a bundled city pack's data (its section of the bundled datasets README)."""
+    from fairpatrol.data.cities import provenance_notes
+
+    return provenance_notes(pack)
+
+
+def shown_path(path: str | Path) -> str:
+    """How a report names a results directory: relative to the working folder when inside it, else its
+    name alone (a report never shows an absolute path of the analyst's machine)."""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return p.name

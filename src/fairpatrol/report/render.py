@@ -1,11 +1,16 @@
-"""Assemble a report from a results directory and write it as one self-contained HTML file.
+"""Assemble a report from a results directory and write it as one self-contained HTML file: the one
+place that dispatches on the kind of results (:data:`PAGES`; each kind's page is built by its own module,
+:mod:`~fairpatrol.report.run_report`, :mod:`~fairpatrol.report.sweep`, :mod:`~fairpatrol.report.evaluation`,
+:mod:`~fairpatrol.report.audit`, from the pieces of the leaf modules :mod:`~fairpatrol.report.page`,
+:mod:`~fairpatrol.report.sections`, :mod:`~fairpatrol.report.figures` and :mod:`~fairpatrol.report.svgmap`).
 
 plotly.js (the basic bundle vendored in ``report/vendor``: scatter and bar traces) is embedded once, at the
 end of the page, so the first screen (inline SVG) shows before it is parsed. Every figure is an empty
 ``<div>`` plus its data as JSON in a ``<script type="application/json">`` (``<``, ``>`` and ``&`` escaped),
-drawn when it scrolls into view or its section is opened (the page's small loader script). The Jinja2
-environment autoescapes every value; the only markup inserted unescaped is the figure and map HTML built
-here and in :mod:`fairpatrol.report.page` / :mod:`fairpatrol.report.svgmap`, which escape their text.
+drawn when it scrolls into view or its section is opened (the page's small loader script;
+:mod:`fairpatrol.report.sections`). The Jinja2 environment autoescapes every value; the only markup
+inserted unescaped is the figure and map HTML built in :mod:`fairpatrol.report.sections`,
+:mod:`fairpatrol.report.page` and :mod:`fairpatrol.report.svgmap`, which escape their text.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import base64
 import datetime as dt
 import functools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -23,57 +28,14 @@ from markupsafe import Markup
 
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.formatting import number
-from fairpatrol.report.load import RunResults, load_results
-from fairpatrol.report.page import data_uri as _data_uri
+from fairpatrol.report.page import shown_path
 from fairpatrol.report.style import PLOT_CONFIG
+from fairpatrol.results import read_results
 
 REPORT_VERSION = 1
 #: Found in the head of every report fairpatrol writes (``<meta name="generator">``): an existing file
 #: without it is never replaced (:func:`fairpatrol.atomic.check_output_file`).
 GENERATOR = 'content="fairpatrol report'
-
-
-@dataclass
-class Figure:
-    """A rendered figure with its caption (the caption says what to read in it)."""
-
-    id: str
-    title: str
-    html: Markup
-    caption: str
-    half: bool = False  # side by side with the next half figure on wide screens
-
-
-@dataclass
-class Section:
-    id: str
-    title: str
-    figures: list[Figure] = field(default_factory=list)
-
-
-class FigureMaker:
-    """Turns Plotly figures into page fragments with unique ids."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, fig, title: str, caption: str, half: bool = False) -> Figure:
-        self.count += 1
-        div_id = f"fig{self.count}"
-        return Figure(div_id, title, figure_html(fig, div_id), caption, half)
-
-
-def figure_html(fig, div_id: str) -> Markup:
-    """An empty plot ``<div>`` and the figure's data as JSON, drawn lazily by the page's loader."""
-    import plotly.io as pio
-
-    spec = pio.to_json(fig, validate=False, pretty=False)
-    spec = spec.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    height = int(fig.layout.height or 450)
-    return Markup(
-        f'<div id="{div_id}" class="plotly-graph-div lazy-plot" style="height:{height}px;width:100%"></div>'
-        f'<script type="application/json" id="{div_id}-data">{spec}</script>'
-    )
 
 
 PLOTLY_JS = files("fairpatrol.report") / "vendor" / "plotly-basic.min.js"
@@ -104,30 +66,6 @@ def plot_config() -> Markup:
     return Markup(json.dumps(PLOT_CONFIG))
 
 
-def data_uri(text: str, mime: str = "text/yaml") -> str:
-    """A download link's target holding ``text`` (base64, so no character of it can end the attribute)."""
-    return _data_uri(text, mime)
-
-
-def dataset_notes(pack) -> str:
-    """The provenance of a bundled city pack's data (its section of the bundled datasets README)."""
-    from fairpatrol.data.cities import provenance_notes
-
-    return provenance_notes(pack)
-
-
-def shown_path(path: str | Path) -> str:
-    """How a report names a results directory: relative to the working folder when inside it, else its
-    name alone (a report never shows an absolute path of the analyst's machine)."""
-    p = Path(path)
-    if not p.is_absolute():
-        return p.as_posix()
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
-    except ValueError:
-        return p.name
-
-
 def environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -143,45 +81,49 @@ def environment():
     return env
 
 
-def render_report(path: str | Path, *, cell: str | None = None, **options: Any) -> str:
-    """The report of a results directory as an HTML string (see :func:`write_report` for options)."""
-    res = load_results(path, cell=cell)
-    from fairpatrol.audit.result import AuditResult
+#: Per results kind: the page's template, the options that apply to it (None: all) and its name in messages.
+PAGES: dict[str, tuple[str, tuple[str, ...] | None, str]] = {
+    "run": ("run.html.j2", None, "a run report"),
+    "sweep": ("sweep.html.j2", ("dp_epsilon",), "a sweep report"),
+    "evaluate": ("evaluation.html.j2", ("day", "dp_epsilon", "rng"), "an evaluation report"),
+    "audit": ("audit.html.j2", (), "an audit report"),
+}
 
-    if isinstance(res, AuditResult):
-        from fairpatrol.report.audit import audit_context
 
-        given = {k: v for k, v in options.items() if v is not None}
-        if given:
-            raise FairpatrolError(
-                f"--{next(iter(given)).replace('_', '-')} does not apply to an audit report"
-            )
-        context = audit_context(path, res, shown_path(path))
-        template = "audit.html.j2"
-    elif isinstance(res, RunResults):
+def page_context(path: str | Path, res: Any, kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The template values of the page of ``res`` (a results object of ``kind``), built by the module of
+    that kind's page."""
+    if kind == "run":
         from fairpatrol.report.run_report import build_run_context
 
-        context = build_run_context(res, **options)
-        template = "report.html.j2"
-    else:
-        allowed = {"sweep": ("dp_epsilon",), "grid": ("day", "dp_epsilon", "rng")}[res.kind]
-        given = {k: v for k, v in options.items() if v is not None}
-        wrong = [k for k in given if k not in allowed]
+        return build_run_context(res, **options)
+    if kind == "sweep":
+        from fairpatrol.report.sweep import build_sweep_context
+
+        return build_sweep_context(res, **options)
+    if kind == "evaluate":
+        from fairpatrol.report.evaluation import build_evaluation_context
+
+        return build_evaluation_context(res, **options)
+    from fairpatrol.report.audit import audit_context
+
+    return audit_context(path, res, shown_path(path))
+
+
+def render_report(path: str | Path, *, cell: str | None = None, **options: Any) -> str:
+    """The report of a results directory as an HTML string (see :func:`write_report` for options)."""
+    from fairpatrol.audit.result import AuditResult
+
+    res = read_results(path, cell=cell)
+    kind = "audit" if isinstance(res, AuditResult) else res.kind
+    template, allowed, name = PAGES[kind]
+    if allowed is not None:
+        options = {k: v for k, v in options.items() if v is not None}
+        wrong = [k for k in options if k not in allowed]
         if wrong:
-            hint = "; for one cell of a sweep add --cell ID" if res.kind == "sweep" else ""
-            raise FairpatrolError(
-                f"--{wrong[0].replace('_', '-')} does not apply to a {res.kind} report{hint}"
-            )
-        if res.kind == "sweep":
-            from fairpatrol.report.sweep import build_sweep_context
-
-            context = build_sweep_context(res, **given)
-            template = "sweep.html.j2"
-        else:
-            from fairpatrol.report.grid import build_grid_context
-
-            context = build_grid_context(res, **given)
-            template = "grid.html.j2"
+            hint = "; for one cell of a sweep add --cell ID" if kind == "sweep" else ""
+            raise FairpatrolError(f"--{wrong[0].replace('_', '-')} does not apply to {name}{hint}")
+    context = page_context(path, res, kind, options)
     context["generated"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     context["plotly_js"] = plotly_js()
     context["plot_config"] = plot_config()

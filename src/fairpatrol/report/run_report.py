@@ -15,15 +15,18 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
+import fairpatrol.report.analysis as analysis
+import fairpatrol.report.explain as explain
+import fairpatrol.report.figures as figures
+import fairpatrol.report.svgmap as svgmap
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.formatting import join, natural_key, value, with_interval
 from fairpatrol.metrics.registry import EPS_FACTORS, STUDY_CAVEATS, metric
-from fairpatrol.report import analysis, explain, figures, svgmap
 from fairpatrol.report.cards import model_cards
 from fairpatrol.report.datasheet import Datasheet, group_download_rows
-from fairpatrol.report.load import RunResults, scenario_from_document
+from fairpatrol.report.page import data_uri, dataset_notes, shown_path
 from fairpatrol.report.privacy import PrivacyLedger
-from fairpatrol.report.render import Figure, FigureMaker, Section, data_uri, dataset_notes, shown_path
+from fairpatrol.report.sections import Figure, FigureMaker, Section
 from fairpatrol.report.style import colors_for, group_colors
 from fairpatrol.report.summary import (
     FAIRNESS,
@@ -37,6 +40,7 @@ from fairpatrol.report.summary import (
     trend_table,
     unit_of,
 )
+from fairpatrol.results.run import RunResults, scenario_from_document
 
 HORIZON = "crimes per area over the horizon"
 RINGS = "crimes per area in look-back windows"

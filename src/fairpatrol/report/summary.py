@@ -26,7 +26,7 @@ from fairpatrol.formatting import difference_unit, join, number, percent, value,
 from fairpatrol.metrics import mean_interval
 from fairpatrol.metrics.registry import REGISTRY, metric, rank_score
 from fairpatrol.metrics.registry import headline as headline_metrics
-from fairpatrol.report.load import RunResults
+from fairpatrol.results.run import RunResults
 
 #: The study's fairness metrics (published-study family, ranked: lower is better).
 FAIRNESS = tuple(m for m in headline_metrics() if metric(m).family == "study" and m != "accuracy")

@@ -1,101 +1,40 @@
 """Report on a ``fairpatrol sweep`` directory: how robust the conclusions are across its cells.
 
-The layout is that of :mod:`fairpatrol.sweep.store` (``sweep.yaml``, hive-partitioned ``metrics/``,
+The layout is that of :mod:`fairpatrol.results.sweep` (``sweep.yaml``, hive-partitioned ``metrics/``,
 ``summary/``, ``allocations/`` per cell, ``configs/<id>.yaml``, ``failures/``). The comparisons are those of
 :func:`fairpatrol.sweep.analyze.analyze_sweep` (computed here from the finished cells, so ``fairpatrol
 analyze`` need not have been run): wins and paired differences between algorithms, one-way ANOVA of each
 swept parameter, χ² of the winner against it, dominance curves and accuracy–fairness correlations.
 
-One cell of a sweep is a complete study: ``load_sweep_cell`` reads it as a
-:class:`~fairpatrol.report.load.RunResults`, so ``fairpatrol report DIR --cell ID`` gives the full run
+One cell of a sweep is a complete study: :func:`fairpatrol.results.sweep.read_sweep_cell` reads it as a
+:class:`~fairpatrol.results.run.RunResults`, so ``fairpatrol report DIR --cell ID`` gives the full run
 report (maps, explanations, calibration) of that cell.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from fairpatrol.errors import DataError
+import fairpatrol.report.figures as figures
 from fairpatrol.formatting import number, percent
 from fairpatrol.metrics import mean_interval
-from fairpatrol.report import figures
-from fairpatrol.report.load import RunResults, read_yaml, run_results
+from fairpatrol.report.page import data_uri, shown_path
+from fairpatrol.report.sections import FigureMaker
 from fairpatrol.report.summary import BEST, Finding, join, metric_info, sig, unit_of
+from fairpatrol.results.sweep import SweepResults
+from fairpatrol.sweep.analyze import Analysis, analyze_sweep
 
 
-@dataclass
-class SweepResults:
-    """A sweep directory: its manifest, the analysis of its finished cells and their configs."""
-
-    path: Path
-    manifest: dict[str, Any]
-    analysis: Any  # fairpatrol.sweep.analyze.Analysis
-    configs: dict[str, dict[str, Any]]
-
-    kind = "sweep"
-
-    @property
-    def name(self) -> str:
-        return str(self.manifest.get("name", "sweep"))
-
-    @property
-    def cells(self) -> list[dict[str, Any]]:
-        return list(self.manifest.get("cells", []))
-
-    @property
-    def group_pair(self) -> tuple[str, str]:
-        runs = self.analysis.tables["means"]
-        if {"group_1", "group_2"} <= set(runs.columns) and len(runs):
-            return str(runs["group_1"].iloc[0]), str(runs["group_2"].iloc[0])
-        return ("group 1", "group 2")
-
-
-def load_sweep_results(path: str | Path) -> SweepResults:
-    from fairpatrol.sweep.analyze import analyze_sweep
-    from fairpatrol.sweep.store import read_manifest
-
-    root = Path(path)
-    manifest = read_manifest(root)
-    analysis = analyze_sweep(root)
-    configs = {p.stem: read_yaml(p) for p in sorted((root / "configs").glob("*.yaml"))}
-    return SweepResults(root, manifest, analysis, configs)
-
-
-def load_sweep_cell(path: str | Path, cell: str) -> RunResults:
-    """One finished cell of a sweep as a run's results (its partitions and its config)."""
-    root = Path(path)
-    config = root / "configs" / f"{cell}.yaml"
-    if not config.is_file():
-        known = sorted(p.stem for p in (root / "configs").glob("*.yaml"))
-        shown = ", ".join(known[:6]) + (" ..." if len(known) > 6 else "")
-        raise DataError(
-            f"no finished cell {cell!r} (finished: {shown or 'none'})", source=str(root), field="cell"
-        )
-    tables = ("summary", "metrics", "allocations", "areas", "group_summary", "area_horizon", "horizon")
-    part = {t: root / t / f"cell={cell}" for t in tables}
-    summary = pd.read_parquet(part["summary"]).drop(columns=["cell"], errors="ignore")
-    groups = None
-    if part["group_summary"].is_dir():
-        groups = pd.read_parquet(part["group_summary"]).drop(columns=["cell"], errors="ignore")
-    return run_results(
-        root,
-        config,
-        summary,
-        next(part["metrics"].glob("*.parquet")),
-        next(part["allocations"].glob("*.parquet")),
-        label=f"cell {cell} of the sweep {root.name}",
-        areas_path=part["areas"] / "part-0.parquet",
-        group_summary=groups,
-        inputs_root=root,
-        area_horizon_path=part["area_horizon"] / "part-0.parquet",
-        horizon_path=part["horizon"] / "part-0.parquet",
-    )
+def group_pair(analysis: Analysis) -> tuple[str, str]:
+    """The two groups the sweep's cells compare (from its analysis tables)."""
+    runs = analysis.tables["means"]
+    if {"group_1", "group_2"} <= set(runs.columns) and len(runs):
+        return str(runs["group_1"].iloc[0]), str(runs["group_2"].iloc[0])
+    return ("group 1", "group 2")
 
 
 # -- tables for the page ------------------------------------------------------------------------------------
@@ -116,10 +55,9 @@ def _fmt_p(p: float) -> str:
     return "n/a" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def sweep_findings(res: SweepResults) -> list[Finding]:
+def sweep_findings(res: SweepResults, a: Analysis) -> list[Finding]:
     """Plain statements from the analysis tables (wins, paired differences, ANOVA, χ², correlations)."""
-    a = res.analysis
-    infos = metric_info(res.group_pair)
+    infos = metric_info(group_pair(a))
     t = a.tables
     out = []
     for metric in a.metrics:
@@ -208,12 +146,13 @@ def sweep_findings(res: SweepResults) -> list[Finding]:
 
 
 def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -> dict[str, Any]:
+    """The template values of a sweep's page: the comparisons of
+    :func:`fairpatrol.sweep.analyze.analyze_sweep` on its finished cells, as findings, figures and tables."""
     from fairpatrol.report.cards import DOCS
-    from fairpatrol.report.render import FigureMaker, data_uri, shown_path
 
-    a = res.analysis
+    a = analyze_sweep(res.path)
     t = a.tables
-    infos = metric_info(res.group_pair)
+    infos = metric_info(group_pair(a))
     make = FigureMaker()
     runs = t["run_levels"]
     params = a.parameters
@@ -249,7 +188,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
             )
     means = t["means"]
     lv = means[means["statistic"].isin(["level", "horizon"])]
-    points = _tradeoff_points(res, lv)
+    points = _tradeoff_points(res, a, lv)
     if not points.empty:
         fair = [
             (m, infos[m].title + unit_of(m)[0], unit_of(m)[1])
@@ -307,7 +246,7 @@ def build_sweep_context(res: SweepResults, *, dp_epsilon: float | None = None) -
         "kind": "sweep",
         "title": f"Sweep report: {res.name}",
         "description": str(res.manifest.get("definition", {}).get("description", "")),
-        "findings": sweep_findings(res),
+        "findings": sweep_findings(res, a),
         "figures": figs,
         "parameters": params,
         "algorithms": a.algorithms,
@@ -345,7 +284,7 @@ def _incidents_name(value: Any) -> str:
     return str(value.get("file")) if isinstance(value, dict) else str(value)
 
 
-def _tradeoff_points(res: SweepResults, lv: pd.DataFrame) -> pd.DataFrame:
+def _tradeoff_points(res: SweepResults, a: Analysis, lv: pd.DataFrame) -> pd.DataFrame:
     crime = {
         cid: ", ".join(doc.get("data", {}).get("crime_types") or [])
         or _incidents_name(doc.get("data", {}).get("incidents"))
@@ -362,7 +301,7 @@ def _tradeoff_points(res: SweepResults, lv: pd.DataFrame) -> pd.DataFrame:
             "n_officers": int(b["n_officers"].iloc[0]),
             "crime": crime.get(str(cell), ""),
         }
-        for m in res.analysis.metrics:
+        for m in a.metrics:
             if m in b.index:
                 row[m], row[f"{m}_low"], row[f"{m}_high"] = b.loc[m, ["mean", "ci_low", "ci_high"]]
         rows.append(row)

@@ -108,7 +108,7 @@ def estimate_memory(
     from fairpatrol.allocations import CHUNK_ROWS
     from fairpatrol.metrics.support import SUPPORT_METRICS_MIN_AREAS
     from fairpatrol.models import PredPol, WindowKDE
-    from fairpatrol.sim.study import study_cells
+    from fairpatrol.sim.layout import study_cells
 
     cells = study_cells(config)
     c, r, d, m, e = len(cells), runs if runs is not None else config.runs, config.days, n_areas, n_events
@@ -190,7 +190,7 @@ def check_memory(
     )
     avail = available if available is not None else available_memory()
     if avail is not None and est.peak > MEMORY_SHARE * avail:
-        from fairpatrol.sim.study import study_cells
+        from fairpatrol.sim.layout import study_cells
 
         r = runs if runs is not None else config.runs
         size = f"{len(study_cells(config))} cells × {r} runs × {config.days} days × {data.n_areas} areas"

@@ -113,7 +113,7 @@ def prepare(
     """
     start = pd.Timestamp(start).normalize()
     frame = incidents.frame
-    src = source or incidents.report.source
+    src = source or incidents.cleaning.source
     if n_days < 1:
         raise ConfigError(f"the horizon must be at least 1 day, got {n_days}", source=src, field="days")
     t_first = frame["time"].min()

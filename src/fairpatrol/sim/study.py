@@ -35,62 +35,9 @@ from fairpatrol.sim.engine import (
     check_first_window,
     simulate,
 )
+from fairpatrol.sim.layout import Cell, StudyLayout, StudySink, study_cells
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
-from fairpatrol.sim.reporting import mean_rate, reporting_rates
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One scenario cell: an algorithm under one world setting and one remedy."""
-
-    algorithm: str
-    n_officers: int
-    report_prob: float | str
-    remedy: str = "none"
-
-    @property
-    def reporting(self) -> str:
-        """The reporting setting as text: a rate ('0.4') or a model name ('bjs2019')."""
-        return f"{self.report_prob:g}" if isinstance(self.report_prob, float | int) else str(self.report_prob)
-
-    @property
-    def scenario(self) -> str:
-        """The world setting's name, shared by the algorithms compared under it."""
-        base = f"N{self.n_officers}_r{self.reporting}"
-        return base if self.remedy == "none" else f"{base}_{self.remedy}"
-
-
-@dataclass
-class StudyLayout:
-    """What a study simulates, known before its first day: config, truth arrays, cells and runs.
-
-    ``report_rate`` maps each reporting setting (:attr:`Cell.reporting`) to its mean reporting rate.
-    """
-
-    config: ScenarioConfig
-    data: SimData
-    cells: list[Cell]
-    run_ids: list[int]
-    report_rate: dict[str, float]
-
-    @property
-    def group_pair(self) -> tuple[str, str]:
-        return self.data.areas.group_pair
-
-    @property
-    def areas(self):
-        """The study's areas (:class:`fairpatrol.data.Areas`)."""
-        return self.data.areas
-
-    @property
-    def metric_runs(self) -> list[int]:
-        """Run labels of the metric arrays: the runs, or [-1] for metrics on run-averaged counts."""
-        return [-1] if self.config.compat.run_averaged_metrics else list(self.run_ids)
-
-    @property
-    def dates(self) -> np.ndarray:
-        """The simulated days (datetime64[D])."""
-        return np.datetime64(self.data.start.date(), "D") + np.arange(self.data.n_days)
+from fairpatrol.sim.victim_reporting import mean_rate, reporting_rates
 
 
 @dataclass
@@ -98,7 +45,7 @@ class StudyResult(StudyLayout):
     """Everything a study keeps: daily metrics and diagnostics, arrays indexed [cell, run, day(, group)].
 
     The allocation counts per (cell, run, day, area) are not kept: they went to the study's sinks
-    (:func:`run_study`), e.g. ``allocations.parquet`` (:func:`fairpatrol.results.write_study`).
+    (:func:`run_study`), e.g. ``allocations.parquet`` (:func:`fairpatrol.results.run.write_study`).
     """
 
     fallback: np.ndarray  # cells × runs × days
@@ -112,26 +59,6 @@ class StudyResult(StudyLayout):
     short_history: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted short windows
     #: every metric of the study (daily, per group, horizon, per area): :class:`StudyMetrics`, finished
     measures: StudyMetrics | None = None
-
-
-class StudySink:
-    """Receives a study's simulated days: subclass and override :meth:`day` (and :meth:`open`, :meth:`close`).
-
-    :func:`run_study` calls ``open(layout)`` once before the first day, then ``day(cells, block)`` for every
-    simulated day of every algorithm batch (batches in the order of ``config.algorithms``, days in order),
-    and ``close()`` after the last batch. ``cells`` are the indices (in ``layout.cells``) of the batch's
-    cells; the block's rows are those cells × the study's runs, cell-major (row ``k · R + r`` is run
-    ``layout.run_ids[r]`` of cell ``cells[k]``). The block's arrays are valid during the call only.
-    """
-
-    def open(self, layout: StudyLayout) -> None:
-        """Called before the first simulated day."""
-
-    def day(self, cells: Sequence[int], block: DayBlock) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Called after the last simulated day of the last batch."""
 
 
 def split_cells(values: np.ndarray, n_cells: int) -> np.ndarray:
@@ -176,7 +103,7 @@ class DenseAllocations(StudySink):
     """Keeps every count of every (cell, run, day, area): cells × runs × days × areas int32 arrays.
 
     For small studies, tests and notebooks; memory grows with runs × days × areas (a 150 m city grid
-    needs tens of GB), so :func:`fairpatrol.results.write_study` streams nonzero rows to Parquet instead.
+    needs tens of GB), so :func:`fairpatrol.results.run.write_study` streams nonzero rows to Parquet instead.
 
     Attributes
     ----------
@@ -214,16 +141,6 @@ def history_days(config: ScenarioConfig) -> int:
     return max(max(int(getattr(config.model(a), "window_days", 1)) for a in config.algorithms), 1)
 
 
-def study_cells(config: ScenarioConfig) -> list[Cell]:
-    return [
-        Cell(a, n, r, remedy)
-        for a in config.algorithms
-        for n in config.officers
-        for r in config.report_probs
-        for remedy in config.remedies
-    ]
-
-
 def short_history(config: ScenarioConfig, incidents: Incidents) -> dict[str, dict[str, Any]]:
     """Models whose training window reaches before the first incident: window and days of history held."""
     start = pd.Timestamp(config.start).normalize()
@@ -253,7 +170,7 @@ def check_history(config: ScenarioConfig, incidents: Incidents) -> dict[str, dic
             f"{s['available_days']} days before the start {config.start} (first incident "
             f"{s['first_incident']}); start later, shorten models.{name}.window_days, or set "
             "data.allow_short_history: true to train on the shorter history",
-            source=incidents.report.source,
+            source=incidents.cleaning.source,
             field="start",
         )
     return short
@@ -263,7 +180,9 @@ def prepare_study(config: ScenarioConfig, incidents: Incidents) -> SimData:
     """The study's truth arrays, after checking that every model has its history and data on the first
     day (:func:`check_history`)."""
     check_history(config, incidents)
-    data = prepare(incidents, config.start, config.days, history_days(config), source=incidents.report.source)
+    data = prepare(
+        incidents, config.start, config.days, history_days(config), source=incidents.cleaning.source
+    )
     for algorithm in config.algorithms:
         check_first_window(config.model(algorithm), data)
     if config.world.displacement > 0:
@@ -337,7 +256,7 @@ def study_layout(
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
     cells = study_cells(config)
     rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
-    report_rate = {
+    reporting_rate = {
         c.reporting: (
             float(c.report_prob)
             if isinstance(c.report_prob, float | int)
@@ -345,7 +264,7 @@ def study_layout(
         )
         for c in cells
     }
-    return StudyLayout(config, data, cells, runs, report_rate), rates
+    return StudyLayout(config, data, cells, runs, reporting_rate), rates
 
 
 def run_study(
@@ -412,11 +331,11 @@ def run_study(
         data,
         cells,
         runs,
-        layout.report_rate,
+        layout.reporting_rate,
         fallback,
         metrics.measures.daily,
         diagnostics,
-        cleaning=inc.report.to_dict(),
+        cleaning=inc.cleaning.to_dict(),
         seconds=time.perf_counter() - t0,
         group_metrics=metrics.measures.group_daily,
         inputs=inputs,

@@ -8,13 +8,13 @@ the comparisons of docs/sweeps.md over the results (:mod:`.analyze`). The CLI is
 
 from __future__ import annotations
 
-from fairpatrol.sweep.execute import SweepReport, run_sweep
+from fairpatrol.sweep.execute import SweepOutcome, run_sweep
 from fairpatrol.sweep.spec import SweepCell, SweepPlan, SweepSpec, load_sweep, load_sweep_preset, parse_sweep
 
 __all__ = [
     "SweepCell",
+    "SweepOutcome",
     "SweepPlan",
-    "SweepReport",
     "SweepSpec",
     "load_sweep",
     "load_sweep_preset",

@@ -48,7 +48,7 @@ from fairpatrol.atomic import atomic_directory
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.formatting import number
 from fairpatrol.metrics import mean_interval, registry
-from fairpatrol.sweep.store import read_failures, read_manifest
+from fairpatrol.results.sweep import has_table, query_table, read_failures, read_manifest
 
 #: Within-study settings that distinguish worlds inside one cell (columns of every results table).
 WITHIN = ("n_officers", "report_prob", "reporting", "remedy")
@@ -103,23 +103,6 @@ def a_is_better(name: str, diff: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ loading
 
 
-def _glob(root: Path, table: str) -> str:
-    return str(root / table / "*" / "*.parquet")
-
-
-def _query(root: Path, sql: str, table: str) -> pd.DataFrame:
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        return con.execute(
-            sql.replace("{src}", "read_parquet($1, hive_partitioning = true, union_by_name = true)"),
-            [_glob(root, table)],
-        ).df()
-    finally:
-        con.close()
-
-
 def _parameters(frame: pd.DataFrame, swept: list[str]) -> list[str]:
     """Columns that vary across settings: swept parameters and within-study settings."""
     candidates = list(dict.fromkeys([*swept, *WITHIN]))
@@ -127,10 +110,6 @@ def _parameters(frame: pd.DataFrame, swept: list[str]) -> list[str]:
         numeric = pd.to_numeric(frame["reporting"], errors="coerce").notna().all()
         candidates.remove("reporting" if numeric else "report_prob")
     return [c for c in candidates if c in frame and c != "algorithm" and frame[c].nunique(dropna=False) > 1]
-
-
-def _has_table(root: Path, table: str) -> bool:
-    return any((root / table).glob("cell=*/*.parquet"))
 
 
 def load_run_levels(
@@ -145,12 +124,12 @@ def load_run_levels(
         better(name)  # unknown or descriptive metrics are refused before any work
     manifest = read_manifest(root)
     swept = list(manifest.get("columns", {}))
-    if not _has_table(root, "metrics"):
+    if not has_table(root, "metrics"):
         raise FairpatrolError(f"{root}: no finished cell yet (run `fairpatrol sweep` first)")
-    present = set(_query(root, "describe select * from {src}", "metrics")["column_name"])
+    present = set(query_table(root, "describe select * from {src}", "metrics")["column_name"])
     horizon = set()
-    if _has_table(root, "horizon"):
-        horizon = set(_query(root, "describe select * from {src}", "horizon")["column_name"])
+    if has_table(root, "horizon"):
+        horizon = set(query_table(root, "describe select * from {src}", "horizon")["column_name"])
     daily = [m for m in metrics if m in present]
     late = [m for m in metrics if m not in present and m in horizon]
     missing = [m for m in metrics if m not in present and m not in horizon]
@@ -166,11 +145,11 @@ def load_run_levels(
     keys = list(dict.fromkeys(keys))
     aggs = ", ".join(f'avg(case when isfinite("{m}") then "{m}" end) as "{m}"' for m in daily) or "1 as _"
     cols = ", ".join(f'"{k}"' for k in keys)
-    frame = _query(root, f"select {cols}, run, {aggs} from {{src}} group by all", "metrics")
+    frame = query_table(root, f"select {cols}, run, {aggs} from {{src}} group by all", "metrics")
     frame = frame.drop(columns=["_"], errors="ignore")
     if late:
         extra = ", ".join(f'"{m}"' for m in late)
-        h = _query(root, f"select cell, scenario, algorithm, run, {extra} from {{src}}", "horizon")
+        h = query_table(root, f"select cell, scenario, algorithm, run, {extra} from {{src}}", "horizon")
         for col in ("cell", "scenario", "algorithm"):
             h[col] = h[col].astype(str)
             frame[col] = frame[col].astype(str)
@@ -514,7 +493,7 @@ def correlations(runs: pd.DataFrame, params: list[str], metrics: list[str]) -> p
 
 
 def _means(root: Path, runs: pd.DataFrame, params: list[str], metrics: list[str]) -> pd.DataFrame:
-    summary = _query(root, "select * from {src}", "summary")
+    summary = query_table(root, "select * from {src}", "summary")
     summary = summary[summary["metric"].isin(metrics)]
     settings = runs[["cell", "scenario", "setting"]].drop_duplicates()
     out = summary.merge(settings, on=["cell", "scenario"], how="left")

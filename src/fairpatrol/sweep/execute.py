@@ -12,7 +12,7 @@
   every finished cell) when the cluster has had no worker for that long.
 * **inline**: every cell in this process, one after the other (debugging, tests).
 
-Whatever runs the cells, this process writes them (:class:`fairpatrol.sweep.store.SweepStore`), as each
+Whatever runs the cells, this process writes them (:class:`fairpatrol.results.sweep.SweepStore`), as each
 finishes, so an interrupted sweep loses at most the cells in flight.
 """
 
@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fairpatrol.errors import FairpatrolError, FairpatrolWarning
+from fairpatrol.results.sweep import CellOutcome, SweepStore
 from fairpatrol.sweep.spec import SweepCell, SweepPlan, jsonable
-from fairpatrol.sweep.store import SweepStore
 from fairpatrol.sweep.worker import (
-    CellOutcome,
     CellTask,
     input_files,
     read_inputs,
@@ -56,7 +55,7 @@ _POLL = 1.0
 
 
 @dataclass
-class SweepReport:
+class SweepOutcome:
     """What a sweep invocation did."""
 
     out: Path
@@ -108,7 +107,7 @@ def run_sweep(
     overwrite: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_cell: Callable[[CellOutcome], None] | None = None,
-) -> SweepReport:
+) -> SweepOutcome:
     """Run the cells of ``plan`` not yet finished in ``out``; write each as it finishes.
 
     ``on_start(total, to_run)`` and ``on_cell(outcome)`` report progress (e.g. to a progress bar).
@@ -135,24 +134,24 @@ def _run_sweep(
     t0: float,
     on_start: Callable[[int, int], None] | None,
     on_cell: Callable[[CellOutcome], None] | None,
-) -> SweepReport:
+) -> SweepOutcome:
     with SweepStore.open(out, plan.manifest(out), overwrite=overwrite) as store:
-        done = store.finished()
-        todo = tasks_of(plan, [c for c in plan.cells if c.id not in done])
+        finished = store.finished()
+        todo = tasks_of(plan, [c for c in plan.cells if c.id not in finished])
         n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
         backend = "cluster" if client is not None else "inline" if inline else "local"
-        report = SweepReport(store.root, len(plan.cells), len(plan.cells) - len(todo), backend=backend)
-        report.workers = 1 if inline else n_workers
+        done = SweepOutcome(store.root, len(plan.cells), len(plan.cells) - len(todo), backend=backend)
+        done.workers = 1 if inline else n_workers
         if on_start is not None:
-            on_start(report.total, len(todo))
+            on_start(done.total, len(todo))
 
         def record(outcome: CellOutcome, slug: str) -> None:
-            report.ran += 1
+            done.ran += 1
             if outcome.ok:
                 store.write_cell(outcome)
             else:
                 store.write_failure(outcome.cell_id, slug, outcome.error, outcome.traceback)
-                report.failed[outcome.cell_id] = outcome.error
+                done.failed[outcome.cell_id] = outcome.error
             if on_cell is not None:
                 on_cell(outcome)
 
@@ -160,16 +159,16 @@ def _run_sweep(
             if not todo:
                 pass
             elif client is not None:
-                report.workers = _run_dask(client, todo, record, worker_timeout)
+                done.workers = _run_dask(client, todo, record, worker_timeout)
             elif inline:
                 for task in todo:
                     record(run_cell(task), task.slug)
             else:
                 _run_local(todo, n_workers, record)
         except KeyboardInterrupt:
-            report.interrupted = True
-        report.seconds = time.perf_counter() - t0
-        return report
+            done.interrupted = True
+        done.seconds = time.perf_counter() - t0
+        return done
 
 
 # ------------------------------------------------------------------------------------------- local pool

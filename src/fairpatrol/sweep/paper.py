@@ -35,7 +35,7 @@ import pandas as pd
 
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.metrics import registry
-from fairpatrol.sweep.store import MANIFEST, read_manifest
+from fairpatrol.results.sweep import MANIFEST, read_manifest
 
 #: The paper's metric names (Appendix A) → fairpatrol's daily metric columns.
 PAPER_METRICS = {
@@ -106,25 +106,17 @@ class PaperRuns:
 
 
 # ------------------------------------------------------------------------------------------ loading
-def _source(root: Path, table: str) -> tuple[str, bool]:
-    """The Parquet glob of ``table`` in a run directory (one file) or a sweep directory (partitions)."""
-    if (root / f"{table}.parquet").is_file():
-        return str(root / f"{table}.parquet"), False
-    if any((root / table).glob("*/*.parquet")):
-        return str(root / table / "*" / "*.parquet"), True
-    raise FairpatrolError(f"{root}: no {table} table (a fairpatrol run or sweep results directory)")
-
-
 def _query(root: Path, table: str, sql: str) -> pd.DataFrame:
-    import duckdb
+    """DuckDB ``sql`` whose ``{src}`` reads ``table`` of a run directory (one file) or of a sweep directory
+    (every cell's partition), each read by the module that owns its format."""
+    from fairpatrol.results import run, sweep
 
-    glob, hive = _source(root, table)
-    src = f"read_parquet($1, hive_partitioning = {str(hive).lower()}, union_by_name = true)"
-    con = duckdb.connect()
-    try:
-        return con.execute(sql.replace("{src}", src), [glob]).df()
-    finally:
-        con.close()
+    file = run.table_file(root, table)
+    if file is not None and file.suffix == ".parquet":
+        return run.query_table(root, sql, table)
+    if sweep.has_table(root, table):
+        return sweep.query_table(root, sql, table)
+    raise FairpatrolError(f"{root}: no {table} table (a fairpatrol run or sweep results directory)")
 
 
 def _varying(frame: pd.DataFrame, columns: list[str]) -> list[str]:

@@ -3,7 +3,7 @@
 The cell runs :func:`fairpatrol.sim.study.run_study` and returns its tables as Parquet bytes (the same
 tables as ``fairpatrol run``, plus one constant column per swept parameter), so the process that owns the
 results directory writes them: workers need no shared file system, and every write goes through one
-place (:mod:`fairpatrol.sweep.store`). Errors become a failed :class:`CellOutcome`, never an exception.
+place (:mod:`fairpatrol.results.sweep`). Errors become a failed :class:`CellOutcome`, never an exception.
 
 Input files travel with the cell: on a Dask cluster, every file of the user's that a cell's config names
 (:func:`input_files`: the areas and incident files, a reporting-rate CSV; a shapefile with its sidecar
@@ -22,22 +22,11 @@ import os
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
-#: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
-TABLES = (
-    "metrics",
-    "summary",
-    "allocations",
-    "groups",
-    "group_summary",
-    "horizon",
-    "group_horizon",
-    "area_horizon",
-    "areas",
-)
+from fairpatrol.results.sweep import CellOutcome
 
 _INCIDENTS: dict[str, Any] = {}
 _CACHE_SIZE = 4
@@ -53,19 +42,6 @@ class CellTask:
     columns: dict[str, Any]
     allocations: bool = True
     base_dir: str | None = None  # the folder relative input paths of ``config`` are relative to
-
-
-@dataclass
-class CellOutcome:
-    """A finished cell's tables (Parquet bytes) and config document, or its error."""
-
-    cell_id: str
-    ok: bool
-    tables: dict[str, bytes] = field(default_factory=dict)
-    config_yaml: str = ""
-    seconds: float = 0.0
-    error: str = ""
-    traceback: str = ""
 
 
 def _incidents(config: Any) -> Any:
@@ -100,11 +76,11 @@ def _parquet_bytes(table: Any) -> bytes:
 
 
 def cell_tables(result: Any, columns: dict[str, Any]) -> dict[str, Any]:
-    """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results`) with the swept columns, but
+    """The tidy tables of ``fairpatrol run`` (see :mod:`fairpatrol.results.run`) with the swept columns, but
     the allocations, which :func:`run_cell` writes while the cell is simulated."""
     import pyarrow as pa
 
-    from fairpatrol.results import (
+    from fairpatrol.results.tables import (
         area_horizon_table,
         group_horizon_table,
         group_summary_frame,
@@ -220,8 +196,9 @@ def relabel(layout: Any, config: Any) -> None:
     from fairpatrol.sim.study import study_cells
 
     cells = study_cells(config)
-    layout.report_rate = {
-        new.reporting: layout.report_rate[old.reporting] for old, new in zip(layout.cells, cells, strict=True)
+    layout.reporting_rate = {
+        new.reporting: layout.reporting_rate[old.reporting]
+        for old, new in zip(layout.cells, cells, strict=True)
     }
     layout.config, layout.cells = config, cells
 
@@ -255,7 +232,7 @@ def run_cell(task: CellTask, inputs: Shipment | None = None) -> CellOutcome:
 
         from fairpatrol.allocations import AllocationWriter
         from fairpatrol.config import parse_scenario
-        from fairpatrol.results import allocations_section, config_document
+        from fairpatrol.results.run import allocations_section, config_document
         from fairpatrol.sim.budget import check_memory
         from fairpatrol.sim.study import prepare_study, run_study
 

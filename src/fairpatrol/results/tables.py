@@ -1,63 +1,30 @@
-"""Tidy long-format results (as Mesa's data collector) and their atomic writing to a results directory.
+"""The tidy tables of a study's results (as Mesa's data collector) and their summaries over runs.
 
-Layout of ``DIR`` written by ``fairpatrol run``:
-
-* ``areas.parquet``: the areas as GeoParquet — ids, names, groups, the attributes used for groups, the
-  geometry in the study's CRS (metres) — with how groups were defined in the file's metadata
-  (:meth:`fairpatrol.data.Areas.write_parquet`): DuckDB, GIS tools and ``fairpatrol report`` read it;
-* ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with the area's ``group``
-  and ``crimes, officers, detected, reported, prevention`` (non-punitive units; 0 without that remedy),
-  **only where one of them is nonzero**: missing rows are zeros (:mod:`fairpatrol.allocations`, which
-  also re-expands them);
-* ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric (the
-  study's, two-group gaps between ``group_1`` and ``group_2``; the Gini of the model's allocation; the
-  worst group's 30-day disparity) and the model diagnostics (PredPol θ, ω, EM iterations);
-* ``groups.parquet``: one row per (scenario, algorithm, run, date, group) for **every** group: the day's
-  officers, true and detected crimes, officers on crime-free area-days, shares, 30-day disparity ratio;
-* ``horizon.parquet``: one row per (scenario, algorithm, run): the metrics of the whole horizon (fairness
-  against need, concentration, the study's PCR gap recomputed and its ε sensitivity);
-* ``group_horizon.parquet``: one row per (scenario, algorithm, run, group): patrol and crime shares,
-  disparity ratio, detection rate, patrols without crime, and the counts behind them;
-* ``area_horizon.parquet``: one row per (scenario, algorithm, run, area_id): the area's sums over the
-  horizon (patrol-days, true and detected crimes, patrol-days without crime, expected patrols), its
-  shares and disparity ratio;
-* ``summary.csv``: per (scenario, algorithm, metric, statistic) the mean over runs and its 95 % interval,
-  where statistic ``level`` is a run's mean over days of a daily metric, ``slope`` its least-squares trend
-  per day and ``horizon`` a horizon metric's value; with the metric's ``family``, ``unit`` and which
-  direction is ``better`` (:mod:`fairpatrol.metrics.registry`); ``group_summary.csv`` the same per group;
-* ``config.yaml``: the resolved config (input files by a path relative to the scenario file, with their
-  SHA-256), seeds, areas and groups, data cleaning report, data sufficiency, PredPol fit problems and
-  software versions — never an absolute path;
-* ``remedy_effects.csv`` (studies with remedies): each remedy's paired effect on each headline metric.
-
-The directory is first written under a temporary name and renamed into place when complete, so an
-interrupted run never leaves a directory that looks finished. :func:`write_study` simulates into it: the
-allocation rows are written while the study runs, the other tables after it.
+Built from a finished :class:`~fairpatrol.sim.study.StudyResult`, in memory: the daily metrics, the
+per-group metrics, the horizon tables and the ``summary`` of each metric (mean over runs and 95 %
+interval). :mod:`fairpatrol.results.run` writes them into a run directory, :mod:`fairpatrol.sweep.worker`
+into a sweep cell's partitions; the columns are described in :mod:`fairpatrol.results.run`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
-import yaml
 
-from fairpatrol.atomic import atomic_directory
-from fairpatrol.config import map_data_paths, to_yaml_dict
 from fairpatrol.formatting import difference_unit, natural_key, signed, with_interval
 from fairpatrol.keys import dictionary, key_columns
 from fairpatrol.metrics import mean_interval, trend_slope
 from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.metrics.registry import headline, label, metric, rank_score
-from fairpatrol.sim.study import StudyLayout, StudyResult, StudySink
 
-KEYS = ["scenario", "algorithm", "n_officers", "report_prob", "run"]
+if TYPE_CHECKING:
+    from fairpatrol.metrics.accumulator import StudyMetrics
+    from fairpatrol.sim.layout import StudyLayout
+    from fairpatrol.sim.study import StudyResult
 
 
 def diagnostic_columns() -> list[str]:
@@ -184,7 +151,7 @@ def _cell_row(res: StudyResult, cell) -> dict[str, Any]:
         "scenario": cell.scenario,
         "algorithm": cell.algorithm,
         "n_officers": cell.n_officers,
-        "report_prob": res.report_rate[cell.reporting],
+        "report_prob": res.reporting_rate[cell.reporting],
         "reporting": cell.reporting,
         "remedy": cell.remedy,
     }
@@ -348,35 +315,6 @@ def headline_table(summary: pd.DataFrame, metrics: list[str] | None = None) -> p
     return wide.rename(columns={m: label(m, pair) for m in metrics}).reset_index(drop=True)
 
 
-def versions() -> dict[str, str]:
-    """Versions of the packages that can change the numbers (:data:`fairpatrol.environment.PACKAGES`)."""
-    from fairpatrol.environment import installed_versions
-
-    return installed_versions()
-
-
-def input_section(config, inputs, results_dir: str | Path | None = None) -> dict[str, Any]:
-    """The ``inputs`` record of a results config: every file read, by a path relative to the scenario
-    file, with its SHA-256; and where the scenario's folder is, relative to ``results_dir``."""
-    from fairpatrol.data.inputs import relative
-
-    base = config.base_dir
-    out: dict[str, Any] = {"files": [f.record(base) for f in inputs]}
-    if results_dir is not None and inputs:
-        out["scenario_dir"] = relative(Path(base or Path.cwd()), Path(results_dir))
-    return out
-
-
-def relative_config(config) -> dict[str, Any]:
-    """``to_yaml_dict(config)`` with every input path relative to the scenario file's folder."""
-    from fairpatrol.data.inputs import relative, resolve
-
-    doc = to_yaml_dict(config)
-    base = config.base_dir
-    doc["data"] = map_data_paths(doc["data"], lambda p: relative(resolve(p, base), base))
-    return doc
-
-
 def fit_problem_counts(res: StudyResult) -> dict[str, dict[str, int]]:
     """Per algorithm, daily PredPol fits that did not converge or ended on a parameter bound
     (:func:`fairpatrol.metrics.summary.fit_problems`)."""
@@ -392,106 +330,3 @@ def fit_problem_counts(res: StudyResult) -> dict[str, dict[str, int]]:
         }
     )
     return fit_problems(frame)
-
-
-def config_document(res: StudyResult, results_dir: str | Path | None = None) -> dict[str, Any]:
-    """The resolved config plus everything needed to re-create any run (seeds) and to read the data.
-
-    Input files are named relative to the scenario file, with their SHA-256 (``inputs``); ``results_dir``
-    (when known) lets ``inputs.scenario_dir`` say where the scenario's folder is from the results.
-    """
-    cfg = relative_config(res.config)
-    areas = res.data.areas
-    cfg["resolved"] = {
-        "models": {a: res.config.model(a).get_params() for a in res.config.algorithms},
-        "run_seeds": {
-            "rule": "run k uses numpy SeedSequence(seed, spawn_key=(k,)) spawned into (reporting, "
-            "allocation, detection) streams; the same for every scenario cell",
-            "seed": res.config.seed,
-            "runs": list(res.run_ids),
-        },
-        "groups": areas.summary(),
-        "horizon": {
-            "start": str(res.data.start.date()),
-            "days": res.data.n_days,
-            "history_days": -res.data.first_day,
-            "truth_events_in_horizon": int(res.data.n_events - res.data.n_history),
-            "history_events": int(res.data.n_history),
-        },
-        "short_history": res.short_history,
-    }
-    problems = fit_problem_counts(res)
-    if problems:
-        cfg["resolved"]["fit_problems"] = problems
-    cfg["inputs"] = input_section(res.config, res.inputs, results_dir)
-    cfg["data_report"] = res.cleaning
-    cfg["versions"] = versions()
-    cfg["seconds"] = round(res.seconds, 3)
-    return cfg
-
-
-def write_tables(res: StudyResult, folder: Path, results_dir: str | Path | None = None) -> None:
-    """Write every table of ``res`` but the allocations (written while simulating) into ``folder``.
-
-    ``results_dir`` is where the directory will be (for the relative paths of ``config.yaml``).
-    """
-    res.data.areas.write_parquet(folder / "areas.parquet")
-    pq.write_table(metrics_table(res), folder / "metrics.parquet", compression="zstd")
-    pq.write_table(groups_table(res), folder / "groups.parquet", compression="zstd")
-    pq.write_table(horizon_table(res), folder / "horizon.parquet", compression="zstd")
-    pq.write_table(group_horizon_table(res), folder / "group_horizon.parquet", compression="zstd")
-    pq.write_table(area_horizon_table(res), folder / "area_horizon.parquet", compression="zstd")
-    summary_frame(res).to_csv(folder / "summary.csv", index=False)
-    group_summary_frame(res).to_csv(folder / "group_summary.csv", index=False)
-    effects = remedy_effects_frame(res)
-    if not effects.empty:
-        effects.to_csv(folder / "remedy_effects.csv", index=False)
-
-
-def allocations_section(writer: Any) -> dict[str, Any]:
-    """What ``config.yaml`` says about ``allocations.parquet`` (from its closed
-    :class:`~fairpatrol.allocations.AllocationWriter`)."""
-    return {
-        "rows": int(writer.rows),
-        "dense_rows": int(writer.dense_rows),
-        "zero_rows": "omitted: a (scenario, algorithm, run, date, area) without a row has all counts 0",
-    }
-
-
-def write_study(
-    config,
-    out: str | Path,
-    *,
-    overwrite: bool = False,
-    incidents: Any = None,
-    data: Any = None,
-    run_ids: list[int] | None = None,
-    progress: Callable[[int], None] | None = None,
-    sinks: Sequence[StudySink] = (),
-) -> StudyResult:
-    """Run ``config``'s study (:func:`fairpatrol.sim.study.run_study`) and write its results directory.
-
-    The directory is written atomically (a temporary directory, renamed when complete); the allocation
-    rows go to ``allocations.parquet`` while the study runs, in chunks, so memory stays bounded by
-    runs × areas whatever the horizon (:mod:`fairpatrol.allocations`). ``sinks`` receive the days too.
-    Returns the study's result (metrics, diagnostics).
-    """
-    from fairpatrol.allocations import AllocationWriter
-    from fairpatrol.sim.study import run_study
-
-    with atomic_directory(out, kind="run", overwrite=overwrite) as tmp:
-        with AllocationWriter(tmp / "allocations.parquet") as writer:
-            res = run_study(
-                config,
-                incidents=incidents,
-                data=data,
-                run_ids=run_ids,
-                progress=progress,
-                sinks=[writer, *sinks],
-            )
-        write_tables(res, tmp, out)
-        doc = config_document(res, out)
-        doc["resolved"]["allocations"] = allocations_section(writer)
-        with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
-            yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
-    return res

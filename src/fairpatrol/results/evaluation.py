@@ -1,4 +1,5 @@
-"""The results directory of ``fairpatrol evaluate``, written atomically (temporary directory, then rename).
+"""The results directory of ``fairpatrol evaluate``: written atomically by :func:`write_evaluation` (a
+temporary directory, then a rename), read by :func:`read_evaluation`.
 
 Layout of ``DIR``:
 
@@ -19,19 +20,30 @@ Layout of ``DIR``:
   the models' parameters, the grid and its comparison with the bundled reference grid, data counts, days
   without crime, days evaluated, low-count days and ``warnings``, timings and software versions;
 * ``coverage_curves.png``, ``emd.png``, ``map.png``: the figures of :mod:`fairpatrol.grid.plots`.
+
+Evaluations written before results carried their areas hold ``cells.parquet`` instead of ``areas.parquet``;
+:func:`read_evaluation` reads either.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 import yaml
 
 from fairpatrol.atomic import atomic_directory
+from fairpatrol.data import Areas, read_areas_parquet
+from fairpatrol.errors import DataError
 from fairpatrol.grid.evaluate import EvaluationResult, metric_docs, summarise
+from fairpatrol.results.documents import read_yaml, require_files
+
+#: The files without which a directory is not a complete evaluation.
+EVALUATION_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet")
 
 
 def write_predictions(result: EvaluationResult, path: Path) -> None:
@@ -69,7 +81,7 @@ def write_predictions(result: EvaluationResult, path: Path) -> None:
 
 def evaluate_document(result: EvaluationResult, results_dir: str | Path | None = None) -> dict[str, Any]:
     """The resolved config and everything needed to read and reproduce the results."""
-    from fairpatrol.results import input_section, relative_config, versions
+    from fairpatrol.results.documents import input_section, relative_config, versions
 
     cfg = result.config
     doc = relative_config(cfg)
@@ -142,3 +154,80 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationResults:
+    """A ``fairpatrol evaluate`` results directory: its document, tables and grid (read by
+    :func:`read_evaluation`)."""
+
+    path: Path
+    document: dict[str, Any]
+    summary: pd.DataFrame
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    diagnostics: pd.DataFrame | None
+    areas: Areas  # the grid cells as areas (polygons, groups), for maps and hover
+
+    kind = "evaluate"
+
+    @property
+    def models(self) -> list[str]:
+        present = set(self.summary["model"].astype(str))
+        return [m for m in self.document.get("algorithms", sorted(present)) if m in present]
+
+    @property
+    def group_pair(self) -> tuple[str, str]:
+        return self.areas.group_pair
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(sorted(pd.to_datetime(self.predictions["date"].unique())))
+
+
+def read_evaluation(path: str | Path) -> EvaluationResults:
+    """Read a ``fairpatrol evaluate`` directory (every table but the figures)."""
+    p = Path(path)
+    require_files(p, EVALUATION_FILES, "evaluate")
+    document = read_yaml(p / "evaluate.yaml")
+    areas = (
+        read_areas_parquet(p / "areas.parquet")
+        if (p / "areas.parquet").is_file()
+        else _old_cells(p, document)
+    )
+    diag = pd.read_parquet(p / "diagnostics.parquet") if (p / "diagnostics.parquet").is_file() else None
+    predictions = pd.read_parquet(p / "predictions.parquet")
+    predictions["cell_id"] = predictions["cell_id"].astype(str)
+    predictions["model"] = predictions["model"].astype(str)
+    summary = pd.read_csv(p / "summary.csv")
+    metrics = pd.read_parquet(p / "metrics.parquet")
+    return EvaluationResults(p, document, summary, metrics, predictions, diag, areas)
+
+
+def _old_cells(p: Path, document: dict[str, Any]) -> Areas:
+    """The grid of an evaluation written before results carried their areas (``cells.parquet``)."""
+    if not (p / "cells.parquet").is_file():
+        raise DataError(
+            "missing areas.parquet: not a complete results directory of fairpatrol evaluate", source=str(p)
+        )
+    groups = document.get("resolved", {}).get("groups", {})
+    pair = (str(groups.get("group_1", "group 1")), str(groups.get("group_2", "group 2")))
+    cells = pd.read_parquet(p / "cells.parquet")
+    frame = pd.DataFrame(
+        {
+            "area_id": cells["cell_id"].astype(str),
+            "name": [f"cell {c} ({a})" for c, a in zip(cells["cell_id"], cells["area_id"], strict=True)],
+            "group": cells["group"].astype(str),
+            "area_m2": cells["area_m2"].astype(float),
+        }
+    )
+    return Areas(
+        name=str(document.get("data", {}).get("city", "")),
+        crs=str(document.get("grid", {}).get("crs", "")),
+        frame=frame,
+        geometry=shapely.from_wkb(cells["geometry"].to_numpy()),
+        group_pair=pair,
+    )

@@ -1,82 +1,195 @@
-"""Read a results directory into one object the report is built from.
+"""The results directory of ``fairpatrol run``: written by :func:`write_study`, read by :func:`read_run`.
 
-Three kinds of directory are recognised by their marker file:
+Layout of ``DIR`` written by ``fairpatrol run``:
 
-* ``fairpatrol run``: ``config.yaml``, ``metrics.parquet``, ``summary.csv``, ``allocations.parquet``,
-  ``areas.parquet`` (layout in :mod:`fairpatrol.results`) → :class:`RunResults`;
-* ``fairpatrol sweep``: ``sweep.yaml`` (see :mod:`fairpatrol.report.collections`);
-* ``fairpatrol evaluate``: ``evaluate.yaml`` (see :mod:`fairpatrol.report.collections`);
-* ``fairpatrol audit``: marker of kind ``audit`` (or ``audit.json``), read by
-  :func:`fairpatrol.audit.read_audit` (see :mod:`fairpatrol.report.audit`).
+* ``areas.parquet``: the areas as GeoParquet — ids, names, groups, the attributes used for groups, the
+  geometry in the study's CRS (metres) — with how groups were defined in the file's metadata
+  (:meth:`fairpatrol.data.Areas.write_parquet`): DuckDB, GIS tools and ``fairpatrol report`` read it;
+* ``allocations.parquet``: one row per (scenario, algorithm, run, date, area_id) with the area's ``group``
+  and ``crimes, officers, detected, reported, prevention`` (non-punitive units; 0 without that remedy),
+  **only where one of them is nonzero**: missing rows are zeros (:mod:`fairpatrol.allocations`, which
+  also re-expands them);
+* ``metrics.parquet``: one row per (scenario, algorithm, run, date) with one column per daily metric (the
+  study's, two-group gaps between ``group_1`` and ``group_2``; the Gini of the model's allocation; the
+  worst group's 30-day disparity) and the model diagnostics (PredPol θ, ω, EM iterations);
+* ``groups.parquet``: one row per (scenario, algorithm, run, date, group) for **every** group: the day's
+  officers, true and detected crimes, officers on crime-free area-days, shares, 30-day disparity ratio;
+* ``horizon.parquet``: one row per (scenario, algorithm, run): the metrics of the whole horizon (fairness
+  against need, concentration, the study's PCR gap recomputed and its ε sensitivity);
+* ``group_horizon.parquet``: one row per (scenario, algorithm, run, group): patrol and crime shares,
+  disparity ratio, detection rate, patrols without crime, and the counts behind them;
+* ``area_horizon.parquet``: one row per (scenario, algorithm, run, area_id): the area's sums over the
+  horizon (patrol-days, true and detected crimes, patrol-days without crime, expected patrols), its
+  shares and disparity ratio;
+* ``summary.csv``: per (scenario, algorithm, metric, statistic) the mean over runs and its 95 % interval,
+  where statistic ``level`` is a run's mean over days of a daily metric, ``slope`` its least-squares trend
+  per day and ``horizon`` a horizon metric's value; with the metric's ``family``, ``unit`` and which
+  direction is ``better`` (:mod:`fairpatrol.metrics.registry`); ``group_summary.csv`` the same per group;
+* ``config.yaml``: the resolved config (input files by a path relative to the scenario file, with their
+  SHA-256), seeds, areas and groups, data cleaning report, data sufficiency, PredPol fit problems and
+  software versions — never an absolute path;
+* ``remedy_effects.csv`` (studies with remedies): each remedy's paired effect on each headline metric.
 
-The allocation table of a full study has millions of rows; it is never read whole: :class:`RunResults`
-answers the few aggregate questions the report asks with DuckDB queries. The table holds only nonzero rows
-(:mod:`fairpatrol.allocations`; results written before that hold every row): every query here treats a
-missing (run, date, area) as zeros, so it gives the same answer on either.
+The directory is first written under a temporary name and renamed into place when complete, so an
+interrupted run never leaves a directory that looks finished. :func:`write_study` simulates into it: the
+allocation rows are written while the study runs, the other tables (:mod:`fairpatrol.results.tables`)
+after it.
 
-The areas come from the directory (``areas.parquet``), never from the inputs: a report needs nothing but
-the results. Directories written before results carried their areas are read with the bundled city's
-areas when the study was on a bundled city, and refused with one line otherwise.
+:func:`read_run` reads it back as a :class:`RunResults` (as does
+:func:`fairpatrol.results.sweep.read_sweep_cell` for one cell of a sweep). The allocation table of a full
+study has millions of rows; it is never read whole: :class:`RunResults` answers the few aggregate questions
+the report asks with DuckDB queries, treating a missing (run, date, area) as zeros, so it gives the same
+answer on a table of nonzero rows or on one of every row (results written before nonzero rows). The areas
+come from the directory (``areas.parquet``), never from the inputs; directories written before results
+carried their areas are read with the bundled city's areas when the study was on a bundled city, and
+refused with one line otherwise.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import yaml
 
+from fairpatrol.atomic import atomic_directory
 from fairpatrol.config import ScenarioConfig, parse_scenario
 from fairpatrol.data import Areas, read_areas_parquet
 from fairpatrol.errors import DataError
+from fairpatrol.results.documents import input_section, read_yaml, relative_config, require_files, versions
+from fairpatrol.results.query import query
+from fairpatrol.results.tables import (
+    area_horizon_table,
+    fit_problem_counts,
+    group_horizon_table,
+    group_summary_frame,
+    groups_table,
+    horizon_table,
+    metrics_table,
+    remedy_effects_frame,
+    summary_frame,
+)
+
+if TYPE_CHECKING:  # the reader does not import the simulation
+    from fairpatrol.sim.layout import StudySink
+    from fairpatrol.sim.study import StudyResult
+
+# -- writing ------------------------------------------------------------------------------------------------
+
+
+def config_document(res: StudyResult, results_dir: str | Path | None = None) -> dict[str, Any]:
+    """The resolved config plus everything needed to re-create any run (seeds) and to read the data.
+
+    Input files are named relative to the scenario file, with their SHA-256 (``inputs``); ``results_dir``
+    (when known) lets ``inputs.scenario_dir`` say where the scenario's folder is from the results.
+    """
+    cfg = relative_config(res.config)
+    areas = res.data.areas
+    cfg["resolved"] = {
+        "models": {a: res.config.model(a).get_params() for a in res.config.algorithms},
+        "run_seeds": {
+            "rule": "run k uses numpy SeedSequence(seed, spawn_key=(k,)) spawned into (reporting, "
+            "allocation, detection) streams; the same for every scenario cell",
+            "seed": res.config.seed,
+            "runs": list(res.run_ids),
+        },
+        "groups": areas.summary(),
+        "horizon": {
+            "start": str(res.data.start.date()),
+            "days": res.data.n_days,
+            "history_days": -res.data.first_day,
+            "truth_events_in_horizon": int(res.data.n_events - res.data.n_history),
+            "history_events": int(res.data.n_history),
+        },
+        "short_history": res.short_history,
+    }
+    problems = fit_problem_counts(res)
+    if problems:
+        cfg["resolved"]["fit_problems"] = problems
+    cfg["inputs"] = input_section(res.config, res.inputs, results_dir)
+    cfg["data_report"] = res.cleaning
+    cfg["versions"] = versions()
+    cfg["seconds"] = round(res.seconds, 3)
+    return cfg
+
+
+def write_tables(res: StudyResult, folder: Path, results_dir: str | Path | None = None) -> None:
+    """Write every table of ``res`` but the allocations (written while simulating) into ``folder``.
+
+    ``results_dir`` is where the directory will be (for the relative paths of ``config.yaml``).
+    """
+    res.data.areas.write_parquet(folder / "areas.parquet")
+    pq.write_table(metrics_table(res), folder / "metrics.parquet", compression="zstd")
+    pq.write_table(groups_table(res), folder / "groups.parquet", compression="zstd")
+    pq.write_table(horizon_table(res), folder / "horizon.parquet", compression="zstd")
+    pq.write_table(group_horizon_table(res), folder / "group_horizon.parquet", compression="zstd")
+    pq.write_table(area_horizon_table(res), folder / "area_horizon.parquet", compression="zstd")
+    summary_frame(res).to_csv(folder / "summary.csv", index=False)
+    group_summary_frame(res).to_csv(folder / "group_summary.csv", index=False)
+    effects = remedy_effects_frame(res)
+    if not effects.empty:
+        effects.to_csv(folder / "remedy_effects.csv", index=False)
+
+
+def allocations_section(writer: Any) -> dict[str, Any]:
+    """What ``config.yaml`` says about ``allocations.parquet`` (from its closed
+    :class:`~fairpatrol.allocations.AllocationWriter`)."""
+    return {
+        "rows": int(writer.rows),
+        "dense_rows": int(writer.dense_rows),
+        "zero_rows": "omitted: a (scenario, algorithm, run, date, area) without a row has all counts 0",
+    }
+
+
+def write_study(
+    config,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    incidents: Any = None,
+    data: Any = None,
+    run_ids: list[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+    sinks: Sequence[StudySink] = (),
+) -> StudyResult:
+    """Run ``config``'s study (:func:`fairpatrol.sim.study.run_study`) and write its results directory.
+
+    The directory is written atomically (a temporary directory, renamed when complete); the allocation
+    rows go to ``allocations.parquet`` while the study runs, in chunks, so memory stays bounded by
+    runs × areas whatever the horizon (:mod:`fairpatrol.allocations`). ``sinks`` receive the days too.
+    Returns the study's result (metrics, diagnostics).
+    """
+    from fairpatrol.allocations import AllocationWriter
+    from fairpatrol.sim.study import run_study
+
+    with atomic_directory(out, kind="run", overwrite=overwrite) as tmp:
+        with AllocationWriter(tmp / "allocations.parquet") as writer:
+            res = run_study(
+                config,
+                incidents=incidents,
+                data=data,
+                run_ids=run_ids,
+                progress=progress,
+                sinks=[writer, *sinks],
+            )
+        write_tables(res, tmp, out)
+        doc = config_document(res, out)
+        doc["resolved"]["allocations"] = allocations_section(writer)
+        with open(tmp / "config.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
+    return res
+
+
+# -- reading ------------------------------------------------------------------------------------------------
 
 RUN_FILES = ("config.yaml", "metrics.parquet", "summary.csv", "allocations.parquet")
 SUMMARY_COLUMNS = ("scenario", "algorithm", "n_officers", "report_prob", "metric", "statistic", "mean")
-
-
-def directory_kind(path: str | Path) -> str:
-    """'run', 'sweep', 'evaluate' or 'audit' from the marker files of ``path``; a one-line error otherwise."""
-    from fairpatrol.atomic import read_marker
-
-    p = Path(path)
-    if not p.is_dir():
-        raise DataError("not a directory (give a results directory)", source=str(p))
-    marker = read_marker(p)
-    if (marker is not None and marker.get("kind") == "audit") or (p / "audit.json").is_file():
-        return "audit"
-    if (p / "sweep.yaml").is_file():
-        return "sweep"
-    if (p / "evaluate.yaml").is_file():
-        return "evaluate"
-    if (p / "config.yaml").is_file() or (p / "metrics.parquet").is_file():
-        return "run"
-    found = sorted(q.name for q in p.iterdir())[:8]
-    raise DataError(
-        "not a results directory of fairpatrol run, sweep, evaluate or audit (expected config.yaml, "
-        f"sweep.yaml, evaluate.yaml or audit.json; found {found})",
-        source=str(p),
-    )
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping, with a one-line error naming the file (and line) when it is unreadable."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise DataError(f"cannot read: {err.strerror}", source=str(path)) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        raise DataError(
-            f"not valid YAML: {getattr(err, 'problem', err)}", source=str(path), row=row
-        ) from None
-    if not isinstance(raw, dict):
-        raise DataError("expected a YAML mapping", source=str(path))
-    return raw
 
 
 def scenario_from_document(
@@ -217,16 +330,10 @@ class RunResults:
 
     # -- aggregate queries on the allocation table ---------------------------------------------------------
     def _query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        import duckdb
-
-        con = duckdb.connect()
-        try:
-            return con.execute(
-                sql.replace("ALLOC", "read_parquet($path)"),
-                {"path": str(self.allocations_path), **(params or {})},
-            ).df()
-        finally:
-            con.close()
+        return query(
+            sql.replace("ALLOC", "read_parquet($path)"),
+            {"path": str(self.allocations_path), **(params or {})},
+        )
 
     def officers_on(self, days: list[pd.Timestamp], scenario: str) -> pd.DataFrame:
         """Mean over runs of officers per (algorithm, date, area_id) of ``scenario`` on ``days`` (a sum
@@ -378,14 +485,10 @@ def _check_columns(df: pd.DataFrame, needed: tuple[str, ...], source: Path) -> N
         raise DataError(f"missing column(s) {missing}", source=str(source), field=missing[0])
 
 
-def load_run(path: str | Path) -> RunResults:
+def read_run(path: str | Path) -> RunResults:
     """Read a ``fairpatrol run`` directory (small tables eagerly, allocations on demand)."""
     p = Path(path)
-    for name in RUN_FILES:
-        if not (p / name).is_file():
-            raise DataError(
-                f"missing {name}: not a complete results directory of fairpatrol run", source=str(p)
-            )
+    require_files(p, RUN_FILES, "run")
     groups = pd.read_csv(p / "group_summary.csv") if (p / "group_summary.csv").is_file() else None
     return run_results(
         p,
@@ -452,23 +555,25 @@ def run_results(
     )
 
 
-def load_results(path: str | Path, cell: str | None = None) -> Any:
-    """Any results directory: :class:`RunResults` of a run (or of one ``cell`` of a sweep), or the whole
-    sweep (:class:`~fairpatrol.report.sweep.SweepResults`), evaluation
-    (:class:`~fairpatrol.report.grid.GridResults`) or audit (:class:`~fairpatrol.audit.AuditResult`)."""
-    kind = directory_kind(path)
-    if cell is not None and kind != "sweep":
-        raise DataError("--cell selects a cell of a sweep; this is not a sweep directory", source=str(path))
-    if kind == "run":
-        return load_run(path)
-    if kind == "audit":
-        from fairpatrol.audit.result import read_audit
+def table_file(path: str | Path, name: str) -> Path | None:
+    """The file of table ``name`` in a run directory (``NAME.parquet``, or ``NAME.csv`` for the summaries),
+    or None when the results lack it."""
+    for suffix in (".parquet", ".csv"):
+        file = Path(path) / f"{name}{suffix}"
+        if file.is_file():
+            return file
+    return None
 
-        return read_audit(path)
-    if kind == "sweep":
-        from fairpatrol.report.sweep import load_sweep_cell, load_sweep_results
 
-        return load_sweep_results(path) if cell is None else load_sweep_cell(path, cell)
-    from fairpatrol.report.grid import load_grid_results
+def read_table(path: str | Path, name: str) -> pd.DataFrame | None:
+    """Table ``name`` of a run directory as written (``metrics``, ``groups``, ``horizon``, ``group_horizon``,
+    ``area_horizon``, ``summary``, ``group_summary``), or None when the results lack it."""
+    file = table_file(path, name)
+    if file is None:
+        return None
+    return pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
 
-    return load_grid_results(path)
+
+def query_table(path: str | Path, sql: str, table: str) -> pd.DataFrame:
+    """The result of DuckDB ``sql`` whose ``{src}`` reads ``table`` of a run directory."""
+    return query(sql.replace("{src}", "read_parquet($1)"), [str(Path(path) / f"{table}.parquet")])

@@ -1,7 +1,7 @@
 """Report on a ``fairpatrol evaluate`` directory: the grid framework of the PF/RAF study (docs/grid.md).
 
-Layout (:mod:`fairpatrol.grid.output`): ``evaluate.yaml``, ``summary.csv`` (per model, metric, group and
-coverage: mean over days and 95 % t-interval), ``metrics.parquet``, ``predictions.parquet`` (forecast and
+Layout (:mod:`fairpatrol.results.evaluation`): ``evaluate.yaml``, ``summary.csv`` (per model, metric, group
+and coverage: mean over days and 95 % t-interval), ``metrics.parquet``, ``predictions.parquet`` (forecast and
 observed incidents per model, day and cell), ``diagnostics.parquet`` (SEPP's θ, ω, σ per day) and
 ``areas.parquet`` (the grid squares with their groups, GeoParquet; ``cells.parquet`` in results written
 before results carried their areas).
@@ -14,27 +14,24 @@ Distance between forecast and observed maps, overall and per group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 from markupsafe import Markup
 
-from fairpatrol.data import Areas, read_areas_parquet
-from fairpatrol.errors import DataError
-from fairpatrol.report import figures, svgmap
-from fairpatrol.report.load import read_yaml
+import fairpatrol.report.figures as figures
+import fairpatrol.report.svgmap as svgmap
+from fairpatrol.report.page import data_uri, shown_path
+from fairpatrol.report.sections import Figure, FigureMaker, Section
 from fairpatrol.report.style import group_colors
 from fairpatrol.report.summary import Finding, pct, sig
+from fairpatrol.results.evaluation import EvaluationResults
 
-GRID_FILES = ("evaluate.yaml", "summary.csv", "metrics.parquet", "predictions.parquet")
 COVERAGE = 0.10
 
 #: How each grid metric reads (title, higher is better, meaning, name inside a sentence).
-GRID_METRICS: dict[str, tuple[Any, ...]] = {
+EVALUATION_METRICS: dict[str, tuple[Any, ...]] = {
     "hit_rate": ("Hit rate", True, "share of the day's crimes in the top cells", "hit rate"),
     "pai": ("PAI", True, "hit rate divided by the share of cells selected (1 = no better than chance)"),
     "pf_benefit": (
@@ -66,80 +63,6 @@ GRID_METRICS: dict[str, tuple[Any, ...]] = {
 }
 
 
-@dataclass
-class GridResults:
-    path: Path
-    document: dict[str, Any]
-    summary: pd.DataFrame
-    metrics: pd.DataFrame
-    predictions: pd.DataFrame
-    diagnostics: pd.DataFrame | None
-    areas: Areas  # the grid cells as areas (polygons, groups), for maps and hover
-
-    kind = "grid"
-
-    @property
-    def models(self) -> list[str]:
-        present = set(self.summary["model"].astype(str))
-        return [m for m in self.document.get("algorithms", sorted(present)) if m in present]
-
-    @property
-    def group_pair(self) -> tuple[str, str]:
-        return self.areas.group_pair
-
-    @property
-    def dates(self) -> pd.DatetimeIndex:
-        return pd.DatetimeIndex(sorted(pd.to_datetime(self.predictions["date"].unique())))
-
-
-def load_grid_results(path: str | Path) -> GridResults:
-    p = Path(path)
-    for name in GRID_FILES:
-        if not (p / name).is_file():
-            raise DataError(
-                f"missing {name}: not a complete results directory of fairpatrol evaluate", source=str(p)
-            )
-    document = read_yaml(p / "evaluate.yaml")
-    areas = (
-        read_areas_parquet(p / "areas.parquet")
-        if (p / "areas.parquet").is_file()
-        else _old_cells(p, document)
-    )
-    diag = pd.read_parquet(p / "diagnostics.parquet") if (p / "diagnostics.parquet").is_file() else None
-    predictions = pd.read_parquet(p / "predictions.parquet")
-    predictions["cell_id"] = predictions["cell_id"].astype(str)
-    predictions["model"] = predictions["model"].astype(str)
-    summary = pd.read_csv(p / "summary.csv")
-    metrics = pd.read_parquet(p / "metrics.parquet")
-    return GridResults(p, document, summary, metrics, predictions, diag, areas)
-
-
-def _old_cells(p: Path, document: dict[str, Any]) -> Areas:
-    """The grid of an evaluation written before results carried their areas (``cells.parquet``)."""
-    if not (p / "cells.parquet").is_file():
-        raise DataError(
-            "missing areas.parquet: not a complete results directory of fairpatrol evaluate", source=str(p)
-        )
-    groups = document.get("resolved", {}).get("groups", {})
-    pair = (str(groups.get("group_1", "group 1")), str(groups.get("group_2", "group 2")))
-    cells = pd.read_parquet(p / "cells.parquet")
-    frame = pd.DataFrame(
-        {
-            "area_id": cells["cell_id"].astype(str),
-            "name": [f"cell {c} ({a})" for c, a in zip(cells["cell_id"], cells["area_id"], strict=True)],
-            "group": cells["group"].astype(str),
-            "area_m2": cells["area_m2"].astype(float),
-        }
-    )
-    return Areas(
-        name=str(document.get("data", {}).get("city", "")),
-        crs=str(document.get("grid", {}).get("crs", "")),
-        frame=frame,
-        geometry=shapely.from_wkb(cells["geometry"].to_numpy()),
-        group_pair=pair,
-    )
-
-
 def at_coverage(summary: pd.DataFrame, metric: str, group: str, coverage: float = COVERAGE) -> pd.DataFrame:
     """Rows of ``summary`` for one metric and group at the evaluated coverage nearest to ``coverage``."""
     s = summary[(summary["metric"] == metric) & (summary["group"] == group)]
@@ -150,7 +73,7 @@ def at_coverage(summary: pd.DataFrame, metric: str, group: str, coverage: float 
     return s
 
 
-def grid_findings(res: GridResults) -> list[Finding]:
+def evaluation_findings(res: EvaluationResults) -> list[Finding]:
     g1, g2 = res.group_pair
     s = res.summary
     spatial = (res.document.get("metrics") or {}).get("emd", "spatial") == "spatial"
@@ -165,7 +88,7 @@ def grid_findings(res: GridResults) -> list[Finding]:
         rows = at_coverage(s, metric, group).dropna(subset=["mean"])
         if rows.empty:
             continue
-        title, higher, meaning, name = GRID_METRICS[metric]
+        title, higher, meaning, name = EVALUATION_METRICS[metric]
         if metric == "emd" and not spatial:  # the PF/RAF authors' 1-D distance of cell values
             title, meaning = "Earth Mover's Distance of the cell values", computed.get("emd", meaning)
         if metric == "pf_gini" and "2 (" in computed.get("pf_gini", ""):  # Gini coefficient: half the scale
@@ -218,8 +141,8 @@ CURVES = (
 )
 
 
-def build_grid_context(
-    res: GridResults,
+def build_evaluation_context(
+    res: EvaluationResults,
     *,
     day: str | None = None,
     dp_epsilon: float | None = None,
@@ -229,7 +152,6 @@ def build_grid_context(
     from fairpatrol.report.cards import DOCS
     from fairpatrol.report.explain import Calibration
     from fairpatrol.report.privacy import PrivacyLedger
-    from fairpatrol.report.render import Figure, FigureMaker, Section, data_uri, shown_path
 
     make = FigureMaker()
     g1, g2 = res.group_pair
@@ -470,7 +392,7 @@ def build_grid_context(
 
     scenario = {k: res.document[k] for k in config_keys if k in res.document}
     return {
-        "kind": "grid",
+        "kind": "evaluate",
         "map_defs": Markup(units.defs("g")),
         "title": f"Grid evaluation report: {res.document.get('name', '')}",
         "description": str(res.document.get("description", "")),
@@ -485,12 +407,12 @@ def build_grid_context(
         "last": f"{dates[-1]:%Y-%m-%d}",
         "n_days": len(dates),
         "map_day": f"{map_day:%Y-%m-%d}",
-        "findings": grid_findings(res),
+        "findings": evaluation_findings(res),
         "sections": {s.id: s for s in (curves, map_sec, cal_sec)},
         "calibration_rows": cal_rows,
         "param_fig": param_fig,
         "cards": cards,
-        "metric_docs": [(v[0], v[2]) for v in GRID_METRICS.values()],
+        "metric_docs": [(v[0], v[2]) for v in EVALUATION_METRICS.values()],
         "cleaning": res.document.get("data_report", {}) or {},
         "counts": res.document.get("counts", {}) or {},
         "reference_grid": res.document.get("reference_grid", {}) or {},

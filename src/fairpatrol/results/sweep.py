@@ -1,4 +1,6 @@
-"""The sweep results directory: atomic per-cell writing, resume, failure records, one writer at a time.
+"""The results directory of ``fairpatrol sweep``: atomic per-cell writing, resume, failure records, one
+writer at a time (:class:`SweepStore`); its reading (:func:`read_sweep`, :func:`read_sweep_cell`,
+:func:`query_table`).
 
 Layout of ``DIR``::
 
@@ -32,8 +34,11 @@ import datetime as dt
 import json
 import os
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from fairpatrol.atomic import (
     MARKER,
@@ -45,14 +50,45 @@ from fairpatrol.atomic import (
     write_marker,
 )
 from fairpatrol.errors import DataError, FairpatrolError, FairpatrolWarning
-from fairpatrol.sweep.worker import TABLES, CellOutcome
+from fairpatrol.results.documents import read_yaml
+from fairpatrol.results.query import query
+
+#: Tables written per cell, in writing order (``areas``: the cell's areas as GeoParquet).
+TABLES = (
+    "metrics",
+    "summary",
+    "allocations",
+    "groups",
+    "group_summary",
+    "horizon",
+    "group_horizon",
+    "area_horizon",
+    "areas",
+)
+
+if TYPE_CHECKING:
+    from fairpatrol.results.run import RunResults
 
 MANIFEST = "sweep.yaml"
 PARTIAL = ".partial"
 LOCK = ".lock"
 
 
+@dataclass
+class CellOutcome:
+    """A finished cell's tables (Parquet bytes) and config document, or its error."""
+
+    cell_id: str
+    ok: bool
+    tables: dict[str, bytes] = field(default_factory=dict)
+    config_yaml: str = ""
+    seconds: float = 0.0
+    error: str = ""
+    traceback: str = ""
+
+
 def partition(root: Path, table: str, cell_id: str) -> Path:
+    """The folder of one cell's part of ``table`` (a hive partition)."""
     return root / table / f"cell={cell_id}"
 
 
@@ -303,3 +339,99 @@ def _lock(root: Path) -> int | None:
         os.close(fd)
         raise FairpatrolError(f"{root}: another sweep is writing to this directory") from None
     return fd
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+
+def table_glob(root: Path, table: str) -> str:
+    """The glob of every cell's partition files of ``table``."""
+    return str(root / table / "*" / "*.parquet")
+
+
+def query_table(root: Path, sql: str, table: str) -> pd.DataFrame:
+    """The result of DuckDB ``sql`` whose ``{src}`` reads every cell's partition of ``table`` (with the
+    ``cell`` column of the partition's name)."""
+    src = "read_parquet($1, hive_partitioning = true, union_by_name = true)"
+    return query(sql.replace("{src}", src), [table_glob(root, table)])
+
+
+def has_table(root: str | Path, table: str) -> bool:
+    """Whether a finished cell wrote ``table``."""
+    return any((Path(root) / table).glob("cell=*/*.parquet"))
+
+
+def read_table(root: str | Path, table: str) -> pd.DataFrame | None:
+    """Every finished cell's part of ``table`` (with the ``cell`` column of its partition), or None when no
+    cell wrote it."""
+    return pd.read_parquet(Path(root) / table) if has_table(root, table) else None
+
+
+def areas_file(root: str | Path) -> Path | None:
+    """The areas of a sweep: ``areas.parquet`` when no data setting is swept, else the first cell's."""
+    shared = Path(root) / "areas.parquet"
+    if shared.is_file():
+        return shared
+    parts = sorted((Path(root) / "areas").glob("cell=*/*.parquet"))
+    return parts[0] if parts else None
+
+
+@dataclass
+class SweepResults:
+    """A sweep directory: its manifest and the configs of its finished cells (read by :func:`read_sweep`;
+    the comparisons between its cells are :func:`fairpatrol.sweep.analyze.analyze_sweep`'s)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    configs: dict[str, dict[str, Any]]
+
+    kind = "sweep"
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", "sweep"))
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("cells", []))
+
+
+def read_sweep(path: str | Path) -> SweepResults:
+    """Read a sweep directory's manifest and the configs of its finished cells."""
+    root = Path(path)
+    manifest = read_manifest(root)
+    configs = {p.stem: read_yaml(p) for p in sorted((root / "configs").glob("*.yaml"))}
+    return SweepResults(root, manifest, configs)
+
+
+def read_sweep_cell(path: str | Path, cell: str) -> RunResults:
+    """One finished cell of a sweep as a run's results (its partitions and its config)."""
+    from fairpatrol.results.run import run_results
+
+    root = Path(path)
+    config = root / "configs" / f"{cell}.yaml"
+    if not config.is_file():
+        known = sorted(p.stem for p in (root / "configs").glob("*.yaml"))
+        shown = ", ".join(known[:6]) + (" ..." if len(known) > 6 else "")
+        raise DataError(
+            f"no finished cell {cell!r} (finished: {shown or 'none'})", source=str(root), field="cell"
+        )
+    tables = ("summary", "metrics", "allocations", "areas", "group_summary", "area_horizon", "horizon")
+    part = {t: partition(root, t, cell) for t in tables}
+    summary = pd.read_parquet(part["summary"]).drop(columns=["cell"], errors="ignore")
+    groups = None
+    if part["group_summary"].is_dir():
+        groups = pd.read_parquet(part["group_summary"]).drop(columns=["cell"], errors="ignore")
+    return run_results(
+        root,
+        config,
+        summary,
+        next(part["metrics"].glob("*.parquet")),
+        next(part["allocations"].glob("*.parquet")),
+        label=f"cell {cell} of the sweep {root.name}",
+        areas_path=part["areas"] / "part-0.parquet",
+        group_summary=groups,
+        inputs_root=root,
+        area_horizon_path=part["area_horizon"] / "part-0.parquet",
+        horizon_path=part["horizon"] / "part-0.parquet",
+    )
