@@ -143,9 +143,8 @@ def test_the_checker_finds_lazy_and_relative_cycles_and_skips_type_checking(tmp_
 
 @pytest.mark.xfail(
     strict=False,
-    reason="issue 17 items 3 and 5: engineers R (report/, audit/, sim.budget<->sim.study) and M (config <-> "
-    "data <-> models <-> grid.cells <-> sim.prepare/sim.reporting) remove the cycles on their branches; "
-    "drop this mark once both have landed",
+    reason="issue 17 item 5: engineer M removes the last cycles (data <-> grid.cells, config <-> "
+    "data.cities) on seams-models; R's (report/, audit/, sim) are gone; drop this mark once M has landed",
 )
 def test_no_import_cycle_among_fairpatrol_modules():
     found = cycles(import_graph(SRC))
