@@ -91,7 +91,7 @@ if spec["job"] == "state":
 else:
     from fairpatrol.sim.engine import RunSpec, simulate
     del state
-    simulate(model, data, [RunSpec(r, 400, 0.4) for r in range(R)], seed=1)
+    simulate(model, data, [RunSpec(run=r, n_officers=400, report_prob=0.4) for r in range(R)], seed=1)
     n_timed = R * D
 out["ms_per_run_day"] = 1e3 * (time.perf_counter() - t1) / n_timed
 out["cpu_ms_per_run_day"] = 1e3 * (time.process_time() - c1) / n_timed

@@ -75,7 +75,7 @@ if spec.get("engine") == "reference":
     from fairpatrol.sim.engine import RunSpec
     from fairpatrol.sim.reference import simulate_reference
     data = prepare_study(cfg, inc)
-    runs = [RunSpec(r, n, p, cfg.detection_p)
+    runs = [RunSpec(run=r, n_officers=n, report_prob=p, detection_p=cfg.detection_p)
             for n in cfg.officers for p in cfg.report_probs for r in range(cfg.runs)]
     for a in cfg.algorithms:
         simulate_reference(cfg.model(a), data, runs, seed=cfg.seed)

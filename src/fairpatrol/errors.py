@@ -55,3 +55,20 @@ class ConfigError(DataError):
 
 class FairpatrolWarning(UserWarning):
     """Something the user should know that does not stop the command (shown as ``warning: …`` lines)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A fitted estimator's method (``predict``, ``decompose``) called before ``fit``.
+
+    Both a ``ValueError`` and an ``AttributeError``, as scikit-learn's ``sklearn.exceptions.NotFittedError``,
+    so code written for either catches it. Not a :class:`FairpatrolError`: it is a mistake in the calling
+    code, not in a user's file.
+    """
+
+
+class ConvergenceWarning(FairpatrolWarning):
+    """An iterative fit (EM or Newton steps) stopped at ``max_iter`` before meeting its tolerance ``tol``.
+
+    The fit's ``converged_`` is then False; the model is usable but not at its maximum likelihood. Raise
+    ``max_iter`` (or loosen ``tol``). Named after scikit-learn's ``sklearn.exceptions.ConvergenceWarning``.
+    """

@@ -277,7 +277,7 @@ def test_one_compiled_signature_for_engine_and_estimator(baltimore):
     from fairpatrol.sim.prepare import prepare
 
     data = prepare(baltimore, "2019-03-01", 3, 365)
-    simulate(PredPol(), data, [RunSpec(0, 40, 0.4)], seed=1)
+    simulate(PredPol(), data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], seed=1)
     model = PredPol().fit(data.frame(0, data.n_history), until=data.start, areas=data.areas)
     model.predict()
     assert len(hawkes_fit_blocks.signatures) == 1

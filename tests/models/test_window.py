@@ -64,7 +64,11 @@ def grid_data():
     return data
 
 
-GRID_RUNS = [RunSpec(0, 40, 0.0), RunSpec(1, 400, 0.4), RunSpec(2, 400, 0.0, 0.3)]
+GRID_RUNS = [
+    RunSpec(run=0, n_officers=40, report_prob=0.0),
+    RunSpec(run=1, n_officers=400, report_prob=0.4),
+    RunSpec(run=2, n_officers=400, report_prob=0.0, detection_p=0.3),
+]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +94,7 @@ def test_an_emptied_window_falls_back_to_uniform_like_the_reference(baltimore):
     the forecast is then exactly 0 (uniform patrols, flagged) as for a refit on no data, not the ±1e-17
     residue of adding and subtracting the same masses."""
     data = prepare(baltimore, "2019-03-01", 30, 2)
-    runs = [RunSpec(r, 5, 0.0) for r in range(4)]
+    runs = [RunSpec(run=r, n_officers=5, report_prob=0.0) for r in range(4)]
     model = ShortTermKDE(window_days=2)
     fast = simulate(model, data, runs, seed=3)
     slow = simulate_reference(model, data, runs, seed=3)

@@ -21,7 +21,12 @@ def data(baltimore):
     return prepare(baltimore, START, DAYS, 365)
 
 
-RUNS = [RunSpec(0, 40, 0.0), RunSpec(1, 40, 0.4), RunSpec(0, 400, 0.0), RunSpec(3, 400, 0.4, 0.3)]
+RUNS = [
+    RunSpec(run=0, n_officers=40, report_prob=0.0),
+    RunSpec(run=1, n_officers=40, report_prob=0.4),
+    RunSpec(run=0, n_officers=400, report_prob=0.0),
+    RunSpec(run=3, n_officers=400, report_prob=0.4, detection_p=0.3),
+]
 
 
 #: PredPol as the published study's code ran it (every compat switch), its transposed E-step under
@@ -106,7 +111,12 @@ def test_same_seed_same_numbers_and_runs_differ(data):
     c = simulate(ShortTermKDE(), data, RUNS, seed=10)
     assert not np.array_equal(a.officers, c.officers)
     # two runs of the same setting differ
-    two = simulate(ShortTermKDE(), data, [RunSpec(0, 40, 0.4), RunSpec(1, 40, 0.4)], seed=9)
+    two = simulate(
+        ShortTermKDE(),
+        data,
+        [RunSpec(run=0, n_officers=40, report_prob=0.4), RunSpec(run=1, n_officers=40, report_prob=0.4)],
+        seed=9,
+    )
     assert not np.array_equal(two.officers[0], two.officers[1])
 
 
@@ -125,9 +135,9 @@ def test_every_registered_model_runs(data):
 
 def test_bad_run_settings(data):
     with pytest.raises(ValueError, match="officers"):
-        simulate(PredPol(), data, [RunSpec(0, 0, 0.4)], seed=0)
+        simulate(PredPol(), data, [RunSpec(run=0, n_officers=0, report_prob=0.4)], seed=0)
     with pytest.raises(ValueError, match="report_prob"):
-        simulate(PredPol(), data, [RunSpec(0, 4, 1.4)], seed=0)
+        simulate(PredPol(), data, [RunSpec(run=0, n_officers=4, report_prob=1.4)], seed=0)
 
 
 def test_newton_fit_is_closer_to_the_maximum_than_em_on_every_replayed_day(data):

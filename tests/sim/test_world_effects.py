@@ -44,20 +44,25 @@ def test_deterrence_keep_probability_known_answers():
 
 
 def test_zero_elasticity_changes_nothing(data):
-    base = simulate(PredPol(), data, [RunSpec(0, 40, 0.4)], seed=1)
-    zero = simulate(PredPol(), data, [RunSpec(0, 40, 0.4)], seed=1, world=WorldEffects(0.0))
+    base = simulate(PredPol(), data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], seed=1)
+    zero = simulate(
+        PredPol(), data, [RunSpec(run=0, n_officers=40, report_prob=0.4)], seed=1, world=WorldEffects(0.0)
+    )
     np.testing.assert_array_equal(base.officers, zero.officers)
     np.testing.assert_array_equal(base.crimes, zero.crimes)
     # prevention units with elasticity 0 deter nothing either: the true crimes are the replayed ones
     prev = simulate(
-        PredPol(), data, [RunSpec(0, 40, 0.4, prevention_units=20, prevention_elasticity=0.0)], seed=1
+        PredPol(),
+        data,
+        [RunSpec(run=0, n_officers=40, report_prob=0.4, prevention_units=20, prevention_elasticity=0.0)],
+        seed=1,
     )
     np.testing.assert_array_equal(prev.crimes[0], data.crimes_per_day())
     assert prev.prevention[0].sum(axis=1).tolist() == [20] * DAYS
 
 
 def test_deterrence_thins_crime_where_officers_are(data):
-    runs = [RunSpec(r, 400, 0.0) for r in range(4)]
+    runs = [RunSpec(run=r, n_officers=400, report_prob=0.0) for r in range(4)]
     res = simulate(LongTermKDE(), data, runs, seed=2, world=WorldEffects(deterrence_elasticity=1.0))
     truth = data.crimes_per_day()
     assert (res.crimes <= truth[None]).all()
@@ -74,7 +79,7 @@ def test_displacement_moves_deterred_crime_to_neighbours(data):
     for j in np.flatnonzero(copies)[:50]:
         assert shadowed.area[j] in nb[shadowed.area[shadowed.shadow_of[j]]]
     np.testing.assert_array_equal(shadowed.crimes_per_day(), data.crimes_per_day())
-    runs = [RunSpec(r, 400, 0.0) for r in range(3)]
+    runs = [RunSpec(run=r, n_officers=400, report_prob=0.0) for r in range(3)]
     world_all = WorldEffects(deterrence_elasticity=2.0, displacement=1.0)
     moved = simulate(LongTermKDE(), shadowed, runs, seed=3, world=world_all)
     # every deterred crime reappears next door: the city total is unchanged (all areas have neighbours)
@@ -124,7 +129,10 @@ def test_ipw_leaves_expected_training_counts_unbiased():
 
 
 def test_ipw_runs_learn_weighted_events(data):
-    runs = [RunSpec(0, 40, 0.4, ipw=True, ipw_max_weight=10.0), RunSpec(0, 40, 0.4)]
+    runs = [
+        RunSpec(run=0, n_officers=40, report_prob=0.4, ipw=True, ipw_max_weight=10.0),
+        RunSpec(run=0, n_officers=40, report_prob=0.4),
+    ]
     res = simulate(ShortTermKDE(), data, runs, seed=4)
     post = res.weights[:, data.n_history :]
     assert post[0].max() > 1.0 and post[0].max() <= 10.0
@@ -156,7 +164,9 @@ def test_reporting_by_area_and_file(data, tmp_path):
 
 
 def test_reporting_delay_learns_reports_later(data):
-    spec = [RunSpec(0, 1, 1.0, detection_p=0.0)]  # nothing detected, everything reported
+    spec = [
+        RunSpec(run=0, n_officers=1, report_prob=1.0, detection_p=0.0)
+    ]  # nothing detected, everything reported
     now = simulate(previous_counts(), data, spec, seed=0)
     late = simulate(previous_counts(), data, spec, seed=0, world=WorldEffects(report_delay_days=3))
     lo, _ = data.day_slice(DAYS - 3)  # at the end of day d the reports of day d − 3 arrive
@@ -197,7 +207,7 @@ def test_relative_detection_known_answer():
 
 def test_compat_switches(data):
     compat = Compat(kde_sampling=True, shared_reports=True)
-    runs = [RunSpec(r, 40, 0.4) for r in range(3)]
+    runs = [RunSpec(run=r, n_officers=40, report_prob=0.4) for r in range(3)]
     res = simulate(ShortTermKDE(), data, runs, seed=5, compat=compat)
     # the fixed sampling seed: every run places the same officers on day 1, some officers are lost
     assert (res.officers[:, 0] == res.officers[0, 0]).all()
@@ -242,7 +252,7 @@ def test_compat_preset_turns_every_switch_on():
 
 
 def test_long_term_leak_trains_on_future_reports(data):
-    runs = [RunSpec(0, 400, 0.4)]
+    runs = [RunSpec(run=0, n_officers=400, report_prob=0.4)]
     plain = simulate(LongTermKDE(), data, runs, seed=6)
     leak = simulate(LongTermKDE(), data, runs, seed=6, compat=Compat(long_term_leak=True))
     h = data.n_history

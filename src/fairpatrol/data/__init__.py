@@ -7,7 +7,8 @@ alike (docs/your-own-city.md).
 
 from __future__ import annotations
 
-from fairpatrol.data.areas import Areas, load_areas, read_areas_parquet
+from fairpatrol.data.area_files import load_areas
+from fairpatrol.data.areas import Areas, read_areas_parquet
 from fairpatrol.data.cities import city_names, get_city
 from fairpatrol.data.incidents import (
     BUNDLED_INCIDENTS,

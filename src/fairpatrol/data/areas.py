@@ -1,11 +1,12 @@
-"""Areas: the spatial units of a study — neighbourhoods of a bundled city, polygons of a user's file, or
-generated grid cells (:class:`fairpatrol.grid.cells.Grid` is an :class:`Areas`) — with their groups.
+"""The spatial units of a study, with their groups: one type, :class:`Areas` — neighbourhoods of a bundled
+city, polygons of a user's file — and its subclass :class:`Grid` for square cells (built by
+:func:`fairpatrol.grid.cells.build_grid`), usable wherever areas are.
 
 An :class:`Areas` is written into every results directory as GeoParquet (``areas.parquet``, with its name,
 CRS, groups and their description in the file's metadata), so a results directory carries its areas and
-:func:`read_areas_parquet` gives them back without the inputs. :func:`load_areas` loads a bundled city
-pack (``fairpatrol/cities/``) through the same reader as a user's areas file
-(:func:`fairpatrol.data.inputs.load_areas_file`).
+:func:`read_areas_parquet` gives them back without the inputs, as the type written (:data:`KINDS`).
+Areas are read from files by :mod:`fairpatrol.data.area_files` (:func:`~fairpatrol.data.load_areas` for a
+bundled city pack, :func:`~fairpatrol.data.area_files.load_areas_file` for a user's file).
 """
 
 from __future__ import annotations
@@ -182,6 +183,12 @@ class Areas:
         }
 
     # -- GeoParquet ----------------------------------------------------------------------------------------
+    @classmethod
+    def _from_metadata(cls, fields: dict[str, Any], meta: dict[str, Any]) -> Areas:
+        """The object :meth:`write_parquet` wrote: ``fields`` are the :class:`Areas` fields, ``meta`` the
+        file's ``fairpatrol`` metadata (a subclass reads its own fields from it)."""
+        return cls(**fields)
+
     def _metadata(self) -> dict[str, Any]:
         return {
             "kind": "areas",
@@ -219,6 +226,119 @@ class Areas:
 
         pq.write_table(self.to_arrow(), path, compression="zstd")
         return Path(path)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Grid(Areas):
+    """The N cells of a grid masked to a city: an :class:`Areas` whose areas are squares.
+
+    Usable wherever areas are (the areas of ``fairpatrol run`` and of ``fairpatrol evaluate``). ``frame``
+    columns: ``area_id`` (the cell id ``"ix-iy"``), ``name``, ``group`` (the group of the covering area
+    under ``label_rule``), ``area_m2`` (part of the square inside the mask areas), ``ix``, ``iy`` (lattice
+    column and row from the lower left), ``x``, ``y`` (square centre, metres), ``parent_id`` and
+    ``parent_name`` (the mask area covering most of the square). ``geometry`` holds the full squares.
+    Treat instances as read-only.
+    """
+
+    cell_size: float
+    x0: float
+    y0: float
+    nx: int
+    ny: int
+    mask_geometry: np.ndarray = field(repr=False)
+    mask_groups: np.ndarray = field(repr=False)
+    label_rule: str = "majority"
+
+    @property
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Square centres (x, y) in metres."""
+        return self.frame["x"].to_numpy(float), self.frame["y"].to_numpy(float)
+
+    @functools.cached_property
+    def _lattice_to_cell(self) -> np.ndarray:
+        lookup = np.full(self.nx * self.ny, -1, dtype=np.int64)
+        lookup[self.frame["ix"].to_numpy() * self.ny + self.frame["iy"].to_numpy()] = np.arange(self.n)
+        return lookup
+
+    def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cell index (int64) of each point, −1 for points outside every cell.
+
+        A point on a shared edge goes to the cell above / to the right (half-open squares).
+        """
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        ix = np.floor((x - self.x0) / self.cell_size)
+        iy = np.floor((y - self.y0) / self.cell_size)
+        ok = np.isfinite(ix) & np.isfinite(iy) & (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        out = np.full(x.shape, -1, dtype=np.int64)
+        out[ok] = self._lattice_to_cell[ix[ok].astype(np.int64) * self.ny + iy[ok].astype(np.int64)]
+        return out
+
+    def counts(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Number of points in each cell (points outside the grid are ignored)."""
+        idx = self.locate(x, y)
+        return np.bincount(idx[idx >= 0], minlength=self.n).astype(np.float64)
+
+    @functools.cached_property
+    def distances(self) -> np.ndarray:
+        """N × N Euclidean distances between cell centres in metres (the EMD ground distance)."""
+        x, y = self.centres
+        d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+        d.flags.writeable = False
+        return d
+
+    def group_outline(self, group: str) -> shapely.Geometry:
+        """The union of the mask areas of ``group`` (its boundary is drawn on maps)."""
+        return shapely.union_all(self.mask_geometry[self.mask_groups == group])
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per group and the lattice, for configs and reports."""
+        counts = self.frame["group"].value_counts()
+        return {
+            **Areas.summary(self),
+            "city": self.name,
+            "cell_size_m": self.cell_size,
+            "origin": [round(self.x0, 3), round(self.y0, 3)],
+            "lattice": [self.nx, self.ny],
+            "cells": self.n,
+            "label_rule": self.label_rule,
+            "cells_per_group": {str(k): int(v) for k, v in counts.items()},
+        }
+
+    def _metadata(self) -> dict[str, Any]:
+        return {
+            **Areas._metadata(self),
+            "kind": "grid",
+            "cell_size": self.cell_size,
+            "x0": self.x0,
+            "y0": self.y0,
+            "nx": self.nx,
+            "ny": self.ny,
+            "label_rule": self.label_rule,
+        }
+
+    @classmethod
+    def _from_metadata(cls, fields: dict[str, Any], meta: dict[str, Any]) -> Grid:
+        """A grid read back from ``areas.parquet`` (the mask outlines are the cells' union by group)."""
+        frame, geometry = fields["frame"], fields["geometry"]
+        groups = frame["group"].to_numpy(dtype=object).astype(str)
+        names = np.array(sorted(set(groups)), dtype=object)
+        outlines = np.array([shapely.union_all(geometry[groups == g]) for g in names], dtype=object)
+        return cls(
+            **fields,
+            cell_size=float(meta["cell_size"]),
+            x0=float(meta["x0"]),
+            y0=float(meta["y0"]),
+            nx=int(meta["nx"]),
+            ny=int(meta["ny"]),
+            mask_geometry=outlines,
+            mask_groups=names.astype(str),
+            label_rule=str(meta.get("label_rule", "majority")),
+        )
+
+
+#: The spatial-unit types by the ``kind`` written in ``areas.parquet``.
+KINDS: dict[str, type[Areas]] = {"areas": Areas, "grid": Grid}
 
 
 def _arrow_table(gdf):
@@ -270,33 +390,4 @@ def read_areas_parquet(path: str | Path) -> Areas:
         "crs_reason": meta.get("crs_reason", ""),
         "notes": tuple(meta.get("notes", ())),
     }
-    if meta.get("kind") == "grid":
-        from fairpatrol.grid.cells import grid_from_metadata
-
-        return grid_from_metadata(fields, meta)
-    return Areas(**fields)
-
-
-@functools.lru_cache(maxsize=16)
-def load_areas(
-    city: str, *, group_rule: str | None = None, group_pair: tuple[str, str] | None = None
-) -> Areas:
-    """The areas of the bundled city pack ``city`` (``fairpatrol datasets`` lists them).
-
-    ``group_rule`` picks one of the pack's group rules (default: the pack's default), ``group_pair`` the
-    two groups compared (default: the rule's pair). The packs' rules (``fairpatrol/cities/*.yaml``):
-
-    * Baltimore ``'plurality'``: 'Black' if Black residents (2010 Census) outnumber both White residents
-      and all others together, 'White' likewise, else 'neither' (168 / 85 / 3). Pair (Black, White).
-    * Chicago ``'mean'`` (default): 'Protected' if per-capita income ≤ the unweighted mean over the 77 areas
-      (50 / 27); ``'median'``: ≤ the median 21,323, the PF/RAF paper's data (39 / 38).
-    * Bogotá ``'alejo'``: the PF/RAF paper's localidad groups; the 4 localidades without one are 'neither'.
-
-    Examples
-    --------
-    >>> load_areas("baltimore").group_counts()
-    {'Black': 168, 'White': 85, 'neither': 3}
-    """
-    from fairpatrol.data.inputs import pack_areas
-
-    return pack_areas(city, group_rule=group_rule, group_pair=group_pair)
+    return KINDS.get(meta.get("kind", "areas"), Areas)._from_metadata(fields, meta)

@@ -1,6 +1,6 @@
 """The city registry: bundled city packs, one YAML file each in ``fairpatrol/cities/``.
 
-A pack names its areas file, id/name columns and CRS (an :class:`~fairpatrol.config.AreasFileConfig`), its
+A pack names its areas file, id/name columns and CRS (an :class:`~fairpatrol.schema.AreasFileConfig`), its
 group rules and the default one, its bundled incident sets with their column mapping and deduplication
 policy, the incident-export layouts it recognises (named column mappings, sniffed from a file's header)
 and where its provenance is written. Its files live in ``fairpatrol/datasets``. A pack is loaded through
@@ -17,8 +17,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from fairpatrol.config import AreasFileConfig, GroupsConfig, StrictModel, parse_yaml, validation_error
 from fairpatrol.errors import DataError
+from fairpatrol.schema import AreasFileConfig, GroupsConfig, StrictModel, parse_yaml, validation_error
 
 Field_ = Literal["time", "date", "lat", "lon", "x", "y", "crime_type", "crime_code", "id", "area"]
 

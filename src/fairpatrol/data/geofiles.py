@@ -24,8 +24,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from fairpatrol.config import AreasFileConfig
 from fairpatrol.errors import DataError
+from fairpatrol.schema import AreasFileConfig
 
 #: Overlaps smaller than this share of the smaller area (e.g. slivers of simplified shared boundaries) are
 #: not reported.

@@ -1,6 +1,6 @@
 """Group rules: the group of every area from its attributes, and a plain-words account of the rule.
 
-The rules (:class:`fairpatrol.config.GroupsConfig`, docs/your-own-city.md#groups):
+The rules (:class:`fairpatrol.schema.GroupsConfig`, docs/your-own-city.md#groups):
 
 * ``column``: the value of a label column (``labels`` renames values);
 * ``plurality``: the label of the largest of several count columns, ``tie`` when the largest are equal
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fairpatrol.config import GroupsConfig
 from fairpatrol.errors import DataError
+from fairpatrol.schema import GroupsConfig
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fairpatrol.data.areas import Areas, load_areas
+from fairpatrol.data.area_files import load_areas
+from fairpatrol.data.areas import Areas
 from fairpatrol.data.cities import BundledIncidents, CityPack, bundled_incident_sets, data_dir
 from fairpatrol.data.spatial import assign_areas, project, transform
 from fairpatrol.errors import DataError

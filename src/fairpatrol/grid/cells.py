@@ -1,9 +1,9 @@
-"""Square grid cells masked to a city, each labelled with a group (docs/grid.md, "Grid").
+"""Square grid cells masked to a city, each labelled with a group (SPEC §2 "Grid", §9).
 
 A :class:`Grid` is a regular lattice of ``cell_size`` × ``cell_size`` squares in the areas' projected CRS
 (metres). The lattice starts at the lower-left corner of the total bounds of the *mask areas* (the areas the
 study covers) and keeps every square that overlaps them by a positive area. Each kept cell is labelled with
-the group of the mask area that covers most of it (``label_rule='majority'``, docs/grid.md, "Grid").
+the group of the mask area that covers most of it (``label_rule='majority'``, SPEC §2).
 
 With these rules the grid reproduces the cell set of the bundled 1 km reference grids of the PF/RAF paper
 (:func:`load_reference_grid`; Chicago 710 cells, Bogotá 399 cells, identical positions). Their group
@@ -16,128 +16,18 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import shapely
 
-from fairpatrol.data import Areas
+from fairpatrol.data.areas import Areas, Grid
 from fairpatrol.errors import DataError
 
 MaskRule = Literal["auto", "all", "study"]
 LabelRule = Literal["majority", "first"]
-
-
-@dataclass(frozen=True, eq=False, kw_only=True)
-class Grid(Areas):
-    """The N cells of a grid masked to a city: an :class:`~fairpatrol.data.Areas` whose areas are squares.
-
-    Usable wherever areas are (the areas of ``fairpatrol run`` and of ``fairpatrol evaluate``). ``frame``
-    columns: ``area_id`` (the cell id ``"ix-iy"``), ``name``, ``group`` (the group of the covering area
-    under ``label_rule``), ``area_m2`` (part of the square inside the mask areas), ``ix``, ``iy`` (lattice
-    column and row from the lower left), ``x``, ``y`` (square centre, metres), ``parent_id`` and
-    ``parent_name`` (the mask area covering most of the square). ``geometry`` holds the full squares.
-    Treat instances as read-only.
-    """
-
-    cell_size: float
-    x0: float
-    y0: float
-    nx: int
-    ny: int
-    mask_geometry: np.ndarray = field(repr=False)
-    mask_groups: np.ndarray = field(repr=False)
-    label_rule: str = "majority"
-
-    @property
-    def centres(self) -> tuple[np.ndarray, np.ndarray]:
-        """Square centres (x, y) in metres."""
-        return self.frame["x"].to_numpy(float), self.frame["y"].to_numpy(float)
-
-    @functools.cached_property
-    def _lattice_to_cell(self) -> np.ndarray:
-        lookup = np.full(self.nx * self.ny, -1, dtype=np.int64)
-        lookup[self.frame["ix"].to_numpy() * self.ny + self.frame["iy"].to_numpy()] = np.arange(self.n)
-        return lookup
-
-    def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Cell index (int64) of each point, −1 for points outside every cell.
-
-        A point on a shared edge goes to the cell above / to the right (half-open squares).
-        """
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
-        ix = np.floor((x - self.x0) / self.cell_size)
-        iy = np.floor((y - self.y0) / self.cell_size)
-        ok = np.isfinite(ix) & np.isfinite(iy) & (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
-        out = np.full(x.shape, -1, dtype=np.int64)
-        out[ok] = self._lattice_to_cell[ix[ok].astype(np.int64) * self.ny + iy[ok].astype(np.int64)]
-        return out
-
-    def counts(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Number of points in each cell (points outside the grid are ignored)."""
-        idx = self.locate(x, y)
-        return np.bincount(idx[idx >= 0], minlength=self.n).astype(np.float64)
-
-    @functools.cached_property
-    def distances(self) -> np.ndarray:
-        """N × N Euclidean distances between cell centres in metres (the EMD ground distance)."""
-        x, y = self.centres
-        d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
-        d.flags.writeable = False
-        return d
-
-    def group_outline(self, group: str) -> shapely.Geometry:
-        """The union of the mask areas of ``group`` (its boundary is drawn on maps)."""
-        return shapely.union_all(self.mask_geometry[self.mask_groups == group])
-
-    def summary(self) -> dict[str, object]:
-        """Counts per group and the lattice, for configs and reports."""
-        counts = self.frame["group"].value_counts()
-        return {
-            **Areas.summary(self),
-            "city": self.name,
-            "cell_size_m": self.cell_size,
-            "origin": [round(self.x0, 3), round(self.y0, 3)],
-            "lattice": [self.nx, self.ny],
-            "cells": self.n,
-            "label_rule": self.label_rule,
-            "cells_per_group": {str(k): int(v) for k, v in counts.items()},
-        }
-
-    def _metadata(self) -> dict[str, object]:
-        return {
-            **Areas._metadata(self),
-            "kind": "grid",
-            "cell_size": self.cell_size,
-            "x0": self.x0,
-            "y0": self.y0,
-            "nx": self.nx,
-            "ny": self.ny,
-            "label_rule": self.label_rule,
-        }
-
-
-def grid_from_metadata(fields: dict[str, Any], meta: dict[str, Any]) -> Grid:
-    """A :class:`Grid` read back from ``areas.parquet`` (the mask outlines are the cells' union by group)."""
-    frame = fields["frame"]
-    geometry = fields["geometry"]
-    groups = frame["group"].to_numpy(dtype=object).astype(str)
-    names = np.array(sorted(set(groups)), dtype=object)
-    outlines = np.array([shapely.union_all(geometry[groups == g]) for g in names], dtype=object)
-    return Grid(
-        **fields,
-        cell_size=float(meta["cell_size"]),
-        x0=float(meta["x0"]),
-        y0=float(meta["y0"]),
-        nx=int(meta["nx"]),
-        ny=int(meta["ny"]),
-        mask_geometry=outlines,
-        mask_groups=names.astype(str),
-        label_rule=str(meta.get("label_rule", "majority")),
-    )
 
 
 def mask_areas(areas: Areas, mask: MaskRule = "auto") -> np.ndarray:
@@ -172,16 +62,16 @@ def build_grid(
     ``origin`` is a corner of the lattice (default: the lower-left corner of the mask areas' total bounds);
     the lattice is aligned on it and starts at the last lattice line at or below the bounds.
     A square is kept when it overlaps the mask areas by a positive area. ``label_rule='majority'``: the
-    group of the mask area with the largest overlap (docs/grid.md, "Grid"); ``'first'``: the group of the
-    lowest-index mask area touching the square (reproduces the reference grids' labels, see module docstring).
+    group of the mask area with the largest overlap (SPEC §2); ``'first'``: the group of the lowest-index
+    mask area touching the square (reproduces the reference grids' labels, see module docstring).
     ``group_pair`` defaults to the areas' pair when both groups hold cells, else the two largest groups.
 
     Examples
     --------
     >>> from fairpatrol.data import load_areas
     >>> grid = build_grid(load_areas("chicago"), 1000.0)
-    >>> grid.n, grid.group_pair, grid.ids[0]
-    (710, ('Protected', 'Unprotected'), '0-16')
+    >>> grid.n, grid.group_pair, str(grid.ids[0])  # cell ids are "column-row" of the lattice
+    (710, ('Protected', 'Unprotected'), '0-34')
     """
     if not (math.isfinite(cell_size) and cell_size > 0):
         raise DataError(f"cell size must be a positive number of metres, got {cell_size}", field="cell_size")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.data import Incidents, StudyInputs
-from fairpatrol.errors import DataError
+from fairpatrol.errors import ConvergenceWarning, DataError
 from fairpatrol.grid import metrics as gm
 from fairpatrol.grid.cells import (
     Grid,
@@ -262,7 +262,9 @@ def forecast(
     out = np.empty((len(dates), grid.n))
     rows = []
     for k, day in enumerate(dates):
-        model.fit(frame, until=day, grid=grid)
+        with warnings.catch_warnings():  # recorded per day (diagnostics 'converged') and counted below
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(frame, until=day, grid=grid)
         out[k] = model.predict().to_numpy()
         diag = {"date": day, "n_events": model.n_events_, "bandwidth": model.bandwidth_}
         for name in DIAGNOSTICS:
@@ -271,6 +273,14 @@ def forecast(
         rows.append(diag)
         if progress is not None:
             progress(1)
+    stopped = sum(1 for r in rows if r.get("converged") is False)
+    if stopped:
+        warnings.warn(
+            f"{type(model).__name__}: the fit stopped at max_iter before converging on {stopped} of "
+            f"{len(rows)} days (diagnostics.parquet, column converged)",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return out, pd.DataFrame(rows)
 
 

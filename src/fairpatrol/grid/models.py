@@ -1,5 +1,4 @@
-"""Grid-cell crime forecasts of the PF/RAF study: naive KDE, time-space KDE and SEPP, scikit-learn style
-(docs/grid.md, "Models").
+"""Grid-cell crime forecasts of source B (SPEC §9): naive KDE, time-space KDE and SEPP, scikit-learn style.
 
 Every model follows the conventions of :mod:`fairpatrol.models`: settings in ``__init__``,
 ``fit(incidents, until=day, grid=grid)`` on the incidents of the ``window_days`` days before ``until``
@@ -15,6 +14,7 @@ as it would be for patrols sent there.
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -22,21 +22,12 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.data.dates import at_midnight, place_within_day
-from fairpatrol.errors import ConfigError, DataError
-from fairpatrol.models.base import DAY, Estimator, Interval, Options, naive_times, naive_timestamp
-from fairpatrol.models.kde import scott_bandwidth
+from fairpatrol.errors import ConfigError, ConvergenceWarning, DataError
+from fairpatrol.models.base import DAY, Estimator, Interval, Options, training_window
+from fairpatrol.models.kde import BANDWIDTH_METRES, DEFAULT_BANDWIDTH_M, scott_bandwidth
 
 if TYPE_CHECKING:
     from fairpatrol.grid.cells import Grid
-
-#: Default kernel bandwidth (metres) of every grid model, a quarter of a 1 km cell. On the bundled data the
-#: naive KDE's hit rate at 5, 10 and 20 % coverage is highest from 125 to 250 m and falls with wider kernels
-#: (Chicago 2023: 0.230 / 0.355 / 0.540 at 250 m, 0.226 / 0.348 / 0.537 at 500 m, 0.207 / 0.318 / 0.511 at
-#: 1 km, 0.188 / 0.292 / 0.479 with Scott's rule, about 1.7 km; Bogotá 2019 alike; docs/grid.md).
-#: ``bandwidth='scott'`` applies Scott's rule to each training window, ``'scott-covariance'`` its
-#: correlated (scipy) form.
-DEFAULT_BANDWIDTH_M = 250.0
-
 
 #: Default background bandwidth (metres) of :class:`SEPP`. The background at an event leaves the event out,
 #: so it must be wide enough to estimate a density from a 30-day window: at 250 m on Chicago 2022-2023 the
@@ -157,42 +148,22 @@ class GridModel(Estimator):
     #: Allowed settings shared by the grid models (checked by fit and the config validators).
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "window_days": [Interval(Integral, 1, 3650)],
-        "bandwidth": [Interval(Real, 0, 10_000, closed="right"), Options(set(BANDWIDTH_RULES))],
+        "bandwidth": [BANDWIDTH_METRES, Options(set(BANDWIDTH_RULES))],
     }
 
     def _window(
         self, incidents: pd.DataFrame, until: Any, grid: Grid | None
     ) -> tuple[pd.DataFrame, pd.Timestamp, np.ndarray, Grid]:
-        """Validate; return (window rows, until, event times in days relative to ``until`` (< 0), grid)."""
+        """Validate (:func:`~fairpatrol.models.base.training_window`); return (window rows, until, event
+        times in days relative to ``until`` (< 0), the grid)."""
         name = type(self).__name__
         if grid is None:
             raise DataError("a grid model needs the grid: pass grid=", source=f"{name}.fit", field="grid")
         self._check()
-        if not isinstance(incidents, pd.DataFrame):
-            raise DataError("expected a pandas DataFrame of incidents", source=f"{name}.fit")
-        missing = [c for c in ("time", "x", "y") if c not in incidents.columns]
-        if missing:
-            raise DataError(
-                f"incidents lack column(s) {missing}; found {list(incidents.columns)}",
-                source=f"{name}.fit",
-                field=missing[0],
-            )
-        times = naive_times(incidents["time"])
-        if times.isna().any():
-            row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
-            raise DataError("missing or unparseable time", source=f"{name}.fit", field="time", row=row)
-        until = times.max().normalize() + DAY if until is None else naive_timestamp(until)
-        begin = until - pd.Timedelta(days=float(self.window_days))
-        mask = ((times >= begin) & (times < until)).to_numpy()
-        rows = incidents.loc[mask]
-        if len(rows) == 0:
-            raise DataError(
-                f"empty training window: no incidents between {begin:%Y-%m-%d} and {until:%Y-%m-%d}",
-                source=f"{name}.fit",
-                field="time",
-            )
-        t = ((times[mask] - until) / DAY).to_numpy(dtype=np.float64)
-        return rows, until, t, grid
+        rows, until, times, _ = training_window(
+            incidents, until, self.window_days, required=["time", "x", "y"], source=name
+        )
+        return rows, until, ((times - until) / DAY).to_numpy(dtype=np.float64), grid
 
     def _finish(self, grid: Grid, until: pd.Timestamp, n_events: int) -> None:
         self.grid_ = grid
@@ -207,18 +178,46 @@ class GridModel(Estimator):
 class NaiveKDE(GridModel):
     """Naive KDE: λ_c = (1/W) Σ_{i in window} ∫_c K_h(s − s_i) ds, expected incidents per cell-day.
 
-    The PF/RAF study's naive model (section 2.4.1), λ(s) = Σ_i K_h(s − s_i) over the rolling window, scaled
-    by 1/W to a daily rate.
+    SPEC §9 "naive" λ(s) = Σ_i K_h(s − s_i) over the rolling window, scaled by 1/W to a daily rate.
 
     Parameters
     ----------
-    window_days : training window W in days (30 in source B).
-    bandwidth : Gaussian σ in metres, ``'scott'`` (Scott's isotropic rule on each window) or
-        ``'scott-covariance'`` (the window's covariance times n^{−1/3}: ``scipy.stats.gaussian_kde`` and
-        open_cp's defaults, which the PF/RAF study used; :func:`kernel_cell_sum_cov`).
+    window_days : int, default 30
+        Training window W in days (30 in source B).
+    bandwidth : float or str, default :data:`~fairpatrol.models.kde.DEFAULT_BANDWIDTH_M`
+        Gaussian σ in metres, ``'scott'`` (Scott's isotropic rule on each window) or ``'scott-covariance'``
+        (the window's covariance times n^{−1/3}: ``scipy.stats.gaussian_kde`` and open_cp's defaults, which
+        the PF/RAF study used; :func:`kernel_cell_sum_cov`).
+
+    Attributes
+    ----------
+    intensity_ : ndarray of shape (n_cells,)
+        Expected incidents per cell per day.
+    covariance_ : ndarray of shape (2, 2)
+        The kernel's covariance matrix (metres²).
+    bandwidth_ : float
+        The kernel's σ in metres (for a correlated kernel, the geometric mean of its axes).
+    grid_ : Grid
+        The grid fitted on; ``cell_ids_`` its cell ids, in the order of ``intensity_``.
+    until_ : pandas.Timestamp
+        The first day after the training window: the day ``predict()`` forecasts.
+    n_events_ : int
+        Number of training incidents (in the window).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fairpatrol.grid.cells import build_grid
+    >>> from fairpatrol.grid.synthetic import square_areas
+    >>> grid = build_grid(square_areas(4_000.0), 1_000.0)  # 4 × 4 cells of 1 km
+    >>> incidents = pd.DataFrame({"time": pd.date_range("2020-01-01", periods=30, freq="D"),
+    ...                           "x": 1_500.0, "y": 1_500.0})  # one a day at the centre of cell 1-1
+    >>> forecast = NaiveKDE(bandwidth=100.0).fit(incidents, until="2020-01-31", grid=grid).predict()
+    >>> grid.n, forecast.idxmax(), round(float(forecast.max()), 3)
+    (16, '1-1', 1.0)
     """
 
-    def __init__(self, window_days: int = 30, bandwidth: float | str = DEFAULT_BANDWIDTH_M) -> None:
+    def __init__(self, *, window_days: int = 30, bandwidth: float | str = DEFAULT_BANDWIDTH_M) -> None:
         self.window_days = window_days
         self.bandwidth = bandwidth
 
@@ -236,13 +235,9 @@ class NaiveKDE(GridModel):
         self._finish(grid, until, len(rows))
         return self
 
-    def predict(self, day: Any = None) -> pd.Series:
-        """Expected incidents per cell on the day starting at ``until`` (a KDE forecast is flat in time)."""
-        return self._series(self.intensity_.copy())
-
 
 class TimeSpaceKDE(NaiveKDE):
-    """Time-space KDE: λ_c = Σ_i e^{−β a_i} ∫_c K_h(s − s_i) ds / ∫_0^W e^{−βu} du (docs/grid.md, "Models").
+    """Time-space KDE: λ_c = Σ_i e^{−β a_i} ∫_c K_h(s − s_i) ds / ∫_0^W e^{−βu} du (SPEC §9).
 
     a_i = until − t_i is the age of incident i in days; dividing by ∫_0^W e^{−βu} du = (1 − e^{−βW})/β
     makes λ an expected count per day (a constant-rate history gives back its rate), and β → 0 gives the
@@ -251,13 +246,34 @@ class TimeSpaceKDE(NaiveKDE):
     Parameters
     ----------
     window_days, bandwidth : as :class:`NaiveKDE`.
-    beta : time decay per day (0.1: an incident a week old weighs e^{−0.7} ≈ 0.5).
+    beta : float, default 0.1
+        Time decay per day (0.1: an incident a week old weighs e^{−0.7} ≈ 0.5).
+
+    Attributes
+    ----------
+    intensity_, covariance_, bandwidth_, grid_, cell_ids_, until_, n_events_ : as :class:`NaiveKDE`.
+
+    Examples
+    --------
+    One incident a day for 30 days in one cell: the naive KDE gives back the rate, 1 a day; the time-space
+    KDE weighs the days by e^{−β age} and normalises by the integral of the decay over the window, so a
+    constant daily history comes back slightly below 1 (the ages are 1 to 30 days, not 0 to 30).
+
+    >>> import pandas as pd
+    >>> from fairpatrol.grid.cells import build_grid
+    >>> from fairpatrol.grid.synthetic import square_areas
+    >>> grid = build_grid(square_areas(4_000.0), 1_000.0)
+    >>> incidents = pd.DataFrame({"time": pd.date_range("2020-01-01", periods=30, freq="D"),
+    ...                           "x": 1_500.0, "y": 1_500.0})
+    >>> model = TimeSpaceKDE(bandwidth=100.0, beta=0.1).fit(incidents, until="2020-01-31", grid=grid)
+    >>> round(float(model.predict()["1-1"]), 3)
+    0.951
     """
 
     def __init__(
-        self, window_days: int = 30, bandwidth: float | str = DEFAULT_BANDWIDTH_M, beta: float = 0.1
+        self, *, window_days: int = 30, bandwidth: float | str = DEFAULT_BANDWIDTH_M, beta: float = 0.1
     ) -> None:
-        super().__init__(window_days, bandwidth)
+        super().__init__(window_days=window_days, bandwidth=bandwidth)
         self.beta = beta
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -273,7 +289,7 @@ class TimeSpaceKDE(NaiveKDE):
 
 
 class SEPP(GridModel):
-    """Self-exciting point process fitted by EM (docs/grid.md, "SEPP"; Mohler et al. 2011, 2015).
+    """Self-exciting point process fitted by EM (SPEC §9; Mohler et al. 2011, 2015).
 
     λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω(t − t_i)} g(s − s_i). The background μ is either a
     fixed-bandwidth Gaussian KDE of the declustered events, μ(s) = (1/T) Σ_k q_k K_h(s − s_k)
@@ -321,11 +337,20 @@ class SEPP(GridModel):
 
     Attributes
     ----------
-    theta_, omega_, sigma_, mu_bar_ : fitted θ, ω (per day), σ (metres; NaN for the cell trigger), μ̄.
-    q_ : Series of background probabilities of the window's events (index of the incidents).
-    time_resolution_ : ``'exact'`` or ``'day'``, as applied to this window.
-    n_iter_, converged_, loglik_, n_pairs_ : EM diagnostics.
-    bandwidth_ : background bandwidth in metres (NaN for the cell background).
+    theta_, omega_, sigma_, mu_bar_ : float
+        Fitted θ, ω (per day), σ (metres; NaN for the cell trigger) and μ̄ (background events per day).
+    q_ : pandas.Series
+        Background probabilities of the window's events (indexed like the incidents).
+    time_resolution_ : str
+        ``'exact'`` or ``'day'``, as applied to this window.
+    n_iter_ : int
+        EM iterations; ``converged_`` (bool) whether they met ``tol`` before ``max_iter`` (a
+        :class:`~fairpatrol.errors.ConvergenceWarning` otherwise).
+    loglik_ : float
+        Log-likelihood of the fit on the window; ``n_pairs_`` (int) the candidate parent-child pairs.
+    bandwidth_ : float
+        Background bandwidth in metres (NaN for the cell background).
+    grid_, cell_ids_, until_, n_events_ : as :class:`NaiveKDE`.
 
     Examples
     --------
@@ -341,6 +366,7 @@ class SEPP(GridModel):
 
     def __init__(
         self,
+        *,
         window_days: int = 30,
         bandwidth: float | str = SEPP_BANDWIDTH_M,
         trigger: str = "gaussian",
@@ -538,15 +564,17 @@ class SEPP(GridModel):
         self.n_pairs_ = int(tr_idx.size)
         self._x, self._y, self._t = x, y, t
         self._finish(grid, until, n)
+        if not converged:
+            warnings.warn(
+                f"SEPP: EM stopped at max_iter={self.max_iter} before meeting tol={self.tol} (window ending "
+                f"{until:%Y-%m-%d}); raise max_iter",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _parts(self, day: Any) -> tuple[np.ndarray, np.ndarray]:
-        day = self.until_ if day is None else pd.Timestamp(day)
-        d = (day - self.until_) / DAY
-        if d < 0:
-            raise ValueError(
-                f"cannot predict {day:%Y-%m-%d}: the model was trained up to {self.until_:%Y-%m-%d}"
-            )
+        d = self._days_after_fit(day)
         grid = self.grid_
         rate = self.q_.to_numpy() / float(self.window_days)
         cell = None

@@ -88,7 +88,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from fairpatrol.models import _simd as vx
+import fairpatrol.models._simd as vx
 from fairpatrol.models._simd import WIDTH
 
 THETA_BOUNDS = (1e-6, 0.999)

@@ -41,7 +41,7 @@ from numba import njit
 from fairpatrol.models._sparse import SparseRows
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 

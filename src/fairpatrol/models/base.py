@@ -1,8 +1,12 @@
-"""Shared estimator conventions of the area models (scikit-learn style).
+"""Shared estimator conventions of the area and grid models, after scikit-learn's (docs/models.md).
 
-Settings live in ``__init__`` and are stored unchanged; ``fit`` returns ``self``; fitted attributes end in
-``_``; ``get_params``/``set_params``/``clone`` behave as in scikit-learn, so models can be put in sweeps and
-configs by name and keyword arguments.
+Settings are keyword-only arguments of ``__init__``, which only stores them; ``fit`` returns ``self``;
+fitted attributes end in ``_``; ``predict`` before ``fit`` raises :class:`~fairpatrol.errors.NotFittedError`
+(so does ``sklearn.utils.validation.check_is_fitted``); an iterative fit stopped at ``max_iter`` warns with
+:class:`~fairpatrol.errors.ConvergenceWarning`; ``get_params``/``set_params``/``clone`` behave as in
+scikit-learn, so models can be put in sweeps and configs by name and keyword arguments. Every estimator's
+docstring has numpydoc ``Parameters``, ``Attributes`` and ``Examples`` sections, and the examples run as
+doctests in the test suite.
 
 Settings are checked against a declarative table per estimator, ``_parameter_constraints``, in the manner
 of scikit-learn (``sklearn/utils/_param_validation.py``): each setting lists the values it may take
@@ -29,10 +33,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from fairpatrol.errors import ConfigError, DataError
+from fairpatrol.errors import ConfigError, DataError, NotFittedError
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 DAY = pd.Timedelta(days=1)
@@ -141,6 +145,9 @@ class Estimator:
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: Fitted state every estimator sets in ``fit`` (declared for the type checker; not set before ``fit``).
+    until_: pd.Timestamp
+    intensity_: np.ndarray
 
     def _check(self) -> None:
         """Raise a :class:`~fairpatrol.errors.ConfigError` naming the first setting outside its constraints.
@@ -172,6 +179,47 @@ class Estimator:
                 raise ValueError(f"{type(self).__name__} has no parameter '{key}' (valid: {sorted(valid)})")
             setattr(self, key, value)
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Whether ``fit`` has run: the object has a fitted attribute (a name ending in ``_``), the rule of
+        ``sklearn.utils.validation.check_is_fitted``."""
+        return any(k.endswith("_") and not k.startswith("__") for k in vars(self))
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's estimator tags (needed by its ``check_is_fitted`` from version 1.6): an estimator
+        that requires ``fit`` and no target. Only scikit-learn calls this, so importing it here is safe."""
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False), requires_fit=True)
+
+    def _check_is_fitted(self) -> None:
+        """Raise :class:`~fairpatrol.errors.NotFittedError` unless ``fit`` has run."""
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate "
+                "arguments before using this estimator."
+            )
+
+    def _days_after_fit(self, day: Any) -> float:
+        """Days from the end of the training window (``until_``) to ``day`` (default: ``until_``); an error
+        for a day inside the training window. Checks that the model is fitted."""
+        self._check_is_fitted()
+        day = self.until_ if day is None else naive_timestamp(day)
+        offset = (day - self.until_) / DAY
+        if offset < 0:
+            raise ValueError(
+                f"cannot predict {day:%Y-%m-%d}: the model was trained up to {self.until_:%Y-%m-%d}"
+            )
+        return float(offset)
+
+    def predict(self, day: Any = None) -> pd.Series:
+        """Expected incidents per area (or cell) per day: the fitted ``intensity_``, the same for any day
+        after ``until`` (a window average or a constant; self-exciting models override this)."""
+        self._check_is_fitted()
+        return self._series(self.intensity_.copy())
+
+    def _series(self, values: np.ndarray) -> pd.Series:
+        raise NotImplementedError  # the area and grid bases index by area_id or cell_id
 
     def __repr__(self) -> str:
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
@@ -242,15 +290,74 @@ def naive_timestamp(value: Any) -> pd.Timestamp:
     return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
+def training_window(
+    incidents: pd.DataFrame,
+    until: Any,
+    window_days: float | None,
+    *,
+    required: list[str],
+    source: str,
+) -> tuple[pd.DataFrame, pd.Timestamp, pd.Series, np.ndarray]:
+    """The one validation of a model's training incidents, shared by the area and grid models.
+
+    Checks that ``incidents`` is a DataFrame with the ``required`` columns and parseable times (a one-line
+    :class:`~fairpatrol.errors.DataError` naming ``source``, the column and the row otherwise); ``until``
+    defaults to the day after the last incident. Returns the rows of the training window
+    [until − window_days, until) (every row before ``until`` when ``window_days`` is None), ``until`` as a
+    naive timestamp, the rows' times and the boolean mask of the window over ``incidents``; an error when
+    the window is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> incidents = pd.DataFrame({"time": ["2020-01-01", "2020-01-20", "2020-01-30"], "area_id": "A"})
+    >>> rows, until, times, mask = training_window(incidents, None, 14, required=["time"], source="Model")
+    >>> str(until.date()), mask.tolist()
+    ('2020-01-31', [False, True, True])
+    >>> training_window(incidents, "2020-01-10", 7, required=["time", "x"], source="Model")
+    Traceback (most recent call last):
+    ...
+    fairpatrol.errors.DataError: Model.fit: field 'x': incidents lack column(s) ['x']; found [...]
+    """
+    where = f"{source}.fit"
+    if not isinstance(incidents, pd.DataFrame):
+        raise DataError("expected a pandas DataFrame of incidents", source=where)
+    missing = [c for c in required if c not in incidents.columns]
+    if missing:
+        raise DataError(
+            f"incidents lack column(s) {missing}; found {list(incidents.columns)}",
+            source=where,
+            field=missing[0],
+        )
+    times = naive_times(incidents["time"])
+    if times.isna().any():
+        row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
+        raise DataError("missing or unparseable time", source=where, field="time", row=row)
+    if until is None:
+        if len(times) == 0:
+            raise DataError("no incidents to fit", source=where)
+        until = times.max().normalize() + DAY
+    until = naive_timestamp(until)
+    mask = (times < until).to_numpy().copy()
+    if window_days is not None:
+        begin = until - pd.Timedelta(days=float(window_days))
+        mask &= (times >= begin).to_numpy()
+    if not mask.any():
+        span = f"before {until:%Y-%m-%d}"
+        if window_days is not None:
+            span = f"between {begin:%Y-%m-%d} and {until:%Y-%m-%d}"
+        raise DataError(f"empty training window: no incidents {span}", source=where, field="time")
+    return incidents.loc[mask], until, times[mask], mask
+
+
 class AreaModel(Estimator, ABC):
     """Base class: parameter handling and the common fit/predict input checks."""
 
     #: True when the model needs incident coordinates (x, y) as well as area ids.
     needs_coordinates = False
+    area_ids_: np.ndarray
     #: Per-run, per-day values the model's simulation state reports (columns of metrics.parquet).
     diagnostic_columns: tuple[str, ...] = ()
-    #: Fitted: the area ids, in the order of ``predict``'s index (set by ``fit``).
-    area_ids_: np.ndarray
 
     # -- shared input handling -------------------------------------------------------------------------
     def _prepare_fit(
@@ -266,27 +373,9 @@ class AreaModel(Estimator, ABC):
         Weights come from ``sample_weight`` (aligned with ``incidents``), else from an optional ``weight``
         column (docs/methods.md, "Models"), else 1; they must be finite and non-negative.
         """
+        name = type(self).__name__
         required = ["time", "area_id"] + (["x", "y"] if self.needs_coordinates else [])
-        if not isinstance(incidents, pd.DataFrame):
-            raise DataError("expected a pandas DataFrame of incidents", source=type(self).__name__)
-        missing = [c for c in required if c not in incidents.columns]
-        if missing:
-            raise DataError(
-                f"incidents lack column(s) {missing}; found {list(incidents.columns)}",
-                source=f"{type(self).__name__}.fit",
-                field=missing[0],
-            )
-        times = naive_times(incidents["time"])
-        if times.isna().any():
-            row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
-            raise DataError(
-                "missing or unparseable time", source=f"{type(self).__name__}.fit", field="time", row=row
-            )
-        if until is None:
-            if len(times) == 0:
-                raise DataError("no incidents to fit", source=f"{type(self).__name__}.fit")
-            until = times.max().normalize() + DAY
-        until = naive_timestamp(until)
+        rows, until, _, mask = training_window(incidents, until, window_days, required=required, source=name)
         if areas is not None:
             ids = np.asarray(areas.ids)
         else:
@@ -297,32 +386,15 @@ class AreaModel(Estimator, ABC):
         if weight.shape != (len(incidents),) or not np.isfinite(weight).all() or (weight < 0).any():
             raise DataError(
                 "sample weights must be one finite, non-negative number per incident",
-                source=f"{type(self).__name__}.fit",
+                source=f"{name}.fit",
                 field="weight",
             )
-        mask = (times < until).to_numpy().copy()
-        if window_days is not None:
-            mask &= (times >= until - pd.Timedelta(days=window_days)).to_numpy()
-        rows = incidents.loc[mask]
         lookup = pd.Index(ids)
         idx = lookup.get_indexer(rows["area_id"].astype(str))
         if (idx < 0).any():
             bad = rows["area_id"].astype(str).to_numpy()[idx < 0]
             raise DataError(
-                f"unknown area id(s) {sorted(set(bad))[:5]}",
-                source=f"{type(self).__name__}.fit",
-                field="area_id",
-            )
-        if len(rows) == 0:
-            start = (
-                ""
-                if window_days is None
-                else f" between {until - pd.Timedelta(days=window_days):%Y-%m-%d} and"
-            )
-            raise DataError(
-                f"empty training window: no incidents{start} before {until:%Y-%m-%d}",
-                source=f"{type(self).__name__}.fit",
-                field="time",
+                f"unknown area id(s) {sorted(set(bad))[:5]}", source=f"{name}.fit", field="area_id"
             )
         return rows, until, ids, idx.astype(np.int64), weight[mask]
 

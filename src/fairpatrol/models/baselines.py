@@ -1,7 +1,8 @@
-"""Baseline allocations (docs/methods.md, "Models"): uniform, previous counts, population."""
+"""Baseline allocations (SPEC §3): uniform, previous counts, population."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -11,10 +12,10 @@ import pandas as pd
 from fairpatrol.errors import DataError
 from fairpatrol.models._sparse import SparseRows
 from fairpatrol.models.base import AreaModel, Interval, ModelState
-from fairpatrol.models.window import WindowSumState
+from fairpatrol.models.window import WindowSumModel
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 
@@ -28,80 +29,129 @@ class ConstantState(ModelState):
         return self.values.copy()
 
 
-class Uniform(AreaModel):
-    """Every area gets the same intensity: patrols spread evenly, whatever the data say."""
+class ConstantModel(AreaModel):
+    """Base of the models whose intensity does not learn from incidents: the same every day."""
+
+    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
+        """Set the intensities from the ``areas`` (default: the incidents' ``area_id`` values, sorted)."""
+        self._check()
+        if areas is not None:
+            self.area_ids_ = np.asarray(areas.ids)
+        elif isinstance(incidents, pd.DataFrame) and "area_id" in incidents.columns:
+            self.area_ids_ = np.sort(incidents["area_id"].astype(str).unique())
+        else:
+            name = type(self).__name__
+            raise DataError(
+                "pass areas= or incidents with an area_id column", source=f"{name}.fit", field="areas"
+            )
+        self.intensity_ = self._values(areas, len(self.area_ids_))
+        return self
+
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
+        self._check()
+        return ConstantState(self._values(data.areas, data.n_areas), weights.shape[0])
+
+    @abstractmethod
+    def _values(self, areas: Areas | None, n_areas: int) -> np.ndarray:
+        """The intensity of each of the ``n_areas`` areas."""
+
+
+class Uniform(ConstantModel):
+    """Every area gets the same intensity: patrols spread evenly, whatever the data say.
+
+    Takes no settings.
+
+    Attributes
+    ----------
+    intensity_ : ndarray of shape (n_areas,)
+        1 for every area.
+    area_ids_ : ndarray of str
+        The areas, in the order of ``intensity_``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> incidents = pd.DataFrame({"time": ["2020-01-01", "2020-01-02"], "area_id": ["B", "A"]})
+    >>> Uniform().fit(incidents).predict().to_dict()
+    {'A': 1.0, 'B': 1.0}
+    """
 
     def __init__(self) -> None:
         pass
 
-    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
-        self.area_ids_ = (
-            np.asarray(areas.ids) if areas is not None else np.sort(incidents["area_id"].astype(str).unique())
-        )
-        return self
-
-    def predict(self, day: Any = None) -> pd.Series:
-        return self._series(np.ones(len(self.area_ids_)))
-
-    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
-        return ConstantState(np.ones(data.n_areas), weights.shape[0])
+    def _values(self, areas: Areas | None, n_areas: int) -> np.ndarray:
+        return np.ones(n_areas)
 
 
-class Population(AreaModel):
-    """Intensity proportional to resident population (``population`` column of the areas)."""
+class Population(ConstantModel):
+    """Intensity proportional to resident population (a column of the areas).
+
+    Parameters
+    ----------
+    column : str, default "population"
+        The areas' column holding each area's residents.
+
+    Attributes
+    ----------
+    intensity_ : ndarray of shape (n_areas,)
+        The areas' ``column``.
+    area_ids_ : ndarray of str
+        The areas, in the order of ``intensity_``.
+
+    Examples
+    --------
+    >>> from fairpatrol.grid.synthetic import square_areas
+    >>> areas = square_areas()
+    >>> areas.frame["population"] = [1_000, 3_000]
+    >>> Population().fit(None, areas=areas).predict().to_dict()
+    {'W': 1000.0, 'E': 3000.0}
+    """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"column": [str]}
 
-    def __init__(self, column: str = "population") -> None:
+    def __init__(self, *, column: str = "population") -> None:
         self.column = column
 
-    def _values(self, areas: Areas | None) -> np.ndarray:
+    def _values(self, areas: Areas | None, n_areas: int) -> np.ndarray:
         if areas is None or self.column not in areas.frame.columns:
             raise DataError(f"areas have no '{self.column}' column", source="Population", field="column")
         return areas.frame[self.column].to_numpy(dtype=float)
 
-    def fit(self, incidents: pd.DataFrame, *, until: Any = None, areas: Areas | None = None) -> Self:
-        self._check()
-        self.intensity_ = self._values(areas)
-        assert areas is not None  # _values refused None
-        self.area_ids_ = np.asarray(areas.ids)
-        return self
 
-    def predict(self, day: Any = None) -> pd.Series:
-        return self._series(self.intensity_.copy())
+class PreviousCounts(WindowSumModel):
+    """Intensity = the area's training incidents in the last ``window_days`` days, per day.
 
-    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
-        self._check()
-        return ConstantState(self._values(data.areas), weights.shape[0])
+    Parameters
+    ----------
+    window_days : int, default 30
+        Training window in days.
 
+    Attributes
+    ----------
+    intensity_ : ndarray of shape (n_areas,)
+        Incidents per area per day in the window (weighted by ``sample_weight``), in the order of
+        ``area_ids_`` (ndarray of str).
+    until_, n_events_ : pandas.Timestamp, int
+        The end of the training window (exclusive) and the number of incidents in it.
 
-class PreviousCounts(AreaModel):
-    """Intensity = the area's training incidents in the last ``window_days`` days, per day."""
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> incidents = pd.DataFrame({"time": ["2020-01-01", "2020-01-05", "2020-01-06"],
+    ...                           "area_id": ["A", "A", "B"]})
+    >>> PreviousCounts(window_days=10).fit(incidents, until="2020-01-11").predict().to_dict()
+    {'A': 0.2, 'B': 0.1}
+    """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"window_days": [Interval(Integral, 1, 3650)]}
 
-    def __init__(self, window_days: int = 30) -> None:
+    def __init__(self, *, window_days: int = 30) -> None:
         self.window_days = window_days
 
-    def fit(
-        self,
-        incidents: pd.DataFrame,
-        *,
-        until: Any = None,
-        areas: Areas | None = None,
-        sample_weight: Any = None,
-    ) -> Self:
-        self._check()
-        _, until, ids, idx, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
-        self.area_ids_ = ids
-        self.until_ = until
-        self.intensity_ = np.bincount(idx, weights=w, minlength=len(ids)) / self.window_days
-        return self
+    def _window_sum(
+        self, rows: pd.DataFrame, idx: np.ndarray, w: np.ndarray, areas: Areas | None
+    ) -> np.ndarray:
+        return np.bincount(idx, weights=w, minlength=len(self.area_ids_))
 
-    def predict(self, day: Any = None) -> pd.Series:
-        return self._series(self.intensity_.copy())
-
-    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
-        self._check()
-        rows = SparseRows.one_hot(data.area, data.n_areas)
-        return WindowSumState(data, weights, int(self.window_days), rows)
+    def _event_rows(self, data: SimData) -> SparseRows:
+        return SparseRows.one_hot(data.area, data.n_areas)

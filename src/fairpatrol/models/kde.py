@@ -1,28 +1,37 @@
-"""Hot-spot policing: Gaussian kernel density of recent incidents, integrated over each area
-(docs/methods.md, "Models")."""
+"""Hot-spot policing: Gaussian kernel density of recent incidents, integrated over each area (SPEC §3).
+
+Also the one bandwidth default and constraint of every KDE in fairpatrol: the area models here and the
+grid models of :mod:`fairpatrol.grid.models` (docs/models.md, "Bandwidth").
+"""
 
 from __future__ import annotations
 
+import functools
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from fairpatrol.errors import DataError
 from fairpatrol.models._kde import area_quadrature, event_masses, kde_area_mass_sparse
-from fairpatrol.models.base import AreaModel, Interval, ModelState
-from fairpatrol.models.window import WindowSumState
+from fairpatrol.models._sparse import SparseRows
+from fairpatrol.models.base import Interval
+from fairpatrol.models.window import WindowSumModel
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
-#: Default bandwidth (metres). A fixed 300 m Gaussian σ is in the range used for street-level hot-spot
-#: maps (Chainey 2013 suggests bandwidths of a few hundred metres for city crime maps); Scott's rule on a
-#: year of Baltimore aggravated assaults gives about 1 km, which smooths away the hot spots the method
-#: is meant to find. Override with ``bandwidth=``; :func:`scott_bandwidth` computes Scott's rule.
+#: Default bandwidth (metres) of every KDE, area and grid. A fixed 300 m Gaussian σ is in the range used for
+#: street-level hot-spot maps (Chainey 2013 suggests bandwidths of a few hundred metres for city crime maps);
+#: Scott's rule on a year of Baltimore aggravated assaults gives about 1 km, which smooths away the hot spots
+#: the method is meant to find, and on the bundled grid data the naive KDE's hit rate is highest from 125 to
+#: 250 m and falls with wider kernels (docs/grid.md, "Bandwidth"; the grid presets pin 250 m). Override with
+#: ``bandwidth=``; :func:`scott_bandwidth` computes Scott's rule.
 DEFAULT_BANDWIDTH_M = 300.0
+#: The values a bandwidth in metres may take (every KDE's ``bandwidth`` constraint): the upper bound keeps
+#: the kernel's reach (cutoff · bandwidth) in memory.
+BANDWIDTH_METRES = Interval(Real, 0, 10_000, closed="right")
 
 
 def scott_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
@@ -34,7 +43,7 @@ def scott_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
     return float(sigma * n ** (-1.0 / 6.0))
 
 
-class WindowKDE(AreaModel):
+class WindowKDE(WindowSumModel):
     """Gaussian KDE of the incidents in [until − window_days, until), as expected incidents per area-day.
 
     intensity_a = (1 / W) Σ_{i in window} ∫_{polygon a} φ_h(s − x_i) ds, with the integral taken by the
@@ -44,26 +53,58 @@ class WindowKDE(AreaModel):
 
     Parameters
     ----------
-    window_days : training window in days (30 short-term, 365 long-term).
-    bandwidth : Gaussian σ in metres (default :data:`DEFAULT_BANDWIDTH_M`).
-    cell_size : quadrature lattice spacing in metres.
-    cutoff : kernel truncation radius k in bandwidths: drops at most e^{−k²/2} of each incident's mass
-        (3.4e-4 at the default 4) and keeps the stored masses sparse; ``math.inf`` for no truncation
-        (docs/engine.md, "Sparse kernel masses").
+    window_days : int, default 30
+        Training window in days (30 short-term, 365 long-term).
+    bandwidth : float, default :data:`DEFAULT_BANDWIDTH_M`
+        Gaussian σ in metres.
+    cell_size : float, default 100
+        Quadrature lattice spacing in metres.
+    cutoff : float, default 4
+        Kernel truncation radius k in bandwidths: drops at most e^{−k²/2} of each incident's mass (3.4e-4 at
+        the default 4) and keeps the stored masses sparse; ``math.inf`` for no truncation (docs/engine.md,
+        "Sparse kernel masses").
+
+    Attributes
+    ----------
+    intensity_ : ndarray of shape (n_areas,)
+        Expected incidents per area per day.
+    area_ids_ : ndarray of str
+        The areas, in the order of ``intensity_``.
+    until_ : pandas.Timestamp
+        End of the training window (exclusive).
+    n_events_ : int
+        Incidents in the training window.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fairpatrol.grid.synthetic import square_areas
+    >>> areas = square_areas(2_000.0)  # a west and an east half
+    >>> incidents = pd.DataFrame({"time": pd.date_range("2020-01-01", periods=30, freq="D"),
+    ...                           "area_id": "W", "x": 500.0, "y": 1_000.0})
+    >>> model = ShortTermKDE(bandwidth=200.0).fit(incidents, until="2020-01-31", areas=areas)
+
+    One incident a day, 500 m from the west half's edges: a little of the kernel mass crosses into the
+    east half, a little falls outside the city and is lost.
+
+    >>> model.predict().round(3).to_dict()
+    {'W': 0.988, 'E': 0.006}
     """
 
     needs_coordinates = True
+    needs_areas = True
     #: Allowed settings (checked by fit, make_state and the config validators). The upper bounds keep the
     #: quadrature lattice (city area / cell_size²) and the kernel's reach (cutoff · bandwidth) in memory.
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "window_days": [Interval(Integral, 1, 3650)],
-        "bandwidth": [Interval(Real, 0, 10_000, closed="right")],
+        "bandwidth": [BANDWIDTH_METRES],
         "cell_size": [Interval(Real, 10, 1_000)],
         "cutoff": [Interval(Real, 0, 10, closed="right"), "inf"],
     }
 
     def __init__(
         self,
+        *,
         window_days: int = 30,
         bandwidth: float = DEFAULT_BANDWIDTH_M,
         cell_size: float = 100.0,
@@ -74,58 +115,36 @@ class WindowKDE(AreaModel):
         self.cell_size = cell_size
         self.cutoff = cutoff
 
-    def fit(
-        self,
-        incidents: pd.DataFrame,
-        *,
-        until: Any = None,
-        areas: Areas | None = None,
-        sample_weight: Any = None,
-    ) -> Self:
-        """Fit on ``incidents`` (columns ``time``, ``area_id``, ``x``, ``y`` in the areas' CRS).
-
-        ``sample_weight`` (or a ``weight`` column) makes an incident count that many times.
-        """
-        self._check()
-        if areas is None:
-            raise DataError(
-                "a KDE needs the area polygons: pass areas=",
-                source=f"{type(self).__name__}.fit",
-                field="areas",
-            )
-        rows, until, ids, _, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
+    def _window_sum(
+        self, rows: pd.DataFrame, idx: np.ndarray, w: np.ndarray, areas: Areas | None
+    ) -> np.ndarray:
+        assert areas is not None  # needs_areas: checked by fit
         quad = area_quadrature(areas, self.cell_size)
-        mass = kde_area_mass_sparse(
-            rows["x"].to_numpy(float), rows["y"].to_numpy(float), quad, self.bandwidth, self.cutoff
-        )
-        self.area_ids_ = ids
-        self.until_ = until
-        self.n_events_ = len(rows)
-        self.intensity_ = mass.weighted_sum(w) / self.window_days
-        return self
+        x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
+        return kde_area_mass_sparse(x, y, quad, self.bandwidth, self.cutoff).weighted_sum(w)
 
-    def predict(self, day: Any = None) -> pd.Series:
-        """Expected incidents per area per day (a window average: the same for any day after ``until``)."""
-        return self._series(self.intensity_.copy())
-
-    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
-        self._check()
-        mass = event_masses(data, float(self.bandwidth), float(self.cell_size), float(self.cutoff))
-        return WindowSumState(data, weights, int(self.window_days), mass)
+    def _event_rows(self, data: SimData) -> SparseRows:
+        return event_masses(data, float(self.bandwidth), float(self.cell_size), float(self.cutoff))
 
 
 class ShortTermKDE(WindowKDE):
-    """Hot-spot policing on the last 30 days of incidents (WindowKDE's default window)."""
+    """Hot-spot policing on the last 30 days of incidents (:class:`WindowKDE` with its default window).
+
+    Parameters, attributes and an example: :class:`WindowKDE`.
+    """
 
 
 class LongTermKDE(WindowKDE):
-    """Hot-spot policing on the last 365 days of incidents."""
+    """Hot-spot policing on the last 365 days of incidents (:class:`WindowKDE` with ``window_days=365``).
 
-    def __init__(
-        self,
-        window_days: int = 365,
-        bandwidth: float = DEFAULT_BANDWIDTH_M,
-        cell_size: float = 100.0,
-        cutoff: float = 4.0,
-    ) -> None:
-        super().__init__(window_days, bandwidth, cell_size, cutoff)
+    Parameters and attributes: :class:`WindowKDE`.
+
+    Examples
+    --------
+    >>> LongTermKDE()
+    LongTermKDE()
+    >>> LongTermKDE().window_days, LongTermKDE(bandwidth=250.0).get_params()["bandwidth"]
+    (365, 250.0)
+    """
+
+    __init__ = functools.partialmethod(WindowKDE.__init__, window_days=365)

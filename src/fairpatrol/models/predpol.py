@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -11,6 +12,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from fairpatrol.data.dates import EPOCH, at_midnight, within_day_offsets
+from fairpatrol.errors import ConvergenceWarning
 from fairpatrol.models._hawkes import (
     OMEGA_BOUNDS,
     STANDARD_RULE,
@@ -68,7 +70,7 @@ def offset_ns(u: np.ndarray) -> np.ndarray:
 
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 
@@ -153,13 +155,23 @@ class PredPol(AreaModel):
 
     Attributes
     ----------
-    theta_, omega_ : fitted θ and ω (per day).
-    mu_ : fitted background rate per area (pandas Series indexed by ``area_id``).
-    n_iter_ : passes over the data the fit took; converged_ : whether it met ``tol`` within ``max_iter``.
-    loglik_ : the maximised log-likelihood at the fit.
-    n_events_ : incidents in the training window; until_ : the end of the training window; span_ : the
-        observed length T of the window (days).
-    time_resolution_ : "exact" or "day", as applied to the window.
+    theta_, omega_ : float
+        Fitted θ (offspring per event) and ω (per day).
+    mu_ : pandas.Series
+        Fitted background rate per area per day, indexed by ``area_id``; ``area_ids_`` (ndarray of str)
+        the areas in that order.
+    n_iter_ : int
+        Passes over the data the fit took.
+    converged_ : bool
+        Whether it met ``tol`` within ``max_iter`` (a :class:`~fairpatrol.errors.ConvergenceWarning`
+        otherwise).
+    loglik_ : float
+        The maximised log-likelihood at the fit.
+    until_ : pandas.Timestamp
+        The end of the training window (exclusive); ``n_events_`` (int) the incidents in it and ``span_``
+        (float) its observed length T in days.
+    time_resolution_ : str
+        "exact" or "day", as applied to the window.
 
     Examples
     --------
@@ -198,6 +210,7 @@ class PredPol(AreaModel):
 
     def __init__(
         self,
+        *,
         window_days: int = 365,
         theta0: float = 0.2,
         omega0: float = 1.0,
@@ -410,16 +423,18 @@ class PredPol(AreaModel):
         self._times = ts
         self._weights = ws.astype(np.float32)
         self._starts = starts
+        if not self.converged_:
+            warnings.warn(
+                f"PredPol: the {self.solver} fit stopped at max_iter={self.max_iter} before meeting "
+                f"tol={self.tol} (window ending {until:%Y-%m-%d}); raise max_iter",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def predict(self, day: Any = None) -> pd.Series:
         """Expected incidents per area on ``day`` (default: the day starting at ``until``)."""
-        day = self.until_ if day is None else naive_timestamp(day)
-        t_from = (day - self.until_) / DAY
-        if t_from < 0:
-            raise ValueError(
-                f"cannot predict {day:%Y-%m-%d}: the model was trained up to {self.until_:%Y-%m-%d}"
-            )
+        t_from = self._days_after_fit(day)
         out = hawkes_forecast(
             self._times,
             self._weights.reshape(-1, 1),

@@ -3,14 +3,18 @@ training events of the last W days (KDE hot spots, previous counts)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
+import pandas as pd
 
+from fairpatrol.errors import DataError
 from fairpatrol.models._sparse import SparseRows
-from fairpatrol.models.base import ModelState
+from fairpatrol.models.base import AreaModel, ModelState
 
 if TYPE_CHECKING:
+    from fairpatrol.data.areas import Areas
     from fairpatrol.sim.prepare import SimData
 
 
@@ -85,3 +89,56 @@ class WindowSumState(ModelState):
         if hi > lo and new.any():
             self.rows.accumulate(self.sums, new, lo)
             self.count += np.count_nonzero(new, axis=1)
+
+
+class WindowSumModel(AreaModel):
+    """Base of the models whose intensity is a sum over the incidents of the last ``window_days`` days:
+    intensity_a = (1 / W) Σ_{i in [until − W, until)} w_i row_i[a], with one row per incident (its area,
+    or its kernel mass over the areas). ``fit`` computes it once; ``make_state`` keeps it up to date for
+    many runs with :class:`WindowSumState`. Subclasses give the rows (:meth:`_window_sum`,
+    :meth:`_event_rows`).
+    """
+
+    window_days: int
+    #: True when ``fit`` needs the areas (their polygons), not only the incidents' area ids.
+    needs_areas = False
+
+    def fit(
+        self,
+        incidents: pd.DataFrame,
+        *,
+        until: Any = None,
+        areas: Areas | None = None,
+        sample_weight: Any = None,
+    ) -> Self:
+        """Fit on the ``incidents`` (columns ``time`` and ``area_id``, and ``x``, ``y`` in the areas' CRS
+        for a kernel) of the window before ``until`` (default: the day after the last incident).
+
+        ``sample_weight`` (or a ``weight`` column) makes an incident count that many times.
+        """
+        self._check()
+        if self.needs_areas and areas is None:
+            name = type(self).__name__
+            raise DataError(
+                f"{name} needs the area polygons: pass areas=", source=f"{name}.fit", field="areas"
+            )
+        rows, until, ids, idx, w = self._prepare_fit(incidents, until, areas, self.window_days, sample_weight)
+        self.area_ids_ = ids
+        self.until_ = until
+        self.n_events_ = len(rows)
+        self.intensity_ = self._window_sum(rows, idx, w, areas) / self.window_days
+        return self
+
+    def make_state(self, data: SimData, weights: np.ndarray) -> ModelState:
+        self._check()
+        return WindowSumState(data, weights, int(self.window_days), self._event_rows(data))
+
+    @abstractmethod
+    def _window_sum(
+        self, rows: pd.DataFrame, idx: np.ndarray, w: np.ndarray, areas: Areas | None
+    ) -> np.ndarray:
+        """Σ_i w_i row_i over the window's ``rows`` (``idx``: their area indices)."""
+
+    @abstractmethod
+    def _event_rows(self, data: SimData) -> SparseRows:
+        """One row per event of ``data`` (the simulation's form of :meth:`_window_sum`)."""

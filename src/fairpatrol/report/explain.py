@@ -28,6 +28,7 @@ the day, and against the incidents the run learned, summed over the horizon and 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from fairpatrol.data import Incidents
-from fairpatrol.errors import ConfigError, FairpatrolError
+from fairpatrol.errors import ConfigError, ConvergenceWarning, FairpatrolError
 from fairpatrol.formatting import number
 from fairpatrol.models import AreaModel, PredPol, PreviousCounts, WindowKDE
 from fairpatrol.models.base import DAY, ModelState
@@ -302,7 +303,9 @@ def explain_day(
         kwargs = (
             {"observed_from": data.start + data.observed_from * DAY} if isinstance(model, PredPol) else {}
         )
-        model.fit(train, until=until, areas=data.areas, **kwargs)
+        with warnings.catch_warnings():  # whether the refit converged is shown in the explanation
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(train, until=until, areas=data.areas, **kwargs)
         refit = model.predict(until).reindex(data.areas.ids).to_numpy(dtype=float)
         engine = rp.forecasts[day]
         scale = float(np.max(engine)) if np.max(engine) > 0 else 1.0

@@ -1,5 +1,4 @@
-"""The fast simulation engine: all runs of a scenario batch advance together, day by day
-(docs/engine.md, "Design").
+"""The fast simulation engine: all runs of a scenario batch advance together, day by day (SPEC §6).
 
 Per day: every run's model state forecasts (batched, incremental); each run allocates its officers (and
 any non-punitive prevention units) with its own random stream; the day's replayed crimes happen unless
@@ -23,6 +22,7 @@ from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
 from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import (
+    RunStreams,
     allocate_shares,
     allocation_weights,
     capped_allocation,
@@ -34,7 +34,7 @@ from fairpatrol.sim.world import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunSpec:
     """One simulated run: its run index (random streams) and the settings of its scenario cell.
 
@@ -58,7 +58,7 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class WorldEffects:
-    """Study-wide world effects beyond the sources, all off by default (docs/world.md, "World effects").
+    """Study-wide world effects beyond the sources (SPEC §5), all off by default.
 
     ``deterrence_elasticity`` ε: a replayed crime in an area with k officers still happens with
     probability (1 + k)^(−ε). ``displacement``: the share of deterred crimes that happen instead in a
@@ -230,7 +230,9 @@ def check_first_window(model: AreaModel, data: SimData) -> None:
             )
 
 
-def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list, compat: Compat) -> np.ndarray:
+def _report_coins(
+    data: SimData, runs: Sequence[RunSpec], streams: list[RunStreams], compat: Compat
+) -> np.ndarray:
     """Which horizon crimes each run's victims would report (before knowing whether the crime happens)."""
     n_future = data.n_events - data.n_history
     out = np.empty((len(runs), n_future), dtype=np.bool_)
@@ -241,7 +243,7 @@ def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list, compat:
         )
     for i, spec in enumerate(runs):
         p = spec.report_rates if spec.report_rates is not None else spec.report_prob
-        coins = shared if shared is not None else streams[i][0].random(n_future)
+        coins = shared if shared is not None else streams[i].reporting.random(n_future)
         out[i] = coins < p
     return out
 
@@ -339,13 +341,13 @@ def simulate(
                 officers[i] = sampler.officers(d, weights[i], i, int(n_off[i]))
                 continue
             assert shares is not None  # forecast shares whenever no sampler draws the officers
-            alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i][1])
+            alloc = allocate_shares(shares[i], int(n_off[i]), allocation, streams[i].allocation)
             cap = runs[i].pcr_cap
             if cap is not None:
                 alloc = capped_allocation(alloc, shares[i], cap)
             officers[i] = alloc
             if prevention is not None and n_prev[i]:
-                prevention[i] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i][1])
+                prevention[i] = allocate_shares(shares[i], int(n_prev[i]), allocation, streams[i].allocation)
         for key, value in state.diagnostics().items():
             diagnostics.setdefault(key, np.zeros((n_rows, n_days), dtype=value.dtype))[:, d] = value
         lo, hi = data.day_slice(d)
@@ -364,7 +366,7 @@ def simulate(
                 prob = relative_detection_probability(officers.astype(float), area_m2)[:, area]
             else:
                 prob = detection_probability(k_off, p_det[:, None])
-            coins = np.stack([streams[i][2].random(hi - lo) for i in range(n_rows)])
+            coins = np.stack([streams[i].detection.random(hi - lo) for i in range(n_rows)])
             if compat.relative_detection:
                 coins = np.round(coins, 2)
             det = (coins < prob) & real
@@ -440,7 +442,7 @@ def _realize(
     (1 + k)^(−ε)(1 + u)^(−ε_prev); a deterred crime reappears as its displaced copy with probability
     ``world.displacement``; copies are never deterred again and never happen otherwise."""
     n_rows = k_off.shape[0]
-    coins = np.stack([streams[i][3].random(hi - lo) for i in range(n_rows)])
+    coins = np.stack([streams[i].effects.random(hi - lo) for i in range(n_rows)])
     keep = deterrence_keep_probability(k_off, k_prev, world.deterrence_elasticity, eps_prev[:, None])
     kept = coins < keep
     if data.shadow_of is None:

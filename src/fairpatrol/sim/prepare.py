@@ -11,7 +11,8 @@ import pandas as pd
 from fairpatrol.errors import ConfigError
 
 if TYPE_CHECKING:
-    from fairpatrol.data import Areas, Incidents
+    from fairpatrol.data.areas import Areas
+    from fairpatrol.data.incidents import Incidents
 
 DAY = pd.Timedelta(days=1)
 

@@ -12,13 +12,14 @@ the optional world effects and remedies have their own tests (tests/sim/test_wor
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fairpatrol.errors import DataError
+from fairpatrol.errors import ConvergenceWarning, DataError
 from fairpatrol.models.base import AreaModel
 from fairpatrol.sim.engine import BatchResult, RunSpec, check_first_window, validate_runs
 from fairpatrol.sim.prepare import DAY, SimData
@@ -59,7 +60,8 @@ def simulate_reference(
     observed_from = data.start + data.observed_from * DAY
     everything = data.frame()
     for i, spec in enumerate(runs):
-        rng_rep, rng_alloc, rng_det, _ = run_streams(seed, spec.run)
+        streams = run_streams(seed, spec.run)
+        rng_rep, rng_alloc, rng_det = streams.reporting, streams.allocation, streams.detection
         will_report = rng_rep.random(data.n_events - n_hist) < spec.report_prob
         learned = list(range(n_hist))  # indices of training events: the initial history
         est = _clone(model)
@@ -68,7 +70,9 @@ def simulate_reference(
             train = everything.iloc[learned]
             kwargs = {"observed_from": observed_from} if "warm_start" in est.get_params() else {}
             try:
-                est.fit(train, until=until, areas=data.areas, **kwargs)
+                with warnings.catch_warnings():  # convergence is recorded (em_converged), not warned daily
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    est.fit(train, until=until, areas=data.areas, **kwargs)
                 intensity = est.predict(until).reindex(data.areas.ids).to_numpy(dtype=float)
             except DataError:  # the run's window emptied mid-simulation: no information, uniform patrols
                 intensity = np.zeros(n_areas)

@@ -6,6 +6,8 @@ Kept apart from the models (policy) and from the metrics, as in ml-fairness-gym'
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -158,10 +160,22 @@ def detection_probability(officers: np.ndarray, p: float | np.ndarray) -> np.nda
     return 1.0 - np.power(1.0 - np.asarray(p, dtype=float), officers)
 
 
-def run_streams(
-    seed: int, run: int
-) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator, np.random.Generator]:
-    """Independent random streams (reporting, allocation, detection, world effects) of run ``run``.
+class RunStreams(NamedTuple):
+    """The independent random streams of one run, by what they draw (in the order they are spawned)."""
+
+    #: whether each crime will be reported by its victim
+    reporting: np.random.Generator
+    #: where officers (and prevention units) go
+    allocation: np.random.Generator
+    #: whether patrols detect the crimes in their areas
+    detection: np.random.Generator
+    #: the world effects (deterrence, displacement)
+    effects: np.random.Generator
+
+
+def run_streams(seed: int, run: int) -> RunStreams:
+    """Independent random streams (:class:`RunStreams`: reporting, allocation, detection, world effects) of
+    run ``run``.
 
     Run k's seed is ``SeedSequence(seed, spawn_key=(k,))``, i.e. ``SeedSequence(seed).spawn(R)[k]``, so any
     run can be re-created alone. The stream depends on the run only, not on the scenario cell: run k of
@@ -169,7 +183,7 @@ def run_streams(
     between algorithms sharper without making runs of one scenario dependent.
     """
     ss = np.random.SeedSequence(seed, spawn_key=(run,))
-    return tuple(np.random.default_rng(child) for child in ss.spawn(4))  # type: ignore[return-value]
+    return RunStreams(*(np.random.default_rng(child) for child in ss.spawn(len(RunStreams._fields))))
 
 
 def capped_allocation(officers: np.ndarray, shares: np.ndarray, cap: float) -> np.ndarray:
