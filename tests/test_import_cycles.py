@@ -9,8 +9,6 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -141,11 +139,6 @@ def test_the_checker_finds_lazy_and_relative_cycles_and_skips_type_checking(tmp_
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 17 item 5: engineer M removes the last cycles (data <-> grid.cells, config <-> "
-    "data.cities) on seams-models; R's (report/, audit/, sim) are gone; drop this mark once M has landed",
-)
 def test_no_import_cycle_among_fairpatrol_modules():
     found = cycles(import_graph(SRC))
     assert not found, "import cycles:\n" + "\n".join(f"{len(c)} modules: {', '.join(c)}" for c in found)
