@@ -32,10 +32,12 @@ def shipped_files() -> list[Path]:
 
 
 def headings(page: Path) -> list[str]:
-    """A page's section names: its markdown headings and its bold run-in labels (``**Label** text``)."""
+    """A page's section names: its markdown headings and its bold run-in labels (``**Label** text``, also as
+    a list item)."""
     lines = page.read_text().splitlines()
     marked = [line.lstrip("#").strip() for line in lines if line.startswith("#")]
-    run_in = [line[2:].split("**", 1)[0] for line in lines if line.startswith("**") and "**" in line[2:]]
+    labels = [line.removeprefix("- ") for line in lines]  # a paragraph's or a list item's bold label
+    run_in = [line[2:].split("**", 1)[0] for line in labels if line.startswith("**") and "**" in line[2:]]
     return marked + run_in
 
 

@@ -1,4 +1,5 @@
-"""Grid-cell crime forecasts of source B (SPEC §9): naive KDE, time-space KDE and SEPP, scikit-learn style.
+"""Grid-cell crime forecasts of the PF/RAF study: naive KDE, time-space KDE and SEPP, scikit-learn style
+(docs/grid.md, "Models").
 
 Every model follows the conventions of :mod:`fairpatrol.models`: settings in ``__init__``,
 ``fit(incidents, until=day, grid=grid)`` on the incidents of the ``window_days`` days before ``until``
@@ -178,7 +179,8 @@ class GridModel(Estimator):
 class NaiveKDE(GridModel):
     """Naive KDE: λ_c = (1/W) Σ_{i in window} ∫_c K_h(s − s_i) ds, expected incidents per cell-day.
 
-    SPEC §9 "naive" λ(s) = Σ_i K_h(s − s_i) over the rolling window, scaled by 1/W to a daily rate.
+    The PF/RAF study's naive model (section 2.4.1), λ(s) = Σ_i K_h(s − s_i) over the rolling window, scaled
+    by 1/W to a daily rate.
 
     Parameters
     ----------
@@ -237,7 +239,7 @@ class NaiveKDE(GridModel):
 
 
 class TimeSpaceKDE(NaiveKDE):
-    """Time-space KDE: λ_c = Σ_i e^{−β a_i} ∫_c K_h(s − s_i) ds / ∫_0^W e^{−βu} du (SPEC §9).
+    """Time-space KDE: λ_c = Σ_i e^{−β a_i} ∫_c K_h(s − s_i) ds / ∫_0^W e^{−βu} du (docs/grid.md, "Models").
 
     a_i = until − t_i is the age of incident i in days; dividing by ∫_0^W e^{−βu} du = (1 − e^{−βW})/β
     makes λ an expected count per day (a constant-rate history gives back its rate), and β → 0 gives the
@@ -289,7 +291,7 @@ class TimeSpaceKDE(NaiveKDE):
 
 
 class SEPP(GridModel):
-    """Self-exciting point process fitted by EM (SPEC §9; Mohler et al. 2011, 2015).
+    """Self-exciting point process fitted by EM (docs/grid.md, "SEPP"; Mohler et al. 2011, 2015).
 
     λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω(t − t_i)} g(s − s_i). The background μ is either a
     fixed-bandwidth Gaussian KDE of the declustered events, μ(s) = (1/T) Σ_k q_k K_h(s − s_k)

@@ -1,4 +1,5 @@
-"""The fast simulation engine: all runs of a scenario batch advance together, day by day (SPEC §6).
+"""The fast simulation engine: all runs of a scenario batch advance together, day by day
+(docs/engine.md, "Design").
 
 Per day: every run's model state forecasts (batched, incremental); each run allocates its officers (and
 any non-punitive prevention units) with its own random stream; the day's replayed crimes happen unless
@@ -58,7 +59,7 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class WorldEffects:
-    """Study-wide world effects beyond the sources (SPEC §5), all off by default.
+    """Study-wide world effects beyond the sources, all off by default (docs/world.md, "World effects").
 
     ``deterrence_elasticity`` ε: a replayed crime in an area with k officers still happens with
     probability (1 + k)^(−ε). ``displacement``: the share of deterred crimes that happen instead in a
