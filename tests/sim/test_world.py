@@ -67,7 +67,7 @@ def patrolled(baltimore):
     from fairpatrol.sim.prepare import prepare
 
     data = prepare(baltimore, "2019-01-01", 120, 365)
-    runs = [RunSpec(r, 600, 0.0, detection_p=0.3) for r in range(8)]
+    runs = [RunSpec(run=r, n_officers=600, report_prob=0.0, detection_p=0.3) for r in range(8)]
     return simulate(Uniform(), data, runs, seed=2024)
 
 
