@@ -1,4 +1,5 @@
-# fairpatrol: `make demo` sets everything up and runs the Baltimore study; `make test` runs the test suite.
+# fairpatrol: `make demo` sets everything up and runs the Baltimore study; `make test` runs ruff, mypy (the
+# type check of src/fairpatrol, configured in pyproject.toml) and the test suite.
 # Both install exactly the versions of requirements/lock.txt (hashes checked); `make lock` regenerates it.
 PYTHON ?= python3
 VENV   := .venv
@@ -38,11 +39,13 @@ chromium:
 
 test: setup chromium
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

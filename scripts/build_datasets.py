@@ -80,7 +80,8 @@ def write(df: pd.DataFrame, name: str) -> None:
 
 
 def plurality_group(df: pd.DataFrame) -> np.ndarray:
-    """SPEC §2 / source A: 'Black' or 'White' if that count is the unique max of (b, w, o), else 'neither'."""
+    """'Black' or 'White' if that count is the unique max of (b, w, o), else 'neither' (Semsar et al. 2026,
+    section 3.1; docs/methods.md, "Data")."""
     b = df["Blk_AfAm"].to_numpy(float)
     w = df["White"].to_numpy(float)
     cols = ["White", "AmInd_AkNa", "Asian", "NatHaw_Pac", "Other_Race", "Hisp_Lat", "Blk_AfAm"]

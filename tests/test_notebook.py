@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 import fairpatrol
-from conftest import baltimore_results
 from fairpatrol.errors import FairpatrolError
 from fairpatrol.metrics import mean_interval
+from tests.conftest import baltimore_results
 
 
 @pytest.fixture(scope="module")

@@ -210,6 +210,8 @@ class AllocationWriter(StudySink):
         parts = list(zip(*self._buffer, strict=True)) if self._buffer else [np.zeros(0, np.int32)] * 9
         cell, run, day, area, *values = (np.concatenate(p) for p in parts)
         self._buffer, self._buffered = [], 0
+        if self._layout is None:
+            raise RuntimeError("AllocationWriter written before open(): give it to run_study's sinks")
         cols = key_columns(self._layout, cell, run)
         cols["date"] = pa.array(self._dates[day])
         cols["area_id"] = dictionary(self._area_ids, area)

@@ -165,7 +165,7 @@ class DataConfig(StrictModel):
 
 
 class WorldConfig(StrictModel):
-    """World effects beyond the sources (SPEC §5), all off by default (docs/world.md)."""
+    """World effects beyond the sources, all off by default (docs/world.md, "World effects")."""
 
     deterrence_elasticity: float = Field(
         default=0.0, ge=0.0, description="crime in an area with k officers is thinned by (1 + k)^(-ε)"
@@ -197,7 +197,7 @@ class RemedyConfig(StrictModel):
 
 #: The PredPol settings (:class:`fairpatrol.models.PredPol`) each PredPol switch of :class:`CompatConfig`
 #: stands for: the published code's EM (``authors_code.md`` §3).
-PREDPOL_COMPAT = {
+PREDPOL_COMPAT: dict[str, dict[str, Any]] = {
     "predpol_transposed_estep": {"e_step": "transposed"},
     "predpol_hour_units": {"units": "hour", "theta0": 0.2, "omega0": 0.3, "solver": "em"},
     "predpol_mu_renormalised": {"warm_mu": "renormalised"},

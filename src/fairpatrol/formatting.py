@@ -1,6 +1,6 @@
 """Numbers for people: the one place that turns values into text for reports, terminal tables and analyses.
 
-Rules (docs/report.md, "Numbers for people"):
+Rules (docs/report.md, "Page, size and checks": numbers for people):
 
 * never scientific notation: 0.000236 prints as ``0.00024``, 23,000 as ``23,000``;
 * shares are percent (``12 %``), a difference of two shares is in percentage points (``3.1 percentage

@@ -184,7 +184,11 @@ class EffortConfig(_TargetsBase):
 
 TargetsConfig = ZonesConfig | DailyConfig | EffortConfig
 #: The config class of each kind of targets.
-TARGET_KINDS = {"zones": ZonesConfig, "daily": DailyConfig, "effort": EffortConfig}
+TARGET_KINDS: dict[str, type[_TargetsBase]] = {
+    "zones": ZonesConfig,
+    "daily": DailyConfig,
+    "effort": EffortConfig,
+}
 
 
 class PopulationConfig(StrictModel):

@@ -316,4 +316,8 @@ def evaluate(
             total = (x @ member)[:, None]
         sums[name] = bucket_sums(weights, grouped, bucket, n_buckets)
         sums[name + "@total"] = bucket_sums(weights, total, bucket, n_buckets)
-    return {m.name: np.asarray(m.compute(sums), dtype=float) for m in measures}
+    out = {}
+    for m in measures:
+        assert m.compute is not None, m.name  # the callers pass the measures computed from sums
+        out[m.name] = np.asarray(m.compute(sums), dtype=float)
+    return out

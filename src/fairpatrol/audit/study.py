@@ -108,7 +108,7 @@ def _data_record(config: AuditConfig, inputs: AuditInputs) -> dict[str, Any]:
         "incidents": {
             "name": inc if isinstance(inc, str) else Path(inc.file).name,
             "bundled": bundled,
-            "description": bundled_set(inc)[1].description if bundled else "",
+            "description": bundled_set(inc)[1].description if isinstance(inc, str) and bundled else "",
             "crime_types": config.data.crime_types,
             "cleaning": inputs.incidents.cleaning.to_dict(),
         },

@@ -202,7 +202,9 @@ def _geometry_column(frame: pd.DataFrame, column: str | None, source: str) -> np
     if len(values) and isinstance(values.iloc[0], shapely.Geometry):
         return np.asarray(values.to_numpy(), dtype=object)
     text = labels(values)
-    geoms = shapely.from_wkt(np.where(text == "", None, text), on_invalid="ignore")
+    wkt = np.asarray(text, dtype=object).copy()
+    wkt[text == ""] = None  # an empty cell is a missing geometry
+    geoms = shapely.from_wkt(wkt, on_invalid="ignore")
     bad = np.flatnonzero([g is None for g in geoms] & (text != ""))
     if bad.size:
         raise DataError(

@@ -51,6 +51,25 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=EXIT_USER)
 
 
+T = TypeVar("T")
+
+
+def preset_or_file(
+    preset: str | None,
+    path: Path | None,
+    from_preset: Callable[..., T],
+    from_file: Callable[..., T],
+    **kw: Any,
+) -> T:
+    """The settings of ``--preset NAME`` or of the file given: exactly one of them (the command checked it
+    before, so that its errors come in its own order)."""
+    if preset is not None:
+        return from_preset(preset, **kw)
+    if path is None:
+        raise ValueError("neither a preset nor a file")  # unreachable after the command's check
+    return from_file(path, **kw)
+
+
 def log_dir() -> Path:
     """Where crash logs go: ``$FAIRPATROL_LOG_DIR``, else ``$XDG_CACHE_HOME/fairpatrol/logs``, else
     ``~/.cache/fairpatrol/logs`` (never next to the user's input files)."""

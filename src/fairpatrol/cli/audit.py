@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import ProgressBar
+from fairpatrol.cli._common import ProgressBar, preset_or_file
 
 
 def audit(
@@ -60,7 +60,7 @@ def load(config: Path | None, example: str | None, *, seed: int | None = None, r
         raise ConfigError(f"must be between 0 and {MAX_REPLICATES:,}, got {replicates}", field="--replicates")
     if seed is not None and seed < 0:
         raise ConfigError(f"must be 0 or more, got {seed}", field="--seed")
-    cfg = load_audit_example(example, seed=seed) if example else load_audit_config(config, seed=seed)
+    cfg = preset_or_file(example, config, load_audit_example, load_audit_config, seed=seed)
     if replicates is not None:
         boot = cfg.bootstrap.model_copy(update={"replicates": replicates})
         cfg = cfg.model_copy(update={"bootstrap": boot})

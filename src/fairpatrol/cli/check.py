@@ -57,6 +57,7 @@ def _load(path: Path | None, preset: str | None) -> Any:
         return load_preset(preset)
     from fairpatrol.config import load_scenario
 
+    assert path is not None  # exactly one of the two, checked above
     raw = read_yaml_file(path, "config")
     if is_audit_document(raw):
         return load_audit_config(path)
@@ -88,14 +89,14 @@ def _check(path: Path | None, preset: str | None, map_png: Path | None) -> None:
         from fairpatrol.audit.study import load_audit_inputs
         from fairpatrol.cli.audit import check_audit
 
-        inputs = load_audit_inputs(cfg)
-        show_data(out, inputs.areas, inputs.incidents, "areas")
+        audit_inputs = load_audit_inputs(cfg)
+        show_data(out, audit_inputs.areas, audit_inputs.incidents, "areas")
         problem = None
         try:
-            check_audit(out, cfg, inputs)
+            check_audit(out, cfg, audit_inputs)
         except FairpatrolError as err:
             problem = err
-        _finish(out, inputs.areas, map_png, problem)
+        _finish(out, audit_inputs.areas, map_png, problem)
         return
 
     inputs = load_data(cfg.data, cfg.base_dir)

@@ -1,4 +1,4 @@
-"""`fairpatrol evaluate`: the rolling grid evaluation of source B (SPEC §9)."""
+"""`fairpatrol evaluate`: the rolling grid evaluation of the PF/RAF study (docs/grid.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import ProgressBar
+from fairpatrol.cli._common import ProgressBar, preset_or_file
 
 #: Coverage (fraction of cells) shown in the printed table.
 TABLE_COVERAGE = 0.10
@@ -52,7 +52,7 @@ def _evaluate(
     if out is None:
         raise ConfigError("give the results directory with --out DIR", field="out")
     overrides = {"start": start, "days": days, "algorithms": models}
-    cfg = load_evaluate_preset(preset, **overrides) if preset else load_evaluate(config_path, **overrides)
+    cfg = preset_or_file(preset, config_path, load_evaluate_preset, load_evaluate, **overrides)
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the evaluation
     incidents = load_evaluation_data(cfg)
     check_period(cfg, incidents.incidents.frame["time"])  # before the progress bar: bad periods: one line

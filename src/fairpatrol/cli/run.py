@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import ProgressBar
+from fairpatrol.cli._common import ProgressBar, preset_or_file
 
 
 def run(
@@ -48,7 +48,7 @@ def _run(
     if (scenario is None) == (preset is None):
         raise ConfigError("give either a scenario file or --preset NAME", field="scenario")
     overrides = {"days": days, "runs": runs, "seed": seed}
-    config = load_preset(preset, **overrides) if preset else load_scenario(scenario, **overrides)
+    config = preset_or_file(preset, scenario, load_preset, load_scenario, **overrides)
     check_output_dir(out, overwrite=overwrite)  # before any work: never discover it after the simulation
     inputs = load_study_data(config)
     data = prepare_study(config, inputs.incidents)

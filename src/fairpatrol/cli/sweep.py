@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fairpatrol.cli._common import ProgressBar
+from fairpatrol.cli._common import ProgressBar, preset_or_file
 
 
 def sweep(
@@ -81,10 +81,11 @@ def _sweep(
             raise ConfigError("--out DIR is required to run a sweep", field="out")
         check_sweep_dir(out, overwrite=overwrite)  # before the cells are planned and run
     overrides = {"days": days, "runs": runs, "seed": seed}
-    plan = load_sweep_preset(preset, **overrides) if preset else load_sweep(sweep_file, **overrides)
+    plan = preset_or_file(preset, sweep_file, load_sweep_preset, load_sweep, **overrides)
     if list_cells:
         _print_cells(plan)
         return 0
+    assert out is not None  # required without --list, checked above
     with ProgressBar(plan.spec.name, "cells", None, quiet) as bar:
         failed = 0
 

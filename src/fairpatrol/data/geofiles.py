@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,7 @@ def _crs_text(crs: CRS) -> str:
     return f"EPSG:{epsg}" if epsg is not None else crs.to_string()
 
 
-def _working_crs(gdf, spec: AreasFileConfig, source: str) -> tuple[object, str, str, list[str]]:
+def _working_crs(gdf, spec: AreasFileConfig, source: str) -> tuple[Any, str, str, list[str]]:
     """(GeoDataFrame with a CRS, working CRS text, reason, notes)."""
     notes: list[str] = []
     geoms = gdf.geometry.to_numpy()

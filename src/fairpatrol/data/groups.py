@@ -106,8 +106,8 @@ def assign_groups(
         )
         top = counts.max(axis=1)
         winners = (counts == top[:, None]).sum(axis=1)
-        names = np.array(list(cols), dtype=object)
-        labels = np.where(winners == 1, names[counts.argmax(axis=1)], spec.tie).astype(str)
+        column_names = np.array(list(cols), dtype=object)
+        labels = np.where(winners == 1, column_names[counts.argmax(axis=1)], spec.tie).astype(str)
         pairs = ", ".join(f"'{k}' ({v})" for k, v in cols.items())
         text = (
             f"Each area takes the label whose count is largest among {pairs}; '{spec.tie}' when the largest "

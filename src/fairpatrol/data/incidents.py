@@ -14,7 +14,7 @@ Tidy columns (``Incidents.frame``), sorted by ``time`` then ``incident_id`` with
   source's own area label, str or None, kept for comparison), ``assign`` ('within' / 'nearest').
 * Extra source columns such as ``crime_code`` or ``split`` are passed through.
 
-Deduplication policy (SPEC §2: one policy for truth and training data):
+Deduplication policy (docs/methods.md, "Data": one policy for truth and training data):
 
 * Open Baltimore publishes one row per *victim*. With a case number (``CCNumber`` / ``ccno``) rows sharing
   it are one incident (first row kept). Without one (the bundled 40 % sample) rows identical in (time,

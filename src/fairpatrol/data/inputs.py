@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fairpatrol.data.area_files import (
     load_areas_file,
@@ -116,7 +116,7 @@ def study_incidents(
     from fairpatrol.data.readers import get_layout, sniff_layout
 
     inc = data.incidents
-    common = {
+    common: dict[str, Any] = {
         "tolerance_m": data.tolerance_m,
         "crime_types": data.crime_types,
         "max_outside_share": data.max_outside_share,
@@ -140,14 +140,20 @@ def study_incidents(
     if spec.columns is not None:
         given = {k: v for k, v in spec.columns.model_dump().items() if v is not None}
         if base_layout is not None:
-            merged = {**base_layout.columns, **given}
+            merged: dict[Any, Any] = {**base_layout.columns, **given}
             layout = base_layout.model_copy(
                 update={"columns": merged, "optional": [k for k in base_layout.optional if k not in given]}
             )
         else:
-            layout = Layout(description="the scenario's column mapping", columns=given)
-    else:
+            layout = Layout.model_validate({"description": "the scenario's column mapping", "columns": given})
+    elif base_layout is not None:
         layout = base_layout
+    else:
+        raise DataError(
+            "layout 'custom' needs the column mapping: give incidents.columns",
+            source=source,
+            field="incidents.layout",
+        )
     incidents = read_incidents(
         path,
         name,
@@ -177,7 +183,7 @@ def bundled_city_of(data: DataConfig) -> CityPack | None:
     """The city pack a ``data`` section uses (for provenance notes), if any."""
     if isinstance(data.incidents, str) and data.incidents in BUNDLED_INCIDENTS:
         return bundled_set(data.incidents)[0]
-    return get_city(data.city) if is_city(data.city) else None
+    return get_city(data.city) if data.city is not None and is_city(data.city) else None
 
 
 __all__ = [

@@ -134,7 +134,7 @@ def _match(columns: list[str], layout: Layout) -> dict[str, str] | None:
     """Field -> column of ``columns`` for ``layout`` (case-insensitive), or None when a required field
     has no column."""
     lower = {c.strip().lower(): c for c in columns}
-    found = {}
+    found: dict[str, str] = {}
     for key in layout.columns:
         hit = next((lower[a.lower()] for a in layout.alternatives(key) if a.lower() in lower), None)
         if hit is not None:

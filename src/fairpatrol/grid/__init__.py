@@ -1,4 +1,5 @@
-"""Grid framework of source B (SPEC §9): grids masked to a city, forecasts, fairness and accuracy metrics.
+"""Grid framework of the PF/RAF study of Bogotá and Chicago (docs/grid.md): grids masked to a city,
+forecasts, fairness and accuracy metrics.
 
 ``cells`` builds the grid and compares it with the bundled reference grids; ``models`` holds the
 estimators (:class:`NaiveKDE`, :class:`TimeSpaceKDE`, :class:`SEPP`); ``metrics`` the PF / RAF / EMD /

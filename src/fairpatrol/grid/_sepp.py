@@ -1,4 +1,4 @@
-"""Numba kernels of the grid SEPP: truncated neighbour lists and the EM map (SPEC §9).
+"""Numba kernels of the grid SEPP: truncated neighbour lists and the EM map (docs/grid.md, "SEPP").
 
 Model (time in days, space in metres), for events (t_j, s_j) of a training window of length T:
 

@@ -1,9 +1,10 @@
-"""Square grid cells masked to a city, each labelled with a group (SPEC §2 "Grid", §9).
+"""Square grid cells masked to a city, each labelled with a group (docs/grid.md, "Grid").
 
 A :class:`Grid` is a regular lattice of ``cell_size`` × ``cell_size`` squares in the areas' projected CRS
 (metres). The lattice starts at the lower-left corner of the total bounds of the *mask areas* (the areas the
 study covers) and keeps every square that overlaps them by a positive area. Each kept cell is labelled with
-the group of the mask area that covers most of it (``label_rule='majority'``, SPEC §2).
+the group of the mask area that covers most of it (``label_rule='majority'``, docs/grid.md,
+"Grid").
 
 With these rules the grid reproduces the cell set of the bundled 1 km reference grids of the PF/RAF paper
 (:func:`load_reference_grid`; Chicago 710 cells, Bogotá 399 cells, identical positions). Their group
@@ -62,7 +63,8 @@ def build_grid(
     ``origin`` is a corner of the lattice (default: the lower-left corner of the mask areas' total bounds);
     the lattice is aligned on it and starts at the last lattice line at or below the bounds.
     A square is kept when it overlaps the mask areas by a positive area. ``label_rule='majority'``: the
-    group of the mask area with the largest overlap (SPEC §2); ``'first'``: the group of the lowest-index
+    group of the mask area with the largest overlap (docs/grid.md, "Grid"); ``'first'``: the group of the
+    lowest-index
     mask area touching the square (reproduces the reference grids' labels, see module docstring).
     ``group_pair`` defaults to the areas' pair when both groups hold cells, else the two largest groups.
 

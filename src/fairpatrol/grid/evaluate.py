@@ -1,4 +1,5 @@
-"""The rolling grid evaluation of source B (SPEC §9): daily forecasts, fairness and accuracy metrics.
+"""The rolling grid evaluation of the PF/RAF study: daily forecasts, fairness and accuracy metrics
+(docs/grid.md, "Evaluation").
 
 For every day d of the period and every model: fit on the incidents of the model's window
 [d − W, d) (W = 30 days by default), forecast the expected incidents of each cell on day d, and compare
@@ -326,9 +327,8 @@ def day_metrics(
     pf = {"rank_by": opt.pf_ranking, "selection": opt.selection}
     f1 = gm.prediction_benefit(pred, counts, m1, coverages, **pf)
     f2 = gm.prediction_benefit(pred, counts, m2, coverages, **pf)
-    raf = {"selection": opt.selection, "cap": opt.precision_cap}
-    p1 = gm.precision(pred, counts, m1, coverages, **raf)
-    p2 = gm.precision(pred, counts, m2, coverages, **raf)
+    p1 = gm.precision(pred, counts, m1, coverages, selection=opt.selection, cap=opt.precision_cap)
+    p2 = gm.precision(pred, counts, m2, coverages, selection=opt.selection, cap=opt.precision_cap)
     hits = gm.hit_rate(pred, counts, coverages)
     gini = gm.gini_coefficient if opt.gini == "coefficient" else gm.gini_two
     out = [

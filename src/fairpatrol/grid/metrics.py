@@ -1,4 +1,5 @@
-"""Fairness and accuracy of grid forecasts at a range of coverage levels (SPEC §9, source B).
+"""Fairness and accuracy of grid forecasts at a range of coverage levels (docs/grid.md, "Evaluation";
+the PF/RAF study, section 2.5).
 
 Inputs are arrays over days × cells: ``pred`` the forecast intensities and ``counts`` the observed crimes.
 Both are normalised to shares over the cells of the grid (:func:`shares`): P_c = pred_c / Σ pred,
@@ -10,7 +11,8 @@ R_c = counts_c / Σ counts. For a coverage k and a group g of n_g cells, the sel
   (:func:`gini_two`, 0 when f1 = f2 = 0).
 * Resource-allocation fairness (RAF): precision of group g = |{c ∈ G*_g : counts_c ≥ 1}| / |G*_g|
   (:func:`precision`).
-* Accuracy of the city-wide greedy allocation (SPEC §4, the top ``ceil(k · N)`` cells of the whole grid):
+* Accuracy of the city-wide greedy allocation (docs/grid.md, "Evaluation": the top ``ceil(k · N)`` cells of
+  the whole grid):
   hit rate = crimes in the selected cells / all crimes (:func:`hit_rate`); Predictive Accuracy Index
   PAI = hit rate / (selected cells / N) (Chainey, Tompson & Uhlig 2008), the cell count standing for
   the area because every cell is the same square (:func:`pai`).
@@ -18,7 +20,7 @@ R_c = counts_c / Σ counts. For a coverage k and a group g of n_g cells, the sel
   minimum cost, in metres, of moving the predicted mass onto the observed mass with the distance between
   cell centres as ground cost (exact network simplex of POT, ``ot.emd2``, on the cells with mass; on
   fine grids on blocks of cells, with a stated error bound). Per group both maps are
-  restricted to the group's cells and renormalised there. This is the spatial distance of SPEC §9,
+  restricted to the group's cells and renormalised there. This is the spatial distance of docs/grid.md,
   unlike the 1-D distance between the two lists of cell values used by the PF/RAF paper's code, which
   ignores where the mass lies (kept as :func:`emd_values_1d` for comparison only).
 

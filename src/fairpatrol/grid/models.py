@@ -1,4 +1,5 @@
-"""Grid-cell crime forecasts of source B (SPEC §9): naive KDE, time-space KDE and SEPP, scikit-learn style.
+"""Grid-cell crime forecasts of the PF/RAF study: naive KDE, time-space KDE and SEPP, scikit-learn style
+(docs/grid.md, "Models").
 
 Every model follows the conventions of :mod:`fairpatrol.models`: settings in ``__init__``,
 ``fit(incidents, until=day, grid=grid)`` on the incidents of the ``window_days`` days before ``until``
@@ -154,9 +155,9 @@ class GridModel(Estimator):
 
     def _window(
         self, incidents: pd.DataFrame, until: Any, grid: Grid | None
-    ) -> tuple[pd.DataFrame, pd.Timestamp, np.ndarray]:
+    ) -> tuple[pd.DataFrame, pd.Timestamp, np.ndarray, Grid]:
         """Validate (:func:`~fairpatrol.models.base.training_window`); return (window rows, until, event
-        times in days relative to ``until`` (< 0))."""
+        times in days relative to ``until`` (< 0), the grid)."""
         name = type(self).__name__
         if grid is None:
             raise DataError("a grid model needs the grid: pass grid=", source=f"{name}.fit", field="grid")
@@ -164,7 +165,7 @@ class GridModel(Estimator):
         rows, until, times, _ = training_window(
             incidents, until, self.window_days, required=["time", "x", "y"], source=name
         )
-        return rows, until, ((times - until) / DAY).to_numpy(dtype=np.float64)
+        return rows, until, ((times - until) / DAY).to_numpy(dtype=np.float64), grid
 
     def _finish(self, grid: Grid, until: pd.Timestamp, n_events: int) -> None:
         self.grid_ = grid
@@ -179,7 +180,8 @@ class GridModel(Estimator):
 class NaiveKDE(GridModel):
     """Naive KDE: λ_c = (1/W) Σ_{i in window} ∫_c K_h(s − s_i) ds, expected incidents per cell-day.
 
-    SPEC §9 "naive" λ(s) = Σ_i K_h(s − s_i) over the rolling window, scaled by 1/W to a daily rate.
+    The PF/RAF study's naive model (section 2.4.1), λ(s) = Σ_i K_h(s − s_i) over the rolling window, scaled
+    by 1/W to a daily rate.
 
     Parameters
     ----------
@@ -227,7 +229,7 @@ class NaiveKDE(GridModel):
 
     def fit(self, incidents: pd.DataFrame, *, until: Any = None, grid: Grid | None = None) -> Self:
         """Fit on ``incidents`` (columns ``time``, ``x``, ``y`` in the grid's CRS) before ``until``."""
-        rows, until, t = self._window(incidents, until, grid)
+        rows, until, t, grid = self._window(incidents, until, grid)
         x, y = rows["x"].to_numpy(float), rows["y"].to_numpy(float)
         h = _resolve_bandwidth(self.bandwidth, x, y)
         self.intensity_ = _kernel_sum(x, y, self._weights(t), grid, h)
@@ -250,7 +252,7 @@ class NaiveKDE(GridModel):
 
 
 class TimeSpaceKDE(NaiveKDE):
-    """Time-space KDE: λ_c = Σ_i e^{−β a_i} ∫_c K_h(s − s_i) ds / ∫_0^W e^{−βu} du (SPEC §9).
+    """Time-space KDE: λ_c = Σ_i e^{−β a_i} ∫_c K_h(s − s_i) ds / ∫_0^W e^{−βu} du (docs/grid.md, "Models").
 
     a_i = until − t_i is the age of incident i in days; dividing by ∫_0^W e^{−βu} du = (1 − e^{−βW})/β
     makes λ an expected count per day (a constant-rate history gives back its rate), and β → 0 gives the
@@ -311,7 +313,7 @@ class TimeSpaceKDE(NaiveKDE):
 
 
 class SEPP(GridModel):
-    """Self-exciting point process fitted by EM (SPEC §9; Mohler et al. 2011, 2015).
+    """Self-exciting point process fitted by EM (docs/grid.md, "SEPP"; Mohler et al. 2011, 2015).
 
     λ(s, t) = μ(s) + Σ_{t_i < t} θ ω e^{−ω(t − t_i)} g(s − s_i). The background μ is either a
     fixed-bandwidth Gaussian KDE of the declustered events, μ(s) = (1/T) Σ_k q_k K_h(s − s_k)
@@ -494,7 +496,7 @@ class SEPP(GridModel):
         """Fit by EM on ``incidents`` (``time``, ``x``, ``y``) of the window before ``until``."""
         from fairpatrol.grid._sepp import em_step, gaussian_weights, kde_background, neighbour_pairs
 
-        rows, until, t = self._window(incidents, until, grid)
+        rows, until, t, grid = self._window(incidents, until, grid)
         t, resolution = self._event_times(rows, t, until)
         order = np.argsort(t, kind="stable")
         rows, t = rows.iloc[order], t[order]
@@ -509,7 +511,7 @@ class SEPP(GridModel):
         ix = np.floor((x - grid.x0) / cs).astype(np.int64)
         iy = np.floor((y - grid.y0) / cs).astype(np.int64)
         if self.background == "kde":
-            h = _resolve_bandwidth(self.bandwidth, x, y)
+            h = float(_resolve_bandwidth(self.bandwidth, x, y))  # a number: _check refuses 'scott-covariance'
             reach = float(self.bg_cutoff) * h
             bg_ptr, bg_idx, bg_d2 = neighbour_pairs(
                 x, y, t, reach, x.min(), y.min(), reach, np.inf, False, False

@@ -329,7 +329,8 @@ def group_counts(
     crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
     if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
         idle = officers * (crimes == 0)
-        return tuple(group_sums(v, group_index, n_groups) for v in (officers, crimes, detected, idle))
+        p, c, d, i = (group_sums(v, group_index, n_groups) for v in (officers, crimes, detected, idle))
+        return p, c, d, i
     out = np.empty((officers.shape[0], 4, int(n_groups)))
     _group_count_rows(
         np.ascontiguousarray(officers),
@@ -381,7 +382,7 @@ def gini_rows(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     m = x.shape[-1]
     if m < SUPPORT_METRICS_MIN_AREAS:
-        return gini(x)
+        return np.asarray(gini(x))
     arr = np.sort(x, axis=-1)
     if arr.size and arr[..., 0].min() < 0:
         raise ValueError("the Gini coefficient needs non-negative values")

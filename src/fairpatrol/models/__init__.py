@@ -1,4 +1,4 @@
-"""Area-level forecasting models (SPEC §3), scikit-learn style."""
+"""Area-level forecasting models (docs/methods.md, "Models"), scikit-learn style."""
 
 from __future__ import annotations
 

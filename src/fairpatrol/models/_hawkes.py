@@ -83,6 +83,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -900,7 +901,7 @@ def hawkes_loglik(
     t: np.ndarray, w: np.ndarray, starts: np.ndarray, span: float, theta: float, omega: float, mu: np.ndarray
 ) -> float:
     """The objective L (module docstring) of one weighted series at (θ, ω, μ)."""
-    point = ([theta], [omega], np.reshape(mu, (1, -1)))
+    point = np.array([theta]), np.array([omega]), np.reshape(mu, (1, -1))
     fit = hawkes_fit_lanes(t, np.reshape(w, (-1, 1)), starts, span, *point, max_iter=0, evaluate=True)
     return float(fit["loglik"][0])
 
@@ -952,7 +953,13 @@ def hawkes_fit_cold(
     that fit (one lane, ``loglik`` included). ``rule`` and ``horizon`` as in :func:`hawkes_fit_lanes`.
     """
     k = len(COLD_STARTS)
-    common = {"solver": solver, "tol": tol, "evaluate": True, "rule": rule, "horizon": horizon}
+    common: dict[str, Any] = {
+        "solver": solver,
+        "tol": tol,
+        "evaluate": True,
+        "rule": rule,
+        "horizon": horizon,
+    }
     first = hawkes_fit_lanes(
         t,
         np.repeat(np.reshape(w, (-1, 1)), k, axis=1),

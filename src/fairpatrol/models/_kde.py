@@ -131,9 +131,8 @@ def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
     xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
     nx = max(1, math.ceil((xmax - xmin) / cell_size))
     ny = max(1, math.ceil((ymax - ymin) / cell_size))
-    ix, iy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-    ix = ix.ravel()
-    iy = iy.ravel()
+    gx, gy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    ix, iy = gx.ravel(), gy.ravel()
     boxes = shapely.box(
         xmin + ix * cell_size, ymin + iy * cell_size, xmin + (ix + 1) * cell_size, ymin + (iy + 1) * cell_size
     )
@@ -274,7 +273,8 @@ def kde_area_mass_sparse(
     y = np.ascontiguousarray(y, dtype=np.float64)
     n = x.shape[0]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    args = (x, y, quad.x, quad.y, quad.w, quad.area, quad.x0, quad.y0, quad.cell_size, quad.nx, quad.ny)
+    args: tuple[Any, ...] = (x, y, quad.x, quad.y, quad.w, quad.area, quad.x0, quad.y0, quad.cell_size)
+    args += (quad.nx, quad.ny)
     args += (quad.cell_start, quad.n_areas, float(bandwidth), float(cutoff))
     n_blocks = max(1, min(numba.get_num_threads(), n // 1024))
     bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
@@ -285,7 +285,7 @@ def kde_area_mass_sparse(
             _mass_csr(*args, 0, n, indptr, fill, out_i, out_v)
             return
         with ThreadPoolExecutor(max_workers=n_blocks) as pool:  # the kernel releases the GIL
-            jobs = [pool.submit(_mass_csr, *args, i0, i1, indptr, fill, out_i, out_v) for i0, i1 in blocks]
+            jobs = [pool.submit(_mass_csr, *args, i0, i1, indptr, fill, out_i, out_v) for i0, i1 in blocks]  # type: ignore[call-arg]  # numba kernel, untyped
             for job in jobs:
                 job.result()
 

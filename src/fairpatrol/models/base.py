@@ -15,8 +15,8 @@ of scikit-learn (``sklearn/utils/_param_validation.py``): each setting lists the
 bad value in a scenario, sweep or evaluation file fails when the file is read, naming e.g.
 ``models.ShortTermKDE.bandwidth``.
 
-Every model answers the same question (SPEC §3): trained on incidents strictly before day ``until``,
-``predict()`` returns the expected number of incidents per area on the day starting at ``until``.
+Every model answers the same question (docs/methods.md, "Models"): trained on incidents strictly before day
+``until``, ``predict()`` returns the expected number of incidents per area on the day starting at ``until``.
 Each model also provides ``make_state``: the incremental, batched form of the same computation used by the
 simulation engine for many runs at once (``fairpatrol.sim``); the two are tested against each other.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 import inspect
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
@@ -82,13 +83,14 @@ class Interval:
     def __contains__(self, value: object) -> bool:
         if isinstance(value, bool | np.bool_) or not isinstance(value, self.kind):
             return False
-        if not math.isfinite(float(value)):
+        number = float(value)
+        if not math.isfinite(number):
             return False
         if self.left is not None:
-            if value < self.left or (value == self.left and self.closed in ("right", "neither")):
+            if number < self.left or (number == self.left and self.closed in ("right", "neither")):
                 return False
         if self.right is not None:
-            if value > self.right or (value == self.right and self.closed in ("left", "neither")):
+            if number > self.right or (number == self.right and self.closed in ("left", "neither")):
                 return False
         return True
 
@@ -240,7 +242,7 @@ def check_model_names(registry: dict[str, Any], names: list[str], *, kind: str =
         raise ValueError(f"{kind}s are listed twice")
 
 
-def check_model_settings(registry: dict[str, type[Estimator]], settings: dict[str, Any]) -> None:
+def check_model_settings(registry: Mapping[str, type[Estimator]], settings: dict[str, Any]) -> None:
     """Check the ``models`` section of a config: known model names, known settings, allowed values.
 
     The one validation path of model settings for scenario, sweep and evaluation files; raises a
@@ -391,7 +393,7 @@ class AreaModel(Estimator, ABC):
         """Validate the input; return (window rows, until, area ids, area index and weight of each row).
 
         Weights come from ``sample_weight`` (aligned with ``incidents``), else from an optional ``weight``
-        column (SPEC §2), else 1; they must be finite and non-negative.
+        column (docs/methods.md, "Models"), else 1; they must be finite and non-negative.
         """
         name = type(self).__name__
         required = ["time", "area_id"] + (["x", "y"] if self.needs_coordinates else [])
@@ -428,7 +430,7 @@ class AreaModel(Estimator, ABC):
     @abstractmethod
     def explain(self, evidence: Evidence, order: np.ndarray) -> ForecastExplanation:
         """The fitted forecast for the day starting at ``evidence.until`` of each area in ``order``, split
-        into named additive parts (docs/report.md, "Why these areas")."""
+        into named additive parts (docs/report.md, "Explanations and calibration: replaying one run")."""
 
 
 def days_since(times: pd.Series, origin: pd.Timestamp) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Baseline allocations (SPEC §3): uniform, previous counts, population."""
+"""Baseline allocations (docs/methods.md, "Models"): uniform, previous counts, population."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Hot-spot policing: Gaussian kernel density of recent incidents, integrated over each area (SPEC §3).
+"""Hot-spot policing: Gaussian kernel density of recent incidents, integrated over each area
+(docs/methods.md, "Models").
 
 Also the one bandwidth default and constraint of every KDE in fairpatrol: the area models here and the
 grid models of :mod:`fairpatrol.grid.models` (docs/models.md, "Bandwidth").

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numba
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from fairpatrol.data.dates import EPOCH, at_midnight, within_day_offsets
 from fairpatrol.errors import ConvergenceWarning
@@ -81,8 +82,8 @@ if TYPE_CHECKING:
 
 
 def extrapolated_start(
-    current: tuple[np.ndarray, np.ndarray, np.ndarray],
-    previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    current: tuple[ArrayLike, ArrayLike, ArrayLike],
+    previous: tuple[ArrayLike, ArrayLike, ArrayLike] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Warm-start point for today's fit: yesterday's fit x_{d−1} with θ and ω moved on by their last
     daily change.
@@ -206,6 +207,13 @@ class PredPol(AreaModel):
         "stopping": [Options({"relative", "absolute"})],
         "forecast": [Options({"day", "midnight"})],
     }
+    # fitted state (set by fit; declared for the type checker, a warm start reads the previous fit's)
+    theta_: float
+    omega_: float
+    mu_: pd.Series
+    span_: float
+    _area_w: np.ndarray
+    _previous_fit: tuple[float, float, np.ndarray] | None
 
     def __init__(
         self,
@@ -278,7 +286,8 @@ class PredPol(AreaModel):
         if self.units == "day" and self.stopping == "relative":
             return STANDARD_RULE
         hour = self.units == "hour"
-        om = tuple(b * 24.0 for b in AUTHORS_OMEGA_BOUNDS_PER_HOUR) if hour else OMEGA_BOUNDS
+        lo, hi = AUTHORS_OMEGA_BOUNDS_PER_HOUR
+        om = (lo * 24.0, hi * 24.0) if hour else OMEGA_BOUNDS
         return em_rule(
             theta_bounds=AUTHORS_THETA_BOUNDS if hour else THETA_BOUNDS,
             omega_bounds=om,
@@ -324,7 +333,7 @@ class PredPol(AreaModel):
         if self.units == "hour":  # the published code's single start: per-active-day means + ε, Σ = 1
             base = active_day_means(t, w, starts) + self._eps(span) / self._per_day
             mu = self._per_day * base / base.sum()
-            point = ([float(self.theta0)], [self._omega0()], mu.reshape(1, -1))
+            point = (np.array([float(self.theta0)]), np.array([self._omega0()]), mu.reshape(1, -1))
             fit = hawkes_fit_lanes(
                 ft, fw.reshape(-1, 1), starts, span, *point, evaluate=True, **self._solver_args(span)
             )
@@ -384,20 +393,22 @@ class PredPol(AreaModel):
         if self.warm_start and hasattr(self, "mu_") and len(self.mu_) == m:
             current = (self.theta_, self.omega_, self.mu_.to_numpy(dtype=float))
             if self.warm_mu == "renormalised":  # the published code: yesterday's θ and ω, μ renormalised
-                th, om, mu = current[0], current[1], self._renormalised(current[2], span)[0]
-                before = {}
+                th, om = np.asarray(current[0]), np.asarray(current[1])
+                mu = self._renormalised(current[2], span)[0]
+                before: dict[str, Any] = {}
             else:
                 th, om, mu = extrapolated_start(current, getattr(self, "_previous_fit", None))
                 before = {"area_w": self._area_w[None], "span_before": self.span_}  # the last fit's window
             self._previous_fit = current
-            point = ([th], [om], mu.reshape(1, -1))
             ft, fw = self._fit_order(ts, ws, starts)
             fit = hawkes_fit_lanes(
                 ft,
                 fw.reshape(-1, 1),
                 starts,
                 span,
-                *point,
+                np.array([th]),
+                np.array([om]),
+                mu.reshape(1, -1),
                 evaluate=True,
                 **before,
                 **self._solver_args(span),
@@ -435,8 +446,8 @@ class PredPol(AreaModel):
             self._times,
             self._weights.reshape(-1, 1),
             self._starts,
-            [self.theta_],
-            [self.omega_],
+            np.array([self.theta_]),
+            np.array([self.omega_]),
             self.mu_.to_numpy(dtype=float)[None],
             float(t_from),
             horizon=self._horizon,

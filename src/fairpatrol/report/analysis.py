@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -35,7 +37,9 @@ def daily_means(res: RunResults, columns: list[str]) -> dict[tuple[str, str, str
     return out
 
 
-def parameter_bands(res: RunResults, columns: list[str]) -> dict[tuple[str, str], tuple[np.ndarray, ...]]:
+def parameter_bands(
+    res: RunResults, columns: list[str]
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``{(scenario, column): (mean, min, max over runs per day)}`` for fitted parameters (e.g. θ, ω)."""
     m = res.metrics
     out = {}
@@ -45,7 +49,8 @@ def parameter_bands(res: RunResults, columns: list[str]) -> dict[tuple[str, str]
         sub = m.dropna(subset=[col])
         g = sub.groupby(["scenario", "day"], observed=True)[col].agg(["mean", "min", "max"])
         for scen, block in g.groupby(level=0, observed=True):
-            out[(scen, col)] = tuple(block[k].to_numpy(dtype=float) for k in ("mean", "min", "max"))
+            mean, low, high = (block[k].to_numpy(dtype=float) for k in ("mean", "min", "max"))
+            out[(scen, col)] = (mean, low, high)
     return out
 
 
@@ -94,7 +99,7 @@ def tradeoff_points(res: RunResults, fairness: tuple[str, ...]) -> pd.DataFrame:
     """Per (scenario, algorithm): accuracy and fairness values (level of a daily metric, value of a
     horizon metric) with 95 % intervals, officers, crime."""
     officers = dict(zip(res.cells["scenario"], res.cells["n_officers"], strict=True))
-    rows = {}
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     for name in ("accuracy", *fairness):
         for r in res.levels(name).to_dict("records"):
             row = rows.setdefault(

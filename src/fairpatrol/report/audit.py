@@ -23,7 +23,7 @@ import html
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from fairpatrol.audit.measures import MEASURES
 from fairpatrol.audit.result import AuditResult
 from fairpatrol.formatting import join, number, percent, signed, times, value, with_interval
 from fairpatrol.report.style import group_colors
+
+if TYPE_CHECKING:
+    from fairpatrol.data.areas import Areas
 
 #: Areas with fewer crimes than this are not coloured by targeting ÷ crime (too few to judge).
 MIN_CRIMES = 5
@@ -54,6 +57,26 @@ def _row(res: AuditResult, measure: str, **where: str) -> pd.Series | None:
         return res.row(measure, **where)
     except KeyError:
         return None
+
+
+class _Where(TypedDict, total=False):
+    """Which rows of a table a measure is read from: grouping, group and crime type."""
+
+    grouping: str
+    group: str
+    crime_type: str
+
+
+def _areas(res: AuditResult) -> Areas:
+    """The audited areas; a one-line error for an audit written without them."""
+    if res.areas is None:
+        from fairpatrol.errors import FairpatrolError
+
+        raise FairpatrolError(
+            "no areas.parquet: this audit was written without its areas; write it again with this version of "
+            "fairpatrol to report on it"
+        )
+    return res.areas
 
 
 def _with(
@@ -155,7 +178,7 @@ def headline_rows(res: AuditResult, types: list[str] | None = None) -> Headline:
     has_residents = _row(res, "resident_share", grouping="area group", group=_group_order(res)[0]) is not None
     groups = []
     for g in _group_order(res):
-        w = dict(grouping="area group", group=g)
+        w = _Where(grouping="area group", group=g)
         row = {
             "group": g,
             "areas": f"{counts.get(g, 0):,}",
@@ -169,7 +192,7 @@ def headline_rows(res: AuditResult, types: list[str] | None = None) -> Headline:
         groups.append(row)
     residents = []
     for g in (res.meta.get("groups") or {}).get("residents", []):
-        w = dict(grouping="residents", group=g)
+        w = _Where(grouping="residents", group=g)
         residents.append(
             {
                 "residents": g,
@@ -221,7 +244,7 @@ def sentences(res: AuditResult) -> list[str]:
     if pair is not None:
         bits = []
         for i, g in enumerate(pair):
-            w = dict(grouping="area group", group=g)
+            w = _Where(grouping="area group", group=g)
             ratio = _row(res, "ratio_to_crime", **w)
             has_residents = _row(res, "resident_share", **w) is not None
             text = f"{g} areas got {percent(_value(res, 'targeting_share', **w))}"
@@ -237,8 +260,9 @@ def sentences(res: AuditResult) -> list[str]:
         out.append(". ".join(bits) + ".")
         overall = [_value(res, "ratio_to_crime", grouping="area group", group=g) for g in pair]
         for t in typed:  # a type group whose targeting leans the other way than for all crimes
-            rows = [_row(res, "ratio_to_crime", grouping="area group", group=g, crime_type=t) for g in pair]
-            if any(r is None for r in rows):
+            found = [_row(res, "ratio_to_crime", grouping="area group", group=g, crime_type=t) for g in pair]
+            rows = [r for r in found if r is not None]
+            if len(rows) < len(found):
                 continue
             flips = [
                 math.isfinite(a)
@@ -287,7 +311,7 @@ def chart(res: AuditResult, colors: dict[str, str]) -> Markup:
     values = {}
     has_residents = False
     for g, cat in zip(groups, cats, strict=True):
-        w = dict(grouping="area group", group=g)
+        w = _Where(grouping="area group", group=g)
         for measure, name in (
             ("crime_share", "share of crime"),
             ("targeting_share", f"share of the {label}"),
@@ -306,7 +330,7 @@ def chart(res: AuditResult, colors: dict[str, str]) -> Markup:
 # -- maps ----------------------------------------------------------------------------------------------
 def _area_measure(res: AuditResult, measure: str) -> np.ndarray:
     """Per area (in the areas' order) the value of an area measure (NaN when absent)."""
-    ids = res.areas.ids
+    ids = _areas(res).ids
     got = res.by_area.loc[res.by_area["measure"] == measure].set_index("area_id")["value"]
     return got.reindex(pd.Index(ids, dtype=object)).to_numpy(dtype=float)
 
@@ -346,7 +370,7 @@ def target_overlay(res: AuditResult, units: svgmap.MapUnits, prefix: str) -> tup
 
 def first_maps(res: AuditResult, units: svgmap.MapUnits, prefix: str = "a") -> Markup:
     """Two small maps with the targets outlined: crimes per km² of each area, and the area groups."""
-    areas = res.areas
+    areas = _areas(res)
     defs, overlay = target_overlay(res, units, prefix)
     crimes = _area_measure(res, "crimes")
     km2 = units.aggregate(areas.frame["area_m2"].to_numpy(float)) / 1e6
@@ -429,7 +453,7 @@ def type_rows(res: AuditResult) -> list[dict[str, str]]:
             "target-periods with one": _with(res, "target_hit_rate", crime_type=t),
         }
         for g in pair or ():
-            w = dict(grouping="area group", group=g, crime_type=t)
+            w = _Where(grouping="area group", group=g, crime_type=t)
             row[f"{g} areas: share of crime"] = _with(res, "crime_share", **w)
             row[f"{g}: targeting ÷ crime"] = _with(res, "ratio_to_crime", **w)
         rows.append(row)
@@ -562,7 +586,7 @@ def calibration_summary(res: AuditResult) -> list[dict[str, str]]:
     rows = []
     for grouping, groups in (("overall", ["all"]), ("area group", _group_order(res))):
         for g in groups:
-            where = {} if grouping == "overall" else dict(grouping=grouping, group=g)
+            where: _Where = {} if grouping == "overall" else _Where(grouping=grouping, group=g)
             o = _row(res, "observed_to_expected", **where)
             if o is None:
                 continue
@@ -712,7 +736,7 @@ def downloads(res: AuditResult, name: str) -> list[Markup]:
         )
     )
     geo = "application/geo+json"
-    text, size = page.geojson_text(res.areas.to_wgs84(), rows, MAX_GEOJSON)
+    text, size = page.geojson_text(_areas(res).to_wgs84(), rows, MAX_GEOJSON)
     if text is not None:
         links.append(
             page.download(f"{name}-areas.geojson", text, geo, "Areas with results (GeoJSON)", "dl-geo")
@@ -724,11 +748,12 @@ def downloads(res: AuditResult, name: str) -> list[Markup]:
                 "areas.parquet and by_area.csv of the results.</span>"
             )
         )
-    if res.target_geometry is not None and len(res.target_geometry):
-        targets = _targets_wgs84(res)
+    target_frame = res.target_geometry
+    if target_frame is not None and len(target_frame):
+        targets = _targets_wgs84(res, target_frame)
         info = res.by_target.set_index("target_id")
         trows = []
-        for tid in res.target_geometry["target_id"].astype(str):
+        for tid in target_frame["target_id"].astype(str):
             r = info.loc[tid].to_dict() if tid in info.index else {}
             trows.append(
                 {
@@ -757,12 +782,12 @@ def downloads(res: AuditResult, name: str) -> list[Markup]:
     return links
 
 
-def _targets_wgs84(res: AuditResult) -> np.ndarray:
+def _targets_wgs84(res: AuditResult, targets: pd.DataFrame) -> np.ndarray:
     import shapely
     from pyproj import Transformer
 
-    tr = Transformer.from_crs(res.areas.crs, "EPSG:4326", always_xy=True)
-    geoms = np.asarray(res.target_geometry["geometry"], dtype=object)
+    tr = Transformer.from_crs(_areas(res).crs, "EPSG:4326", always_xy=True)
+    geoms = np.asarray(targets["geometry"].to_numpy(), dtype=object)
     return shapely.transform(geoms, lambda x, y: tr.transform(x, y), interleaved=False)
 
 

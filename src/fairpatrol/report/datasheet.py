@@ -63,13 +63,13 @@ class AlgorithmSheet:
     patrols: np.ndarray  # runs × areas
     crimes: np.ndarray
     detected: np.ndarray
+    misallocated: Stat
+    detection: Stat
     group_patrol_share: list[Stat] = field(default_factory=list)
     group_crime_share: list[Stat] = field(default_factory=list)
     group_ratio: list[Stat] = field(default_factory=list)
     group_detection: list[Stat] = field(default_factory=list)
     pair_ratio: Stat | None = None
-    misallocated: Stat | None = None
-    detection: Stat | None = None
 
 
 class Datasheet:
@@ -97,15 +97,20 @@ class Datasheet:
         gp, gc, gd = (group_sums(x, self.index, n_g) for x in (p, c, d))
         ratio = disparity_ratio(gp, gc)
         det = rate(gd, gc)
-        s = AlgorithmSheet(alg, p, c, d)
+        s = AlgorithmSheet(
+            alg,
+            p,
+            c,
+            d,
+            misallocated=Stat.of(misallocated_share(p, c)),
+            detection=Stat.of(rate(d.sum(axis=1), c.sum(axis=1))),
+        )
         s.group_patrol_share = [Stat.of(shares(gp)[:, g]) for g in range(n_g)]
         s.group_crime_share = [Stat.of(shares(gc)[:, g]) for g in range(n_g)]
         s.group_ratio = [Stat.of(ratio[:, g]) for g in range(n_g)]
         s.group_detection = [Stat.of(det[:, g]) for g in range(n_g)]
         with np.errstate(divide="ignore", invalid="ignore"):
             s.pair_ratio = Stat.of(ratio[:, 0] / ratio[:, 1]) if n_g >= 2 else None
-        s.misallocated = Stat.of(misallocated_share(p, c))
-        s.detection = Stat.of(rate(d.sum(axis=1), c.sum(axis=1)))
         return s
 
     # -- the three sentences -----------------------------------------------------------------------------
@@ -128,15 +133,16 @@ class Datasheet:
             else:
                 parts.append(f"{g} areas had {crime} and received {join(got)}")
         out.append("; ".join(parts) + ".")
-        if all(x.pair_ratio is not None for x in s):
+        pairs = [(x.algorithm, x.pair_ratio) for x in s if x.pair_ratio is not None]
+        if len(pairs) == len(s):
             ratios = [
-                f"{times(x.pair_ratio.mean)} the patrols of {g2} areas under {x.algorithm}"
+                f"{times(r.mean)} the patrols of {g2} areas under {alg}"
                 if i == 0
-                else f"{times(x.pair_ratio.mean)} under {x.algorithm}"
-                for i, x in enumerate(s)
+                else f"{times(r.mean)} under {alg}"
+                for i, (alg, r) in enumerate(pairs)
             ]
             text = f"Per crime, {g1} areas got {join(ratios)} (1 = the same patrols per crime"
-            clear = [x.algorithm for x in s if x.pair_ratio.clear_of_one]
+            clear = [alg for alg, r in pairs if r.clear_of_one]
             if not clear:
                 text += "; none of these differs clearly from 1"
             elif len(clear) < len(s):

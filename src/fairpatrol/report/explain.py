@@ -174,13 +174,15 @@ def replay(
     skipped = {}
     for algorithm in res.algorithms:
         model = _RecordingModel(config.model(algorithm))
-        batch = simulate_cells(config, data, [cells[algorithm]], [run], model=model)
+        batch = simulate_cells(config, data, [cells[algorithm]], [run], model=model)  # type: ignore[arg-type]  # a proxy of the AreaModel
         if len(model.forecasts) != data.n_days:  # officers drawn from a sample, not from a forecast
             skipped[algorithm] = (
                 "its officers were drawn from a sample of incidents (compat kde_sampling), not from a daily "
                 "forecast, so there is no forecast to explain or calibrate"
             )
             continue
+        if batch.officers is None or batch.weights is None:  # simulate_cells keeps both without a sink
+            raise RuntimeError("the replay kept no officers or learning weights")
         officers = batch.officers[0]
         recorded = res.run_table(scenario, algorithm, run, "officers")
         bad_days = int((officers != recorded).any(axis=1).sum())

@@ -5,6 +5,8 @@ explanations, sweep and grid-evaluation curves. Maps are inline SVG (:mod:`fairp
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
@@ -567,7 +569,7 @@ def explanation_bars(explanations, names: dict[str, str]) -> go.Figure:
 
 # -- sweeps ---------------------------------------------------------------------------------------------
 def parameter_effect(
-    frames: dict[str, object],
+    frames: dict[str, Any],
     metrics: list[tuple[str, str, float]],
     algorithms: list[str],
     param: str,

@@ -21,9 +21,10 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 
@@ -168,7 +169,7 @@ def rounded(v: float, digits: int = 6) -> float | None:
     return float(f"{v:.{digits}g}")
 
 
-def geojson_text(geometries: Sequence, rows: Sequence[dict], max_bytes: int) -> tuple[str | None, int]:
+def geojson_text(geometries: Collection[Any], rows: Sequence[dict], max_bytes: int) -> tuple[str | None, int]:
     """A GeoJSON FeatureCollection of lon/lat ``geometries`` with ``rows`` as their properties (undefined
     numbers as null), simplified to about 20 m on a 10 m grid (enough for a map); (None, its size) when the
     text would be larger than ``max_bytes``."""

@@ -434,6 +434,7 @@ class RunReport:
         rows = []
         for i, w in enumerate(windows):
             _, own, hit = explain.concentration_curve(cum[i], self.horizon)
+            assert hit is not None  # later crime given
             rows.append(
                 {
                     "look-back window": f"{w} days",

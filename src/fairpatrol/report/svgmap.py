@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -82,7 +83,7 @@ class MapUnits:
         height = (y1 - y0) * scale
         tolerance = 0.6 / scale  # about half a display unit
         frame = areas.frame
-        place = {"origin": (float(x0), float(y1)), "scale": float(scale)}
+        place: dict[str, Any] = {"origin": (float(x0), float(y1)), "scale": float(scale)}
         if areas.n <= max_units:
             simple = shapely.simplify(geoms, tolerance, preserve_topology=True)
             paths = [_path(g, x0, y1, scale) for g in simple]
@@ -114,7 +115,7 @@ class MapUnits:
             list(areas.names), np.arange(areas.n), [], WIDTH, height, "raster", index, (ny, nx), **place
         )
 
-    def outline_paths(self, geoms: Sequence) -> list[str]:
+    def outline_paths(self, geoms: Collection[Any]) -> list[str]:
         """SVG path data of other polygons in this map's coordinates (e.g. target zones drawn over the
         areas), simplified to the display's resolution like the areas."""
         x0, y1 = self.origin
@@ -160,8 +161,11 @@ class MapUnits:
 
     def _raster_png(self, colors: Sequence[str]) -> str:
         ny, nx = self.raster_shape
+        index = self.raster_index
+        if index is None:
+            raise ValueError(f"a map of {self.what} has no raster")
         rgb = np.array([_rgb(c) for c in colors] + [(255, 255, 255)], dtype=np.uint8)
-        pix = rgb[np.where(self.raster_index >= 0, self.raster_index, len(colors))].reshape(ny, nx, 3)
+        pix = rgb[np.where(index >= 0, index, len(colors))].reshape(ny, nx, 3)
         return base64.b64encode(png_bytes(pix)).decode("ascii")
 
     def aggregate(self, values: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ import pyarrow as pa
 from fairpatrol.formatting import difference_unit, natural_key, signed, with_interval
 from fairpatrol.keys import dictionary, key_columns
 from fairpatrol.metrics import mean_interval, trend_slope
+from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.metrics.registry import headline, label, metric, rank_score
 
 if TYPE_CHECKING:

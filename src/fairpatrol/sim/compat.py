@@ -36,6 +36,7 @@ class KDESampler:
         if data.lat is None or data.lon is None:
             raise ValueError("the paper-compatible KDE sampling needs incident coordinates (lat, lon)")
         self.data = data
+        self.lat, self.lon = data.lat, data.lon
         self.window_days = window_days
         self.leak = leak and window_days >= 365
         self.will_report = will_report
@@ -64,7 +65,7 @@ class KDESampler:
         rs = np.random.RandomState(SEED)
         u = rs.uniform(0, 1, size=n_officers)
         pick = idx[(u * idx.size).astype(np.int64)]
-        latlon = np.column_stack([d.lat[pick], d.lon[pick]])
+        latlon = np.column_stack([self.lat[pick], self.lon[pick]])
         pts = rs.normal(latlon, BANDWIDTH_DEG)
         x, y = project(pts[:, 1], pts[:, 0], d.areas.crs)
         area, _ = assign_areas(x, y, d.areas, tolerance_m=0.0)

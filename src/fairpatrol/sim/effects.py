@@ -316,13 +316,3 @@ WORLD_EFFECTS: tuple[type[Effect], ...] = (
     FeedbackCorrection,
     ReportDelay,
 )
-
-
-def build_effects(setup: Setup) -> list[Effect]:
-    """The active effects of a batch: the published code's quirks first
-    (:data:`fairpatrol.sim.compat.COMPAT_EFFECTS`), then :data:`WORLD_EFFECTS`, each built from its setting
-    (off ones left out)."""
-    from fairpatrol.sim.compat import COMPAT_EFFECTS
-
-    built = (cls.build(setup) for cls in (*COMPAT_EFFECTS, *WORLD_EFFECTS))
-    return [e for e in built if e is not None]

@@ -1,4 +1,5 @@
-"""The fast simulation engine: all runs of a scenario batch advance together, day by day (SPEC §6).
+"""The fast simulation engine: all runs of a scenario batch advance together, day by day
+(docs/engine.md, "Design").
 
 Per day: every run's model state forecasts (batched, incremental); each run allocates its officers (and
 any non-punitive prevention units) with its own random stream; the day's replayed crimes happen unless
@@ -23,10 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+import fairpatrol.sim.compat as compat_effects
+import fairpatrol.sim.effects as world_effects
 from fairpatrol.config import CompatConfig, RemedyConfig, WorldConfig
 from fairpatrol.errors import ConfigError
 from fairpatrol.models.base import AreaModel, ModelState
-from fairpatrol.sim.effects import Batch, Day, Setup, build_effects, overriding
+from fairpatrol.sim.effects import Batch, Day, Effect, Setup, overriding
 from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import (
     RunStreams,
@@ -212,6 +215,15 @@ def _report_coins(data: SimData, runs: Sequence[RunSpec], streams: list[RunStrea
     return out
 
 
+def build_effects(setup: Setup) -> list[Effect]:
+    """The active effects of a batch: the published code's quirks first
+    (:data:`fairpatrol.sim.compat.COMPAT_EFFECTS`), then :data:`fairpatrol.sim.effects.WORLD_EFFECTS`, each
+    built from its setting (off ones left out; docs/engine.md, "World effects as hooks")."""
+    registered = (*compat_effects.COMPAT_EFFECTS, *world_effects.WORLD_EFFECTS)  # read when called
+    built = (cls.build(setup) for cls in registered)
+    return [e for e in built if e is not None]
+
+
 def simulate(
     model: AreaModel,
     data: SimData,
@@ -244,8 +256,14 @@ def simulate(
 
     weights = np.zeros((n_rows, data.n_events), dtype=np.float32)
     weights[:, :n_hist] = 1.0
-    dense = DenseTables(n_days) if sink is None else None
-    deliver: DaySink = sink if sink is not None else dense  # type: ignore[assignment]  # one is set
+
+    dense: DenseTables | None = None
+    deliver: DaySink
+    if sink is None:
+        dense = DenseTables(n_days)
+        deliver = dense
+    else:
+        deliver = sink
     # today's counts: buffers reused every day (a sink copies what it keeps)
     officers = np.zeros((n_rows, n_areas), dtype=np.int32)
     crimes = np.zeros_like(officers)

@@ -7,13 +7,14 @@ method prescribes), detection is a loop over the day's crimes. Random numbers ar
 per-run streams in the same order as the fast engine, so both must give identical allocations.
 
 It covers the study's own world (uniform reporting, noisy-OR detection, no remedies, no world effects):
-the optional world effects and remedies have their own tests (tests/test_world_effects.py).
+the optional world effects and remedies have their own tests (tests/sim/test_world_effects.py).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,9 @@ from fairpatrol.sim.prepare import DAY, SimData
 from fairpatrol.sim.world import allocate, run_streams
 
 
-def _clone(model: AreaModel) -> AreaModel:
+def _clone(model: AreaModel) -> Any:
+    """A fresh copy of ``model`` (warm-started where it can be), used through the scikit-learn-style ``fit`` /
+    ``predict`` and fitted attributes that each model class defines."""
     params = model.get_params()
     if "warm_start" in params:
         params["warm_start"] = True

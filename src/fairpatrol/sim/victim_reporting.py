@@ -1,4 +1,5 @@
-"""Reporting models (SPEC §5): which victims report a crime to the police, independently of patrols.
+"""Reporting models: which victims report a crime to the police, independently of patrols (docs/world.md,
+"Reporting models").
 
 A scenario's ``report_probs`` entries are either a uniform probability r or a named model:
 

@@ -1,4 +1,5 @@
-"""The world model (SPEC §4–5): turning intensities into patrols, and patrols into discovered crime.
+"""The world model: turning intensities into patrols, and patrols into discovered crime (docs/methods.md,
+"World model"; Semsar et al. 2026, section 3.3).
 
 Kept apart from the models (policy) and from the metrics, as in ml-fairness-gym's environment/agent split.
 """

@@ -6,6 +6,7 @@ registry labels."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -132,6 +133,13 @@ def _header(console: Any, analysis: Analysis) -> None:
         console.print(f"[red]failed cell[/red] {cid}: {error}", highlight=False)
 
 
+def _cell_text(fmt: Callable[[Any], str], column: str, missing: str | None = None) -> Callable[[Any], str]:
+    """A table column's text: ``fmt`` of the row's value in ``column`` (``missing`` where it has none)."""
+    if missing is None:
+        return lambda r: fmt(r[column])
+    return lambda r: fmt(r.get(column, missing))
+
+
 def _table(title: str, frame: pd.DataFrame, columns: dict[str, Any]) -> Any:
     from rich.table import Table
 
@@ -173,9 +181,9 @@ def print_analysis(analysis: Analysis) -> None:
     if "wins" in t:
         wide = t["wins"].pivot(index="algorithm", columns="metric", values="share")
         wide = wide.reindex(index=analysis.algorithms, columns=analysis.metrics).reset_index()
-        cols = {"algorithm": lambda r: r["algorithm"]}
-        cols.update({_label(m): (lambda r, m=m: percent(r[m])) for m in analysis.metrics})
-        console.print(_table("Share of settings each algorithm wins (best mean level)", wide, cols))
+        wins: dict[str, Callable[[Any], str]] = {"algorithm": lambda r: r["algorithm"]}
+        wins.update({_label(m): _cell_text(percent, m) for m in analysis.metrics})
+        console.print(_table("Share of settings each algorithm wins (best mean level)", wide, wins))
         console.print(
             _table(
                 "Paired differences A − B of run levels, mean over settings (95 % interval over settings)",
@@ -200,12 +208,12 @@ def print_analysis(analysis: Analysis) -> None:
             aggfunc="first",
             sort=False,
         ).reset_index()
-        cols: dict[str, Any] = {
+        cols: dict[str, Callable[[Any], str]] = {
             "parameter": lambda r: r["parameter"],
             "within": lambda r: r["stratum"],
             "metric": lambda r: _label(r["metric"]),
         }
-        cols.update({alg: (lambda r, alg=alg: r.get(alg, "–")) for alg in analysis.algorithms})
+        cols.update({alg: _cell_text(lambda v: v, alg, missing="–") for alg in analysis.algorithms})
         console.print(
             _table(
                 "One-way ANOVA of run levels across each parameter's values: F (p) per algorithm "

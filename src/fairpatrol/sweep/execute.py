@@ -136,8 +136,8 @@ def _run_sweep(
     on_cell: Callable[[CellOutcome], None] | None,
 ) -> SweepOutcome:
     with SweepStore.open(out, plan.manifest(out), overwrite=overwrite) as store:
-        done = store.finished()
-        todo = tasks_of(plan, [c for c in plan.cells if c.id not in done])
+        finished = store.finished()
+        todo = tasks_of(plan, [c for c in plan.cells if c.id not in finished])
         n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
         backend = "cluster" if client is not None else "inline" if inline else "local"
         done = SweepOutcome(store.root, len(plan.cells), len(plan.cells) - len(todo), backend=backend)

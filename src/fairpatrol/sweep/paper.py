@@ -153,16 +153,16 @@ def load_paper_runs(root: str | Path, *, by: tuple[str, ...] | None = None) -> P
     )
     runs = _query(root, "metrics", sql)
     params = _varying(runs, [k for k in keys if k not in _NOT_PARAMS])
-    by = [b for b in (by if by is not None else ("compat",)) if b in params]
+    split = [b for b in (by if by is not None else ("compat",)) if b in params]
     report = next((p for p in ("report_prob", "param_report_probs") if p in params), None)
-    runs["setting"] = _labels(runs, [p for p in params if p not in by])
+    runs["setting"] = _labels(runs, [p for p in params if p not in split])
     order = list(
         dict.fromkeys(a for a in ("PredPol", "LongTermKDE", "ShortTermKDE") if a in set(runs.algorithm))
     )
     order += sorted(set(runs["algorithm"]) - set(order))
     sort = [*params, "algorithm", "run"]
     runs = runs.sort_values(sort, kind="stable").reset_index(drop=True)
-    return PaperRuns(runs, params, by, report, order)
+    return PaperRuns(runs, params, split, report, order)
 
 
 def _labels(frame: pd.DataFrame, params: list[str]) -> pd.Series:

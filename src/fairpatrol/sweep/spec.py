@@ -199,6 +199,7 @@ def _base_scenario(spec: SweepSpec, source: str, base_dir: Path) -> dict[str, An
     else:
         from fairpatrol.config import preset_names
 
+        assert spec.base is not None  # exactly one of the two, checked above
         candidate = base_dir / spec.base
         if spec.base.endswith((".yaml", ".yml")) or candidate.exists():
             config = load_scenario(candidate)
@@ -380,7 +381,7 @@ def _typed_columns(
     values: dict[str, Any], axes: list[tuple[str, list[dict[str, Any]], list[Any]]], columns: dict[str, str]
 ) -> dict[str, Any]:
     """Column values with one type per axis: numbers stay numbers, anything else becomes a label string."""
-    out = {}
+    out: dict[str, Any] = {}
     for name, _, labels in axes:
         col = columns.get(name)
         if col is None:

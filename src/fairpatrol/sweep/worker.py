@@ -24,7 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from fairpatrol.results.sweep import CellOutcome
 
@@ -146,7 +146,15 @@ def read_inputs(path: str) -> dict[str, bytes]:
     return {q.name: q.read_bytes() for q in names if q.is_file()}
 
 
-def shipment(task: CellTask, files: dict[str, Any]) -> dict[str, Any]:
+class Shipment(TypedDict):
+    """A cell's input files as they travel to a worker (:func:`shipment`)."""
+
+    base: str  # the scenario's folder on the submitting machine (absolute)
+    names: dict[str, str]  # each input path as written -> its absolute path there
+    files: dict[str, Any]  # absolute input path -> {its file name and sidecars: bytes} (or a Dask future)
+
+
+def shipment(task: CellTask, files: dict[str, Any]) -> Shipment:
     """What travels with a cell to a Dask worker: the submitting machine's folders and, for every input
     path as written, its absolute path there and its bytes (``files``: absolute path -> bytes, or a Dask
     future of them)."""
@@ -211,7 +219,7 @@ def with_original_names(result: Any, config: Any, sandbox: Path) -> None:
     ]
 
 
-def run_cell(task: CellTask, inputs: dict[str, dict[str, bytes]] | None = None) -> CellOutcome:
+def run_cell(task: CellTask, inputs: Shipment | None = None) -> CellOutcome:
     """Simulate one cell and return its tables; any error is returned as a failed outcome.
 
     ``inputs`` (:func:`shipment`) are the cell's input files shipped with it; the cell runs on local

@@ -12,20 +12,15 @@ from typer.testing import CliRunner
 
 from fairpatrol.cli import app
 from fairpatrol.errors import FairpatrolError
+from tests.conftest import baltimore_results
 
 runner = CliRunner()
 SCRIPT = "<script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    from fairpatrol.config import load_preset
-    from fairpatrol.results import write_study
-
-    cfg = load_preset("baltimore-agg", days=6, runs=3, seed=7)
-    out = tmp_path_factory.mktemp("report") / "study"
-    write_study(cfg, out)
-    return out
+def study(tmp_path_factory, baltimore):
+    return baltimore_results(tmp_path_factory.mktemp("report") / "study", baltimore, days=6, runs=3, seed=7)
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,9 @@ from fairpatrol.sim.effects import (
     PreventionUnits,
     ReportDelay,
     Setup,
-    build_effects,
     overriding,
 )
-from fairpatrol.sim.engine import RunSpec
+from fairpatrol.sim.engine import RunSpec, build_effects
 from fairpatrol.sim.prepare import prepare, with_shadows
 
 

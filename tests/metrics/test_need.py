@@ -77,8 +77,10 @@ def test_pcr_gap_scales_as_one_over_epsilon_on_crime_free_days():
     g2 = ~g1
     officers = np.array([2.0, 2.0, 0.0, 0.0])
     crimes = np.array([0.0, 0.0, 1.0, 0.0])
-    small, large = (pcr_gap(officers, crimes, g1, g2, e) for e in (0.001, 0.01))
-    assert small / large == pytest.approx(10, rel=0.05)
+    eps = np.array([1e-4, 1e-3, 1e-2, 2.5e-2])  # the study's ε = 1/(10 M) is 0.025 here
+    gaps = np.array([pcr_gap(officers, crimes, g1, g2, e) for e in eps])
+    assert np.polyfit(np.log(eps), np.log(gaps), 1)[0] == pytest.approx(-1, abs=0.05)  # the exponent
+    assert gaps[0] / gaps[1] == pytest.approx(10, rel=0.01)  # and exactly 1/ε as ε → 0
 
 
 # -- the accumulator: a hand-computed small study -----------------------------------------------------------

@@ -1,6 +1,6 @@
 """The audit datasheet (fairpatrol/report/audit.py): its sentences and tables say what the result says, the
 map outlines every target, downloads hold the areas and targets, data from the inputs is escaped, and the
-page carries no absolute path. The city is tests/audit_files.py's."""
+page carries no absolute path. The city is tests/audit/small_city.py's."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import re
 
 import pytest
 
-from audit_files import KNOWN, write_city, write_config
 from fairpatrol.audit import read_audit
 from fairpatrol.audit.config import load_audit_config
 from fairpatrol.audit.study import load_audit_inputs, run_configured_audit, write_audit
 from fairpatrol.formatting import percent, with_interval
 from fairpatrol.report import audit as sheet
 from fairpatrol.report import write_report
+from tests.audit.small_city import KNOWN, write_city, write_config
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -38,9 +38,9 @@ def test_chicago_grid_is_the_reference_cell_set(chicago):
 @pytest.mark.parametrize(
     ("rule", "label_rule", "agreement"),
     [
-        ("median", "majority", 0.9113),  # the paper's 39/38 split, SPEC's majority rule: 647 of 710 cells
+        ("median", "majority", 0.9113),  # the paper's 39/38 split, docs/grid.md's majority rule: 647 of 710
         ("median", "first", 0.9944),  # lowest-numbered touching area: the reference's own labelling
-        ("mean", "majority", 0.8310),  # SPEC §2's mean rule labels 106 more cells protected
+        ("mean", "majority", 0.8310),  # the mean rule (fairpatrol's default) labels 106 more cells protected
     ],
 )
 def test_chicago_labels_agree_with_the_reference_as_stated(rule, label_rule, agreement):

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from fairpatrol.cli import app
 from fairpatrol.grid import metrics as gm
 from fairpatrol.grid.config import evaluate_preset_names, load_evaluate_preset, parse_evaluate
+from tests.conftest import run_cli
 
 runner = CliRunner()
 OUTPUTS = {
@@ -26,10 +27,6 @@ OUTPUTS = {
     "map.png",
 }
 N_METRIC_BLOCKS = 9  # per-coverage metric blocks of one model (PF ×4, precision ×3, hit rate, PAI)
-
-
-def run_cli(*args: str):
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module", params=["chicago-grid", "bogota-grid"])

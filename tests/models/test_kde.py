@@ -63,9 +63,21 @@ def test_kde_estimator_counts_window(areas, baltimore):
 
 
 def test_scott_bandwidth_scales_as_n_to_minus_one_sixth():
+    # the same point pattern repeated r times: the mean coordinate std barely moves, so h ∝ n^(−1/6) alone
     rng = np.random.default_rng(0)
-    x, y = rng.normal(0, 1000, 64), rng.normal(0, 1000, 64)
-    assert scott_bandwidth(x, y) == pytest.approx(0.5 * (x.std(ddof=1) + y.std(ddof=1)) / 2, rel=1e-12)
+    x0, y0 = rng.normal(0, 1000, 64), rng.normal(0, 600, 64)
+    reps = np.array([1, 2, 8, 64, 512])
+    h = np.array([scott_bandwidth(np.tile(x0, r), np.tile(y0, r)) for r in reps])
+    n = 64 * reps
+    sigma = [0.5 * (np.tile(x0, r).std(ddof=1) + np.tile(y0, r).std(ddof=1)) for r in reps]
+    np.testing.assert_allclose(h, np.array(sigma) * n ** (-1 / 6), rtol=1e-12)  # the formula at every n
+    slope = np.polyfit(np.log(n), np.log(h / np.array(sigma)), 1)[0]
+    assert slope == pytest.approx(-1 / 6, abs=1e-9)  # the exponent
+    # on fresh samples of one distribution the fitted exponent is −1/6 up to sampling noise
+    sizes = np.array([100, 1_000, 10_000, 100_000])
+    fresh = [scott_bandwidth(rng.normal(0, 1000, k), rng.normal(0, 1000, k)) for k in sizes]
+    assert np.polyfit(np.log(sizes), np.log(fresh), 1)[0] == pytest.approx(-1 / 6, abs=0.01)
+    assert h[0] == pytest.approx(0.5 * (x0.std(ddof=1) + y0.std(ddof=1)) / 2, rel=1e-12)  # 64^(−1/6) = 1/2
 
 
 def square_city(n: int, size: float):

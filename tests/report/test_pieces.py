@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from conftest import baltimore_results
 from fairpatrol.data import Areas
 from fairpatrol.report import page, svgmap
+from tests.conftest import baltimore_results
 
 
 def squares(n_side: int, parents: bool, holes: bool = False) -> Areas:

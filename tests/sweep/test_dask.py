@@ -26,7 +26,7 @@ def user_files(root: Path) -> tuple[Path, Path]:
     """A user's incident export (table layout) and a reporting-rate CSV, in a folder of their own."""
     folder = root / "my-data"
     folder.mkdir()
-    raw = pd.read_parquet(Path(__file__).parents[1] / "src/fairpatrol/datasets/baltimore_agg_assault.parquet")
+    raw = pd.read_parquet(Path(__file__).parents[2] / "src/fairpatrol/datasets/baltimore_agg_assault.parquet")
     raw = raw[(raw.CrimeDateTime >= "2018-09-01") & (raw.CrimeDateTime < "2019-03-10")]
     table = pd.DataFrame(
         {

@@ -231,7 +231,29 @@ def test_compat_switches(data):
     leak = simulate(
         LongTermKDE(), data, runs[:1], seed=5, compat=CompatConfig(kde_sampling=True, long_term_leak=True)
     )
-    assert leak.officers.sum() > 0
+    causal = simulate(LongTermKDE(), data, runs[:1], seed=5, compat=CompatConfig(kde_sampling=True))
+    # on the first day nothing was detected yet: the leaking KDE already trains on the horizon's reports
+    assert not np.array_equal(leak.officers[0, 0], causal.officers[0, 0])
+
+
+def test_kde_sampling_leak_draws_officers_from_future_reports(data):
+    from fairpatrol.sim.compat import KDESampler
+
+    h, n = data.n_history, data.n_events
+    will_report = np.random.default_rng(1).random((1, n - h)) < 0.4
+    learned = np.zeros(n)
+    learned[:h] = 1  # the initial history; nothing detected or reported yet
+    day = 2
+    _, now = data.window(day, 365)
+    reports = np.flatnonzero(will_report[0] & ~data.is_shadow[h:]) + h
+    assert (reports >= now).any()  # some reports lie after the day
+    leak = KDESampler(data, 365, leak=True, will_report=will_report).training_order(day, learned, 0)
+    # the whole pre-start history, then every report of the horizon, the future ones included
+    np.testing.assert_array_equal(leak, np.concatenate([np.arange(h), reports]))
+    causal = KDESampler(data, 365, leak=False, will_report=will_report).training_order(day, learned, 0)
+    assert causal.max() < now  # without the leak: only what was learned before the day
+    lo, _ = data.window(day, 365)
+    np.testing.assert_array_equal(causal, np.arange(lo, min(now, h)))
 
 
 def test_compat_preset_turns_every_switch_on():

@@ -1,4 +1,5 @@
-"""Known answers and invariants of the fairness/accuracy metrics (SPEC §7)."""
+"""Known answers and invariants of the fairness/accuracy metrics (docs/methods.md, "Metrics"; Semsar et al.
+2026, section 3.4)."""
 
 from __future__ import annotations
 
@@ -119,8 +120,18 @@ def test_mean_interval_matches_t_interval():
 
 @settings(max_examples=30)
 @given(st.integers(2, 30), st.integers(1, 500), st.integers(0, 10_000))
-def test_daily_police_shares_sum_to_one(m, n, seed):
+def test_daily_group_police_shares_follow_their_definition(m, n, seed):
+    """share_g = mean over the group's areas of P_i / ΣP, per run and day; gap = |share_g1 − share_g2|."""
     rng = np.random.default_rng(seed)
-    officers = rng.multinomial(n, np.ones(m) / m)
-    s = shares(officers)
-    assert s.sum() == pytest.approx(1.0)
+    officers = rng.multinomial(n, np.ones(m) / m, size=(2, 3))  # runs × days × areas
+    crimes = rng.poisson(1.0, size=(3, m))
+    g1 = rng.random(m) < 0.5
+    g1[0], g1[-1] = True, False  # both groups hold an area
+    g2 = ~g1
+    got = daily_metrics(officers, crimes, np.zeros_like(officers), g1, g2)
+    share = officers / officers.sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(got["share_g1"], share[..., g1].mean(axis=-1))
+    np.testing.assert_allclose(got["share_g2"], share[..., g2].mean(axis=-1))
+    signed = share[..., g1].mean(axis=-1) - share[..., g2].mean(axis=-1)
+    np.testing.assert_allclose(got["share_gap_signed"], signed)
+    np.testing.assert_allclose(got["share_gap"], np.abs(signed))

@@ -158,6 +158,7 @@ def test_swept_parameters_become_columns_and_crossed_algorithms_share_one_schema
     assert m.loc[m.algorithm == "LongTermKDE", "theta"].isna().all()
 
 
+@pytest.mark.slow
 def test_local_cluster_gives_the_local_results(reference, sweep_file, tmp_path):
     import dask
     from distributed import LocalCluster
@@ -195,6 +196,7 @@ def _alive_in_group(pgid: int) -> list[int]:
     return alive
 
 
+@pytest.mark.slow
 def test_kill_9_mid_sweep_then_resume(reference, sweep_file, tmp_path):
     out = tmp_path / "killed"
     cmd = [str(EXE), "sweep", str(sweep_file), "--out", str(out), "--workers", "1", "-q"]

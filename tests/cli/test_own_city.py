@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 
 from fairpatrol.cli import app
 from fairpatrol.data.example import AREAS_CRS, write_example_city
-from test_report_browser import browser  # noqa: F401  (the headless Chromium fixture)
 
 runner = CliRunner()
 
@@ -207,6 +206,7 @@ def test_sweep_analyze_and_report(city: Path) -> None:
     assert "could not be read again" not in html
 
 
+@pytest.mark.slow
 def test_evaluate_on_a_generated_grid(city: Path) -> None:
     config = {
         "name": "tv-grid",
@@ -254,9 +254,9 @@ def test_the_same_grid_is_the_areas_of_a_run(city: Path) -> None:
     assert dense["officers"].sum() == alloc.loc[alloc["run"] == 0, "officers"].sum()
 
 
-def test_own_city_report_renders_in_chromium(city: Path, run_dir: Path, browser, tmp_path: Path) -> None:  # noqa: F811
+def test_own_city_report_renders_in_chromium(city: Path, run_dir: Path, browser, tmp_path: Path) -> None:
     from fairpatrol.report import write_report
-    from test_report_browser import FIGURE_STATE, open_report
+    from tests.conftest import FIGURE_STATE, open_report
 
     path = write_report(run_dir, tmp_path / "report.html").path
     page, problems, dialogs = open_report(browser, path)

@@ -1,9 +1,9 @@
-"""Bad inputs to `fairpatrol audit` through the command line, in the style of tests/test_bad_inputs_cli.py:
+"""Bad inputs to `fairpatrol audit` through the command line, in the style of tests/cli/test_bad_inputs.py:
 each error case exits with code 2 and prints exactly one line, ``error: …``, naming the file and the field
 (or row), and changes nothing in its folder; each awkward-but-scorable case (targets partly outside the
 city, overlapping zones, polygons in another CRS, days without targets, ...) exits 0 and shows its note.
 
-The city is tests/audit_files.py's (copied into each case's folder).
+The city is tests/audit/small_city.py's (copied into each case's folder).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from audit_files import CRS, X0, Y0, box, config, write_city
 from fairpatrol.cli import app
-from test_bad_inputs_cli import assert_one_error_line, snapshot
+from tests.audit.small_city import CRS, X0, Y0, box, config, write_city
+from tests.cli.test_bad_inputs import assert_one_error_line, snapshot
 
 runner = CliRunner()
 

@@ -16,31 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from test_report import SCRIPT, craft_results
+from tests.conftest import ARTIFACTS, FIGURE_STATE, MAX_BYTES, baltimore_results, open_report
+from tests.report.test_run_report import SCRIPT, craft_results
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-MAX_BYTES = 2_000_000
-
-#: Per figure: its plot's height, marks drawn, filled paths, whether Plotly drew an SVG.
-FIGURE_STATE = """() => [...document.querySelectorAll('.lazy-plot')].map(div => {
-  const svg = div.querySelector('svg.main-svg');
-  return {
-    id: div.id,
-    height: div.getBoundingClientRect().height,
-    marks: div.querySelectorAll('.scatterlayer path, .barlayer path, .point').length,
-    svg: !!svg,
-  };
-})"""
 #: What the first screen (the viewport at load) shows.
 FIRST_SCREEN = """() => {
   const inView = el => {
@@ -60,14 +38,8 @@ FIRST_SCREEN = """() => {
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    from fairpatrol.config import load_preset
-    from fairpatrol.results import write_study
-
-    cfg = load_preset("baltimore-agg", days=5, runs=2, seed=11)
-    out = tmp_path_factory.mktemp("browser") / "study"
-    write_study(cfg, out)
-    return out
+def study(tmp_path_factory, baltimore):
+    return baltimore_results(tmp_path_factory.mktemp("browser") / "study", baltimore, days=5, runs=2, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -80,45 +52,6 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "baltimore-agg"
     write_study(load_preset("baltimore-agg"), out)
     return write_report(out, out / "report.html")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(
-            "Debian chromium is missing at /usr/bin/chromium: run `make chromium` (never playwright install)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def open_report(browser, path: Path, width: int = 1100, draw_all: bool = True):
-    """Open a report; with ``draw_all``, open every section and wait until every figure is drawn."""
-    page = browser.new_page(viewport={"width": width, "height": 900}, accept_downloads=True)
-    problems: list[str] = []
-    dialogs: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-
-    def on_dialog(dialog):
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.goto(path.as_uri(), wait_until="load")
-    if draw_all:
-        page.evaluate("() => { document.querySelectorAll('details').forEach(d => d.open = true); }")
-        page.evaluate("() => window.fairpatrolDrawAll()")
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.lazy-plot')].every(d => d.dataset.rendered)",
-            timeout=120_000,
-        )
-    return page, problems, dialogs
 
 
 @pytest.mark.slow

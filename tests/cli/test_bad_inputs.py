@@ -3,7 +3,7 @@ exactly one line, ``error: …``, naming the file and the field (or row); nothin
 deleted (the whole temporary folder, results copied into it and a user's "foreign" files included, is
 byte-for-byte and link-for-link the same afterwards).
 
-Data-reader cases (areas and incident files) are in tests/test_bad_inputs_data.py.
+Data-reader cases (areas and incident files) are in tests/cli/test_bad_inputs_data.py.
 """
 
 from __future__ import annotations
@@ -19,20 +19,12 @@ import yaml
 from typer.testing import CliRunner
 
 from fairpatrol.cli import app
+from tests.conftest import TINY_SCENARIO
 
 runner = CliRunner()
 ROOT = os.geteuid() == 0  # permission bits do not stop root
 
-BASE = {
-    "name": "t",
-    "data": {"city": "baltimore", "incidents": "baltimore-agg-assault"},
-    "start": "2019-03-01",
-    "days": 2,
-    "runs": 1,
-    "algorithms": ["ShortTermKDE"],
-    "officers": [40],
-    "report_probs": [0.4],
-}
+BASE = TINY_SCENARIO
 BASE_TEXT = yaml.safe_dump(BASE, sort_keys=False)
 GRID = {
     "name": "g",

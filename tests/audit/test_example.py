@@ -2,7 +2,7 @@
 
 `fairpatrol audit --example baltimore-2019` audits the BPD's 2019 Focused Patrol Areas against the 2019
 Part 1 crimes in all 278 neighbourhoods (docs/audit.md, "The Baltimore 2019 example"); the numbers below
-are those of the docs. The datasheet is opened in Debian's chromium (tests/test_report_browser.py's
+are those of the docs. The datasheet is opened in Debian's chromium (tests/conftest.py's
 helpers): at most 2 MB, its first screen shows the sentences, the map with the patrol areas and the chart
 (screenshot ``test-artifacts/audit-first-screen.png``), every figure draws, the downloads hold the 278
 areas and 118 patrol areas, no console error, nothing wider than a phone.
@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from fairpatrol.atomic import read_marker
 from fairpatrol.audit import read_audit
 from fairpatrol.cli import app
-from test_report_browser import ARTIFACTS, FIGURE_STATE, MAX_BYTES, browser, open_report  # noqa: F401
+from tests.conftest import ARTIFACTS, FIGURE_STATE, MAX_BYTES, open_report
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +82,7 @@ def test_exposure_by_group_and_the_reversal_for_homicides_and_shootings(res):
     assert white["value"] > 1 and white["lo"] > 1
 
 
-def test_datasheet_in_a_browser(example, browser):  # noqa: F811
+def test_datasheet_in_a_browser(example, browser):
     path = example / "report.html"
     size = path.stat().st_size
     assert size <= MAX_BYTES, f"the audit datasheet is {size / 1e6:.2f} MB"
@@ -131,7 +131,7 @@ def test_datasheet_in_a_browser(example, browser):  # noqa: F811
     page.close()
 
 
-def test_datasheet_fits_a_phone(example, browser):  # noqa: F811
+def test_datasheet_fits_a_phone(example, browser):
     page, problems, dialogs = open_report(browser, example / "report.html", width=390, draw_all=False)
     assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 1
     assert not problems and not dialogs

@@ -1,5 +1,5 @@
 """`fairpatrol audit`, `fairpatrol check` of an audit config and `fairpatrol report` of an audit directory,
-on a small city placed by hand (tests/audit_files.py): known numbers, the written directory, its config
+on a small city placed by hand (tests/audit/small_city.py): known numbers, the written directory, its config
 reproducing it, output rules, and the three kinds of targets through the command line."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from audit_files import CRIMES, KNOWN, X0, Y0, write_city, write_config
 from fairpatrol.atomic import MARKER
 from fairpatrol.audit import TABLES, read_audit
 from fairpatrol.cli import app
+from tests.audit.small_city import CRIMES, KNOWN, X0, Y0, write_city, write_config
 
 runner = CliRunner()
 

@@ -13,12 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from fairpatrol.cli import app
+from tests.conftest import TINY_SCENARIO, run_cli
 
 runner = CliRunner()
-
-
-def run_cli(*args: str):
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -109,16 +106,7 @@ def test_existing_output_is_not_overwritten(preset_run):
 
 # -- bad input -------------------------------------------------------------------------------------------
 
-BASE = {
-    "name": "t",
-    "data": {"city": "baltimore", "incidents": "baltimore-agg-assault"},
-    "start": "2019-03-01",
-    "days": 2,
-    "runs": 1,
-    "algorithms": ["ShortTermKDE"],
-    "officers": [40],
-    "report_probs": [0.4],
-}
+BASE = TINY_SCENARIO
 
 
 def write(tmp_path: Path, doc: dict, name: str = "scenario.yaml") -> Path:

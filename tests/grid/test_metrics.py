@@ -1,4 +1,5 @@
-"""Known answers for the grid metrics of SPEC §9: PF benefit, Max-min, Gini, precision, hit rate, PAI, EMD."""
+"""Known answers for the grid metrics (docs/grid.md, "Evaluation"): PF benefit, Max-min, Gini, precision,
+hit rate, PAI, EMD."""
 
 from __future__ import annotations
 
