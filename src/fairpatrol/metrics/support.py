@@ -51,6 +51,8 @@ _DAILY = (
     "under_policed",
     "crimes",
 )
+#: The per-group metrics the kernel computes, in its order (rows × 5 × G).
+_GROUP = ("police_share", "crime_share", "detected_share", "mean_share", "mean_pcr")
 
 
 @njit(cache=True)
@@ -200,7 +202,7 @@ def support_metrics(
         raise ValueError(f"expected runs × areas counts, got shape {officers.shape}")
     n_rows, m = officers.shape
     daily = np.empty((n_rows, len(_DAILY)))
-    groups = np.empty((n_rows, len(GROUP_METRICS), int(n_groups)))
+    groups = np.empty((n_rows, len(_GROUP), int(n_groups)))
     totals = np.empty((0, 3))
     if any(a.dtype.kind == "f" for a in (officers, crimes, detected)):
         # Integer counts add up exactly in any order; fractional ones (run-averaged) are totalled as the
@@ -227,9 +229,17 @@ def support_metrics(
     out["pcr_gap_signed"] = out["pcr_g1"] - out["pcr_g2"]
     out["share_gap"] = np.abs(out["share_gap_signed"])
     out["pcr_gap"] = np.abs(out["pcr_gap_signed"])
-    per_group = dict(zip(GROUP_METRICS, np.moveaxis(groups, 1, 0), strict=True))
+    per_group = dict(zip(_GROUP, np.moveaxis(groups, 1, 0), strict=True))
+    # A metric registered in fairness.py without a support form here is computed by its numpy definition
+    # on the same day's counts (slower at 150 m, same numbers): adding a metric needs no change here.
+    if any(name not in out for name in METRICS):
+        dense = daily_metrics(officers, crimes, detected, group1, group2)
+        out.update({name: dense[name] for name in METRICS if name not in out})
+    if any(name not in per_group for name in GROUP_METRICS):
+        dense_groups = group_metrics(officers, crimes, detected, group_index, n_groups)
+        per_group.update({name: dense_groups[name] for name in GROUP_METRICS if name not in per_group})
     return {name: np.ascontiguousarray(out[name]) for name in METRICS}, {
-        name: np.ascontiguousarray(v) for name, v in per_group.items()
+        name: np.ascontiguousarray(per_group[name]) for name in GROUP_METRICS
     }
 
 
