@@ -248,7 +248,8 @@ def remedy_effects_frame(res: StudyResult, metrics: tuple[str, ...] | None = Non
             mean, lo, hi = mean_interval(diff)
             verdict = "descriptive"
             if metric(name).rankable:
-                gain = rank_score(name, values[name][base]) - rank_score(name, values[name][ci])
+                with np.errstate(invalid="ignore"):  # ∞ − ∞ (a ratio of 0 in both): no verdict, NaN
+                    gain = rank_score(name, values[name][base]) - rank_score(name, values[name][ci])
                 _, glo, ghi = mean_interval(gain)
                 verdict = "better" if glo > 0 else "worse" if ghi < 0 else "unclear"
             rows.append(
