@@ -202,3 +202,25 @@ def test_rectangular_areas_are_clipped_from_coordinates_as_geos_would(monkeypatc
         np.testing.assert_allclose(getattr(fast, name), getattr(geos, name), rtol=1e-12, atol=1e-9)
     per_area = np.bincount(fast.area, weights=fast.w, minlength=city.n)
     np.testing.assert_allclose(per_area, 150.0**2, rtol=1e-12)
+
+
+def test_quadrature_cell_pairs_equal_the_predicate_query():
+    """The lattice cells paired with a polygon are exactly STRtree.query(predicate='intersects')'s pairs."""
+
+    from fairpatrol.data import load_areas
+    from fairpatrol.models._kde import _build_quadrature
+
+    areas = load_areas("baltimore")
+    q = _build_quadrature(areas, 250.0)
+    geoms = np.asarray(areas.geometry)
+    xmin, ymin = q.x0, q.y0
+    ix, iy = np.meshgrid(np.arange(q.nx), np.arange(q.ny), indexing="ij")
+    ix, iy = ix.ravel(), iy.ravel()
+    boxes = shapely.box(
+        xmin + ix * 250.0, ymin + iy * 250.0, xmin + (ix + 1) * 250.0, ymin + (iy + 1) * 250.0
+    )
+    box, poly = shapely.STRtree(geoms).query(boxes, predicate="intersects")
+    pieces = shapely.area(shapely.intersection(boxes[box], geoms[poly])) > 0
+    cell = (ix[box] * q.ny + iy[box])[pieces]
+    assert np.array_equal(np.sort(cell), np.repeat(np.arange(q.nx * q.ny), np.diff(q.cell_start)))
+    assert np.array_equal(np.sort(poly[pieces]), np.sort(q.area))
