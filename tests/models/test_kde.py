@@ -224,3 +224,41 @@ def test_quadrature_cell_pairs_equal_the_predicate_query():
     cell = (ix[box] * q.ny + iy[box])[pieces]
     assert np.array_equal(np.sort(cell), np.repeat(np.arange(q.nx * q.ny), np.diff(q.cell_start)))
     assert np.array_equal(np.sort(poly[pieces]), np.sort(q.area))
+
+
+def test_quadrature_and_masses_from_the_disk_cache_equal_the_computed_ones(tmp_path, monkeypatch):
+    """A second process's quadrature and kernel-mass rows come from disk, bit for bit (arrays and dtypes);
+    another lattice spacing is another entry."""
+    import dataclasses
+
+    from fairpatrol.config import load_preset
+    from fairpatrol.models import _kde
+    from fairpatrol.sim.study import load_study_incidents, prepare_study
+
+    monkeypatch.setenv("FAIRPATROL_CACHE_DIR", str(tmp_path))
+    cfg = load_preset("baltimore-agg", days=3, runs=1)
+    data = prepare_study(cfg, load_study_incidents(cfg))
+
+    def fresh():  # as a new process: empty in-process caches
+        _kde.QUADRATURES.clear()
+        _kde.MASSES.clear()
+        quad = _kde.area_quadrature(data.areas, 200.0)
+        return quad, _kde.event_masses(data, 300.0, 200.0, 4.0)
+
+    monkeypatch.setenv("FAIRPATROL_CACHE_DIR", "off")
+    q0, m0 = fresh()
+    monkeypatch.setenv("FAIRPATROL_CACHE_DIR", str(tmp_path))
+    fresh()  # computes and stores
+    assert len(list((tmp_path / "kde-quadrature").iterdir())) == 1
+    q1, m1 = fresh()  # reads
+    for name, a in dataclasses.asdict(q0).items():
+        b = getattr(q1, name)
+        assert type(a) is type(b) or (a.dtype == b.dtype and np.array_equal(a, b)), name
+        assert np.array_equal(a, b), name
+    for name in ("indptr", "indices", "values"):
+        a, b = getattr(m0, name), getattr(m1, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert m1.n_cols == m0.n_cols
+    _kde.QUADRATURES.clear()
+    _kde.area_quadrature(data.areas, 250.0)
+    assert len(list((tmp_path / "kde-quadrature").iterdir())) == 2
