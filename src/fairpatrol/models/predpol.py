@@ -624,7 +624,7 @@ class PredPolState(ModelState):
         rule = model._rule(span)
         # the fit runs on the areas with events in the window only (on a 150 m grid ≈ 57 % of the cells):
         # the others end every fit at μ = 0 with a forecast of exactly 0 and add nothing to any sum, so
-        # leaving them out changes no number (docs/engine.md, "PredPol's daily refits")
+        # leaving them out changes no number (docs/engine.md, "Areas without events in the window")
         m = d.n_areas
         keep = np.flatnonzero(khi > klo) if empty_areas_stay_zero(rule) else np.arange(m)
         if len(keep) == m:
