@@ -626,9 +626,8 @@ class PredPolState(ModelState):
         # the others end every fit at μ = 0 with a forecast of exactly 0 and add nothing to any sum, so
         # leaving them out changes no number (docs/engine.md, "Areas without events in the window")
         m = d.n_areas
-        keep = np.flatnonzero(khi > klo) if empty_areas_stay_zero(rule) else np.arange(m)
-        if len(keep) == m:
-            keep = None
+        active = np.flatnonzero(khi > klo) if empty_areas_stay_zero(rule) else np.arange(m)
+        keep: np.ndarray | None = active if len(active) < m else None
         if keep is not None:
             klo, khi = klo[keep], khi[keep]
             area_w = np.ascontiguousarray(area_w[:, np.append(keep, m), :])
