@@ -78,8 +78,8 @@ def test_covering_pairs_equal_the_predicate_query_including_vertices_and_edges()
 
 
 def test_repeated_points_are_assigned_as_each_point_alone() -> None:
-    """Points published at block level repeat: looking each distinct point up once (with -0.0, repeats in
-    any order) gives every point the area and the 'how' it gets on its own."""
+    """Points published at block level repeat: looking each distinct point up once gives every point the
+    area and the 'how' it gets on its own."""
     rng = np.random.default_rng(11)
     base_x = rng.uniform(_X0 - 400, _X1 + 400, 300)
     base_y = rng.uniform(_Y0 - 400, _Y1 + 400, 300)
