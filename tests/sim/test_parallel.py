@@ -180,3 +180,16 @@ def test_a_worker_that_dies_names_the_batch_and_nothing_is_left(tmp_path, monkey
 def test_a_workers_warnings_reach_the_parent(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="careful with batch 3"):
         _batches({3: "warn"}, tmp_path, monkeypatch)
+
+
+def test_predpol_in_a_worker_after_this_process_fitted_it(config, tmp_path, monkeypatch):
+    """PredPol's fit threads and numba's threading layer exist in this process (an earlier study): a
+    forked worker fitting PredPol starts its own and gives the same numbers."""
+    run_study(config.model_copy(update={"algorithms": ["PredPol"], "days": 2}), workers=1)
+    later = config.model_copy(update={"algorithms": ["ShortTermKDE", "PredPol"]})
+    serial = _run(later, 1, tmp_path, monkeypatch)[0]
+    side = _run(later, 2, tmp_path, monkeypatch)[0]
+    for name in ("theta", "omega", "em_iterations"):
+        np.testing.assert_array_equal(serial.diagnostics[name], side.diagnostics[name], err_msg=name)
+    for name, value in serial.metrics.items():
+        np.testing.assert_array_equal(value, side.metrics[name], err_msg=name)
