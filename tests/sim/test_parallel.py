@@ -193,3 +193,28 @@ def test_predpol_in_a_worker_after_this_process_fitted_it(config, tmp_path, monk
         np.testing.assert_array_equal(serial.diagnostics[name], side.diagnostics[name], err_msg=name)
     for name, value in serial.metrics.items():
         np.testing.assert_array_equal(value, side.metrics[name], err_msg=name)
+
+
+def test_thread_limit_while_workers_run_and_lifted_after(tmp_path, monkeypatch):
+    import numba
+
+    from fairpatrol.threads import kernel_threads, limit_threads
+
+    with limit_threads(1):
+        assert kernel_threads() == 1
+        with limit_threads(None):
+            assert kernel_threads() == numba.get_num_threads()
+        assert kernel_threads() == 1
+    assert kernel_threads() == numba.get_num_threads()
+    seen = []
+    monkeypatch.setattr(parallel.tempfile, "tempdir", str(tmp_path))
+    fake = _fake({})
+
+    def simulate(j, sink, progress):
+        if progress is not None:  # this process's batch: what its kernels may use before each day
+            seen.append(kernel_threads())
+        return fake(j, sink, progress)
+
+    parallel.run_batches(3, simulate, lambda j, b: None, rows=[2] * 3, n_areas=4, workers=2)
+    assert seen[0] == max(1, min(numba.get_num_threads(), parallel.cpu_count() - 2))
+    assert kernel_threads() == numba.get_num_threads()  # lifted when the study is done

@@ -32,6 +32,7 @@ import contextlib
 import functools
 import os
 import pickle
+import select
 import shutil
 import signal
 import struct
@@ -39,13 +40,14 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from fairpatrol.sim.engine import BatchResult, DayBlock
+from fairpatrol.threads import limit_threads, set_thread_limit
 
 #: Largest spill file of one batch (bytes) for which a batch is simulated in a worker.
 SPILL_LIMIT_BYTES = 2 * 2**30
@@ -149,10 +151,30 @@ class _Worker:
     index: int
     pid: int  # 0 once reaped
     pipe: int  # read end: the index of each batch the worker finished
+    finished: list[int] = field(default_factory=list)  # indices read from the pipe, not yet replayed
+    ended: bool = False  # the pipe closed: the worker is done (or dead)
 
     @property
     def error_file(self) -> str:
         return f"error-{self.index}.pkl"
+
+    def poll(self) -> None:
+        """Read what the worker reported so far, without waiting."""
+        while not self.ended and select.select([self.pipe], [], [], 0)[0]:
+            self._read()
+
+    def next_finished(self) -> int | None:
+        """The next batch the worker finished (waiting for it), or None if it ended without."""
+        while not self.finished and not self.ended:
+            self._read()
+        return self.finished.pop(0) if self.finished else None
+
+    def _read(self) -> None:
+        index = _read_index(self.pipe)
+        if index is None:
+            self.ended = True
+        else:
+            self.finished.append(index)
 
 
 #: simulate(j, sink, progress) simulates batch j, sending each day to sink (and progress(1) after it)
@@ -241,17 +263,30 @@ def run_batches(
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
-            if pid == 0:  # the worker
+            if pid == 0:  # the worker: its share of the processors
                 os.close(read)
+                set_thread_limit(max(1, cpu_count() // (workers + 1)))
                 _worker_main(plan[k], simulate, folder, write, _Worker(k, 0, -1).error_file)
             os.close(write)
             procs.append(_Worker(k, pid, read))
-        first = simulate(0, functools.partial(deliver, 0), progress)
+        # while workers run, this process's kernels leave them their processors (PredPol's fit threads
+        # would otherwise wait for each other at every day's end); once they are done, all are used
+        n_threads = cpu_count()
+
+        def tick(n: int) -> None:
+            for worker in procs:
+                worker.poll()
+            running = sum(not w.ended for w in procs)
+            set_thread_limit(max(1, n_threads - running) if running else None)
+            if progress is not None:
+                progress(n)
+
+        with limit_threads(max(1, n_threads - len(procs))):
+            first = simulate(0, functools.partial(deliver, 0), tick)
         out = [(first.fallback, first.diagnostics)]
         for j in range(1, n_batches):
             worker = procs[owner[j]]
-            done = _read_index(worker.pipe)
-            if done != j:
+            if worker.next_finished() != j:
                 _raise_failure(worker, folder, names[j])
             with open(folder / f"batch-{j}.pkl", "rb") as fh:
                 _, fallback, diagnostics, seen = pickle.load(fh)
