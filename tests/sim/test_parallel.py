@@ -218,3 +218,14 @@ def test_thread_limit_while_workers_run_and_lifted_after(tmp_path, monkeypatch):
     parallel.run_batches(3, simulate, lambda j, b: None, rows=[2] * 3, n_areas=4, workers=2)
     assert seen[0] == max(1, min(numba.get_num_threads(), parallel.cpu_count() - 2))
     assert kernel_threads() == numba.get_num_threads()  # lifted when the study is done
+
+
+def test_no_writable_temporary_folder_runs_one_after_the_other(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(parallel.tempfile, "mkdtemp", refuse)
+    got: list[tuple[int, int]] = []
+    parallel.run_batches(3, _fake({}), lambda j, b: got.append((j, b.day)), rows=[2] * 3, n_areas=4, workers=2)
+    assert got == [(j, d) for j in range(3) for d in range(3)]
+    assert parallel.temporary_space() >= 0

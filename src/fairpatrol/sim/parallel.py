@@ -101,6 +101,14 @@ def plan_workers(
     return max(want, 0)
 
 
+def temporary_space() -> int:
+    """Free bytes in the temporary folder the spill files go to (0 when there is none)."""
+    try:
+        return int(shutil.disk_usage(tempfile.gettempdir()).free)
+    except OSError:
+        return 0
+
+
 def spill_size(rows: int, n_areas: int, n_days: int) -> int:
     """Bytes of one batch's spill file."""
     return n_days * (rows * n_areas * SPILL_ROW_AREA_BYTES + rows + _HEADER.size)
@@ -187,7 +195,8 @@ def _worker_main(
     """The body of a forked worker: simulate ``batches`` in order, spilling their days; never returns."""
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent decides; an interrupt ends the worker
+        with contextlib.suppress(ValueError):  # an interrupt ends the worker; the parent decides the rest
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
         for j in batches:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -253,7 +262,12 @@ def run_batches(
         return out
     names = list(labels) if labels is not None else [f"batch {j}" for j in range(n_batches)]
     workers = min(workers, n_batches - 1)
-    folder = Path(tempfile.mkdtemp(prefix="fairpatrol-batches-"))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="fairpatrol-batches-"))
+    except OSError:  # no writable temporary folder: one after the other, as without workers
+        return run_batches(
+            n_batches, simulate, deliver, rows=rows, n_areas=n_areas, workers=0, progress=progress
+        )
     plan = [list(range(1 + k, n_batches, workers)) for k in range(workers)]  # round robin, in order
     owner = {j: k for k, js in enumerate(plan) for j in js}
     procs: list[_Worker] = []
