@@ -226,6 +226,7 @@ def test_no_writable_temporary_folder_runs_one_after_the_other(tmp_path, monkeyp
 
     monkeypatch.setattr(parallel.tempfile, "mkdtemp", refuse)
     got: list[tuple[int, int]] = []
-    parallel.run_batches(3, _fake({}), lambda j, b: got.append((j, b.day)), rows=[2] * 3, n_areas=4, workers=2)
+    record = lambda j, b: got.append((j, b.day))  # noqa: E731
+    parallel.run_batches(3, _fake({}), record, rows=[2] * 3, n_areas=4, workers=2)
     assert got == [(j, d) for j in range(3) for d in range(3)]
     assert parallel.temporary_space() >= 0
