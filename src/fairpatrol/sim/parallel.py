@@ -335,9 +335,10 @@ def _raise_failure(worker: _Worker, folder: Path, name: str) -> None:
         with open(error, "rb") as fh:
             _, exc = pickle.load(fh)
         raise exc
-    how = (
-        f"was killed by signal {os.WTERMSIG(status)}"
-        if os.WIFSIGNALED(status)
-        else f"exited with code {os.WEXITSTATUS(status)}"
-    )
-    raise RuntimeError(f"the worker process simulating {name} {how} (out of memory?); run with workers=1")
+    killed = os.WIFSIGNALED(status)
+    code = os.WTERMSIG(status) if killed else os.WEXITSTATUS(status)
+    how = f"was killed by signal {code}" if killed else f"exited with code {code}"
+    message = f"the worker process simulating {name} {how}; run with --workers 1 (workers=1)"
+    if killed and os.WTERMSIG(status) == signal.SIGKILL:  # what the kernel's out-of-memory killer sends
+        raise MemoryError(f"{message}, or lower runs, days or cells")
+    raise RuntimeError(message)
