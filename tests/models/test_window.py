@@ -128,3 +128,19 @@ def test_an_emptied_window_falls_back_to_uniform_like_the_reference(baltimore):
     assert fast.fallback.sum() > 10
     np.testing.assert_array_equal(fast.fallback, slow.fallback)
     np.testing.assert_array_equal(fast.officers, slow.officers)
+
+
+def test_per_day_forecast_pass_equals_numpy():
+    """The window forecast's compiled pass: numpy's sums / W with negatives (rounding residue) set to 0,
+    bit for bit, also for -0.0, NaN and inf."""
+    from fairpatrol.models.window import _per_day
+
+    rng = np.random.default_rng(3)
+    sums = rng.normal(size=(5, 300))
+    sums[0, :6] = [np.nan, -0.0, 0.0, -1e-17, np.inf, -np.inf]
+    want = sums / 365.0
+    want[want < 0.0] = 0.0
+    got = np.empty_like(sums)
+    _per_day(sums, 365.0, got)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

@@ -172,7 +172,7 @@ def test_a_workers_error_is_raised_as_itself_and_nothing_is_left(tmp_path, monke
 
 
 def test_a_worker_that_dies_names_the_batch_and_nothing_is_left(tmp_path, monkeypatch):
-    with pytest.raises(RuntimeError, match="simulating C was killed by signal 9"):
+    with pytest.raises(MemoryError, match="simulating C was killed by signal 9"):  # as the OOM killer does
         _batches({2: "die"}, tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []
 
@@ -180,3 +180,68 @@ def test_a_worker_that_dies_names_the_batch_and_nothing_is_left(tmp_path, monkey
 def test_a_workers_warnings_reach_the_parent(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="careful with batch 3"):
         _batches({3: "warn"}, tmp_path, monkeypatch)
+
+
+def test_predpol_in_a_worker_after_this_process_fitted_it(config, tmp_path, monkeypatch):
+    """PredPol's fit threads and numba's threading layer exist in this process (an earlier study): a
+    forked worker fitting PredPol starts its own and gives the same numbers."""
+    run_study(config.model_copy(update={"algorithms": ["PredPol"], "days": 2}), workers=1)
+    later = config.model_copy(update={"algorithms": ["ShortTermKDE", "PredPol"]})
+    serial = _run(later, 1, tmp_path, monkeypatch)[0]
+    side = _run(later, 2, tmp_path, monkeypatch)[0]
+    for name in ("theta", "omega", "em_iterations"):
+        np.testing.assert_array_equal(serial.diagnostics[name], side.diagnostics[name], err_msg=name)
+    for name, value in serial.metrics.items():
+        np.testing.assert_array_equal(value, side.metrics[name], err_msg=name)
+
+
+def test_thread_limit_while_workers_run_and_lifted_after(tmp_path, monkeypatch):
+    import numba
+
+    from fairpatrol.threads import kernel_threads, limit_threads
+
+    with limit_threads(1):
+        assert kernel_threads() == 1
+        with limit_threads(None):
+            assert kernel_threads() == numba.get_num_threads()
+        assert kernel_threads() == 1
+    assert kernel_threads() == numba.get_num_threads()
+    seen = []
+    monkeypatch.setattr(parallel.tempfile, "tempdir", str(tmp_path))
+    fake = _fake({})
+
+    def simulate(j, sink, progress):
+        seen.append(kernel_threads())  # in this process (batch 0; a worker's list is its own copy)
+        return fake(j, sink, progress)
+
+    parallel.run_batches(3, simulate, lambda j, b: None, rows=[2] * 3, n_areas=4, workers=2)
+    assert seen[0] == max(1, min(numba.get_num_threads(), parallel.cpu_count() // 3))  # 3 simulating
+    assert len(seen) == 1
+    assert kernel_threads() == numba.get_num_threads()  # lifted when the study is done
+
+
+def test_no_writable_temporary_folder_runs_one_after_the_other(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(parallel.tempfile, "mkdtemp", refuse)
+    got: list[tuple[int, int]] = []
+    record = lambda j, b: got.append((j, b.day))  # noqa: E731
+    parallel.run_batches(3, _fake({}), record, rows=[2] * 3, n_areas=4, workers=2)
+    assert got == [(j, d) for j in range(3) for d in range(3)]
+    assert parallel.temporary_space() >= 0
+
+
+def test_processors_shared_by_the_processes_still_simulating():
+    busy = parallel._Busy(3)
+    busy.n_cpu = 6
+    assert busy.share() == 2  # three processes simulating on six processors
+    pid = os.fork()
+    if pid == 0:  # a worker finishing: the parent sees it through the shared memory
+        busy.done(2)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert busy.share() == 3
+    busy.done(0)
+    busy.done(1)
+    assert busy.share() == 6  # nobody else simulating: all of them (never 0 processes counted)

@@ -6,7 +6,6 @@ import warnings
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-import numba
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -40,6 +39,7 @@ from fairpatrol.models.describe import (
     ForecastExplanation,
     ModelDescription,
 )
+from fairpatrol.threads import kernel_threads
 
 _DAY_NS = 86_400_000_000_000
 
@@ -634,7 +634,7 @@ class PredPolState(ModelState):
         x = pack(self.theta, self.omega, self.mu if keep is None else self.mu[:, keep], nb)
         out, n_iter, conv, counts, loglik = fit_outputs(nb, len(klo))
         solver = (model.solver == "newton", float(model.tol), int(model.max_iter), 0.0)
-        kernel = {"n_threads": numba.get_num_threads(), "rule": rule, "horizon": model._horizon}
+        kernel: dict[str, Any] = {"n_threads": kernel_threads(), "rule": rule, "horizon": model._horizon}
         fit_t, fit_lanes, fit_lo, fit_hi = perm_t, self.lanes, klo, khi
         if self._reverse is not None:  # the transposed E-step: each area's events in reverse order
             edge = self.area_start[:-1] + self.area_start[1:]

@@ -297,12 +297,13 @@ def simulate(
         if not any(e.allocate(batch, day) for e in allocators):
             shares, fallback[:, d], cum = allocation_rows(batch.state.forecast(d))
             for i in range(n_rows):
-                officers[i] = allocate_shares(
+                allocate_shares(
                     shares[i],
                     int(batch.n_officers[i]),
                     allocation,
                     streams[i].allocation,
                     None if cum is None else cum[i],
+                    out=officers[i],
                 )
             day.shares = shares
         else:

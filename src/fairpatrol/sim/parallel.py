@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import mmap
 import os
 import pickle
 import shutil
@@ -39,13 +40,14 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from fairpatrol.sim.engine import BatchResult, DayBlock
+from fairpatrol.threads import limit_threads, set_thread_limit
 
 #: Largest spill file of one batch (bytes) for which a batch is simulated in a worker.
 SPILL_LIMIT_BYTES = 2 * 2**30
@@ -99,6 +101,14 @@ def plan_workers(
     return max(want, 0)
 
 
+def temporary_space() -> int:
+    """Free bytes in the temporary folder the spill files go to (0 when there is none)."""
+    try:
+        return int(shutil.disk_usage(tempfile.gettempdir()).free)
+    except OSError:
+        return 0
+
+
 def spill_size(rows: int, n_areas: int, n_days: int) -> int:
     """Bytes of one batch's spill file."""
     return n_days * (rows * n_areas * SPILL_ROW_AREA_BYTES + rows + _HEADER.size)
@@ -149,10 +159,42 @@ class _Worker:
     index: int
     pid: int  # 0 once reaped
     pipe: int  # read end: the index of each batch the worker finished
+    finished: list[int] = field(default_factory=list)  # indices read from the pipe, not yet replayed
+    ended: bool = False  # the pipe closed: the worker is done (or dead)
 
     @property
     def error_file(self) -> str:
         return f"error-{self.index}.pkl"
+
+    def next_finished(self) -> int | None:
+        """The next batch the worker finished (waiting for it), or None if it ended without."""
+        while not self.finished and not self.ended:
+            self._read()
+        return self.finished.pop(0) if self.finished else None
+
+    def _read(self) -> None:
+        index = _read_index(self.pipe)
+        if index is None:
+            self.ended = True
+        else:
+            self.finished.append(index)
+
+
+class _Busy:
+    """Which of a study's processes are simulating, in memory shared with the forked workers (one byte
+    per process, each written by its own process only): each process's kernels take their share of the
+    processors, :func:`cpu_count` divided by the processes still simulating."""
+
+    def __init__(self, n: int) -> None:
+        self.buf = mmap.mmap(-1, n)  # anonymous and shared: the forked workers see the same bytes
+        self.buf.write(b"\x01" * n)
+        self.n_cpu = cpu_count()
+
+    def done(self, slot: int) -> None:
+        self.buf[slot] = 0
+
+    def share(self) -> int:
+        return max(1, self.n_cpu // max(1, sum(self.buf[:])))
 
 
 #: simulate(j, sink, progress) simulates batch j, sending each day to sink (and progress(1) after it)
@@ -160,12 +202,19 @@ Simulate = Callable[[int, Callable[[DayBlock], None], Callable[[int], None] | No
 
 
 def _worker_main(
-    batches: Sequence[int], simulate: Simulate, folder: Path, pipe: int, error_file: str
+    batches: Sequence[int],
+    simulate: Simulate,
+    folder: Path,
+    pipe: int,
+    error_file: str,
+    busy: _Busy,
+    slot: int,
 ) -> None:
     """The body of a forked worker: simulate ``batches`` in order, spilling their days; never returns."""
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent decides; an interrupt ends the worker
+        with contextlib.suppress(ValueError):  # an interrupt ends the worker; the parent decides the rest
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
         for j in batches:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -183,6 +232,7 @@ def _worker_main(
             except Exception:  # an exception that cannot travel: its text
                 _dump(folder / error_file, ("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
     finally:
+        busy.done(slot)
         os._exit(code)
 
 
@@ -231,27 +281,38 @@ def run_batches(
         return out
     names = list(labels) if labels is not None else [f"batch {j}" for j in range(n_batches)]
     workers = min(workers, n_batches - 1)
-    folder = Path(tempfile.mkdtemp(prefix="fairpatrol-batches-"))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="fairpatrol-batches-"))
+    except OSError:  # no writable temporary folder: one after the other, as without workers
+        return run_batches(
+            n_batches, simulate, deliver, rows=rows, n_areas=n_areas, workers=0, progress=progress
+        )
     plan = [list(range(1 + k, n_batches, workers)) for k in range(workers)]  # round robin, in order
     owner = {j: k for k, js in enumerate(plan) for j in js}
     procs: list[_Worker] = []
+    busy = _Busy(workers + 1)  # slot 0: this process; slot k + 1: worker k
     try:
         for k in range(workers):
             read, write = os.pipe()
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
-            if pid == 0:  # the worker
+            if pid == 0:  # the worker: its share of the processors while others simulate
                 os.close(read)
-                _worker_main(plan[k], simulate, folder, write, _Worker(k, 0, -1).error_file)
+                set_thread_limit(busy.share)
+                _worker_main(plan[k], simulate, folder, write, _Worker(k, 0, -1).error_file, busy, k + 1)
             os.close(write)
             procs.append(_Worker(k, pid, read))
-        first = simulate(0, functools.partial(deliver, 0), progress)
+        # while workers simulate, this process's kernels leave them their processors (PredPol's two fit
+        # threads sharing a core with a worker would wait for each other at every day's end), and use
+        # them all once they are done; a worker's kernels likewise, once this process is done
+        with limit_threads(busy.share):
+            first = simulate(0, functools.partial(deliver, 0), progress)
+        busy.done(0)
         out = [(first.fallback, first.diagnostics)]
         for j in range(1, n_batches):
             worker = procs[owner[j]]
-            done = _read_index(worker.pipe)
-            if done != j:
+            if worker.next_finished() != j:
                 _raise_failure(worker, folder, names[j])
             with open(folder / f"batch-{j}.pkl", "rb") as fh:
                 _, fallback, diagnostics, seen = pickle.load(fh)
@@ -286,9 +347,10 @@ def _raise_failure(worker: _Worker, folder: Path, name: str) -> None:
         with open(error, "rb") as fh:
             _, exc = pickle.load(fh)
         raise exc
-    how = (
-        f"was killed by signal {os.WTERMSIG(status)}"
-        if os.WIFSIGNALED(status)
-        else f"exited with code {os.WEXITSTATUS(status)}"
-    )
-    raise RuntimeError(f"the worker process simulating {name} {how} (out of memory?); run with workers=1")
+    killed = os.WIFSIGNALED(status)
+    code = os.WTERMSIG(status) if killed else os.WEXITSTATUS(status)
+    how = f"was killed by signal {code}" if killed else f"exited with code {code}"
+    message = f"the worker process simulating {name} {how}; run with --workers 1 (workers=1)"
+    if killed and os.WTERMSIG(status) == signal.SIGKILL:  # what the kernel's out-of-memory killer sends
+        raise MemoryError(f"{message}, or lower runs, days or cells")
+    raise RuntimeError(message)

@@ -10,8 +10,6 @@ cells × runs × (areas + days), never with runs × days × areas (docs/engine.m
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +34,7 @@ from fairpatrol.sim.engine import (
     simulate,
 )
 from fairpatrol.sim.layout import Cell, StudyLayout, StudySink, study_cells
-from fairpatrol.sim.parallel import plan_workers, run_batches, spill_size
+from fairpatrol.sim.parallel import plan_workers, run_batches, spill_size, temporary_space
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.victim_reporting import mean_rate, reporting_rates
 
@@ -330,7 +328,7 @@ def run_study(
         spill_bytes=spill_size(max(len(g) for g in groups) * n_r, data.n_areas, n_d),
         batch_bytes=budget.batch + budget.model_state,
         spare_memory=spare_memory(budget),
-        tmp_free=shutil.disk_usage(tempfile.gettempdir()).free,
+        tmp_free=temporary_space(),
     )
     batches = run_batches(
         len(groups),

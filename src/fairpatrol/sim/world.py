@@ -159,23 +159,34 @@ def allocate_shares(
     method: str,
     rng: np.random.Generator,
     cum: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Officers per area from normalised shares (:func:`allocate` without the normalisation).
 
     ``multinomial`` draws with numpy's ``Generator.multinomial`` below :data:`SEARCH_SAMPLER_MIN_AREAS`
     areas and with :func:`multinomial_search` from there on: the same distribution, different streams
-    (``cum``: the shares' ``np.cumsum`` if already computed, as :func:`allocation_rows` does).
+    (``cum``: the shares' ``np.cumsum`` if already computed, as :func:`allocation_rows` does). With
+    ``out`` (e.g. the engine's row of the day's officers) the counts are written there and it is returned
+    (from the search sampler: zeros and the areas drawn, without an array of all areas in between).
     """
     if method == "multinomial":
         if shares.shape[-1] < SEARCH_SAMPLER_MIN_AREAS:
-            return rng.multinomial(n_officers, shares).astype(np.int64)
-        areas, counts = multinomial_search(np.cumsum(shares) if cum is None else cum, n_officers, rng)
-        out = np.zeros(shares.shape[-1], dtype=np.int64)
-        out[areas] = counts
-        return out
-    if method == "proportional":
-        return largest_remainder(shares, n_officers)
-    raise ValueError(f"unknown allocation method {method!r} (use 'multinomial' or 'proportional')")
+            drawn = rng.multinomial(n_officers, shares)
+        else:
+            areas, counts = multinomial_search(np.cumsum(shares) if cum is None else cum, n_officers, rng)
+            target = np.zeros(shares.shape[-1], dtype=np.int64) if out is None else out
+            if out is not None:
+                target[:] = 0
+            target[areas] = counts
+            return target
+    elif method == "proportional":
+        drawn = largest_remainder(shares, n_officers)
+    else:
+        raise ValueError(f"unknown allocation method {method!r} (use 'multinomial' or 'proportional')")
+    if out is None:
+        return drawn.astype(np.int64, copy=False)
+    out[:] = drawn
+    return out
 
 
 def multinomial_search(cum: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
