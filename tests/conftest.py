@@ -44,10 +44,17 @@ def baltimore_results(out, incidents, **overrides):
 
 @pytest.fixture(autouse=True)
 def _crash_logs_in_tmp(tmp_path_factory, monkeypatch):
-    """Crash logs of the CLI guard and the array cache go to a temporary folder, never to ~/.cache."""
+    """Crash logs of the CLI guard go to a temporary folder, never to the user's ~/.cache."""
     monkeypatch.setenv("FAIRPATROL_LOG_DIR", str(tmp_path_factory.getbasetemp() / "crash-logs"))
-    # the on-disk array cache (fairpatrol.diskcache) too: shared by the session's tests, never ~/.cache
-    monkeypatch.setenv("FAIRPATROL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "array-cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _array_cache_in_tmp(tmp_path_factory):
+    """The on-disk array cache (fairpatrol.diskcache) of the whole session, module and session fixtures
+    included, is a temporary folder shared by its tests, never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FAIRPATROL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "array-cache"))
+        yield
 
 
 def run_cli(*args: str, **kwargs):
