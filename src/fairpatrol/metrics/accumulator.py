@@ -170,44 +170,87 @@ class StudyMetrics:
         shares: np.ndarray | None = None,
     ) -> None:
         """Fold in one day of one cell: runs × areas counts and the model's allocation shares (or None)."""
-        if self._seen[cell, day]:
-            raise ValueError(f"day {day} of cell {cell} was already added")
+        self.update_block([cell], day, officers, crimes, detected, shares)
+
+    def update_block(
+        self,
+        cells: Sequence[int] | np.ndarray,
+        day: int,
+        officers: np.ndarray,
+        crimes: np.ndarray,
+        detected: np.ndarray,
+        shares: np.ndarray | None = None,
+    ) -> None:
+        """Fold in one day of several cells at once: rows × areas counts whose rows are the runs of
+        ``cells[0]``, then those of ``cells[1]``, … (a study batch's day block: cell-major, then run), and
+        the model's allocation shares of the same rows (or None).
+
+        The numbers are those of one :meth:`update` per cell, bit for bit: every metric is computed per
+        cell's rows as before, by compiled passes over the whole block (:func:`day_metrics`) instead of
+        ≈ 70 numpy calls per cell and day.
+        """
+        cells = np.asarray(cells, dtype=np.int64).reshape(-1)
+        n = len(cells)
+        if n == 0:
+            return
+        if len(np.unique(cells)) != n:
+            raise ValueError(f"a cell appears twice among the cells {cells.tolist()} of day {day}")
+        seen = self._seen[cells, day]
+        if seen.any():
+            raise ValueError(f"day {day} of cell {int(cells[seen][0])} was already added")
         # counts stay as given (int32 from the engine): every function below computes in float64, and the
         # sparse additions below only skip zeros, so the arithmetic is that of float64 arrays
         officers = np.asarray(officers)
+        if officers.ndim != 2 or officers.shape[0] % n or officers.shape[-1] != self.areas.n:
+            raise ValueError(
+                f"expected rows × {self.areas.n} areas counts for {n} cell(s), got shape {officers.shape}"
+            )
+        per_cell = officers.shape[0] // n
+        if not self.run_averaged and per_cell != len(self.run_ids):
+            raise ValueError(f"expected {len(self.run_ids)} runs a cell, got {per_cell}")
         crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
         detected = np.asarray(detected)
         if shares is not None:
             shares = np.asarray(shares, dtype=np.float64)
         if self.run_averaged:
+            # the mean over each cell's runs (numpy adds the runs of an area in sequence either way)
             officers, crimes, detected = (
-                np.asarray(a, dtype=np.float64).mean(axis=0, keepdims=True)
+                np.asarray(a, dtype=np.float64).reshape(n, per_cell, -1).mean(axis=1)
                 for a in (officers, crimes, detected)
             )
-            shares = None if shares is None else shares.mean(axis=0, keepdims=True)
+            shares = None if shares is None else shares.reshape(n, per_cell, -1).mean(axis=1)
+            per_cell = 1
         n_g = len(self.group_names)
-        daily, per_group = day_metrics(officers, crimes, detected, self.g1, self.g2, self.group_index, n_g)
+        g1, g2, index = self.g1, self.g2, self.group_index
+        daily, per_group = day_metrics(officers, crimes, detected, g1, g2, index, n_g, cell_rows=per_cell)
         for name, value in daily.items():
-            self.daily[name][cell, :, day] = value
+            self.daily[name][cells, :, day] = value.reshape(n, per_cell)
         if shares is None:
-            self._has_shares[cell] = False
+            self._has_shares[cells] = False
         else:
-            self.daily["gini_expected"][cell, :, day] = gini_rows(shares)
+            gini = gini_rows(shares, cell_rows=per_cell)
+            self.daily["gini_expected"][cells, :, day] = gini.reshape(n, per_cell)
         eps0 = epsilon(self.areas.n)
-        gaps = pcr_gaps(officers, crimes, self.g1, self.g2, [f * eps0 for f in EPS_FACTORS])
+        gaps = pcr_gaps(officers, crimes, g1, g2, [f * eps0 for f in EPS_FACTORS], cell_rows=per_cell)
         ok = np.isfinite(gaps)
-        self._eps_sum[cell] += np.where(ok, gaps, 0.0)
-        self._eps_days[cell] += ok
+        self._eps_sum[cells] += np.where(ok, gaps, 0.0).reshape(n, per_cell, -1)
+        self._eps_days[cells] += ok.reshape(n, per_cell, -1)
         for name, value in per_group.items():
-            self.group_daily[name][cell, :, day] = value
-        sums = group_counts(officers, crimes, detected, self.group_index, n_g)
+            self.group_daily[name][cells, :, day] = value.reshape(n, per_cell, -1)
+        sums = group_counts(officers, crimes, detected, index, n_g, cell_rows=per_cell)
         for name, value in zip(GROUP_DAY_COUNTS, sums, strict=True):
-            self.group_daily[name][cell, :, day] = value
-        area = self._area
-        add_counts(self._counts[cell], officers, crimes, detected)  # patrol-days, crimes, detections, idle
-        if shares is not None:
-            area["expected_patrols"][cell] += shares * officers.sum(axis=-1, keepdims=True)
-        self._seen[cell, day] = True
+            self.group_daily[name][cells, :, day] = value.reshape(n, per_cell, -1)
+        # patrol-days, crimes, detections, idle patrol-days and the expected patrols of the shares
+        add_counts(
+            self._counts,
+            officers,
+            crimes,
+            detected,
+            cells=cells,
+            expected=self._area["expected_patrols"],
+            shares=shares,
+        )
+        self._seen[cells, day] = True
 
     def finish(self) -> StudyMetrics:
         """Derive the horizon and rolling metrics (after every (cell, day) was added); returns self."""

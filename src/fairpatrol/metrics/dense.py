@@ -1,0 +1,324 @@
+"""The numpy definitions of the daily metrics, compiled: the same numbers bit for bit, one pass per day.
+
+Below :data:`~fairpatrol.metrics.support.SUPPORT_METRICS_MIN_AREAS` areas a study's daily and per-group
+metrics are, by definition, the numbers :func:`fairpatrol.metrics.daily_metrics`,
+:func:`fairpatrol.metrics.group_metrics`, :func:`fairpatrol.metrics.gini` and
+:func:`fairpatrol.metrics.fairness.pcr_gap` give. Computed with numpy on one day of 20 runs × 256 areas
+they cost ≈ 0.7 ms, almost all of it the overhead of ≈ 70 small numpy calls. The kernels here compute the
+same numbers for every row of a day's block (all cells of an algorithm) in one compiled call, keeping
+numpy's arithmetic: the same elementwise operations in the same order and, for every sum, numpy's own
+summation order, which is not one order but three:
+
+* a reduction along a contiguous row (a total over areas, a Gini's sums over the sorted row) is numpy's
+  **pairwise** summation (``pairwise_sum``: eight interleaved accumulators up to 128 values, halves
+  beyond; the loop of ``numpy/_core/src/umath/loops_utils.h.src``);
+* a boolean-masked selection of a block of rows (``values[..., mask]`` with two rows or more) is laid out
+  column-major, so its sum over areas adds the areas **in sequence**, row by row;
+* the same selection of a lone row is contiguous again: **pairwise**. The daily metrics of a lone row
+  were computed as two equal rows (:func:`fairpatrol.metrics.support.day_metrics`), so in sequence; the
+  police-to-crime gap at several ε (:func:`fairpatrol.metrics.support.pcr_gaps`) of a lone row pairwise.
+
+Sorting is exact (the sorted values do not depend on the algorithm), and products, quotients and
+comparisons are the IEEE operations numpy does (no fused multiply-add: numba compiles without
+``fastmath``). A Gini coefficient sorts only the values that differ from the day's common value (0 for
+officers; the ratio κ of an area without officers or crime for the PCR) and places the block of common
+values at its rank, which gives the sorted row numpy sums. ``tests/metrics/test_dense.py`` checks every
+output against the numpy definitions with ``==`` on random days (zero-crime days, empty groups, one row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_block(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's pairwise sum of at most 128 values: eight interleaved accumulators (fewer than 8: in order)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[start + i]
+        return res
+    r0 = a[start]
+    r1 = a[start + 1]
+    r2 = a[start + 2]
+    r3 = a[start + 3]
+    r4 = a[start + 4]
+    r5 = a[start + 5]
+    r6 = a[start + 6]
+    r7 = a[start + 7]
+    i = 8
+    end = n - n % 8
+    while i < end:
+        j = start + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _split(n: int) -> int:
+    """Where numpy's pairwise sum splits n > 128 values: about half, a multiple of 8."""
+    n2 = n // 2
+    return n2 - n2 % 8
+
+
+@njit(cache=True, nogil=True)
+def pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's pairwise sum of ``a[start:start + n]`` (``np.add.reduce`` of a contiguous float64 row):
+    blocks of ≤ 128 values (:func:`_pairwise_block`) added up the binary tree of halves. The tree is walked
+    with an explicit stack: numba's cache cannot hold a recursive function (it crashes on loading it)."""
+    if n <= 128:
+        return _pairwise_block(a, start, n)
+    n2 = _split(n)
+    if n - n2 <= 128:  # two blocks (up to 256 values in most cases)
+        return _pairwise_block(a, start, n2) + _pairwise_block(a, start + n2, n - n2)
+    # post-order walk: segment (start, size, children done) on a stack, partial sums on another
+    seg = np.empty((64, 3), dtype=np.int64)
+    vals = np.empty(64)
+    seg[0, 0] = start
+    seg[0, 1] = n
+    seg[0, 2] = 0
+    sp = 1
+    vp = 0
+    while sp > 0:
+        s = seg[sp - 1, 0]
+        k = seg[sp - 1, 1]
+        done = seg[sp - 1, 2]
+        if k <= 128:
+            vals[vp] = _pairwise_block(a, s, k)
+            vp += 1
+            sp -= 1
+        elif done < 2:
+            half = _split(k)
+            seg[sp - 1, 2] = done + 1
+            seg[sp, 0] = s if done == 0 else s + half
+            seg[sp, 1] = half if done == 0 else k - half
+            seg[sp, 2] = 0
+            sp += 1
+        else:
+            vals[vp - 2] = vals[vp - 2] + vals[vp - 1]
+            vp -= 1
+            sp -= 1
+    return vals[0]
+
+
+@njit(cache=True, nogil=True)
+def gini_weights(m: int) -> np.ndarray:
+    """The Gini weights 2i − M − 1 of ranks i = 1 … M, as numpy computes them."""
+    w = np.empty(m)
+    for j in range(m):
+        w[j] = 2.0 * (j + 1) - m - 1
+    return w
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gini_of_sorted(srt: np.ndarray, weights: np.ndarray, work: np.ndarray) -> float:
+    """:func:`fairpatrol.metrics.gini` of a row already sorted ascending (``work``: a scratch row)."""
+    m = srt.shape[0]
+    for j in range(m):
+        work[j] = srt[j] * weights[j]
+    total = pairwise_sum(srt, 0, m)
+    if not total > 0.0:
+        return np.nan
+    return pairwise_sum(work, 0, m) / (m * total)
+
+
+@njit(cache=True, nogil=True)
+def sorted_with_block(values: np.ndarray, k: int, block: float, out: np.ndarray) -> None:
+    """``out`` (length M) = the sorted row made of ``values[:k]`` and M − k copies of ``block``."""
+    v = np.sort(values[:k])
+    p = np.searchsorted(v, block)  # values below the block (equal values: any order, the same row)
+    m = out.shape[0]
+    z = m - k
+    for j in range(p):
+        out[j] = v[j]
+    for j in range(p, p + z):
+        out[j] = block
+    for j in range(p, k):
+        out[j + z] = v[j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def dense_rows(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    g1: np.ndarray,
+    g2: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int,
+    eps: float,
+    daily: np.ndarray,
+    groups: np.ndarray,
+) -> None:
+    """The numpy definitions of the daily and group metrics of rows × M counts, in the output layout of
+    :func:`fairpatrol.metrics.support._support_rows`: ``daily`` rows × (accuracy, share_g1, share_g2,
+    pcr_g1, pcr_g2, gini_police, gini_pcr, over_policed, under_policed, crimes), ``groups`` rows × 5 × G
+    (police, crime and detected share, mean share, mean PCR). Group means add in sequence (a block of
+    rows: module docstring)."""
+    n_rows, m = officers.shape
+    size = np.zeros(n_groups)
+    for i in range(m):
+        size[group_index[i]] += 1.0
+    n1 = 0.0
+    n2 = 0.0
+    for i in range(m):
+        n1 += g1[i]
+        n2 += g2[i]
+    weights = gini_weights(m)
+    fp = np.empty(m)
+    fc = np.empty(m)
+    fd = np.empty(m)
+    pe = np.empty(m)
+    ce = np.empty(m)
+    pcr = np.empty(m)
+    vals = np.empty(m)
+    srt = np.empty(m)
+    work = np.empty(m)
+    nan = np.nan
+    for r in range(n_rows):
+        for i in range(m):
+            fp[i] = float(officers[r, i])
+            fc[i] = float(crimes[r, i])
+            fd[i] = float(detected[r, i])
+            pe[i] = fp[i] + eps
+            ce[i] = fc[i] + eps
+        tp = pairwise_sum(fp, 0, m)
+        tc = pairwise_sum(fc, 0, m)
+        td = pairwise_sum(fd, 0, m)
+        tpe = pairwise_sum(pe, 0, m)
+        tce = pairwise_sum(ce, 0, m)
+        kappa = (eps / tpe) / (eps / tce)  # the PCR of an area without officers or crime
+        sum_p = np.zeros(n_groups)
+        sum_c = np.zeros(n_groups)
+        sum_d = np.zeros(n_groups)
+        share_sum = np.zeros(n_groups)
+        pcr_sum = np.zeros(n_groups)
+        s1 = s2 = q1 = q2 = 0.0
+        over = under = 0.0
+        k_pcr = 0
+        for i in range(m):
+            s = fp[i] / tp
+            c = fc[i] / tc
+            c0 = 0.0 if np.isnan(c) else c
+            q = (pe[i] / tpe) / (ce[i] / tce)
+            pcr[i] = q
+            if fp[i] != 0.0 or fc[i] != 0.0:
+                vals[k_pcr] = q
+                k_pcr += 1
+            g = group_index[i]
+            sum_p[g] += fp[i]
+            sum_c[g] += fc[i]
+            sum_d[g] += fd[i]
+            share_sum[g] += s
+            pcr_sum[g] += q
+            if g1[i]:
+                s1 += s
+                q1 += q
+            if g2[i]:
+                s2 += s
+                q2 += q
+            if s > 1.2 * c0:
+                over += 1.0
+            if s < 0.8 * c0:
+                under += 1.0
+        daily[r, 0] = td / tc if tc > 0.0 else nan
+        daily[r, 1] = s1 / n1 if n1 > 0 else nan
+        daily[r, 2] = s2 / n2 if n2 > 0 else nan
+        daily[r, 3] = q1 / n1 if n1 > 0 else nan
+        daily[r, 4] = q2 / n2 if n2 > 0 else nan
+        k_pos = 0
+        for i in range(m):
+            if fp[i] != 0.0:
+                work[k_pos] = fp[i]
+                k_pos += 1
+        sorted_with_block(work, k_pos, 0.0, srt)
+        daily[r, 5] = gini_of_sorted(srt, weights, work)
+        sorted_with_block(vals, k_pcr, kappa, srt)
+        daily[r, 6] = gini_of_sorted(srt, weights, work)
+        daily[r, 7] = over
+        daily[r, 8] = under
+        daily[r, 9] = tc
+        for g in range(n_groups):
+            groups[r, 0, g] = sum_p[g] / tp if tp > 0.0 else nan
+            groups[r, 1, g] = sum_c[g] / tc if tc > 0.0 else nan
+            groups[r, 2, g] = sum_d[g] / td if td > 0.0 else nan
+            groups[r, 3, g] = share_sum[g] / size[g] if size[g] > 0 else nan
+            groups[r, 4, g] = pcr_sum[g] / size[g] if size[g] > 0 else nan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _masked_mean(values: np.ndarray, mask: np.ndarray, count: float, lone: bool, work: np.ndarray) -> float:
+    """numpy's ``values[..., mask].mean(-1)`` of one row: pairwise for a lone row, else in sequence."""
+    if count == 0:
+        return np.nan
+    if lone:
+        k = 0
+        for i in range(values.shape[0]):
+            if mask[i]:
+                work[k] = values[i]
+                k += 1
+        return pairwise_sum(work, 0, k) / count
+    acc = 0.0
+    for i in range(values.shape[0]):
+        if mask[i]:
+            acc += values[i]
+    return acc / count
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def dense_pcr_gaps(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    g1: np.ndarray,
+    g2: np.ndarray,
+    eps: np.ndarray,
+    lone: bool,
+    out: np.ndarray,
+) -> None:
+    """out[r, e] = :func:`fairpatrol.metrics.fairness.pcr_gap` of row r at smoothing eps[e], as numpy
+    computes it for a block of rows (``lone=False``) or a lone row (``lone=True``)."""
+    n_rows, m = officers.shape
+    n1 = 0.0
+    n2 = 0.0
+    for i in range(m):
+        n1 += g1[i]
+        n2 += g2[i]
+    pe = np.empty(m)
+    ce = np.empty(m)
+    q = np.empty(m)
+    work = np.empty(m)
+    for r in range(n_rows):
+        for e in range(eps.shape[0]):
+            ep = eps[e]
+            for i in range(m):
+                pe[i] = float(officers[r, i]) + ep
+                ce[i] = float(crimes[r, i]) + ep
+            tpe = pairwise_sum(pe, 0, m)
+            tce = pairwise_sum(ce, 0, m)
+            for i in range(m):
+                q[i] = (pe[i] / tpe) / (ce[i] / tce)
+            out[r, e] = abs(_masked_mean(q, g1, n1, lone, work) - _masked_mean(q, g2, n2, lone, work))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def dense_gini_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """out[r] = :func:`fairpatrol.metrics.gini` of row r of ``x`` (non-negative float64)."""
+    n_rows, m = x.shape
+    weights = gini_weights(m)
+    work = np.empty(m)
+    for r in range(n_rows):
+        out[r] = gini_of_sorted(np.sort(x[r]), weights, work)
