@@ -151,6 +151,64 @@ def sorted_with_block(values: np.ndarray, k: int, block: float, out: np.ndarray)
         out[j + z] = v[j]
 
 
+#: Largest table of distinct values (× M) the integer shortcuts below use before sorting instead.
+_TABLE_FACTOR = 8
+
+
+@njit(cache=True, nogil=True)
+def sorted_integers(values: np.ndarray, top: int, out: np.ndarray) -> bool:
+    """``out`` = the sorted row of integer-valued ``values`` in [0, top], by counting (no sort); False
+    (nothing done) when the range is too wide for a table."""
+    m = values.shape[0]
+    if top > _TABLE_FACTOR * m + 1024:
+        return False
+    count = np.zeros(top + 1, dtype=np.int64)
+    for i in range(m):
+        count[int(values[i])] += 1
+    pos = 0
+    for v in range(top + 1):
+        for _ in range(count[v]):
+            out[pos] = float(v)
+            pos += 1
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sorted_ratios(
+    fp: np.ndarray, fc: np.ndarray, top_p: int, top_c: int, eps: float, tpe: float, tce: float, out: np.ndarray
+) -> bool:
+    """``out`` = the sorted row of PCRs ((p + ε)/ΣP_ε) / ((c + ε)/ΣC_ε) of integer-valued officers ``fp``
+    and crimes ``fc``: a PCR depends only on the pair (p, c), so the distinct pairs are counted, their
+    PCRs (the same operations, the same values) sorted, and repeated; False when the table is too big."""
+    m = fp.shape[0]
+    width = top_c + 1
+    if (top_p + 1) * width > _TABLE_FACTOR * m + 1024:
+        return False
+    count = np.zeros((top_p + 1) * width, dtype=np.int64)
+    for i in range(m):
+        count[int(fp[i]) * width + int(fc[i])] += 1
+    n_pairs = 0
+    for j in range(count.shape[0]):
+        if count[j] > 0:
+            n_pairs += 1
+    ratio = np.empty(n_pairs)
+    times = np.empty(n_pairs, dtype=np.int64)
+    k = 0
+    for j in range(count.shape[0]):
+        if count[j] > 0:
+            p = float(j // width)
+            c = float(j % width)
+            ratio[k] = ((p + eps) / tpe) / ((c + eps) / tce)
+            times[k] = count[j]
+            k += 1
+    pos = 0
+    for j in np.argsort(ratio):
+        for _ in range(times[j]):
+            out[pos] = ratio[j]
+            pos += 1
+    return True
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def dense_rows(
     officers: np.ndarray,
@@ -161,6 +219,7 @@ def dense_rows(
     group_index: np.ndarray,
     n_groups: int,
     eps: float,
+    integer: bool,
     daily: np.ndarray,
     groups: np.ndarray,
 ) -> None:
@@ -168,7 +227,8 @@ def dense_rows(
     :func:`fairpatrol.metrics.support._support_rows`: ``daily`` rows × (accuracy, share_g1, share_g2,
     pcr_g1, pcr_g2, gini_police, gini_pcr, over_policed, under_policed, crimes), ``groups`` rows × 5 × G
     (police, crime and detected share, mean share, mean PCR). Group means add in sequence (a block of
-    rows: module docstring)."""
+    rows: module docstring). ``integer``: the counts are integers (the engine's), whose sorted rows are
+    counted rather than sorted (:func:`sorted_integers`, :func:`sorted_ratios`)."""
     n_rows, m = officers.shape
     size = np.zeros(n_groups)
     for i in range(m):
@@ -240,14 +300,18 @@ def dense_rows(
         daily[r, 2] = s2 / n2 if n2 > 0 else nan
         daily[r, 3] = q1 / n1 if n1 > 0 else nan
         daily[r, 4] = q2 / n2 if n2 > 0 else nan
-        k_pos = 0
-        for i in range(m):
-            if fp[i] != 0.0:
-                work[k_pos] = fp[i]
-                k_pos += 1
-        sorted_with_block(work, k_pos, 0.0, srt)
+        top_p = int(fp.max()) if integer and m > 0 else 0
+        top_c = int(fc.max()) if integer and m > 0 else 0
+        if not (integer and sorted_integers(fp, top_p, srt)):
+            k_pos = 0
+            for i in range(m):
+                if fp[i] != 0.0:
+                    work[k_pos] = fp[i]
+                    k_pos += 1
+            sorted_with_block(work, k_pos, 0.0, srt)
         daily[r, 5] = gini_of_sorted(srt, weights, work)
-        sorted_with_block(vals, k_pcr, kappa, srt)
+        if not (integer and sorted_ratios(fp, fc, top_p, top_c, eps, tpe, tce, srt)):
+            sorted_with_block(vals, k_pcr, kappa, srt)
         daily[r, 6] = gini_of_sorted(srt, weights, work)
         daily[r, 7] = over
         daily[r, 8] = under
@@ -315,10 +379,11 @@ def dense_pcr_gaps(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def dense_gini_rows(x: np.ndarray, out: np.ndarray) -> None:
-    """out[r] = :func:`fairpatrol.metrics.gini` of row r of ``x`` (non-negative float64)."""
-    n_rows, m = x.shape
+def dense_gini_rows(srt: np.ndarray, out: np.ndarray) -> None:
+    """out[r] = :func:`fairpatrol.metrics.gini` of row r, given the rows sorted ascending (numpy's SIMD
+    sort of the whole block is several times faster than sorting in numba)."""
+    n_rows, m = srt.shape
     weights = gini_weights(m)
     work = np.empty(m)
     for r in range(n_rows):
-        out[r] = gini_of_sorted(np.sort(x[r]), weights, work)
+        out[r] = gini_of_sorted(srt[r], weights, work)

@@ -347,6 +347,7 @@ def day_metrics(
         np.asarray(group_index, dtype=np.int64),
         int(n_groups),
         epsilon(m),
+        all(a.dtype.kind in "iub" for a in (officers, crimes)),
         daily,
         groups,
     )
@@ -577,7 +578,7 @@ def gini_rows(x: np.ndarray, *, cell_rows: int | None = None) -> np.ndarray:
         if x.ndim != 2:
             return np.asarray(gini(x))
         out = np.empty(x.shape[0])
-        dense_gini_rows(np.ascontiguousarray(x), out)
+        dense_gini_rows(np.sort(x, axis=-1), out)
         return out
     if x.ndim == 2 and cell_rows is not None and cell_rows < x.shape[0]:
         return np.concatenate([gini_rows(x[rows]) for rows in _cells(x.shape[0], cell_rows)])
