@@ -121,7 +121,9 @@ def test_a_lone_row_sums_its_groups_as_numpy_does():
     index = (rng.random(m) < 0.5).astype(np.int64)
     g1, g2 = index == 0, index == 1
     eps = [f * epsilon(m) for f in EPS_FACTORS]
-    same(pcr_gaps(off, cr, g1, g2, eps, cell_rows=1), np.stack([pcr_gap(off, cr, g1, g2, e) for e in eps], -1))
+    same(
+        pcr_gaps(off, cr, g1, g2, eps, cell_rows=1), np.stack([pcr_gap(off, cr, g1, g2, e) for e in eps], -1)
+    )
     daily, _ = day_metrics(off, cr, det, g1, g2, index, 2, cell_rows=1)
     want, _ = numpy_day_metrics(off, cr, det, g1, g2, index, 2)
     for name, value in want.items():
@@ -141,13 +143,16 @@ class PerCellReference(StudyMetrics):
         )
         shares = None if shares is None else np.asarray(shares, dtype=np.float64).reshape(n, -1, self.areas.n)
         for k, cell in enumerate(cells):
-            self._one_cell(cell, day, officers[k], crimes[k], detected[k], None if shares is None else shares[k])
+            self._one_cell(
+                cell, day, officers[k], crimes[k], detected[k], None if shares is None else shares[k]
+            )
 
     def _one_cell(self, cell, day, officers, crimes, detected, shares):
         assert not self._seen[cell, day]
         if self.run_averaged:
             officers, crimes, detected = (
-                np.asarray(a, dtype=np.float64).mean(axis=0, keepdims=True) for a in (officers, crimes, detected)
+                np.asarray(a, dtype=np.float64).mean(axis=0, keepdims=True)
+                for a in (officers, crimes, detected)
             )
             shares = None if shares is None else shares.mean(axis=0, keepdims=True)
         n_g, m = len(self.group_names), self.areas.n
@@ -212,14 +217,20 @@ def test_the_block_update_equals_per_cell_updates_bit_for_bit(
     fed cell by cell by the numpy definitions: below and above the support threshold, one run, run-averaged
     counts, one group or empty groups, days without crime, with and without allocation shares."""
     rng = np.random.default_rng(seed)
-    m = int(rng.integers(SUPPORT_METRICS_MIN_AREAS, SUPPORT_METRICS_MIN_AREAS + 300) if many else rng.integers(2, 300))
+    m = int(
+        rng.integers(SUPPORT_METRICS_MIN_AREAS, SUPPORT_METRICS_MIN_AREAS + 300)
+        if many
+        else rng.integers(2, 300)
+    )
     areas = toy_areas(rng.integers(0, groups, m), groups + int(rng.integers(0, 2)))  # maybe an empty group
     n_days = 4
     block = StudyMetrics(areas, n_cells, range(runs), n_days, run_averaged=averaged, window=2)
     reference = PerCellReference(areas, n_cells, range(runs), n_days, run_averaged=averaged, window=2)
     cells = list(rng.permutation(n_cells))  # a batch's cells need not be in order
     for day in rng.permutation(n_days):
-        counts = day_counts(rng, n_cells * runs, m, int(rng.integers(0, 500)), int(rng.integers(0, 200)), day == 1)
+        counts = day_counts(
+            rng, n_cells * runs, m, int(rng.integers(0, 500)), int(rng.integers(0, 200)), day == 1
+        )
         shares = None
         if with_shares:
             shares = rng.random((n_cells * runs, m)) ** 4

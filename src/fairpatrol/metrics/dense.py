@@ -175,7 +175,14 @@ def sorted_integers(values: np.ndarray, top: int, out: np.ndarray) -> bool:
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def sorted_ratios(
-    fp: np.ndarray, fc: np.ndarray, top_p: int, top_c: int, eps: float, tpe: float, tce: float, out: np.ndarray
+    fp: np.ndarray,
+    fc: np.ndarray,
+    top_p: int,
+    top_c: int,
+    eps: float,
+    tpe: float,
+    tce: float,
+    out: np.ndarray,
 ) -> bool:
     """``out`` = the sorted row of PCRs ((p + ε)/ΣP_ε) / ((c + ε)/ΣC_ε) of integer-valued officers ``fp``
     and crimes ``fc``: a PCR depends only on the pair (p, c), so the distinct pairs are counted, their
