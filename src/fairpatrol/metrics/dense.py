@@ -173,47 +173,61 @@ def sorted_integers(values: np.ndarray, top: int, out: np.ndarray) -> bool:
     return True
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def sorted_ratios(
-    fp: np.ndarray,
-    fc: np.ndarray,
-    top_p: int,
-    top_c: int,
-    eps: float,
-    tpe: float,
-    tce: float,
-    out: np.ndarray,
-) -> bool:
-    """``out`` = the sorted row of PCRs ((p + ε)/ΣP_ε) / ((c + ε)/ΣC_ε) of integer-valued officers ``fp``
-    and crimes ``fc``: a PCR depends only on the pair (p, c), so the distinct pairs are counted, their
-    PCRs (the same operations, the same values) sorted, and repeated; False when the table is too big."""
+@njit(cache=True, nogil=True)
+def pair_index(fp: np.ndarray, fc: np.ndarray, pair: np.ndarray) -> int:
+    """``pair[i]`` = p_i × (max c + 1) + c_i for integer-valued non-negative officers and crimes of a row;
+    returns the table width (max c + 1), or 0 (nothing done) when the values or the table do not fit."""
     m = fp.shape[0]
-    width = top_c + 1
-    if (top_p + 1) * width > _TABLE_FACTOR * m + 1024:
-        return False
-    count = np.zeros((top_p + 1) * width, dtype=np.int64)
+    top_p = 0.0
+    top_c = 0.0
     for i in range(m):
-        count[int(fp[i]) * width + int(fc[i])] += 1
-    n_pairs = 0
-    for j in range(count.shape[0]):
+        if not (fp[i] >= 0.0 and fc[i] >= 0.0):
+            return 0
+        top_p = max(top_p, fp[i])
+        top_c = max(top_c, fc[i])
+    if (top_p + 1.0) * (top_c + 1.0) > _TABLE_FACTOR * m + 1024:
+        return 0
+    width = int(top_c) + 1
+    for i in range(m):
+        pair[i] = int(fp[i]) * width + int(fc[i])
+    return width
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def pair_ratios(
+    pair: np.ndarray, width: int, eps: float, tpe: float, tce: float, count: np.ndarray, ratio: np.ndarray
+) -> int:
+    """A PCR ((p + ε)/ΣP_ε) / ((c + ε)/ΣC_ε) depends only on the pair (p, c): ``ratio[j]`` for each pair j
+    of the row (the same operations, the same value as for each area) and ``count[j]`` its areas; returns
+    the table length."""
+    size = 0
+    for i in range(pair.shape[0]):
+        size = max(size, pair[i] + 1)
+    count[:size] = 0
+    for i in range(pair.shape[0]):
+        count[pair[i]] += 1
+    for j in range(size):
         if count[j] > 0:
-            n_pairs += 1
-    ratio = np.empty(n_pairs)
-    times = np.empty(n_pairs, dtype=np.int64)
+            ratio[j] = ((float(j // width) + eps) / tpe) / ((float(j % width) + eps) / tce)
+    return size
+
+
+@njit(cache=True, nogil=True)
+def sorted_table(count: np.ndarray, ratio: np.ndarray, size: int, out: np.ndarray) -> None:
+    """``out`` = the sorted row made of ``count[j]`` copies of ``ratio[j]`` (j < size): a sort of the
+    distinct values only."""
+    present = np.empty(size, dtype=np.int64)
     k = 0
-    for j in range(count.shape[0]):
+    for j in range(size):
         if count[j] > 0:
-            p = float(j // width)
-            c = float(j % width)
-            ratio[k] = ((p + eps) / tpe) / ((c + eps) / tce)
-            times[k] = count[j]
+            present[k] = j
             k += 1
+    present = present[:k]
     pos = 0
-    for j in np.argsort(ratio):
-        for _ in range(times[j]):
+    for j in present[np.argsort(ratio[present])]:
+        for _ in range(count[j]):
             out[pos] = ratio[j]
             pos += 1
-    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -235,7 +249,8 @@ def dense_rows(
     pcr_g1, pcr_g2, gini_police, gini_pcr, over_policed, under_policed, crimes), ``groups`` rows × 5 × G
     (police, crime and detected share, mean share, mean PCR). Group means add in sequence (a block of
     rows: module docstring). ``integer``: the counts are integers (the engine's), whose sorted rows are
-    counted rather than sorted (:func:`sorted_integers`, :func:`sorted_ratios`)."""
+    counted rather than sorted, and whose PCRs are computed once per distinct (officers, crimes) pair
+    (:func:`sorted_integers`, :func:`pair_ratios`)."""
     n_rows, m = officers.shape
     size = np.zeros(n_groups)
     for i in range(m):
@@ -251,10 +266,12 @@ def dense_rows(
     fd = np.empty(m)
     pe = np.empty(m)
     ce = np.empty(m)
-    pcr = np.empty(m)
     vals = np.empty(m)
     srt = np.empty(m)
     work = np.empty(m)
+    pair = np.empty(m, dtype=np.int64)
+    count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
+    ratio = np.empty(_TABLE_FACTOR * m + 1024)
     nan = np.nan
     for r in range(n_rows):
         for i in range(m):
@@ -269,6 +286,8 @@ def dense_rows(
         tpe = pairwise_sum(pe, 0, m)
         tce = pairwise_sum(ce, 0, m)
         kappa = (eps / tpe) / (eps / tce)  # the PCR of an area without officers or crime
+        width = pair_index(fp, fc, pair) if integer else 0
+        n_table = pair_ratios(pair, width, eps, tpe, tce, count, ratio) if width else 0
         sum_p = np.zeros(n_groups)
         sum_c = np.zeros(n_groups)
         sum_d = np.zeros(n_groups)
@@ -281,8 +300,7 @@ def dense_rows(
             s = fp[i] / tp
             c = fc[i] / tc
             c0 = 0.0 if np.isnan(c) else c
-            q = (pe[i] / tpe) / (ce[i] / tce)
-            pcr[i] = q
+            q = ratio[pair[i]] if width else (pe[i] / tpe) / (ce[i] / tce)
             if fp[i] != 0.0 or fc[i] != 0.0:
                 vals[k_pcr] = q
                 k_pcr += 1
@@ -307,9 +325,7 @@ def dense_rows(
         daily[r, 2] = s2 / n2 if n2 > 0 else nan
         daily[r, 3] = q1 / n1 if n1 > 0 else nan
         daily[r, 4] = q2 / n2 if n2 > 0 else nan
-        top_p = int(fp.max()) if integer and m > 0 else 0
-        top_c = int(fc.max()) if integer and m > 0 else 0
-        if not (integer and sorted_integers(fp, top_p, srt)):
+        if not (width and sorted_integers(fp, int(fp.max()), srt)):
             k_pos = 0
             for i in range(m):
                 if fp[i] != 0.0:
@@ -317,7 +333,9 @@ def dense_rows(
                     k_pos += 1
             sorted_with_block(work, k_pos, 0.0, srt)
         daily[r, 5] = gini_of_sorted(srt, weights, work)
-        if not (integer and sorted_ratios(fp, fc, top_p, top_c, eps, tpe, tce, srt)):
+        if width:
+            sorted_table(count, ratio, n_table, srt)
+        else:
             sorted_with_block(vals, k_pcr, kappa, srt)
         daily[r, 6] = gini_of_sorted(srt, weights, work)
         daily[r, 7] = over
@@ -358,10 +376,12 @@ def dense_pcr_gaps(
     g2: np.ndarray,
     eps: np.ndarray,
     lone: bool,
+    integer: bool,
     out: np.ndarray,
 ) -> None:
     """out[r, e] = :func:`fairpatrol.metrics.fairness.pcr_gap` of row r at smoothing eps[e], as numpy
-    computes it for a block of rows (``lone=False``) or a lone row (``lone=True``)."""
+    computes it for a block of rows (``lone=False``) or a lone row (``lone=True``); ``integer``: integer
+    counts, whose PCRs are computed once per distinct pair (:func:`pair_ratios`)."""
     n_rows, m = officers.shape
     n1 = 0.0
     n2 = 0.0
@@ -370,18 +390,32 @@ def dense_pcr_gaps(
         n2 += g2[i]
     pe = np.empty(m)
     ce = np.empty(m)
+    fp = np.empty(m)
+    fc = np.empty(m)
     q = np.empty(m)
     work = np.empty(m)
+    pair = np.empty(m, dtype=np.int64)
+    count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
+    ratio = np.empty(_TABLE_FACTOR * m + 1024)
     for r in range(n_rows):
+        for i in range(m):
+            fp[i] = float(officers[r, i])
+            fc[i] = float(crimes[r, i])
+        width = pair_index(fp, fc, pair) if integer else 0
         for e in range(eps.shape[0]):
             ep = eps[e]
             for i in range(m):
-                pe[i] = float(officers[r, i]) + ep
-                ce[i] = float(crimes[r, i]) + ep
+                pe[i] = fp[i] + ep
+                ce[i] = fc[i] + ep
             tpe = pairwise_sum(pe, 0, m)
             tce = pairwise_sum(ce, 0, m)
-            for i in range(m):
-                q[i] = (pe[i] / tpe) / (ce[i] / tce)
+            if width:
+                pair_ratios(pair, width, ep, tpe, tce, count, ratio)
+                for i in range(m):
+                    q[i] = ratio[pair[i]]
+            else:
+                for i in range(m):
+                    q[i] = (pe[i] / tpe) / (ce[i] / tce)
             out[r, e] = abs(_masked_mean(q, g1, n1, lone, work) - _masked_mean(q, g2, n2, lone, work))
 
 

@@ -422,7 +422,9 @@ def pcr_gaps(
             return np.stack([pcr_gap(officers, crimes, group1, group2, e) for e in eps], axis=-1)
         kernel = dense_pcr_gaps
         first = _cells(officers.shape[0], cell_rows)[0]
-        args = (first.stop - first.start == 1,)  # a lone row: numpy sums its groups pairwise
+        # a lone row: numpy sums its groups pairwise; integer counts: PCRs once per (officers, crimes) pair
+        integer = all(np.asarray(a).dtype.kind in "iub" for a in (officers, crimes))
+        args = (first.stop - first.start == 1, integer)
     crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
     out = np.empty((officers.shape[0], len(eps)))
     kernel(
