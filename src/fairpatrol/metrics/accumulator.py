@@ -138,11 +138,17 @@ class StudyMetrics:
         n_r = 1 if self.run_averaged else len(self.run_ids)
         n_g, n_m = len(self.group_names), areas.n
         c, d = self.n_cells, self.n_days
-        self.daily = {name: np.full((c, n_r, d), np.nan) for name in (*METRICS, *EXTRA_DAILY)}
-        self.group_daily = {
-            name: np.full((c, n_r, d, n_g), np.nan) for name in (*GROUP_METRICS, "disparity_ratio_30d")
+        # each table one block, metric first (a day of a block of cells is stored by one assignment)
+        self._daily = np.full((len(METRICS) + len(EXTRA_DAILY), c, n_r, d), np.nan)
+        self.daily = dict(zip((*METRICS, *EXTRA_DAILY), self._daily, strict=True))
+        group_names = (*GROUP_METRICS, *GROUP_DAY_COUNTS, "disparity_ratio_30d")
+        self._group_daily = np.full((len(group_names), c, n_r, d, n_g), np.nan)
+        self._group_daily[len(GROUP_METRICS) : -1] = 0.0
+        self.group_daily = dict(zip(group_names, self._group_daily, strict=True))
+        self.group_daily = {  # in the order of the tables written
+            name: self.group_daily[name]
+            for name in (*GROUP_METRICS, "disparity_ratio_30d", *GROUP_DAY_COUNTS)
         }
-        self.group_daily.update({name: np.zeros((c, n_r, d, n_g)) for name in GROUP_DAY_COUNTS})
         # the four count sums in one block per cell (one compiled pass adds a day: add_counts)
         self._counts = np.zeros((c, 4, n_r, n_m))
         self._area = {name: self._counts[:, k] for k, name in enumerate(AREA_COUNTS[:4])}
@@ -193,7 +199,7 @@ class StudyMetrics:
         n = len(cells)
         if n == 0:
             return
-        if len(np.unique(cells)) != n:
+        if len(set(cells.tolist())) != n:
             raise ValueError(f"a cell appears twice among the cells {cells.tolist()} of day {day}")
         seen = self._seen[cells, day]
         if seen.any():
@@ -223,8 +229,8 @@ class StudyMetrics:
         n_g = len(self.group_names)
         g1, g2, index = self.g1, self.g2, self.group_index
         daily, per_group = day_metrics(officers, crimes, detected, g1, g2, index, n_g, cell_rows=per_cell)
-        for name, value in daily.items():
-            self.daily[name][cells, :, day] = value.reshape(n, per_cell)
+        values = np.stack([daily[name] for name in METRICS]).reshape(len(METRICS), n, per_cell)
+        self._daily[: len(METRICS), cells, :, day] = values.transpose(1, 0, 2)  # cells first: numpy's rule
         if shares is None:
             self._has_shares[cells] = False
         else:
@@ -235,11 +241,10 @@ class StudyMetrics:
         ok = np.isfinite(gaps)
         self._eps_sum[cells] += np.where(ok, gaps, 0.0).reshape(n, per_cell, -1)
         self._eps_days[cells] += ok.reshape(n, per_cell, -1)
-        for name, value in per_group.items():
-            self.group_daily[name][cells, :, day] = value.reshape(n, per_cell, -1)
         sums = group_counts(officers, crimes, detected, index, n_g, cell_rows=per_cell)
-        for name, value in zip(GROUP_DAY_COUNTS, sums, strict=True):
-            self.group_daily[name][cells, :, day] = value.reshape(n, per_cell, -1)
+        values = np.stack([*(per_group[name] for name in GROUP_METRICS), *sums])
+        k = len(values)
+        self._group_daily[:k, cells, :, day] = values.reshape(k, n, per_cell, n_g).transpose(1, 0, 2, 3)
         # patrol-days, crimes, detections, idle patrol-days and the expected patrols of the shares
         add_counts(
             self._counts,

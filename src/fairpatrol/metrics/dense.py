@@ -273,6 +273,9 @@ def dense_rows(
     count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
     ratio = np.empty(_TABLE_FACTOR * m + 1024)
     nan = np.nan
+    shares = np.empty((n_rows, m))
+    ratios = np.empty((n_rows, m))
+    totals = np.empty((n_rows, 3))
     for r in range(n_rows):
         for i in range(m):
             fp[i] = float(officers[r, i])
@@ -285,15 +288,12 @@ def dense_rows(
         td = pairwise_sum(fd, 0, m)
         tpe = pairwise_sum(pe, 0, m)
         tce = pairwise_sum(ce, 0, m)
+        totals[r, 0] = tp
+        totals[r, 1] = tc
+        totals[r, 2] = td
         kappa = (eps / tpe) / (eps / tce)  # the PCR of an area without officers or crime
         width = pair_index(fp, fc, pair) if integer else 0
         n_table = pair_ratios(pair, width, eps, tpe, tce, count, ratio) if width else 0
-        sum_p = np.zeros(n_groups)
-        sum_c = np.zeros(n_groups)
-        sum_d = np.zeros(n_groups)
-        share_sum = np.zeros(n_groups)
-        pcr_sum = np.zeros(n_groups)
-        s1 = s2 = q1 = q2 = 0.0
         over = under = 0.0
         k_pcr = 0
         for i in range(m):
@@ -301,30 +301,16 @@ def dense_rows(
             c = fc[i] / tc
             c0 = 0.0 if np.isnan(c) else c
             q = ratio[pair[i]] if width else (pe[i] / tpe) / (ce[i] / tce)
+            shares[r, i] = s
+            ratios[r, i] = q
             if fp[i] != 0.0 or fc[i] != 0.0:
                 vals[k_pcr] = q
                 k_pcr += 1
-            g = group_index[i]
-            sum_p[g] += fp[i]
-            sum_c[g] += fc[i]
-            sum_d[g] += fd[i]
-            share_sum[g] += s
-            pcr_sum[g] += q
-            if g1[i]:
-                s1 += s
-                q1 += q
-            if g2[i]:
-                s2 += s
-                q2 += q
             if s > 1.2 * c0:
                 over += 1.0
             if s < 0.8 * c0:
                 under += 1.0
         daily[r, 0] = td / tc if tc > 0.0 else nan
-        daily[r, 1] = s1 / n1 if n1 > 0 else nan
-        daily[r, 2] = s2 / n2 if n2 > 0 else nan
-        daily[r, 3] = q1 / n1 if n1 > 0 else nan
-        daily[r, 4] = q2 / n2 if n2 > 0 else nan
         if not (width and sorted_integers(fp, int(fp.max()), srt)):
             k_pos = 0
             for i in range(m):
@@ -341,12 +327,40 @@ def dense_rows(
         daily[r, 7] = over
         daily[r, 8] = under
         daily[r, 9] = tc
+    # Group sums in numpy's order (areas in sequence), areas outer and rows inner: the rows' sums are
+    # independent chains of additions, interleaved instead of waiting on one another.
+    acc = np.zeros((5, n_groups, n_rows))
+    pair_sums = np.zeros((4, n_rows))
+    for i in range(m):
+        g = group_index[i]
+        in1 = g1[i]
+        in2 = g2[i]
+        for r in range(n_rows):
+            s = shares[r, i]
+            q = ratios[r, i]
+            acc[0, g, r] += float(officers[r, i])
+            acc[1, g, r] += float(crimes[r, i])
+            acc[2, g, r] += float(detected[r, i])
+            acc[3, g, r] += s
+            acc[4, g, r] += q
+            if in1:
+                pair_sums[0, r] += s
+                pair_sums[2, r] += q
+            if in2:
+                pair_sums[1, r] += s
+                pair_sums[3, r] += q
+    for r in range(n_rows):
+        daily[r, 1] = pair_sums[0, r] / n1 if n1 > 0 else nan
+        daily[r, 2] = pair_sums[1, r] / n2 if n2 > 0 else nan
+        daily[r, 3] = pair_sums[2, r] / n1 if n1 > 0 else nan
+        daily[r, 4] = pair_sums[3, r] / n2 if n2 > 0 else nan
+        for k in range(3):
+            t = totals[r, k]
+            for g in range(n_groups):
+                groups[r, k, g] = acc[k, g, r] / t if t > 0.0 else nan
         for g in range(n_groups):
-            groups[r, 0, g] = sum_p[g] / tp if tp > 0.0 else nan
-            groups[r, 1, g] = sum_c[g] / tc if tc > 0.0 else nan
-            groups[r, 2, g] = sum_d[g] / td if td > 0.0 else nan
-            groups[r, 3, g] = share_sum[g] / size[g] if size[g] > 0 else nan
-            groups[r, 4, g] = pcr_sum[g] / size[g] if size[g] > 0 else nan
+            groups[r, 3, g] = acc[3, g, r] / size[g] if size[g] > 0 else nan
+            groups[r, 4, g] = acc[4, g, r] / size[g] if size[g] > 0 else nan
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -392,31 +406,52 @@ def dense_pcr_gaps(
     ce = np.empty(m)
     fp = np.empty(m)
     fc = np.empty(m)
-    q = np.empty(m)
     work = np.empty(m)
-    pair = np.empty(m, dtype=np.int64)
+    pair = np.empty((n_rows, m), dtype=np.int64)
+    width = np.zeros(n_rows, dtype=np.int64)
     count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
     ratio = np.empty(_TABLE_FACTOR * m + 1024)
-    for r in range(n_rows):
-        for i in range(m):
-            fp[i] = float(officers[r, i])
-            fc[i] = float(crimes[r, i])
-        width = pair_index(fp, fc, pair) if integer else 0
-        for e in range(eps.shape[0]):
-            ep = eps[e]
+    q = np.empty((n_rows, m))
+    means = np.zeros((2, n_rows))
+    if integer:
+        for r in range(n_rows):
             for i in range(m):
-                pe[i] = fp[i] + ep
-                ce[i] = fc[i] + ep
+                fp[i] = float(officers[r, i])
+                fc[i] = float(crimes[r, i])
+            width[r] = pair_index(fp, fc, pair[r])
+    for e in range(eps.shape[0]):
+        ep = eps[e]
+        for r in range(n_rows):
+            for i in range(m):
+                pe[i] = float(officers[r, i]) + ep
+                ce[i] = float(crimes[r, i]) + ep
             tpe = pairwise_sum(pe, 0, m)
             tce = pairwise_sum(ce, 0, m)
-            if width:
-                pair_ratios(pair, width, ep, tpe, tce, count, ratio)
+            if width[r]:
+                pair_ratios(pair[r], width[r], ep, tpe, tce, count, ratio)
                 for i in range(m):
-                    q[i] = ratio[pair[i]]
+                    q[r, i] = ratio[pair[r, i]]
             else:
                 for i in range(m):
-                    q[i] = (pe[i] / tpe) / (ce[i] / tce)
-            out[r, e] = abs(_masked_mean(q, g1, n1, lone, work) - _masked_mean(q, g2, n2, lone, work))
+                    q[r, i] = (pe[i] / tpe) / (ce[i] / tce)
+        if lone:
+            for r in range(n_rows):
+                means[0, r] = _masked_mean(q[r], g1, n1, True, work)
+                means[1, r] = _masked_mean(q[r], g2, n2, True, work)
+        else:  # in sequence over the areas, the rows' sums interleaved (as in dense_rows)
+            means[:] = 0.0
+            for i in range(m):
+                if g1[i]:
+                    for r in range(n_rows):
+                        means[0, r] += q[r, i]
+                if g2[i]:
+                    for r in range(n_rows):
+                        means[1, r] += q[r, i]
+            for r in range(n_rows):
+                means[0, r] = means[0, r] / n1 if n1 > 0 else np.nan
+                means[1, r] = means[1, r] / n2 if n2 > 0 else np.nan
+        for r in range(n_rows):
+            out[r, e] = abs(means[0, r] - means[1, r])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
