@@ -44,7 +44,15 @@ from fairpatrol.metrics.fairness import (
     trailing_sums,
 )
 from fairpatrol.metrics.registry import EPS_FACTORS, ROLLING_DAYS
-from fairpatrol.metrics.support import add_counts, day_metrics, gini_rows, group_counts, pcr_gaps
+from fairpatrol.metrics.support import (
+    SUPPORT_METRICS_MIN_AREAS,
+    add_counts,
+    as_rows,
+    day_metrics,
+    gini_rows,
+    group_counts,
+    pcr_gaps,
+)
 
 #: Per-area sums over the horizon (area_horizon columns, before the shares derived from them).
 AREA_COUNTS = ("patrol_days", "true_crimes", "detected_crimes", "idle_patrol_days", "expected_patrols")
@@ -214,7 +222,7 @@ class StudyMetrics:
         per_cell = officers.shape[0] // n
         if not self.run_averaged and per_cell != len(self.run_ids):
             raise ValueError(f"expected {len(self.run_ids)} runs a cell, got {per_cell}")
-        crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
+        crimes = as_rows(crimes, officers.shape)
         detected = np.asarray(detected)
         if shares is not None:
             shares = np.asarray(shares, dtype=np.float64)
@@ -237,7 +245,12 @@ class StudyMetrics:
             gini = gini_rows(shares, cell_rows=per_cell)
             self.daily["gini_expected"][cells, :, day] = gini.reshape(n, per_cell)
         eps0 = epsilon(self.areas.n)
-        gaps = pcr_gaps(officers, crimes, g1, g2, [f * eps0 for f in EPS_FACTORS], cell_rows=per_cell)
+        if self.areas.n < SUPPORT_METRICS_MIN_AREAS and per_cell > 1 and EPS_FACTORS[0] == 1:
+            # the gap at the study's ε is the day's pcr_gap (the same definition, summed the same way)
+            more = pcr_gaps(officers, crimes, g1, g2, [f * eps0 for f in EPS_FACTORS[1:]], cell_rows=per_cell)
+            gaps = np.concatenate([daily["pcr_gap"][:, None], more], axis=1)
+        else:
+            gaps = pcr_gaps(officers, crimes, g1, g2, [f * eps0 for f in EPS_FACTORS], cell_rows=per_cell)
         ok = np.isfinite(gaps)
         self._eps_sum[cells] += np.where(ok, gaps, 0.0).reshape(n, per_cell, -1)
         self._eps_days[cells] += ok.reshape(n, per_cell, -1)

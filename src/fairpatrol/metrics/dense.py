@@ -156,13 +156,13 @@ _TABLE_FACTOR = 8
 
 
 @njit(cache=True, nogil=True)
-def sorted_integers(values: np.ndarray, top: int, out: np.ndarray) -> bool:
-    """``out`` = the sorted row of integer-valued ``values`` in [0, top], by counting (no sort); False
-    (nothing done) when the range is too wide for a table."""
+def sorted_integers(values: np.ndarray, top: int, count: np.ndarray, out: np.ndarray) -> bool:
+    """``out`` = the sorted row of integer-valued ``values`` in [0, top], by counting in ``count`` (no
+    sort); False (nothing done) when the range is wider than the table."""
     m = values.shape[0]
-    if top > _TABLE_FACTOR * m + 1024:
+    if top >= count.shape[0]:
         return False
-    count = np.zeros(top + 1, dtype=np.int64)
+    count[: top + 1] = 0
     for i in range(m):
         count[int(values[i])] += 1
     pos = 0
@@ -272,6 +272,7 @@ def dense_rows(
     pair = np.empty(m, dtype=np.int64)
     count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
     ratio = np.empty(_TABLE_FACTOR * m + 1024)
+    hist = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
     nan = np.nan
     shares = np.empty((n_rows, m))
     ratios = np.empty((n_rows, m))
@@ -311,7 +312,7 @@ def dense_rows(
             if s < 0.8 * c0:
                 under += 1.0
         daily[r, 0] = td / tc if tc > 0.0 else nan
-        if not (width and sorted_integers(fp, int(fp.max()), srt)):
+        if not (width and sorted_integers(fp, int(fp.max()), hist, srt)):
             k_pos = 0
             for i in range(m):
                 if fp[i] != 0.0:

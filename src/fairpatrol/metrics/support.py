@@ -190,12 +190,18 @@ def _cells(n_rows: int, cell_rows: int | None) -> list[slice]:
     return [slice(a, a + k) for a in range(0, n_rows, k)]
 
 
+def as_rows(values, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` as an array of ``shape`` (broadcast only when needed: ``np.broadcast_to`` costs µs)."""
+    values = np.asarray(values)
+    return values if values.shape == shape else np.broadcast_to(values, shape)
+
+
 def _counts(officers, crimes, detected) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """rows × M contiguous counts (``crimes`` broadcast to the officers' shape)."""
     officers = np.ascontiguousarray(officers)
     if officers.ndim != 2:
         raise ValueError(f"expected runs × areas counts, got shape {officers.shape}")
-    crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
+    crimes = np.ascontiguousarray(as_rows(crimes, officers.shape))
     return officers, crimes, np.ascontiguousarray(detected)
 
 
@@ -215,7 +221,7 @@ def _tables(
     out["pcr_gap_signed"] = out["pcr_g1"] - out["pcr_g2"]
     out["share_gap"] = np.abs(out["share_gap_signed"])
     out["pcr_gap"] = np.abs(out["pcr_gap_signed"])
-    per_group = dict(zip(_GROUP, np.moveaxis(groups, 1, 0), strict=True))
+    per_group = dict(zip(_GROUP, groups.transpose(1, 0, 2), strict=True))
     missing = [name for name in METRICS if name not in out]
     missing_groups = [name for name in GROUP_METRICS if name not in per_group]
     if missing or missing_groups:
@@ -224,9 +230,7 @@ def _tables(
             out[name] = np.concatenate([np.asarray(d[name], dtype=np.float64) for d, _ in parts])
         for name in missing_groups:
             per_group[name] = np.concatenate([np.asarray(g[name], dtype=np.float64) for _, g in parts])
-    return {name: np.ascontiguousarray(out[name]) for name in METRICS}, {
-        name: np.ascontiguousarray(per_group[name]) for name in GROUP_METRICS
-    }
+    return {name: out[name] for name in METRICS}, {name: per_group[name] for name in GROUP_METRICS}
 
 
 def support_metrics(
@@ -425,7 +429,7 @@ def pcr_gaps(
         # a lone row: numpy sums its groups pairwise; integer counts: PCRs once per (officers, crimes) pair
         integer = all(np.asarray(a).dtype.kind in "iub" for a in (officers, crimes))
         args = (first.stop - first.start == 1, integer)
-    crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
+    crimes = np.ascontiguousarray(as_rows(crimes, officers.shape))
     out = np.empty((officers.shape[0], len(eps)))
     kernel(
         np.ascontiguousarray(officers),
@@ -477,7 +481,7 @@ def group_counts(
     threshold (run-averaged) by :func:`~fairpatrol.metrics.fairness.group_sums` on each cell's rows
     (``cell_rows`` each, default all), whose BLAS product fixes their order."""
     officers = np.asarray(officers)
-    crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
+    crimes = as_rows(crimes, officers.shape)
     detected = np.asarray(detected)
     fractional = any(a.dtype.kind == "f" for a in (officers, crimes, detected))
     if officers.ndim != 2 or (fractional and officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS):
@@ -503,20 +507,23 @@ def group_counts(
 def _add_rows(
     sums: np.ndarray,
     expected: np.ndarray,
-    cell: np.ndarray,
-    run: np.ndarray,
+    cells: np.ndarray,
     officers: np.ndarray,
     crimes: np.ndarray,
     detected: np.ndarray,
     shares: np.ndarray,
     totals: np.ndarray,
 ) -> None:
-    """sums[cell[r], 0..3, run[r]] += row r's officers, crimes, detected and officers on crime-free areas,
-    visiting every value but adding only the nonzero ones (adding 0.0 changes no float); with shares
-    (rows × M, or 0 rows), expected[cell[r], run[r]] += shares[r] × totals[r] (the row's officers)."""
+    """sums[cell, 0..3, run] += officers, crimes, detected and officers on crime-free areas of the row of
+    (cell, run) (rows: the runs of ``cells[0]``, then of ``cells[1]``, …), visiting every value but adding
+    only the nonzero ones (adding 0.0 changes no float); with shares (rows × M, or 0 rows),
+    expected[cell, run] += shares × totals (the row's officers)."""
     n_rows, m = officers.shape
+    n_runs = n_rows // cells.shape[0]
     for r in range(n_rows):
-        s = sums[cell[r], :, run[r]]
+        cell = cells[r // n_runs]
+        run = r % n_runs
+        s = sums[cell, :, run]
         for i in range(m):
             p = float(officers[r, i])
             c = float(crimes[r, i])
@@ -530,7 +537,7 @@ def _add_rows(
             if d != 0.0:
                 s[2, i] += d
         if shares.shape[0] > 0:
-            e = expected[cell[r], run[r]]
+            e = expected[cell, run]
             for i in range(m):
                 e[i] += shares[r, i] * totals[r]
 
@@ -556,14 +563,12 @@ def add_counts(
     if cells is None:
         sums, expected = sums[None], None if expected is None else expected[None]
         cells = np.zeros(1, dtype=np.int64)
-    n_runs = officers.shape[0] // len(cells)
-    cell = np.repeat(np.asarray(cells, dtype=np.int64), n_runs)
-    run = np.tile(np.arange(n_runs, dtype=np.int64), len(cells))
     if shares is None or expected is None:
         shares, expected, totals = np.empty((0, 0)), np.empty((0, 0, 0)), np.empty(0)
     else:  # numpy's totals: exact for integer counts, pairwise for fractional (run-averaged) ones
         totals = officers.sum(axis=-1).astype(np.float64)
-    _add_rows(sums, expected, cell, run, officers, crimes, detected, np.ascontiguousarray(shares), totals)
+    cells = np.asarray(cells, dtype=np.int64)
+    _add_rows(sums, expected, cells, officers, crimes, detected, np.ascontiguousarray(shares), totals)
 
 
 def gini_rows(x: np.ndarray, *, cell_rows: int | None = None) -> np.ndarray:
