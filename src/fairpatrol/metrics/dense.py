@@ -156,21 +156,33 @@ _TABLE_FACTOR = 8
 
 
 @njit(cache=True, nogil=True)
-def sorted_integers(values: np.ndarray, top: int, count: np.ndarray, out: np.ndarray) -> bool:
-    """``out`` = the sorted row of integer-valued ``values`` in [0, top], by counting in ``count`` (no
-    sort); False (nothing done) when the range is wider than the table."""
-    m = values.shape[0]
+def histogram(values: np.ndarray, top: int, count: np.ndarray) -> bool:
+    """``count[v]`` = how many of the integer-valued ``values`` equal v, for v in [0, top]; False (nothing
+    done) when the range is wider than the table."""
     if top >= count.shape[0]:
         return False
     count[: top + 1] = 0
-    for i in range(m):
+    for i in range(values.shape[0]):
         count[int(values[i])] += 1
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gini_of_histogram(count: np.ndarray, top: int, m: int, total: float) -> float:
+    """:func:`fairpatrol.metrics.gini` of M integer values given by their histogram, with their exact
+    total. numpy's weighted sum Σ_j (2j + 1 − M) x_(j) over the sorted row is a sum of integers, exact in
+    any order while below 2⁵³: the ranks pos … pos + n − 1 of the n values v contribute v n (2 pos + n − M),
+    so the same number comes out without sorting or summing the row."""
+    if not total > 0.0:
+        return np.nan
+    num = 0.0
     pos = 0
     for v in range(top + 1):
-        for _ in range(count[v]):
-            out[pos] = float(v)
-            pos += 1
-    return True
+        n = count[v]
+        if n > 0:
+            num += float(v) * float(n) * float(2 * pos + n - m)
+            pos += n
+    return num / (m * total)
 
 
 @njit(cache=True, nogil=True)
@@ -250,7 +262,7 @@ def dense_rows(
     (police, crime and detected share, mean share, mean PCR). Group means add in sequence (a block of
     rows: module docstring). ``integer``: the counts are integers (the engine's), whose sorted rows are
     counted rather than sorted, and whose PCRs are computed once per distinct (officers, crimes) pair
-    (:func:`sorted_integers`, :func:`pair_ratios`)."""
+    (:func:`gini_of_histogram`, :func:`pair_ratios`)."""
     n_rows, m = officers.shape
     size = np.zeros(n_groups)
     for i in range(m):
@@ -273,6 +285,7 @@ def dense_rows(
     count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
     ratio = np.empty(_TABLE_FACTOR * m + 1024)
     hist = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
+    share_of = np.empty(_TABLE_FACTOR * m + 1024)
     nan = np.nan
     shares = np.empty((n_rows, m))
     ratios = np.empty((n_rows, m))
@@ -296,30 +309,50 @@ def dense_rows(
         width = pair_index(fp, fc, pair) if integer else 0
         n_table = pair_ratios(pair, width, eps, tpe, tce, count, ratio) if width else 0
         over = under = 0.0
-        k_pcr = 0
-        for i in range(m):
-            s = fp[i] / tp
-            c = fc[i] / tc
-            c0 = 0.0 if np.isnan(c) else c
-            q = ratio[pair[i]] if width else (pe[i] / tpe) / (ce[i] / tce)
-            shares[r, i] = s
-            ratios[r, i] = q
-            if fp[i] != 0.0 or fc[i] != 0.0:
-                vals[k_pcr] = q
-                k_pcr += 1
-            if s > 1.2 * c0:
-                over += 1.0
-            if s < 0.8 * c0:
-                under += 1.0
+        top_p = 0
+        if width:  # integer counts: shares, PCRs and thresholds once per distinct value or pair
+            top_p = int(fp.max())
+            for v in range(top_p + 1):
+                share_of[v] = float(v) / tp
+            for j in range(n_table):
+                if count[j] > 0:
+                    c = float(j % width) / tc
+                    c0 = 0.0 if np.isnan(c) else c
+                    s = share_of[j // width]
+                    if s > 1.2 * c0:
+                        over += count[j]
+                    if s < 0.8 * c0:
+                        under += count[j]
+            for i in range(m):
+                shares[r, i] = share_of[int(fp[i])]
+                ratios[r, i] = ratio[pair[i]]
+        else:
+            k_pcr = 0
+            for i in range(m):
+                s = fp[i] / tp
+                c = fc[i] / tc
+                c0 = 0.0 if np.isnan(c) else c
+                q = (pe[i] / tpe) / (ce[i] / tce)
+                shares[r, i] = s
+                ratios[r, i] = q
+                if fp[i] != 0.0 or fc[i] != 0.0:
+                    vals[k_pcr] = q
+                    k_pcr += 1
+                if s > 1.2 * c0:
+                    over += 1.0
+                if s < 0.8 * c0:
+                    under += 1.0
         daily[r, 0] = td / tc if tc > 0.0 else nan
-        if not (width and sorted_integers(fp, int(fp.max()), hist, srt)):
+        if width and tp * 2.0 * m < 2.0**53 and histogram(fp, top_p, hist):
+            daily[r, 5] = gini_of_histogram(hist, top_p, m, tp)
+        else:
             k_pos = 0
             for i in range(m):
                 if fp[i] != 0.0:
                     work[k_pos] = fp[i]
                     k_pos += 1
             sorted_with_block(work, k_pos, 0.0, srt)
-        daily[r, 5] = gini_of_sorted(srt, weights, work)
+            daily[r, 5] = gini_of_sorted(srt, weights, work)
         if width:
             sorted_table(count, ratio, n_table, srt)
         else:
