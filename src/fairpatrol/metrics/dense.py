@@ -151,8 +151,16 @@ def sorted_with_block(values: np.ndarray, k: int, block: float, out: np.ndarray)
         out[j + z] = v[j]
 
 
-#: Largest table of distinct values (× M) the integer shortcuts below use before sorting instead.
-_TABLE_FACTOR = 8
+#: Entries (× M, plus a constant) of the tables of distinct values or (officers, crimes) pairs the integer
+#: shortcuts below use; a row whose values do not fit is computed area by area (sorting its support).
+_TABLE_FACTOR = 16
+_TABLE_EXTRA = 4096
+
+
+@njit(cache=True, nogil=True)
+def table_size(m: int) -> int:
+    """Entries of the tables of one kernel call (allocated and zeroed once a call)."""
+    return _TABLE_FACTOR * m + _TABLE_EXTRA
 
 
 @njit(cache=True, nogil=True)
@@ -197,7 +205,7 @@ def pair_index(fp: np.ndarray, fc: np.ndarray, pair: np.ndarray) -> int:
             return 0
         top_p = max(top_p, fp[i])
         top_c = max(top_c, fc[i])
-    if (top_p + 1.0) * (top_c + 1.0) > _TABLE_FACTOR * m + 1024:
+    if (top_p + 1.0) * (top_c + 1.0) > table_size(m):
         return 0
     width = int(top_c) + 1
     for i in range(m):
@@ -207,36 +215,45 @@ def pair_index(fp: np.ndarray, fc: np.ndarray, pair: np.ndarray) -> int:
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def pair_ratios(
-    pair: np.ndarray, width: int, eps: float, tpe: float, tce: float, count: np.ndarray, ratio: np.ndarray
+    pair: np.ndarray,
+    width: int,
+    eps: float,
+    tpe: float,
+    tce: float,
+    count: np.ndarray,
+    ratio: np.ndarray,
+    present: np.ndarray,
 ) -> int:
-    """A PCR ((p + ε)/ΣP_ε) / ((c + ε)/ΣC_ε) depends only on the pair (p, c): ``ratio[j]`` for each pair j
-    of the row (the same operations, the same value as for each area) and ``count[j]`` its areas; returns
-    the table length."""
-    size = 0
+    """A PCR ((p + ε)/ΣP_ε) / ((c + ε)/ΣC_ε) depends only on the pair (p, c): for each pair j of the row
+    (``present[:k]``, k returned) ``ratio[j]`` (the same operations, the same value as for each area) and
+    ``count[j]`` its areas. ``count`` must be zero on entry; :func:`clear_pairs` zeroes it again."""
+    k = 0
     for i in range(pair.shape[0]):
-        size = max(size, pair[i] + 1)
-    count[:size] = 0
-    for i in range(pair.shape[0]):
-        count[pair[i]] += 1
-    for j in range(size):
-        if count[j] > 0:
-            ratio[j] = ((float(j // width) + eps) / tpe) / ((float(j % width) + eps) / tce)
-    return size
+        j = pair[i]
+        if count[j] == 0:
+            present[k] = j
+            k += 1
+        count[j] += 1
+    for n in range(k):
+        j = present[n]
+        ratio[j] = ((float(j // width) + eps) / tpe) / ((float(j % width) + eps) / tce)
+    return k
 
 
 @njit(cache=True, nogil=True)
-def sorted_table(count: np.ndarray, ratio: np.ndarray, size: int, out: np.ndarray) -> None:
-    """``out`` = the sorted row made of ``count[j]`` copies of ``ratio[j]`` (j < size): a sort of the
-    distinct values only."""
-    present = np.empty(size, dtype=np.int64)
-    k = 0
-    for j in range(size):
-        if count[j] > 0:
-            present[k] = j
-            k += 1
-    present = present[:k]
+def clear_pairs(count: np.ndarray, present: np.ndarray, k: int) -> None:
+    """Zero the entries :func:`pair_ratios` counted."""
+    for n in range(k):
+        count[present[n]] = 0
+
+
+@njit(cache=True, nogil=True)
+def sorted_table(count: np.ndarray, ratio: np.ndarray, present: np.ndarray, k: int, out: np.ndarray) -> None:
+    """``out`` = the sorted row made of ``count[j]`` copies of ``ratio[j]`` for the k pairs j in
+    ``present``: a sort of the distinct values only."""
+    pairs = present[:k]
     pos = 0
-    for j in present[np.argsort(ratio[present])]:
+    for j in pairs[np.argsort(ratio[pairs])]:
         for _ in range(count[j]):
             out[pos] = ratio[j]
             pos += 1
@@ -282,10 +299,11 @@ def dense_rows(
     srt = np.empty(m)
     work = np.empty(m)
     pair = np.empty(m, dtype=np.int64)
-    count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
-    ratio = np.empty(_TABLE_FACTOR * m + 1024)
-    hist = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
-    share_of = np.empty(_TABLE_FACTOR * m + 1024)
+    count = np.zeros(table_size(m), dtype=np.int64)
+    ratio = np.empty(table_size(m))
+    present = np.empty(m, dtype=np.int64)
+    hist = np.empty(table_size(m), dtype=np.int64)
+    share_of = np.empty(table_size(m))
     nan = np.nan
     shares = np.empty((n_rows, m))
     ratios = np.empty((n_rows, m))
@@ -307,22 +325,22 @@ def dense_rows(
         totals[r, 2] = td
         kappa = (eps / tpe) / (eps / tce)  # the PCR of an area without officers or crime
         width = pair_index(fp, fc, pair) if integer else 0
-        n_table = pair_ratios(pair, width, eps, tpe, tce, count, ratio) if width else 0
+        n_pairs = pair_ratios(pair, width, eps, tpe, tce, count, ratio, present) if width else 0
         over = under = 0.0
         top_p = 0
         if width:  # integer counts: shares, PCRs and thresholds once per distinct value or pair
             top_p = int(fp.max())
             for v in range(top_p + 1):
                 share_of[v] = float(v) / tp
-            for j in range(n_table):
-                if count[j] > 0:
-                    c = float(j % width) / tc
-                    c0 = 0.0 if np.isnan(c) else c
-                    s = share_of[j // width]
-                    if s > 1.2 * c0:
-                        over += count[j]
-                    if s < 0.8 * c0:
-                        under += count[j]
+            for n in range(n_pairs):
+                j = present[n]
+                c = float(j % width) / tc
+                c0 = 0.0 if np.isnan(c) else c
+                s = share_of[j // width]
+                if s > 1.2 * c0:
+                    over += count[j]
+                if s < 0.8 * c0:
+                    under += count[j]
             for i in range(m):
                 shares[r, i] = share_of[int(fp[i])]
                 ratios[r, i] = ratio[pair[i]]
@@ -354,7 +372,8 @@ def dense_rows(
             sorted_with_block(work, k_pos, 0.0, srt)
             daily[r, 5] = gini_of_sorted(srt, weights, work)
         if width:
-            sorted_table(count, ratio, n_table, srt)
+            sorted_table(count, ratio, present, n_pairs, srt)
+            clear_pairs(count, present, n_pairs)
         else:
             sorted_with_block(vals, k_pcr, kappa, srt)
         daily[r, 6] = gini_of_sorted(srt, weights, work)
@@ -443,8 +462,9 @@ def dense_pcr_gaps(
     work = np.empty(m)
     pair = np.empty((n_rows, m), dtype=np.int64)
     width = np.zeros(n_rows, dtype=np.int64)
-    count = np.empty(_TABLE_FACTOR * m + 1024, dtype=np.int64)
-    ratio = np.empty(_TABLE_FACTOR * m + 1024)
+    count = np.zeros(table_size(m), dtype=np.int64)
+    ratio = np.empty(table_size(m))
+    present = np.empty(m, dtype=np.int64)
     q = np.empty((n_rows, m))
     means = np.zeros((2, n_rows))
     if integer:
@@ -462,9 +482,10 @@ def dense_pcr_gaps(
             tpe = pairwise_sum(pe, 0, m)
             tce = pairwise_sum(ce, 0, m)
             if width[r]:
-                pair_ratios(pair[r], width[r], ep, tpe, tce, count, ratio)
+                k = pair_ratios(pair[r], width[r], ep, tpe, tce, count, ratio, present)
                 for i in range(m):
                     q[r, i] = ratio[pair[r, i]]
+                clear_pairs(count, present, k)
             else:
                 for i in range(m):
                     q[r, i] = (pe[i] / tpe) / (ce[i] / tce)
