@@ -1,8 +1,9 @@
 """Every metric of a study computed from a stream of days: :class:`StudyMetrics`.
 
-The engine hands over, for each scenario cell and each simulated day, that day's arrays for all runs of
-the cell (``officers``, ``crimes``, ``detected``: runs × areas counts; ``shares``: the allocation shares
-the model's forecast gave that day, or None). :meth:`StudyMetrics.update` folds them into
+The engine hands over, for each simulated day, that day's arrays for all runs of the scenario cells of a
+batch (``officers``, ``crimes``, ``detected``: runs × areas counts; ``shares``: the allocation shares the
+model's forecast gave that day, or None). :meth:`StudyMetrics.update_block` (all cells of the day at
+once) or :meth:`StudyMetrics.update` (one cell) folds them into
 
 * the study's daily metrics per run and day (:func:`fairpatrol.metrics.fairness.daily_metrics`) and the
   Gini of the model's allocation shares;
@@ -16,9 +17,12 @@ the model's forecast gave that day, or None). :meth:`StudyMetrics.update` folds 
 rolling-window series. Memory is bounded by cells × runs × (areas + days × groups), never by
 runs × days × areas: the dense allocation table is not needed.
 
-The contract: ``update`` is called exactly once per (cell, day), in any order; arrays are not kept (the
-caller may reuse them). With ``run_averaged`` (the published analysis' compat switch) each day's counts are
-first averaged over the runs of the cell and every metric describes that one averaged run (label −1).
+The contract: ``update`` (one cell) or ``update_block`` (a day's block of several cells, as the engine
+advances them: cell-major, then run) adds each (cell, day) exactly once, in any order; arrays are not kept
+(the caller may reuse them). A block gives the numbers of one ``update`` per cell, bit for bit, at a
+fraction of the cost (docs/engine.md, "Metrics below 1,024 areas"). With ``run_averaged`` (the published
+analysis' compat switch) each day's counts are first averaged over the runs of the cell and every
+metric describes that one averaged run (label −1).
 Formulas: docs/methods.md; names and directions: :mod:`fairpatrol.metrics.registry`.
 """
 

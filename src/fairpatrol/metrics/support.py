@@ -15,7 +15,9 @@ support plus a closed form for the rest:
 :func:`day_metrics` computes both tables this way from :data:`SUPPORT_METRICS_MIN_AREAS` areas on, in one
 compiled pass per run-day, and with the numpy definitions below it. The two agree to rounding (sums in
 another order: relative differences ≈ 1e-15, tested); every study with fewer areas (all bundled presets
-on their neighbourhoods) keeps the numbers of the numpy definitions bit for bit.
+on their neighbourhoods) keeps the numbers of the numpy definitions bit for bit, computed by the compiled
+passes of :mod:`fairpatrol.metrics.dense`. Every function here takes a day's block of several cells
+(``cell_rows`` rows each) and computes each cell's numbers as for that cell alone.
 """
 
 from __future__ import annotations
