@@ -267,34 +267,10 @@ def test_the_block_update_refuses_malformed_blocks():
         acc.update_block([1], 0, x[:2], x[:2], x[:2])
 
 
-def test_a_metric_without_a_compiled_form_is_computed_by_its_definition(monkeypatch):
+def test_a_metric_without_a_compiled_form_is_computed_by_its_definition(extra_metrics):
     """Adding a daily or per-group metric touches fairness.py (and the registry) only, below the support
     threshold too: a metric the kernel does not compute comes from its numpy definition on each cell's
     rows (a lone row as two equal rows, as before)."""
-    import fairpatrol.metrics.fairness as fairness
-    import fairpatrol.metrics.support as support
-
-    def with_extra(officers, crimes, detected, group1, group2):
-        out = fairness.daily_metrics(officers, crimes, detected, group1, group2)
-        out["busiest_area"] = np.asarray(officers).max(axis=-1).astype(float)
-        return out
-
-    def groups_with_extra(officers, crimes, detected, group_index, n_groups=None):
-        out = fairness.group_metrics(officers, crimes, detected, group_index, n_groups)
-        officers = np.asarray(officers)
-        out["officers_total"] = np.stack(
-            [officers[:, group_index == g].sum(axis=-1) for g in range(int(n_groups))], axis=-1
-        ).astype(float)
-        return out
-
-    monkeypatch.setattr(support, "METRICS", {**fairness.METRICS, "busiest_area": "most officers in one area"})
-    monkeypatch.setattr(
-        support,
-        "GROUP_METRICS",
-        {**fairness.GROUP_METRICS, "officers_total": "officers in the group's areas"},
-    )
-    monkeypatch.setattr(support, "daily_metrics", with_extra)
-    monkeypatch.setattr(support, "group_metrics", groups_with_extra)
     rng = np.random.default_rng(5)
     for runs in (1, 3):
         off, cr, det = day_counts(rng, 2 * runs, 50, 60, 30)

@@ -116,6 +116,20 @@ def pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def group_sizes(group_index: np.ndarray, n_groups: int, g1: np.ndarray, g2: np.ndarray) -> tuple:
+    """Areas of each group, and of the compared pair's first and second group (floats)."""
+    size = np.zeros(n_groups)
+    for i in range(group_index.shape[0]):
+        size[group_index[i]] += 1.0
+    n1 = 0.0
+    n2 = 0.0
+    for i in range(g1.shape[0]):
+        n1 += g1[i]
+        n2 += g2[i]
+    return size, n1, n2
+
+
+@njit(cache=True, nogil=True)
 def gini_weights(m: int) -> np.ndarray:
     """The Gini weights 2i − M − 1 of ranks i = 1 … M, as numpy computes them."""
     w = np.empty(m)
@@ -281,14 +295,7 @@ def dense_rows(
     counted rather than sorted, and whose PCRs are computed once per distinct (officers, crimes) pair
     (:func:`gini_of_histogram`, :func:`pair_ratios`)."""
     n_rows, m = officers.shape
-    size = np.zeros(n_groups)
-    for i in range(m):
-        size[group_index[i]] += 1.0
-    n1 = 0.0
-    n2 = 0.0
-    for i in range(m):
-        n1 += g1[i]
-        n2 += g2[i]
+    size, n1, n2 = group_sizes(group_index, n_groups, g1, g2)
     weights = gini_weights(m)
     fp = np.empty(m)
     fc = np.empty(m)
@@ -450,11 +457,7 @@ def dense_pcr_gaps(
     computes it for a block of rows (``lone=False``) or a lone row (``lone=True``); ``integer``: integer
     counts, whose PCRs are computed once per distinct pair (:func:`pair_ratios`)."""
     n_rows, m = officers.shape
-    n1 = 0.0
-    n2 = 0.0
-    for i in range(m):
-        n1 += g1[i]
-        n2 += g2[i]
+    _, n1, n2 = group_sizes(np.zeros(m, dtype=np.int64), 1, g1, g2)  # the pair's sizes only
     pe = np.empty(m)
     ce = np.empty(m)
     fp = np.empty(m)

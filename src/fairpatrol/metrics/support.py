@@ -207,6 +207,20 @@ def _counts(officers, crimes, detected) -> tuple[np.ndarray, np.ndarray, np.ndar
     return officers, crimes, np.ascontiguousarray(detected)
 
 
+def _rows(
+    kernel, counts, group1, group2, group_index, n_groups: int, option
+) -> tuple[np.ndarray, np.ndarray]:
+    """A row kernel's (:func:`_support_rows`, :func:`fairpatrol.metrics.dense.dense_rows`) output for rows ×
+    M ``counts`` (officers, crimes, detected): rows × :data:`_DAILY` and rows × :data:`_GROUP` × G."""
+    n_rows, m = counts[0].shape
+    daily = np.empty((n_rows, len(_DAILY)))
+    groups = np.empty((n_rows, len(_GROUP), int(n_groups)))
+    g1, g2 = np.asarray(group1, dtype=np.bool_), np.asarray(group2, dtype=np.bool_)
+    index = np.asarray(group_index, dtype=np.int64)
+    kernel(*counts, g1, g2, index, int(n_groups), epsilon(m), option, daily, groups)
+    return daily, groups
+
+
 def _tables(
     daily: np.ndarray,
     groups: np.ndarray,
@@ -254,9 +268,6 @@ def support_metrics(
     Returns (daily: name -> runs, groups: name -> runs × G). Counts must be non-negative.
     """
     officers, crimes, detected = _counts(officers, crimes, detected)
-    n_rows, m = officers.shape
-    daily = np.empty((n_rows, len(_DAILY)))
-    groups = np.empty((n_rows, len(_GROUP), int(n_groups)))
     totals = np.empty((0, 3))
     if any(a.dtype.kind == "f" for a in (officers, crimes, detected)):
         # Integer counts add up exactly in any order; fractional ones (run-averaged) are totalled as the
@@ -265,25 +276,14 @@ def support_metrics(
         totals = np.stack(
             [np.asarray(a, dtype=np.float64).sum(axis=-1) for a in (officers, crimes, detected)], 1
         )
-    _support_rows(
-        officers,
-        crimes,
-        detected,
-        np.asarray(group1, dtype=np.bool_),
-        np.asarray(group2, dtype=np.bool_),
-        np.asarray(group_index, dtype=np.int64),
-        int(n_groups),
-        epsilon(m),
-        totals,
-        daily,
-        groups,
-    )
+    counts = (officers, crimes, detected)
+    daily, groups = _rows(_support_rows, counts, group1, group2, group_index, n_groups, totals)
 
     def numpy_form(rows: slice) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         counts = (officers[rows], crimes[rows], detected[rows])
         return daily_metrics(*counts, group1, group2), group_metrics(*counts, group_index, n_groups)
 
-    return _tables(daily, groups, numpy_form, _cells(n_rows, cell_rows))
+    return _tables(daily, groups, numpy_form, _cells(len(officers), cell_rows))
 
 
 def numpy_day_metrics(
@@ -340,29 +340,15 @@ def day_metrics(
         )
     if np.ndim(officers) != 2:
         return numpy_day_metrics(officers, crimes, detected, group1, group2, group_index, n_groups)
-    officers, crimes, detected = _counts(officers, crimes, detected)
-    n_rows, m = officers.shape
-    daily = np.empty((n_rows, len(_DAILY)))
-    groups = np.empty((n_rows, len(_GROUP), int(n_groups)))
-    dense_rows(
-        officers,
-        crimes,
-        detected,
-        np.asarray(group1, dtype=np.bool_),
-        np.asarray(group2, dtype=np.bool_),
-        np.asarray(group_index, dtype=np.int64),
-        int(n_groups),
-        epsilon(m),
-        all(a.dtype.kind in "iub" for a in (officers, crimes)),
-        daily,
-        groups,
-    )
+    counts = officers, crimes, detected = _counts(officers, crimes, detected)
+    integer = all(a.dtype.kind in "iub" for a in (officers, crimes))
+    daily, groups = _rows(dense_rows, counts, group1, group2, group_index, n_groups, integer)
 
     def numpy_form(rows: slice) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         counts = (officers[rows], crimes[rows], detected[rows])
         return numpy_day_metrics(*counts, group1, group2, group_index, n_groups)
 
-    return _tables(daily, groups, numpy_form, _cells(n_rows, cell_rows))
+    return _tables(daily, groups, numpy_form, _cells(len(officers), cell_rows))
 
 
 @njit(cache=True)
