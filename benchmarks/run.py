@@ -5,12 +5,14 @@
     python benchmarks/run.py --only scale [--before SRC]   # the 150 m preset, the cell-size ladder and
                                         # the presets' peak RSS (with another source tree: before/after)
 
-Prints, for every measurement: wall seconds, CPU seconds, peak RSS, microseconds per simulated
-run-day-area, and the growth factor against the previous ladder step (with the ideal factor of a
+Prints, for every measurement: wall seconds, CPU seconds (with the worker processes that simulate a
+study's algorithms side by side), peak RSS of the main process and of the largest worker, microseconds per
+simulated run-day-area, and the growth factor against the previous ladder step (with the ideal factor of a
 linear cost); writes the same figures as JSON (default benchmarks/results/latest.json) so later runs can be
 compared. Each measurement runs in its own Python process, so import time and numba's compile time (or
 loading from its on-disk cache, as on every run after a machine's first) are inside the measured wall time;
-each preset is also measured as a machine's first run, with an empty cache (compilation included).
+each preset is also measured as a machine's first run, with an empty cache (compilation included), and
+with its algorithms simulated one after the other in one process (``workers=1``).
 
 For chicago-theft it also prints PredPol's daily fits on their own: wall and CPU time, passes over the data
 per run-day, updates done (event × run × pass), CPU per update, and the floor: the time those updates
@@ -86,10 +88,14 @@ else:
             from fairpatrol.results import write_study
         except ImportError:  # a version before results were streamed (--before)
             write_study = None
+        import inspect
+        side = {}  # worker processes for the algorithms' batches (a version before them: none)
+        if "workers" in inspect.signature(run_study).parameters:
+            side["workers"] = spec.get("workers")
         if spec.get("write") and write_study is not None:  # allocation rows written while simulating
-            res = write_study(cfg, os.path.join(d, "out"), incidents=inc, progress=progress)
+            res = write_study(cfg, os.path.join(d, "out"), incidents=inc, progress=progress, **side)
         else:
-            res = run_study(cfg, incidents=inc, progress=progress)
+            res = run_study(cfg, incidents=inc, progress=progress, **side)
             if spec.get("write"):
                 from fairpatrol.results import write_results
                 write_results(res, os.path.join(d, "out"))
@@ -122,11 +128,13 @@ else:
             out["threads"] = numba.get_num_threads()
 t_end = time.perf_counter()
 ru = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # forked workers (simulating batches side by side)
 if len(day_cpu) == cfg.days > 1:  # one algorithm: CPU per run-day after the first day
     out["steady_cpu_s_per_run_day"] = (day_cpu[-1] - day_cpu[0]) / (cells * (cfg.days - 1))
-print(json.dumps({"wall_s": t_end - t0, "sim_s": t_end - t_sim, "cpu_s": ru.ru_utime + ru.ru_stime,
-                  "peak_rss_mb": ru.ru_maxrss / 1024, "run_days": cells * cfg.days, "areas": n_areas,
-                  "events": n_events, **out}))
+print(json.dumps({"wall_s": t_end - t0, "sim_s": t_end - t_sim,
+                  "cpu_s": ru.ru_utime + ru.ru_stime + kids.ru_utime + kids.ru_stime,
+                  "peak_rss_mb": ru.ru_maxrss / 1024, "worker_peak_rss_mb": kids.ru_maxrss / 1024,
+                  "run_days": cells * cfg.days, "areas": n_areas, "events": n_events, **out}))
 """
 
 
@@ -251,7 +259,7 @@ def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
     width = max([44] + [len(r["label"]) for r in rows])
     print(
         f"{'job':{width}s} {'events':>8s} {'wall s':>7s} {'sim s':>7s} {'cpu s':>7s} {'RSS MB':>7s} "
-        f"{'µs/run-day-area':>15s} {'growth':>7s} {'linear':>7s} {'marginal µs':>11s}"
+        f"{'worker':>7s} {'µs/run-day-area':>15s} {'growth':>7s} {'linear':>7s} {'marginal µs':>11s}"
     )
     prev = None
     for r in rows:
@@ -268,7 +276,8 @@ def show(title: str, rows: list[dict], ladder_key: str | None = None) -> None:
             print(f"    (PredPol: {r['passes_per_run_day']:.2f} passes over the data per run-day)")
         print(
             f"{r['label']:{width}s} {r['events']:8d} {r['wall_s']:7.2f} {r['sim_s']:7.2f} {r['cpu_s']:7.2f} "
-            f"{r['peak_rss_mb']:7.0f} {r['us_per_run_day_area']:15.3f} {growth:>7s} {ideal:>7s} "
+            f"{r['peak_rss_mb']:7.0f} {r.get('worker_peak_rss_mb', 0):7.0f} {r['us_per_run_day_area']:15.3f} "
+            f"{growth:>7s} {ideal:>7s} "
             f"{marginal:>11s}"
         )
         prev = r
@@ -378,11 +387,14 @@ def main() -> None:
         if q:
             spec.update(days=30, label=f"{name} (30 days, results written)")
         presets.append(measure({**spec, "floor": name == "chicago-theft"}))
+        # the algorithms one after the other in one process (workers=1), for comparison
+        serial = spec["label"].replace("(", "(one process, ")
+        presets.append(measure({**spec, "workers": 1, "label": serial}))
         # the same job on a machine's very first run: numba compiles the kernels (empty cache)
         presets.append(measure({**spec, "cold": True, "label": spec["label"].replace("(", "(first run, ")}))
     show("presets (whole job: import, load, simulate, write)", presets)
     report["sections"]["presets"] = presets
-    show_fits(presets[2])
+    show_fits(presets[3])
     report["sections"]["paper_sweep"] = paper_sweep(q)
 
     days = 100 if not q else 20

@@ -1,12 +1,13 @@
 """Sparse event rows and the incremental window sums: against dense arithmetic, the reference engine on a
-grid city of square cells (the search sampler's size), and an emptied window."""
+grid city of square cells (the search sampler's size; PredPol's fits on the cells with events only), and
+an emptied window."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fairpatrol.models import LongTermKDE, PreviousCounts, ShortTermKDE
+from fairpatrol.models import LongTermKDE, PredPol, PreviousCounts, ShortTermKDE
 from fairpatrol.models._sparse import SparseRows
 from fairpatrol.sim.engine import RunSpec, simulate
 from fairpatrol.sim.prepare import prepare
@@ -89,6 +90,32 @@ def test_fast_engine_equals_reference_on_a_grid_city(model, grid_data):
         np.testing.assert_allclose(incremental[r], refit.predict().to_numpy(), rtol=1e-9, atol=1e-15)
 
 
+@pytest.mark.parametrize(
+    "model",
+    [PredPol(), PredPol(e_step="transposed", warm_mu="renormalised", forecast="midnight")],
+    ids=["PredPol", "PredPol-transposed"],
+)
+def test_predpol_fits_only_cells_with_events_and_changes_no_number(model, grid_data, monkeypatch):
+    """Most grid cells have no event in the window: the daily refits leave them out (μ = 0, forecast 0),
+    bit for bit the fits over every cell, and equal to the reference engine's."""
+    import fairpatrol.models.predpol as predpol
+
+    lo, hi = grid_data.window(0, int(model.window_days))
+    assert len(np.unique(grid_data.area[lo:hi])) < 0.8 * grid_data.n_areas  # cells are left out
+    fast = simulate(model, grid_data, GRID_RUNS, seed=4)
+    monkeypatch.setattr(predpol, "empty_areas_stay_zero", lambda rule: False)
+    every = simulate(model, grid_data, GRID_RUNS, seed=4)
+    np.testing.assert_array_equal(fast.officers, every.officers)
+    for key in fast.diagnostics:
+        np.testing.assert_array_equal(fast.diagnostics[key], every.diagnostics[key], err_msg=key)
+    np.testing.assert_array_equal(fast.state.mu, every.state.mu)
+    np.testing.assert_array_equal(fast.state.area_w, every.state.area_w)
+    monkeypatch.undo()
+    slow = simulate_reference(model, grid_data, GRID_RUNS, seed=4)
+    np.testing.assert_array_equal(fast.officers, slow.officers)
+    np.testing.assert_allclose(fast.diagnostics["theta"], slow.diagnostics["theta"], rtol=1e-9)
+
+
 def test_an_emptied_window_falls_back_to_uniform_like_the_reference(baltimore):
     """With 5 officers, no reporting and a 2-day window, runs often have learned nothing in the window:
     the forecast is then exactly 0 (uniform patrols, flagged) as for a refit on no data, not the ±1e-17
@@ -101,3 +128,19 @@ def test_an_emptied_window_falls_back_to_uniform_like_the_reference(baltimore):
     assert fast.fallback.sum() > 10
     np.testing.assert_array_equal(fast.fallback, slow.fallback)
     np.testing.assert_array_equal(fast.officers, slow.officers)
+
+
+def test_per_day_forecast_pass_equals_numpy():
+    """The window forecast's compiled pass: numpy's sums / W with negatives (rounding residue) set to 0,
+    bit for bit, also for -0.0, NaN and inf."""
+    from fairpatrol.models.window import _per_day
+
+    rng = np.random.default_rng(3)
+    sums = rng.normal(size=(5, 300))
+    sums[0, :6] = [np.nan, -0.0, 0.0, -1e-17, np.inf, -np.inf]
+    want = sums / 365.0
+    want[want < 0.0] = 0.0
+    got = np.empty_like(sums)
+    _per_day(sums, 365.0, got)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

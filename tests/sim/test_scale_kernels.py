@@ -34,6 +34,14 @@ def test_allocation_shares_kernel_equals_the_numpy_form(seed, rows, extra):
     one, flag = world.allocation_weights(x[0])
     np.testing.assert_array_equal(one, shares[0])
     assert flag == bool(flags[0])
+    # the engine's form: the same shares, and the search sampler's cumulative shares of the same pass
+    day = world.allocation_rows(x)
+    np.testing.assert_array_equal(day.shares, shares)
+    np.testing.assert_array_equal(day.fallback, flags)
+    np.testing.assert_array_equal(day.cum, np.cumsum(shares, axis=1))  # bit for bit
+    small = world.allocation_rows(x[:, :100])
+    assert small.cum is None  # numpy's multinomial below the search sampler's size: no cumulative sums
+    np.testing.assert_array_equal(small.shares, world.allocation_weights(x[:, :100])[0])
 
 
 @settings(max_examples=30, deadline=None)

@@ -21,9 +21,17 @@ def run(
     seed: Annotated[int | None, typer.Option(help="override the seed")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing results directory")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="processes simulating the algorithms side by side (default: as processors and memory "
+            "allow; 1: one after the other); the results are the same",
+        ),
+    ] = None,
 ) -> None:
     """Run a study (every algorithm × officers × reporting cell, all runs) and write tidy results."""
-    _run(scenario, out, preset, days, runs, seed, overwrite, quiet)
+    _run(scenario, out, preset, days, runs, seed, overwrite, quiet, workers)
 
 
 def _run(
@@ -35,6 +43,7 @@ def _run(
     seed: int | None,
     overwrite: bool,
     quiet: bool,
+    workers: int | None = None,
 ) -> None:
     from rich.console import Console
 
@@ -59,7 +68,13 @@ def _run(
     total = len(config.algorithms) * config.days
     with ProgressBar(f"{config.name}: {len(config.algorithms)} algorithms", "days", total, quiet) as bar:
         result = write_study(
-            config, out, overwrite=overwrite, incidents=inputs, data=data, progress=bar.advance
+            config,
+            out,
+            overwrite=overwrite,
+            incidents=inputs,
+            data=data,
+            progress=bar.advance,
+            workers=workers,
         )
     path = out
     if not quiet:

@@ -132,6 +132,12 @@ def em_rule(
     )
 
 
+def empty_areas_stay_zero(rule: np.ndarray) -> bool:
+    """Whether under ``rule`` an area without events in the window ends its fit at μ = 0 and forecasts
+    exactly 0 (no floor ε on μ): such areas then change no sum of a fit, and a fit may leave them out."""
+    return float(rule[_R_EPS]) == 0.0
+
+
 #: The default rule (the bounds above, no ε, relative changes).
 STANDARD_RULE = em_rule()
 
@@ -158,6 +164,28 @@ def area_major(
         out_w[fill[a]] = weights[j]
         fill[a] += 1
     return out, out_w, starts
+
+
+@njit(cache=True)
+def window_bounds(
+    times: np.ndarray, starts: np.ndarray, lo: float, hi: float, klo: np.ndarray, khi: np.ndarray
+) -> None:
+    """Each area's window in area-major events (times ascending within an area, area a holding
+    ``times[starts[a]:starts[a+1]]``): ``klo[a]``/``khi[a]`` = the first event with time ≥ ``lo`` / ≥ ``hi``,
+    i.e. ``starts[a] + np.searchsorted(times[starts[a]:starts[a+1]], [lo, hi], side="left")``, in one
+    compiled pass (a Python loop over 27k grid cells took ≈ 55 ms a day)."""
+    for a in range(starts.shape[0] - 1):
+        s0 = starts[a]
+        s1 = starts[a + 1]
+        for bound, out in ((lo, klo), (hi, khi)):
+            i, j = s0, s1
+            while i < j:  # first index in [s0, s1) with times[index] >= bound
+                mid = (i + j) >> 1
+                if times[mid] < bound:
+                    i = mid + 1
+                else:
+                    j = mid
+            out[a] = i
 
 
 @njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)

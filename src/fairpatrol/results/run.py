@@ -157,12 +157,14 @@ def write_study(
     run_ids: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
     sinks: Sequence[StudySink] = (),
+    workers: int | None = None,
 ) -> StudyResult:
     """Run ``config``'s study (:func:`fairpatrol.sim.study.run_study`) and write its results directory.
 
     The directory is written atomically (a temporary directory, renamed when complete); the allocation
     rows go to ``allocations.parquet`` while the study runs, in chunks, so memory stays bounded by
-    runs × areas whatever the horizon (:mod:`fairpatrol.allocations`). ``sinks`` receive the days too.
+    runs × areas whatever the horizon (:mod:`fairpatrol.allocations`). ``sinks`` receive the days too;
+    ``workers`` as in :func:`~fairpatrol.sim.study.run_study`.
     Returns the study's result (metrics, diagnostics).
     """
     from fairpatrol.allocations import AllocationWriter
@@ -177,6 +179,7 @@ def write_study(
                 run_ids=run_ids,
                 progress=progress,
                 sinks=[writer, *sinks],
+                workers=workers,
             )
         write_tables(res, tmp, out)
         doc = config_document(res, out)

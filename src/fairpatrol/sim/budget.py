@@ -201,3 +201,11 @@ def check_memory(
             field="runs",
         )
     return est
+
+
+def spare_memory(estimate: MemoryEstimate, available: int | None = None) -> int | None:
+    """Memory a study may still use beyond ``estimate`` (e.g. for worker processes; None: unknown)."""
+    avail = available if available is not None else available_memory()
+    if avail is None:
+        return None
+    return max(0, int(MEMORY_SHARE * avail) - estimate.peak)

@@ -34,7 +34,7 @@ from fairpatrol.sim.prepare import SimData
 from fairpatrol.sim.world import (
     RunStreams,
     allocate_shares,
-    allocation_weights,
+    allocation_rows,
     detection_probability,
     run_streams,
 )
@@ -295,10 +295,15 @@ def simulate(
         lo, hi = data.day_slice(d)
         day = Day(d, lo, hi, data.area[lo:hi])
         if not any(e.allocate(batch, day) for e in allocators):
-            shares, fallback[:, d] = allocation_weights(batch.state.forecast(d))
+            shares, fallback[:, d], cum = allocation_rows(batch.state.forecast(d))
             for i in range(n_rows):
-                officers[i] = allocate_shares(
-                    shares[i], int(batch.n_officers[i]), allocation, streams[i].allocation
+                allocate_shares(
+                    shares[i],
+                    int(batch.n_officers[i]),
+                    allocation,
+                    streams[i].allocation,
+                    None if cum is None else cum[i],
+                    out=officers[i],
                 )
             day.shares = shares
         else:

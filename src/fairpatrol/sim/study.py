@@ -24,7 +24,7 @@ from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
 from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.models.base import AreaModel
-from fairpatrol.sim.budget import check_memory
+from fairpatrol.sim.budget import check_memory, spare_memory
 from fairpatrol.sim.engine import (
     BatchResult,
     DayBlock,
@@ -34,6 +34,7 @@ from fairpatrol.sim.engine import (
     simulate,
 )
 from fairpatrol.sim.layout import Cell, StudyLayout, StudySink, study_cells
+from fairpatrol.sim.parallel import plan_workers, run_batches, spill_size, temporary_space
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.victim_reporting import mean_rate, reporting_rates
 
@@ -265,6 +266,7 @@ def run_study(
     run_ids: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
     sinks: Sequence[StudySink] = (),
+    workers: int | None = None,
 ) -> StudyResult:
     """Simulate every cell of ``config`` (all runs of an algorithm advance together in one batch).
 
@@ -274,6 +276,10 @@ def run_study(
     goes to the ``sinks`` (:class:`StudySink`: e.g. :class:`DenseAllocations` or
     :class:`fairpatrol.allocations.AllocationWriter`) and to the study's own daily metrics; the result keeps
     the metrics and diagnostics, not the allocation counts.
+
+    ``workers`` is how many processes may simulate the algorithms' batches side by side (None: as the
+    processors, memory and temporary space allow; 1: one after the other in this process): every number
+    and every sink's input is the same whatever it is (:mod:`fairpatrol.sim.parallel`).
 
     Examples
     --------
@@ -291,7 +297,7 @@ def run_study(
     data = data if data is not None else prepare_study(config, inc)
     layout, rates = study_layout(config, data, run_ids)
     cells, runs = layout.cells, layout.run_ids
-    check_memory(config, data, runs=len(runs))  # a one-line error, not a MemoryError
+    budget = check_memory(config, data, runs=len(runs))  # a one-line error, not a MemoryError
     n_c, n_r, n_d = len(cells), len(runs), data.n_days
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
@@ -299,19 +305,40 @@ def run_study(
     every = [metrics, *sinks]
     for sink in every:
         sink.open(layout)
-    for algorithm in config.algorithms:
-        idx = [i for i, c in enumerate(cells) if c.algorithm == algorithm]
+    groups = [[i for i, c in enumerate(cells) if c.algorithm == a] for a in config.algorithms]
 
-        def deliver(block: DayBlock, idx: list[int] = idx) -> None:
-            for sink in every:
-                sink.day(idx, block)
+    def simulate_batch(
+        j: int, sink: Callable[[DayBlock], None], progress: Callable[[int], None] | None
+    ) -> BatchResult:
+        batch_cells = [cells[i] for i in groups[j]]
+        return simulate_cells(config, data, batch_cells, runs, rates=rates, progress=progress, sink=sink)
 
-        batch = simulate_cells(
-            config, data, [cells[i] for i in idx], runs, rates=rates, progress=progress, sink=deliver
-        )
+    def deliver(j: int, block: DayBlock) -> None:
+        for sink in every:
+            sink.day(groups[j], block)
+
+    n_workers = plan_workers(
+        workers,
+        len(groups),
+        spill_bytes=spill_size(max(len(g) for g in groups) * n_r, data.n_areas, n_d),
+        batch_bytes=budget.batch + budget.model_state,
+        spare_memory=spare_memory(budget),
+        tmp_free=temporary_space(),
+    )
+    batches = run_batches(
+        len(groups),
+        simulate_batch,
+        deliver,
+        rows=[len(g) * n_r for g in groups],
+        n_areas=data.n_areas,
+        workers=n_workers,
+        progress=progress,
+        labels=list(config.algorithms),
+    )
+    for idx, (batch_fallback, batch_diagnostics) in zip(groups, batches, strict=True):
         shape = (len(idx), n_r, n_d)
-        fallback[idx] = batch.fallback.reshape(shape)
-        for key, value in batch.diagnostics.items():
+        fallback[idx] = batch_fallback.reshape(shape)
+        for key, value in batch_diagnostics.items():
             arr = diagnostics.setdefault(key, np.full((n_c, n_r, n_d), np.nan))
             arr[idx] = value.reshape(shape)
     for sink in every:

@@ -32,18 +32,21 @@ def _positive_sum(row: np.ndarray, floor: float) -> float:
     for i in range(0, full, 8):
         for j in range(8):
             x = row[i + j]
-            acc[j] += x if (x > 0.0 and x < np.inf and x >= floor) else 0.0
+            acc[j] += x if (x > 0.0) & (x < np.inf) & (x >= floor) else 0.0
     total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
     for i in range(full, m):
         x = row[i]
-        total += x if (x > 0.0 and x < np.inf and x >= floor) else 0.0
+        total += x if (x > 0.0) & (x < np.inf) & (x >= floor) else 0.0
     return total
 
 
 @njit(cache=True)
-def _weights_rows(intensity: np.ndarray, shares: np.ndarray, empty: np.ndarray) -> None:
-    """:func:`allocation_weights` of each row in three passes without temporaries."""
+def _weights_rows(intensity: np.ndarray, shares: np.ndarray, empty: np.ndarray, cum: np.ndarray) -> None:
+    """:func:`allocation_weights` of each row in three passes without temporaries; with ``cum`` (rows ×
+    areas, or 0 rows for none) also each row's cumulative shares, the sequential sums ``np.cumsum`` gives,
+    in the same pass (the conditions are branch-free selects: vector code)."""
     n_rows, m = intensity.shape
+    with_cum = cum.shape[0] > 0
     for r in range(n_rows):
         row = intensity[r]
         out = shares[r]
@@ -52,10 +55,44 @@ def _weights_rows(intensity: np.ndarray, shares: np.ndarray, empty: np.ndarray) 
         empty[r] = not kept > 0.0
         if empty[r]:
             out[:] = 1.0 / m
-            continue
-        for i in range(m):
-            x = row[i]
-            out[i] = (x if (x > 0.0 and x < np.inf and x >= floor) else 0.0) / kept
+        else:
+            for i in range(m):
+                x = row[i]
+                out[i] = (x if (x > 0.0) & (x < np.inf) & (x >= floor) else 0.0) / kept
+        if with_cum:
+            c = cum[r]
+            acc = 0.0
+            for i in range(m):
+                acc += out[i]
+                c[i] = acc
+
+
+class Allocation(NamedTuple):
+    """One day's allocation shares of every run (:func:`allocation_rows`)."""
+
+    #: runs × areas normalised shares
+    shares: np.ndarray
+    #: per run: whether the forecast was empty (uniform shares instead)
+    fallback: np.ndarray
+    #: runs × areas cumulative shares (``np.cumsum(shares, axis=1)``) where the search sampler draws from
+    #: them (from :data:`SEARCH_SAMPLER_MIN_AREAS` areas), else None
+    cum: np.ndarray | None
+
+
+def allocation_rows(intensity: np.ndarray) -> Allocation:
+    """:func:`allocation_weights` of runs × areas intensities, with the cumulative shares the search
+    sampler draws from computed in the same compiled pass (≈ 16 instead of 21 ms a day for 80 runs ×
+    27,459 cells)."""
+    intensity = np.atleast_2d(intensity)
+    if intensity.shape[-1] < SEARCH_SAMPLER_MIN_AREAS:
+        shares, flags = allocation_weights(intensity)
+        return Allocation(shares, np.asarray(flags), None)
+    rows = np.ascontiguousarray(intensity, dtype=np.float64)
+    shares = np.empty_like(rows)
+    cum = np.empty_like(rows)
+    flags = np.empty(rows.shape[0], dtype=np.bool_)
+    _weights_rows(rows, shares, flags, cum)
+    return Allocation(shares, flags, cum)
 
 
 def allocation_weights(intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray | bool]:
@@ -70,7 +107,7 @@ def allocation_weights(intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray | 
         rows = np.ascontiguousarray(np.atleast_2d(intensity), dtype=np.float64)
         shares = np.empty_like(rows)
         flags = np.empty(rows.shape[0], dtype=np.bool_)
-        _weights_rows(rows, shares, flags)
+        _weights_rows(rows, shares, flags, np.empty((0, 0)))
         if intensity.ndim == 1:
             return shares[0], bool(flags[0])
         return shares, flags
@@ -116,22 +153,40 @@ def allocate(
     return allocate_shares(shares, n_officers, method, rng), bool(fallback)
 
 
-def allocate_shares(shares: np.ndarray, n_officers: int, method: str, rng: np.random.Generator) -> np.ndarray:
+def allocate_shares(
+    shares: np.ndarray,
+    n_officers: int,
+    method: str,
+    rng: np.random.Generator,
+    cum: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Officers per area from normalised shares (:func:`allocate` without the normalisation).
 
     ``multinomial`` draws with numpy's ``Generator.multinomial`` below :data:`SEARCH_SAMPLER_MIN_AREAS`
-    areas and with :func:`multinomial_search` from there on: the same distribution, different streams.
+    areas and with :func:`multinomial_search` from there on: the same distribution, different streams
+    (``cum``: the shares' ``np.cumsum`` if already computed, as :func:`allocation_rows` does). With
+    ``out`` (e.g. the engine's row of the day's officers) the counts are written there and it is returned
+    (from the search sampler: zeros and the areas drawn, without an array of all areas in between).
     """
     if method == "multinomial":
         if shares.shape[-1] < SEARCH_SAMPLER_MIN_AREAS:
-            return rng.multinomial(n_officers, shares).astype(np.int64)
-        areas, counts = multinomial_search(np.cumsum(shares), n_officers, rng)
-        out = np.zeros(shares.shape[-1], dtype=np.int64)
-        out[areas] = counts
-        return out
-    if method == "proportional":
-        return largest_remainder(shares, n_officers)
-    raise ValueError(f"unknown allocation method {method!r} (use 'multinomial' or 'proportional')")
+            drawn = rng.multinomial(n_officers, shares)
+        else:
+            areas, counts = multinomial_search(np.cumsum(shares) if cum is None else cum, n_officers, rng)
+            target = np.zeros(shares.shape[-1], dtype=np.int64) if out is None else out
+            if out is not None:
+                target[:] = 0
+            target[areas] = counts
+            return target
+    elif method == "proportional":
+        drawn = largest_remainder(shares, n_officers)
+    else:
+        raise ValueError(f"unknown allocation method {method!r} (use 'multinomial' or 'proportional')")
+    if out is None:
+        return drawn.astype(np.int64, copy=False)
+    out[:] = drawn
+    return out
 
 
 def multinomial_search(cum: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

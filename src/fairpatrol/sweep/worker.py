@@ -257,7 +257,8 @@ def run_cell(task: CellTask, inputs: Shipment | None = None) -> CellOutcome:
                 columns=task.columns,
                 relabel=None if original is None else (lambda layout: relabel(layout, original)),
             )
-        result = run_study(config, incidents=study, data=data, sinks=[writer] if writer else [])
+        # one process per cell: a sweep's cells already run side by side (and a Dask worker forks none)
+        result = run_study(config, incidents=study, data=data, sinks=[writer] if writer else [], workers=1)
         if sandbox is not None:  # name the user's files as a local run does
             with_original_names(result, original, sandbox)
         tables = cell_tables(result, task.columns)
