@@ -211,12 +211,12 @@ def test_thread_limit_while_workers_run_and_lifted_after(tmp_path, monkeypatch):
     fake = _fake({})
 
     def simulate(j, sink, progress):
-        if progress is not None:  # this process's batch: what its kernels may use before each day
-            seen.append(kernel_threads())
+        seen.append(kernel_threads())  # in this process (batch 0; a worker's list is its own copy)
         return fake(j, sink, progress)
 
     parallel.run_batches(3, simulate, lambda j, b: None, rows=[2] * 3, n_areas=4, workers=2)
-    assert seen[0] == max(1, min(numba.get_num_threads(), parallel.cpu_count() - 2))
+    assert seen[0] == max(1, min(numba.get_num_threads(), parallel.cpu_count() // 3))  # 3 simulating
+    assert len(seen) == 1
     assert kernel_threads() == numba.get_num_threads()  # lifted when the study is done
 
 
@@ -230,3 +230,18 @@ def test_no_writable_temporary_folder_runs_one_after_the_other(tmp_path, monkeyp
     parallel.run_batches(3, _fake({}), record, rows=[2] * 3, n_areas=4, workers=2)
     assert got == [(j, d) for j in range(3) for d in range(3)]
     assert parallel.temporary_space() >= 0
+
+
+def test_processors_shared_by_the_processes_still_simulating():
+    busy = parallel._Busy(3)
+    busy.n_cpu = 6
+    assert busy.share() == 2  # three processes simulating on six processors
+    pid = os.fork()
+    if pid == 0:  # a worker finishing: the parent sees it through the shared memory
+        busy.done(2)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert busy.share() == 3
+    busy.done(0)
+    busy.done(1)
+    assert busy.share() == 6  # nobody else simulating: all of them (never 0 processes counted)

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import mmap
 import os
 import pickle
-import select
 import shutil
 import signal
 import struct
@@ -166,11 +166,6 @@ class _Worker:
     def error_file(self) -> str:
         return f"error-{self.index}.pkl"
 
-    def poll(self) -> None:
-        """Read what the worker reported so far, without waiting."""
-        while not self.ended and select.select([self.pipe], [], [], 0)[0]:
-            self._read()
-
     def next_finished(self) -> int | None:
         """The next batch the worker finished (waiting for it), or None if it ended without."""
         while not self.finished and not self.ended:
@@ -185,12 +180,35 @@ class _Worker:
             self.finished.append(index)
 
 
+class _Busy:
+    """Which of a study's processes are simulating, in memory shared with the forked workers (one byte
+    per process, each written by its own process only): each process's kernels take their share of the
+    processors, :func:`cpu_count` divided by the processes still simulating."""
+
+    def __init__(self, n: int) -> None:
+        self.buf = mmap.mmap(-1, n)  # anonymous and shared: the forked workers see the same bytes
+        self.buf.write(b"\x01" * n)
+        self.n_cpu = cpu_count()
+
+    def done(self, slot: int) -> None:
+        self.buf[slot] = 0
+
+    def share(self) -> int:
+        return max(1, self.n_cpu // max(1, sum(self.buf[:])))
+
+
 #: simulate(j, sink, progress) simulates batch j, sending each day to sink (and progress(1) after it)
 Simulate = Callable[[int, Callable[[DayBlock], None], Callable[[int], None] | None], BatchResult]
 
 
 def _worker_main(
-    batches: Sequence[int], simulate: Simulate, folder: Path, pipe: int, error_file: str
+    batches: Sequence[int],
+    simulate: Simulate,
+    folder: Path,
+    pipe: int,
+    error_file: str,
+    busy: _Busy,
+    slot: int,
 ) -> None:
     """The body of a forked worker: simulate ``batches`` in order, spilling their days; never returns."""
     code = 0
@@ -214,6 +232,7 @@ def _worker_main(
             except Exception:  # an exception that cannot travel: its text
                 _dump(folder / error_file, ("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
     finally:
+        busy.done(slot)
         os._exit(code)
 
 
@@ -271,32 +290,25 @@ def run_batches(
     plan = [list(range(1 + k, n_batches, workers)) for k in range(workers)]  # round robin, in order
     owner = {j: k for k, js in enumerate(plan) for j in js}
     procs: list[_Worker] = []
+    busy = _Busy(workers + 1)  # slot 0: this process; slot k + 1: worker k
     try:
         for k in range(workers):
             read, write = os.pipe()
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
-            if pid == 0:  # the worker: its share of the processors
+            if pid == 0:  # the worker: its share of the processors while others simulate
                 os.close(read)
-                set_thread_limit(max(1, cpu_count() // (workers + 1)))
-                _worker_main(plan[k], simulate, folder, write, _Worker(k, 0, -1).error_file)
+                set_thread_limit(busy.share)
+                _worker_main(plan[k], simulate, folder, write, _Worker(k, 0, -1).error_file, busy, k + 1)
             os.close(write)
             procs.append(_Worker(k, pid, read))
-        # while workers run, this process's kernels leave them their processors (PredPol's fit threads
-        # would otherwise wait for each other at every day's end); once they are done, all are used
-        n_threads = cpu_count()
-
-        def tick(n: int) -> None:
-            for worker in procs:
-                worker.poll()
-            running = sum(not w.ended for w in procs)
-            set_thread_limit(max(1, n_threads - running) if running else None)
-            if progress is not None:
-                progress(n)
-
-        with limit_threads(max(1, n_threads - len(procs))):
-            first = simulate(0, functools.partial(deliver, 0), tick)
+        # while workers simulate, this process's kernels leave them their processors (PredPol's two fit
+        # threads sharing a core with a worker would wait for each other at every day's end), and use
+        # them all once they are done; a worker's kernels likewise, once this process is done
+        with limit_threads(busy.share):
+            first = simulate(0, functools.partial(deliver, 0), progress)
+        busy.done(0)
         out = [(first.fallback, first.diagnostics)]
         for j in range(1, n_batches):
             worker = procs[owner[j]]
