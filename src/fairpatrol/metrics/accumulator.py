@@ -1,8 +1,9 @@
 """Every metric of a study computed from a stream of days: :class:`StudyMetrics`.
 
-The engine hands over, for each scenario cell and each simulated day, that day's arrays for all runs of
-the cell (``officers``, ``crimes``, ``detected``: runs × areas counts; ``shares``: the allocation shares
-the model's forecast gave that day, or None). :meth:`StudyMetrics.update` folds them into
+The engine hands over, for each simulated day, that day's arrays for all runs of the scenario cells of a
+batch (``officers``, ``crimes``, ``detected``: runs × areas counts; ``shares``: the allocation shares the
+model's forecast gave that day, or None). :meth:`StudyMetrics.update_block` (all cells of the day at
+once) or :meth:`StudyMetrics.update` (one cell) folds them into
 
 * the study's daily metrics per run and day (:func:`fairpatrol.metrics.fairness.daily_metrics`) and the
   Gini of the model's allocation shares;
@@ -16,9 +17,12 @@ the model's forecast gave that day, or None). :meth:`StudyMetrics.update` folds 
 rolling-window series. Memory is bounded by cells × runs × (areas + days × groups), never by
 runs × days × areas: the dense allocation table is not needed.
 
-The contract: ``update`` is called exactly once per (cell, day), in any order; arrays are not kept (the
-caller may reuse them). With ``run_averaged`` (the published analysis' compat switch) each day's counts are
-first averaged over the runs of the cell and every metric describes that one averaged run (label −1).
+The contract: ``update`` (one cell) or ``update_block`` (a day's block of several cells, as the engine
+advances them: cell-major, then run) adds each (cell, day) exactly once, in any order; arrays are not kept
+(the caller may reuse them). A block gives the numbers of one ``update`` per cell, bit for bit, at a
+fraction of the cost (docs/engine.md, "Metrics below 1,024 areas"). With ``run_averaged`` (the published
+analysis' compat switch) each day's counts are first averaged over the runs of the cell and every
+metric describes that one averaged run (label −1).
 Formulas: docs/methods.md; names and directions: :mod:`fairpatrol.metrics.registry`.
 """
 
@@ -44,7 +48,15 @@ from fairpatrol.metrics.fairness import (
     trailing_sums,
 )
 from fairpatrol.metrics.registry import EPS_FACTORS, ROLLING_DAYS
-from fairpatrol.metrics.support import add_counts, day_metrics, gini_rows, group_counts, pcr_gaps
+from fairpatrol.metrics.support import (
+    SUPPORT_METRICS_MIN_AREAS,
+    add_counts,
+    as_rows,
+    day_metrics,
+    gini_rows,
+    group_counts,
+    pcr_gaps,
+)
 
 #: Per-area sums over the horizon (area_horizon columns, before the shares derived from them).
 AREA_COUNTS = ("patrol_days", "true_crimes", "detected_crimes", "idle_patrol_days", "expected_patrols")
@@ -138,11 +150,17 @@ class StudyMetrics:
         n_r = 1 if self.run_averaged else len(self.run_ids)
         n_g, n_m = len(self.group_names), areas.n
         c, d = self.n_cells, self.n_days
-        self.daily = {name: np.full((c, n_r, d), np.nan) for name in (*METRICS, *EXTRA_DAILY)}
-        self.group_daily = {
-            name: np.full((c, n_r, d, n_g), np.nan) for name in (*GROUP_METRICS, "disparity_ratio_30d")
+        # each table one block, metric first (a day of a block of cells is stored by one assignment)
+        self._daily = np.full((len(METRICS) + len(EXTRA_DAILY), c, n_r, d), np.nan)
+        self.daily = dict(zip((*METRICS, *EXTRA_DAILY), self._daily, strict=True))
+        group_names = (*GROUP_METRICS, *GROUP_DAY_COUNTS, "disparity_ratio_30d")
+        self._group_daily = np.full((len(group_names), c, n_r, d, n_g), np.nan)
+        self._group_daily[len(GROUP_METRICS) : -1] = 0.0
+        self.group_daily = dict(zip(group_names, self._group_daily, strict=True))
+        self.group_daily = {  # in the order of the tables written
+            name: self.group_daily[name]
+            for name in (*GROUP_METRICS, "disparity_ratio_30d", *GROUP_DAY_COUNTS)
         }
-        self.group_daily.update({name: np.zeros((c, n_r, d, n_g)) for name in GROUP_DAY_COUNTS})
         # the four count sums in one block per cell (one compiled pass adds a day: add_counts)
         self._counts = np.zeros((c, 4, n_r, n_m))
         self._area = {name: self._counts[:, k] for k, name in enumerate(AREA_COUNTS[:4])}
@@ -170,44 +188,91 @@ class StudyMetrics:
         shares: np.ndarray | None = None,
     ) -> None:
         """Fold in one day of one cell: runs × areas counts and the model's allocation shares (or None)."""
-        if self._seen[cell, day]:
-            raise ValueError(f"day {day} of cell {cell} was already added")
+        self.update_block([cell], day, officers, crimes, detected, shares)
+
+    def update_block(
+        self,
+        cells: Sequence[int] | np.ndarray,
+        day: int,
+        officers: np.ndarray,
+        crimes: np.ndarray,
+        detected: np.ndarray,
+        shares: np.ndarray | None = None,
+    ) -> None:
+        """Fold in one day of several cells at once: rows × areas counts whose rows are the runs of
+        ``cells[0]``, then those of ``cells[1]``, … (a study batch's day block: cell-major, then run), and
+        the model's allocation shares of the same rows (or None).
+
+        The numbers are those of one :meth:`update` per cell, bit for bit: every metric is computed per
+        cell's rows as before, by compiled passes over the whole block (:func:`day_metrics`) instead of
+        ≈ 70 numpy calls per cell and day.
+        """
+        cells = np.asarray(cells, dtype=np.int64).reshape(-1)
+        n = len(cells)
+        if n == 0:
+            return
+        if len(set(cells.tolist())) != n:
+            raise ValueError(f"a cell appears twice among the cells {cells.tolist()} of day {day}")
+        seen = self._seen[cells, day]
+        if seen.any():
+            raise ValueError(f"day {day} of cell {int(cells[seen][0])} was already added")
         # counts stay as given (int32 from the engine): every function below computes in float64, and the
         # sparse additions below only skip zeros, so the arithmetic is that of float64 arrays
         officers = np.asarray(officers)
-        crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
+        if officers.ndim != 2 or officers.shape[0] % n or officers.shape[-1] != self.areas.n:
+            raise ValueError(
+                f"expected rows × {self.areas.n} areas counts for {n} cell(s), got shape {officers.shape}"
+            )
+        per_cell = officers.shape[0] // n
+        if not self.run_averaged and per_cell != len(self.run_ids):
+            raise ValueError(f"expected {len(self.run_ids)} runs a cell, got {per_cell}")
+        crimes = as_rows(crimes, officers.shape)
         detected = np.asarray(detected)
         if shares is not None:
             shares = np.asarray(shares, dtype=np.float64)
         if self.run_averaged:
+            # the mean over each cell's runs (numpy adds the runs of an area in sequence either way)
             officers, crimes, detected = (
-                np.asarray(a, dtype=np.float64).mean(axis=0, keepdims=True)
+                np.asarray(a, dtype=np.float64).reshape(n, per_cell, -1).mean(axis=1)
                 for a in (officers, crimes, detected)
             )
-            shares = None if shares is None else shares.mean(axis=0, keepdims=True)
+            shares = None if shares is None else shares.reshape(n, per_cell, -1).mean(axis=1)
+            per_cell = 1
         n_g = len(self.group_names)
-        daily, per_group = day_metrics(officers, crimes, detected, self.g1, self.g2, self.group_index, n_g)
-        for name, value in daily.items():
-            self.daily[name][cell, :, day] = value
+        g1, g2, index = self.g1, self.g2, self.group_index
+        daily, per_group = day_metrics(officers, crimes, detected, g1, g2, index, n_g, cell_rows=per_cell)
+        values = np.stack([daily[name] for name in METRICS]).reshape(len(METRICS), n, per_cell)
+        self._daily[: len(METRICS), cells, :, day] = values.transpose(1, 0, 2)  # cells first: numpy's rule
         if shares is None:
-            self._has_shares[cell] = False
+            self._has_shares[cells] = False
         else:
-            self.daily["gini_expected"][cell, :, day] = gini_rows(shares)
+            gini = gini_rows(shares, cell_rows=per_cell)
+            self.daily["gini_expected"][cells, :, day] = gini.reshape(n, per_cell)
         eps0 = epsilon(self.areas.n)
-        gaps = pcr_gaps(officers, crimes, self.g1, self.g2, [f * eps0 for f in EPS_FACTORS])
+        if self.areas.n < SUPPORT_METRICS_MIN_AREAS and per_cell > 1 and EPS_FACTORS[0] == 1:
+            # the gap at the study's ε is the day's pcr_gap (the same definition, summed the same way)
+            more = pcr_gaps(officers, crimes, g1, g2, [f * eps0 for f in EPS_FACTORS[1:]], cell_rows=per_cell)
+            gaps = np.concatenate([daily["pcr_gap"][:, None], more], axis=1)
+        else:
+            gaps = pcr_gaps(officers, crimes, g1, g2, [f * eps0 for f in EPS_FACTORS], cell_rows=per_cell)
         ok = np.isfinite(gaps)
-        self._eps_sum[cell] += np.where(ok, gaps, 0.0)
-        self._eps_days[cell] += ok
-        for name, value in per_group.items():
-            self.group_daily[name][cell, :, day] = value
-        sums = group_counts(officers, crimes, detected, self.group_index, n_g)
-        for name, value in zip(GROUP_DAY_COUNTS, sums, strict=True):
-            self.group_daily[name][cell, :, day] = value
-        area = self._area
-        add_counts(self._counts[cell], officers, crimes, detected)  # patrol-days, crimes, detections, idle
-        if shares is not None:
-            area["expected_patrols"][cell] += shares * officers.sum(axis=-1, keepdims=True)
-        self._seen[cell, day] = True
+        self._eps_sum[cells] += np.where(ok, gaps, 0.0).reshape(n, per_cell, -1)
+        self._eps_days[cells] += ok.reshape(n, per_cell, -1)
+        sums = group_counts(officers, crimes, detected, index, n_g, cell_rows=per_cell)
+        values = np.stack([*(per_group[name] for name in GROUP_METRICS), *sums])
+        k = len(values)
+        self._group_daily[:k, cells, :, day] = values.reshape(k, n, per_cell, n_g).transpose(1, 0, 2, 3)
+        # patrol-days, crimes, detections, idle patrol-days and the expected patrols of the shares
+        add_counts(
+            self._counts,
+            officers,
+            crimes,
+            detected,
+            cells=cells,
+            expected=self._area["expected_patrols"],
+            shares=shares,
+        )
+        self._seen[cells, day] = True
 
     def finish(self) -> StudyMetrics:
         """Derive the horizon and rolling metrics (after every (cell, day) was added); returns self."""

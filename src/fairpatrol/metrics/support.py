@@ -15,7 +15,9 @@ support plus a closed form for the rest:
 :func:`day_metrics` computes both tables this way from :data:`SUPPORT_METRICS_MIN_AREAS` areas on, in one
 compiled pass per run-day, and with the numpy definitions below it. The two agree to rounding (sums in
 another order: relative differences ≈ 1e-15, tested); every study with fewer areas (all bundled presets
-on their neighbourhoods) keeps the numbers of the numpy definitions bit for bit.
+on their neighbourhoods) keeps the numbers of the numpy definitions bit for bit, computed by the compiled
+passes of :mod:`fairpatrol.metrics.dense`. Every function here takes a day's block of several cells
+(``cell_rows`` rows each) and computes each cell's numbers as for that cell alone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from fairpatrol.metrics.dense import dense_gini_rows, dense_pcr_gaps, dense_rows
 from fairpatrol.metrics.fairness import (
     GROUP_METRICS,
     METRICS,
@@ -181,6 +184,71 @@ def _support_rows(
             groups[r, 4, g] = (pcr_sum[g] + (size[g] - in_group[g]) * kappa) / size[g] if size[g] > 0 else nan
 
 
+def _cells(n_rows: int, cell_rows: int | None) -> list[slice]:
+    """The row ranges of a block's cells (``cell_rows`` rows each; None: one cell of every row)."""
+    k = n_rows if cell_rows is None else int(cell_rows)
+    if k <= 0 or n_rows % k:
+        raise ValueError(f"{n_rows} rows do not split into cells of {cell_rows} rows")
+    return [slice(a, a + k) for a in range(0, n_rows, k)]
+
+
+def as_rows(values, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` as an array of ``shape`` (broadcast only when needed: ``np.broadcast_to`` costs µs)."""
+    values = np.asarray(values)
+    return values if values.shape == shape else np.broadcast_to(values, shape)
+
+
+def _counts(officers, crimes, detected) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rows × M contiguous counts (``crimes`` broadcast to the officers' shape)."""
+    officers = np.ascontiguousarray(officers)
+    if officers.ndim != 2:
+        raise ValueError(f"expected runs × areas counts, got shape {officers.shape}")
+    crimes = np.ascontiguousarray(as_rows(crimes, officers.shape))
+    return officers, crimes, np.ascontiguousarray(detected)
+
+
+def _rows(
+    kernel, counts, group1, group2, group_index, n_groups: int, option
+) -> tuple[np.ndarray, np.ndarray]:
+    """A row kernel's (:func:`_support_rows`, :func:`fairpatrol.metrics.dense.dense_rows`) output for rows ×
+    M ``counts`` (officers, crimes, detected): rows × :data:`_DAILY` and rows × :data:`_GROUP` × G."""
+    n_rows, m = counts[0].shape
+    daily = np.empty((n_rows, len(_DAILY)))
+    groups = np.empty((n_rows, len(_GROUP), int(n_groups)))
+    g1, g2 = np.asarray(group1, dtype=np.bool_), np.asarray(group2, dtype=np.bool_)
+    index = np.asarray(group_index, dtype=np.int64)
+    kernel(*counts, g1, g2, index, int(n_groups), epsilon(m), option, daily, groups)
+    return daily, groups
+
+
+def _tables(
+    daily: np.ndarray,
+    groups: np.ndarray,
+    numpy_form,
+    cells: list[slice],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The name -> array tables of a kernel's rows × :data:`_DAILY` and rows × :data:`_GROUP` × G output.
+
+    A metric registered in fairness.py without a kernel form is computed by its numpy definition on each
+    cell's counts (``numpy_form(rows)`` -> (daily, groups) tables of those rows): adding a metric needs no
+    change here, and its numbers are those of the definition."""
+    out = dict(zip(_DAILY, daily.T, strict=True))
+    out["share_gap_signed"] = out["share_g1"] - out["share_g2"]
+    out["pcr_gap_signed"] = out["pcr_g1"] - out["pcr_g2"]
+    out["share_gap"] = np.abs(out["share_gap_signed"])
+    out["pcr_gap"] = np.abs(out["pcr_gap_signed"])
+    per_group = dict(zip(_GROUP, groups.transpose(1, 0, 2), strict=True))
+    missing = [name for name in METRICS if name not in out]
+    missing_groups = [name for name in GROUP_METRICS if name not in per_group]
+    if missing or missing_groups:
+        parts = [numpy_form(rows) for rows in cells]
+        for name in missing:
+            out[name] = np.concatenate([np.asarray(d[name], dtype=np.float64) for d, _ in parts])
+        for name in missing_groups:
+            per_group[name] = np.concatenate([np.asarray(g[name], dtype=np.float64) for _, g in parts])
+    return {name: out[name] for name in METRICS}, {name: per_group[name] for name in GROUP_METRICS}
+
+
 def support_metrics(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -189,20 +257,17 @@ def support_metrics(
     group2: np.ndarray,
     group_index: np.ndarray,
     n_groups: int,
+    *,
+    cell_rows: int | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """:func:`~fairpatrol.metrics.daily_metrics` and :func:`~fairpatrol.metrics.group_metrics` of runs ×
     areas counts (``crimes`` broadcasts), computed from each row's support (module docstring).
 
+    Rows are independent; ``cell_rows`` (rows of each cell of a block of several cells, default: one
+    cell) only says on which rows a metric without a support form is computed by its definition.
     Returns (daily: name -> runs, groups: name -> runs × G). Counts must be non-negative.
     """
-    officers = np.ascontiguousarray(officers)
-    crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
-    detected = np.ascontiguousarray(detected)
-    if officers.ndim != 2:
-        raise ValueError(f"expected runs × areas counts, got shape {officers.shape}")
-    n_rows, m = officers.shape
-    daily = np.empty((n_rows, len(_DAILY)))
-    groups = np.empty((n_rows, len(_GROUP), int(n_groups)))
+    officers, crimes, detected = _counts(officers, crimes, detected)
     totals = np.empty((0, 3))
     if any(a.dtype.kind == "f" for a in (officers, crimes, detected)):
         # Integer counts add up exactly in any order; fractional ones (run-averaged) are totalled as the
@@ -211,36 +276,79 @@ def support_metrics(
         totals = np.stack(
             [np.asarray(a, dtype=np.float64).sum(axis=-1) for a in (officers, crimes, detected)], 1
         )
-    _support_rows(
-        officers,
-        crimes,
-        detected,
-        np.asarray(group1, dtype=np.bool_),
-        np.asarray(group2, dtype=np.bool_),
-        np.asarray(group_index, dtype=np.int64),
-        int(n_groups),
-        epsilon(m),
-        totals,
-        daily,
-        groups,
-    )
-    out = dict(zip(_DAILY, daily.T, strict=True))
-    out["share_gap_signed"] = out["share_g1"] - out["share_g2"]
-    out["pcr_gap_signed"] = out["pcr_g1"] - out["pcr_g2"]
-    out["share_gap"] = np.abs(out["share_gap_signed"])
-    out["pcr_gap"] = np.abs(out["pcr_gap_signed"])
-    per_group = dict(zip(_GROUP, np.moveaxis(groups, 1, 0), strict=True))
-    # A metric registered in fairness.py without a support form here is computed by its numpy definition
-    # on the same day's counts (slower at 150 m, same numbers): adding a metric needs no change here.
-    if any(name not in out for name in METRICS):
-        dense = daily_metrics(officers, crimes, detected, group1, group2)
-        out.update({name: dense[name] for name in METRICS if name not in out})
-    if any(name not in per_group for name in GROUP_METRICS):
-        dense_groups = group_metrics(officers, crimes, detected, group_index, n_groups)
-        per_group.update({name: dense_groups[name] for name in GROUP_METRICS if name not in per_group})
-    return {name: np.ascontiguousarray(out[name]) for name in METRICS}, {
-        name: np.ascontiguousarray(per_group[name]) for name in GROUP_METRICS
-    }
+    counts = (officers, crimes, detected)
+    daily, groups = _rows(_support_rows, counts, group1, group2, group_index, n_groups, totals)
+
+    def numpy_form(rows: slice) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        counts = (officers[rows], crimes[rows], detected[rows])
+        return daily_metrics(*counts, group1, group2), group_metrics(*counts, group_index, n_groups)
+
+    return _tables(daily, groups, numpy_form, _cells(len(officers), cell_rows))
+
+
+def numpy_day_metrics(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    group1: np.ndarray,
+    group2: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The daily and group metrics of one cell's runs × areas counts by the numpy definitions, as a study
+    computes them below :data:`SUPPORT_METRICS_MIN_AREAS` areas.
+
+    numpy sums a group's areas pairwise in a lone contiguous row but in sequence in a block of rows (the
+    layout of a boolean-masked selection), as in the whole-horizon arrays the metrics were once computed
+    on: a lone row (one run, or run-averaged counts) is computed as two equal rows, so that its metrics
+    are those bit for bit. :func:`day_metrics` computes the same numbers in one compiled pass.
+    """
+    officers = np.asarray(officers)
+    rows = officers.shape[0] if officers.ndim > 1 else None
+    if rows == 1:
+        officers, crimes, detected = (
+            np.repeat(np.broadcast_to(a, officers.shape), 2, axis=0) for a in (officers, crimes, detected)
+        )
+    daily = daily_metrics(officers, crimes, detected, group1, group2)
+    per_group = group_metrics(officers, crimes, detected, group_index, n_groups)
+    if rows == 1:
+        daily = {k: v[:1] for k, v in daily.items()}
+        per_group = {k: v[:1] for k, v in per_group.items()}
+    return daily, per_group
+
+
+def day_metrics(
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    group1: np.ndarray,
+    group2: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int,
+    *,
+    cell_rows: int | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The daily and per-group metrics of one day's rows × areas counts, of one cell or of a block of
+    cells of ``cell_rows`` rows each: the numpy definitions as a study computes them
+    (:func:`numpy_day_metrics`, per cell) below :data:`SUPPORT_METRICS_MIN_AREAS` areas, computed bit for
+    bit by one compiled pass over the block (:func:`fairpatrol.metrics.dense.dense_rows`);
+    :func:`support_metrics` from there on.
+    """
+    if np.shape(officers)[-1] >= SUPPORT_METRICS_MIN_AREAS:
+        return support_metrics(
+            officers, crimes, detected, group1, group2, group_index, n_groups, cell_rows=cell_rows
+        )
+    if np.ndim(officers) != 2:
+        return numpy_day_metrics(officers, crimes, detected, group1, group2, group_index, n_groups)
+    counts = officers, crimes, detected = _counts(officers, crimes, detected)
+    integer = all(a.dtype.kind in "iub" for a in (officers, crimes))
+    daily, groups = _rows(dense_rows, counts, group1, group2, group_index, n_groups, integer)
+
+    def numpy_form(rows: slice) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        counts = (officers[rows], crimes[rows], detected[rows])
+        return numpy_day_metrics(*counts, group1, group2, group_index, n_groups)
+
+    return _tables(daily, groups, numpy_form, _cells(len(officers), cell_rows))
 
 
 @njit(cache=True)
@@ -285,21 +393,39 @@ def _pcr_gap_rows(
 
 
 def pcr_gaps(
-    officers: np.ndarray, crimes: np.ndarray, group1: np.ndarray, group2: np.ndarray, eps: list[float]
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    group1: np.ndarray,
+    group2: np.ndarray,
+    eps: list[float],
+    *,
+    cell_rows: int | None = None,
 ) -> np.ndarray:
-    """:func:`~fairpatrol.metrics.fairness.pcr_gap` of runs × areas counts at each smoothing in ``eps``:
-    runs × len(eps); from each row's support from :data:`SUPPORT_METRICS_MIN_AREAS` areas on."""
+    """:func:`~fairpatrol.metrics.fairness.pcr_gap` of rows × areas counts at each smoothing in ``eps``:
+    rows × len(eps). Below :data:`SUPPORT_METRICS_MIN_AREAS` areas the numpy definition on each cell's
+    rows (``cell_rows`` each, default all: one cell), compiled bit for bit
+    (:func:`fairpatrol.metrics.dense.dense_pcr_gaps`: a cell of one row sums its groups pairwise, a larger
+    one in sequence); from there on from each row's support."""
     officers = np.asarray(officers)
+    kernel = _pcr_gap_rows
+    args: tuple = ()
     if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
-        return np.stack([pcr_gap(officers, crimes, group1, group2, e) for e in eps], axis=-1)
-    crimes = np.ascontiguousarray(np.broadcast_to(crimes, officers.shape))
+        if officers.ndim != 2:
+            return np.stack([pcr_gap(officers, crimes, group1, group2, e) for e in eps], axis=-1)
+        kernel = dense_pcr_gaps
+        first = _cells(officers.shape[0], cell_rows)[0]
+        # a lone row: numpy sums its groups pairwise; integer counts: PCRs once per (officers, crimes) pair
+        integer = all(np.asarray(a).dtype.kind in "iub" for a in (officers, crimes))
+        args = (first.stop - first.start == 1, integer)
+    crimes = np.ascontiguousarray(as_rows(crimes, officers.shape))
     out = np.empty((officers.shape[0], len(eps)))
-    _pcr_gap_rows(
+    kernel(
         np.ascontiguousarray(officers),
         crimes,
         np.asarray(group1, dtype=np.bool_),
         np.asarray(group2, dtype=np.bool_),
         np.asarray(eps, dtype=np.float64),
+        *args,
         out,
     )
     return out
@@ -329,18 +455,31 @@ def _group_count_rows(
 
 
 def group_counts(
-    officers: np.ndarray, crimes: np.ndarray, detected: np.ndarray, group_index: np.ndarray, n_groups: int
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    group_index: np.ndarray,
+    n_groups: int,
+    *,
+    cell_rows: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per group (runs × G): officers, crimes, detections and officers on crime-free areas (idle), summed
-    over the group's areas: :func:`~fairpatrol.metrics.fairness.group_sums` below
-    :data:`SUPPORT_METRICS_MIN_AREAS` areas, one compiled pass from there on (the same sums of counts:
-    exact in any order)."""
+    """Per group (rows × G): officers, crimes, detections and officers on crime-free areas (idle), summed
+    over the group's areas. Integer counts (and any counts from :data:`SUPPORT_METRICS_MIN_AREAS` areas
+    on) in one compiled pass: sums of integers are exact in any order. Fractional counts below the
+    threshold (run-averaged) by :func:`~fairpatrol.metrics.fairness.group_sums` on each cell's rows
+    (``cell_rows`` each, default all), whose BLAS product fixes their order."""
     officers = np.asarray(officers)
-    crimes = np.broadcast_to(np.asarray(crimes), officers.shape)
-    if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
-        idle = officers * (crimes == 0)
-        p, c, d, i = (group_sums(v, group_index, n_groups) for v in (officers, crimes, detected, idle))
-        return p, c, d, i
+    crimes = as_rows(crimes, officers.shape)
+    detected = np.asarray(detected)
+    fractional = any(a.dtype.kind == "f" for a in (officers, crimes, detected))
+    if officers.ndim != 2 or (fractional and officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS):
+        parts = []
+        for rows in _cells(officers.shape[0], cell_rows) if officers.ndim == 2 else [Ellipsis]:
+            p, c, d = officers[rows], crimes[rows], detected[rows]
+            idle = p * (c == 0)
+            parts.append([group_sums(v, group_index, n_groups) for v in (p, c, d, idle)])
+        sums = [np.concatenate(k) if len(parts) > 1 else k[0] for k in zip(*parts, strict=True)]
+        return sums[0], sums[1], sums[2], sums[3]
     out = np.empty((officers.shape[0], 4, int(n_groups)))
     _group_count_rows(
         np.ascontiguousarray(officers),
@@ -353,84 +492,93 @@ def group_counts(
 
 
 @njit(cache=True, nogil=True)
-def _add_counts(sums: np.ndarray, officers: np.ndarray, crimes: np.ndarray, detected: np.ndarray) -> None:
-    """sums[0..3] (each runs × areas) += officers, crimes, detected and officers on crime-free areas,
-    visiting every value but adding only the nonzero ones (adding 0.0 changes no float)."""
+def _add_rows(
+    sums: np.ndarray,
+    expected: np.ndarray,
+    cells: np.ndarray,
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    shares: np.ndarray,
+    totals: np.ndarray,
+) -> None:
+    """sums[cell, 0..3, run] += officers, crimes, detected and officers on crime-free areas of the row of
+    (cell, run) (rows: the runs of ``cells[0]``, then of ``cells[1]``, …), visiting every value but adding
+    only the nonzero ones (adding 0.0 changes no float); with shares (rows × M, or 0 rows),
+    expected[cell, run] += shares × totals (the row's officers)."""
     n_rows, m = officers.shape
+    n_runs = n_rows // cells.shape[0]
     for r in range(n_rows):
+        cell = cells[r // n_runs]
+        run = r % n_runs
+        s = sums[cell, :, run]
         for i in range(m):
             p = float(officers[r, i])
             c = float(crimes[r, i])
             d = float(detected[r, i])
             if p != 0.0:
-                sums[0, r, i] += p
+                s[0, i] += p
                 if c == 0.0:
-                    sums[3, r, i] += p
+                    s[3, i] += p
             if c != 0.0:
-                sums[1, r, i] += c
+                s[1, i] += c
             if d != 0.0:
-                sums[2, r, i] += d
+                s[2, i] += d
+        if shares.shape[0] > 0:
+            e = expected[cell, run]
+            for i in range(m):
+                e[i] += shares[r, i] * totals[r]
 
 
-def add_counts(sums: np.ndarray, officers: np.ndarray, crimes: np.ndarray, detected: np.ndarray) -> None:
+def add_counts(
+    sums: np.ndarray,
+    officers: np.ndarray,
+    crimes: np.ndarray,
+    detected: np.ndarray,
+    *,
+    cells: np.ndarray | None = None,
+    expected: np.ndarray | None = None,
+    shares: np.ndarray | None = None,
+) -> None:
     """In place: ``sums`` (4 × runs × areas float64: patrol-days, true crimes, detections, patrol-days
     without crime) += the day's counts, in one compiled pass: the float64 additions of ``sums += counts``
-    without the ones that add zero (the same numbers, a fraction of the memory traffic)."""
-    officers = np.ascontiguousarray(officers)
-    _add_counts(
-        sums,
-        officers,
-        np.ascontiguousarray(np.broadcast_to(crimes, officers.shape)),
-        np.ascontiguousarray(detected),
-    )
+    without the ones that add zero (the same numbers, a fraction of the memory traffic). With ``shares``,
+    ``expected`` (runs × areas) += shares × each row's officers, as numpy adds them.
+
+    For a block of several cells, ``sums`` is cells × 4 × runs × areas (``expected`` cells × runs ×
+    areas) and ``cells`` the cell of each run-block of rows (rows cell-major, then run)."""
+    officers, crimes, detected = _counts(officers, crimes, detected)
+    if cells is None:
+        sums, expected = sums[None], None if expected is None else expected[None]
+        cells = np.zeros(1, dtype=np.int64)
+    if shares is None or expected is None:
+        shares, expected, totals = np.empty((0, 0)), np.empty((0, 0, 0)), np.empty(0)
+    else:  # numpy's totals: exact for integer counts, pairwise for fractional (run-averaged) ones
+        totals = officers.sum(axis=-1).astype(np.float64)
+    cells = np.asarray(cells, dtype=np.int64)
+    _add_rows(sums, expected, cells, officers, crimes, detected, np.ascontiguousarray(shares), totals)
 
 
-def gini_rows(x: np.ndarray) -> np.ndarray:
-    """:func:`~fairpatrol.metrics.fairness.gini` of each row of runs × areas values; from
-    :data:`SUPPORT_METRICS_MIN_AREAS` areas on, the weighted sum of the sorted row is one ``einsum`` (equal
-    to rounding; a BLAS product would start threads for a 20-row product, ≈ 25 × slower here)."""
+def gini_rows(x: np.ndarray, *, cell_rows: int | None = None) -> np.ndarray:
+    """:func:`~fairpatrol.metrics.fairness.gini` of each row of rows × areas values: compiled bit for bit
+    (:func:`fairpatrol.metrics.dense.dense_gini_rows`) below :data:`SUPPORT_METRICS_MIN_AREAS` areas; from
+    there on the weighted sum of the sorted row is one ``einsum`` (equal to rounding; a BLAS product would
+    start threads for a 20-row product, ≈ 25 × slower here), on each cell's rows (``cell_rows`` each,
+    default all): beyond 8,192 areas numpy's ``einsum`` sums a lone row in another order than a block."""
     x = np.asarray(x, dtype=np.float64)
     m = x.shape[-1]
-    if m < SUPPORT_METRICS_MIN_AREAS:
-        return np.asarray(gini(x))
-    arr = np.sort(x, axis=-1)
-    if arr.size and arr[..., 0].min() < 0:
+    if x.size and bool((x < 0).any()):
         raise ValueError("the Gini coefficient needs non-negative values")
+    if m < SUPPORT_METRICS_MIN_AREAS:
+        if x.ndim != 2:
+            return np.asarray(gini(x))
+        out = np.empty(x.shape[0])
+        dense_gini_rows(np.sort(x, axis=-1), out)
+        return out
+    if x.ndim == 2 and cell_rows is not None and cell_rows < x.shape[0]:
+        return np.concatenate([gini_rows(x[rows]) for rows in _cells(x.shape[0], cell_rows)])
+    arr = np.sort(x, axis=-1)
     total = arr.sum(axis=-1)
     weighted = np.einsum("...i,i->...", arr, 2.0 * np.arange(1, m + 1) - m - 1)  # not BLAS: no threads
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, weighted / (m * total), np.nan)
-
-
-def day_metrics(
-    officers: np.ndarray,
-    crimes: np.ndarray,
-    detected: np.ndarray,
-    group1: np.ndarray,
-    group2: np.ndarray,
-    group_index: np.ndarray,
-    n_groups: int,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The daily and per-group metrics of one day's runs × areas counts: the numpy definitions
-    (:func:`~fairpatrol.metrics.daily_metrics`, :func:`~fairpatrol.metrics.group_metrics`) below
-    :data:`SUPPORT_METRICS_MIN_AREAS` areas, :func:`support_metrics` from there on.
-
-    numpy sums a group's areas pairwise in a lone contiguous row but in sequence in a block of rows (the
-    layout of a boolean-masked selection), as in the whole-horizon arrays the metrics were once computed
-    on: a lone row (one run, or run-averaged counts) is computed as two equal rows, so that its metrics
-    are those bit for bit.
-    """
-    if np.shape(officers)[-1] >= SUPPORT_METRICS_MIN_AREAS:
-        return support_metrics(officers, crimes, detected, group1, group2, group_index, n_groups)
-    officers = np.asarray(officers)
-    rows = officers.shape[0] if officers.ndim > 1 else None
-    if rows == 1:
-        officers, crimes, detected = (
-            np.repeat(np.broadcast_to(a, officers.shape), 2, axis=0) for a in (officers, crimes, detected)
-        )
-    daily = daily_metrics(officers, crimes, detected, group1, group2)
-    per_group = group_metrics(officers, crimes, detected, group_index, n_groups)
-    if rows == 1:
-        daily = {k: v[:1] for k, v in daily.items()}
-        per_group = {k: v[:1] for k, v in per_group.items()}
-    return daily, per_group

@@ -67,7 +67,8 @@ def split_cells(values: np.ndarray, n_cells: int) -> np.ndarray:
 
 class MetricsSink(StudySink):
     """Every metric of the study (:class:`fairpatrol.metrics.accumulator.StudyMetrics`), folded in as the
-    days stream by: each block's rows are split by cell and handed over with the day's allocation shares.
+    days stream by: each day's block (all cells of a batch) is handed over whole, with the day's allocation
+    shares (:meth:`~fairpatrol.metrics.accumulator.StudyMetrics.update_block`).
 
     Attributes
     ----------
@@ -84,15 +85,9 @@ class MetricsSink(StudySink):
         )
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
-        n = len(cells)
-        officers, crimes, detected = (
-            split_cells(a, n) for a in (block.officers, block.crimes, block.detected)
+        self.measures.update_block(
+            cells, block.day, block.officers, block.crimes, block.detected, block.shares
         )
-        shares = None if block.shares is None else split_cells(block.shares, n)
-        for k, cell in enumerate(cells):
-            self.measures.update(
-                cell, block.day, officers[k], crimes[k], detected[k], None if shares is None else shares[k]
-            )
 
     def close(self) -> None:
         self.measures.finish()
