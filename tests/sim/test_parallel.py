@@ -245,3 +245,25 @@ def test_processors_shared_by_the_processes_still_simulating():
     busy.done(0)
     busy.done(1)
     assert busy.share() == 6  # nobody else simulating: all of them (never 0 processes counted)
+
+
+@pytest.mark.slow
+def test_a_first_run_compiles_the_metrics_in_a_forked_process(tmp_path):
+    """With an empty numba cache, the daily metrics' kernel compiles in a forked process while the study
+    starts, and the study loads it from the cache that process wrote: a cache hit, no compilation here."""
+    import subprocess
+    import sys
+
+    script = (
+        "from fairpatrol.config import load_preset\n"
+        "from fairpatrol.sim.study import run_study\n"
+        "from fairpatrol.metrics.dense import dense_rows\n"
+        "cfg = load_preset('baltimore-agg', days=2, runs=2)\n"
+        "run_study(cfg.model_copy(update={'algorithms': ['PreviousCounts']}), workers=1)\n"
+        "s = dense_rows.stats\n"
+        "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    hits, misses = map(int, out.stdout.split()[-2:])
+    assert (hits, misses) == (1, 0), out.stdout

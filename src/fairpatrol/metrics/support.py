@@ -582,3 +582,10 @@ def gini_rows(x: np.ndarray, *, cell_rows: int | None = None) -> np.ndarray:
     weighted = np.einsum("...i,i->...", arr, 2.0 * np.arange(1, m + 1) - m - 1)  # not BLAS: no threads
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, weighted / (m * total), np.nan)
+
+
+def metric_kernels(n_areas: int) -> tuple[object, ...]:
+    """The main compiled kernel of a day's metrics on ``n_areas`` areas (compiled on a machine's first
+    run): the numpy-exact rows below :data:`SUPPORT_METRICS_MIN_AREAS` areas, the support rows from there
+    on."""
+    return (dense_rows,) if n_areas < SUPPORT_METRICS_MIN_AREAS else (_support_rows,)
