@@ -372,8 +372,9 @@ class CompileAhead:
     a forked process runs ``warm`` (calls that compile them and write the cache) while this process loads,
     prepares and compiles its own kernels; :meth:`wait`, called before this process first needs the
     kernels, waits for it, and the kernels then load from the cache: the two compilations overlap instead
-    of adding up. With a cache (every later run), without fork, or when the process fails, nothing changes
-    but the time. :meth:`stop` ends the process if it still runs (the study failed first).
+    of adding up (or, checking :attr:`running`, this process computes the same numbers another way until
+    the process is done). With a cache (every later run), without fork, or when the process fails, nothing
+    changes but the time. :meth:`stop` ends the process if it still runs (the study failed first).
     """
 
     def __init__(self, kernels: Sequence[object], warm: Callable[[], None]) -> None:
@@ -394,6 +395,18 @@ class CompileAhead:
             finally:
                 os._exit(code)
         self.pid = pid
+
+    @property
+    def running(self) -> bool:
+        """Whether the process still compiles (reaped once it is done)."""
+        if self.pid > 0:
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                done = self.pid
+            if done:
+                self.pid = 0
+        return self.pid > 0
 
     def wait(self) -> None:
         if self.pid > 0:

@@ -24,7 +24,7 @@ from fairpatrol.data import Incidents, StudyInputs, load_data
 from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
 from fairpatrol.metrics.accumulator import StudyMetrics
-from fairpatrol.metrics.support import metric_kernels
+from fairpatrol.metrics.support import SUPPORT_METRICS_MIN_AREAS, metric_kernels, use_dense_kernels
 from fairpatrol.models.base import AreaModel
 from fairpatrol.sim.budget import check_memory, spare_memory
 from fairpatrol.sim.engine import (
@@ -92,22 +92,30 @@ class MetricsSink(StudySink):
             run_averaged=layout.config.compat.run_averaged_metrics,
         )
         # a machine's first run: the metrics' kernels compile in a forked process meanwhile
+        # below 1,024 areas the metrics' numpy definitions (the same numbers) serve until it is done
         kernels = metric_kernels(layout.data.n_areas)
         self.ahead = CompileAhead(kernels, functools.partial(_warm_metrics, layout))
+        self.interim = layout.data.n_areas < SUPPORT_METRICS_MIN_AREAS
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
-        self.ahead.wait()
+        if self.interim and self.ahead.running:
+            use_dense_kernels(False)
+        else:
+            self.ahead.wait()
+            use_dense_kernels(True)
         self.measures.update_block(
             cells, block.day, block.officers, block.crimes, block.detected, block.shares
         )
 
     def close(self) -> None:
         self.ahead.wait()
+        use_dense_kernels(True)
         self.measures.finish()
 
     def abort(self) -> None:
         """The study failed: end the compiling process if it still runs."""
         self.ahead.stop()
+        use_dense_kernels(True)
 
 
 def _warm_metrics(layout: StudyLayout) -> None:
