@@ -281,3 +281,35 @@ def test_a_metric_without_a_compiled_form_is_computed_by_its_definition(extra_me
         same(groups["officers_total"], want, "extra group metric")
         reference, _ = numpy_day_metrics(off[:runs], cr[:runs], det[:runs], index == 0, index == 1, index, 3)
         same(daily["pcr_gap"][:runs], reference["pcr_gap"], "a kernel metric beside them")
+
+
+@pytest.mark.parametrize("runs, averaged", [(3, False), (1, False), (4, True)])
+def test_numpy_definitions_while_kernels_compile_give_the_same_numbers(runs, averaged):
+    """A machine's first run computes the metrics by their numpy definitions until the kernels are
+    compiled (fairpatrol.sim.parallel.CompileAhead): every table is the same bit for bit."""
+    from fairpatrol.data import load_areas
+    from fairpatrol.metrics.support import use_dense_kernels
+
+    areas = load_areas("baltimore")
+    tables = []
+    for flag in (True, False):
+        acc = StudyMetrics(areas, 2, list(range(runs)), 3, run_averaged=averaged)
+        rng = np.random.default_rng(runs)
+        try:
+            use_dense_kernels(flag)
+            for day in range(3):
+                shape = (2 * runs, areas.n)
+                uniform = np.full(areas.n, 1.0 / areas.n)
+                officers = rng.multinomial(40, uniform, size=2 * runs).astype(np.int32)
+                crimes = (rng.random(shape) < 0.02 * (day + 1)).astype(np.int32)
+                detected = crimes * (rng.random(shape) < 0.5)
+                shares = rng.dirichlet(np.ones(areas.n), size=2 * runs)
+                acc.update_block([1, 0], day, officers, crimes, detected.astype(np.int32), shares)
+            acc.finish()
+        finally:
+            use_dense_kernels(True)
+        tables.append(acc)
+    kernels, numpy_form = tables
+    for name in ("daily", "group_daily", "horizon", "group_horizon", "area_horizon"):
+        for key, value in getattr(kernels, name).items():
+            np.testing.assert_array_equal(value, getattr(numpy_form, name)[key], err_msg=f"{name} {key}")

@@ -245,3 +245,31 @@ def test_processors_shared_by_the_processes_still_simulating():
     busy.done(0)
     busy.done(1)
     assert busy.share() == 6  # nobody else simulating: all of them (never 0 processes counted)
+
+
+@pytest.mark.slow
+def test_a_first_run_compiles_the_metrics_in_a_forked_process(tmp_path):
+    """With an empty numba cache, the daily metrics' kernels compile in a forked process while the study
+    runs; meanwhile the study computes them by their numpy definitions, then loads the kernels from the
+    cache that process wrote: it never compiles them itself, and its numbers are those of a later run."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from fairpatrol.config import load_preset\n"
+        "from fairpatrol.sim.study import run_study\n"
+        "from fairpatrol.metrics.dense import dense_rows\n"
+        "cfg = load_preset('baltimore-agg', days=40, runs=3)\n"
+        "cfg = cfg.model_copy(update={'algorithms': ['PreviousCounts']})\n"
+        "first = run_study(cfg, workers=1)\n"
+        "again = run_study(cfg, workers=1)\n"
+        "same = all(np.array_equal(v, again.metrics[k], equal_nan=True) for k, v in first.metrics.items())\n"
+        "s = dense_rows.stats\n"
+        "print(same, sum(s.cache_hits.values()), sum(s.cache_misses.values()))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    same, hits, misses = out.stdout.split()[-3:]
+    assert same == "True", out.stdout
+    assert (int(hits), int(misses)) == (1, 0), out.stdout  # loaded once from the cache, never compiled here

@@ -317,6 +317,22 @@ def numpy_day_metrics(
     return daily, per_group
 
 
+#: Whether the compiled numpy-exact kernels below :data:`SUPPORT_METRICS_MIN_AREAS` areas are used (False
+#: while a machine's first run compiles them in another process: the numpy definitions they reproduce bit
+#: for bit give the same numbers meanwhile; :func:`use_dense_kernels`).
+_DENSE = [True]
+
+
+def use_dense_kernels(flag: bool) -> None:
+    """Use the compiled kernels below :data:`SUPPORT_METRICS_MIN_AREAS` areas (True, the default) or
+    their numpy definitions (False: the same numbers, more time, no compilation)."""
+    _DENSE[0] = bool(flag)
+
+
+def _per_cell(fn, n_rows: int, cell_rows: int | None) -> list:
+    return [fn(rows) for rows in _cells(n_rows, cell_rows)]
+
+
 def day_metrics(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -341,13 +357,20 @@ def day_metrics(
     if np.ndim(officers) != 2:
         return numpy_day_metrics(officers, crimes, detected, group1, group2, group_index, n_groups)
     counts = officers, crimes, detected = _counts(officers, crimes, detected)
-    integer = all(a.dtype.kind in "iub" for a in (officers, crimes))
-    daily, groups = _rows(dense_rows, counts, group1, group2, group_index, n_groups, integer)
 
     def numpy_form(rows: slice) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         counts = (officers[rows], crimes[rows], detected[rows])
         return numpy_day_metrics(*counts, group1, group2, group_index, n_groups)
 
+    if not _DENSE[0]:  # the definitions, cell by cell (what the kernel reproduces)
+        parts = _per_cell(numpy_form, len(officers), cell_rows)
+
+        def joined(k: str, i: int) -> np.ndarray:
+            return np.concatenate([np.asarray(part[i][k], dtype=np.float64) for part in parts])
+
+        return {k: joined(k, 0) for k in METRICS}, {k: joined(k, 1) for k in GROUP_METRICS}
+    integer = all(a.dtype.kind in "iub" for a in (officers, crimes))
+    daily, groups = _rows(dense_rows, counts, group1, group2, group_index, n_groups, integer)
     return _tables(daily, groups, numpy_form, _cells(len(officers), cell_rows))
 
 
@@ -412,6 +435,15 @@ def pcr_gaps(
     if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
         if officers.ndim != 2:
             return np.stack([pcr_gap(officers, crimes, group1, group2, e) for e in eps], axis=-1)
+        if not _DENSE[0]:  # the definition, cell by cell (what the kernel reproduces)
+            full = as_rows(crimes, officers.shape)
+            return np.concatenate(
+                _per_cell(
+                    lambda r: np.stack([pcr_gap(officers[r], full[r], group1, group2, e) for e in eps], -1),
+                    officers.shape[0],
+                    cell_rows,
+                )
+            )
         kernel = dense_pcr_gaps
         first = _cells(officers.shape[0], cell_rows)[0]
         # a lone row: numpy sums its groups pairwise; integer counts: PCRs once per (officers, crimes) pair
@@ -572,6 +604,8 @@ def gini_rows(x: np.ndarray, *, cell_rows: int | None = None) -> np.ndarray:
     if m < SUPPORT_METRICS_MIN_AREAS:
         if x.ndim != 2:
             return np.asarray(gini(x))
+        if not _DENSE[0]:  # the definition, cell by cell (what the kernel reproduces)
+            return np.concatenate(_per_cell(lambda r: np.asarray(gini(x[r])), x.shape[0], cell_rows))
         out = np.empty(x.shape[0])
         dense_gini_rows(np.sort(x, axis=-1), out)
         return out
@@ -582,3 +616,10 @@ def gini_rows(x: np.ndarray, *, cell_rows: int | None = None) -> np.ndarray:
     weighted = np.einsum("...i,i->...", arr, 2.0 * np.arange(1, m + 1) - m - 1)  # not BLAS: no threads
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, weighted / (m * total), np.nan)
+
+
+def metric_kernels(n_areas: int) -> tuple[object, ...]:
+    """The main compiled kernel of a day's metrics on ``n_areas`` areas (compiled on a machine's first
+    run): the numpy-exact rows below :data:`SUPPORT_METRICS_MIN_AREAS` areas, the support rows from there
+    on."""
+    return (dense_rows,) if n_areas < SUPPORT_METRICS_MIN_AREAS else (_support_rows,)

@@ -354,3 +354,68 @@ def _raise_failure(worker: _Worker, folder: Path, name: str) -> None:
     if killed and os.WTERMSIG(status) == signal.SIGKILL:  # what the kernel's out-of-memory killer sends
         raise MemoryError(f"{message}, or lower runs, days or cells")
     raise RuntimeError(message)
+
+
+# -- compiling ahead on a machine's first run -------------------------------------------------------------
+def _cached(kernel: object) -> bool:
+    """Whether numba's on-disk cache holds compiled code of ``kernel`` (a ``cache=True`` function)."""
+    cache = getattr(kernel, "_cache", None)
+    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+    return index is None or os.path.exists(index)
+
+
+class CompileAhead:
+    """Compiles some kernels in a forked process while this one goes on (a machine's first run only).
+
+    numba compiles a kernel on its first call (seconds for the daily metrics' kernels) and caches it on
+    disk; a process that calls it later loads it from there. When some of ``kernels`` are not cached yet,
+    a forked process runs ``warm`` (calls that compile them and write the cache) while this process loads,
+    prepares and compiles its own kernels; :meth:`wait`, called before this process first needs the
+    kernels, waits for it, and the kernels then load from the cache: the two compilations overlap instead
+    of adding up (or, checking :attr:`running`, this process computes the same numbers another way until
+    the process is done). With a cache (every later run), without fork, or when the process fails, nothing
+    changes but the time. :meth:`stop` ends the process if it still runs (the study failed first).
+    """
+
+    def __init__(self, kernels: Sequence[object], warm: Callable[[], None]) -> None:
+        self.pid = 0
+        if not fork_available() or all(_cached(k) for k in kernels):
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    warm()
+            except BaseException:  # the study itself will compile and say what is wrong
+                code = 1
+            finally:
+                os._exit(code)
+        self.pid = pid
+
+    @property
+    def running(self) -> bool:
+        """Whether the process still compiles (reaped once it is done)."""
+        if self.pid > 0:
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                done = self.pid
+            if done:
+                self.pid = 0
+        return self.pid > 0
+
+    def wait(self) -> None:
+        if self.pid > 0:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+
+    def stop(self) -> None:
+        if self.pid > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.wait()

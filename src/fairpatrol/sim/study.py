@@ -10,6 +10,7 @@ cells × runs × (areas + days), never with runs × days × areas (docs/engine.m
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from fairpatrol.data import Incidents, StudyInputs, load_data
 from fairpatrol.data.inputs import InputFile
 from fairpatrol.errors import ConfigError
 from fairpatrol.metrics.accumulator import StudyMetrics
+from fairpatrol.metrics.support import SUPPORT_METRICS_MIN_AREAS, metric_kernels, use_dense_kernels
 from fairpatrol.models.base import AreaModel
 from fairpatrol.sim.budget import check_memory, spare_memory
 from fairpatrol.sim.engine import (
@@ -34,7 +36,13 @@ from fairpatrol.sim.engine import (
     simulate,
 )
 from fairpatrol.sim.layout import Cell, StudyLayout, StudySink, study_cells
-from fairpatrol.sim.parallel import plan_workers, run_batches, spill_size, temporary_space
+from fairpatrol.sim.parallel import (
+    CompileAhead,
+    plan_workers,
+    run_batches,
+    spill_size,
+    temporary_space,
+)
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
 from fairpatrol.sim.victim_reporting import mean_rate, reporting_rates
 
@@ -83,14 +91,45 @@ class MetricsSink(StudySink):
             layout.data.n_days,
             run_averaged=layout.config.compat.run_averaged_metrics,
         )
+        # a machine's first run: the metrics' kernels compile in a forked process meanwhile
+        # below 1,024 areas the metrics' numpy definitions (the same numbers) serve until it is done
+        kernels = metric_kernels(layout.data.n_areas)
+        self.ahead = CompileAhead(kernels, functools.partial(_warm_metrics, layout))
+        self.interim = layout.data.n_areas < SUPPORT_METRICS_MIN_AREAS
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        if self.interim and self.ahead.running:
+            use_dense_kernels(False)
+        else:
+            self.ahead.wait()
+            use_dense_kernels(True)
         self.measures.update_block(
             cells, block.day, block.officers, block.crimes, block.detected, block.shares
         )
 
     def close(self) -> None:
+        self.ahead.wait()
+        use_dense_kernels(True)
         self.measures.finish()
+
+    def abort(self) -> None:
+        """The study failed: end the compiling process if it still runs."""
+        self.ahead.stop()
+        use_dense_kernels(True)
+
+
+def _warm_metrics(layout: StudyLayout) -> None:
+    """One day of zeros through a one-cell copy of the study's metrics: every kernel a day and the horizon
+    use, compiled for the engine's array types (int32 counts, float64 shares)."""
+    data = layout.data
+    rows = len(layout.run_ids)
+    measures = StudyMetrics(
+        data.areas, 1, layout.run_ids, 1, run_averaged=layout.config.compat.run_averaged_metrics
+    )
+    counts = np.zeros((rows, data.n_areas), dtype=np.int32)
+    shares = np.full((rows, data.n_areas), 1.0 / data.n_areas)
+    measures.update_block([0], 0, counts, counts.copy(), counts.copy(), shares)
+    measures.finish()
 
 
 class DenseAllocations(StudySink):
@@ -325,16 +364,20 @@ def run_study(
         spare_memory=spare_memory(budget),
         tmp_free=temporary_space(),
     )
-    batches = run_batches(
-        len(groups),
-        simulate_batch,
-        deliver,
-        rows=[len(g) * n_r for g in groups],
-        n_areas=data.n_areas,
-        workers=n_workers,
-        progress=progress,
-        labels=list(config.algorithms),
-    )
+    try:
+        batches = run_batches(
+            len(groups),
+            simulate_batch,
+            deliver,
+            rows=[len(g) * n_r for g in groups],
+            n_areas=data.n_areas,
+            workers=n_workers,
+            progress=progress,
+            labels=list(config.algorithms),
+        )
+    except BaseException:
+        metrics.abort()
+        raise
     for idx, (batch_fallback, batch_diagnostics) in zip(groups, batches, strict=True):
         shape = (len(idx), n_r, n_d)
         fallback[idx] = batch_fallback.reshape(shape)
