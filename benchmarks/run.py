@@ -11,8 +11,9 @@ simulated run-day-area, and the growth factor against the previous ladder step (
 linear cost); writes the same figures as JSON (default benchmarks/results/latest.json) so later runs can be
 compared. Each measurement runs in its own Python process, so import time and numba's compile time (or
 loading from its on-disk cache, as on every run after a machine's first) are inside the measured wall time;
-each preset is also measured as a machine's first run, with an empty cache (compilation included), and
-with its algorithms simulated one after the other in one process (``workers=1``).
+each preset is also measured as a machine's first run, with empty caches (compilation and the KDE arrays of
+fairpatrol's disk cache included), and with its algorithms simulated one after the other in one process
+(``workers=1``).
 
 For chicago-theft it also prints PredPol's daily fits on their own: wall and CPU time, passes over the data
 per run-day, updates done (event × run × pass), CPU per update, and the floor: the time those updates
@@ -144,8 +145,9 @@ def measure(spec: dict) -> dict:
     if spec.get("src"):  # another source tree (e.g. the code before a change)
         env["PYTHONPATH"] = spec["src"] + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryDirectory() as cache:
-        if spec.get("cold"):
+        if spec.get("cold"):  # a machine's first run: no compiled kernels, no cached KDE arrays
             env["NUMBA_CACHE_DIR"] = cache
+            env["FAIRPATROL_CACHE_DIR"] = os.path.join(cache, "arrays")
         out = subprocess.run(
             [sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True, text=True, env=env
         )

@@ -48,6 +48,15 @@ def _crash_logs_in_tmp(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("FAIRPATROL_LOG_DIR", str(tmp_path_factory.getbasetemp() / "crash-logs"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _array_cache_in_tmp(tmp_path_factory):
+    """The on-disk array cache (fairpatrol.diskcache) of the whole session, module and session fixtures
+    included, is a temporary folder shared by its tests, never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FAIRPATROL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "array-cache"))
+        yield
+
+
 def run_cli(*args: str, **kwargs):
     """``fairpatrol ARGS`` in-process (Typer's test runner), exceptions propagated; its result."""
     from typer.testing import CliRunner

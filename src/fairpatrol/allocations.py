@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,10 @@ class AllocationWriter(StudySink):
     relabel : applied to a copy of the study's layout before any row is written, to name the cells
         otherwise (a sweep cell run on mirrored copies of the user's files names them as the user's
         scenario does).
+    background : build and write each chunk on a background thread while the simulation goes on (Arrow
+        and Parquet release the GIL): one chunk at a time, in order, so the file is the same as written
+        in the foreground; memory holds at most two chunks. An error of the background write is raised
+        by the next :meth:`day` or by :meth:`close`; leaving the ``with`` block waits for the thread.
 
     Attributes
     ----------
@@ -141,11 +146,15 @@ class AllocationWriter(StudySink):
         columns: dict[str, Any] | None = None,
         chunk_rows: int = CHUNK_ROWS,
         relabel: Callable[[StudyLayout], None] | None = None,
+        background: bool = True,
     ) -> None:
         self.where = str(where) if isinstance(where, Path) else where
         self.columns = dict(columns or {})
         self.chunk_rows = int(chunk_rows)
         self.relabel = relabel
+        self.background = background
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
         self.rows = 0
         self.dense_rows = 0
         self._writer: pq.ParquetWriter | None = None
@@ -175,6 +184,8 @@ class AllocationWriter(StudySink):
         }
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
+        if self._error is not None:  # the background write failed: stop the study now
+            self._wait()
         prevention = block.prevention if block.prevention is not None else np.zeros((0, 0), np.int32)
         row, area, values = nonzero_rows(
             block.crimes, block.officers, block.detected, block.reported, prevention
@@ -191,8 +202,9 @@ class AllocationWriter(StudySink):
         """Write what is buffered and the file's footer (an empty table if no row was ever nonzero)."""
         if self._layout is None:
             raise RuntimeError("AllocationWriter.close() before open(): give it to run_study's sinks")
-        if self._buffered or self._writer is None:
+        if self._buffered or (self._writer is None and self._thread is None):
             self._flush()
+        self._wait()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -201,15 +213,43 @@ class AllocationWriter(StudySink):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:  # let a background write finish before the file is released
+            self._thread.join()
+            self._thread = None
         if self._writer is not None:  # an error stopped the study: release the file, write nothing more
             self._writer.close()
             self._writer = None
 
     # -- writing -----------------------------------------------------------------------------------------
+    def _wait(self) -> None:
+        """Wait for the background write in progress; raise its error, if any."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
     def _flush(self) -> None:
-        parts = list(zip(*self._buffer, strict=True)) if self._buffer else [np.zeros(0, np.int32)] * 9
-        cell, run, day, area, *values = (np.concatenate(p) for p in parts)
+        buffer = self._buffer
         self._buffer, self._buffered = [], 0
+        self._wait()  # one chunk at a time, in order
+        if not self.background:
+            self._write(buffer)
+            return
+
+        def write() -> None:
+            try:
+                self._write(buffer)
+            except BaseException as err:  # raised in the simulation's thread by _wait
+                self._error = err
+
+        self._thread = threading.Thread(target=write, name="fairpatrol-allocations", daemon=True)
+        self._thread.start()
+
+    def _write(self, buffer: list[tuple[np.ndarray, ...]]) -> None:
+        parts = list(zip(*buffer, strict=True)) if buffer else [np.zeros(0, np.int32)] * 9
+        cell, run, day, area, *values = (np.concatenate(p) for p in parts)
         if self._layout is None:
             raise RuntimeError("AllocationWriter written before open(): give it to run_study's sinks")
         cols = key_columns(self._layout, cell, run)

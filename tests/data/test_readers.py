@@ -275,3 +275,16 @@ def test_tz_aware_parquet_and_a_column_mapping(tmp_path: Path) -> None:
         and inc.frame["crime_type"].tolist() == ["unspecified"] * 2
     )
     assert inc.cleaning.time_zone.startswith("America/Chicago")
+
+
+def test_whole_number_labels_as_text_like_str_int() -> None:
+    """_integers writes each whole number as str(int(v)) (None for empty cells), also beyond int64."""
+    import pandas as pd
+
+    from fairpatrol.data.readers import _integers
+
+    values = [32.0, -0.0, None, 2.0**53, -7.0, 1e3]
+    got = _integers(pd.DataFrame({"d": values}), "d", "t.csv").tolist()
+    assert got == ["32", "0", None, str(2**53), "-7", "1000"]
+    huge = _integers(pd.DataFrame({"d": [1e20, 5.0]}), "d", "t.csv").tolist()
+    assert huge == [str(int(1e20)), "5"]

@@ -56,3 +56,36 @@ def test_assign_areas_property(points: list[tuple[float, float]]) -> None:
     n = how == "nearest"
     assert (shapely.distance(_BALT.geometry[idx[n]], pts[n]) <= 250.0 + 1e-6).all()
     assert not shapely.covers(_BALT.geometry[idx[n]], pts[n]).any()
+
+
+def test_covering_pairs_equal_the_predicate_query_including_vertices_and_edges() -> None:
+    """The prepared point-in-polygon pass returns exactly ``STRtree.query(predicate="intersects")``'s pairs,
+    in its order, also for points on vertices and edges shared by two areas."""
+    from fairpatrol.data.spatial import _covering
+
+    geoms = np.asarray(_BALT.geometry)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(_X0 - 500, _X1 + 500, 3000)
+    y = rng.uniform(_Y0 - 500, _Y1 + 500, 3000)
+    vertices = shapely.get_coordinates(shapely.boundary(geoms[:20]))[::7]  # on edges and corners
+    mids = 0.5 * (vertices[:-1] + vertices[1:])
+    x = np.concatenate([x, vertices[:, 0], mids[:, 0]])
+    y = np.concatenate([y, vertices[:, 1], mids[:, 1]])
+    pts = shapely.points(x, y)
+    expected = _BALT.tree.query(pts, predicate="intersects")
+    got = _covering(_BALT.tree, pts, x, y, geoms)
+    assert got.shape[1] > 1000 and np.array_equal(got, expected)
+
+
+def test_repeated_points_are_assigned_as_each_point_alone() -> None:
+    """Points published at block level repeat: looking each distinct point up once gives every point the
+    area and the 'how' it gets on its own."""
+    rng = np.random.default_rng(11)
+    base_x = rng.uniform(_X0 - 400, _X1 + 400, 300)
+    base_y = rng.uniform(_Y0 - 400, _Y1 + 400, 300)
+    pick = rng.integers(0, 300, 2000)
+    x, y = base_x[pick], base_y[pick]
+    idx, how = assign_areas(x, y, _BALT)
+    one = [assign_areas(np.array([a]), np.array([b]), _BALT) for a, b in zip(base_x, base_y, strict=True)]
+    assert list(idx) == [int(one[p][0][0]) for p in pick]
+    assert list(how) == [str(one[p][1][0]) for p in pick]

@@ -202,3 +202,63 @@ def test_rectangular_areas_are_clipped_from_coordinates_as_geos_would(monkeypatc
         np.testing.assert_allclose(getattr(fast, name), getattr(geos, name), rtol=1e-12, atol=1e-9)
     per_area = np.bincount(fast.area, weights=fast.w, minlength=city.n)
     np.testing.assert_allclose(per_area, 150.0**2, rtol=1e-12)
+
+
+def test_quadrature_cell_pairs_equal_the_predicate_query():
+    """The lattice cells paired with a polygon are exactly STRtree.query(predicate='intersects')'s pairs."""
+
+    from fairpatrol.data import load_areas
+    from fairpatrol.models._kde import _build_quadrature
+
+    areas = load_areas("baltimore")
+    q = _build_quadrature(areas, 250.0)
+    geoms = np.asarray(areas.geometry)
+    xmin, ymin = q.x0, q.y0
+    ix, iy = np.meshgrid(np.arange(q.nx), np.arange(q.ny), indexing="ij")
+    ix, iy = ix.ravel(), iy.ravel()
+    boxes = shapely.box(
+        xmin + ix * 250.0, ymin + iy * 250.0, xmin + (ix + 1) * 250.0, ymin + (iy + 1) * 250.0
+    )
+    box, poly = shapely.STRtree(geoms).query(boxes, predicate="intersects")
+    pieces = shapely.area(shapely.intersection(boxes[box], geoms[poly])) > 0
+    cell = (ix[box] * q.ny + iy[box])[pieces]
+    assert np.array_equal(np.sort(cell), np.repeat(np.arange(q.nx * q.ny), np.diff(q.cell_start)))
+    assert np.array_equal(np.sort(poly[pieces]), np.sort(q.area))
+
+
+def test_quadrature_and_masses_from_the_disk_cache_equal_the_computed_ones(tmp_path, monkeypatch):
+    """A second process's quadrature and kernel-mass rows come from disk, bit for bit (arrays and dtypes);
+    another lattice spacing is another entry."""
+    import dataclasses
+
+    from fairpatrol.config import load_preset
+    from fairpatrol.models import _kde
+    from fairpatrol.sim.study import load_study_incidents, prepare_study
+
+    monkeypatch.setenv("FAIRPATROL_CACHE_DIR", str(tmp_path))
+    cfg = load_preset("baltimore-agg", days=3, runs=1)
+    data = prepare_study(cfg, load_study_incidents(cfg))
+
+    def fresh():  # as a new process: empty in-process caches
+        _kde.QUADRATURES.clear()
+        _kde.MASSES.clear()
+        quad = _kde.area_quadrature(data.areas, 200.0)
+        return quad, _kde.event_masses(data, 300.0, 200.0, 4.0)
+
+    monkeypatch.setenv("FAIRPATROL_CACHE_DIR", "off")
+    q0, m0 = fresh()
+    monkeypatch.setenv("FAIRPATROL_CACHE_DIR", str(tmp_path))
+    fresh()  # computes and stores
+    assert len(list((tmp_path / "kde-quadrature").iterdir())) == 1
+    q1, m1 = fresh()  # reads
+    for name, a in dataclasses.asdict(q0).items():
+        b = getattr(q1, name)
+        assert type(a) is type(b) or (a.dtype == b.dtype and np.array_equal(a, b)), name
+        assert np.array_equal(a, b), name
+    for name in ("indptr", "indices", "values"):
+        a, b = getattr(m0, name), getattr(m1, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert m1.n_cols == m0.n_cols
+    _kde.QUADRATURES.clear()
+    _kde.area_quadrature(data.areas, 250.0)
+    assert len(list((tmp_path / "kde-quadrature").iterdir())) == 2

@@ -148,6 +148,11 @@ def _first_bad(mask: np.ndarray, rows: np.ndarray) -> int:
     return int(rows[np.flatnonzero(mask)[0]])
 
 
+def _all_str(values: np.ndarray) -> bool:
+    """Whether every element of an object array is a Python ``str`` (str(v) would return it unchanged)."""
+    return bool(pd.api.types.infer_dtype(values, skipna=False) == "string")
+
+
 def clean_incidents(
     raw: pd.DataFrame,
     areas: Areas,
@@ -313,14 +318,18 @@ def clean_incidents(
 
     ids = out["incident_id"].astype(object)
     missing = ids.isna().to_numpy()
-    built = np.array([f"{id_prefix}-{int(r):07d}" for r in out["row"].to_numpy()], dtype=object)
-    ids = np.where(missing, built, ids.to_numpy()).astype(str)
-    s = pd.Series(ids)
-    k = s.groupby(s).cumcount().to_numpy()
-    if (k > 0).any():  # dedupe off: keep repeated case numbers as separate incidents with unique ids
-        ids = np.where(k > 0, s + "#" + (k + 1).astype(str), ids)
+    given = ids.to_numpy()
+    built = [f"{id_prefix}-{int(r):07d}" for r in out["row"].to_numpy()[missing]]
+    text = np.empty(len(given), dtype=object)  # str of every id, as numpy's astype(str) gives it
+    known = given[~missing]
+    text[~missing] = known if _all_str(known) else [str(v) for v in known]
+    text[missing] = built
+    s = pd.Series(text, dtype=object)
+    if s.duplicated().any():  # dedupe off: keep repeated case numbers as separate incidents with unique ids
+        k = s.groupby(s).cumcount().to_numpy()
+        text = np.where(k > 0, s + "#" + (k + 1).astype(str), text)
         log.notes.append(f"{int((k > 0).sum())} repeated ids suffixed with #k")
-    out["incident_id"] = ids
+    out["incident_id"] = text.astype(str)
 
     extra = [c for c in out.columns if c not in TIDY_COLUMNS and c != "row"]
     out = out[TIDY_COLUMNS + extra].sort_values(["time", "incident_id"], kind="stable").reset_index(drop=True)

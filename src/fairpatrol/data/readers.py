@@ -301,7 +301,13 @@ def _integers(df: pd.DataFrame, col: str, source: str) -> pd.Series:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"not a whole number: {df[col].iloc[i]!r}", source=source, field=col, row=i + 1)
-    return pd.Series([str(int(v)) if np.isfinite(v) else None for v in num], index=df.index, dtype=object)
+    out = np.full(len(num), None, dtype=object)
+    finite = np.isfinite(num)
+    if finite.any() and np.abs(num[finite]).max() < 2.0**63:  # as str(int(v)): whole numbers in int64
+        out[finite] = num[finite].astype(np.int64).astype(str).astype(object)
+    else:
+        out[finite] = [str(int(v)) for v in num[finite]]
+    return pd.Series(out, index=df.index, dtype=object)
 
 
 def _times(

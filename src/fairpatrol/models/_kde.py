@@ -16,13 +16,16 @@ incident reaches only the areas within k h of it, and its masses are stored as o
 incidents × areas. A window's intensity is a sum of rows, which the simulation updates incrementally as
 days enter and leave the window.
 
-Quadratures and mass rows are cached in the process by content (the polygons, the incident coordinates
-and the settings), in small bounded caches, so a study's KDE models, and later studies on the same
-areas, share them.
+Quadratures and mass rows are cached by content (the polygons, the incident coordinates and the
+settings): in the process, in small bounded caches, so a study's KDE models, and later studies on the same
+areas, share them; and on disk (:mod:`fairpatrol.diskcache`), so the next run of the same study loads
+them instead of computing them (docs/engine.md, "Disk cache").
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import itertools
 import math
@@ -38,6 +41,7 @@ import numpy as np
 import shapely
 from numba import njit
 
+from fairpatrol import diskcache
 from fairpatrol.models._sparse import SparseRows
 
 if TYPE_CHECKING:
@@ -137,9 +141,13 @@ def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
         xmin + ix * cell_size, ymin + iy * cell_size, xmin + (ix + 1) * cell_size, ymin + (iy + 1) * cell_size
     )
     tree = shapely.STRtree(geoms)
-    box_idx, poly_idx = tree.query(boxes, predicate="intersects")
-    # a cell inside its polygon is its own piece (centre, full area): only boundary cells are clipped
+    # the pairs of tree.query(boxes, predicate="intersects"), in its order: bounding-box candidates, then
+    # the test on the prepared polygons (each prepared once instead of each box: ≈ 15× faster)
+    box_idx, poly_idx = tree.query(boxes)
     shapely.prepare(geoms)
+    meets = shapely.intersects(geoms[poly_idx], boxes[box_idx])
+    box_idx, poly_idx = box_idx[meets], poly_idx[meets]
+    # a cell inside its polygon is its own piece (centre, full area): only boundary cells are clipped
     inside = shapely.contains_properly(geoms[poly_idx], boxes[box_idx])
     cx = xmin + (ix[box_idx] + 0.5) * cell_size
     cy = ymin + (iy[box_idx] + 0.5) * cell_size
@@ -182,12 +190,60 @@ def _build_quadrature(areas: Areas, cell_size: float) -> Quadrature:
     )
 
 
+@functools.cache
+def _code_versions() -> dict[str, str]:
+    """What the cached values depend on beyond their inputs: this file and the libraries computing them."""
+    return {
+        "source": diskcache.source_hash(__file__),
+        "shapely": shapely.__version__,
+        "geos": shapely.geos_version_string,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+    }
+
+
+def _quadrature_ok(a: dict[str, np.ndarray]) -> bool:
+    n, cells = a["x"].shape[0], int(a["nx"]) * int(a["ny"])
+    start = a["cell_start"]
+    return (
+        all(a[k].shape == (n,) for k in ("y", "w", "area"))
+        and start.shape == (cells + 1,)
+        and int(start[0]) == 0
+        and int(start[-1]) == n
+        and bool(np.all(np.diff(start) >= 0))
+        and (n == 0 or 0 <= int(a["area"].min()) <= int(a["area"].max()) < int(a["n_areas"]))
+    )
+
+
 def area_quadrature(areas: Areas, cell_size: float = 100.0) -> Quadrature:
-    """Quadrature nodes for ``areas`` (cached in the process by polygon content and cell size)."""
+    """Quadrature nodes for ``areas``: cached in the process, and on disk (:mod:`fairpatrol.diskcache`), by
+    polygon content and cell size."""
     if not cell_size > 0:
         raise ValueError(f"cell_size must be positive, got {cell_size}")
     key = (areas_key(areas), float(cell_size))
-    return QUADRATURES.get(key, lambda: _build_quadrature(areas, float(cell_size)))
+
+    def build() -> dict[str, np.ndarray]:
+        q = _build_quadrature(areas, float(cell_size))
+        return {k: np.asarray(v) for k, v in dataclasses.asdict(q).items()}
+
+    def load() -> Quadrature:
+        parts = {"areas": key[0], "cell_size": key[1], **_code_versions()}
+        a = diskcache.cached_arrays("kde-quadrature", parts, build, _quadrature_ok)
+        return Quadrature(
+            x=a["x"],
+            y=a["y"],
+            w=a["w"],
+            area=a["area"],
+            cell_start=a["cell_start"],
+            x0=float(a["x0"]),
+            y0=float(a["y0"]),
+            cell_size=float(a["cell_size"]),
+            nx=int(a["nx"]),
+            ny=int(a["ny"]),
+            n_areas=int(a["n_areas"]),
+        )
+
+    return QUADRATURES.get(key, load)
 
 
 @njit(cache=True, nogil=True)
@@ -310,11 +366,27 @@ def event_masses(data: SimData, bandwidth: float, cell_size: float, cutoff: floa
     coords.update(np.ascontiguousarray(data.y).tobytes())
     key = (areas_key(data.areas), coords.hexdigest(), float(bandwidth), float(cell_size), float(cutoff))
 
-    def build() -> SparseRows:
+    def build() -> dict[str, np.ndarray]:
         quad = area_quadrature(data.areas, cell_size)
-        return kde_area_mass_sparse(data.x, data.y, quad, bandwidth, cutoff)
+        rows = kde_area_mass_sparse(data.x, data.y, quad, bandwidth, cutoff)
+        return {"indptr": rows.indptr, "indices": rows.indices, "values": rows.values}
 
-    return MASSES.get(key, build)
+    def ok(a: dict[str, np.ndarray]) -> bool:
+        indptr, indices = a["indptr"], a["indices"]
+        return (
+            indptr.shape == (len(data.x) + 1,)
+            and int(indptr[0]) == 0
+            and int(indptr[-1]) == indices.shape[0] == a["values"].shape[0]
+            and bool(np.all(np.diff(indptr) >= 0))
+            and (indices.size == 0 or 0 <= int(indices.min()) <= int(indices.max()) < data.areas.n)
+        )
+
+    def load() -> SparseRows:
+        parts = dict(zip(("areas", "coords", "bandwidth", "cell_size", "cutoff"), key, strict=True))
+        a = diskcache.cached_arrays("kde-masses", {**parts, **_code_versions()}, build, ok)
+        return SparseRows(a["indptr"], a["indices"], a["values"], data.areas.n)
+
+    return MASSES.get(key, load)
 
 
 def kde_area_mass_bruteforce(

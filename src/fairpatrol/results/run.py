@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,16 +126,27 @@ def write_tables(res: StudyResult, folder: Path, results_dir: str | Path | None 
     ``results_dir`` is where the directory will be (for the relative paths of ``config.yaml``).
     """
     res.data.areas.write_parquet(folder / "areas.parquet")
-    pq.write_table(metrics_table(res), folder / "metrics.parquet", compression="zstd")
-    pq.write_table(groups_table(res), folder / "groups.parquet", compression="zstd")
-    pq.write_table(horizon_table(res), folder / "horizon.parquet", compression="zstd")
-    pq.write_table(group_horizon_table(res), folder / "group_horizon.parquet", compression="zstd")
-    pq.write_table(area_horizon_table(res), folder / "area_horizon.parquet", compression="zstd")
-    summary_frame(res).to_csv(folder / "summary.csv", index=False)
-    group_summary_frame(res).to_csv(folder / "group_summary.csv", index=False)
-    effects = remedy_effects_frame(res)
-    if not effects.empty:
-        effects.to_csv(folder / "remedy_effects.csv", index=False)
+    tables = {
+        "metrics": metrics_table,
+        "groups": groups_table,
+        "horizon": horizon_table,
+        "group_horizon": group_horizon_table,
+        "area_horizon": area_horizon_table,
+    }
+    # the Parquet files are compressed and written by a second thread (pyarrow releases the GIL) while
+    # this one computes the summaries; each file is written whole by one thread, as in sequence
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairpatrol-tables") as pool:
+        jobs = [
+            pool.submit(pq.write_table, make(res), folder / f"{name}.parquet", compression="zstd")
+            for name, make in tables.items()
+        ]
+        summary_frame(res).to_csv(folder / "summary.csv", index=False)
+        group_summary_frame(res).to_csv(folder / "group_summary.csv", index=False)
+        effects = remedy_effects_frame(res)
+        if not effects.empty:
+            effects.to_csv(folder / "remedy_effects.csv", index=False)
+        for job in jobs:
+            job.result()  # an error of a write is raised here (the directory is then not completed)
 
 
 def allocations_section(writer: Any) -> dict[str, Any]:
