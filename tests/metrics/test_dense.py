@@ -323,9 +323,10 @@ def test_numpy_definitions_while_kernels_compile_give_the_same_numbers(runs, ave
 
 
 def test_every_helper_compiles_once(tmp_path):
-    """A machine's first run compiles these kernels (docs/engine.md, "First runs"): every helper compiles
-    once, whatever the counts' type, never once more for an integer or boolean literal some caller passes
-    (numba compiles a specialization per literal argument; a fresh process with an empty cache shows it)."""
+    """A machine's first run compiles these kernels (docs/engine.md, "A machine's first run"): every
+    helper compiles once, whatever the counts' type, never once more for an integer or boolean literal
+    some caller passes (numba compiles a specialization per literal argument; a fresh process with an
+    empty cache shows it)."""
     import os
     import subprocess
     import sys

@@ -273,3 +273,39 @@ def test_a_first_run_compiles_the_metrics_in_a_forked_process(tmp_path):
     same, hits, misses = out.stdout.split()[-3:]
     assert same == "True", out.stdout
     assert (int(hits), int(misses)) == (1, 0), out.stdout  # loaded once from the cache, never compiled here
+
+
+def test_a_first_run_starts_compiling_the_metrics_before_loading_and_stops_if_loading_fails(tmp_path):
+    """With an empty numba cache the metrics' kernels start compiling in a forked process before the
+    study's data are loaded (the processor loading leaves idle does it); a study that fails while loading
+    ends that process: nothing keeps running after the one-line error."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os\n"
+        "import fairpatrol.sim.study as S\n"
+        "from fairpatrol.config import load_preset\n"
+        "from fairpatrol.errors import DataError\n"
+        "seen = []\n"
+        "def failing_load(config):\n"
+        "    with open(f'/proc/self/task/{os.getpid()}/children') as f:\n"
+        "        seen.extend(int(p) for p in f.read().split())\n"
+        "    raise DataError('incidents.csv: no such file')\n"
+        "S.load_study_data = failing_load\n"
+        "try:\n"
+        "    S.run_study(load_preset('baltimore-agg', days=5, runs=1))\n"
+        "except DataError:\n"
+        "    pass\n"
+        "alive = []\n"
+        "for pid in seen:\n"
+        "    try:\n"
+        "        os.kill(pid, 0)\n"
+        "        alive.append(pid)\n"
+        "    except ProcessLookupError:\n"
+        "        pass\n"
+        "print(len(seen), len(alive))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["1", "0"], out.stdout + out.stderr

@@ -25,10 +25,10 @@ officers; the ratio κ of an area without officers or crime for the PCR) and pla
 values at its rank, which gives the sorted row numpy sums. ``tests/metrics/test_dense.py`` checks every
 output against the numpy definitions with ``==`` on random days (zero-crime days, empty groups, one row).
 
-Compile time is part of a machine's first run (``docs/engine.md``, "First runs"), so the kernels are
-written for it: helpers compile into the three entry points only (no Python wrappers of their own),
-every scratch array comes from :func:`scratch` (an allocation inside a kernel compiles its own
-overload), and no helper is called with an integer literal, which numba compiles as one more
+Compile time is part of a machine's first run (``docs/engine.md``, "A machine's first run"), so the
+kernels are written for it: helpers compile into the three entry points only (no Python wrappers of
+their own), every scratch array comes from :func:`scratch` (an allocation inside a kernel compiles its
+own overload), and no helper is called with an integer literal, which numba compiles as one more
 specialization (counters are declared ``int64`` through ``locals``; ``tests/metrics/test_dense.py``
 checks that every function compiles once).
 """

@@ -83,6 +83,9 @@ class MetricsSink(StudySink):
     measures : the :class:`~fairpatrol.metrics.accumulator.StudyMetrics`, finished after :meth:`close`.
     """
 
+    def __init__(self, ahead: CompileAhead | None = None) -> None:
+        self.early = ahead  # the process :func:`compile_metrics_ahead` started (None: none)
+
     def open(self, layout: StudyLayout) -> None:
         self.measures = StudyMetrics(
             layout.data.areas,
@@ -91,11 +94,17 @@ class MetricsSink(StudySink):
             layout.data.n_days,
             run_averaged=layout.config.compat.run_averaged_metrics,
         )
-        # a machine's first run: the metrics' kernels compile in a forked process meanwhile
-        # below 1,024 areas the metrics' numpy definitions (the same numbers) serve until it is done
-        kernels = metric_kernels(layout.data.n_areas)
-        self.ahead = CompileAhead(kernels, functools.partial(_warm_metrics, layout))
+        # a machine's first run: the metrics' kernels compile in a forked process meanwhile (started
+        # before the data were loaded, for fewer than 1,024 areas); there the metrics' numpy definitions
+        # (the same numbers) serve until it is done
         self.interim = layout.data.n_areas < SUPPORT_METRICS_MIN_AREAS
+        if self.interim and self.early is not None:
+            self.ahead = self.early
+        else:
+            kernels = metric_kernels(layout.data.n_areas)
+            run_averaged = layout.config.compat.run_averaged_metrics
+            warm = functools.partial(_warm_metrics, layout.data.areas, len(layout.run_ids), run_averaged)
+            self.ahead = CompileAhead(kernels, warm)
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
         if self.interim and self.ahead.running:
@@ -109,27 +118,43 @@ class MetricsSink(StudySink):
 
     def close(self) -> None:
         self.ahead.wait()
+        if self.early is not None:  # (a study of 1,024 areas or more: long done by now)
+            self.early.wait()
         use_dense_kernels(True)
         self.measures.finish()
 
     def abort(self) -> None:
         """The study failed: end the compiling process if it still runs."""
-        self.ahead.stop()
+        for ahead in (getattr(self, "ahead", None), self.early):
+            if ahead is not None:
+                ahead.stop()
         use_dense_kernels(True)
 
 
-def _warm_metrics(layout: StudyLayout) -> None:
-    """One day of zeros through a one-cell copy of the study's metrics: every kernel a day and the horizon
-    use, compiled for the engine's array types (int32 counts, float64 shares)."""
-    data = layout.data
-    rows = len(layout.run_ids)
-    measures = StudyMetrics(
-        data.areas, 1, layout.run_ids, 1, run_averaged=layout.config.compat.run_averaged_metrics
-    )
-    counts = np.zeros((rows, data.n_areas), dtype=np.int32)
-    shares = np.full((rows, data.n_areas), 1.0 / data.n_areas)
+def _warm_metrics(areas: Any, n_runs: int, run_averaged: bool) -> None:
+    """One day of zeros through a one-cell study's metrics on ``areas``: every kernel a day and the
+    horizon use, compiled for the engine's array types (int32 counts, float64 shares)."""
+    measures = StudyMetrics(areas, 1, list(range(n_runs)), 1, run_averaged=run_averaged)
+    counts = np.zeros((n_runs, areas.n), dtype=np.int32)
+    shares = np.full((n_runs, areas.n), 1.0 / areas.n)
     measures.update_block([0], 0, counts, counts.copy(), counts.copy(), shares)
     measures.finish()
+
+
+def _warm_dense_metrics(run_averaged: bool) -> None:
+    """:func:`_warm_metrics` on six toy areas in three groups: the kernels below 1,024 areas."""
+    from fairpatrol.audit.toy import toy_areas
+
+    _warm_metrics(toy_areas(3, 2, groups=["a", "b", "c", "a", "b", "c"]), 2, run_averaged)
+
+
+def compile_metrics_ahead(config: ScenarioConfig) -> CompileAhead:
+    """On a machine's first run, start compiling the daily metrics' kernels of fewer than 1,024 areas (the
+    common case) in a forked process before the study's data are loaded: that process uses the processor
+    the loading leaves idle (docs/engine.md, "A machine's first run"). A study of more areas compiles
+    its own."""
+    warm = functools.partial(_warm_dense_metrics, config.compat.run_averaged_metrics)
+    return CompileAhead(metric_kernels(1), warm)
 
 
 class DenseAllocations(StudySink):
@@ -329,6 +354,26 @@ def run_study(
     ((12, 2, 3, 256), (12, 2, 3))
     """
     t0 = time.perf_counter()
+    ahead = compile_metrics_ahead(config) if data is None else None
+    try:
+        return _run_study(config, incidents, data, run_ids, progress, sinks, workers, ahead, t0)
+    except BaseException:
+        if ahead is not None:
+            ahead.stop()
+        raise
+
+
+def _run_study(
+    config: ScenarioConfig,
+    incidents: Incidents | StudyInputs | None,
+    data: SimData | None,
+    run_ids: list[int] | None,
+    progress: Callable[[int], None] | None,
+    sinks: Sequence[StudySink],
+    workers: int | None,
+    ahead: CompileAhead | None,
+    t0: float,
+) -> StudyResult:
     loaded = load_study_data(config) if incidents is None else incidents
     inc = loaded.incidents if isinstance(loaded, StudyInputs) else loaded
     inputs = loaded.files if isinstance(loaded, StudyInputs) else []
@@ -340,7 +385,7 @@ def run_study(
     n_c, n_r, n_d = len(cells), len(runs), data.n_days
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
-    metrics = MetricsSink()
+    metrics = MetricsSink(ahead)
     every = [metrics, *sinks]
     for sink in every:
         sink.open(layout)
