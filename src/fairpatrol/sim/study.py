@@ -10,6 +10,7 @@ cells × runs × (areas + days), never with runs × days × areas (docs/engine.m
 
 from __future__ import annotations
 
+import collections
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -83,8 +84,16 @@ class MetricsSink(StudySink):
     measures : the :class:`~fairpatrol.metrics.accumulator.StudyMetrics`, finished after :meth:`close`.
     """
 
+    #: Bytes of days kept while a machine's first run compiles the metrics' kernels (below 1,024 areas):
+    #: they are folded in by the kernels once compiled, in the order they came (beyond this bound the
+    #: oldest kept day is folded in by the numpy definitions, the same numbers at about three times the
+    #: CPU).
+    PENDING_BYTES = 128 * 2**20
+
     def __init__(self, ahead: CompileAhead | None = None) -> None:
         self.early = ahead  # the process :func:`compile_metrics_ahead` started (None: none)
+        self.pending: collections.deque[tuple[list[int], tuple[Any, ...]]] = collections.deque()
+        self.pending_bytes = 0
 
     def open(self, layout: StudyLayout) -> None:
         self.measures = StudyMetrics(
@@ -107,20 +116,34 @@ class MetricsSink(StudySink):
             self.ahead = CompileAhead(kernels, warm)
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
-        if self.interim and self.ahead.running:
+        arrays = (block.day, block.officers, block.crimes, block.detected, block.shares)
+        if self.interim and self.ahead.running:  # keep a copy (the engine reuses its buffers)
+            kept = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in arrays)
+            self.pending.append((list(cells), kept))
+            self.pending_bytes += sum(a.nbytes for a in kept if isinstance(a, np.ndarray))
             use_dense_kernels(False)
-        else:
-            self.ahead.wait()
-            use_dense_kernels(True)
-        self.measures.update_block(
-            cells, block.day, block.officers, block.crimes, block.detected, block.shares
-        )
+            while self.pending_bytes > self.PENDING_BYTES:
+                self._fold_oldest()
+            return
+        self._catch_up()
+        self.measures.update_block(cells, *arrays)
+
+    def _fold_oldest(self) -> None:
+        cells, arrays = self.pending.popleft()
+        self.pending_bytes -= sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+        self.measures.update_block(cells, *arrays)
+
+    def _catch_up(self) -> None:
+        """The kernels are compiled (or never were to be): fold in the kept days, in order."""
+        self.ahead.wait()
+        use_dense_kernels(True)
+        while self.pending:
+            self._fold_oldest()
 
     def close(self) -> None:
-        self.ahead.wait()
+        self._catch_up()
         if self.early is not None:  # (a study of 1,024 areas or more: long done by now)
             self.early.wait()
-        use_dense_kernels(True)
         self.measures.finish()
 
     def abort(self) -> None:
