@@ -22,7 +22,7 @@ import pandas as pd
 
 from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import Incidents, StudyInputs, load_data
-from fairpatrol.data.inputs import InputFile
+from fairpatrol.data.inputs import InputFile, sha256_of
 from fairpatrol.errors import ConfigError
 from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.metrics.support import SUPPORT_METRICS_MIN_AREAS, metric_kernels, use_dense_kernels
@@ -45,7 +45,7 @@ from fairpatrol.sim.parallel import (
     temporary_space,
 )
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
-from fairpatrol.sim.victim_reporting import mean_rate, reporting_rates
+from fairpatrol.sim.victim_reporting import mean_rate, rate_file, reporting_rates
 
 
 @dataclass
@@ -169,6 +169,12 @@ def _warm_dense_metrics(run_averaged: bool) -> None:
     from fairpatrol.audit.toy import toy_areas
 
     _warm_metrics(toy_areas(3, 2, groups=["a", "b", "c", "a", "b", "c"]), 2, run_averaged)
+
+
+def rate_inputs(config: ScenarioConfig) -> list[InputFile]:
+    """The reporting-rate CSV files ``config.report_probs`` names, with their SHA-256 (the study's inputs)."""
+    paths = (rate_file(r, config.base_dir) for r in config.report_probs if isinstance(r, str))
+    return [InputFile("report_probs", p, sha256_of(p)) for p in dict.fromkeys(paths) if p is not None]
 
 
 def compile_metrics_ahead(config: ScenarioConfig) -> CompileAhead:
@@ -309,7 +315,7 @@ def simulate_cells(
         raise ValueError(f"one batch simulates one algorithm, got {sorted(algorithms)}")
     if rates is None:
         rates = {
-            str(c.report_prob): reporting_rates(c.report_prob, data)
+            str(c.report_prob): reporting_rates(c.report_prob, data, config.base_dir)
             for c in cells
             if isinstance(c.report_prob, str)
         }
@@ -333,7 +339,9 @@ def study_layout(
     """The layout of ``config``'s study on ``data`` and the reporting rates of its reporting models."""
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
     cells = study_cells(config)
-    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
+    rates = {
+        str(r): reporting_rates(r, data, config.base_dir) for r in config.report_probs if isinstance(r, str)
+    }
     reporting_rate = {
         c.reporting: (
             float(c.report_prob)
@@ -399,7 +407,7 @@ def _run_study(
 ) -> StudyResult:
     loaded = load_study_data(config) if incidents is None else incidents
     inc = loaded.incidents if isinstance(loaded, StudyInputs) else loaded
-    inputs = loaded.files if isinstance(loaded, StudyInputs) else []
+    inputs = [*(loaded.files if isinstance(loaded, StudyInputs) else []), *rate_inputs(config)]
     short = check_history(config, inc)
     data = data if data is not None else prepare_study(config, inc)
     layout, rates = study_layout(config, data, run_ids)
