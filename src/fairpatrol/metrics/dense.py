@@ -60,11 +60,45 @@ def table_size(m: int) -> int:
 
 def scratch(n_rows: int, m: int, n_groups: int) -> tuple[np.ndarray, ...]:
     """The scratch arrays of :func:`dense_rows` and :func:`dense_pcr_gaps` for rows × M counts and G
-    groups: floats, integers, rows × M floats (two blocks) and the group sums (5 × G × rows)."""
+    groups: floats and integers (laid out by :func:`_views`), rows × M floats (two blocks) and the group
+    sums (5 × G × rows)."""
     t = table_size(m)
     floats = np.empty(9 * m + STACK + 2 * t + n_groups + 7 * n_rows)
     ints = np.empty(3 * m + 2 * t + n_rows * m + n_rows, dtype=np.int64)
     return floats, ints, np.empty((2, n_rows, m)), np.empty((5, n_groups, n_rows))
+
+
+@njit(**_HELPER)
+def _views(floats: np.ndarray, ints: np.ndarray, m: int, n_rows: int, n_groups: int) -> tuple:
+    """The views of :func:`scratch`'s floats and integers: nine rows of M floats, the pairwise sums' stack,
+    two tables of floats, G floats, 3 and 4 floats a row; three rows of M integers, two tables, M
+    integers and one integer a row. The tables' size is what is left."""
+    table = (ints.shape[0] - 3 * m - n_rows * m - n_rows) // 2
+    rows = (
+        floats[:m],
+        floats[m : 2 * m],
+        floats[2 * m : 3 * m],
+        floats[3 * m : 4 * m],
+        floats[4 * m : 5 * m],
+        floats[5 * m : 6 * m],
+        floats[6 * m : 7 * m],
+        floats[7 * m : 8 * m],
+        floats[8 * m : 9 * m],
+    )
+    at = 9 * m
+    stack = floats[at : at + STACK]
+    at += STACK
+    ratio = floats[at : at + table]
+    share_of = floats[at + table : at + 2 * table]
+    at += 2 * table
+    size = floats[at : at + n_groups]
+    at += n_groups
+    per_row = floats[at : at + 3 * n_rows], floats[at + 3 * n_rows : at + 7 * n_rows]
+    at = 3 * m + 2 * table
+    int_rows = ints[:m], ints[m : 2 * m], ints[2 * m : 3 * m]
+    tables = ints[3 * m : 3 * m + table], ints[3 * m + table : at]
+    pairs = ints[at : at + n_rows * m], ints[at + n_rows * m : at + n_rows * m + n_rows]
+    return rows, stack, (ratio, share_of), size, per_row, int_rows, tables, pairs
 
 
 @njit(**_HELPER)
@@ -305,32 +339,12 @@ def dense_rows(
     (:func:`gini_of_histogram`, :func:`pair_ratios`). ``floats``, ``ints``, ``rows`` and ``acc``:
     :func:`scratch`."""
     n_rows, m = officers.shape
-    table = ints.shape[0] - 3 * m - n_rows * m - n_rows
-    table //= 2
-    fp = floats[:m]
-    fc = floats[m : 2 * m]
-    fd = floats[2 * m : 3 * m]
-    pe = floats[3 * m : 4 * m]
-    ce = floats[4 * m : 5 * m]
-    vals = floats[5 * m : 6 * m]
-    srt = floats[6 * m : 7 * m]
-    work = floats[7 * m : 8 * m]
-    weights = floats[8 * m : 9 * m]
-    at = 9 * m
-    stack = floats[at : at + STACK]
-    at += STACK
-    ratio = floats[at : at + table]
-    share_of = floats[at + table : at + 2 * table]
-    at += 2 * table
-    size = floats[at : at + n_groups]
-    at += n_groups
-    totals = floats[at : at + 3 * n_rows]
-    pair_sums = floats[at + 3 * n_rows : at + 7 * n_rows]
-    pair = ints[:m]
-    present = ints[m : 2 * m]
-    idx = ints[2 * m : 3 * m]
-    count = ints[3 * m : 3 * m + table]
-    hist = ints[3 * m + table : 3 * m + 2 * table]
+    vectors, stack, (ratio, share_of), size, (totals, pair_sums), ints_m, (count, hist), _ = _views(
+        floats, ints, m, n_rows, n_groups
+    )
+    fp, fc, fd, pe, ce, vals, srt, work, weights = vectors
+    pair, present, idx = ints_m
+    table = count.shape[0]
     shares = rows[0]
     ratios = rows[1]
     for j in range(m):
@@ -482,7 +496,7 @@ def _masked_mean(
     return acc / count
 
 
-@njit(locals={"k": int64}, **_ENTRY)
+@njit(locals={"k": int64, "one": int64}, **_ENTRY)
 def dense_pcr_gaps(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -501,22 +515,13 @@ def dense_pcr_gaps(
     counts, whose PCRs are computed once per distinct pair (:func:`pair_ratios`). ``floats``, ``ints``
     and ``rows``: :func:`scratch`."""
     n_rows, m = officers.shape
-    table = ints.shape[0] - 3 * m - n_rows * m - n_rows
-    table //= 2
-    pe = floats[:m]
-    ce = floats[m : 2 * m]
-    fp = floats[2 * m : 3 * m]
-    fc = floats[3 * m : 4 * m]
-    work = floats[4 * m : 5 * m]
-    stack = floats[9 * m : 9 * m + STACK]
-    ratio = floats[9 * m + STACK : 9 * m + STACK + table]
-    at = 9 * m + STACK + 2 * table
-    means = floats[at : at + 2 * n_rows]
-    present = ints[m : 2 * m]
-    count = ints[3 * m : 3 * m + table]
-    at = 3 * m + 2 * table
-    pair = ints[at : at + n_rows * m]
-    width = ints[at + n_rows * m : at + n_rows * m + n_rows]
+    one = 1  # (a variable: a literal argument would compile _views once more)
+    vectors, stack, (ratio, _), _, (means, _), ints_m, (count, _), (pair, width) = _views(
+        floats, ints, m, n_rows, one
+    )
+    fp, fc, _, pe, ce, _, _, work, _ = vectors
+    present = ints_m[1]
+    table = count.shape[0]
     q = rows[0]
     n1 = 0.0
     n2 = 0.0
