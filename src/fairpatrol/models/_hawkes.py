@@ -80,6 +80,7 @@ numbers do not depend on the other lanes of its block (tested bit for bit).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -748,18 +749,6 @@ def _pool(n: int) -> ThreadPoolExecutor:
     return _POOLS[key]
 
 
-def balance(cost: np.ndarray, n_threads: int) -> list[np.ndarray]:
-    """Split blocks of predicted ``cost`` into ``n_threads`` lists of about equal total cost (largest
-    first, each to the least-loaded thread); each list is in decreasing cost."""
-    load = np.zeros(n_threads)
-    lists: list[list[int]] = [[] for _ in range(n_threads)]
-    for b in np.argsort(-np.asarray(cost, dtype=float), kind="stable"):
-        i = int(np.argmin(load))
-        lists[i].append(int(b))
-        load[i] += cost[b]
-    return [np.array(x, dtype=np.int64) for x in lists if x]
-
-
 def hawkes_fit_runs(
     t: np.ndarray,
     w: np.ndarray,
@@ -773,8 +762,10 @@ def hawkes_fit_runs(
 ) -> None:
     """Run :func:`hawkes_fit_blocks` (its arguments from ``span`` to ``span_before`` in ``args``, then
     ``rule``, default :data:`STANDARD_RULE`, and ``horizon``) over all blocks of ``w`` (blocks × events ×
-    WIDTH) on ``n_threads`` threads, the blocks balanced by their predicted ``cost`` (e.g. yesterday's
-    passes)."""
+    WIDTH) on ``n_threads`` threads. The blocks are taken largest predicted ``cost`` first (e.g.
+    yesterday's passes), each by the next thread free: a block that takes longer than predicted delays no
+    thread's other blocks (dynamic scheduling; a static split by yesterday's cost left the threads 91 %
+    balanced on ``chicago-theft``)."""
     args = (
         *args,
         STANDARD_RULE if rule is None else np.ascontiguousarray(rule, dtype=np.float64),
@@ -782,18 +773,24 @@ def hawkes_fit_runs(
     )
     n_block = w.shape[0]
     n_threads = max(1, min(int(n_threads), n_block))
-    lists = balance(np.ones(n_block) if cost is None else cost, n_threads)
+    order = np.argsort(-np.ones(n_block) if cost is None else -np.asarray(cost, dtype=float), kind="stable")
+    order = order.astype(np.int64)
 
     def scratch() -> tuple[np.ndarray, np.ndarray]:
         return np.empty((work_rows(len(klo)), WIDTH)), np.empty((_N_INTS, WIDTH), dtype=np.int64)
 
-    if len(lists) == 1:
-        hawkes_fit_blocks(t, w, klo, khi, lists[0], *args, *scratch())
+    if n_threads == 1:
+        hawkes_fit_blocks(t, w, klo, khi, order, *args, *scratch())
         return
-    pool = _pool(len(lists))
-    for job in [
-        pool.submit(hawkes_fit_blocks, t, w, klo, khi, blocks, *args, *scratch()) for blocks in lists
-    ]:
+    taken = itertools.count()  # shared by the threads (next() is atomic under the GIL)
+
+    def fit_next() -> None:
+        work = scratch()
+        while (j := next(taken)) < n_block:
+            hawkes_fit_blocks(t, w, klo, khi, order[j : j + 1], *args, *work)
+
+    pool = _pool(n_threads)
+    for job in [pool.submit(fit_next) for _ in range(n_threads)]:
         job.result()
 
 
