@@ -104,8 +104,8 @@ class MetricsSink(StudySink):
             run_averaged=layout.config.compat.run_averaged_metrics,
         )
         # a machine's first run: the metrics' kernels compile in a forked process meanwhile (started
-        # before the data were loaded, for fewer than 1,024 areas); there the metrics' numpy definitions
-        # (the same numbers) serve until it is done
+        # before the data were loaded, for fewer than 1,024 areas); there the days are kept until it is
+        # done (:attr:`PENDING_BYTES`), else this process waits for it
         self.interim = layout.data.n_areas < SUPPORT_METRICS_MIN_AREAS
         if self.interim and self.early is not None:
             self.ahead = self.early
