@@ -54,7 +54,7 @@ METADATA_KEY = b"fairpatrol.allocations"
 CHUNK_ROWS = 1 << 18
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _nonzero_scan(
     crimes: np.ndarray,
     officers: np.ndarray,

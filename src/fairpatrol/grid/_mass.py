@@ -19,12 +19,12 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _phi(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def gaussian_lattice_sum(
     x: np.ndarray,
     y: np.ndarray,

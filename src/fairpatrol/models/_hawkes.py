@@ -142,7 +142,7 @@ def empty_areas_stay_zero(rule: np.ndarray) -> bool:
 STANDARD_RULE = em_rule()
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def area_major(
     times: np.ndarray, weights: np.ndarray, area: np.ndarray, n_areas: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,7 +166,7 @@ def area_major(
     return out, out_w, starts
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def window_bounds(
     times: np.ndarray, starts: np.ndarray, lo: float, hi: float, klo: np.ndarray, khi: np.ndarray
 ) -> None:
@@ -620,7 +620,7 @@ def _block_forecast(
         vx.store(out, a, 0, vx.load(x, _MU + a, 0) * base + gain * excite)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def hawkes_fit_blocks(
     t: np.ndarray,
     w: np.ndarray,

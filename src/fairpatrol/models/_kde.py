@@ -246,7 +246,7 @@ def area_quadrature(areas: Areas, cell_size: float = 100.0) -> Quadrature:
     return QUADRATURES.get(key, load)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _mass_csr(
     px,
     py,

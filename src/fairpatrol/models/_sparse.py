@@ -97,7 +97,7 @@ class SparseRows:
         return out[0] if one else out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _accumulate(sums, weights, indptr, indices, values, lo, sign):
     n_sums, n = weights.shape
     for r in range(n_sums):

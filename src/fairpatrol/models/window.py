@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from fairpatrol.sim.prepare import SimData
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _per_day(sums: np.ndarray, days: float, out: np.ndarray) -> None:
     """out = sums / days, negatives set to 0 (the rounding of adding and subtracting the same masses can
     leave −1e-17 where the exact sum is 0): numpy's ``sums / days`` then ``out[out < 0] = 0`` in one pass

@@ -363,7 +363,7 @@ def simulate(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _scatter_add(table: np.ndarray, index: np.ndarray, hits: np.ndarray) -> None:
     """table[index[k]] += hits[k] for every k (repeated indices add up): a day's event counts per
     (row, area) without a rows × areas temporary."""

@@ -23,7 +23,7 @@ ZERO_SHARE = 1e-12
 SEARCH_SAMPLER_MIN_AREAS = 1024
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _positive_sum(row: np.ndarray, floor: float) -> float:
     """Σ of the finite values ≥ ``floor`` (> 0) of ``row``, in eight interleaved partial sums."""
     acc = np.zeros(8)
@@ -40,7 +40,7 @@ def _positive_sum(row: np.ndarray, floor: float) -> float:
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _weights_rows(intensity: np.ndarray, shares: np.ndarray, empty: np.ndarray, cum: np.ndarray) -> None:
     """:func:`allocation_weights` of each row in three passes without temporaries; with ``cum`` (rows ×
     areas, or 0 rows for none) also each row's cumulative shares, the sequential sums ``np.cumsum`` gives,
