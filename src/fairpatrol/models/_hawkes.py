@@ -316,9 +316,23 @@ def _area_weights(w: np.ndarray, klo: np.ndarray, khi: np.ndarray, out: np.ndarr
     return n_unit == WIDTH
 
 
-@njit(inline="always")
+@njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def _max(a: float, b: float) -> float:
+    """``max(a, b)`` as numba computes it (``b`` if ``b > a``, else ``a``), without compiling numba's
+    overload of ``max`` (the kernels' min, max and clip are written with these)."""
+    return b if b > a else a
+
+
+@njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def _min(a: float, b: float) -> float:
+    """``min(a, b)`` as numba computes it (``b`` if ``b < a``, else ``a``)."""
+    return b if b < a else a
+
+
+@njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def _clip(x: float, lo: float, hi: float) -> float:
-    return min(max(x, lo), hi)
+    y = lo if lo > x else x
+    return hi if hi < y else y
 
 
 @njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -348,15 +362,15 @@ def _em_image(
     f[_TH, lane] = _clip(th * om * s_ua / nw[n_areas, lane], rule[_R_TH_LO], rule[_R_TH_HI])
     f[_OM, lane] = _clip(s_ua / s_ub, rule[_R_OM_LO], rule[_R_OM_HI]) if s_ub > 0.0 else om
     if absolute:
-        change = max(abs(f[_TH, lane] - th), abs(f[_OM, lane] - om) / per)
+        change = _max(abs(f[_TH, lane] - th), abs(f[_OM, lane] - om) / per)
     else:
-        change = max(abs(f[_TH, lane] - th) / th, abs(f[_OM, lane] - om) / om)
+        change = _max(abs(f[_TH, lane] - th) / th, abs(f[_OM, lane] - om) / om)
     for a in range(n_areas):
         mu = x[_MU + a, lane]
         if nw[a, lane] > 0.0:
             f[_MU + a, lane] = mu * sums[_N_TOTALS + 4 * a + _U, lane] / span + eps
             d = f[_MU + a, lane] - mu
-            change = max(change, abs(d) / per if absolute else abs(d) / mu)
+            change = _max(change, abs(d) / per if absolute else abs(d) / mu)
         else:
             f[_MU + a, lane] = eps
     return change
@@ -479,7 +493,7 @@ def _newton_step(
         if s_tt < 0.0:
             d_t = r_t / s_tt
             d_o = r_o / s_oo if s_oo < 0.0 else 0.0
-        if not (max(abs(d_t) / th, abs(d_o) / om) > NEWTON_RADIUS_MIN):  # near a saddle: leave it
+        if not (_max(abs(d_t) / th, abs(d_o) / om) > NEWTON_RADIUS_MIN):  # near a saddle: leave it
             d_t, d_o = _curvature_step(th, om, s_tt, s_to, s_oo, r_t, r_o, radius)
     new_t = _clip(th + d_t, THETA_BOUNDS[0], THETA_BOUNDS[1])
     if new_t != th + d_t and full and not hold_o and s_oo < 0.0:
@@ -488,7 +502,7 @@ def _newton_step(
     d_o = _clip(om + d_o, OMEGA_BOUNDS[0], OMEGA_BOUNDS[1]) - om
     step[_TH, lane] = d_t
     step[_OM, lane] = d_o
-    size = max(abs(d_t) / th, abs(d_o) / om)
+    size = _max(abs(d_t) / th, abs(d_o) / om)
     for a in range(n_areas):
         mu = x[_MU + a, lane]
         if nw[a, lane] > 0.0:
@@ -498,7 +512,7 @@ def _newton_step(
                 d_m = -0.75 * mu
                 full = False
             step[_MU + a, lane] = d_m
-            size = max(size, abs(d_m) / mu)
+            size = _max(size, abs(d_m) / mu)
         else:
             step[_MU + a, lane] = 0.0
     return size, full
@@ -531,7 +545,7 @@ def _lane_update(
             ints[_I_FALLBACK, lane] += 1
             state[_S_STEP, lane] = -1.0
             tried = 0.25 * state[_S_TRIED, lane]
-            state[_S_RADIUS, lane] = max(tried, NEWTON_RADIUS_MIN)
+            state[_S_RADIUS, lane] = _max(tried, NEWTON_RADIUS_MIN)
             if tried > tol:
                 state[_S_TRIED, lane] = tried
                 ints[_I_TRIAL, lane] = 1
@@ -542,7 +556,7 @@ def _lane_update(
                 for i in range(n_par):
                     x[i, lane] = fa[i, lane]
             return False
-        state[_S_RADIUS, lane] = max(state[_S_RADIUS, lane], 4.0 * state[_S_TRIED, lane])
+        state[_S_RADIUS, lane] = _max(state[_S_RADIUS, lane], 4.0 * state[_S_TRIED, lane])
     state[_S_LOGLIK, lane] = ll
     for i in range(n_par):
         xa[i, lane] = x[i, lane]
@@ -566,7 +580,8 @@ def _lane_update(
         full = False
     for i in range(n_par):
         x[i, lane] += step[i, lane]
-    if full and (size <= tol or (last > 0.0 and size <= 0.5 * last and size**3 <= tol * last * last)):
+    cube = size * (size * size)  # size**3 as numba's power computes it, without compiling its overload
+    if full and (size <= tol or (last > 0.0 and size <= 0.5 * last and cube <= tol * last * last)):
         return True
     state[_S_STEP, lane] = size if full else -1.0  # only full steps estimate the convergence
     state[_S_TRIED, lane] = size
@@ -601,7 +616,7 @@ def _block_forecast(
     om = vx.load(x, _OM, 0)
     om_min = np.inf
     for lane in range(WIDTH):
-        om_min = min(om_min, x[_OM, lane])
+        om_min = _min(om_min, x[_OM, lane])
     if horizon > 0.0:
         gain = vx.load(x, _TH, 0) * (1.0 - vx.exp_neg(om * -horizon))
         base = horizon
