@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 from fairpatrol.errors import DataError
 from fairpatrol.keys import KEYS, constant_columns, dictionary, key_columns
 from fairpatrol.sim.engine import DayBlock

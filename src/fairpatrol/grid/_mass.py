@@ -18,6 +18,8 @@ import math
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
+
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def _phi(z: float) -> float:

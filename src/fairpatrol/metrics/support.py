@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 from fairpatrol.metrics.dense import dense_gini_rows, dense_pcr_gaps, dense_rows
 from fairpatrol.metrics.fairness import (
     GROUP_METRICS,

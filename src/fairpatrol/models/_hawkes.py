@@ -88,6 +88,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 import fairpatrol.models._simd as vx
 from fairpatrol.models._simd import WIDTH
 

@@ -41,6 +41,7 @@ import numpy as np
 import shapely
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 from fairpatrol import diskcache
 from fairpatrol.models._sparse import SparseRows
 

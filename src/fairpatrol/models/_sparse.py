@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
+
 
 @dataclass(frozen=True)
 class SparseRows:

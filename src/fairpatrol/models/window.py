@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 from fairpatrol.errors import DataError
 from fairpatrol.models._sparse import SparseRows
 from fairpatrol.models.base import AreaModel, ModelState

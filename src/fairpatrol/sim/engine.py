@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 import fairpatrol.sim.compat as compat_effects
 import fairpatrol.sim.effects as world_effects
 from fairpatrol.config import CompatConfig, RemedyConfig, WorldConfig

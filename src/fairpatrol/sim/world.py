@@ -11,6 +11,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
+
 #: Intensities below this fraction of the day's total count as zero, so that rounding residue of the
 #: incremental sums (≈1e-17) can never attract an officer or shift a random stream.
 ZERO_SHARE = 1e-12
