@@ -78,3 +78,19 @@ def test_collector_restored_after_a_failed_compile(record):
         broken(1)
     assert gc.isenabled()
     assert fairpatrol.compiling.PAUSE_COLLECTOR.depth == 0
+
+
+def test_load_registries_loads_numbas_implementations_in_this_process():
+    """What a process's first compilation or cache load would do (here in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from fairpatrol.compiling import load_registries; "
+        "before = 'numba.np.arraymath' in sys.modules; load_registries(); "
+        "print(before, 'numba.np.arraymath' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["False", "True"]

@@ -45,3 +45,15 @@ class _PauseCollector(event.Listener):
 #: the process's listener (a forked process inherits it with the rest of the parent's memory)
 PAUSE_COLLECTOR = _PauseCollector()
 event.register("numba:compile", PAUSE_COLLECTOR)
+
+
+def load_registries() -> None:
+    """Load numba's registries of implementations in this process, as its first compilation or first load
+    of a cached kernel would: ≈ 0.23 s of CPU once per process (numba's ``refresh`` of its target context
+    imports ``numba.np.arraymath``, which imports ``scipy.linalg``; measured). A process about to fork
+    workers that compile or load kernels calls it first (:mod:`fairpatrol.sim.parallel`), so that the
+    children inherit the loaded registries instead of each loading them again; the process itself would
+    load them anyway with its own first kernel."""
+    from numba.core.registry import cpu_target
+
+    cpu_target.target_context.refresh()  # refreshes the typing context too
