@@ -341,3 +341,21 @@ def test_a_first_run_starts_compiling_the_metrics_before_loading_and_stops_if_lo
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONWARNINGS": "ignore"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ["1", "0"], out.stdout + out.stderr
+
+
+def test_workers_are_forked_after_numbas_registries_are_loaded(tmp_path, monkeypatch):
+    """numba's registries (≈ 0.23 s of CPU per process) are loaded once in this process before the
+    workers are forked, so that each worker inherits them (fairpatrol.compiling.load_registries)."""
+    calls: list[int] = []
+    monkeypatch.setattr(parallel, "load_registries", lambda: calls.append(os.getpid()))
+    monkeypatch.setattr(parallel.tempfile, "tempdir", str(tmp_path))
+    fake = _fake({})
+
+    def simulate(j, sink, progress):
+        res = fake(j, sink, progress)
+        res.diagnostics["loaded"] = np.full((2, 3), float(len(calls)))  # the calls a worker inherited
+        return res
+
+    out = parallel.run_batches(3, simulate, lambda j, b: None, rows=[2] * 3, n_areas=4, workers=2)
+    assert calls == [os.getpid()]
+    assert [float(diag["loaded"][0, 0]) for _, diag in out[1:]] == [1.0, 1.0]

@@ -38,6 +38,8 @@ from __future__ import annotations
 import numpy as np
 from numba import int64, njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
+
 #: Options of the helpers, called only from the compiled entry points (and compiled into them).
 _HELPER = {"nogil": True, "error_model": "numpy", "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 #: Options of the entry points, cached on disk with their helpers.

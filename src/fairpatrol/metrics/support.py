@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 from fairpatrol.metrics.dense import dense_gini_rows, dense_pcr_gaps, dense_rows, scratch
 from fairpatrol.metrics.fairness import (
     GROUP_METRICS,
@@ -58,7 +59,7 @@ _DAILY = (
 _GROUP = ("police_share", "crime_share", "detected_share", "mean_share", "mean_pcr")
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _gini_with_block(values: np.ndarray, block: float, z: int, m: int) -> float:
     """Gini of ``values`` (any order) together with ``z`` copies of ``block``: m = len(values) + z."""
     v = np.sort(values)
@@ -75,7 +76,7 @@ def _gini_with_block(values: np.ndarray, block: float, z: int, m: int) -> float:
     return acc / (m * total)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _support_rows(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -376,7 +377,7 @@ def day_metrics(
     return _tables(daily, groups, numpy_form, _cells(len(officers), cell_rows))
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _pcr_gap_rows(
     officers: np.ndarray, crimes: np.ndarray, g1: np.ndarray, g2: np.ndarray, eps: np.ndarray, out: np.ndarray
 ) -> None:
@@ -468,7 +469,7 @@ def pcr_gaps(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _group_count_rows(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -528,7 +529,7 @@ def group_counts(
     return out[:, 0], out[:, 1], out[:, 2], out[:, 3]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _add_rows(
     sums: np.ndarray,
     expected: np.ndarray,
