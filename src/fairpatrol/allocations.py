@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 from fairpatrol.errors import DataError
 from fairpatrol.keys import KEYS, constant_columns, dictionary, key_columns
 from fairpatrol.sim.engine import DayBlock
@@ -54,7 +55,7 @@ METADATA_KEY = b"fairpatrol.allocations"
 CHUNK_ROWS = 1 << 18
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _nonzero_scan(
     crimes: np.ndarray,
     officers: np.ndarray,

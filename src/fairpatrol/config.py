@@ -285,10 +285,11 @@ class ScenarioConfig(Located):
     def _reporting_models(cls, value: list[float | str], info: ValidationInfo) -> list[float | str]:
         from fairpatrol.sim.victim_reporting import check_reporting_model
 
-        paths = (info.context or {}).get("paths", {})  # files read from a local copy (Dask workers)
+        context = info.context or {}
+        paths = context.get("paths", {})  # files read from a local copy (Dask workers)
         for item in value:
-            if isinstance(item, str):
-                check_reporting_model(paths.get(item, item))
+            if isinstance(item, str):  # a CSV file relative to the scenario's folder
+                check_reporting_model(item, context.get("base_dir"), paths.get(item))
         return value
 
     @field_validator("remedies")
@@ -357,7 +358,9 @@ def parse_scenario(
         raise ConfigError("a scenario must be a YAML mapping of keys to values", source=source)
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     try:
-        return ScenarioConfig.model_validate(merged, context={"paths": paths or {}}).at(base_dir)
+        base = None if base_dir is None else Path(base_dir)
+        context = {"paths": paths or {}, "base_dir": base}
+        return ScenarioConfig.model_validate(merged, context=context).at(base_dir)
     except ValidationError as err:
         raise validation_error(err, source) from None
 

@@ -7,12 +7,18 @@ A truncated or corrupt file (a copy interrupted, a disk error, an edit by hand) 
 * every CSV file must be UTF-8 text;
 * every YAML file must parse (strict YAML, :func:`fairpatrol.config.parse_yaml`).
 
+Damage inside a Parquet file's data (a flipped byte in a compressed page) shows only when that page is
+read: :func:`reading_results` wraps a command's work, and when pyarrow or DuckDB fails on data it reads
+every Parquet file of the directory through to find the damaged one and names it in one line.
+
 Links are never followed (a link inside a results directory is an error naming it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from fairpatrol.atomic import check_no_symlinks
@@ -74,3 +80,47 @@ def check_results_files(root: str | Path) -> None:
                 _check_text(path)
             elif name.endswith((".yaml", ".yml")):
                 parse_yaml(_check_text(path), str(path))
+
+
+def _parquet_files(root: Path) -> list[Path]:
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out += [Path(folder) / name for name in sorted(files) if name.endswith(".parquet")]
+    return out
+
+
+def damaged_parquet(root: str | Path) -> tuple[Path, str] | None:
+    """The first Parquet file under ``root`` whose data cannot be read through (streamed a batch at a
+    time: memory stays bounded), with the reason; None when every one reads."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for path in _parquet_files(Path(root)):
+        try:
+            for _ in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+                pass
+        except (pa.ArrowException, OSError, ValueError) as err:
+            return path, " ".join(str(err).split())[:120]
+    return None
+
+
+@contextlib.contextmanager
+def reading_results(root: str | Path) -> Iterator[None]:
+    """Run a command's reading of the results directory ``root``: an error of pyarrow or DuckDB caused
+    by a damaged Parquet file becomes one line naming that file (any other error passes unchanged)."""
+    import duckdb
+    import pyarrow as pa
+
+    try:
+        yield
+    except (pa.ArrowException, OSError, duckdb.Error) as err:
+        if isinstance(err, OSError) and err.errno is not None:  # the system's own error (disk, rights)
+            raise
+        found = damaged_parquet(root)
+        if found is None:
+            raise
+        path, reason = found
+        raise DataError(
+            f"corrupt data in a Parquet file ({reason}); run the study again to write it", source=str(path)
+        ) from None

@@ -148,6 +148,15 @@ def garble(path: Path) -> None:
     path.write_bytes(b"\x00\xff" * 200)
 
 
+def flip_pages(path: Path) -> None:
+    """Damage a Parquet file's data pages, not its footer: the file opens, its data do not read."""
+    data = bytearray(path.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little")
+    for i in range(64, min(len(data) - 8 - footer, 1200), 7):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
 def plant_link(folder: Path, name: str, target: Path) -> None:
     os.symlink(target, folder / name)
 
@@ -749,6 +758,11 @@ CASES: list[Case] = [
         ("part-0.parquet", "not a readable Parquet file"),
     ),
     Case(
+        "analyze-damaged-pages",
+        on_copy("sweep", damage("metrics/cell=*/part-0.parquet", flip_pages), "analyze", RES),
+        ("part-0.parquet", "corrupt data in a Parquet file", "run the study again"),
+    ),
+    Case(
         "analyze-garbled-summary",
         on_copy("sweep", damage("summary/cell=*/part-0.parquet", garble), "analyze", RES),
         ("summary/cell=", "not a readable Parquet file"),
@@ -917,6 +931,16 @@ CASES: list[Case] = [
         "report-garbled-allocations",
         on_copy("run", damage("allocations.parquet", garble), "report", RES),
         ("res/allocations.parquet", "not a readable Parquet file"),
+    ),
+    Case(
+        "report-damaged-metrics-pages",
+        on_copy("run", damage("metrics.parquet", flip_pages), "report", RES),
+        ("res/metrics.parquet", "corrupt data in a Parquet file", "run the study again"),
+    ),
+    Case(
+        "report-damaged-allocations-pages",
+        on_copy("run", damage("allocations.parquet", flip_pages), "report", RES),
+        ("res/allocations.parquet", "corrupt data in a Parquet file"),
     ),
     Case(
         "report-empty-allocations",

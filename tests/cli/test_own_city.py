@@ -294,3 +294,24 @@ def test_a_sweep_can_cross_grid_sizes(city: Path) -> None:
     )
     assert [c.config.data.areas.grid.size_m for c in plan.cells] == [250.0, 1000.0]
     assert not plan.shared_areas and plan.cells[0].config.base_dir == city
+
+
+def test_a_rates_csv_is_relative_to_the_scenario_and_listed_with_its_hash(city: Path, tmp_path: Path) -> None:
+    """A reporting-rate CSV named in ``report_probs`` is found next to the scenario (as the data files),
+    whatever folder the command runs in, and the results list it among the inputs with its SHA-256."""
+    rates = "crime_type,rate\n" + "".join(f"{t},0.5\n" for t in ("THEFT", "BURGLARY", "ROBBERY", "ASSAULT"))
+    (city / "rates.csv").write_text(rates)
+    (city / "rated.yaml").write_text(yaml.safe_dump({**SCENARIO, "report_probs": ["rates.csv"]}))
+    out = tmp_path / "out"
+    result = cli("run", str(city / "rated.yaml"), "--days", "3", "--out", str(out), "-q", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    doc = yaml.safe_load((out / "config.yaml").read_text())
+    files = {f["role"]: f for f in doc["inputs"]["files"]}
+    assert files["report_probs"] == {
+        "role": "report_probs",
+        "path": "rates.csv",
+        "sha256": hashlib.sha256(rates.encode()).hexdigest(),
+    }
+    (tmp_path / "rates.csv").write_text("type,p\nX,0.5\n")  # a wrong table in the working folder: not read
+    again = cli("check", str(city / "rated.yaml"), cwd=tmp_path)
+    assert again.exit_code == 0, again.output

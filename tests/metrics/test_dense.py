@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from fairpatrol.metrics.accumulator import EPS_FACTORS, StudyMetrics
-from fairpatrol.metrics.dense import pairwise_sum
+from fairpatrol.metrics.dense import STACK, pairwise_sum
 from fairpatrol.metrics.fairness import epsilon, gini, group_sums, pcr_gap
 from fairpatrol.metrics.support import (
     SUPPORT_METRICS_MIN_AREAS,
@@ -59,13 +60,19 @@ def day_counts(rng, rows, m, officers, crimes, zero_crime=False):
 
 
 # -- the kernels --------------------------------------------------------------------------------------------
+@njit
+def _pairwise_sum(x: np.ndarray, start: int, n: int) -> float:
+    """The compiled-only helper, called from compiled code as the metrics kernels call it."""
+    return pairwise_sum(x[start:], n, np.empty(STACK))
+
+
 def test_pairwise_sum_is_numpys_sum_of_a_row():
     rng = np.random.default_rng(0)
     for n in [*range(300), 1000, 1031, 8191, 8192, 8193, 27_459, 100_003]:
         x = rng.random(n) * rng.choice([1.0, 1e-3, 1e5], n)
-        assert pairwise_sum(x, 0, n) == x.sum(), n
+        assert _pairwise_sum(x, 0, n) == x.sum(), n
         if n > 9:
-            assert pairwise_sum(x, 3, n - 5) == x[3 : n - 2].sum(), n
+            assert _pairwise_sum(x, 3, n - 5) == x[3 : n - 2].sum(), n
 
 
 @settings(max_examples=80, deadline=None)
@@ -313,3 +320,38 @@ def test_numpy_definitions_while_kernels_compile_give_the_same_numbers(runs, ave
     for name in ("daily", "group_daily", "horizon", "group_horizon", "area_horizon"):
         for key, value in getattr(kernels, name).items():
             np.testing.assert_array_equal(value, getattr(numpy_form, name)[key], err_msg=f"{name} {key}")
+
+
+def test_every_helper_compiles_once(tmp_path):
+    """A machine's first run compiles these kernels (docs/engine.md, "A machine's first run"): every
+    helper compiles once, whatever the counts' type, never once more for an integer or boolean literal
+    some caller passes (numba compiles a specialization per literal argument; a fresh process with an
+    empty cache shows it)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "from fairpatrol.metrics import dense\n"
+        "from fairpatrol.metrics.support import day_metrics, gini_rows, pcr_gaps\n"
+        "rng = np.random.default_rng(1)\n"
+        "g = rng.integers(0, 3, 300)\n"
+        "for dtype in (np.int32, np.float64):\n"
+        "    for rows in (1, 4):\n"
+        "        c = rng.integers(0, 5, (rows, 300)).astype(dtype)\n"
+        "        day_metrics(c, c, c, g == 0, g == 1, g, 3, cell_rows=rows)\n"
+        "        pcr_gaps(c, c, g == 0, g == 1, [0.5, 1.0], cell_rows=rows)\n"
+        "        gini_rows(c.astype(float))\n"
+        "for name, f in sorted(vars(dense).items()):\n"
+        "    if isinstance(f, CPUDispatcher) and f.__module__ == dense.__name__:\n"
+        "        print(name, len(f.signatures), sep=':')\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    counts = dict(line.split(":") for line in out.stdout.split())
+    entries = {"dense_rows", "dense_pcr_gaps", "dense_gini_rows"}  # one compile per type of the counts
+    assert set(counts) > entries | {"pairwise_sum", "sort_by"}, counts
+    assert {name: n for name, n in counts.items() if name not in entries and n != "1"} == {}
+    assert counts["dense_rows"] == counts["dense_pcr_gaps"] == "2"

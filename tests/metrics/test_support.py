@@ -136,33 +136,10 @@ def test_stream_helpers_equal_their_numpy_forms_on_many_areas(seed, rows, groups
     np.testing.assert_array_equal(sums, dense)  # the same float additions, zeros skipped
 
 
-def test_a_metric_without_a_support_form_is_computed_by_its_definition(monkeypatch):
+def test_a_metric_without_a_support_form_is_computed_by_its_definition(extra_metrics):
     """Adding a daily or per-group metric touches fairness.py (and the registry) only: the support path
-    computes metrics it has no form for by their numpy definition on the same day's counts."""
-    import fairpatrol.metrics.fairness as fairness
-    import fairpatrol.metrics.support as support
-
-    def with_extra(officers, crimes, detected, group1, group2):
-        out = fairness.daily_metrics(officers, crimes, detected, group1, group2)
-        out["busiest_area"] = np.asarray(officers).max(axis=-1).astype(float)
-        return out
-
-    def groups_with_extra(officers, crimes, detected, group_index, n_groups=None):
-        out = fairness.group_metrics(officers, crimes, detected, group_index, n_groups)
-        out["officers_total"] = np.stack(
-            [np.asarray(officers)[:, group_index == g].sum(axis=-1) for g in range(int(n_groups))], axis=-1
-        ).astype(float)
-        return out
-
-    # as if fairness.py listed one more metric of each kind and computed it in its definitions
-    monkeypatch.setattr(support, "METRICS", {**fairness.METRICS, "busiest_area": "most officers in one area"})
-    monkeypatch.setattr(
-        support,
-        "GROUP_METRICS",
-        {**fairness.GROUP_METRICS, "officers_total": "officers in the group's areas"},
-    )
-    monkeypatch.setattr(support, "daily_metrics", with_extra)
-    monkeypatch.setattr(support, "group_metrics", groups_with_extra)
+    computes metrics it has no form for by their numpy definition on the same day's counts (the metrics
+    added by the ``extra_metrics`` fixture)."""
     rng = np.random.default_rng(3)
     m = SUPPORT_METRICS_MIN_AREAS + 10
     officers = rng.poisson(0.05, (3, m))

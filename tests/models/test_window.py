@@ -141,6 +141,6 @@ def test_per_day_forecast_pass_equals_numpy():
     want = sums / 365.0
     want[want < 0.0] = 0.0
     got = np.empty_like(sums)
-    _per_day(sums, 365.0, got)
+    _per_day(sums.reshape(-1), 365.0, got.reshape(-1))  # flat, as the state passes them
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

@@ -248,28 +248,114 @@ def test_processors_shared_by_the_processes_still_simulating():
 
 
 @pytest.mark.slow
-def test_a_first_run_compiles_the_metrics_in_a_forked_process(tmp_path):
+@pytest.mark.parametrize("kept_days", [None, 10])
+def test_a_first_run_compiles_the_metrics_in_a_forked_process(tmp_path, kept_days):
     """With an empty numba cache, the daily metrics' kernels compile in a forked process while the study
-    runs; meanwhile the study computes them by their numpy definitions, then loads the kernels from the
-    cache that process wrote: it never compiles them itself, and its numbers are those of a later run."""
+    runs; meanwhile the study keeps the days it is given and folds them in with the kernels once they are
+    compiled, in order — beyond ``MetricsSink.PENDING_BYTES`` the oldest kept day by the numpy definitions.
+    The study never compiles the kernels itself (it loads them from the cache that process wrote), and its
+    numbers are those of a later run, whichever way each day was folded in."""
     import subprocess
     import sys
 
     script = (
+        "import time\n"
         "import numpy as np\n"
+        "import fairpatrol.sim.study as S\n"
         "from fairpatrol.config import load_preset\n"
-        "from fairpatrol.sim.study import run_study\n"
+        "from fairpatrol.metrics import support\n"
+        "from fairpatrol.metrics.accumulator import StudyMetrics\n"
         "from fairpatrol.metrics.dense import dense_rows\n"
+        "opened = S.MetricsSink.open\n"
+        "def open_keeping(self, layout):  # room for kept_days days (int32 counts × 3, float64 shares)\n"
+        "    opened(self, layout)\n"
+        f"    if {kept_days}:\n"
+        f"        rows = len(layout.cells) * len(layout.run_ids)\n"
+        f"        self.PENDING_BYTES = int(({kept_days} + 0.5) * rows * layout.data.n_areas * 20)\n"
+        "S.MetricsSink.open = open_keeping\n"
+        "warm = S._warm_dense_metrics\n"
+        "def slow_warm(run_averaged):  # the compiling process: surely still at work when the days come\n"
+        "    time.sleep(3)\n"
+        "    warm(run_averaged)\n"
+        "S._warm_dense_metrics = slow_warm\n"
+        "ways = []\n"
+        "update = StudyMetrics.update_block\n"
+        "def recorded(self, *args):\n"
+        "    ways.append(support._DENSE[0])\n"
+        "    return update(self, *args)\n"
+        "StudyMetrics.update_block = recorded\n"
         "cfg = load_preset('baltimore-agg', days=40, runs=3)\n"
         "cfg = cfg.model_copy(update={'algorithms': ['PreviousCounts']})\n"
-        "first = run_study(cfg, workers=1)\n"
-        "again = run_study(cfg, workers=1)\n"
+        "first = S.run_study(cfg, workers=1)\n"
+        "numpy_days, kernel_days = ways.count(False), ways.count(True)\n"
+        "again = S.run_study(cfg, workers=1)\n"
         "same = all(np.array_equal(v, again.metrics[k], equal_nan=True) for k, v in first.metrics.items())\n"
+        "groups = first.group_metrics.items()\n"
+        "same = same and all(np.array_equal(v, again.group_metrics[k], equal_nan=True) for k, v in groups)\n"
         "s = dense_rows.stats\n"
-        "print(same, sum(s.cache_hits.values()), sum(s.cache_misses.values()))\n"
+        "print(same, sum(s.cache_hits.values()), sum(s.cache_misses.values()), numpy_days, kernel_days)\n"
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONWARNINGS": "ignore"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    same, hits, misses = out.stdout.split()[-3:]
+    same, hits, misses, numpy_days, kernel_days = out.stdout.split()[-5:]
     assert same == "True", out.stdout
     assert (int(hits), int(misses)) == (1, 0), out.stdout  # loaded once from the cache, never compiled here
+    assert int(numpy_days) + int(kernel_days) == 40  # every day folded in once (one algorithm: one block)
+    if kept_days is None:  # every day kept until the kernels were compiled
+        assert int(numpy_days) == 0, out.stdout
+    else:  # the oldest by the definitions, the last kept days by the kernels
+        assert (int(numpy_days), int(kernel_days)) == (40 - kept_days, kept_days), out.stdout
+
+
+def test_a_first_run_starts_compiling_the_metrics_before_loading_and_stops_if_loading_fails(tmp_path):
+    """With an empty numba cache the metrics' kernels start compiling in a forked process before the
+    study's data are loaded (the processor loading leaves idle does it); a study that fails while loading
+    ends that process: nothing keeps running after the one-line error."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os\n"
+        "import fairpatrol.sim.study as S\n"
+        "from fairpatrol.config import load_preset\n"
+        "from fairpatrol.errors import DataError\n"
+        "seen = []\n"
+        "def failing_load(config):\n"
+        "    with open(f'/proc/self/task/{os.getpid()}/children') as f:\n"
+        "        seen.extend(int(p) for p in f.read().split())\n"
+        "    raise DataError('incidents.csv: no such file')\n"
+        "S.load_study_data = failing_load\n"
+        "try:\n"
+        "    S.run_study(load_preset('baltimore-agg', days=5, runs=1))\n"
+        "except DataError:\n"
+        "    pass\n"
+        "alive = []\n"
+        "for pid in seen:\n"
+        "    try:\n"
+        "        os.kill(pid, 0)\n"
+        "        alive.append(pid)\n"
+        "    except ProcessLookupError:\n"
+        "        pass\n"
+        "print(len(seen), len(alive))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["1", "0"], out.stdout + out.stderr
+
+
+def test_workers_are_forked_after_numbas_registries_are_loaded(tmp_path, monkeypatch):
+    """numba's registries (≈ 0.23 s of CPU per process) are loaded once in this process before the
+    workers are forked, so that each worker inherits them (fairpatrol.compiling.load_registries)."""
+    calls: list[int] = []
+    monkeypatch.setattr(parallel, "load_registries", lambda: calls.append(os.getpid()))
+    monkeypatch.setattr(parallel.tempfile, "tempdir", str(tmp_path))
+    fake = _fake({})
+
+    def simulate(j, sink, progress):
+        res = fake(j, sink, progress)
+        res.diagnostics["loaded"] = np.full((2, 3), float(len(calls)))  # the calls a worker inherited
+        return res
+
+    out = parallel.run_batches(3, simulate, lambda j, b: None, rows=[2] * 3, n_areas=4, workers=2)
+    assert calls == [os.getpid()]
+    assert [float(diag["loaded"][0, 0]) for _, diag in out[1:]] == [1.0, 1.0]

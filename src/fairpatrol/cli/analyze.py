@@ -31,7 +31,7 @@ def analyze(
 
 def _analyze(directory: Path, quiet: bool, full: bool = False, paper: bool = False) -> None:
     from fairpatrol.atomic import check_output_dir
-    from fairpatrol.integrity import check_results_files
+    from fairpatrol.integrity import check_results_files, reading_results
     from fairpatrol.results.sweep import MANIFEST, read_manifest
     from fairpatrol.sweep.analyze import analyze_sweep, paper_only, write_analysis
     from fairpatrol.sweep.display import print_analysis, print_paper, print_verdicts
@@ -41,7 +41,8 @@ def _analyze(directory: Path, quiet: bool, full: bool = False, paper: bool = Fal
         read_manifest(directory)  # a sweep directory, or one line saying why not
     check_results_files(directory)
     check_output_dir(directory / "analysis", overwrite=True, advice="move it out of the results directory")
-    analysis = paper_only(directory) if run_dir else analyze_sweep(directory, paper=paper)
+    with reading_results(directory):
+        analysis = paper_only(directory) if run_dir else analyze_sweep(directory, paper=paper)
     path = write_analysis(analysis, directory)
     if not quiet:
         if not run_dir:

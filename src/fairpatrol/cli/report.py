@@ -32,7 +32,7 @@ def report(
 ) -> None:
     """Write a self-contained HTML transparency report (works offline) and print its path."""
     from fairpatrol.atomic import check_output_file
-    from fairpatrol.integrity import check_results_files
+    from fairpatrol.integrity import check_results_files, reading_results
     from fairpatrol.report import write_report
     from fairpatrol.report.render import GENERATOR
     from fairpatrol.results import directory_kind
@@ -43,7 +43,8 @@ def report(
     directory_kind(results)  # a results directory, or one line saying why not
     check_results_files(results)
     check_output_file(target, generator=GENERATOR)  # before any work: an existing file of the user's is kept
-    written = write_report(
-        results, target, day=day, scenario=scenario, run=run, cell=cell, dp_epsilon=dp_epsilon
-    )
+    with reading_results(results):
+        written = write_report(
+            results, target, day=day, scenario=scenario, run=run, cell=cell, dp_epsilon=dp_epsilon
+        )
     typer.echo(f"report written to {written.path} ({written.bytes / 1e6:.1f} MB, {written.seconds:.1f} s)")

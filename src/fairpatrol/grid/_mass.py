@@ -18,13 +18,15 @@ import math
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 
-@njit(cache=True)
+
+@njit(cache=True, no_cfunc_wrapper=True)
 def _phi(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def gaussian_lattice_sum(
     x: np.ndarray,
     y: np.ndarray,

@@ -32,8 +32,10 @@ import math
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 
-@njit(cache=True)
+
+@njit(cache=True, no_cfunc_wrapper=True)
 def _buckets(
     x: np.ndarray, y: np.ndarray, x0: float, y0: float, size: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
@@ -61,7 +63,7 @@ def _buckets(
     return order, start, key, nbx, nby
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _scan(
     x, y, t, order, start, key, nbx, nby, reach, radius2, max_lag, causal, ptr, idx, d2, fill
 ):  # pragma: no cover - compiled
@@ -114,7 +116,7 @@ def _scan(
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def neighbour_pairs(
     x: np.ndarray,
     y: np.ndarray,
@@ -149,7 +151,7 @@ def neighbour_pairs(
     return ptr, idx, d2
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def gaussian_weights(d2: np.ndarray, h: float) -> np.ndarray:
     """K_h at squared distances ``d2``: exp(−d²/2h²) / (2πh²) per m²."""
     out = np.empty(d2.shape[0])
@@ -160,7 +162,7 @@ def gaussian_weights(d2: np.ndarray, h: float) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def kde_background(
     q: np.ndarray, bg_ptr: np.ndarray, bg_idx: np.ndarray, bg_k: np.ndarray, span: float, out: np.ndarray
 ) -> None:
@@ -179,7 +181,7 @@ def kde_background(
         out[j] = b / span
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def em_step(
     t: np.ndarray,
     background: np.ndarray,

@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fairpatrol.metrics.dense import dense_gini_rows, dense_pcr_gaps, dense_rows
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
+from fairpatrol.metrics.dense import dense_gini_rows, dense_pcr_gaps, dense_rows, scratch
 from fairpatrol.metrics.fairness import (
     GROUP_METRICS,
     METRICS,
@@ -58,7 +59,7 @@ _DAILY = (
 _GROUP = ("police_share", "crime_share", "detected_share", "mean_share", "mean_pcr")
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _gini_with_block(values: np.ndarray, block: float, z: int, m: int) -> float:
     """Gini of ``values`` (any order) together with ``z`` copies of ``block``: m = len(values) + z."""
     v = np.sort(values)
@@ -75,7 +76,7 @@ def _gini_with_block(values: np.ndarray, block: float, z: int, m: int) -> float:
     return acc / (m * total)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _support_rows(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -208,16 +209,17 @@ def _counts(officers, crimes, detected) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _rows(
-    kernel, counts, group1, group2, group_index, n_groups: int, option
+    kernel, counts, group1, group2, group_index, n_groups: int, option, *extra
 ) -> tuple[np.ndarray, np.ndarray]:
     """A row kernel's (:func:`_support_rows`, :func:`fairpatrol.metrics.dense.dense_rows`) output for rows ×
-    M ``counts`` (officers, crimes, detected): rows × :data:`_DAILY` and rows × :data:`_GROUP` × G."""
+    M ``counts`` (officers, crimes, detected): rows × :data:`_DAILY` and rows × :data:`_GROUP` × G
+    (``extra``: the kernel's arguments after its outputs)."""
     n_rows, m = counts[0].shape
     daily = np.empty((n_rows, len(_DAILY)))
     groups = np.empty((n_rows, len(_GROUP), int(n_groups)))
     g1, g2 = np.asarray(group1, dtype=np.bool_), np.asarray(group2, dtype=np.bool_)
     index = np.asarray(group_index, dtype=np.int64)
-    kernel(*counts, g1, g2, index, int(n_groups), epsilon(m), option, daily, groups)
+    kernel(*counts, g1, g2, index, int(n_groups), epsilon(m), option, daily, groups, *extra)
     return daily, groups
 
 
@@ -370,11 +372,12 @@ def day_metrics(
 
         return {k: joined(k, 0) for k in METRICS}, {k: joined(k, 1) for k in GROUP_METRICS}
     integer = all(a.dtype.kind in "iub" for a in (officers, crimes))
-    daily, groups = _rows(dense_rows, counts, group1, group2, group_index, n_groups, integer)
+    work = scratch(len(officers), officers.shape[1], int(n_groups))
+    daily, groups = _rows(dense_rows, counts, group1, group2, group_index, n_groups, integer, *work)
     return _tables(daily, groups, numpy_form, _cells(len(officers), cell_rows))
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _pcr_gap_rows(
     officers: np.ndarray, crimes: np.ndarray, g1: np.ndarray, g2: np.ndarray, eps: np.ndarray, out: np.ndarray
 ) -> None:
@@ -432,6 +435,7 @@ def pcr_gaps(
     officers = np.asarray(officers)
     kernel = _pcr_gap_rows
     args: tuple = ()
+    work: tuple = ()  # the dense kernel's scratch arrays (after ``out``)
     if officers.shape[-1] < SUPPORT_METRICS_MIN_AREAS:
         if officers.ndim != 2:
             return np.stack([pcr_gap(officers, crimes, group1, group2, e) for e in eps], axis=-1)
@@ -449,6 +453,7 @@ def pcr_gaps(
         # a lone row: numpy sums its groups pairwise; integer counts: PCRs once per (officers, crimes) pair
         integer = all(np.asarray(a).dtype.kind in "iub" for a in (officers, crimes))
         args = (first.stop - first.start == 1, integer)
+        work = scratch(officers.shape[0], officers.shape[1], 1)[:3]
     crimes = np.ascontiguousarray(as_rows(crimes, officers.shape))
     out = np.empty((officers.shape[0], len(eps)))
     kernel(
@@ -459,11 +464,12 @@ def pcr_gaps(
         np.asarray(eps, dtype=np.float64),
         *args,
         out,
+        *work,
     )
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _group_count_rows(
     officers: np.ndarray,
     crimes: np.ndarray,
@@ -523,7 +529,7 @@ def group_counts(
     return out[:, 0], out[:, 1], out[:, 2], out[:, 3]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _add_rows(
     sums: np.ndarray,
     expected: np.ndarray,
@@ -607,7 +613,7 @@ def gini_rows(x: np.ndarray, *, cell_rows: int | None = None) -> np.ndarray:
         if not _DENSE[0]:  # the definition, cell by cell (what the kernel reproduces)
             return np.concatenate(_per_cell(lambda r: np.asarray(gini(x[r])), x.shape[0], cell_rows))
         out = np.empty(x.shape[0])
-        dense_gini_rows(np.sort(x, axis=-1), out)
+        dense_gini_rows(np.sort(x, axis=-1), out, scratch(x.shape[0], m, 1)[0])
         return out
     if x.ndim == 2 and cell_rows is not None and cell_rows < x.shape[0]:
         return np.concatenate([gini_rows(x[rows]) for rows in _cells(x.shape[0], cell_rows)])

@@ -41,6 +41,7 @@ import numpy as np
 import shapely
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 from fairpatrol import diskcache
 from fairpatrol.models._sparse import SparseRows
 
@@ -246,7 +247,7 @@ def area_quadrature(areas: Areas, cell_size: float = 100.0) -> Quadrature:
     return QUADRATURES.get(key, load)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _mass_csr(
     px,
     py,
@@ -269,11 +270,15 @@ def _mass_csr(
     fill,
     out_i,
     out_v,
+    mark,
+    acc,
 ):
     """Points ``i0:i1``, two passes over the nodes within ``cutoff`` h of each: ``fill=False`` counts the
     areas a point reaches into ``indptr[i + 1]``; ``fill=True`` writes them (in the order the lattice
     reaches them) and their masses from ``indptr[i]`` on. A mass is summed over the area's nodes in
-    lattice order, starting from 0.0: the same arithmetic as a dense points × areas accumulation."""
+    lattice order, starting from 0.0: the same arithmetic as a dense points × areas accumulation.
+    ``mark`` (areas, all −1) and ``acc`` (areas, all 0.0) are the caller's scratch (no allocation in the
+    kernel: each allocation compiles code of its own on a machine's first run), left all 0.0 in ``acc``."""
     norm = 1.0 / (2.0 * math.pi * h * h)
     inv2h2 = 1.0 / (2.0 * h * h)
     r = cutoff * h
@@ -281,17 +286,20 @@ def _mass_csr(
     reach = r / cs
     k = nx + ny  # an infinite cutoff reaches the whole lattice
     if reach < k:
-        k = int(math.ceil(reach))  # noqa: RUF046 - numba needs the explicit int
-    mark = np.full(n_areas, -1, dtype=np.int64)  # the last point that reached the area
-    acc = np.zeros(n_areas)
+        k = math.ceil(reach)  # an int in numba as in Python
+    # min and max of integers written out: no compiled overload of min/max
     for i in range(i0, i1):
         start = indptr[i] if fill else 0
         cnt = 0
-        cx = int(math.floor((px[i] - x0) / cs))  # noqa: RUF046
-        cy = int(math.floor((py[i] - y0) / cs))  # noqa: RUF046
-        gy0 = min(max(cy - k, 0), ny)
-        gy1 = max(min(cy + k + 1, ny), gy0)
-        for gx in range(max(cx - k, 0), min(cx + k + 1, nx)):
+        cx = math.floor((px[i] - x0) / cs)
+        cy = math.floor((py[i] - y0) / cs)
+        gy0 = cy - k if cy - k > 0 else 0
+        gy0 = gy0 if gy0 < ny else ny
+        gy1 = cy + k + 1 if cy + k + 1 < ny else ny
+        gy1 = gy1 if gy1 > gy0 else gy0
+        gx0 = cx - k if cx - k > 0 else 0
+        gx1 = cx + k + 1 if cx + k + 1 < nx else nx
+        for gx in range(gx0, gx1):
             # the lattice cells gy0..gy1 of column gx are consecutive: their nodes are one range
             for s in range(cell_start[gx * ny + gy0], cell_start[gx * ny + gy1]):
                 dx = qx[s] - px[i]
@@ -336,12 +344,18 @@ def kde_area_mass_sparse(
     bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
     blocks = list(itertools.pairwise(bounds.tolist()))
 
+    def scratch() -> tuple[np.ndarray, np.ndarray]:  # the last point that reached each area, masses
+        return np.full(quad.n_areas, -1, dtype=np.int64), np.zeros(quad.n_areas)
+
     def run(fill: bool, out_i: np.ndarray, out_v: np.ndarray) -> None:
         if n_blocks == 1:
-            _mass_csr(*args, 0, n, indptr, fill, out_i, out_v)
+            _mass_csr(*args, 0, n, indptr, fill, out_i, out_v, *scratch())
             return
         with ThreadPoolExecutor(max_workers=n_blocks) as pool:  # the kernel releases the GIL
-            jobs = [pool.submit(_mass_csr, *args, i0, i1, indptr, fill, out_i, out_v) for i0, i1 in blocks]  # type: ignore[call-arg]  # numba kernel, untyped
+            jobs = [
+                pool.submit(_mass_csr, *args, i0, i1, indptr, fill, out_i, out_v, *scratch())  # type: ignore[call-arg]  # numba kernel, untyped
+                for i0, i1 in blocks
+            ]
             for job in jobs:
                 job.result()
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
+
 
 @dataclass(frozen=True)
 class SparseRows:
@@ -97,7 +99,7 @@ class SparseRows:
         return out[0] if one else out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _accumulate(sums, weights, indptr, indices, values, lo, sign):
     n_sums, n = weights.shape
     for r in range(n_sums):

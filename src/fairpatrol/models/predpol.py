@@ -533,10 +533,10 @@ class PredPolState(ModelState):
     The state keeps every event's learning weight per run in area-major order, in blocks of ``WIDTH``
     runs (blocks × events × ``WIDTH``, updated by :meth:`learn`), so each day's fit reads the window of
     each area as one contiguous stretch and advances a block's runs together with vector instructions
-    (:func:`~fairpatrol.models._hawkes.hawkes_fit_runs`; blocks run on the fit threads, balanced by the
-    passes they needed the day before). Day 0's training data is the shared history, identical for every
-    run, so its cold-start fit is done once and copied; from day 1 on each run refits from its own
-    previous fit.
+    (:func:`~fairpatrol.models._hawkes.hawkes_fit_runs`; blocks run on the fit threads, each taken by
+    the next thread free, those that needed the most passes the day before first). Day 0's training data
+    is the shared history, identical for every run, so its cold-start fit is done once and copied; from
+    day 1 on each run refits from its own previous fit.
     """
 
     def __init__(self, model: PredPol, data: SimData, weights: np.ndarray) -> None:

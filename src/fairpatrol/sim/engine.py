@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
 import fairpatrol.sim.compat as compat_effects
 import fairpatrol.sim.effects as world_effects
 from fairpatrol.config import CompatConfig, RemedyConfig, WorldConfig
@@ -363,7 +364,7 @@ def simulate(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _scatter_add(table: np.ndarray, index: np.ndarray, hits: np.ndarray) -> None:
     """table[index[k]] += hits[k] for every k (repeated indices add up): a day's event counts per
     (row, area) without a rows × areas temporary."""

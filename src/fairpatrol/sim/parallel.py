@@ -46,6 +46,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from fairpatrol.compiling import load_registries
 from fairpatrol.sim.engine import BatchResult, DayBlock
 from fairpatrol.threads import limit_threads, set_thread_limit
 
@@ -291,6 +292,7 @@ def run_batches(
     owner = {j: k for k, js in enumerate(plan) for j in js}
     procs: list[_Worker] = []
     busy = _Busy(workers + 1)  # slot 0: this process; slot k + 1: worker k
+    load_registries()  # once here, not in each forked process
     try:
         for k in range(workers):
             read, write = os.pipe()
@@ -381,6 +383,7 @@ class CompileAhead:
         self.pid = 0
         if not fork_available() or all(_cached(k) for k in kernels):
             return
+        load_registries()  # once here, not in each forked process
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()

@@ -10,6 +10,7 @@ cells × runs × (areas + days), never with runs × days × areas (docs/engine.m
 
 from __future__ import annotations
 
+import collections
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ import pandas as pd
 
 from fairpatrol.config import RemedyConfig, ScenarioConfig
 from fairpatrol.data import Incidents, StudyInputs, load_data
-from fairpatrol.data.inputs import InputFile
+from fairpatrol.data.inputs import InputFile, sha256_of
 from fairpatrol.errors import ConfigError
 from fairpatrol.metrics.accumulator import StudyMetrics
 from fairpatrol.metrics.support import SUPPORT_METRICS_MIN_AREAS, metric_kernels, use_dense_kernels
@@ -44,7 +45,7 @@ from fairpatrol.sim.parallel import (
     temporary_space,
 )
 from fairpatrol.sim.prepare import SimData, prepare, with_shadows
-from fairpatrol.sim.victim_reporting import mean_rate, reporting_rates
+from fairpatrol.sim.victim_reporting import mean_rate, rate_file, reporting_rates
 
 
 @dataclass
@@ -83,6 +84,17 @@ class MetricsSink(StudySink):
     measures : the :class:`~fairpatrol.metrics.accumulator.StudyMetrics`, finished after :meth:`close`.
     """
 
+    #: Bytes of days kept while a machine's first run compiles the metrics' kernels (below 1,024 areas):
+    #: they are folded in by the kernels once compiled, in the order they came (beyond this bound the
+    #: oldest kept day is folded in by the numpy definitions, the same numbers at about three times the
+    #: CPU).
+    PENDING_BYTES = 128 * 2**20
+
+    def __init__(self, ahead: CompileAhead | None = None) -> None:
+        self.early = ahead  # the process :func:`compile_metrics_ahead` started (None: none)
+        self.pending: collections.deque[tuple[list[int], tuple[Any, ...]]] = collections.deque()
+        self.pending_bytes = 0
+
     def open(self, layout: StudyLayout) -> None:
         self.measures = StudyMetrics(
             layout.data.areas,
@@ -91,45 +103,87 @@ class MetricsSink(StudySink):
             layout.data.n_days,
             run_averaged=layout.config.compat.run_averaged_metrics,
         )
-        # a machine's first run: the metrics' kernels compile in a forked process meanwhile
-        # below 1,024 areas the metrics' numpy definitions (the same numbers) serve until it is done
-        kernels = metric_kernels(layout.data.n_areas)
-        self.ahead = CompileAhead(kernels, functools.partial(_warm_metrics, layout))
+        # a machine's first run: the metrics' kernels compile in a forked process meanwhile (started
+        # before the data were loaded, for fewer than 1,024 areas); there the days are kept until it is
+        # done (:attr:`PENDING_BYTES`), else this process waits for it
         self.interim = layout.data.n_areas < SUPPORT_METRICS_MIN_AREAS
+        if self.interim and self.early is not None:
+            self.ahead = self.early
+        else:
+            kernels = metric_kernels(layout.data.n_areas)
+            run_averaged = layout.config.compat.run_averaged_metrics
+            warm = functools.partial(_warm_metrics, layout.data.areas, len(layout.run_ids), run_averaged)
+            self.ahead = CompileAhead(kernels, warm)
 
     def day(self, cells: Sequence[int], block: DayBlock) -> None:
-        if self.interim and self.ahead.running:
+        arrays = (block.day, block.officers, block.crimes, block.detected, block.shares)
+        if self.interim and self.ahead.running:  # keep a copy (the engine reuses its buffers)
+            kept = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in arrays)
+            self.pending.append((list(cells), kept))
+            self.pending_bytes += sum(a.nbytes for a in kept if isinstance(a, np.ndarray))
             use_dense_kernels(False)
-        else:
-            self.ahead.wait()
-            use_dense_kernels(True)
-        self.measures.update_block(
-            cells, block.day, block.officers, block.crimes, block.detected, block.shares
-        )
+            while self.pending_bytes > self.PENDING_BYTES:
+                self._fold_oldest()
+            return
+        self._catch_up()
+        self.measures.update_block(cells, *arrays)
 
-    def close(self) -> None:
+    def _fold_oldest(self) -> None:
+        cells, arrays = self.pending.popleft()
+        self.pending_bytes -= sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+        self.measures.update_block(cells, *arrays)
+
+    def _catch_up(self) -> None:
+        """The kernels are compiled (or never were to be): fold in the kept days, in order."""
         self.ahead.wait()
         use_dense_kernels(True)
+        while self.pending:
+            self._fold_oldest()
+
+    def close(self) -> None:
+        self._catch_up()
+        if self.early is not None:  # (a study of 1,024 areas or more: long done by now)
+            self.early.wait()
         self.measures.finish()
 
     def abort(self) -> None:
         """The study failed: end the compiling process if it still runs."""
-        self.ahead.stop()
+        for ahead in (getattr(self, "ahead", None), self.early):
+            if ahead is not None:
+                ahead.stop()
         use_dense_kernels(True)
 
 
-def _warm_metrics(layout: StudyLayout) -> None:
-    """One day of zeros through a one-cell copy of the study's metrics: every kernel a day and the horizon
-    use, compiled for the engine's array types (int32 counts, float64 shares)."""
-    data = layout.data
-    rows = len(layout.run_ids)
-    measures = StudyMetrics(
-        data.areas, 1, layout.run_ids, 1, run_averaged=layout.config.compat.run_averaged_metrics
-    )
-    counts = np.zeros((rows, data.n_areas), dtype=np.int32)
-    shares = np.full((rows, data.n_areas), 1.0 / data.n_areas)
+def _warm_metrics(areas: Any, n_runs: int, run_averaged: bool) -> None:
+    """One day of zeros through a one-cell study's metrics on ``areas``: every kernel a day and the
+    horizon use, compiled for the engine's array types (int32 counts, float64 shares)."""
+    measures = StudyMetrics(areas, 1, list(range(n_runs)), 1, run_averaged=run_averaged)
+    counts = np.zeros((n_runs, areas.n), dtype=np.int32)
+    shares = np.full((n_runs, areas.n), 1.0 / areas.n)
     measures.update_block([0], 0, counts, counts.copy(), counts.copy(), shares)
     measures.finish()
+
+
+def _warm_dense_metrics(run_averaged: bool) -> None:
+    """:func:`_warm_metrics` on six toy areas in three groups: the kernels below 1,024 areas."""
+    from fairpatrol.audit.toy import toy_areas
+
+    _warm_metrics(toy_areas(3, 2, groups=["a", "b", "c", "a", "b", "c"]), 2, run_averaged)
+
+
+def rate_inputs(config: ScenarioConfig) -> list[InputFile]:
+    """The reporting-rate CSV files ``config.report_probs`` names, with their SHA-256 (the study's inputs)."""
+    paths = (rate_file(r, config.base_dir) for r in config.report_probs if isinstance(r, str))
+    return [InputFile("report_probs", p, sha256_of(p)) for p in dict.fromkeys(paths) if p is not None]
+
+
+def compile_metrics_ahead(config: ScenarioConfig) -> CompileAhead:
+    """On a machine's first run, start compiling the daily metrics' kernels of fewer than 1,024 areas (the
+    common case) in a forked process before the study's data are loaded: that process uses the processor
+    the loading leaves idle (docs/engine.md, "A machine's first run"). A study of more areas compiles
+    its own."""
+    warm = functools.partial(_warm_dense_metrics, config.compat.run_averaged_metrics)
+    return CompileAhead(metric_kernels(1), warm)
 
 
 class DenseAllocations(StudySink):
@@ -261,7 +315,7 @@ def simulate_cells(
         raise ValueError(f"one batch simulates one algorithm, got {sorted(algorithms)}")
     if rates is None:
         rates = {
-            str(c.report_prob): reporting_rates(c.report_prob, data)
+            str(c.report_prob): reporting_rates(c.report_prob, data, config.base_dir)
             for c in cells
             if isinstance(c.report_prob, str)
         }
@@ -285,7 +339,9 @@ def study_layout(
     """The layout of ``config``'s study on ``data`` and the reporting rates of its reporting models."""
     runs = list(range(config.runs)) if run_ids is None else list(run_ids)
     cells = study_cells(config)
-    rates = {str(r): reporting_rates(r, data) for r in config.report_probs if isinstance(r, str)}
+    rates = {
+        str(r): reporting_rates(r, data, config.base_dir) for r in config.report_probs if isinstance(r, str)
+    }
     reporting_rate = {
         c.reporting: (
             float(c.report_prob)
@@ -329,9 +385,29 @@ def run_study(
     ((12, 2, 3, 256), (12, 2, 3))
     """
     t0 = time.perf_counter()
+    ahead = compile_metrics_ahead(config) if data is None else None
+    try:
+        return _run_study(config, incidents, data, run_ids, progress, sinks, workers, ahead, t0)
+    except BaseException:
+        if ahead is not None:
+            ahead.stop()
+        raise
+
+
+def _run_study(
+    config: ScenarioConfig,
+    incidents: Incidents | StudyInputs | None,
+    data: SimData | None,
+    run_ids: list[int] | None,
+    progress: Callable[[int], None] | None,
+    sinks: Sequence[StudySink],
+    workers: int | None,
+    ahead: CompileAhead | None,
+    t0: float,
+) -> StudyResult:
     loaded = load_study_data(config) if incidents is None else incidents
     inc = loaded.incidents if isinstance(loaded, StudyInputs) else loaded
-    inputs = loaded.files if isinstance(loaded, StudyInputs) else []
+    inputs = [*(loaded.files if isinstance(loaded, StudyInputs) else []), *rate_inputs(config)]
     short = check_history(config, inc)
     data = data if data is not None else prepare_study(config, inc)
     layout, rates = study_layout(config, data, run_ids)
@@ -340,7 +416,7 @@ def run_study(
     n_c, n_r, n_d = len(cells), len(runs), data.n_days
     fallback = np.zeros((n_c, n_r, n_d), dtype=bool)
     diagnostics: dict[str, np.ndarray] = {}
-    metrics = MetricsSink()
+    metrics = MetricsSink(ahead)
     every = [metrics, *sinks]
     for sink in every:
         sink.open(layout)

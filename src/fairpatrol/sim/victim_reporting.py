@@ -7,7 +7,8 @@ A scenario's ``report_probs`` entries are either a uniform probability r or a na
   broad category from BJS *Criminal Victimization, 2019*, NCJ 255113; see the file's ``source`` column).
   A crime type the table does not cover is an error, never a silent default.
 * ``area:COLUMN``: one rate per area, from a column of the areas table (values in [0, 1]).
-* a path to a CSV file with columns ``crime_type,rate`` or ``area_id,rate``.
+* a path to a CSV file with columns ``crime_type,rate`` or ``area_id,rate`` (relative to the scenario's
+  folder, as the ``data`` section's files).
 """
 
 from __future__ import annotations
@@ -19,23 +20,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fairpatrol.data.area_files import resolve
 from fairpatrol.errors import ConfigError
 from fairpatrol.sim.prepare import SimData
 
 BUILTIN = "bjs2019"
 
 
-def check_reporting_model(name: str) -> None:
-    """Raise ValueError (shown with the field path by the config) for a name that is no reporting model;
-    a CSV file is read and checked here, when the scenario is loaded (:func:`read_rate_table`)."""
+def rate_file(name: str, base_dir: Path | None) -> Path | None:
+    """The CSV file a ``report_probs`` entry names, relative paths against ``base_dir`` (the scenario's
+    folder; None: the working folder); None for a built-in model."""
     if name == BUILTIN or name.startswith("area:"):
+        return None
+    return resolve(name, base_dir)
+
+
+def check_reporting_model(name: str, base_dir: Path | None = None, local: str | None = None) -> None:
+    """Raise ValueError (shown with the field path by the config) for a name that is no reporting model;
+    a CSV file (:func:`rate_file`, or its ``local`` copy) is read and checked here, when the scenario is
+    loaded (:func:`read_rate_table`)."""
+    path = rate_file(name, base_dir)
+    if path is None:
         return
-    if not Path(name).is_file():
+    path = Path(local) if local else path
+    if not path.is_file():
         raise ValueError(
             f"{name!r} is neither a probability, 'bjs2019', 'area:COLUMN' nor an existing CSV file"
         )
     try:
-        read_rate_table(name)
+        read_rate_table(path, source=name)
     except ConfigError as err:
         raise ValueError(str(err)) from None
 
@@ -44,43 +57,45 @@ def check_reporting_model(name: str) -> None:
 MAX_RATE_TABLE_BYTES = 50 * 2**20
 
 
-def read_rate_table(path: str) -> pd.DataFrame:
+def read_rate_table(path: str | Path, source: str | None = None) -> pd.DataFrame:
     """A reporting-rate CSV (``crime_type,rate`` or ``area_id,rate``), checked: the columns, one rate per
-    key, every rate a number in [0, 1]. Errors name the file, the column and the row (1-based data rows)."""
+    key, every rate a number in [0, 1]. Errors name the file (as ``source``, default ``path``), the column
+    and the row (1-based data rows)."""
     p = Path(path)
+    name = source or str(p)
     try:
         if p.stat().st_size > MAX_RATE_TABLE_BYTES:
-            raise ConfigError("too large for a table of reporting rates", source=str(p))
+            raise ConfigError("too large for a table of reporting rates", source=name)
         table = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text; save the file as UTF-8", source=str(p)) from None
+        raise ConfigError("not UTF-8 text; save the file as UTF-8", source=name) from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
         reason = " ".join(str(err).split())[:120] or "empty file"
-        raise ConfigError(f"not a readable CSV table ({reason})", source=str(p)) from None
+        raise ConfigError(f"not a readable CSV table ({reason})", source=name) from None
     except OSError as err:
-        raise ConfigError(f"cannot read: {err.strerror}", source=str(p)) from None
+        raise ConfigError(f"cannot read: {err.strerror}", source=name) from None
     table.columns = [str(c).strip() for c in table.columns]
     key = next((k for k in ("crime_type", "area_id") if k in table.columns), None)
     if key is None or "rate" not in table.columns:
         raise ConfigError(
             f"expected columns crime_type,rate or area_id,rate; found {list(table.columns)}",
-            source=str(p),
+            source=name,
             field="rate",
         )
     if table.empty:
-        raise ConfigError("the table has no rows", source=str(p), field="rate")
+        raise ConfigError("the table has no rows", source=name, field="rate")
     text = table["rate"].str.strip()
     rates = pd.to_numeric(text, errors="coerce")
     bad = rates.isna() | ~np.isfinite(rates) | (rates < 0) | (rates > 1)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         what = "is not a number" if pd.isna(rates.iloc[i]) else "is outside [0, 1]"
-        raise ConfigError(f"rate {text.iloc[i]!r} {what}", source=str(p), field="rate", row=i + 1)
+        raise ConfigError(f"rate {text.iloc[i]!r} {what}", source=name, field="rate", row=i + 1)
     keys = table[key].str.strip()
     dup = keys.duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ConfigError(f"{keys.iloc[i]!r} is given twice", source=str(p), field=key, row=i + 1)
+        raise ConfigError(f"{keys.iloc[i]!r} is given twice", source=name, field=key, row=i + 1)
     return pd.DataFrame({key: keys, "rate": rates.astype(float)})
 
 
@@ -107,8 +122,9 @@ def _by_type(types: np.ndarray, table: pd.DataFrame, source: str) -> np.ndarray:
     return out
 
 
-def reporting_rates(name: str, data: SimData) -> np.ndarray:
-    """Reporting probability of every horizon event of ``data`` under the named model."""
+def reporting_rates(name: str, data: SimData, base_dir: Path | None = None) -> np.ndarray:
+    """Reporting probability of every horizon event of ``data`` under the named model (a CSV file's
+    relative path against ``base_dir``: the scenario's folder)."""
     h = data.n_history
     if name == BUILTIN:
         if data.crime_type is None:
@@ -123,7 +139,7 @@ def reporting_rates(name: str, data: SimData) -> np.ndarray:
         per_area = frame[col].to_numpy(dtype=float)
         _check_rates(per_area, name)
         return per_area[data.area[h:]]
-    table = read_rate_table(name)
+    table = read_rate_table(resolve(name, base_dir), source=name)
     if "crime_type" in table.columns:
         if data.crime_type is None:
             raise ConfigError("the data have no crime types", source=name, field="crime_type")

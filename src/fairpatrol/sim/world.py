@@ -11,6 +11,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+import fairpatrol.compiling  # noqa: F401  (pauses the garbage collector while numba compiles)
+
 #: Intensities below this fraction of the day's total count as zero, so that rounding residue of the
 #: incremental sums (≈1e-17) can never attract an officer or shift a random stream.
 ZERO_SHARE = 1e-12
@@ -23,7 +25,7 @@ ZERO_SHARE = 1e-12
 SEARCH_SAMPLER_MIN_AREAS = 1024
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _positive_sum(row: np.ndarray, floor: float) -> float:
     """Σ of the finite values ≥ ``floor`` (> 0) of ``row``, in eight interleaved partial sums."""
     acc = np.zeros(8)
@@ -40,7 +42,7 @@ def _positive_sum(row: np.ndarray, floor: float) -> float:
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _weights_rows(intensity: np.ndarray, shares: np.ndarray, empty: np.ndarray, cum: np.ndarray) -> None:
     """:func:`allocation_weights` of each row in three passes without temporaries; with ``cum`` (rows ×
     areas, or 0 rows for none) also each row's cumulative shares, the sequential sums ``np.cumsum`` gives,

@@ -109,15 +109,15 @@ _SIDECARS = {".shp": (".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix")}
 
 
 def _map_paths(config: dict[str, Any], fn: Any) -> dict[str, Any]:
-    """A copy of a raw scenario with ``fn(text, cwd_relative)`` applied to every input file path: the data
-    section's paths (relative to the scenario's folder) and the reporting-rate CSVs of ``report_probs``
-    (relative to the working folder)."""
+    """A copy of a raw scenario with ``fn(text)`` applied to every input file path (all relative to the
+    scenario's folder): the data section's paths and the reporting-rate CSVs of ``report_probs``."""
     from fairpatrol.config import map_data_paths
+    from fairpatrol.sim.victim_reporting import rate_file
 
     out = dict(config)
-    out["data"] = map_data_paths(config.get("data"), lambda text: fn(text, False))
+    out["data"] = map_data_paths(config.get("data"), fn)
     out["report_probs"] = [
-        fn(r, True) if isinstance(r, str) and r != "bjs2019" and not r.startswith("area:") else r
+        fn(r) if isinstance(r, str) and rate_file(r, None) is not None else r
         for r in config.get("report_probs", [])
     ]
     return out
@@ -128,9 +128,9 @@ def input_files(task: CellTask) -> dict[str, str]:
     base = Path(task.base_dir or os.getcwd())
     found: dict[str, str] = {}
 
-    def collect(text: str, cwd_relative: bool) -> str:
+    def collect(text: str) -> str:
         path = Path(os.path.expanduser(text))
-        path = path if path.is_absolute() else (Path.cwd() if cwd_relative else base) / path
+        path = path if path.is_absolute() else base / path
         if path.is_file():
             found[text] = str(path.resolve())
         return text
@@ -242,7 +242,7 @@ def run_cell(task: CellTask, inputs: Shipment | None = None) -> CellOutcome:
             sandbox = materialise(inputs["files"])
             base_dir = str(_mirror(sandbox, inputs["base"]))
             local = {text: str(_mirror(sandbox, path)) for text, path in inputs["names"].items()}
-            raw = _map_paths(raw, lambda text, cwd_relative: local[text] if text in local else text)
+            raw = _map_paths(raw, lambda text: local[text] if text in local else text)
             # the user's names of the same scenario (reporting-rate files name cells)
             original = parse_scenario(task.config, source=source, base_dir=inputs["base"], paths=local)
         config = parse_scenario(raw, source=source, base_dir=base_dir)
