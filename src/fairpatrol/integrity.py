@@ -70,24 +70,22 @@ def check_results_files(root: str | Path) -> None:
     if not root.is_dir():
         return
     check_no_symlinks(root)
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # staging folders are not results
-        for name in sorted(files):
-            path = Path(folder) / name
-            if name.endswith(".parquet"):
-                check_parquet(path)
-            elif name.endswith(".csv"):
-                _check_text(path)
-            elif name.endswith((".yaml", ".yml")):
-                parse_yaml(_check_text(path), str(path))
+    for path in _results_files(root):
+        if path.name.endswith(".parquet"):
+            check_parquet(path)
+        elif path.name.endswith(".csv"):
+            _check_text(path)
+        elif path.name.endswith((".yaml", ".yml")):
+            parse_yaml(_check_text(path), str(path))
 
 
-def _parquet_files(root: Path) -> list[Path]:
-    out = []
+def _results_files(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` in a stable order, hidden folders left out (staging folders are not
+    results)."""
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        out += [Path(folder) / name for name in sorted(files) if name.endswith(".parquet")]
-    return out
+        for name in sorted(files):
+            yield Path(folder) / name
 
 
 def damaged_parquet(root: str | Path) -> tuple[Path, str] | None:
@@ -96,7 +94,7 @@ def damaged_parquet(root: str | Path) -> tuple[Path, str] | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for path in _parquet_files(Path(root)):
+    for path in (p for p in _results_files(Path(root)) if p.name.endswith(".parquet")):
         try:
             for _ in pq.ParquetFile(path).iter_batches(batch_size=65_536):
                 pass

@@ -374,9 +374,10 @@ class CompileAhead:
     a forked process runs ``warm`` (calls that compile them and write the cache) while this process loads,
     prepares and compiles its own kernels; :meth:`wait`, called before this process first needs the
     kernels, waits for it, and the kernels then load from the cache: the two compilations overlap instead
-    of adding up (or, checking :attr:`running`, this process computes the same numbers another way until
-    the process is done). With a cache (every later run), without fork, or when the process fails, nothing
-    changes but the time. :meth:`stop` ends the process if it still runs (the study failed first).
+    of adding up (or, checking :attr:`running`, this process defers the work that needs them until the
+    process is done: the study's metrics keep their days, :class:`fairpatrol.sim.study.MetricsSink`).
+    With a cache (every later run), without fork, or when the process fails, nothing changes but the
+    time. :meth:`stop` ends the process if it still runs (the study failed first).
     """
 
     def __init__(self, kernels: Sequence[object], warm: Callable[[], None]) -> None:
